@@ -1,0 +1,68 @@
+/* The command table.
+ *
+ * Every command is one row of one table (commands.c), as in git's git.c and
+ * tmux's cmd.c. A row says what the command needs; the dispatcher (main.c)
+ * sets up only that, so `--help` and `list` never touch the engine, a plugin,
+ * SQLite or NVML.
+ *
+ * To add a command:
+ *   1. write src/cli/cmd_NAME.c (or src/cli/engine/cmd_NAME.c if it needs the
+ *      engine: jansson, PCRE2, SQLite, datasets, backends) with
+ *      `int lle_cmd_NAME(struct lle_ctx *ctx, int argc, char **argv)`;
+ *   2. add its row to commands.c, with its usage and help text;
+ *   3. document it in README.md (tests/cli/t0002-help.sh checks that every
+ *      command of the table is in the README and answers --help);
+ *   4. add tests/cli/tNNNN-NAME.sh.
+ */
+#ifndef LLE_CLI_CMD_H
+#define LLE_CLI_CMD_H
+
+#include <stddef.h>
+
+/* What a command needs set up before it runs. */
+enum lle_cmd_need {
+	LLE_NEED_REGISTRY = 1 << 0, /* the registry search path (built-in, XDG, --include-path) */
+	LLE_NEED_ENGINE = 1 << 1,   /* libllm-eval-engine.so: the command's code lives there */
+};
+
+struct lle_ctx {
+	/* Registry directories, lowest precedence first: the built-in registry,
+	 * $XDG_CONFIG_HOME/llm-eval, LLM_EVAL_INCLUDE_PATH, then --include-path. */
+	const char **search_path;
+	size_t n_search_path;
+	int fast_mode;          /* LLM_EVAL_FAST_MODE=1 */
+	int lazy_loading;       /* LLM_EVAL_LAZY_LOADING, 1 unless set to 0 */
+	void *engine;           /* dlopen() handle of the engine, when loaded */
+	const struct lle_cmd *cmd;
+};
+
+typedef int (*lle_cmd_fn)(struct lle_ctx *ctx, int argc, char **argv);
+
+struct lle_cmd {
+	const char *name;
+	const char *alias;      /* or NULL */
+	const char *summary;    /* one line for `llm-eval help` */
+	const char *usage;      /* "llm-eval list [options] models|tasks|..." */
+	const char *help;       /* the rest of `llm-eval help NAME`: options, examples */
+	unsigned need;          /* enum lle_cmd_need */
+	lle_cmd_fn fn;          /* for commands built into the executable */
+	const char *engine_sym; /* for LLE_NEED_ENGINE commands: the symbol in the engine */
+};
+
+/* The commands built into the executable (engine commands are found by name). */
+int lle_cmd_help(struct lle_ctx *ctx, int argc, char **argv);
+int lle_cmd_version(struct lle_ctx *ctx, int argc, char **argv);
+
+extern const struct lle_cmd lle_commands[];
+extern const size_t lle_ncommands;
+
+/* Find a command by exact name, alias, or unique prefix. On an ambiguous
+ * prefix, *ambiguous is set and NULL returned. */
+const struct lle_cmd *lle_cmd_find(const char *name, int *ambiguous);
+/* Print `usage:` and help of a command to f. */
+void lle_cmd_print_help(const struct lle_cmd *c, void *f /* FILE* */);
+/* Print the short usage line and "see llm-eval help NAME" to stderr; returns LLE_EXIT_USAGE. */
+int lle_cmd_usage_error(const struct lle_cmd *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif
