@@ -70,8 +70,9 @@ $(GGUF_VOCAB_DIR)/%.gguf:
 # The llama.cpp tests link libllama (the generic unit-test rule links only the
 # project's objects) and know where the generated models and CPU backends are.
 GGUF_TEST_CFLAGS = $(LLAMA_CFLAGS) -DGGUF_TEST_MODELS='"$(abspath $(GGUF_MODELS))"' \
-	-DGGUF_TEST_LIBDIR='"$(abspath $(LLAMA_LIBDIR))"' -DGGUF_TEST_VOCAB_DIR='"$(abspath $(GGUF_VOCAB_DIR))"'
-$(BUILD)/tests/test_gguf: tests/unit/test_gguf.c tests/unit/check.h $(LLAMA_STAMP)
+	-DGGUF_TEST_LIBDIR='"$(abspath $(LLAMA_LIBDIR))"' -DGGUF_TEST_VOCAB_DIR='"$(abspath $(GGUF_VOCAB_DIR))"' \
+	-DGGUF_TEST_MKGGUF='"$(abspath $(MKGGUF))"'
+$(BUILD)/tests/test_gguf: tests/unit/test_gguf.c tests/unit/check.h $(LLAMA_STAMP) | $(MKGGUF)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(GGUF_TEST_CFLAGS) -Itests/unit -o $@ $< $(ALL_LDFLAGS) \

@@ -3,7 +3,7 @@
  * download.
  *
  *   mkgguf [--vocab FILE] [--layers N] [--embd N] [--heads N] [--kv-heads N]
- *          [--ff N] [--ctx N] [--seed S] [--type f32|f16] -o OUT
+ *          [--ff N] [--ctx N] [--seed S] [--type f32|f16] [--chat-template T] -o OUT
  *
  * The tokenizer is real: every `tokenizer.*` key of a vocabulary-only GGUF
  * (llama.cpp's models/ggml-vocab-*.gguf) is copied, so tokenisation, BOS/EOS
@@ -13,7 +13,8 @@
  * file on every machine with IEEE-754 single precision (no libm calls, no
  * excess precision, a PRNG of its own; see fill_tensor()).
  *
- * What it does not do: quantised types, other architectures, chat templates.
+ * What it does not do: quantised types, other architectures, training. A chat
+ * template is only stored (tokenizer.chat_template) when one is given.
  * The metadata is written through the gguf API of libggml-base (gguf.h); the
  * tensor data is streamed after it in chunks, so memory stays small even for
  * a model of hundreds of MB.
@@ -46,6 +47,7 @@
 struct opts {
 	const char *vocab;
 	const char *out;
+	const char *chat_template;     /* NULL: keep the vocabulary's, if any */
 	long layers, embd, heads, kv_heads, ff, ctx;
 	uint64_t seed;
 	enum ggml_type type;
@@ -82,6 +84,8 @@ static void usage(FILE *f)
 		"  --ctx N         training context length (default 512)\n"
 		"  --seed S        weights seed, 0..2^64-1 (default 42)\n"
 		"  --type T        f32 or f16 for the matrices; norms stay f32 (default f32)\n"
+		"  --chat-template T  store T as tokenizer.chat_template (a llama.cpp built-in\n"
+		"                  template name such as chatml, or a Jinja template)\n"
 		"  -o, --output OUT  file to write (written to OUT.tmp, then renamed)\n"
 		"  -q, --quiet     print nothing on success\n"
 		"  -h, --help      this help\n",
@@ -132,6 +136,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 		{"ctx", required_argument, NULL, 'C'},
 		{"seed", required_argument, NULL, 'S'},
 		{"type", required_argument, NULL, 'T'},
+		{"chat-template", required_argument, NULL, 'P'},
 		{"output", required_argument, NULL, 'o'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
@@ -141,6 +146,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 
 	o->vocab = MKGGUF_VOCAB;
 	o->out = NULL;
+	o->chat_template = NULL;
 	o->layers = 2;
 	o->embd = 64;
 	o->heads = 4;
@@ -175,6 +181,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 				rc = -1;
 			}
 			break;
+		case 'P': o->chat_template = optarg; break;
 		case 'o': o->out = optarg; break;
 		case 'q': o->quiet = 1; break;
 		case 'h': usage(stdout); return -1;
@@ -516,6 +523,8 @@ static int generate(const struct opts *o)
 		rc = -nt;
 		goto out;
 	}
+	if (o->chat_template)
+		gguf_set_val_str(g, "tokenizer.chat_template", o->chat_template);
 
 	d = calloc((size_t)(9 * o->layers + 3), sizeof *d);
 	if (!d)

@@ -3,12 +3,12 @@
 # is a usage error (exit 2) with a message naming it; unreadable inputs and
 # unwritable outputs are I/O errors (exit 6) that leave no file behind.
 . "$(dirname "$0")/lib.sh"
+# mkgguf's default vocabulary is the one mk/gguf.mk compiled in (GGUF_VOCAB_DIR).
 MKGGUF=$BUILD/tools/mkgguf
-VOCAB=$TOP/deps/llama/vocab/ggml-vocab-llama-spm.gguf
 # A small, quick shape for the cases that write a file.
 SMALL="--layers 1 --embd 32 --heads 2 --ff 48"
 
-expect "--help exits 0" 0 "$MKGGUF" --help && out_has "usage: mkgguf" && out_has "--kv-heads"
+expect "--help exits 0" 0 "$MKGGUF" --help && out_has "usage: mkgguf" && out_has "--kv-heads" && out_has "--chat-template"
 expect "no output is a usage error" 2 "$MKGGUF" && err_has "missing output file (-o OUT)"
 expect "unknown long option" 2 "$MKGGUF" --frob -o "$T/x.gguf" && err_has "unknown option '--frob'"
 expect "unknown short option" 2 "$MKGGUF" -z -o "$T/x.gguf" && err_has "unknown option '-z'"
@@ -27,11 +27,14 @@ check "usage errors wrote nothing" sh -c "! ls '$T'/x.gguf* 2>/dev/null"
 expect "missing vocabulary" 6 "$MKGGUF" --vocab "$T/nope.gguf" -o "$T/x.gguf" && err_has "cannot read vocabulary '$T/nope.gguf'"
 printf 'not a gguf file\n' >"$T/bad.gguf"
 expect "vocabulary that is not GGUF" 6 "$MKGGUF" --vocab "$T/bad.gguf" -o "$T/x.gguf" && err_has "vocabulary '$T/bad.gguf': not a readable GGUF file"
-expect "unwritable output" 6 "$MKGGUF" $SMALL --vocab "$VOCAB" -o "$T/no/such/dir/x.gguf" && err_has "cannot create '$T/no/such/dir/x.gguf.tmp'"
+# A valid GGUF (version 3, no tensors, no keys) that is no vocabulary.
+printf 'GGUF\003\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000\000' >"$T/empty.gguf"
+expect "GGUF without a tokenizer" 6 "$MKGGUF" --vocab "$T/empty.gguf" -o "$T/x.gguf" && err_has "vocabulary '$T/empty.gguf': no 'tokenizer.ggml.tokens' string array"
+expect "unwritable output" 6 "$MKGGUF" $SMALL -o "$T/no/such/dir/x.gguf" && err_has "cannot create '$T/no/such/dir/x.gguf.tmp'"
 
-expect "--opt=value form and a summary line" 0 "$MKGGUF" --layers=1 --embd=32 --heads=2 --ff=48 --vocab="$VOCAB" -o "$T/ok.gguf" &&
+expect "--opt=value form and a summary line" 0 "$MKGGUF" --layers=1 --embd=32 --heads=2 --ff=48 -o "$T/ok.gguf" &&
 	out_has "wrote '$T/ok.gguf':" && out_has "12 tensors, 32000 tokens" && err_empty
 check "no temporary file is left" sh -c "test -s '$T/ok.gguf' && ! test -e '$T/ok.gguf.tmp'"
-expect "-q prints nothing" 0 "$MKGGUF" -q $SMALL --vocab "$VOCAB" -o "$T/q.gguf"
+expect "-q prints nothing" 0 "$MKGGUF" -q $SMALL -o "$T/q.gguf"
 check "-q output is empty" test ! -s "$OUT"
 done_testing

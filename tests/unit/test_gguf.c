@@ -6,12 +6,16 @@
  *
  * Built by its own rule in mk/gguf.mk (it links libllama, the generic
  * unit-test rule does not); GGUF_TEST_MODELS, GGUF_TEST_LIBDIR and
- * GGUF_TEST_VOCAB_DIR are the absolute model, library and vocabulary directories. Nothing here is mocked. */
+ * GGUF_TEST_VOCAB_DIR are the absolute model, library and vocabulary
+ * directories, GGUF_TEST_MKGGUF the generator (run for an odd-shaped model). Nothing here is mocked. */
 #include <math.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "ggml-backend.h"
@@ -455,6 +459,85 @@ TEST(gpt2_vocab_no_bos)
 	llama_model_free(m);
 }
 
+extern char **environ;
+
+/* Run the generator with the given arguments; returns its exit status. */
+static int run_mkgguf(char **argv)
+{
+	pid_t pid;
+	int st;
+
+	argv[0] = GGUF_TEST_MKGGUF;
+	if (posix_spawn(&pid, argv[0], NULL, NULL, argv, environ) != 0)
+		return -1;
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Other options make models llama.cpp loads too: one kv head (multi-query
+ * attention), an odd layer count and feed-forward width, f16, a short
+ * context, a chat template. */
+TEST(generated_variant)
+{
+	char dir[] = "/tmp/lle-gguf.XXXXXX", path[64];
+	char *argv[] = {NULL, "-q", "--layers", "3", "--embd", "48", "--heads", "6", "--kv-heads", "1",
+			"--ff", "100", "--ctx", "256", "--seed", "123", "--type", "f16",
+			"--chat-template", "chatml", "-o", path, NULL};
+	struct llama_chat_message msg = {"user", "hi"};
+	struct llama_model *m = NULL;
+	struct llama_context *c = NULL;
+	const char *tmpl;
+	float *l = NULL;
+	llama_token tok[16];
+	char chat[256];
+	int n;
+
+	if (!mkdtemp(dir)) {
+		CHECK_FAIL_("mkdtemp failed");
+		return;
+	}
+	snprintf(path, sizeof path, "%s/v.gguf", dir);
+	CHECK_INTEQ(run_mkgguf(argv), 0);
+	m = load(path);
+	CHECK(m != NULL);
+	if (!m)
+		goto out;
+	CHECK_INTEQ(llama_model_n_layer(m), 3);
+	CHECK_INTEQ(llama_model_n_embd(m), 48);
+	CHECK_INTEQ(llama_model_n_head(m), 6);
+	CHECK_INTEQ(llama_model_n_head_kv(m), 1);
+	CHECK_INTEQ(llama_model_n_ctx_train(m), 256);
+	tmpl = llama_model_chat_template(m, NULL);
+	CHECK_STREQ(tmpl, "chatml");
+	n = llama_chat_apply_template(tmpl, &msg, 1, true, chat, (int32_t)sizeof chat);
+	CHECK(n > 0 && n < (int)sizeof chat);
+	if (n > 0 && n < (int)sizeof chat) {
+		chat[n] = '\0';
+		CHECK_STREQ(chat, "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+	}
+	n = tokenize(llama_model_get_vocab(m), "Once upon a time", tok, 16);
+	c = new_ctx(m);
+	CHECK(c != NULL && n > 2);
+	if (!c || n <= 2)
+		goto out;
+	l = decode_all(c, tok, n, 32000);
+	CHECK(l != NULL);
+	for (int i = 0; l && i < n * 32000; i++)
+		if (!isfinite(l[i])) {
+			CHECK_FAIL_("logit %d is not finite", i);
+			break;
+		}
+out:
+	free(l);
+	if (c)
+		llama_free(c);
+	if (m)
+		llama_model_free(m);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	llama_log_set(quiet_log, NULL);
@@ -470,6 +553,7 @@ int main(void)
 	RUN(decode_deterministic);
 	RUN(f16_model_tracks_f32);
 	RUN(gpt2_vocab_no_bos);
+	RUN(generated_variant);
 
 	if (tiny)
 		llama_model_free(tiny);
