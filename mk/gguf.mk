@@ -16,6 +16,11 @@
 
 MKGGUF          = $(BUILD)/tools/mkgguf
 GGUF_MODELS     = $(BUILD)/models
+# The models by name, for other areas' rules (e.g. -DMODEL='"$(abspath $(TINY_GGUF))"').
+TINY_GGUF       = $(GGUF_MODELS)/tiny.gguf
+TINY_F16_GGUF   = $(GGUF_MODELS)/tiny-f16.gguf
+TINY_GPT2_GGUF  = $(GGUF_MODELS)/tiny-gpt2.gguf
+SMALL_GGUF      = $(GGUF_MODELS)/small.gguf
 GGUF_VOCAB_DIR ?= deps/llama/vocab
 GGUF_VOCAB_SPM  = $(GGUF_VOCAB_DIR)/ggml-vocab-llama-spm.gguf
 GGUF_VOCAB_GPT2 = $(GGUF_VOCAB_DIR)/ggml-vocab-gpt-2.gguf
@@ -25,13 +30,17 @@ GGUF_BASE_LIB   = $(if $(LLAMA_PREFIX),-lggml-base,-l:libggml-base.so)
 TINY_GGUF_ARGS  = --layers 2 --embd 64 --heads 4 --kv-heads 2 --ff 192 --ctx 512 --seed 42
 SMALL_GGUF_ARGS = --layers 8 --embd 512 --heads 8 --kv-heads 4 --ff 1536 --ctx 2048 --seed 42 --type f16
 
-TEST_DEPS  += $(GGUF_MODELS)/tiny.gguf $(GGUF_MODELS)/tiny-f16.gguf $(GGUF_MODELS)/tiny-gpt2.gguf
-BENCH_DEPS += $(GGUF_MODELS)/small.gguf
+TEST_DEPS  += $(TINY_GGUF) $(TINY_F16_GGUF) $(TINY_GPT2_GGUF)
+BENCH_DEPS += $(SMALL_GGUF)
 
 .PHONY: models
-models: $(GGUF_MODELS)/tiny.gguf $(GGUF_MODELS)/tiny-f16.gguf $(GGUF_MODELS)/tiny-gpt2.gguf $(GGUF_MODELS)/small.gguf
+models: $(TINY_GGUF) $(TINY_F16_GGUF) $(TINY_GPT2_GGUF) $(SMALL_GGUF)
 
-$(MKGGUF): tools/mkgguf.c src/util/err.h $(LLAMA_STAMP)
+# mk/gguf.mk is included before mk/llama.mk, so LLAMA_STAMP is not set yet when
+# these prerequisite lists are read: $$(LLAMA_STAMP) defers it to the second
+# expansion. (Recipes expand late anyway.)
+.SECONDEXPANSION:
+$(MKGGUF): tools/mkgguf.c src/util/err.h $$(LLAMA_STAMP)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LLAMA_CFLAGS) -DMKGGUF_VOCAB='"$(abspath $(GGUF_VOCAB_SPM))"' \
@@ -41,22 +50,22 @@ $(MKGGUF): tools/mkgguf.c src/util/err.h $(LLAMA_STAMP)
 # Each model depends on the generator and its vocabulary, so a change to either
 # regenerates it; mkgguf writes OUT.tmp and renames, so an interrupted build
 # never leaves a truncated model that looks up to date.
-$(GGUF_MODELS)/tiny.gguf: $(MKGGUF) $(GGUF_VOCAB_SPM)
+$(TINY_GGUF): $(MKGGUF) $(GGUF_VOCAB_SPM)
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	$(Q)$(MKGGUF) -q $(TINY_GGUF_ARGS) --vocab $(GGUF_VOCAB_SPM) -o $@
 
-$(GGUF_MODELS)/tiny-f16.gguf: $(MKGGUF) $(GGUF_VOCAB_SPM)
+$(TINY_F16_GGUF): $(MKGGUF) $(GGUF_VOCAB_SPM)
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	$(Q)$(MKGGUF) -q $(TINY_GGUF_ARGS) --type f16 --vocab $(GGUF_VOCAB_SPM) -o $@
 
-$(GGUF_MODELS)/tiny-gpt2.gguf: $(MKGGUF) $(GGUF_VOCAB_GPT2)
+$(TINY_GPT2_GGUF): $(MKGGUF) $(GGUF_VOCAB_GPT2)
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	$(Q)$(MKGGUF) -q $(TINY_GGUF_ARGS) --type f16 --vocab $(GGUF_VOCAB_GPT2) -o $@
 
-$(GGUF_MODELS)/small.gguf: $(MKGGUF) $(GGUF_VOCAB_SPM)
+$(SMALL_GGUF): $(MKGGUF) $(GGUF_VOCAB_SPM)
 	@mkdir -p $(dir $@)
 	@echo "  GEN     $@"
 	$(Q)$(MKGGUF) -q $(SMALL_GGUF_ARGS) --vocab $(GGUF_VOCAB_SPM) -o $@
@@ -72,7 +81,7 @@ $(GGUF_VOCAB_DIR)/%.gguf:
 GGUF_TEST_CFLAGS = $(LLAMA_CFLAGS) -DGGUF_TEST_MODELS='"$(abspath $(GGUF_MODELS))"' \
 	-DGGUF_TEST_LIBDIR='"$(abspath $(LLAMA_LIBDIR))"' -DGGUF_TEST_VOCAB_DIR='"$(abspath $(GGUF_VOCAB_DIR))"' \
 	-DGGUF_TEST_MKGGUF='"$(abspath $(MKGGUF))"'
-$(BUILD)/tests/test_gguf: tests/unit/test_gguf.c tests/unit/check.h $(LLAMA_STAMP) | $(MKGGUF)
+$(BUILD)/tests/test_gguf: tests/unit/test_gguf.c tests/unit/check.h $$(LLAMA_STAMP) | $(MKGGUF)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(GGUF_TEST_CFLAGS) -Itests/unit -o $@ $< $(ALL_LDFLAGS) \

@@ -476,7 +476,7 @@ static int generate(const struct opts *o)
 	char *tmp = NULL;
 	FILE *f = NULL;
 	int64_t tok_key, n_vocab;
-	int nt, rc = LLE_EXIT_INTERNAL;
+	int nt, rc = LLE_EXIT_INTERNAL, created = 0;
 	size_t align = GGUF_DEFAULT_ALIGNMENT, hdr_size, off = 0, total = 0;
 	char name[96];
 
@@ -568,6 +568,7 @@ static int generate(const struct opts *o)
 		rc = LLE_EXIT_IO;
 		goto out;
 	}
+	created = 1;
 	rc = LLE_EXIT_IO;
 	if (write_all(f, hdr, hdr_size, tmp))
 		goto out;
@@ -611,10 +612,10 @@ oom:
 	errorf("out of memory");
 	rc = LLE_EXIT_INTERNAL;
 out:
-	if (f) {
+	if (f)
 		fclose(f);
+	if (created && rc != LLE_EXIT_OK)
 		unlink(tmp);
-	}
 	free(tmp);
 	free(buf);
 	free(hdr);
