@@ -539,9 +539,21 @@ static void check_metadata(const struct entry *e)
 		problem("%s: 'metadata.description' must be one line of text", e->path);
 }
 
+/* `list` reads each file alone, without following include: what it prints
+ * (the category and the one-line description) must be in the file itself. */
+static void check_listed_keys_are_local(const struct entry *e)
+{
+	const struct lle_node *own = e->chain[0];
+	if (!lle_node_get(own, "category"))
+		problem("%s: 'category' must be in the file itself, not only in what it includes", e->path);
+	if (!lle_node_get(lle_node_get(own, "metadata"), "description"))
+		problem("%s: 'metadata.description' must be in the file itself", e->path);
+}
+
 static void check_task(const struct entry *e)
 {
 	only_keys(e, task_keys);
+	check_listed_keys_are_local(e);
 	if (!e->name || !*e->name)
 		problem("%s: 'task' must be a string", e->path);
 	const char *cat = str(e, "category");
@@ -636,6 +648,7 @@ static void check_task(const struct entry *e)
 static void check_group(const struct entry *e)
 {
 	only_keys(e, group_keys);
+	check_listed_keys_are_local(e);
 	const char *cat = str(e, "category");
 	if (!cat)
 		problem("%s: no 'category'", e->path);
