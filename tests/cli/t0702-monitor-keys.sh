@@ -9,7 +9,7 @@ ESC=$(printf '\033')
 # A safety net, not a check: a monitor that ignores its way out is killed
 # after 120 s so the suite cannot hang (the check on its exit code then fails).
 watchdog() { (sleep 120; kill -9 "$1" 2>/dev/null) >/dev/null 2>&1 & dog=$!; }
-unwatch() { kill "$dog" 2>/dev/null; }
+unwatch() { kill $(ps -o pid= --ppid "$dog") "$dog" 2>/dev/null; }
 
 # wait_for FILE TEXT: until FILE holds TEXT (at most about 60 s).
 wait_for() {
