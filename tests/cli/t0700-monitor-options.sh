@@ -38,6 +38,14 @@ check "their sequence numbers rise" sh -c "sed 's/.*\"seq\":\([0-9]*\).*/\1/' '$
 expect "--count 2 text" 0 llm-eval monitor --count 2 --interval 20
 check "two views, a blank line between" sh -c "[ \$(grep -c '^llm-eval monitor ' '$OUT') -eq 2 ] && grep -q '^\$' '$OUT'"
 
+# Output that goes away or fills up.
+( "$LLM_EVAL" monitor --json --interval 20 2>"$T/pipe.err"; echo $? >"$T/pipe.rc" ) | head -n 1 >"$T/pipe.out"
+check "a reader that leaves ends the monitor with 0" sh -c "[ \"\$(cat '$T/pipe.rc')\" = 0 ] && [ ! -s '$T/pipe.err' ] && '$CHECKER' <'$T/pipe.out'"
+if [ -w /dev/full ]; then
+	expect "a full disk is an I/O error" 6 sh -c "'$LLM_EVAL' monitor --once --interval 20 >/dev/full" &&
+		err_has "error: cannot write to standard output: No space left on device"
+fi
+
 # LLM_EVAL_MONITOR=0 turns off the sampler of runs; this command exists only
 # to sample, so it still works (docs/monitor.md).
 expect "LLM_EVAL_MONITOR=0 leaves the command working" 0 env LLM_EVAL_MONITOR=0 "$LLM_EVAL" monitor --once --json --interval 20

@@ -330,16 +330,22 @@ int lle_cmd_monitor(struct lle_ctx *ctx, int argc, char **argv)
 		return err.code ? err.code : LLE_EXIT_INTERNAL;
 	}
 
-	struct sigaction sa, old_int, old_term;
+	struct sigaction sa, ign, old_int, old_term, old_pipe;
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns at once */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, &old_int);
 	sigaction(SIGTERM, &sa, &old_term);
+	/* A reader that goes away (`| head -1`) must not kill us with the
+	 * terminal still in raw mode: take EPIPE from write instead. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, &old_pipe);
 
 	/* Keys: on a terminal, without Enter and without echo; from a pipe,
 	 * a 'q' in the input quits too; at end of input stop reading it. */
-	int watch_stdin = !once && count == 0;
+	int watch_stdin = !once;
 	struct termios saved_tio;
 	int raw = 0;
 	if (watch_stdin && isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved_tio) == 0) {
@@ -410,8 +416,11 @@ int lle_cmd_monitor(struct lle_ctx *ctx, int argc, char **argv)
 			break;
 		}
 		if (fwrite(out.p, 1, out.n, stdout) != out.n || fflush(stdout) != 0) {
-			lle_errorf("cannot write to standard output: %s", strerror(errno));
-			rc = LLE_EXIT_IO;
+			/* The reader left: the normal end of `monitor --json | head`. */
+			if (errno != EPIPE) {
+				lle_errorf("cannot write to standard output: %s", strerror(errno));
+				rc = LLE_EXIT_IO;
+			}
 			break;
 		}
 		printed++;
@@ -429,6 +438,7 @@ int lle_cmd_monitor(struct lle_ctx *ctx, int argc, char **argv)
 	lle_monitor_stop(mon, NULL);
 	sigaction(SIGINT, &old_int, NULL);
 	sigaction(SIGTERM, &old_term, NULL);
+	sigaction(SIGPIPE, &old_pipe, NULL);
 	if (got_signal)
 		lle_debugf("monitor: stopped by signal %d", (int)got_signal);
 	return rc;
