@@ -4,7 +4,8 @@
  *
  * The figures come from the same sampler a run uses (src/monitor/); this file
  * only formats them and handles the terminal: alternate screen, keys without
- * Enter, and a clean exit on `q`, Ctrl-C or SIGTERM that restores both.
+ * Enter, and a clean exit on `q`, Ctrl-C or SIGTERM that restores both
+ * (SIGPIPE is ignored for the same reason: a reader that leaves ends the loop).
  *
  * Runs in progress are found as processes named llm-eval whose command is
  * `run` (from /proc, so only what this user may see). Their progress would
