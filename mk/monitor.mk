@@ -16,3 +16,11 @@ $(MONITOR_JSON_CHECK): tests/monitor/json_check.c tests/monitor/sample_schema.h
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests/monitor -o $@ $< $(ALL_LDFLAGS) $(ENGINE_LIBS)
 
 TEST_DEPS += $(NVML_STANDIN) $(MONITOR_JSON_CHECK)
+
+# bench/monitor.sh's driver: CPU time per sample of the sampler.
+$(BUILD)/bench/monitor-cost: bench/monitor_cost.c $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB_OBJ) $(ALL_LDFLAGS) $(CORE_LIBS) $(ENGINE_LIBS) -lm -ldl -lpthread
+
+BENCH_DEPS += $(NVML_STANDIN) $(BUILD)/bench/monitor-cost
