@@ -33,8 +33,9 @@ SCRIPT
 cp "$T/gpus.base" "$T/gpus"
 
 expect "two GPUs, text" 0 llm-eval monitor --once --interval 20 &&
-	out_has "GPU0  NVIDIA H100 80GB HBM3" && out_has "util  87%  mem 61.2/80.0G (76%)" &&
-	out_has "250 W  65 C  SM 1980 MHz  mem 2619 MHz" && out_has "GPU1  NVIDIA H100 80GB HBM3" &&
+	out_has "GPU0  NVIDIA H100 80GB HBM3  65 C  250 W  SM 1980 MHz  mem 2619 MHz" &&
+	out_has "        util  87%  mem 61.2/80.0G (76%)  mem-util 40%" &&
+	out_has "GPU1  NVIDIA H100 80GB HBM3  31 C  70 W  SM 345 MHz  mem 2619 MHz" &&
 	out_lacks "none: no NVIDIA driver" && err_empty
 expect "two GPUs, JSON" 0 llm-eval monitor --once --json --interval 20 && err_empty
 check "the sample is valid" "$CHECKER" <"$OUT"

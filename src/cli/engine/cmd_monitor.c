@@ -165,8 +165,8 @@ static void render(struct lle_buf *b, const struct lle_mon_sample *s, const stru
 	struct tm tm;
 	if (localtime_r(&sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
-	lle_buf_printf(b, "llm-eval monitor  %s  %s  every %u ms%s\n\n", host, when, interval_ms,
-		       fullscreen ? "  (q or Ctrl-C quits)" : "");
+	lle_buf_printf(b, "llm-eval monitor  %s%s  %s  every %u ms\n\n",
+		       fullscreen ? "(q or Ctrl-C quits)  " : "", host, when, interval_ms);
 
 	lle_buf_adds(b, "GPUs\n");
 	if (s->ngpu == 0)
@@ -174,7 +174,16 @@ static void render(struct lle_buf *b, const struct lle_mon_sample *s, const stru
 				"('llm-eval -v -v monitor --once' says why)\n");
 	for (unsigned i = 0; i < s->ngpu; i++) {
 		const struct lle_gpu_sample *g = &s->gpu[i];
-		lle_buf_printf(b, "  GPU%u  %-24s  util ", g->index, g->name);
+		/* Two lines, so that the view fits 80 columns. */
+		lle_buf_printf(b, "  GPU%u  %s  ", g->index, g->name);
+		add_opt(b, "%.0f C", g->temp_c, "-- C");
+		lle_buf_adds(b, "  ");
+		add_opt(b, "%.0f W", g->power_w, "-- W");
+		lle_buf_adds(b, "  SM ");
+		add_opt(b, "%.0f MHz", g->clock_sm_mhz, "-- MHz");
+		lle_buf_adds(b, "  mem ");
+		add_opt(b, "%.0f MHz", g->clock_mem_mhz, "-- MHz");
+		lle_buf_adds(b, "\n        util ");
 		add_opt(b, "%3.0f%%", g->util_percent, " --%");
 		lle_buf_adds(b, "  mem ");
 		if (g->mem_ok) {
@@ -188,14 +197,6 @@ static void render(struct lle_buf *b, const struct lle_mon_sample *s, const stru
 		}
 		lle_buf_adds(b, "  mem-util ");
 		add_opt(b, "%.0f%%", g->mem_util_percent, "--");
-		lle_buf_adds(b, "  ");
-		add_opt(b, "%.0f W", g->power_w, "-- W");
-		lle_buf_adds(b, "  ");
-		add_opt(b, "%.0f C", g->temp_c, "-- C");
-		lle_buf_adds(b, "  SM ");
-		add_opt(b, "%.0f MHz", g->clock_sm_mhz, "-- MHz");
-		lle_buf_adds(b, "  mem ");
-		add_opt(b, "%.0f MHz", g->clock_mem_mhz, "-- MHz");
 		lle_buf_addc(b, '\n');
 	}
 
