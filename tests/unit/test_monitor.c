@@ -258,11 +258,15 @@ TEST(cpu_of_busy_and_idle_children)
 			break;
 	}
 	CHECK(s.cpu_s >= 0.3);
+	/* A sample reads /proc before it gets its number: sample L+1 may have
+	 * read before `before`, but L+2 begins only after L+1 is published. */
 	double before = stat_cpu(busy);
+	lle_monitor_latest(mb, &s);
+	uint64_t want = s.seq + 1;
 	struct lle_mon_sample s2;
 	int got = 0;
 	for (int i = 0; i < 600 && !got; i++)
-		got = lle_monitor_wait(mb, s.seq, 100, &s2);
+		got = lle_monitor_wait(mb, want, 100, &s2);
 	double after = stat_cpu(busy);
 	CHECK(got);
 	CHECK(before <= s2.cpu_s + 1e-9 && s2.cpu_s <= after + 1e-9);
