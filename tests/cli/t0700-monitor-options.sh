@@ -31,6 +31,20 @@ expect "--once --json" 0 llm-eval monitor --once --json --interval 20 && out_has
 check "--once --json is one valid sample" sh -c "[ \$(wc -l <'$OUT') -eq 1 ] && '$CHECKER' <'$OUT'"
 check "the sample is this process's" sh -c "grep -q '\"process\":{\"pid\":[0-9]' '$OUT'"
 
+# Every field of a sample, and every option, is in the manual.
+fields_documented() {
+	for k in $(grep -o '"[a-z_]*":' "$1" | tr -d '":' | sort -u); do
+		grep -qE "\`$k[\`.[]|\.$k\`" "$TOP/docs/monitor.md" || { echo "undocumented: $k"; return 1; }
+	done
+}
+options_documented() {
+	for o in --once --json --interval --count; do
+		grep -q -- "\`$o" "$TOP/docs/monitor.md" || { echo "undocumented: $o"; return 1; }
+	done
+}
+check "every JSON field is documented" fields_documented "$OUT"
+check "every option is documented" options_documented
+
 expect "--count 3 --json" 0 llm-eval monitor --count 3 --json --interval 20
 check "--count 3 gives three valid samples" sh -c "[ \$(wc -l <'$OUT') -eq 3 ] && '$CHECKER' <'$OUT'"
 check "their sequence numbers rise" sh -c "sed 's/.*\"seq\":\([0-9]*\).*/\1/' '$OUT' | sort -n -c -u"

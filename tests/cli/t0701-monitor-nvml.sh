@@ -39,6 +39,12 @@ expect "two GPUs, text" 0 llm-eval monitor --once --interval 20 &&
 	out_lacks "none: no NVIDIA driver" && err_empty
 expect "two GPUs, JSON" 0 llm-eval monitor --once --json --interval 20 && err_empty
 check "the sample is valid" "$CHECKER" <"$OUT"
+fields_documented() {
+	for k in $(grep -o '"[a-z_]*":' "$1" | tr -d '":' | sort -u); do
+		grep -qE "\`$k[\`.[]|\.$k\`" "$TOP/docs/monitor.md" || { echo "undocumented: $k"; return 1; }
+	done
+}
+check "every GPU field is documented" fields_documented "$OUT"
 check "two GPU objects" sh -c "[ \$(grep -o '\"index\":[01],\"name\":\"NVIDIA H100 80GB HBM3\"' '$OUT' | wc -l) -eq 2 ]"
 check "scripted figures of GPU0" grep -q '"util_percent":87,"mem_util_percent":40,"mem_used_bytes":65712999628,"mem_total_bytes":85899345920,"power_w":250.0,"temp_c":65,"clock_graphics_mhz":1755,"clock_sm_mhz":1980,"clock_mem_mhz":2619' "$OUT"
 
