@@ -156,30 +156,26 @@ static void take_sample(struct lle_monitor *m)
 	}
 
 	s.ncpu = lle_sys_ncpu();
+	/* Each reader on its own: one failing leaves the others' figures. The
+	 * first failure is said once. */
 	struct lle_sys_cpu sc;
 	struct lle_sys_mem sm;
-	int sys_ok = 1;
-	if (lle_sys_cpu_read(&sc, &err) == 0) {
+	struct lle_err serr = { 0 };
+	if (lle_sys_cpu_read(&sc, &serr) == 0) {
 		if (m->have_prev_sys)
 			s.sys_cpu_percent = lle_sys_cpu_percent(&m->prev_sys, &sc);
 		m->prev_sys = sc;
 		m->have_prev_sys = 1;
-	} else {
-		sys_ok = 0;
 	}
-	if (sys_ok && lle_sys_mem_read(&sm, &err) == 0) {
+	if (lle_sys_mem_read(&sm, serr.code ? NULL : &serr) == 0) {
 		s.mem_total = sm.total;
 		s.mem_available = sm.available;
-	} else {
-		sys_ok = 0;
 	}
-	if (sys_ok && lle_sys_loadavg(s.load, &err) < 0) {
+	if (lle_sys_loadavg(s.load, serr.code ? NULL : &serr) < 0)
 		s.load[0] = s.load[1] = s.load[2] = -1;
-		sys_ok = 0;
-	}
-	if (!sys_ok && !m->sys_err_said) {
+	if (serr.code && !m->sys_err_said) {
 		m->sys_err_said = 1;
-		lle_debugf("monitor: %s", err.msg);
+		lle_debugf("monitor: %s", serr.msg);
 	}
 
 	if (m->want_gpu && !m->nvml_tried) {
