@@ -65,6 +65,10 @@ struct lle_monitor {
 	struct gpu_acc gpu[LLE_MON_MAX_GPUS];
 	struct rate_point ring[LLE_MON_RATE_WINDOW];
 	unsigned ring_n, ring_next;
+	struct lle_phase_summary phase[LLE_MON_MAX_PHASES];
+	unsigned nphases;
+	int phase_open;           /* the last phase has not ended */
+	int phases_said;          /* the overflow was said */
 
 	/* Fed by the run engine. */
 	atomic_uint_least64_t prompt_tokens, generated_tokens, requests_done, requests_total;
@@ -122,6 +126,31 @@ void lle_monitor_add_requests_done(struct lle_monitor *m, uint64_t n)
 		return;
 	progress_touch(m);
 	atomic_fetch_add_explicit(&m->requests_done, n, memory_order_relaxed);
+}
+
+void lle_monitor_phase(struct lle_monitor *m, const char *name)
+{
+	if (!m)
+		return;
+	double now = since_start(m);
+	pthread_mutex_lock(&m->mu);
+	if (m->phase_open) {
+		struct lle_phase_summary *p = &m->phase[m->nphases - 1];
+		p->seconds = now - p->start_s;
+		m->phase_open = 0;
+	}
+	if (name && m->nphases < LLE_MON_MAX_PHASES) {
+		struct lle_phase_summary *p = &m->phase[m->nphases++];
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->start_s = now;
+		p->seconds = 0;
+		m->phase_open = 1;
+	} else if (name && !m->phases_said) {
+		m->phases_said = 1;
+		lle_debugf("monitor: more than %d phases; '%s' and later ones are not recorded",
+			   LLE_MON_MAX_PHASES, name);
+	}
+	pthread_mutex_unlock(&m->mu);
 }
 
 /* Read everything for one sample into s (no lock held), then publish it and
@@ -434,6 +463,10 @@ static void summarise(struct lle_monitor *m, struct lle_mon_summary *out)
 		g->util_peak = a->nutil ? a->util_peak : -1;
 		g->util_mean = a->nutil ? a->util_sum / (double)a->nutil : -1;
 	}
+	out->nphases = m->nphases;
+	memcpy(out->phase, m->phase, sizeof(out->phase[0]) * m->nphases);
+	if (m->phase_open)
+		out->phase[m->nphases - 1].seconds = out->wall_s - m->phase[m->nphases - 1].start_s;
 	int_least64_t pstart = atomic_load(&m->progress_start_ns);
 	out->has_progress = pstart != 0;
 	out->prompt_tokens = atomic_load(&m->prompt_tokens);
@@ -719,7 +752,14 @@ int lle_monitor_summary_json(struct lle_buf *b, const struct lle_mon_summary *s)
 		json_num(b, "generated_tokens_per_s", s->generated_tok_s, 1);
 		lle_buf_addc(b, '}');
 	}
-	lle_buf_addc(b, '}');
+	lle_buf_adds(b, ",\"phases\":[");
+	for (unsigned i = 0; i < s->nphases; i++) {
+		lle_buf_adds(b, i ? ",{\"name\":" : "{\"name\":");
+		lle_buf_add_json_str(b, s->phase[i].name);
+		lle_buf_printf(b, ",\"start_s\":%.3f,\"seconds\":%.3f}", s->phase[i].start_s,
+			       s->phase[i].seconds);
+	}
+	lle_buf_adds(b, "]}");
 	return b->oom ? -1 : 0;
 }
 

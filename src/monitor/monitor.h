@@ -17,6 +17,7 @@
  *   struct lle_monitor *mon = lle_monitor_start(ms, err);
  *   if (!mon && err->code) ...   // a real failure (out of memory, no thread)
  *   // NULL without an error: LLM_EVAL_MONITOR=0; every call below takes NULL
+ *   lle_monitor_phase(mon, "load model");               // wall time per phase
  *   lle_monitor_add_requests_total(mon, nreq);         // as requests are planned
  *   lle_monitor_add_tokens(mon, prompt, generated);     // as responses arrive
  *   lle_monitor_add_requests_done(mon, 1);
@@ -91,6 +92,16 @@ struct lle_gpu_summary {
 	uint64_t nsamples;         /* samples with memory figures */
 };
 
+#define LLE_MON_MAX_PHASES 256
+#define LLE_MON_PHASE_NAME 64
+
+/* A named stretch of the work (lle_monitor_phase): "load model", "task gsm8k". */
+struct lle_phase_summary {
+	char name[LLE_MON_PHASE_NAME];
+	double start_s;            /* seconds after the sampler started */
+	double seconds;            /* its wall time; the open phase runs to now (or the stop) */
+};
+
 struct lle_mon_summary {
 	double wall_s;             /* sampler start to stop */
 	uint64_t nsamples;
@@ -105,6 +116,8 @@ struct lle_mon_summary {
 	double progress_s;         /* from the first counter fed to the summary */
 	double prompt_tok_s;       /* tokens / progress_s; -1 unknown */
 	double generated_tok_s;
+	unsigned nphases;
+	struct lle_phase_summary phase[LLE_MON_MAX_PHASES];
 };
 
 struct lle_mon_opts {
@@ -139,6 +152,12 @@ void lle_monitor_summary(struct lle_monitor *m, struct lle_mon_summary *out);
 void lle_monitor_add_tokens(struct lle_monitor *m, uint64_t prompt, uint64_t generated);
 void lle_monitor_add_requests_total(struct lle_monitor *m, uint64_t n);
 void lle_monitor_add_requests_done(struct lle_monitor *m, uint64_t n);
+/* Begin a named phase ("load model", "task gsm8k"), ending the one before;
+ * NULL ends the current one without starting another. The summary gives each
+ * phase's wall time, in order. The name is copied (at most 63 bytes). Phases
+ * after the first LLE_MON_MAX_PHASES are not recorded (said at debug level).
+ * Any thread; takes the lock briefly. NULL m is fine. */
+void lle_monitor_phase(struct lle_monitor *m, const char *name);
 
 /* Stop the thread, take a final sample, fill *summary (may be NULL), shut
  * NVML down and free. NULL is fine (summary zeroed, -1 where unknown). */

@@ -530,6 +530,53 @@ TEST(progress_counters)
 	CHECK_NEAR(sum.generated_tok_s, 80000.0 / sum.progress_s, 1e-6);
 }
 
+/* Named phases: in order, back to back, the open one running to the stop. */
+TEST(phases)
+{
+	struct lle_mon_opts o = { .interval_ms = 1000, .no_gpu = 1 };
+	struct lle_monitor *m = lle_monitor_start_opts(&o, NULL);
+	CHECK(m != NULL);
+	lle_monitor_phase(m, "load model");
+	lle_monitor_phase(m, "task \"a\"");
+	lle_monitor_phase(m, NULL);
+	lle_monitor_phase(m, NULL); /* nothing open: no effect */
+	lle_monitor_phase(m, "task b, with a name longer than sixty-three bytes is cut to fit it");
+	struct lle_mon_summary sum;
+	lle_monitor_summary(m, &sum);
+	CHECK(sum.nphases == 3);
+	lle_monitor_stop(m, &sum);
+	CHECK(sum.nphases == 3);
+	const struct lle_phase_summary *p = sum.phase;
+	CHECK_STREQ(p[0].name, "load model");
+	CHECK_STREQ(p[1].name, "task \"a\"");
+	CHECK_STREQ(p[2].name, "task b, with a name longer than sixty-three bytes is cut to fit");
+	CHECK(strlen(p[2].name) == LLE_MON_PHASE_NAME - 1);
+	CHECK(p[0].start_s >= 0 && p[0].seconds >= 0 && p[1].seconds >= 0);
+	CHECK_NEAR(p[0].start_s + p[0].seconds, p[1].start_s, 1e-9);
+	CHECK(p[1].start_s + p[1].seconds <= p[2].start_s);
+	CHECK_NEAR(p[2].start_s + p[2].seconds, sum.wall_s, 1e-9);
+	struct lle_buf b = LLE_BUF_INIT;
+	CHECK(lle_monitor_summary_json(&b, &sum) == 0);
+	json_t *j = json_loads(lle_buf_str(&b), 0, NULL);
+	json_t *ph = json_object_get(j, "phases");
+	CHECK(json_array_size(ph) == 3);
+	CHECK_STREQ(json_string_value(json_object_get(json_array_get(ph, 1), "name")), "task \"a\"");
+	CHECK(json_is_number(json_object_get(json_array_get(ph, 2), "seconds")));
+	json_decref(j);
+	lle_buf_free(&b);
+	/* More than the limit: the first LLE_MON_MAX_PHASES are kept. */
+	m = lle_monitor_start_opts(&o, NULL);
+	for (int i = 0; i < LLE_MON_MAX_PHASES + 10; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "p%d", i);
+		lle_monitor_phase(m, name);
+	}
+	lle_monitor_stop(m, &sum);
+	CHECK(sum.nphases == LLE_MON_MAX_PHASES);
+	CHECK_STREQ(sum.phase[LLE_MON_MAX_PHASES - 1].name, "p255");
+	lle_monitor_phase(NULL, "x");
+}
+
 TEST(disabled_by_environment)
 {
 	setenv("LLM_EVAL_MONITOR", "0", 1);
@@ -780,6 +827,7 @@ int main(void)
 	RUN(nvml_errors_said_once_at_debug_level);
 	RUN(sampler_summary_with_two_gpus);
 	RUN(progress_counters);
+	RUN(phases);
 	RUN(disabled_by_environment);
 	RUN(progress_line_fragment);
 	RUN(sample_json_fields_and_types);
