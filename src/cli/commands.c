@@ -17,6 +17,22 @@ const struct lle_cmd lle_commands[] = {
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"
 	  "`llm-eval help COMMAND`.\n",
 	  0, lle_cmd_help, NULL },
+	{ "monitor", NULL, "watch GPUs, CPU, memory and llm-eval runs, live",
+	  "llm-eval monitor [--once] [--json] [--interval MS] [--count N]",
+	  "Shows this machine's GPUs (through NVML, when an NVIDIA driver is installed),\n"
+	  "CPU and memory, and the llm-eval runs in progress. On a terminal the view is\n"
+	  "refreshed in place until you press q or Ctrl-C; otherwise one block of text\n"
+	  "is printed per sample. Fields and variables: docs/monitor.md.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --once          print one sample and exit (taken one interval after start)\n"
+	  "  --json          one JSON object per sample and line, for scripts\n"
+	  "  --interval MS   milliseconds between samples, 10 to 3600000 (default 1000)\n"
+	  "  --count N       exit after N samples\n"
+	  "\n"
+	  "Environment:\n"
+	  "  LLM_EVAL_NVML_PATH   the NVML library to load (default libnvidia-ml.so.1)\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
 	{ "version", NULL, "print the version of llm-eval and of what it was built with",
 	  "llm-eval version [--json]",
 	  "Options:\n"
