@@ -153,7 +153,7 @@ TEST(unsupported_constructs_are_compile_errors_with_position)
 		{ "x {{ a ", "task 't': doc_to_text: at character 3: '{{' is not closed" },
 		{ "{{ a b }}", "task 't': doc_to_text: at character 6: unexpected 'b'" },
 		{ "{{ {'a': 1} }}", "task 't': doc_to_text: at character 4: dict literals are not supported" },
-		{ "{{ 'abc }}", "task 't': doc_to_text: at character 3: '{{' is not closed" },
+		{ "{{ 'abc }}", "task 't': doc_to_text: at character 1: '{{' is not closed" },
 		{ "{{ a | join(sep=',') }}", "task 't': doc_to_text: at character 13: keyword arguments are not supported" },
 		{ "{{ a is odd }}", "task 't': doc_to_text: at character 9: unsupported test 'odd'" },
 		{ "{% for a, b in x %}{% endfor %}",
