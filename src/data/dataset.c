@@ -347,6 +347,11 @@ static int next_json(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 		} else if (c == ']') {
 			getb(ds, err);
 			ds->done = 1;
+		} else if (c == -2) {
+			return -1;
+		} else if (c == -1) {
+			return lle_err_set(err, LLE_EXIT_DATA, "%s:%ld: unterminated JSON array", ds->path,
+					   ds->line);
 		} else {
 			return lle_err_set(err, LLE_EXIT_DATA, "%s:%ld: expected ',' or ']' in the array",
 					   ds->path, ds->line);
