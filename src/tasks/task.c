@@ -918,7 +918,7 @@ struct lle_fewshot {
 	long k;
 	int same_split;
 	struct lle_pyrand rnd;
-	char **cache;           /* rendered "text + delimiter + target" per document */
+	char **cache;           /* per document: its text, then its target (2 * n) */
 	size_t *idx;
 };
 
@@ -926,7 +926,7 @@ void lle_fewshot_free(struct lle_fewshot *fs)
 {
 	if (!fs)
 		return;
-	for (size_t i = 0; fs->cache && i < fs->n; i++)
+	for (size_t i = 0; fs->cache && i < 2 * fs->n; i++)
 		free(fs->cache[i]);
 	free(fs->cache);
 	free(fs->idx);
@@ -960,7 +960,7 @@ struct lle_fewshot *lle_fewshot_from_docs(const struct lle_task *t, json_t *docs
 		lle_fewshot_free(fs);
 		return NULL;
 	}
-	fs->cache = calloc(fs->n ? fs->n : 1, sizeof(*fs->cache));
+	fs->cache = calloc(fs->n ? 2 * fs->n : 1, sizeof(*fs->cache));
 	fs->idx = calloc(need ? need : 1, sizeof(*fs->idx));
 	if (!fs->cache || !fs->idx) {
 		lle_fewshot_free(fs);
@@ -1018,33 +1018,26 @@ long lle_fewshot_draw(struct lle_fewshot *fs, size_t *idx, struct lle_err *err)
 	return (long)n;
 }
 
-static const char *example_text(struct lle_fewshot *fs, size_t i, struct lle_err *err)
+/* A few-shot example's text and target, rendered once and kept. */
+static int example(struct lle_fewshot *fs, size_t i, const char **text, const char **target,
+		   struct lle_err *err)
 {
-	if (fs->cache[i])
-		return fs->cache[i];
-	const struct lle_task *t = fs->t;
-	const json_t *d = json_array_get(fs->docs, i);
-	char *text = lle_task_doc_text(t, d, i, err);
-	if (!text) {
-		lle_err_prefix(err, "few-shot example");
-		return NULL;
+	if (!fs->cache[2 * i]) {
+		const struct lle_task *t = fs->t;
+		const json_t *d = json_array_get(fs->docs, i);
+		char *x = lle_task_doc_text(t, d, i, err);
+		char *y = x ? example_target(t, d, i, err) : NULL;
+		if (!y) {
+			free(x);
+			lle_err_prefix(err, "few-shot example");
+			return -1;
+		}
+		fs->cache[2 * i] = x;
+		fs->cache[2 * i + 1] = y;
 	}
-	char *tgt = example_target(t, d, i, err);
-	if (!tgt) {
-		free(text);
-		lle_err_prefix(err, "few-shot example");
-		return NULL;
-	}
-	struct lle_buf b = LLE_BUF_INIT;
-	lle_buf_adds(&b, text);
-	lle_buf_adds(&b, t->target_delimiter);
-	lle_buf_adds(&b, tgt);
-	free(text);
-	free(tgt);
-	fs->cache[i] = lle_buf_detach(&b);
-	if (!fs->cache[i])
-		lle_err_oom(err);
-	return fs->cache[i];
+	*text = fs->cache[2 * i];
+	*target = fs->cache[2 * i + 1];
+	return 0;
 }
 
 /* ---------- requests ---------- */
@@ -1061,6 +1054,8 @@ void lle_requests_free(struct lle_requests *rq)
 		json_decref(rq->target);
 	if (rq->gold)
 		json_decref(rq->gold);
+	if (rq->messages)
+		json_decref(rq->messages);
 	memset(rq, 0, sizeof(*rq));
 }
 
@@ -1072,10 +1067,20 @@ static int has_metric(const struct lle_task *t, enum lle_metric_kind k)
 	return 0;
 }
 
+static int chat_push(json_t *msgs, const char *role, const char *content)
+{
+	json_t *m = json_pack("{ssss}", "role", role, "content", content);
+	return m ? json_array_append_new(msgs, m) : -1;
+}
+
+/* The prompt as text (always) and as chat messages (when msgs is not NULL),
+ * as the harness's fewshot_context builds them. */
 static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
-			 const char *sys, struct lle_buf *b, struct lle_err *err)
+			 const struct lle_prompt_opts *o, struct lle_buf *b, json_t *msgs, struct lle_err *err)
 {
 	char who[300];
+	const char *sys = o ? o->system_instruction : NULL;
+	int multiturn = o && o->fewshot_as_multiturn;
 	char *desc = NULL;
 	if (t->description) {
 		desc = lle_tpl_render(t->description, doc, who_doc(who, sizeof(who), t, doc_id, "description"),
@@ -1083,41 +1088,82 @@ static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const
 		if (!desc)
 			return -1;
 	}
+	struct lle_buf sp = LLE_BUF_INIT;
 	if (sys && desc && *desc) {
-		lle_buf_adds(b, sys);
-		lle_buf_adds(b, t->fewshot_delimiter);
-		lle_buf_adds(b, desc);
+		lle_buf_adds(&sp, sys);
+		lle_buf_adds(&sp, t->fewshot_delimiter);
+		lle_buf_adds(&sp, desc);
 	} else if (sys) {
-		lle_buf_adds(b, sys);
+		lle_buf_adds(&sp, sys);
 	} else if (desc) {
-		lle_buf_adds(b, desc);
+		lle_buf_adds(&sp, desc);
 	}
 	free(desc);
+	lle_buf_add(b, lle_buf_str(&sp), sp.n);
+	int rc = 0;
+	if (msgs && sp.n && chat_push(msgs, "system", lle_buf_str(&sp)) < 0)
+		rc = lle_err_oom(err);
+	lle_buf_free(&sp);
+	if (rc < 0)
+		return -1;
 	if (fs && fs->k > 0) {
 		long n = lle_fewshot_draw(fs, fs->idx, err);
 		if (n < 0)
 			return -1;
+		struct lle_buf ex = LLE_BUF_INIT;
 		long used = 0;
 		for (long i = 0; i < n && used < fs->k; i++) {
-			const json_t *ex = json_array_get(fs->docs, fs->idx[i]);
+			const json_t *d = json_array_get(fs->docs, fs->idx[i]);
 			/* the document itself never shows as its own example */
-			if (fs->same_split && lle_py_eq(ex, doc))
+			if (fs->same_split && lle_py_eq(d, doc))
 				continue;
-			const char *s = example_text(fs, fs->idx[i], err);
-			if (!s)
+			const char *text, *target;
+			if (example(fs, fs->idx[i], &text, &target, err) < 0) {
+				lle_buf_free(&ex);
 				return -1;
-			if (used)
-				lle_buf_adds(b, t->fewshot_delimiter);
-			lle_buf_adds(b, s);
+			}
+			lle_buf_adds(&ex, text);
+			/* the harness adds the delimiters only after a non-empty target */
+			if (*target) {
+				lle_buf_adds(&ex, t->target_delimiter);
+				lle_buf_adds(&ex, target);
+				lle_buf_adds(&ex, t->fewshot_delimiter);
+			}
+			if (msgs && multiturn &&
+			    (chat_push(msgs, "user", text) < 0 || chat_push(msgs, "assistant", target) < 0))
+				rc = lle_err_oom(err);
 			used++;
 		}
-		lle_buf_adds(b, t->fewshot_delimiter);
+		lle_buf_add(b, lle_buf_str(&ex), ex.n);
+		if (msgs && !multiturn && chat_push(msgs, "user", lle_buf_str(&ex)) < 0)
+			rc = lle_err_oom(err);
+		lle_buf_free(&ex);
+		if (rc < 0)
+			return -1;
 	}
 	char *text = lle_task_doc_text(t, doc, doc_id, err);
 	if (!text)
 		return -1;
 	lle_buf_adds(b, text);
+	if (msgs) {
+		/* the question joins the last user turn, or starts one */
+		json_t *last = json_array_get(msgs, json_array_size(msgs) ? json_array_size(msgs) - 1 : 0);
+		const char *role = last ? json_string_value(json_object_get(last, "role")) : NULL;
+		if (!multiturn && role && !strcmp(role, "user")) {
+			struct lle_buf c = LLE_BUF_INIT;
+			lle_buf_adds(&c, json_string_value(json_object_get(last, "content")));
+			lle_buf_adds(&c, text);
+			json_t *js = c.oom ? NULL : json_stringn_nocheck(lle_buf_str(&c), c.n);
+			lle_buf_free(&c);
+			if (!js || json_object_set_new(last, "content", js) < 0)
+				rc = lle_err_oom(err);
+		} else if (chat_push(msgs, "user", text) < 0) {
+			rc = lle_err_oom(err);
+		}
+	}
 	free(text);
+	if (rc < 0)
+		return -1;
 	return b->oom ? lle_err_oom(err) : 0;
 }
 
@@ -1140,6 +1186,13 @@ static int add_cont(struct lle_requests *rq, const char *delim, const json_t *v,
 int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
 		   const char *system_instruction, struct lle_requests *rq, struct lle_err *err)
 {
+	struct lle_prompt_opts o = { system_instruction, 0, 0 };
+	return lle_task_build_ex(t, fs, doc, doc_id, &o, rq, err);
+}
+
+int lle_task_build_ex(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
+		      const struct lle_prompt_opts *o, struct lle_requests *rq, struct lle_err *err)
+{
 	memset(rq, 0, sizeof(*rq));
 	char who[300];
 	rq->target = lle_task_doc_target(t, doc, doc_id, err);
@@ -1156,7 +1209,11 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 		return 0;
 	}
 	struct lle_buf b = LLE_BUF_INIT;
-	if (build_context(t, fs, doc, doc_id, system_instruction, &b, err) < 0) {
+	if (o && o->apply_chat_template && !(rq->messages = json_array())) {
+		lle_err_oom(err);
+		goto fail;
+	}
+	if (build_context(t, fs, doc, doc_id, o, &b, rq->messages, err) < 0) {
 		lle_buf_free(&b);
 		goto fail;
 	}

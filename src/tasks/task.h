@@ -146,11 +146,23 @@ struct lle_requests {
 	json_t *choices;        /* multiple_choice: the choices */
 	json_t *target;         /* doc_to_target's value */
 	json_t *gold;           /* generate_until: str or list of str to compare with */
+	json_t *messages;       /* with apply_chat_template: [{role, content}, ...] for the
+				   backend's chat template; else NULL */
+};
+
+struct lle_prompt_opts {
+	const char *system_instruction;  /* NULL: none */
+	int apply_chat_template;         /* also build rq->messages, as the harness does: a
+					    system turn (instruction / description), the
+					    examples as one user turn, the question appended */
+	int fewshot_as_multiturn;        /* chat: each example a user + assistant turn */
 };
 /* system_instruction: prepended as the harness does (with fewshot_delimiter
  * before the description), or NULL. */
 int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
 		   const char *system_instruction, struct lle_requests *rq, struct lle_err *err);
+int lle_task_build_ex(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
+		      const struct lle_prompt_opts *opts, struct lle_requests *rq, struct lle_err *err);
 void lle_requests_free(struct lle_requests *rq);
 
 /* Scoring one document. items has nfilters x nmetrics entries, filter-major

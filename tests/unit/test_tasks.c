@@ -425,6 +425,65 @@ out:
 /* Few-shot from the test split itself: the harness draws k+1 and drops the
  * document. Random(1234).sample(range(4), 3) = [3, 0, 2] (python3): for
  * document 0 that is docs 3 and 2 (0 is dropped); docs are compared by value. */
+/* --apply-chat-template: the harness's messages. Document 0 of the fixture
+ * draws examples 3 and 0 (see above). */
+TEST(chat_messages_as_the_harness_builds_them)
+{
+	struct lle_err e = { 0 };
+	struct lle_node *tree;
+	struct lle_task *t = load_task(FIX "arith.yaml", &tree, &e);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	struct lle_data_dir none = { NULL, NULL };
+	json_t *docs = first_docs(t, &none, 1, &e);
+	for (int multiturn = 0; multiturn < 2; multiturn++) {
+		struct lle_fewshot *fs = lle_fewshot_open(t, &none, 2, LLE_FEWSHOT_SEED, &e);
+		struct lle_prompt_opts o = { NULL, 1, multiturn };
+		struct lle_requests rq;
+		CHECK(lle_task_build_ex(t, fs, json_array_get(docs, 0), 0, &o, &rq, &e) == 0);
+		char *got = json_dumps(rq.messages, JSON_COMPACT);
+		if (!multiturn)
+			CHECK_STREQ(got, "[{\"role\":\"system\",\"content\":\"Add the numbers.\\n\\n\"},"
+				    "{\"role\":\"user\",\"content\":\"Q: 7 + 2\\nA: 9\\n\\nQ: 1 + 1\\nA: 2\\n\\nQ: 2 + 2\\nA:\"}]");
+		else
+			CHECK_STREQ(got, "[{\"role\":\"system\",\"content\":\"Add the numbers.\\n\\n\"},"
+				    "{\"role\":\"user\",\"content\":\"Q: 7 + 2\\nA:\"},{\"role\":\"assistant\",\"content\":\"9\"},"
+				    "{\"role\":\"user\",\"content\":\"Q: 1 + 1\\nA:\"},{\"role\":\"assistant\",\"content\":\"2\"},"
+				    "{\"role\":\"user\",\"content\":\"Q: 2 + 2\\nA:\"}]");
+		/* the plain prompt is there too */
+		CHECK_STREQ(rq.context, "Add the numbers.\n\nQ: 7 + 2\nA: 9\n\nQ: 1 + 1\nA: 2\n\nQ: 2 + 2\nA:");
+		free(got);
+		lle_requests_free(&rq);
+		lle_fewshot_free(fs);
+	}
+	json_decref(docs);
+	lle_task_free(t);
+	lle_node_free(tree);
+}
+
+/* An example whose target is "" adds neither delimiter (the harness's
+ * `if doc_target != ""`). First-n over two documents. */
+TEST(empty_example_target_adds_no_delimiters)
+{
+	struct lle_err e = { 0 };
+	struct lle_task *t = task_from_text("task: e\nfewshot_split: train\nfewshot_config: {sampler: first_n}\n"
+					    "doc_to_text: '{{q}}'\ndoc_to_target: '{{a}}'\n", &e);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	json_t *docs = json_pack("[{ssss},{ssss}]", "q", "x?", "a", "", "q", "y?", "a", "Y");
+	struct lle_fewshot *fs = lle_fewshot_from_docs(t, docs, 0, 2, 1234, &e);
+	json_t *doc = json_pack("{ssss}", "q", "z?", "a", "Z");
+	struct lle_requests rq;
+	CHECK(lle_task_build(t, fs, doc, 0, NULL, &rq, &e) == 0);
+	CHECK_STREQ(rq.context, "x?y? Y\n\nz?");
+	lle_requests_free(&rq);
+	json_decref(doc);
+	lle_fewshot_free(fs);
+	lle_task_free(t);
+}
+
 TEST(same_split_few_shot_drops_the_document)
 {
 	struct lle_err e = { 0 };
@@ -672,6 +731,8 @@ int main(void)
 	RUN(mmlu_5shot_prompt_byte_for_byte);
 	RUN(gsm8k_outputs_through_both_filters);
 	RUN(fixture_task_local_data_and_seeded_examples);
+	RUN(chat_messages_as_the_harness_builds_them);
+	RUN(empty_example_target_adds_no_delimiters);
 	RUN(same_split_few_shot_drops_the_document);
 	RUN(doc_to_rules_follow_the_harness);
 	RUN(perplexity_tasks_score_rolling_and_loglikelihood);
