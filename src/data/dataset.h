@@ -1,0 +1,67 @@
+/* Dataset readers: a split is one file or a glob of files (read in sorted
+ * order), streamed one document at a time so a large split costs little
+ * memory. Formats, chosen by the file name:
+ *   *.jsonl, *.jsonl.gz    one JSON object per line (gzip read through zlib)
+ *   *.json, *.json.gz      a JSON array of objects, parsed one element at a
+ *                          time (a *.json file whose first byte is '{' is read
+ *                          as JSON lines)
+ *   *.csv, *.csv.gz        RFC 4180 with a header row: quoted fields, "" for
+ *                          a quote, embedded newlines, CRLF; every field is a
+ *                          JSON string
+ * Documents are jansson objects. Errors name `path:line: ...` (code
+ * LLE_EXIT_DATA; LLE_EXIT_IO when a file cannot be read).
+ *
+ * Also: where a task's `data_files` entry points, given the data directory
+ * (`--data-dir`, then LLM_EVAL_DATA_DIR, else none). This file knows nothing
+ * about tasks beyond the names it puts in messages. */
+#ifndef LLE_DATA_DATASET_H
+#define LLE_DATA_DATASET_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct lle_ds;
+
+/* Open a split: a path or a glob pattern (`*`, `?`, `[...]`). A pattern that
+ * matches nothing is an error naming it. Nothing is read until lle_ds_next. */
+struct lle_ds *lle_ds_open(const char *path_or_glob, struct lle_err *err);
+/* The next document: 1 and *doc set (the caller owns the reference), 0 at the
+ * end of the last file, -1 on error (err set, the reader is then spent). */
+int lle_ds_next(struct lle_ds *ds, json_t **doc, struct lle_err *err);
+/* File and first line of the document last returned (for messages). */
+const char *lle_ds_file(const struct lle_ds *ds);
+long lle_ds_line(const struct lle_ds *ds);
+/* Documents returned so far. */
+size_t lle_ds_index(const struct lle_ds *ds);
+void lle_ds_close(struct lle_ds *ds);
+/* Number of documents in a split, reading (and checking) every one but
+ * keeping none. -1 on error. */
+long lle_ds_count(const char *path_or_glob, struct lle_err *err);
+/* Read a whole split into a JSON array (for few-shot splits, which are
+ * small). NULL on error. */
+json_t *lle_ds_load_all(const char *path_or_glob, struct lle_err *err);
+
+/* Where data lives: the flag's value, else $LLM_EVAL_DATA_DIR, else none. */
+struct lle_data_dir {
+	const char *path;   /* NULL when none is set */
+	const char *origin; /* "--data-dir", "LLM_EVAL_DATA_DIR" or NULL */
+};
+void lle_data_dir_pick(const char *flag_value, struct lle_data_dir *out);
+
+/* Resolve one `data_files` entry to a path (malloc()ed) without opening it:
+ *   absolute               as written
+ *   ./x, ../x              relative to base_dir (the task file's directory),
+ *                          or the current directory when base_dir is NULL
+ *   anything else          a dataset path under the data directory
+ * `what` names the subject in messages ("task 'gsm8k': split 'test'").
+ * When must_exist, a missing file (or a glob matching nothing) is an error
+ * that says exactly which path was expected and where the directory came
+ * from (code LLE_EXIT_DATA). */
+char *lle_data_resolve(const char *spec, const char *base_dir, const struct lle_data_dir *dd,
+		       int must_exist, const char *what, struct lle_err *err);
+/* Whether a resolved path (or glob) names at least one readable file. */
+int lle_data_present(const char *path_or_glob);
+
+#endif

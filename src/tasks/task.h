@@ -1,0 +1,204 @@
+/* Tasks: an lm-evaluation-harness task config, its prompts and its scores.
+ *
+ * The run engine drives a task like this:
+ *   t  = lle_task_from_node(tree)              once; every template compiled,
+ *                                              every regex and metric checked
+ *   fs = lle_fewshot_open(t, dd, k, seed)      once; the few-shot split in memory
+ *   ds = lle_ds_open(lle_task_split_path(t, t->test_split, dd))
+ *   for each document, in order:
+ *       lle_task_process_doc(t, doc)           the built-in process_docs
+ *       lle_task_build(t, fs, doc, id, &rq)    prompt + continuations / gen args
+ *       ... backend ...
+ *       lle_task_score_*(t, &rq, responses, items)
+ *       lle_task_agg_add(agg, items)
+ *   lle_task_agg_results(agg, iters, ...)      value and stderr per filter x metric
+ *
+ * Prompts are built as the harness builds them: description (a template) +
+ * for each few-shot example: text + target_delimiter + target, joined by
+ * fewshot_delimiter, then fewshot_delimiter + the document's text. The
+ * random sampler is Python's random.Random(seed).sample over the few-shot
+ * split, one call per document in document order (so document i's examples
+ * depend on i, as in the harness); when the few-shot split is the test split
+ * it draws k+1 and drops the document itself.
+ *
+ * Not here: reading YAML files, merging includes (the registry), talking to
+ * backends, writing results (the store). */
+#ifndef LLE_TASKS_TASK_H
+#define LLE_TASKS_TASK_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "data/dataset.h"
+#include "data/yaml.h"
+#include "tasks/filter.h"
+#include "tasks/metrics.h"
+#include "tasks/pyrand.h"
+#include "tasks/template.h"
+#include "util/err.h"
+
+#define LLE_FEWSHOT_SEED 1234   /* the harness's default fewshot_random_seed */
+#define LLE_MAX_GEN_TOKS 256    /* the harness's default max_gen_toks */
+
+/* doc_to_text / doc_to_target / doc_to_choice: a template (which is a field
+ * name when a document has a field by exactly that name, as the harness
+ * decides), a literal list, or an integer. */
+enum lle_docfn_kind { LLE_DOCFN_NONE, LLE_DOCFN_TEMPLATE, LLE_DOCFN_LIST, LLE_DOCFN_INT };
+struct lle_docfn {
+	enum lle_docfn_kind kind;
+	struct lle_tpl *tpl;     /* TEMPLATE; its source is the field name candidate */
+	struct lle_tpl **items;  /* LIST: one template per element */
+	size_t nitems;
+	long ival;               /* INT */
+};
+
+enum lle_sampler { LLE_SAMPLER_RANDOM, LLE_SAMPLER_FIRST_N };
+enum lle_transform { LLE_TRANSFORM_NONE, LLE_TRANSFORM_CHOICES_FROM_COLUMNS,
+		     LLE_TRANSFORM_PARSE_INTS };
+
+struct lle_task {
+	char *name;
+	const char *file;            /* where `task:` was written */
+	int line, col;
+	char *base_dir;              /* the task file's directory (for ./ data files) */
+	char *category;              /* llm-eval: NULL when none */
+	char *dataset_path, *dataset_name;
+	json_t *data_files;          /* {split: path or [paths]} or NULL */
+	char *training_split, *validation_split, *test_split, *fewshot_split;
+	enum lle_output_type output_type;
+	struct lle_docfn doc_to_text, doc_to_target, doc_to_choice;
+	struct lle_tpl *description; /* NULL when none */
+	char *target_delimiter;      /* default " " */
+	char *fewshot_delimiter;     /* default "\n\n" */
+	long num_fewshot;            /* 0 when not set */
+	enum lle_sampler sampler;    /* fewshot_config.sampler: default (random) or first_n */
+	enum lle_transform process_docs;
+	json_t *generation_kwargs;   /* generate_until: the dict with defaults filled in */
+	char **until;                /* generation_kwargs.until */
+	size_t nuntil;
+	long max_gen_toks;
+	double temperature;
+	int do_sample;
+	struct lle_filter_chain **filters;   /* at least one ("none") */
+	size_t nfilters;
+	struct lle_metric *metrics;
+	size_t nmetrics;
+	long repeats;                /* default 1 */
+	double version;              /* metadata.version, NAN when absent */
+	json_t *config;              /* the whole config as JSON (for results files) */
+};
+
+/* Parse a merged task tree. Errors name the task, the key and file:line:col:
+ *   gsm8k.yaml:12:3: task 'gsm8k': doc_to_text: at character 14: unsupported filter 'title'
+ * Unknown keys are errors (with the harness's keys llm-eval ignores listed in
+ * docs/tasks.md), so a typo cannot silently change a prompt. */
+struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err *err);
+void lle_task_free(struct lle_task *t);
+
+/* The data file (or glob) of a split, resolved as lle_data_resolve does:
+ * data_files[split] if given, else <dataset_path>/<split>.jsonl. */
+char *lle_task_split_path(const struct lle_task *t, const char *split,
+			  const struct lle_data_dir *dd, int must_exist, struct lle_err *err);
+
+/* Apply process_docs to one document in place. */
+int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
+
+/* The harness's doc_to_text as a string (an index into the choices when it
+ * renders to digits and there are choices), doc_to_target as a Python value
+ * (str, int or list), doc_to_choice as a list of strings. New references /
+ * malloc()ed strings; NULL on error (naming task, document and column). */
+char *lle_task_doc_text(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err);
+json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t doc_id,
+			    struct lle_err *err);
+json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t doc_id,
+			     struct lle_err *err);
+
+/* Few-shot examples. */
+struct lle_fewshot;
+/* Load the few-shot split (fewshot_split, else training, validation, then
+ * test split) through process_docs. k: examples per prompt (the task's
+ * num_fewshot or an override); seed: LLE_FEWSHOT_SEED unless told. k == 0
+ * loads nothing. Fewer documents than k (k + 1 when it is the test split) is
+ * an error naming the task and split. */
+struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_data_dir *dd, long k,
+				     long seed, struct lle_err *err);
+/* The same from documents in memory (steals `docs`, an array; processed
+ * already). same_split: whether they are the test split's documents. */
+struct lle_fewshot *lle_fewshot_from_docs(const struct lle_task *t, json_t *docs, int same_split, long k,
+					  long seed, struct lle_err *err);
+void lle_fewshot_free(struct lle_fewshot *fs);
+long lle_fewshot_k(const struct lle_fewshot *fs);
+/* Indices (into the few-shot split) chosen for the next document, as the
+ * harness would draw them; advances the sampler exactly as building that
+ * document's prompt does (so a resumed run can replay skipped documents).
+ * Writes up to k (+1 on the same split) indices; returns how many, -1 on error. */
+long lle_fewshot_draw(struct lle_fewshot *fs, size_t *idx, struct lle_err *err);
+
+/* The requests of one document. */
+struct lle_requests {
+	char *context;          /* the prompt; loglikelihood_rolling: the whole text */
+	char **continuations;   /* multiple_choice: target_delimiter + choice, then (for
+				   acc_mutual_info) the same again with an empty context;
+				   loglikelihood: target_delimiter + target */
+	size_t ncont;
+	size_t nchoices;        /* multiple_choice */
+	int unconditional;      /* continuations[nchoices..] have an empty context */
+	json_t *choices;        /* multiple_choice: the choices */
+	json_t *target;         /* doc_to_target's value */
+	json_t *gold;           /* generate_until: str or list of str to compare with */
+	json_t *messages;       /* with apply_chat_template: [{role, content}, ...] for the
+				   backend's chat template; else NULL */
+};
+
+struct lle_prompt_opts {
+	const char *system_instruction;  /* NULL: none */
+	int apply_chat_template;         /* also build rq->messages, as the harness does: a
+					    system turn (instruction / description), the
+					    examples as one user turn, the question appended */
+	int fewshot_as_multiturn;        /* chat: each example a user + assistant turn */
+};
+/* system_instruction: prepended as the harness does (with fewshot_delimiter
+ * before the description), or NULL. */
+int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
+		   const char *system_instruction, struct lle_requests *rq, struct lle_err *err);
+int lle_task_build_ex(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
+		      const struct lle_prompt_opts *opts, struct lle_requests *rq, struct lle_err *err);
+void lle_requests_free(struct lle_requests *rq);
+
+/* Scoring one document. items has nfilters x nmetrics entries, filter-major
+ * (items[f * nmetrics + m]). generate_until: resps is the array of the
+ * document's responses (one per repeat); *filtered (may be NULL) receives an
+ * array with each chain's filtered responses. */
+int lle_task_score_generated(const struct lle_task *t, const struct lle_requests *rq,
+			     const json_t *resps, json_t **filtered, struct lle_item *items,
+			     struct lle_err *err);
+/* multiple_choice, loglikelihood, loglikelihood_rolling: one log-likelihood
+ * and is_greedy per continuation (rolling: one, is_greedy ignored). */
+int lle_task_score_loglik(const struct lle_task *t, const struct lle_requests *rq, const double *ll,
+			  const int *is_greedy, struct lle_item *items, struct lle_err *err);
+
+/* Collects items document by document. */
+struct lle_task_agg;
+struct lle_task_agg *lle_task_agg_new(const struct lle_task *t);
+int lle_task_agg_add(struct lle_task_agg *a, const struct lle_item *items);
+size_t lle_task_agg_count(const struct lle_task_agg *a);
+void lle_task_agg_free(struct lle_task_agg *a);
+
+struct lle_metric_result {
+	const char *metric;      /* borrowed from the task */
+	const char *filter;
+	enum lle_agg agg;
+	int higher_is_better;
+	double value, stderr_;   /* stderr_ NAN: not available (the harness's "N/A") */
+	size_t n;
+};
+/* One result per filter x metric, in that order (filter-major). *out is
+ * malloc()ed. */
+int lle_task_agg_results(const struct lle_task_agg *a, long bootstrap_iters,
+			 struct lle_metric_result **out, size_t *nout, struct lle_err *err);
+
+/* A YAML tree as JSON (plain scalars typed as YAML 1.2 core: ints, floats,
+ * booleans, null; quoted ones strings). */
+json_t *lle_node_to_json(const struct lle_node *n);
+
+#endif
