@@ -48,7 +48,7 @@ struct lle_registry *lle_cli_registry(struct lle_ctx *ctx, unsigned types, int *
 	}
 	struct lle_reg_stats st;
 	lle_registry_stats(r, &st);
-	lle_notef("registry index: %u file%s parsed, %u reused, %d source%s from the cache%s%s%s", st.parsed,
+	lle_notef("registry index: %u file%s indexed, %u reused, %d source%s from the cache%s%s%s", st.parsed,
 		  st.parsed == 1 ? "" : "s", st.reused, st.from_cache, st.from_cache == 1 ? "" : "s",
 		  st.cache_written ? ", cache written" : "", st.cache_note[0] ? "; cache ignored: " : "",
 		  st.cache_note);
@@ -417,13 +417,14 @@ static int list_categories(struct lle_registry *r, const struct list_opts *o, st
  * types the verb reads (0: it does not open the registry, and fn gets NULL). */
 static const struct list_verb {
 	const char *name;
+	const char *singular; /* accepted too: `list model` */
 	unsigned types;
 	int (*fn)(struct lle_registry *r, const struct list_opts *o, struct lle_buf *out);
 	int kinds; /* whether --kind applies */
 } verbs[] = {
-	{ "categories", T(LLE_REG_CATEGORIES) | T(LLE_REG_MODELS) | T(LLE_REG_TASKS), list_categories, 0 },
-	{ "models", T(LLE_REG_MODELS), list_models, 0 },
-	{ "tasks", T(LLE_REG_TASKS), list_tasks, 1 },
+	{ "categories", "category", T(LLE_REG_CATEGORIES) | T(LLE_REG_MODELS) | T(LLE_REG_TASKS), list_categories, 0 },
+	{ "models", "model", T(LLE_REG_MODELS), list_models, 0 },
+	{ "tasks", "task", T(LLE_REG_TASKS), list_tasks, 1 },
 };
 
 static const struct list_verb *find_verb(const char *name, int *ambiguous)
@@ -432,7 +433,7 @@ static const struct list_verb *find_verb(const char *name, int *ambiguous)
 	size_t n = strlen(name), nhit = 0;
 	*ambiguous = 0;
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
-		if (strcmp(verbs[i].name, name) == 0)
+		if (strcmp(verbs[i].name, name) == 0 || (verbs[i].singular && strcmp(verbs[i].singular, name) == 0))
 			return &verbs[i];
 		if (n && strncmp(verbs[i].name, name, n) == 0) {
 			hit = &verbs[i];

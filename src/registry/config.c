@@ -90,7 +90,8 @@ static char *absolute(const char *path)
 static struct lle_node *load(const char *path, const struct chain *up, int depth, char ***files,
 			     size_t *nfiles, struct lle_err *err)
 {
-	/* Say what is wrong with path:line:col, as every registry message does. */
+	/* Read the file here (not in yaml.c) so every failure names path:line:col,
+	 * as every registry message does. */
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
@@ -99,16 +100,44 @@ static struct lle_node *load(const char *path, const struct chain *up, int depth
 			close(fd);
 		return NULL;
 	}
+	if (S_ISDIR(st.st_mode) || st.st_size > (off_t)LLE_REG_MAX_FILE) {
+		if (S_ISDIR(st.st_mode))
+			lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_CANNOT_OPEN, path, strerror(EISDIR));
+		else
+			lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_TOO_BIG, path, (long long)st.st_size,
+				    LLE_REG_MAX_FILE);
+		close(fd);
+		return NULL;
+	}
+	struct lle_buf text = LLE_BUF_INIT;
+	char chunk[65536];
+	int failed = 0;
+	for (;;) {
+		ssize_t r = read(fd, chunk, sizeof(chunk));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			failed = lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_CANNOT_OPEN, path, strerror(errno));
+			break;
+		}
+		if (r == 0)
+			break;
+		if (lle_buf_add(&text, chunk, (size_t)r) < 0) {
+			failed = lle_err_oom(err);
+			break;
+		}
+		if (text.n > LLE_REG_MAX_FILE) {
+			failed = lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_TOO_BIG, path, (long long)text.n, LLE_REG_MAX_FILE);
+			break;
+		}
+	}
 	close(fd);
-	if (S_ISDIR(st.st_mode)) {
-		lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_CANNOT_OPEN, path, strerror(EISDIR));
+	if (failed) {
+		lle_buf_free(&text);
 		return NULL;
 	}
-	if (st.st_size > (off_t)LLE_REG_MAX_FILE) {
-		lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_TOO_BIG, path, (long long)st.st_size, LLE_REG_MAX_FILE);
-		return NULL;
-	}
-	struct lle_node *own = lle_yaml_load_file(path, LLE_REG_MAX_FILE, err);
+	struct lle_node *own = lle_yaml_load_mem(lle_buf_str(&text), text.n, path, err);
+	lle_buf_free(&text);
 	if (!own)
 		return NULL;
 	if (own->kind != LLE_NODE_MAP) {

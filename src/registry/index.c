@@ -503,7 +503,6 @@ static int read_keys(struct builder *B, uint32_t fi)
 	struct lle_idx_file *F = &ARR(B->files, struct lle_idx_file)[fi];
 	full_path(B->root, pool_str(B, F->path), path, sizeof(path));
 	struct reader R = { .B = B, .path = path, .fi = fi };
-	B->parsed++;
 
 	int fd = openat(B->rootfd, pool_str(B, F->path), O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -842,6 +841,7 @@ static int is_str(const struct field_val *v) { return v->set && v->is_scalar && 
 /* Turn the merged keys of scanned file fi into a record. */
 static int make_record(struct builder *B, uint32_t fi)
 {
+	B->parsed++;
 	int rc = resolve(B, fi, 0);
 	if (rc == -2)
 		return -1;

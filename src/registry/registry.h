@@ -73,7 +73,7 @@ struct lle_reg_source;
 struct lle_reg_stats {
 	int from_cache;    /* the cache was used (1) or there was none / it was unusable (0) */
 	int cache_written; /* a new cache was written */
-	unsigned parsed;   /* files parsed with the event API */
+	unsigned parsed;   /* scanned files (re)indexed: read with the event API */
 	unsigned reused;   /* records reused from the cache */
 	char cache_note[160]; /* why a cache was not used ("" when it was, or there is none) */
 };
