@@ -305,9 +305,30 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 	struct lle_registry *r = lle_cli_registry(ctx, sv->types, &rc);
 	if (!r)
 		return rc;
-	lle_cli_registry_warnings(r);
 	const struct lle_reg_entry *e = lle_registry_find(r, sv->type, name);
+	lle_cli_registry_warnings(r);
 	if (!e) {
+		/* A file that names it but cannot be used: say why. */
+		for (size_t si = lle_registry_nsources(r, sv->type); si-- > 0;) {
+			const struct lle_reg_source *s = lle_registry_source(r, sv->type, si);
+			for (size_t i = 0; i < lle_reg_source_nfiles(s); i++) {
+				const char *fname, *ferr;
+				int kind;
+				lle_reg_source_file(s, i, &kind, &fname, &ferr);
+				if (kind == LLE_KIND_NONE && ferr && strcmp(fname, name) == 0) {
+					/* The full loader says it best (include chains, positions). */
+					struct lle_buf fp = LLE_BUF_INIT;
+					struct lle_err ferr2 = { 0 };
+					lle_buf_printf(&fp, "%s/%s", lle_reg_source_root(s), lle_reg_source_file(s, i, NULL, NULL, NULL));
+					struct lle_node *n = lle_reg_load_full(lle_buf_str(&fp), NULL, NULL, &ferr2);
+					lle_errorf("%s", n ? ferr : ferr2.msg);
+					lle_node_free(n);
+					lle_buf_free(&fp);
+					lle_registry_free(r);
+					return LLE_EXIT_CONFIG;
+				}
+			}
+		}
 		rc = not_found(r, sv->type, sv->name, name);
 		lle_registry_free(r);
 		return rc;

@@ -117,7 +117,7 @@ static struct lle_node *load(const char *path, const struct chain *up, int depth
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			failed = lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_CANNOT_OPEN, path, strerror(errno));
+			failed = lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_CANNOT_READ, path, strerror(errno));
 			break;
 		}
 		if (r == 0)

@@ -556,7 +556,8 @@ static int read_keys(struct builder *B, uint32_t fi)
 		if (r < 0) {
 			int e = errno;
 			close(fd);
-			return rd_error(&R, LLE_MSG_CANNOT_OPEN, path, strerror(e));
+			F->flags |= LLE_IDX_RACY; /* re-read until it reads */
+			return rd_error(&R, LLE_MSG_CANNOT_READ, path, strerror(e));
 		}
 		if (r == 0)
 			break;
@@ -854,6 +855,17 @@ static int make_record(struct builder *B, uint32_t fi)
 	char path[PATH_MAX];
 	full_path(B->root, pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path), path, sizeof(path));
 	if (rc < 0) {
+		/* Keep the name when the file itself says it, so `show` can say
+		 * why the entry is not usable rather than "unknown". */
+		static const int namekey[LLE_REG_NTYPES] = { F_NAME, F_TASK, F_CATEGORY };
+		const struct field_val *nv = &x->own[namekey[B->type]];
+		if (!is_str(nv) && B->type == LLE_REG_TASKS)
+			nv = &x->own[F_GROUP];
+		if (is_str(nv)) {
+			r.name = nv->str;
+			r.line = nv->line;
+			r.col = nv->col;
+		}
 		r.error = x->error;
 		return lle_buf_add(&B->recs, &r, sizeof(r));
 	}

@@ -24,6 +24,7 @@
 #define LLE_MSG_MULTI_DOC "%s:%u:%u: more than one YAML document"
 /* path, strerror */
 #define LLE_MSG_CANNOT_OPEN "%s:1:1: cannot open: %s"
+#define LLE_MSG_CANNOT_READ "%s:1:1: cannot read: %s"
 /* path, line, col, what */
 #define LLE_MSG_NOT_REGISTRABLE "%s:%u:%u: not a task, group or python task (no 'task', 'group' or 'class' key); skipped"
 #define LLE_MSG_NO_NAME "%s:%u:%u: missing required key '%s'"
