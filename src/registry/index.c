@@ -71,6 +71,17 @@ static int64_t now_ns(void)
 	return ts_ns(&t);
 }
 
+uint64_t lle_idx_checksum(const unsigned char *blob, size_t n)
+{
+	/* The header is covered too, with its checksum field taken as 0. */
+	struct lle_idx_hdr h;
+	memcpy(&h, blob, sizeof(h));
+	h.checksum = 0;
+	uint64_t a = lle_idx_hash(&h, sizeof(h));
+	uint64_t b = lle_idx_hash(blob + sizeof(h), n - sizeof(h));
+	return a ^ (b * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL);
+}
+
 /* A map from strings to uint32 values, open addressing. The key of value v is
  * got back through keyof, so the map stores only the values. */
 struct smap {
@@ -681,6 +692,8 @@ void lle_reg_normalise(char *p)
 		size_t n = end ? (size_t)(end - src) : strlen(src);
 		if (n == 0 || (n == 1 && src[0] == '.')) {
 			/* skip */
+		} else if (n == 2 && src[0] == '.' && src[1] == '.' && abs && dst == base) {
+			/* "/.." is "/" */
 		} else if (n == 2 && src[0] == '.' && src[1] == '.' && dst > base &&
 			   !(dst - base >= 2 && dst[-1] == '.' && dst[-2] == '.' &&
 			     (dst - base == 2 || dst[-3] == '/'))) {
@@ -1120,7 +1133,7 @@ static unsigned char *serialise(struct builder *B, uint32_t root_off, size_t *to
 			memcpy(blob + *offs[i], sec[i]->p, sec[i]->n);
 	h.total = off;
 	memcpy(blob, &h, sizeof(h));
-	uint64_t sum = lle_idx_hash(blob + sizeof(h), off - sizeof(h));
+	uint64_t sum = lle_idx_checksum(blob, off);
 	memcpy(blob + offsetof(struct lle_idx_hdr, checksum), &sum, sizeof(sum));
 	*total = off;
 	return blob;
@@ -1145,7 +1158,7 @@ int lle_idx_open_blob(struct lle_reg_source *s, unsigned char *blob, size_t n, c
 		BAD("written by another version of llm-eval");
 	if (h->total != n)
 		BAD("truncated");
-	if (lle_idx_hash(blob + sizeof(*h), n - sizeof(*h)) != h->checksum)
+	if (lle_idx_checksum(blob, n) != h->checksum)
 		BAD("checksum mismatch");
 	if (!sec_ok(h, h->off_dirs, h->ndirs, sizeof(struct lle_idx_dir)) ||
 	    !sec_ok(h, h->off_files, h->nfiles, sizeof(struct lle_idx_file)) ||

@@ -22,7 +22,7 @@ struct lle_idx_hdr {
 	uint32_t version;
 	uint32_t bom;          /* LLE_IDX_BOM in the writer's byte order */
 	uint64_t total;        /* size of the whole blob */
-	uint64_t checksum;     /* lle_idx_hash of bytes [sizeof(hdr), total) */
+	uint64_t checksum;     /* lle_idx_checksum of the whole blob */
 	int64_t built_ns;      /* CLOCK_REALTIME when the build started */
 	uint32_t type, layout; /* enum lle_reg_type, enum lle_reg_layout */
 	uint32_t root;         /* pool offset: the absolute source directory */
@@ -79,5 +79,7 @@ struct lle_idx_diag {
 };
 
 uint64_t lle_idx_hash(const void *p, size_t n);
+/* Checksum of a blob of n bytes (header included, its checksum field as 0). */
+uint64_t lle_idx_checksum(const unsigned char *blob, size_t n);
 
 #endif

@@ -128,6 +128,14 @@ const char *lle_reg_closest(const char *key, const char *const *known)
 	/* Close enough to be a typo: at most 2 edits, or a third of the key. */
 	if (best && (bd <= 2 || bd * 3 <= len) && bd < len)
 		return best;
+	/* Or a stem of a known key ("category" for "categories"). */
+	for (size_t i = 0; len >= 4 && known[i]; i++) {
+		size_t k = strlen(known[i]), common = 0;
+		while (common < len && common < k && key[common] == known[i][common])
+			common++;
+		if (common * 3 >= (len > k ? len : k) * 2)
+			return known[i];
+	}
 	return NULL;
 }
 
