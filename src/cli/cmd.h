@@ -30,6 +30,8 @@ struct lle_ctx {
 	 * $XDG_CONFIG_HOME/llm-eval, LLM_EVAL_INCLUDE_PATH, then --include-path. */
 	const char **search_path;
 	size_t n_search_path;
+	size_t n_fixed_path;    /* the first n_fixed_path entries are the built-in and XDG
+	                         * registries: registry layouts, skipped when absent */
 	int fast_mode;          /* LLM_EVAL_FAST_MODE=1 */
 	int lazy_loading;       /* LLM_EVAL_LAZY_LOADING, 1 unless set to 0 */
 	void *engine;           /* dlopen() handle of the engine, when loaded */
@@ -52,6 +54,22 @@ struct lle_cmd {
 /* The commands built into the executable (engine commands are found by name). */
 int lle_cmd_help(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_version(struct lle_ctx *ctx, int argc, char **argv);
+int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv);
+int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv);
+int lle_cmd_validate(struct lle_ctx *ctx, int argc, char **argv);
+
+/* Registry helpers shared by list, show and validate (cmd_list.c). Open the
+ * registry over ctx->search_path for the types in `types` (bits of 1 << enum
+ * lle_reg_type); on failure print the error and set *rc. */
+struct lle_registry;
+struct lle_registry *lle_cli_registry(struct lle_ctx *ctx, unsigned types, int *rc);
+/* Print the registry's warnings (duplicates, overrides) to stderr. */
+void lle_cli_registry_warnings(const struct lle_registry *r);
+/* Validate the whole registry and print its problems; the exit code. */
+int lle_cli_validate_all(struct lle_ctx *ctx, int strict);
+/* Write the buffer to stdout; LLE_EXIT_IO on a failed or short write. */
+struct lle_buf;
+int lle_cli_write_out(struct lle_buf *b);
 
 extern const struct lle_cmd lle_commands[];
 extern const size_t lle_ncommands;

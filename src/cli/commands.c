@@ -33,6 +33,51 @@ const struct lle_cmd lle_commands[] = {
 	  "Environment:\n"
 	  "  LLM_EVAL_NVML_PATH   the NVML library to load (default libnvidia-ml.so.1)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
+	{ "list", "ls", "list models, tasks or categories",
+	  "llm-eval list [--json | --format table|tsv|json] [--category NAME] [--kind KIND]\n"
+	  "                models|tasks|categories [PATTERN]",
+	  "Lists what the registries on the search path hold: the built-in registry,\n"
+	  "$XDG_CONFIG_HOME/llm-eval, LLM_EVAL_INCLUDE_PATH and --include-path (a later\n"
+	  "directory wins over an earlier one, with a warning). Only the keys shown are\n"
+	  "read, through an index cached under $XDG_CACHE_HOME/llm-eval/.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json             a JSON array (the same as --format json)\n"
+	  "  --format FORMAT    table (the default), tsv (a header line, then one line\n"
+	  "                     per entry) or json\n"
+	  "  --category NAME    only models and tasks of this category\n"
+	  "  --kind KIND        tasks only: task, group, tag or python-task\n"
+	  "  PATTERN            a glob (with * ? [) or a substring of the name, any case\n"
+	  "\n"
+	  "Examples:\n"
+	  "  llm-eval list models --category mathematics\n"
+	  "  llm-eval list tasks --include-path lm-evaluation-harness/lm_eval/tasks 'mmlu_*'\n"
+	  "  llm-eval list tasks --kind group --format tsv\n",
+	  LLE_NEED_REGISTRY, lle_cmd_list, NULL },
+	{ "show", NULL, "show the full config of a model, task or category and where it came from",
+	  "llm-eval show [--json] model|task|category NAME",
+	  "Prints the entry's config with its include: files merged, as YAML, each\n"
+	  "top-level key followed by the file:line it was set in. A category also lists\n"
+	  "its models and tasks; a tag lists its tasks.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --json        one JSON object: config, origin of each key, includes\n"
+	  "\n"
+	  "Examples:\n"
+	  "  llm-eval show model qwen25_math_7b\n"
+	  "  llm-eval show task gsm8k --json\n",
+	  LLE_NEED_REGISTRY, lle_cmd_show, NULL },
+	{ "validate", NULL, "check every registry file and report each problem",
+	  "llm-eval validate [--strict]",
+	  "Parses every model, task and category file on the search path in full and\n"
+	  "checks required keys, types, allowed values, unknown keys (a warning naming\n"
+	  "the closest known key), includes, names, categories and duplicate names.\n"
+	  "Each problem is one line naming path:line:column. Prints nothing when all is\n"
+	  "well. Exits 3 when there is an error.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --strict      warnings are errors too (exit 3)\n",
+	  LLE_NEED_REGISTRY, lle_cmd_validate, NULL },
 	{ "version", NULL, "print the version of llm-eval and of what it was built with",
 	  "llm-eval version [--json]",
 	  "Options:\n"

@@ -116,6 +116,7 @@ static int build_search_path(struct lle_ctx *ctx, const struct globals *g)
 	char *xdg = lle_xdg_dir("config");
 	if (xdg)
 		paths[n++] = xdg; /* kept for the life of the process */
+	ctx->n_fixed_path = n; /* built-in and XDG: registry layouts, may be absent */
 	const char *env = getenv("LLM_EVAL_INCLUDE_PATH");
 	if (env && *env) {
 		char *copy = lle_strdup(env);
@@ -245,6 +246,13 @@ int main(int argc, char **argv)
 	if ((c->need & LLE_NEED_REGISTRY) && build_search_path(&ctx, &g) < 0) {
 		lle_errorf("out of memory");
 		return LLE_EXIT_INTERNAL;
+	}
+	/* LLM_EVAL_LAZY_LOADING=0: check the whole registry before any command
+	 * that uses it, and stop on an error (for debugging a registry). */
+	if ((c->need & LLE_NEED_REGISTRY) && !ctx.lazy_loading && c->fn != lle_cmd_validate) {
+		int rc = lle_cli_validate_all(&ctx, 0);
+		if (rc)
+			return rc;
 	}
 	/* Commands see argv from their own name on, as getopt expects. */
 	return dispatch(&ctx, c, argc - 1, argv + 1);

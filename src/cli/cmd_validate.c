@@ -1,0 +1,67 @@
+/* `llm-eval validate [--strict]`: parse every registry file on the search
+ * path in full and check it (src/registry/validate.c). Each problem is one
+ * line, `error: path:line:col: ...` or `warning: ...`, on stderr; nothing is
+ * printed when all is well. Exit 3 (config) when there is an error, or a
+ * warning with --strict.
+ *
+ * LLM_EVAL_LAZY_LOADING=0 makes the dispatcher run the same check before
+ * every registry command (lle_cli_validate_all). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "registry/registry.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "util/err.h"
+
+int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
+{
+	int rc = 0;
+	struct lle_registry *r =
+		lle_cli_registry(ctx, 1u << LLE_REG_MODELS | 1u << LLE_REG_TASKS | 1u << LLE_REG_CATEGORIES, &rc);
+	if (!r)
+		return rc;
+	struct lle_reg_problems p = { LLE_BUF_INIT, 0, 0, 0, NULL };
+	struct lle_err err = { 0 };
+	if (lle_registry_validate(r, &p, &err) < 0) {
+		lle_errorf("%s", err.msg);
+		lle_reg_problems_free(&p);
+		lle_registry_free(r);
+		return err.code ? err.code : LLE_EXIT_INTERNAL;
+	}
+	/* One diagnostic per line, through the one place that prints them. */
+	const char *s = lle_buf_str(&p.text);
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		int n = (int)(nl ? nl - s : (long)strlen(s));
+		if (strncmp(s, "error: ", 7) == 0)
+			lle_errorf("%.*s", n - 7, s + 7);
+		else
+			lle_warnf("%.*s", n - 9, s + 9);
+		s += n + (nl != NULL);
+	}
+	if (p.nerrors || p.nwarnings)
+		fprintf(stderr, "%u error%s, %u warning%s in %u file%s\n", p.nerrors, p.nerrors == 1 ? "" : "s",
+			p.nwarnings, p.nwarnings == 1 ? "" : "s", p.nfiles, p.nfiles == 1 ? "" : "s");
+	else
+		lle_notef("%u file%s, no problems", p.nfiles, p.nfiles == 1 ? "" : "s");
+	rc = p.nerrors || (strict && p.nwarnings) ? LLE_EXIT_CONFIG : LLE_EXIT_OK;
+	lle_reg_problems_free(&p);
+	lle_registry_free(r);
+	return rc;
+}
+
+int lle_cmd_validate(struct lle_ctx *ctx, int argc, char **argv)
+{
+	int strict = 0;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--strict") == 0)
+			strict = 1;
+		else if (argv[i][0] == '-')
+			return lle_cmd_usage_error(ctx->cmd, "unknown option '%s'", argv[i]);
+		else
+			return lle_cmd_usage_error(ctx->cmd, "unexpected argument '%s'", argv[i]);
+	}
+	return lle_cli_validate_all(ctx, strict);
+}

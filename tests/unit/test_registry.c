@@ -1,0 +1,286 @@
+/* Unit tests for src/registry/: closest keys, path normalising, the index
+ * blob's checks against corrupted caches, include merging, and a randomised
+ * comparison of incremental (cached) indexing against a fresh build. */
+#include "check.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "registry/index_int.h"
+#include "registry/registry.h"
+#include "util/buf.h"
+
+static char tmpdir[256];
+
+static void put(const char *rel, const char *text)
+{
+	char p[512], d[512];
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
+	snprintf(d, sizeof(d), "%s", p);
+	char *slash = strrchr(d, '/');
+	*slash = '\0';
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "mkdir -p '%s'", d);
+	if (system(cmd) != 0)
+		return;
+	FILE *f = fopen(p, "w");
+	if (!f)
+		return;
+	fputs(text, f);
+	fclose(f);
+}
+
+static void rm(const char *rel)
+{
+	char p[512];
+	snprintf(p, sizeof(p), "%s/%s", tmpdir, rel);
+	unlink(p);
+}
+
+TEST(closest_key)
+{
+	static const char *const keys[] = { "name", "description", "hf_repo", "license", "categories", NULL };
+	CHECK_STREQ(lle_reg_closest("nmae", keys), "name");        /* transposition */
+	CHECK_STREQ(lle_reg_closest("licence", keys), "license");
+	CHECK_STREQ(lle_reg_closest("descripton", keys), "description");
+	CHECK_STREQ(lle_reg_closest("category", keys), "categories");
+	CHECK(lle_reg_closest("zzzz", keys) == NULL);
+	CHECK(lle_reg_closest("x", keys) == NULL);
+}
+
+TEST(normalise_paths)
+{
+	char a[64] = "/a/b/../c/./d//e/";
+	lle_reg_normalise(a);
+	CHECK_STREQ(a, "/a/c/d/e");
+	char b[64] = "x/../../y";
+	lle_reg_normalise(b);
+	CHECK_STREQ(b, "../y");
+	char c[64] = "./";
+	lle_reg_normalise(c);
+	CHECK_STREQ(c, ".");
+	char d[64] = "/../a";
+	lle_reg_normalise(d);
+	CHECK_STREQ(d, "/a");
+}
+
+/* A small index to corrupt. */
+static struct lle_reg_source *small_source(void)
+{
+	put("t/a.yaml", "task: a\ntag: [t1, t2]\n");
+	put("t/b.yaml", "include: _tmpl_yaml\ntask: b\n");
+	put("t/_tmpl_yaml", "tag: t1\ndescription: from the template\n");
+	char root[512];
+	snprintf(root, sizeof(root), "%s/t", tmpdir);
+	struct lle_err e = { 0 };
+	return lle_reg_source_load(root, LLE_REG_TASKS, LLE_LAYOUT_HARNESS, NULL, NULL, &e);
+}
+
+static void rechecksum(unsigned char *blob, size_t n)
+{
+	memset(blob + offsetof(struct lle_idx_hdr, checksum), 0, 8);
+	uint64_t sum = lle_idx_checksum(blob, n);
+	memcpy(blob + offsetof(struct lle_idx_hdr, checksum), &sum, sizeof(sum));
+}
+
+TEST(index_entries)
+{
+	struct lle_reg_source *s = small_source();
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	CHECK_INTEQ(lle_reg_source_count(s), 4);
+	struct lle_reg_entry e;
+	lle_reg_source_entry(s, 0, &e);
+	CHECK_STREQ(e.name, "a");
+	lle_reg_source_entry(s, 1, &e);
+	CHECK_STREQ(e.name, "b");
+	CHECK_STREQ(e.description, "from the template");
+	lle_reg_source_entry(s, 2, &e);
+	CHECK_STREQ(e.name, "t1");
+	CHECK_INTEQ(e.kind, LLE_KIND_TAG);
+	CHECK_INTEQ(e.nmembers, 2);
+	lle_reg_source_free(s);
+}
+
+TEST(corrupt_blobs_are_refused)
+{
+	struct lle_reg_source *s = small_source();
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	size_t n = s->nblob;
+	char note[128];
+	/* Every single flipped byte is caught (by the checksum or the header). */
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *b = malloc(n);
+		memcpy(b, s->blob, n);
+		b[i] ^= 0x5a;
+		struct lle_reg_source t = { 0 };
+		int rc = lle_idx_open_blob(&t, b, n, note, sizeof(note));
+		CHECK(rc < 0);
+		if (rc == 0)
+			printf("#   byte %zu flipped was accepted\n", i);
+		free(b);
+	}
+	/* Truncated at every length. */
+	for (size_t len = 0; len < n; len += 7) {
+		unsigned char *b = malloc(n);
+		memcpy(b, s->blob, n);
+		struct lle_reg_source t = { 0 };
+		CHECK(lle_idx_open_blob(&t, b, len, note, sizeof(note)) < 0);
+		free(b);
+	}
+	/* A valid checksum over bad offsets: the bounds checks catch them. */
+	const struct lle_idx_hdr *h = s->h;
+	size_t fields[] = {
+		h->off_recs + offsetof(struct lle_idx_rec, name),
+		h->off_recs + offsetof(struct lle_idx_rec, file),
+		h->off_recs + offsetof(struct lle_idx_rec, dep0),
+		h->off_entries + offsetof(struct lle_idx_entry, rec),
+		h->off_entries + offsetof(struct lle_idx_entry, description),
+		h->off_files + offsetof(struct lle_idx_file, path),
+		offsetof(struct lle_idx_hdr, nrecs),
+		offsetof(struct lle_idx_hdr, off_pool),
+		offsetof(struct lle_idx_hdr, npool),
+	};
+	for (size_t k = 0; k < sizeof(fields) / sizeof(fields[0]); k++) {
+		unsigned char *b = malloc(n);
+		memcpy(b, s->blob, n);
+		uint32_t big = 0x7ffffff0u;
+		memcpy(b + fields[k], &big, 4);
+		rechecksum(b, n);
+		struct lle_reg_source t = { 0 };
+		int rc = lle_idx_open_blob(&t, b, n, note, sizeof(note));
+		CHECK(rc < 0);
+		if (rc == 0)
+			printf("#   field %zu accepted\n", k);
+		free(b);
+	}
+	/* The untouched blob opens. */
+	unsigned char *b = malloc(n);
+	memcpy(b, s->blob, n);
+	struct lle_reg_source t = { 0 };
+	CHECK(lle_idx_open_blob(&t, b, n, note, sizeof(note)) == 0);
+	free(b);
+	lle_reg_source_free(s);
+}
+
+TEST(include_merge_order)
+{
+	put("m/x.yaml", "include: [one_yaml, two_yaml]\na: own\n");
+	put("m/one_yaml", "a: one\nb: one\nc: one\n");
+	put("m/two_yaml", "include: sub/three_yaml\nb: two\n");
+	put("m/sub/three_yaml", "c: three\nd: three\n");
+	char p[512];
+	snprintf(p, sizeof(p), "%s/m/x.yaml", tmpdir);
+	struct lle_err e = { 0 };
+	char **files = NULL;
+	size_t nfiles = 0;
+	struct lle_node *n = lle_reg_load_full(p, &files, &nfiles, &e);
+	CHECK(n != NULL);
+	if (!n) {
+		printf("#   %s\n", e.msg);
+		return;
+	}
+	CHECK_STREQ(lle_node_str(n, "a"), "own");
+	CHECK_STREQ(lle_node_str(n, "b"), "two");
+	CHECK_STREQ(lle_node_str(n, "c"), "three"); /* two_yaml (and its include) comes after one_yaml */
+	CHECK_STREQ(lle_node_str(n, "d"), "three");
+	CHECK(lle_node_get(n, "include") == NULL);
+	CHECK_INTEQ(nfiles, 4);
+	CHECK(strstr(lle_node_get(n, "b")->file, "two_yaml") != NULL);
+	CHECK_INTEQ(lle_node_get(n, "b")->line, 2);
+	for (size_t i = 0; i < nfiles; i++)
+		free(files[i]);
+	free(files);
+	lle_node_free(n);
+}
+
+/* Listing of a source as text, for comparisons. */
+static void listing(struct lle_reg_source *s, struct lle_buf *b)
+{
+	lle_buf_reset(b);
+	for (size_t i = 0; i < lle_reg_source_count(s); i++) {
+		struct lle_reg_entry e;
+		lle_reg_source_entry(s, i, &e);
+		lle_buf_printf(b, "%s %d %s %s %u %s:%u\n", e.name, e.kind, e.category, e.description, e.nmembers,
+			       e.relpath, e.line);
+	}
+	for (size_t i = 0; i < lle_reg_source_ndiags(s); i++)
+		lle_buf_printf(b, "! %s\n", lle_reg_source_diag(s, i, NULL));
+}
+
+TEST(incremental_matches_fresh)
+{
+	char root[512], cache[512];
+	snprintf(root, sizeof(root), "%s/r", tmpdir);
+	snprintf(cache, sizeof(cache), "%s/cache", tmpdir);
+	mkdir(cache, 0755);
+	struct lle_reg_opts with = { cache, 0 };
+	struct lle_buf a = LLE_BUF_INIT, b = LLE_BUF_INIT;
+	srand(42);
+	char rel[128], text[256];
+	int mismatches = 0;
+	for (int round = 0; round < 60; round++) {
+		/* A random edit: new or changed task, removed file, template change. */
+		int f = rand() % 12, d = rand() % 3, what = rand() % 5;
+		snprintf(rel, sizeof(rel), "r/d%d/f%d.yaml", d, f);
+		if (what == 0) {
+			rm(rel);
+		} else if (what == 1) {
+			snprintf(text, sizeof(text), "tag: tmpl_tag_%d\ncategory: c%d\n", rand() % 3, rand() % 2);
+			snprintf(rel, sizeof(rel), "r/d%d/_t_yaml", d);
+			put(rel, text);
+		} else if (what == 2) {
+			snprintf(text, sizeof(text), "group: g%d\ntask: [x]\n", rand() % 6);
+			put(rel, text);
+		} else {
+			snprintf(text, sizeof(text), "include: _t_yaml\ntask: t%d\n%s", rand() % 20,
+				 rand() % 2 ? "tag: [own, shared]\n" : "");
+			put(rel, text);
+		}
+		struct lle_err e = { 0 };
+		struct lle_reg_stats st;
+		struct lle_reg_source *inc = lle_reg_source_load(root, LLE_REG_TASKS, LLE_LAYOUT_HARNESS, &with, &st, &e);
+		struct lle_reg_source *fresh = lle_reg_source_load(root, LLE_REG_TASKS, LLE_LAYOUT_HARNESS, NULL, NULL, &e);
+		CHECK(inc && fresh);
+		if (!inc || !fresh)
+			break;
+		listing(inc, &a);
+		listing(fresh, &b);
+		if (strcmp(lle_buf_str(&a), lle_buf_str(&b)) != 0) {
+			if (!mismatches++)
+				printf("#   round %d:\n# cached:\n%s# fresh:\n%s", round, lle_buf_str(&a), lle_buf_str(&b));
+		}
+		lle_reg_source_free(inc);
+		lle_reg_source_free(fresh);
+	}
+	CHECK_INTEQ(mismatches, 0);
+	lle_buf_free(&a);
+	lle_buf_free(&b);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "%s/lle-reg-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	RUN(closest_key);
+	RUN(normalise_paths);
+	RUN(index_entries);
+	RUN(corrupt_blobs_are_refused);
+	RUN(include_merge_order);
+	RUN(incremental_matches_fresh);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+	if (system(cmd) != 0)
+		return 1;
+	return check_done();
+}
