@@ -52,6 +52,8 @@ struct lle_cmd {
 /* The commands built into the executable (engine commands are found by name). */
 int lle_cmd_help(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_version(struct lle_ctx *ctx, int argc, char **argv);
+/* `list backends` (cmd_list_backends.c); argv[0] is "backends". */
+int lle_list_backends(struct lle_ctx *ctx, int argc, char **argv);
 
 extern const struct lle_cmd lle_commands[];
 extern const size_t lle_ncommands;
