@@ -70,6 +70,8 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict);
 /* Write the buffer to stdout; LLE_EXIT_IO on a failed or short write. */
 struct lle_buf;
 int lle_cli_write_out(struct lle_buf *b);
+/* `list backends` (cmd_list_backends.c); argv[0] is "backends". */
+int lle_list_backends(struct lle_ctx *ctx, int argc, char **argv);
 
 extern const struct lle_cmd lle_commands[];
 extern const size_t lle_ncommands;

@@ -1,0 +1,196 @@
+/* llm-eval backend plugin ABI: the only header a backend plugin includes.
+ *
+ * A backend plugin is a shared object (NAME.so) that exports one symbol,
+ * LLE_BACKEND_ENTRY_SYMBOL ("lle_backend_entry"), of type lle_backend_entry_fn.
+ * The host (llm-eval) dlopen()s the plugin, calls the entry with its table of
+ * host services, and gets back the plugin's table of functions. Plugins never
+ * link against the llm-eval executable: everything they need from the host
+ * (logging, progress, allocation, interruption) is in struct lle_host.
+ *
+ * Compatibility rules (SQLite's sqlite3ext.h and Redis modules work the same):
+ *  - Every struct that crosses the boundary starts with `uint32_t size`, set to
+ *    sizeof() of the struct the writer was compiled with. Fields are only ever
+ *    appended; a reader uses a field only when LLE_HAS_FIELD says the writer's
+ *    struct holds it, and treats a missing field as zero.
+ *  - LLE_BACKEND_ABI_MAJOR changes only when something is removed or changes
+ *    meaning. The host refuses a plugin of another major version, naming both.
+ *    LLE_BACKEND_ABI_MINOR counts appended fields and functions.
+ *  - The first three fields of struct lle_backend and the entry signature are
+ *    frozen for all major versions, so the host can always read the version
+ *    of a plugin built for another ABI.
+ *
+ * Requests come in batches (submit) and results go back through a callback,
+ * one call per request, as each completes, so the host can journal, score and
+ * show progress while the rest are still being computed.
+ *
+ * This header defines an interface only; docs/backends.md is the guide for
+ * plugin writers, plugins/llamacpp/ a full example and tests/plugins/ small ones. */
+#ifndef LLM_EVAL_BACKEND_H
+#define LLM_EVAL_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LLE_BACKEND_ABI_MAJOR 1
+#define LLE_BACKEND_ABI_MINOR 0
+
+#define LLE_BACKEND_ENTRY_SYMBOL "lle_backend_entry"
+
+/* Whether the struct at p (whose first field is its size) holds `field`. */
+#define LLE_HAS_FIELD(p, type, field) \
+	((p)->size >= offsetof(type, field) + sizeof(((type *)0)->field))
+
+/* Log levels of lle_host.log. */
+enum lle_log_level {
+	LLE_LOG_ERROR = 0,
+	LLE_LOG_WARN = 1,
+	LLE_LOG_INFO = 2,  /* shown with llm-eval -v */
+	LLE_LOG_DEBUG = 3, /* shown with llm-eval -v -v */
+};
+
+/* Services the host gives a plugin. Every function may be called from any
+ * thread of the plugin; the host makes them thread-safe. */
+struct lle_host {
+	uint32_t size;       /* sizeof(struct lle_host) of the host */
+	uint32_t abi_major;  /* LLE_BACKEND_ABI_MAJOR of the host */
+	uint32_t abi_minor;  /* LLE_BACKEND_ABI_MINOR of the host */
+	uint32_t reserved;
+	void *user;          /* first argument of every function below */
+	/* One line of text, no trailing newline. */
+	void (*log)(void *user, int level, const char *msg);
+	/* Progress of a long operation (model loading): `what` names it, done and
+	 * total in any unit; done == total means finished. */
+	void (*progress)(void *user, const char *what, double done, double total);
+	/* Memory a plugin wants the host to account for (may be plain malloc).
+	 * alloc returns NULL on failure; free(NULL) does nothing. */
+	void *(*alloc)(void *user, size_t n);
+	void *(*realloc)(void *user, void *p, size_t n);
+	void (*free)(void *user, void *p);
+	/* Nonzero once the host wants work to stop (Ctrl-C): a plugin checks it
+	 * between decode steps, completes what it can with LLE_STATUS_CANCELLED
+	 * and returns from submit. */
+	int (*interrupted)(void *user);
+};
+
+/* Options of a model, given to open. Keys and values of `options` are
+ * backend-specific settings ("n_ctx=2048", "base_url=http://...").
+ * Strings belong to the host and live only during the open call. */
+struct lle_open_params {
+	uint32_t size;
+	uint32_t reserved;
+	const char *model;         /* a file (llamacpp) or a served model name (openai) */
+	int32_t max_length;        /* tokens of context a request may use; 0: the backend's default */
+	int32_t n_threads;         /* 0: the backend's default */
+	int32_t n_parallel;        /* sequences evaluated at once; 0: the backend's default */
+	int32_t apply_chat_template; /* nonzero: wrap each context in the chat template */
+	const char *chat_template; /* template name (e.g. "chatml"); NULL: the model's own */
+	const char *system_message; /* with apply_chat_template; NULL for none */
+	const char *const *options; /* "key=value" strings */
+	size_t n_options;
+};
+
+enum lle_request_kind {
+	LLE_REQ_LOGLIKELIHOOD = 1,          /* context, continuation -> logprob, is_greedy */
+	LLE_REQ_LOGLIKELIHOOD_ROLLING = 2,  /* context (the whole text) -> logprob */
+	LLE_REQ_GENERATE_UNTIL = 3,         /* context, until[], max_tokens, sampling -> text */
+};
+
+/* One request. Strings are NUL-terminated UTF-8 and belong to the host; they
+ * stay valid until submit returns. */
+struct lle_request {
+	uint32_t size;
+	uint32_t kind;             /* enum lle_request_kind */
+	uint64_t id;               /* the host's, returned with the result */
+	const char *context;       /* never NULL; may be "" */
+	const char *continuation;  /* LLE_REQ_LOGLIKELIHOOD; NULL otherwise */
+	/* LLE_REQ_GENERATE_UNTIL: */
+	const char *const *until;  /* stop strings, none returned in the text */
+	size_t n_until;
+	int32_t max_tokens;        /* <= 0: the backend's default (256) */
+	int32_t reserved;
+	double temperature;        /* 0: greedy */
+	double top_p;              /* 0 or 1: off */
+	uint64_t seed;             /* sampling seed of this request */
+};
+
+enum lle_status {
+	LLE_STATUS_OK = 0,
+	LLE_STATUS_ERROR = 1,      /* this request failed; message in error */
+	LLE_STATUS_CANCELLED = 2,  /* host->interrupted() said stop */
+};
+
+/* One result, given to the completion callback. Pointers belong to the
+ * plugin and are valid only during the callback. */
+struct lle_result {
+	uint32_t size;
+	uint32_t status;           /* enum lle_status */
+	uint64_t id;               /* the request's id */
+	const char *error;         /* status != OK: one line, lower case */
+	double logprob;            /* loglikelihood(_rolling): natural log, summed */
+	int32_t is_greedy;         /* loglikelihood: every continuation token was the argmax */
+	int32_t n_tokens;          /* tokens scored (loglikelihood*) or generated */
+	const char *text;          /* generate_until: the text, without the stop string */
+	size_t text_len;
+};
+
+/* Called once per request, on the thread that called submit, in the order the
+ * requests complete (not necessarily the order given). */
+typedef void (*lle_complete_fn)(void *user, const struct lle_request *req,
+				const struct lle_result *res);
+
+/* A model opened by a backend; opaque to the host. */
+struct lle_model;
+
+/* Error text buffers: a plugin writes one line, lower case, no full stop,
+ * naming the subject (the model file, the server), NUL-terminated. */
+struct lle_backend {
+	/* Frozen for every ABI version: */
+	uint32_t abi_major;        /* LLE_BACKEND_ABI_MAJOR the plugin was built with */
+	uint32_t abi_minor;
+	uint32_t size;             /* sizeof(struct lle_backend) of the plugin */
+	uint32_t reserved;
+	/* ABI 1.0: */
+	const char *name;          /* "llamacpp": what --backend and registry files say */
+	const char *version;       /* the plugin's version, and its engine's if any */
+	const char *description;   /* one line */
+	/* Check that the backend can work here without opening a model (libraries,
+	 * devices). 0 when it can, with a short note in msg (e.g. "cpu: avx2");
+	 * -1 with the reason in msg otherwise. May be NULL. */
+	int (*probe)(char *msg, size_t msg_len);
+	/* Start opening a model and return at once: heavy loading may go on in
+	 * the background. -1 with err filled when the parameters are wrong. */
+	int (*open)(const struct lle_open_params *params, struct lle_model **out,
+		    char *err, size_t err_len);
+	/* Wait until the model is loaded. 0, or -1 with the loading error. */
+	int (*wait_ready)(struct lle_model *m, char *err, size_t err_len);
+	/* Evaluate n requests, calling cb once for each as it completes; returns
+	 * when all have been called back. Waits for the model first. Returns -1
+	 * with err filled only when the whole batch failed before any callback
+	 * (e.g. the model did not load); per-request errors go to the callback.
+	 * Results never depend on how requests are split into batches, on their
+	 * order, or on the thread count (within float rounding, see the docs). */
+	int (*submit)(struct lle_model *m, const struct lle_request *reqs, size_t n,
+		      lle_complete_fn cb, void *cb_user, char *err, size_t err_len);
+	/* Count the tokens of text as the model's tokenizer does (no BOS).
+	 * -1 with err filled when not possible. May be NULL. */
+	int64_t (*count_tokens)(struct lle_model *m, const char *text, char *err, size_t err_len);
+	/* Free everything of the model; waits for a background load to end. */
+	void (*close)(struct lle_model *m);
+};
+
+/* The one symbol a plugin exports. It receives the host's services (valid
+ * until the plugin is unloaded) and returns the plugin's static table, or NULL
+ * with a message in err when it cannot work with this host. It must not do
+ * heavy work: `llm-eval list backends` calls it for every installed plugin. */
+typedef const struct lle_backend *(*lle_backend_entry_fn)(const struct lle_host *host,
+							  char *err, size_t err_len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,1068 @@
+/* The llama.cpp evaluator: tokenisation as lm-evaluation-harness does it, and
+ * a batched evaluator that decodes every shared context once.
+ *
+ * Scoring (loglikelihood, loglikelihood_rolling). Every request becomes one or
+ * more "units": an input T of n tokens and s scored tokens, where the logits at
+ * positions n-s .. n-1 of T predict the s targets. The first g = n-s+1 tokens
+ * of T are the unit's "group part": they need one logit only (the last), so
+ * units with the same group part (all choices of a multiple-choice question)
+ * share it. Units are sorted by (group part, T), which makes the work
+ * independent of the order requests come in, and puts equal group parts side
+ * by side. Then:
+ *   - the longest common prefix P of all group parts of the batch (the
+ *     few-shot prefix of a task) is decoded once into sequence 0 and kept
+ *     across submits; a later batch reuses what it shares with it;
+ *   - in waves that fit the sequences and KV cells, each group copies [0, P)
+ *     of sequence 0 (llama_memory_seq_cp: in the unified cache it shares the
+ *     cells, nothing is copied) and decodes the rest of its group part with the
+ *     logit of its last token, which scores the first target of every unit of
+ *     the group; a continuation of one token (MMLU's " A") needs nothing more;
+ *   - each unit with more targets copies its group's sequence and decodes its
+ *     own tokens with logits.
+ * Many sequences go into each llama_decode call. Log-softmax is computed in
+ * double from the float logits; a unit's log-probability is summed in target
+ * order, so it does not depend on how tokens were batched.
+ *
+ * Generation (generate_until) uses the same prefix sequence; each request's
+ * prompt is decoded in its own sequence and then one token per sequence and
+ * step, many sequences per decode, refilling freed sequences as requests end.
+ *
+ * What it does not do: speculative decoding, recurrent or encoder-decoder
+ * models (llama.cpp's KV-cache sharing needs a transformer decoder). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llamacpp.h"
+
+#define GEN_DEFAULT_MAX 256
+
+/* ---- small helpers -------------------------------------------------------- */
+
+int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_special,
+		llama_token **out)
+{
+	*out = NULL;
+	if (len > (size_t)INT32_MAX / 2)
+		return -1;
+	int cap = (int)len + 8;
+	llama_token *t = lc_alloc(sizeof(llama_token) * (size_t)cap);
+	if (!t)
+		return -1;
+	int parse_special = m->chat; /* chat templates carry special-token text */
+	int n = llama_tokenize(m->vocab, text, (int32_t)len, t, cap, add_special, parse_special);
+	if (n < 0 && n != INT32_MIN) {
+		cap = -n;
+		llama_token *t2 = lc_realloc(t, sizeof(llama_token) * (size_t)cap);
+		if (!t2) {
+			lc_free(t);
+			return -1;
+		}
+		t = t2;
+		n = llama_tokenize(m->vocab, text, (int32_t)len, t, cap, add_special, parse_special);
+	}
+	if (n < 0) {
+		lc_free(t);
+		return -1;
+	}
+	*out = t;
+	return n;
+}
+
+int lc_eval_init(struct lle_model *m, char *err, size_t len)
+{
+	m->n_vocab = llama_vocab_n_tokens(m->vocab);
+	m->add_bos = llama_vocab_get_add_bos(m->vocab);
+	llama_token bos = llama_vocab_bos(m->vocab), eos = llama_vocab_eos(m->vocab);
+	m->prefix_tok = bos != LLAMA_TOKEN_NULL ? bos : eos;
+	if (m->prefix_tok == LLAMA_TOKEN_NULL) {
+		snprintf(err, len, "model '%s' has neither a BOS nor an EOS token", m->path);
+		return -1;
+	}
+	m->batch = llama_batch_init(m->n_batch, 0, 1);
+	m->scratch = lc_alloc(sizeof(double) * (size_t)m->n_vocab);
+	m->cand = lc_alloc(sizeof(struct llama_token_data) * (size_t)m->n_vocab);
+	if (!m->batch.token || !m->scratch || !m->cand) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+void lc_eval_free(struct lle_model *m)
+{
+	if (m->batch.token)
+		llama_batch_free(m->batch);
+	m->batch.token = NULL;
+	lc_free(m->scratch);
+	lc_free(m->cand);
+	lc_free(m->pre);
+	m->scratch = NULL;
+	m->cand = NULL;
+	m->pre = NULL;
+}
+
+/* Whitespace as Python's str.rstrip() sees it, ASCII part. */
+static int is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
+	       (c >= 0x1c && c <= 0x1f);
+}
+
+/* Log-softmax of one logits row, in double: fills the row summary once so
+ * several targets can be scored from the same row. */
+struct row {
+	double max, logsum;
+	int argmax;
+	const float *logits;
+};
+
+static void row_init(struct row *r, const float *logits, int nv)
+{
+	int arg = 0;
+	float mx = logits[0];
+	for (int i = 1; i < nv; i++)
+		if (logits[i] > mx) {
+			mx = logits[i];
+			arg = i;
+		}
+	double sum = 0;
+	for (int i = 0; i < nv; i++)
+		sum += exp((double)logits[i] - (double)mx);
+	r->max = mx;
+	r->logsum = log(sum);
+	r->argmax = arg;
+	r->logits = logits;
+}
+
+static double row_logprob(const struct row *r, llama_token t)
+{
+	return (double)r->logits[t] - r->max - r->logsum;
+}
+
+/* ---- the decode packer ---------------------------------------------------- */
+
+/* A run of tokens to append to one sequence. Tokens at index >= logit_from
+ * get logits, handed to the item's owner through on_row. */
+struct item {
+	int seq;
+	int pos0;
+	const llama_token *toks;
+	int n;
+	int logit_from;
+	int owner;     /* index of the group / unit / generation slot */
+};
+
+typedef int (*row_fn)(struct lle_model *m, void *user, const struct item *it, int j,
+		      const float *logits);
+
+/* Decode all items, n_batch tokens per llama_decode, items in order. */
+static int decode_items(struct lle_model *m, const struct item *items, int nitems, row_fn fn,
+			void *user, char *err, size_t len)
+{
+	struct llama_batch *b = &m->batch;
+	int it = 0, j = 0;
+	/* where each batch slot came from, to route its logits */
+	int *src_item = lc_alloc(sizeof(int) * (size_t)m->n_batch * 2);
+	if (!src_item) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	int *src_j = src_item + m->n_batch;
+	while (it < nitems) {
+		b->n_tokens = 0;
+		while (it < nitems && b->n_tokens < m->n_batch) {
+			const struct item *x = &items[it];
+			if (j >= x->n) {
+				it++;
+				j = 0;
+				continue;
+			}
+			int k = b->n_tokens++;
+			b->token[k] = x->toks[j];
+			b->pos[k] = x->pos0 + j;
+			b->n_seq_id[k] = 1;
+			b->seq_id[k][0] = x->seq;
+			b->logits[k] = j >= x->logit_from;
+			src_item[k] = it;
+			src_j[k] = j;
+			j++;
+		}
+		if (b->n_tokens == 0)
+			break;
+		int rc = llama_decode(m->ctx, *b);
+		if (rc != 0) {
+			snprintf(err, len, "llama_decode failed with code %d (%s)", rc,
+				 rc == 1 ? "no room in the KV cache: raise kv_size" : "see -v -v");
+			lc_free(src_item);
+			return -1;
+		}
+		m->n_decoded += b->n_tokens;
+		for (int k = 0; k < b->n_tokens; k++) {
+			if (!b->logits[k])
+				continue;
+			const float *row = llama_get_logits_ith(m->ctx, k);
+			if (!row) {
+				snprintf(err, len, "llama.cpp returned no logits");
+				lc_free(src_item);
+				return -1;
+			}
+			if (fn(m, user, &items[src_item[k]], src_j[k], row) < 0) {
+				snprintf(err, len, "out of memory");
+				lc_free(src_item);
+				return -1;
+			}
+		}
+	}
+	lc_free(src_item);
+	return 0;
+}
+
+/* Make sequence 0 hold exactly toks[0, n): keep what it shares, decode the rest. */
+static int set_prefix(struct lle_model *m, const llama_token *toks, int n, char *err, size_t len)
+{
+	llama_memory_t mem = llama_get_memory(m->ctx);
+	int r = 0;
+	while (r < n && r < m->n_pre && m->pre[r] == toks[r])
+		r++;
+	if (r < m->n_pre) {
+		llama_memory_seq_rm(mem, 0, r, -1);
+		m->n_pre = r;
+	}
+	if (r == n)
+		return 0;
+	if (n > m->cap_pre) {
+		llama_token *p = lc_realloc(m->pre, sizeof(llama_token) * (size_t)n);
+		if (!p) {
+			snprintf(err, len, "out of memory");
+			return -1;
+		}
+		m->pre = p;
+		m->cap_pre = n;
+	}
+	memcpy(m->pre + r, toks + r, sizeof(llama_token) * (size_t)(n - r));
+	struct item it = { 0, r, toks + r, n - r, n - r, 0 };
+	if (decode_items(m, &it, 1, NULL, NULL, err, len) < 0) {
+		llama_memory_seq_rm(mem, 0, -1, -1);
+		m->n_pre = 0;
+		return -1;
+	}
+	m->n_pre = n;
+	return 0;
+}
+
+/* Drop every sequence but the prefix. */
+static void clear_work_seqs(struct lle_model *m)
+{
+	llama_memory_t mem = llama_get_memory(m->ctx);
+	for (int s = 1; s <= m->n_parallel; s++)
+		llama_memory_seq_rm(mem, s, -1, -1);
+}
+
+/* ---- scoring -------------------------------------------------------------- */
+
+struct unit {
+	llama_token *toks;   /* T, n tokens (owned) */
+	int n;
+	int s;               /* scored targets */
+	llama_token *tgt;    /* s targets (owned) */
+	int g;               /* group part: T[0, g) */
+	size_t req;          /* request index */
+	int win;             /* window index within the request */
+	double lp;
+	int greedy;
+	int group;           /* group index after sorting */
+	int seq;
+};
+
+struct score_req {
+	int n_units, n_done;
+	double *win_lp;      /* per window (rolling), summed in window order at the end */
+	int greedy;
+	int n_tokens;
+	int failed;
+	char err[160];
+};
+
+struct score {
+	struct unit *u;
+	int nu, capu;
+	int *order;          /* units sorted */
+	struct score_req *rq;
+	/* groups: ranges of order[] */
+	int *gstart;         /* first sorted position of each group; gstart[ng] = nu */
+	int ng;
+	int *gseq;
+};
+
+static int add_unit(struct score *sc, const llama_token *ctx, int nc, const llama_token *cont,
+		    int nx, int max_len, size_t req, int win)
+{
+	if (sc->nu == sc->capu) {
+		int cap = sc->capu ? 2 * sc->capu : 64;
+		struct unit *u = lc_realloc(sc->u, sizeof(*u) * (size_t)cap);
+		if (!u)
+			return -1;
+		sc->u = u;
+		sc->capu = cap;
+	}
+	/* lm-evaluation-harness: inp = (context + continuation)[-(max_length+1):][:-1] */
+	int nf = nc + nx, drop = nf > max_len + 1 ? nf - (max_len + 1) : 0;
+	int n = nf - drop - 1;
+	int s = nx < n ? nx : n;
+	struct unit *u = &sc->u[sc->nu];
+	memset(u, 0, sizeof(*u));
+	u->toks = lc_alloc(sizeof(llama_token) * (size_t)(n > 0 ? n : 1));
+	u->tgt = lc_alloc(sizeof(llama_token) * (size_t)(s > 0 ? s : 1));
+	if (!u->toks || !u->tgt) {
+		lc_free(u->toks);
+		lc_free(u->tgt);
+		return -1;
+	}
+	for (int i = 0; i < n; i++) {
+		int f = drop + i;
+		u->toks[i] = f < nc ? ctx[f] : cont[f - nc];
+	}
+	for (int i = 0; i < s; i++) {
+		int f = nf - s + i;
+		u->tgt[i] = f < nc ? ctx[f] : cont[f - nc];
+	}
+	u->n = n;
+	u->s = s;
+	u->g = n - s + 1;
+	u->req = req;
+	u->win = win;
+	u->greedy = 1;
+	sc->nu++;
+	return 0;
+}
+
+static const struct unit *sort_units;
+
+static int cmp_toks(const llama_token *a, int na, const llama_token *b, int nb)
+{
+	int n = na < nb ? na : nb;
+	for (int i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return na < nb ? -1 : na > nb;
+}
+
+static int cmp_unit(const void *pa, const void *pb)
+{
+	const struct unit *a = &sort_units[*(const int *)pa], *b = &sort_units[*(const int *)pb];
+	int c = cmp_toks(a->toks, a->g, b->toks, b->g);
+	if (!c)
+		c = cmp_toks(a->toks, a->n, b->toks, b->n);
+	if (!c)
+		c = a->req < b->req ? -1 : a->req > b->req;
+	if (!c)
+		c = a->win - b->win;
+	return c;
+}
+
+/* Tokenise one loglikelihood request into its unit. */
+static int ll_units(struct lle_model *m, struct score *sc, const char *context, const char *cont,
+		    size_t req)
+{
+	/* trailing whitespace of the context belongs to the continuation */
+	size_t lc = strlen(context), lx = strlen(cont), k = lc;
+	while (k > 0 && is_space((unsigned char)context[k - 1]))
+		k--;
+	char *whole = lc_alloc(lc + lx + 1);
+	if (!whole)
+		return -1;
+	memcpy(whole, context, lc);
+	memcpy(whole + lc, cont, lx + 1);
+	llama_token *ct = NULL, *wt = NULL, one = m->prefix_tok;
+	int rc = -1, nc, nw;
+	if (lc == 0) {
+		/* empty context: the prefix token, then the continuation alone */
+		nw = lc_tokenize(m, cont, lx, 0, &wt);
+		if (nw >= 0)
+			rc = add_unit(sc, &one, 1, wt, nw, m->max_length, req, 0);
+	} else {
+		nc = lc_tokenize(m, whole, k, m->add_bos, &ct);
+		nw = nc >= 0 ? lc_tokenize(m, whole, lc + lx, m->add_bos, &wt) : -1;
+		if (nc >= 0 && nw >= 0) {
+			int nx = nw > nc ? nw - nc : 0;
+			if (nc == 0) /* context of spaces only, and no BOS: start from the prefix token */
+				rc = add_unit(sc, &one, 1, wt, nw, m->max_length, req, 0);
+			else
+				rc = add_unit(sc, ct, nc, wt + nc, nx, m->max_length, req, 0);
+		}
+	}
+	lc_free(whole);
+	lc_free(ct);
+	lc_free(wt);
+	return rc;
+}
+
+/* lm-evaluation-harness's rolling windows with context_len 1, made disjoint:
+ * window 0 predicts tokens [0, L) from the prefix token; each next window
+ * predicts the next L tokens (or what is left) from the L tokens before its
+ * last prediction. */
+static int rolling_units(struct lle_model *m, struct score *sc, const char *text, size_t req,
+			 int *nwin)
+{
+	llama_token *t = NULL;
+	int n = lc_tokenize(m, text, strlen(text), 0, &t), L = m->max_length, w = 0, rc = 0;
+	*nwin = 0;
+	if (n < 0)
+		return -1;
+	int predicted = 0;
+	while (predicted < n && rc == 0) {
+		int wlen = n - predicted < L ? n - predicted : L;
+		int end = predicted + wlen;
+		if (predicted == 0) {
+			llama_token one = m->prefix_tok;
+			rc = add_unit(sc, &one, 1, t, wlen, L, req, w++);
+		} else {
+			/* context: the tokens before the window's predictions, up to
+			 * L + 1 - wlen of them (the input is cut to L + 1 anyway) */
+			int cstart = end - L - 1 < 0 ? 0 : end - L - 1;
+			rc = add_unit(sc, t + cstart, predicted - cstart, t + predicted, wlen, L, req, w++);
+		}
+		predicted = end;
+	}
+	lc_free(t);
+	*nwin = w;
+	return rc;
+}
+
+struct score_cb {
+	struct score *sc;
+};
+
+/* The last logit of a group's part scores the first target of all its units. */
+static int group_row(struct lle_model *m, void *user, const struct item *it, int j,
+		     const float *logits)
+{
+	(void)j;
+	struct score *sc = ((struct score_cb *)user)->sc;
+	struct row r;
+	row_init(&r, logits, m->n_vocab);
+	for (int p = sc->gstart[it->owner]; p < sc->gstart[it->owner + 1]; p++) {
+		struct unit *u = &sc->u[sc->order[p]];
+		if (u->s == 0)
+			continue;
+		u->lp = row_logprob(&r, u->tgt[0]);
+		u->greedy = r.argmax == u->tgt[0];
+	}
+	return 0;
+}
+
+/* A unit's own tokens: token j (at T[g + j]) predicts target j + 1. */
+static int unit_row(struct lle_model *m, void *user, const struct item *it, int j,
+		    const float *logits)
+{
+	struct score *sc = ((struct score_cb *)user)->sc;
+	struct unit *u = &sc->u[it->owner];
+	struct row r;
+	row_init(&r, logits, m->n_vocab);
+	llama_token t = u->tgt[j + 1];
+	u->lp += row_logprob(&r, t);
+	u->greedy &= r.argmax == t;
+	return 0;
+}
+
+static void score_free(struct score *sc, size_t nreq)
+{
+	for (int i = 0; i < sc->nu; i++) {
+		lc_free(sc->u[i].toks);
+		lc_free(sc->u[i].tgt);
+	}
+	lc_free(sc->u);
+	lc_free(sc->order);
+	lc_free(sc->gstart);
+	lc_free(sc->gseq);
+	if (sc->rq)
+		for (size_t i = 0; i < nreq; i++)
+			lc_free(sc->rq[i].win_lp);
+	lc_free(sc->rq);
+}
+
+static void finish_score_req(const struct lle_request *reqs, struct score_req *q, size_t i,
+			     int cancelled, lle_complete_fn cb, void *user)
+{
+	struct lle_result res = { .size = sizeof(res), .id = reqs[i].id };
+	if (q->failed) {
+		res.status = LLE_STATUS_ERROR;
+		res.error = q->err;
+	} else if (cancelled) {
+		res.status = LLE_STATUS_CANCELLED;
+		res.error = "interrupted";
+	} else {
+		double lp = 0;
+		for (int w = 0; w < q->n_units; w++)
+			lp += q->win_lp[w];
+		res.logprob = lp;
+		res.is_greedy = q->greedy;
+		res.n_tokens = q->n_tokens;
+	}
+	cb(user, &reqs[i], &res);
+}
+
+static int run_scoring(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
+		       size_t nidx, lle_complete_fn cb, void *user, char *err, size_t len)
+{
+	struct score sc = { 0 };
+	int rc = -1;
+	size_t nreq = nidx;
+	sc.rq = lc_alloc(sizeof(*sc.rq) * (nreq ? nreq : 1));
+	if (!sc.rq)
+		goto oom;
+	memset(sc.rq, 0, sizeof(*sc.rq) * (nreq ? nreq : 1));
+
+	/* 1. tokenise into units (index k of idx is "request k" below) */
+	for (size_t k = 0; k < nidx; k++) {
+		const struct lle_request *r = &reqs[idx[k]];
+		struct score_req *q = &sc.rq[k];
+		int before = sc.nu, nwin = 1, trc;
+		const char *ctxt = r->context;
+		char *chat = NULL;
+		if (r->kind == LLE_REQ_LOGLIKELIHOOD && m->chat) {
+			struct llama_chat_message msgs[2];
+			size_t nm = 0;
+			if (m->system)
+				msgs[nm++] = (struct llama_chat_message){ "system", m->system };
+			msgs[nm++] = (struct llama_chat_message){ "user", r->context };
+			int need = llama_chat_apply_template(m->tmpl, msgs, nm, true, NULL, 0);
+			if (need < 0 || !(chat = lc_alloc((size_t)need + 1)))
+				goto oom;
+			llama_chat_apply_template(m->tmpl, msgs, nm, true, chat, need + 1);
+			chat[need] = '\0';
+			ctxt = chat;
+		}
+		if (r->kind == LLE_REQ_LOGLIKELIHOOD)
+			trc = ll_units(m, &sc, ctxt, r->continuation ? r->continuation : "", k);
+		else
+			trc = rolling_units(m, &sc, r->context, k, &nwin);
+		lc_free(chat);
+		if (trc < 0) {
+			q->failed = 1;
+			snprintf(q->err, sizeof(q->err), "cannot tokenise the request (out of memory?)");
+			for (int i = before; i < sc.nu; i++) {
+				lc_free(sc.u[i].toks);
+				lc_free(sc.u[i].tgt);
+			}
+			sc.nu = before;
+			continue;
+		}
+		q->n_units = sc.nu - before;
+		q->greedy = 1;
+		q->win_lp = lc_alloc(sizeof(double) * (size_t)(q->n_units ? q->n_units : 1));
+		if (!q->win_lp)
+			goto oom;
+		for (int i = before; i < sc.nu; i++) {
+			q->n_tokens += sc.u[i].s;
+			m->n_naive += sc.u[i].n;
+		}
+	}
+
+	/* requests with no units (empty text, empty continuation) are done now */
+	for (size_t k = 0; k < nreq; k++)
+		if (sc.rq[k].failed || sc.rq[k].n_units == 0)
+			finish_score_req(reqs, &sc.rq[k], idx[k], 0, cb, user);
+
+	/* units with nothing to score need no decoding */
+	sc.order = lc_alloc(sizeof(int) * (size_t)(sc.nu ? sc.nu : 1));
+	sc.gstart = lc_alloc(sizeof(int) * (size_t)(sc.nu + 1));
+	sc.gseq = lc_alloc(sizeof(int) * (size_t)(sc.nu + 1));
+	if (!sc.order || !sc.gstart || !sc.gseq)
+		goto oom;
+	int nwork = 0;
+	for (int i = 0; i < sc.nu; i++) {
+		if (sc.u[i].s > 0) {
+			sc.order[nwork++] = i;
+		} else {
+			struct score_req *q = &sc.rq[sc.u[i].req];
+			q->win_lp[sc.u[i].win] = 0;
+			if (++q->n_done == q->n_units)
+				finish_score_req(reqs, q, idx[sc.u[i].req], 0, cb, user);
+		}
+	}
+	sort_units = sc.u;
+	qsort(sc.order, (size_t)nwork, sizeof(int), cmp_unit);
+
+	/* 2. groups and the shared prefix */
+	sc.ng = 0;
+	int P = -1;
+	for (int p = 0; p < nwork; p++) {
+		struct unit *u = &sc.u[sc.order[p]];
+		if (p == 0 || cmp_toks(u->toks, u->g, sc.u[sc.order[p - 1]].toks,
+				       sc.u[sc.order[p - 1]].g) != 0)
+			sc.gstart[sc.ng++] = p;
+		u->group = sc.ng - 1;
+		const struct unit *first = &sc.u[sc.order[0]];
+		if (P < 0) {
+			P = u->g - 1;
+		} else {
+			int l = 0;
+			while (l < P && l < u->g - 1 && u->toks[l] == first->toks[l])
+				l++;
+			P = l;
+		}
+	}
+	sc.gstart[sc.ng] = nwork;
+	if (nwork == 0) {
+		rc = 0;
+		goto out;
+	}
+	if (set_prefix(m, sc.u[sc.order[0]].toks, P, err, len) < 0)
+		goto out;
+
+	/* 3. waves */
+	llama_memory_t mem = llama_get_memory(m->ctx);
+	struct score_cb cbu = { &sc };
+	struct item *items = lc_alloc(sizeof(struct item) * (size_t)(2 * m->n_parallel + 2));
+	if (!items)
+		goto oom;
+	int p = 0, alive = -1, alive_seq = 0, alive_cells = 0, cancelled = 0;
+	while (p < nwork) {
+		if (lc_host->interrupted(lc_host->user)) {
+			cancelled = 1;
+			break;
+		}
+		int free_seqs = m->n_parallel - (alive >= 0);
+		int budget = m->kv_size - m->n_pre - alive_cells - 8;
+		int p0 = p, nga = 0, nub = 0, next_seq = 1;
+		struct item *ga = items, *ub = items + m->n_parallel + 1;
+		while (p < nwork) {
+			struct unit *u = &sc.u[sc.order[p]];
+			int new_group = u->group != alive && (nga == 0 || ga[nga - 1].owner != u->group);
+			int need_seq = new_group + (u->s > 1);
+			int need_cells = (new_group ? u->g - P : 0) + (u->s > 1 ? u->s - 1 : 0);
+			if (need_seq > free_seqs || need_cells > budget) {
+				if (p > p0)
+					break;
+				snprintf(err, len, "a request needs %d KV cells, more than the %d free: "
+					 "raise kv_size", need_cells, budget);
+				lc_free(items);
+				goto out;
+			}
+			if (new_group) {
+				while (next_seq == alive_seq)
+					next_seq++;
+				sc.gseq[u->group] = next_seq++;
+				ga[nga++] = (struct item){ sc.gseq[u->group], P, u->toks + P, u->g - P,
+							   u->g - P - 1, u->group };
+			}
+			if (u->s > 1) {
+				while (next_seq == alive_seq)
+					next_seq++;
+				u->seq = next_seq++;
+				ub[nub++] = (struct item){ u->seq, u->g, u->toks + u->g, u->s - 1, 0,
+							   sc.order[p] };
+			}
+			free_seqs -= need_seq;
+			budget -= need_cells;
+			p++;
+		}
+		/* phase A: group parts */
+		for (int i = 0; i < nga; i++)
+			if (P > 0)
+				llama_memory_seq_cp(mem, 0, ga[i].seq, 0, P);
+		if (decode_items(m, ga, nga, group_row, &cbu, err, len) < 0) {
+			lc_free(items);
+			goto out;
+		}
+		/* phase B: each unit's own tokens, from a copy of its group */
+		for (int i = 0; i < nub; i++) {
+			struct unit *u = &sc.u[ub[i].owner];
+			llama_memory_seq_cp(mem, sc.gseq[u->group], ub[i].seq, -1, -1);
+		}
+		if (decode_items(m, ub, nub, unit_row, &cbu, err, len) < 0) {
+			lc_free(items);
+			goto out;
+		}
+		for (int i = 0; i < nub; i++)
+			llama_memory_seq_rm(mem, ub[i].seq, -1, -1);
+		/* the last group of the wave may go on in the next one */
+		int last_group = sc.u[sc.order[p - 1]].group;
+		int straddles = p < nwork && sc.u[sc.order[p]].group == last_group;
+		for (int i = 0; i < nga; i++)
+			if (!(straddles && ga[i].owner == last_group))
+				llama_memory_seq_rm(mem, ga[i].seq, -1, -1);
+		if (alive >= 0 && !(straddles && alive == last_group)) {
+			llama_memory_seq_rm(mem, alive_seq, -1, -1);
+			alive = -1;
+			alive_seq = 0;
+			alive_cells = 0;
+		}
+		if (straddles && alive != last_group) {
+			alive = last_group;
+			alive_seq = sc.gseq[last_group];
+			const struct unit *u = &sc.u[sc.order[p - 1]];
+			alive_cells = u->g - P;
+		}
+		/* results, in sorted order */
+		for (int q = p0; q < p; q++) {
+			struct unit *u = &sc.u[sc.order[q]];
+			struct score_req *rq = &sc.rq[u->req];
+			rq->win_lp[u->win] = u->lp;
+			rq->greedy &= u->greedy;
+			if (++rq->n_done == rq->n_units)
+				finish_score_req(reqs, rq, idx[u->req], 0, cb, user);
+		}
+	}
+	lc_free(items);
+	if (cancelled)
+		for (size_t k = 0; k < nreq; k++)
+			if (!sc.rq[k].failed && sc.rq[k].n_units > 0 && sc.rq[k].n_done < sc.rq[k].n_units)
+				finish_score_req(reqs, &sc.rq[k], idx[k], 1, cb, user);
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, len, "out of memory");
+out:
+	clear_work_seqs(m);
+	if (rc < 0) {
+		/* a failed decode may leave sequence 0 half-written: start afresh */
+		llama_memory_seq_rm(llama_get_memory(m->ctx), 0, -1, -1);
+		m->n_pre = 0;
+		for (size_t k = 0; sc.rq && k < nreq; k++)
+			if (!sc.rq[k].failed && sc.rq[k].n_units > 0 && sc.rq[k].n_done < sc.rq[k].n_units) {
+				sc.rq[k].failed = 1;
+				snprintf(sc.rq[k].err, sizeof(sc.rq[k].err), "%s", err);
+				finish_score_req(reqs, &sc.rq[k], idx[k], 0, cb, user);
+			}
+	}
+	int reported = sc.rq != NULL; /* per-request errors went to the callback */
+	score_free(&sc, nreq);
+	return rc < 0 && reported ? 0 : rc;
+}
+
+/* ---- generation ----------------------------------------------------------- */
+
+struct gen {
+	llama_token *toks;   /* prompt, after cutting from the left */
+	int n;
+	size_t req;          /* index into reqs */
+	int max_tokens;
+	int seq;
+	int pos;             /* next position */
+	int n_gen;
+	int done;
+	llama_token next;    /* token to feed next step */
+	struct llama_sampler *smpl; /* NULL: greedy */
+	char *text;
+	size_t text_len, text_cap;
+	char err[160];
+	int failed;
+};
+
+struct gen_run {
+	struct gen *g;
+	const struct lle_request *reqs;
+};
+
+static const struct gen *sort_gens;
+
+static int cmp_gen(const void *pa, const void *pb)
+{
+	const struct gen *a = &sort_gens[*(const int *)pa], *b = &sort_gens[*(const int *)pb];
+	int c = cmp_toks(a->toks, a->n, b->toks, b->n);
+	return c ? c : a->req < b->req ? -1 : a->req > b->req;
+}
+
+static int text_add(struct gen *g, const char *p, size_t n)
+{
+	if (g->text_len + n + 1 > g->text_cap) {
+		size_t cap = g->text_cap ? 2 * g->text_cap : 256;
+		while (cap < g->text_len + n + 1)
+			cap *= 2;
+		char *t = lc_realloc(g->text, cap);
+		if (!t)
+			return -1;
+		g->text = t;
+		g->text_cap = cap;
+	}
+	memcpy(g->text + g->text_len, p, n);
+	g->text_len += n;
+	g->text[g->text_len] = '\0';
+	return 0;
+}
+
+/* Pick the next token from a logits row, append it, and decide whether the
+ * request is done (end of generation token, stop string, token limit, context
+ * full). */
+static int gen_row(struct lle_model *m, void *user, const struct item *it, int j,
+		   const float *logits)
+{
+	(void)j;
+	struct gen_run *run = user;
+	struct gen *g = &run->g[it->owner];
+	const struct lle_request *r = &run->reqs[g->req];
+	llama_token t;
+	if (!g->smpl) {
+		int arg = 0;
+		for (int i = 1; i < m->n_vocab; i++)
+			if (logits[i] > logits[arg])
+				arg = i;
+		t = arg;
+	} else {
+		for (int i = 0; i < m->n_vocab; i++)
+			m->cand[i] = (struct llama_token_data){ i, logits[i], 0.0f };
+		struct llama_token_data_array arr = { m->cand, (size_t)m->n_vocab, -1, false };
+		llama_sampler_apply(g->smpl, &arr);
+		t = arr.data[arr.selected >= 0 ? arr.selected : 0].id;
+		llama_sampler_accept(g->smpl, t);
+	}
+	if (llama_vocab_is_eog(m->vocab, t)) {
+		g->done = 1;
+		return 0;
+	}
+	g->n_gen++;
+	char piece[256];
+	int np = llama_token_to_piece(m->vocab, t, piece, sizeof(piece), 0, false);
+	if (np < 0)
+		np = 0;
+	size_t old = g->text_len;
+	if (text_add(g, piece, (size_t)np) < 0)
+		return -1;
+	/* the earliest stop string, searched only where the new piece could end one */
+	size_t cut = (size_t)-1;
+	for (size_t k = 0; k < r->n_until; k++) {
+		size_t sl = strlen(r->until[k]);
+		if (sl == 0)
+			continue;
+		size_t from = old >= sl - 1 ? old - (sl - 1) : 0;
+		char *hit = memmem(g->text + from, g->text_len - from, r->until[k], sl);
+		if (hit && (size_t)(hit - g->text) < cut)
+			cut = (size_t)(hit - g->text);
+	}
+	if (cut != (size_t)-1) {
+		g->text_len = cut;
+		g->text[cut] = '\0';
+		g->done = 1;
+		return 0;
+	}
+	if (g->n_gen >= g->max_tokens || g->pos + 1 >= m->max_length) {
+		g->done = 1;
+		return 0;
+	}
+	g->next = t;
+	return 0;
+}
+
+static void gen_finish(struct lle_model *m, const struct lle_request *reqs, struct gen *g,
+		       int cancelled, lle_complete_fn cb, void *user)
+{
+	(void)m;
+	struct lle_result res = { .size = sizeof(res), .id = reqs[g->req].id };
+	if (g->failed) {
+		res.status = LLE_STATUS_ERROR;
+		res.error = g->err;
+	} else if (cancelled) {
+		res.status = LLE_STATUS_CANCELLED;
+		res.error = "interrupted";
+	} else {
+		res.text = g->text ? g->text : "";
+		res.text_len = g->text_len;
+		res.n_tokens = g->n_gen;
+	}
+	cb(user, &reqs[g->req], &res);
+}
+
+static int run_generation(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
+			  size_t nidx, lle_complete_fn cb, void *user, char *err, size_t len)
+{
+	struct gen *gs = lc_alloc(sizeof(*gs) * (nidx ? nidx : 1));
+	int *order = lc_alloc(sizeof(int) * (nidx ? nidx : 1));
+	int *slot_of_seq = lc_alloc(sizeof(int) * (size_t)(m->n_parallel + 1));
+	struct item *items = lc_alloc(sizeof(struct item) * (size_t)(m->n_parallel + 1));
+	int rc = -1, nwork = 0;
+	if (!gs || !order || !slot_of_seq || !items)
+		goto oom;
+	memset(gs, 0, sizeof(*gs) * (nidx ? nidx : 1));
+	for (size_t k = 0; k < nidx; k++) {
+		const struct lle_request *r = &reqs[idx[k]];
+		struct gen *g = &gs[k];
+		g->req = idx[k];
+		g->max_tokens = r->max_tokens > 0 ? r->max_tokens : GEN_DEFAULT_MAX;
+		const char *ctxt = r->context;
+		char *chat = NULL;
+		if (m->chat) {
+			struct llama_chat_message msgs[2];
+			size_t nm = 0;
+			if (m->system)
+				msgs[nm++] = (struct llama_chat_message){ "system", m->system };
+			msgs[nm++] = (struct llama_chat_message){ "user", r->context };
+			int need = llama_chat_apply_template(m->tmpl, msgs, nm, true, NULL, 0);
+			if (need < 0 || !(chat = lc_alloc((size_t)need + 1)))
+				goto oom;
+			llama_chat_apply_template(m->tmpl, msgs, nm, true, chat, need + 1);
+			chat[need] = '\0';
+			ctxt = chat;
+		}
+		llama_token *t = NULL;
+		int n = lc_tokenize(m, ctxt, strlen(ctxt), m->add_bos, &t);
+		lc_free(chat);
+		if (n < 0)
+			goto oom;
+		if (n == 0) {
+			t[0] = m->prefix_tok;
+			n = 1;
+		}
+		/* lm-evaluation-harness: keep the last max_length - max_gen_toks tokens */
+		int keep = m->max_length - g->max_tokens;
+		if (keep < 1)
+			keep = 1;
+		if (n > keep) {
+			memmove(t, t + (n - keep), sizeof(llama_token) * (size_t)keep);
+			n = keep;
+		}
+		g->toks = t;
+		g->n = n;
+		if (r->temperature > 0) {
+			struct llama_sampler_chain_params sp = llama_sampler_chain_default_params();
+			sp.no_perf = true;
+			g->smpl = llama_sampler_chain_init(sp);
+			if (!g->smpl)
+				goto oom;
+			if (r->top_p > 0 && r->top_p < 1)
+				llama_sampler_chain_add(g->smpl, llama_sampler_init_top_p((float)r->top_p, 1));
+			llama_sampler_chain_add(g->smpl, llama_sampler_init_temp((float)r->temperature));
+			llama_sampler_chain_add(g->smpl, llama_sampler_init_dist((uint32_t)(r->seed ^ (r->seed >> 32))));
+		}
+		order[nwork++] = (int)k;
+		m->n_naive += n + g->max_tokens;
+	}
+	sort_gens = gs;
+	qsort(order, (size_t)nwork, sizeof(int), cmp_gen);
+
+	/* shared prefix of all prompts (each keeps at least its last token) */
+	int P = nwork ? gs[order[0]].n - 1 : 0;
+	for (int i = 1; i < nwork; i++) {
+		const struct gen *a = &gs[order[0]], *b = &gs[order[i]];
+		int l = 0;
+		while (l < P && l < b->n - 1 && a->toks[l] == b->toks[l])
+			l++;
+		P = l;
+	}
+	if (nwork && set_prefix(m, gs[order[0]].toks, P, err, len) < 0)
+		goto out;
+
+	llama_memory_t mem = llama_get_memory(m->ctx);
+	struct gen_run run = { gs, reqs };
+	int next = 0, active = 0, used_cells = 0, cancelled = 0;
+	for (int s = 0; s <= m->n_parallel; s++)
+		slot_of_seq[s] = -1;
+	while (next < nwork || active > 0) {
+		if (lc_host->interrupted(lc_host->user)) {
+			cancelled = 1;
+			break;
+		}
+		int nit = 0;
+		/* one token for each running request */
+		for (int s = 1; s <= m->n_parallel; s++) {
+			int k = slot_of_seq[s];
+			if (k < 0)
+				continue;
+			struct gen *g = &gs[k];
+			items[nit++] = (struct item){ s, g->pos, &g->next, 1, 0, k };
+		}
+		/* admit new prompts into free sequences while the cells last */
+		for (int s = 1; s <= m->n_parallel && next < nwork; s++) {
+			if (slot_of_seq[s] >= 0)
+				continue;
+			struct gen *g = &gs[order[next]];
+			int need = g->n - P + g->max_tokens;
+			if (active > 0 && used_cells + need > m->kv_size - m->n_pre - 8)
+				break;
+			if (P > 0)
+				llama_memory_seq_cp(mem, 0, s, 0, P);
+			g->seq = s;
+			slot_of_seq[s] = order[next];
+			items[nit++] = (struct item){ s, P, g->toks + P, g->n - P, g->n - P - 1, order[next] };
+			used_cells += need;
+			active++;
+			next++;
+		}
+		if (nit == 0)
+			break;
+		if (decode_items(m, items, nit, gen_row, &run, err, len) < 0)
+			goto out;
+		for (int i = 0; i < nit; i++) {
+			struct gen *g = &gs[items[i].owner];
+			g->pos = items[i].pos0 + items[i].n;
+			if (!g->done)
+				continue;
+			gen_finish(m, reqs, g, 0, cb, user);
+			llama_memory_seq_rm(mem, g->seq, -1, -1);
+			slot_of_seq[g->seq] = -1;
+			used_cells -= g->n - P + g->max_tokens;
+			active--;
+		}
+	}
+	if (cancelled)
+		for (int i = 0; i < nwork; i++)
+			if (!gs[order[i]].done)
+				gen_finish(m, reqs, &gs[order[i]], 1, cb, user);
+	rc = 0;
+	goto out;
+oom:
+	snprintf(err, len, "out of memory");
+out:
+	clear_work_seqs(m);
+	if (rc < 0 && gs) {
+		llama_memory_seq_rm(llama_get_memory(m->ctx), 0, -1, -1);
+		m->n_pre = 0;
+		for (size_t k = 0; k < nidx; k++) {
+			if (gs[k].done || !gs[k].toks)
+				continue;
+			gs[k].failed = 1;
+			snprintf(gs[k].err, sizeof(gs[k].err), "%s", err);
+			gen_finish(m, reqs, &gs[k], 0, cb, user);
+		}
+	}
+	for (size_t k = 0; gs && k < nidx; k++) {
+		lc_free(gs[k].toks);
+		lc_free(gs[k].text);
+		if (gs[k].smpl)
+			llama_sampler_free(gs[k].smpl);
+	}
+	int reported = gs != NULL;
+	lc_free(gs);
+	lc_free(order);
+	lc_free(slot_of_seq);
+	lc_free(items);
+	return rc < 0 && reported ? 0 : rc;
+}
+
+/* ---- submit --------------------------------------------------------------- */
+
+int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle_complete_fn cb,
+	      void *cb_user, char *err, size_t err_len)
+{
+	size_t *idx = lc_alloc(sizeof(size_t) * (n ? n : 1));
+	if (!idx) {
+		snprintf(err, err_len, "out of memory");
+		return -1;
+	}
+	size_t ns = 0, ng = 0;
+	long long dec0 = m->n_decoded, naive0 = m->n_naive;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t k = reqs[i].kind;
+		if (k == LLE_REQ_LOGLIKELIHOOD || k == LLE_REQ_LOGLIKELIHOOD_ROLLING) {
+			idx[ns++] = i;
+		} else if (k != LLE_REQ_GENERATE_UNTIL) {
+			struct lle_result res = { .size = sizeof(res), .id = reqs[i].id,
+						  .status = LLE_STATUS_ERROR,
+						  .error = "llamacpp: unknown request kind" };
+			cb(cb_user, &reqs[i], &res);
+		}
+	}
+	int rc = run_scoring(m, reqs, idx, ns, cb, cb_user, err, err_len);
+	for (size_t i = 0; i < n; i++)
+		if (reqs[i].kind == LLE_REQ_GENERATE_UNTIL)
+			idx[ng++] = i;
+	if (rc == 0 && ng)
+		rc = run_generation(m, reqs, idx, ng, cb, cb_user, err, err_len);
+	lc_free(idx);
+	lc_log(LLE_LOG_DEBUG, "llamacpp: %zu requests, decoded %lld tokens (a request at a time: %lld)",
+	       n, m->n_decoded - dec0, m->n_naive - naive0);
+	return rc;
+}

@@ -1,0 +1,73 @@
+/* Internal header of the llama.cpp backend plugin (plugins/llamacpp/): the
+ * model state shared by plugin.c (ABI glue, background loading) and eval.c
+ * (tokenisation and the batched, prefix-sharing evaluator). Not installed. */
+#ifndef LLE_PLUGIN_LLAMACPP_H
+#define LLE_PLUGIN_LLAMACPP_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "llama.h"
+#include "llm-eval/backend.h"
+
+extern const struct lle_host *lc_host;
+
+enum lc_state { LC_LOADING = 0, LC_READY = 1, LC_FAILED = -1 };
+
+struct lle_model {
+	/* set by open, read-only afterwards */
+	char *path;
+	int max_length;        /* tokens a request may use (lm-evaluation-harness max_length) */
+	int n_threads;
+	int n_parallel;        /* sequences besides the prefix sequence 0 */
+	int n_batch;           /* tokens per llama_decode */
+	int kv_size;           /* KV cells, shared by all sequences (unified cache) */
+	int flash_attn;        /* -1 auto, 0 off, 1 on */
+	int chat;              /* apply the chat template */
+	char *chat_name;       /* template name asked for, or NULL */
+	char *system;          /* system message, or NULL */
+
+	/* the background load */
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int state;             /* enum lc_state, under mu */
+	char load_err[512];
+
+	/* after LC_READY, used by one submit at a time (the host serialises) */
+	struct llama_model *model;
+	struct llama_context *ctx;
+	const struct llama_vocab *vocab;
+	const char *tmpl;      /* chat template text or name, when chat */
+	int n_vocab;
+	int add_bos;           /* the vocabulary asks for a BOS */
+	llama_token prefix_tok; /* BOS, or EOS when there is no BOS: empty contexts, rolling windows */
+	struct llama_batch batch;
+	llama_token *pre;      /* tokens held by sequence 0, the shared prefix */
+	int n_pre, cap_pre;
+	double *scratch;       /* n_vocab doubles */
+	struct llama_token_data *cand; /* n_vocab candidates for sampling */
+
+	/* counters for benchmarks (see lc_stats) */
+	long long n_decoded;   /* tokens given to llama_decode */
+	long long n_naive;     /* tokens a one-request-at-a-time evaluation would decode */
+};
+
+/* plugin.c */
+void *lc_alloc(size_t n);
+void *lc_realloc(void *p, size_t n);
+void lc_free(void *p);
+void lc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* eval.c */
+int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle_complete_fn cb,
+	      void *cb_user, char *err, size_t err_len);
+/* Tokenise text; *out is lc_alloc()ed. Returns the count or -1. */
+int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_special,
+		llama_token **out);
+/* Set up what eval.c needs once the model is loaded; 0 or -1 with err. */
+int lc_eval_init(struct lle_model *m, char *err, size_t err_len);
+void lc_eval_free(struct lle_model *m);
+
+#endif

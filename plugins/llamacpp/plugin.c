@@ -1,0 +1,384 @@
+/* The llama.cpp backend plugin: its ABI table, options, and loading in the
+ * background. Opening returns at once; a worker thread loads the model
+ * (progress through the host's progress service) while the host goes on
+ * building requests; wait_ready and submit wait for it. The evaluation itself
+ * is in eval.c.
+ *
+ * The CPU backends of the prebuilt llama.cpp are separate shared objects
+ * (libggml-cpu-<variant>.so) beside libggml: they are registered, once per
+ * process, from the directory libggml itself was loaded from. */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ggml-backend.h"
+#include "llamacpp.h"
+
+#define LC_VERSION "1.0"
+
+const struct lle_host *lc_host;
+
+void *lc_alloc(size_t n) { return lc_host->alloc(lc_host->user, n); }
+void *lc_realloc(void *p, size_t n) { return lc_host->realloc(lc_host->user, p, n); }
+void lc_free(void *p) { lc_host->free(lc_host->user, p); }
+
+void lc_log(int level, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	lc_host->log(lc_host->user, level, msg);
+}
+
+static char *lc_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *p = lc_alloc(n);
+	if (p)
+		memcpy(p, s, n);
+	return p;
+}
+
+/* ---- llama.cpp's own log: into the host's, at debug level ---------------- */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_error[512]; /* llama.cpp's last error line: why a load failed */
+static char log_line[1024];
+static size_t log_len;
+
+static void llama_log_cb(enum ggml_log_level level, const char *text, void *user)
+{
+	(void)user;
+	pthread_mutex_lock(&log_mu);
+	/* llama.cpp logs in pieces; collect a line, then pass it on. */
+	size_t n = strlen(text);
+	if (log_len + n >= sizeof(log_line))
+		n = sizeof(log_line) - 1 - log_len;
+	memcpy(log_line + log_len, text, n);
+	log_len += n;
+	log_line[log_len] = '\0';
+	if (log_len > 0 && (log_line[log_len - 1] == '\n' || log_len == sizeof(log_line) - 1)) {
+		if (log_line[log_len - 1] == '\n')
+			log_line[--log_len] = '\0';
+		if (level == GGML_LOG_LEVEL_ERROR)
+			snprintf(last_error, sizeof(last_error), "%.*s", (int)sizeof(last_error) - 1, log_line);
+		lc_host->log(lc_host->user, LLE_LOG_DEBUG, log_line);
+		log_len = 0;
+	}
+	pthread_mutex_unlock(&log_mu);
+}
+
+static pthread_once_t backends_once = PTHREAD_ONCE_INIT;
+static char backends_dir[4096];
+
+static void load_backends(void)
+{
+	llama_log_set(llama_log_cb, NULL);
+	/* The directory of libggml, wherever it is (lib/llama/ beside this plugin
+	 * or a LLAMA_PREFIX install): dladdr on one of its functions. */
+	Dl_info info;
+	if (dladdr((void *)ggml_backend_load_all_from_path, &info) && info.dli_fname) {
+		snprintf(backends_dir, sizeof(backends_dir), "%s", info.dli_fname);
+		char *slash = strrchr(backends_dir, '/');
+		if (slash)
+			*slash = '\0';
+		else
+			snprintf(backends_dir, sizeof(backends_dir), ".");
+		ggml_backend_load_all_from_path(backends_dir);
+	} else {
+		ggml_backend_load_all();
+	}
+	llama_backend_init();
+}
+
+/* ---- the table ------------------------------------------------------------ */
+
+static int lc_probe(char *msg, size_t len)
+{
+	pthread_once(&backends_once, load_backends);
+	size_t n = ggml_backend_dev_count();
+	if (n == 0) {
+		snprintf(msg, len, "no llama.cpp compute device: no libggml-cpu-*.so usable in '%.400s'",
+			 backends_dir);
+		return -1;
+	}
+	size_t off = (size_t)snprintf(msg, len, "llama.cpp %s; devices:", llama_version());
+	for (size_t i = 0; i < n && off < len; i++) {
+		ggml_backend_dev_t d = ggml_backend_dev_get(i);
+		off += (size_t)snprintf(msg + off, len - off, "%s %s", i ? "," : "",
+					ggml_backend_dev_description(d));
+	}
+	return 0;
+}
+
+static int parse_int(const char *v, int lo, int hi, int *out)
+{
+	char *end;
+	errno = 0;
+	long x = strtol(v, &end, 10);
+	if (errno || end == v || *end || x < lo || x > hi)
+		return -1;
+	*out = (int)x;
+	return 0;
+}
+
+static void model_free(struct lle_model *m)
+{
+	if (!m)
+		return;
+	lc_eval_free(m);
+	if (m->ctx)
+		llama_free(m->ctx);
+	if (m->model)
+		llama_model_free(m->model);
+	pthread_mutex_destroy(&m->mu);
+	pthread_cond_destroy(&m->cv);
+	lc_free(m->path);
+	lc_free(m->chat_name);
+	lc_free(m->system);
+	lc_free(m);
+}
+
+static bool load_progress(float p, void *user)
+{
+	struct lle_model *m = user;
+	char what[600];
+	const char *base = strrchr(m->path, '/');
+	snprintf(what, sizeof(what), "loading model '%s'", base ? base + 1 : m->path);
+	lc_host->progress(lc_host->user, what, p, 1.0);
+	return !lc_host->interrupted(lc_host->user);
+}
+
+static int load(struct lle_model *m, char *err, size_t len)
+{
+	pthread_once(&backends_once, load_backends);
+	struct stat st;
+	if (stat(m->path, &st) != 0) {
+		snprintf(err, len, "model file '%s' cannot be read: %s", m->path, strerror(errno));
+		return -1;
+	}
+	if (ggml_backend_dev_count() == 0) {
+		snprintf(err, len, "no llama.cpp compute device: no libggml-cpu-*.so usable in '%.400s'",
+			 backends_dir);
+		return -1;
+	}
+	struct llama_model_params mp = llama_model_default_params();
+	mp.n_gpu_layers = 999;
+	mp.progress_callback = load_progress;
+	mp.progress_callback_user_data = m;
+	pthread_mutex_lock(&log_mu);
+	last_error[0] = '\0';
+	pthread_mutex_unlock(&log_mu);
+	m->model = llama_model_load_from_file(m->path, mp);
+	if (!m->model) {
+		pthread_mutex_lock(&log_mu);
+		snprintf(err, len, "cannot load model '%s': %s", m->path,
+			 last_error[0] ? last_error : "llama.cpp gave no reason (run with -v -v)");
+		pthread_mutex_unlock(&log_mu);
+		return -1;
+	}
+	int n_train = llama_model_n_ctx_train(m->model);
+	if (m->max_length <= 0)
+		m->max_length = n_train > 0 && n_train < 2048 ? n_train : 2048;
+	if (m->kv_size <= 0)
+		m->kv_size = 2 * m->max_length + m->n_batch;
+	if (m->kv_size < m->max_length + 1) {
+		snprintf(err, len, "model '%s': kv_size %d is smaller than max_length %d", m->path,
+			 m->kv_size, m->max_length);
+		return -1;
+	}
+	struct llama_context_params cp = llama_context_default_params();
+	cp.n_ctx = (uint32_t)m->kv_size;
+	cp.n_batch = (uint32_t)m->n_batch;
+	cp.n_ubatch = (uint32_t)m->n_batch;
+	cp.n_seq_max = (uint32_t)m->n_parallel + 1;
+	cp.n_threads = m->n_threads;
+	cp.n_threads_batch = m->n_threads;
+	cp.kv_unified = true; /* sequences share cells: a copied prefix costs nothing */
+	cp.flash_attn_type = m->flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
+			   : m->flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+	cp.no_perf = true;
+	m->ctx = llama_init_from_model(m->model, cp);
+	if (!m->ctx) {
+		pthread_mutex_lock(&log_mu);
+		snprintf(err, len, "model '%s': cannot create a llama.cpp context of %d cells: %s",
+			 m->path, m->kv_size, last_error[0] ? last_error : "no reason given");
+		pthread_mutex_unlock(&log_mu);
+		return -1;
+	}
+	m->vocab = llama_model_get_vocab(m->model);
+	if (m->chat) {
+		m->tmpl = m->chat_name ? m->chat_name : llama_model_chat_template(m->model, NULL);
+		if (!m->tmpl) {
+			snprintf(err, len, "model '%s' has no chat template; name one of llama.cpp's "
+				 "built-in templates with chat_template", m->path);
+			return -1;
+		}
+		struct llama_chat_message msg = { "user", "x" };
+		if (llama_chat_apply_template(m->tmpl, &msg, 1, true, NULL, 0) < 0) {
+			snprintf(err, len, "model '%s': chat template '%.80s' is not one of llama.cpp's "
+				 "built-in templates", m->path, m->tmpl);
+			return -1;
+		}
+	}
+	return lc_eval_init(m, err, len);
+}
+
+static void *load_thread(void *arg)
+{
+	struct lle_model *m = arg;
+	char err[512] = "";
+	int rc = load(m, err, sizeof(err));
+	pthread_mutex_lock(&m->mu);
+	m->state = rc == 0 ? LC_READY : LC_FAILED;
+	snprintf(m->load_err, sizeof(m->load_err), "%s", err);
+	pthread_cond_broadcast(&m->cv);
+	pthread_mutex_unlock(&m->mu);
+	return NULL;
+}
+
+static int lc_open(const struct lle_open_params *p, struct lle_model **out, char *err, size_t len)
+{
+	if (!p->model || !*p->model) {
+		snprintf(err, len, "llamacpp: no model file given");
+		return -1;
+	}
+	struct lle_model *m = lc_alloc(sizeof(*m));
+	if (!m) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	memset(m, 0, sizeof(*m));
+	pthread_mutex_init(&m->mu, NULL);
+	pthread_cond_init(&m->cv, NULL);
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	m->n_threads = p->n_threads > 0 ? p->n_threads : ncpu > 0 ? (int)ncpu : 1;
+	m->n_parallel = p->n_parallel > 0 ? p->n_parallel : 16;
+	m->max_length = p->max_length;
+	m->n_batch = 512;
+	m->flash_attn = 1;
+	m->chat = p->apply_chat_template;
+	if (!(m->path = lc_strdup(p->model)) ||
+	    (p->chat_template && !(m->chat_name = lc_strdup(p->chat_template))) ||
+	    (p->system_message && !(m->system = lc_strdup(p->system_message)))) {
+		snprintf(err, len, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < p->n_options; i++) {
+		const char *o = p->options[i], *eq = strchr(o, '=');
+		size_t kl = eq ? (size_t)(eq - o) : strlen(o);
+		const char *v = eq ? eq + 1 : "";
+		int bad = 0;
+#define KEY(k) (kl == strlen(k) && strncmp(o, k, kl) == 0)
+		if (KEY("n_ctx") || KEY("max_length"))
+			bad = parse_int(v, 8, 1 << 20, &m->max_length);
+		else if (KEY("kv_size"))
+			bad = parse_int(v, 16, 1 << 22, &m->kv_size);
+		else if (KEY("n_batch"))
+			bad = parse_int(v, 1, 1 << 16, &m->n_batch);
+		else if (KEY("n_parallel"))
+			bad = parse_int(v, 1, 255, &m->n_parallel);
+		else if (KEY("n_threads"))
+			bad = parse_int(v, 1, 1024, &m->n_threads);
+		else if (KEY("flash_attn"))
+			bad = strcmp(v, "on") == 0 ? (m->flash_attn = 1, 0)
+			    : strcmp(v, "off") == 0 ? (m->flash_attn = 0, 0)
+			    : strcmp(v, "auto") == 0 ? (m->flash_attn = -1, 0) : -1;
+		else {
+			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, kv_size, "
+				 "n_batch, n_parallel, n_threads, flash_attn)", (int)kl, o);
+			goto fail;
+		}
+#undef KEY
+		if (bad) {
+			snprintf(err, len, "llamacpp: option '%s' has a bad value", o);
+			goto fail;
+		}
+	}
+	if (pthread_create(&m->thread, NULL, load_thread, m) != 0) {
+		snprintf(err, len, "cannot start the model loading thread: %s", strerror(errno));
+		goto fail;
+	}
+	m->thread_started = 1;
+	*out = m;
+	return 0;
+fail:
+	model_free(m);
+	return -1;
+}
+
+static int lc_wait_ready(struct lle_model *m, char *err, size_t len)
+{
+	pthread_mutex_lock(&m->mu);
+	while (m->state == LC_LOADING)
+		pthread_cond_wait(&m->cv, &m->mu);
+	int ok = m->state == LC_READY;
+	if (!ok)
+		snprintf(err, len, "%s", m->load_err);
+	pthread_mutex_unlock(&m->mu);
+	return ok ? 0 : -1;
+}
+
+static int lc_submit_api(struct lle_model *m, const struct lle_request *reqs, size_t n,
+			 lle_complete_fn cb, void *user, char *err, size_t len)
+{
+	if (lc_wait_ready(m, err, len) < 0)
+		return -1;
+	return lc_submit(m, reqs, n, cb, user, err, len);
+}
+
+static int64_t lc_count_tokens(struct lle_model *m, const char *text, char *err, size_t len)
+{
+	if (lc_wait_ready(m, err, len) < 0)
+		return -1;
+	llama_token *t = NULL;
+	int n = lc_tokenize(m, text, strlen(text), 0, &t);
+	lc_free(t);
+	if (n < 0)
+		snprintf(err, len, "cannot tokenise the text");
+	return n;
+}
+
+static void lc_close(struct lle_model *m)
+{
+	if (!m)
+		return;
+	if (m->thread_started)
+		pthread_join(m->thread, NULL);
+	model_free(m);
+}
+
+static struct lle_backend backend = {
+	.abi_major = LLE_BACKEND_ABI_MAJOR,
+	.abi_minor = LLE_BACKEND_ABI_MINOR,
+	.size = sizeof(struct lle_backend),
+	.name = "llamacpp",
+	.version = LC_VERSION,
+	.description = "llama.cpp in process: GGUF models, exact log-likelihoods and generation",
+	.probe = lc_probe,
+	.open = lc_open,
+	.wait_ready = lc_wait_ready,
+	.submit = lc_submit_api,
+	.count_tokens = lc_count_tokens,
+	.close = lc_close,
+};
+
+const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len);
+const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len)
+{
+	if (h->abi_major != LLE_BACKEND_ABI_MAJOR ||
+	    h->size < offsetof(struct lle_host, interrupted) + sizeof(h->interrupted)) {
+		snprintf(err, len, "llamacpp plugin needs backend ABI %d.%d, the host has %u.%u",
+			 LLE_BACKEND_ABI_MAJOR, LLE_BACKEND_ABI_MINOR, h->abi_major, h->abi_minor);
+		return NULL;
+	}
+	lc_host = h;
+	return &backend;
+}

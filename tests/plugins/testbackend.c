@@ -1,0 +1,170 @@
+/* TEST PLUGIN: a tiny deterministic backend for the loader and engine tests.
+ * It is not a model and its numbers mean nothing; they are only repeatable:
+ *
+ *   loglikelihood(c, x)        logprob = -(FNV-1a(c "\x1f" x) % 1000) / 100,
+ *                              is_greedy = logprob > -1, n_tokens = bytes of x
+ *   loglikelihood_rolling(t)   logprob = -0.5 per byte of t, n_tokens = bytes
+ *   generate_until(c, ...)     the reply (option reply=TEXT, default
+ *                              "The answer is 42.\n\nQuestion: next"), one token
+ *                              per byte, cut at max_tokens and before the
+ *                              first stop string
+ *
+ * Options: reply=TEXT, fail_load=MESSAGE (wait_ready and submit fail with it),
+ * fail_id=N (request N fails with "test failure"). Built into
+ * $(BUILD)/tests/plugins/testbackend.so; never installed. */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "llm-eval/backend.h"
+
+static const struct lle_host *host;
+
+struct lle_model {
+	char reply[512];
+	char fail_load[256];
+	long long fail_id;
+};
+
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+static int t_probe(char *msg, size_t len)
+{
+	snprintf(msg, len, "test backend, no model needed");
+	return 0;
+}
+
+static int t_open(const struct lle_open_params *p, struct lle_model **out, char *err, size_t len)
+{
+	if (!p->model || !*p->model) {
+		snprintf(err, len, "test backend: no model name given");
+		return -1;
+	}
+	struct lle_model *m = host->alloc(host->user, sizeof(*m));
+	if (!m) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	memset(m, 0, sizeof(*m));
+	snprintf(m->reply, sizeof(m->reply), "The answer is 42.\n\nQuestion: next");
+	m->fail_id = -1;
+	for (size_t i = 0; i < p->n_options; i++) {
+		const char *o = p->options[i];
+		if (strncmp(o, "reply=", 6) == 0)
+			snprintf(m->reply, sizeof(m->reply), "%s", o + 6);
+		else if (strncmp(o, "fail_load=", 10) == 0)
+			snprintf(m->fail_load, sizeof(m->fail_load), "%s", o + 10);
+		else if (strncmp(o, "fail_id=", 8) == 0)
+			sscanf(o + 8, "%lld", &m->fail_id);
+		else {
+			snprintf(err, len, "test backend: unknown option '%s'", o);
+			host->free(host->user, m);
+			return -1;
+		}
+	}
+	*out = m;
+	return 0;
+}
+
+static int t_wait(struct lle_model *m, char *err, size_t len)
+{
+	host->progress(host->user, "loading test model", 1, 1);
+	if (m->fail_load[0]) {
+		snprintf(err, len, "%s", m->fail_load);
+		return -1;
+	}
+	return 0;
+}
+
+static int t_submit(struct lle_model *m, const struct lle_request *reqs, size_t n,
+		    lle_complete_fn cb, void *user, char *err, size_t len)
+{
+	if (t_wait(m, err, len) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct lle_request *r = &reqs[i];
+		struct lle_result res = { .size = sizeof(res), .id = r->id };
+		char text[512];
+		if ((long long)r->id == m->fail_id) {
+			res.status = LLE_STATUS_ERROR;
+			res.error = "test failure";
+		} else if (host->interrupted(host->user)) {
+			res.status = LLE_STATUS_CANCELLED;
+			res.error = "interrupted";
+		} else if (r->kind == LLE_REQ_LOGLIKELIHOOD) {
+			uint64_t h = fnv1a(fnv1a(0xcbf29ce484222325ULL, r->context), "\x1f");
+			h = fnv1a(h, r->continuation ? r->continuation : "");
+			res.logprob = -(double)(h % 1000) / 100.0;
+			res.is_greedy = res.logprob > -1.0;
+			res.n_tokens = (int32_t)strlen(r->continuation ? r->continuation : "");
+		} else if (r->kind == LLE_REQ_LOGLIKELIHOOD_ROLLING) {
+			res.n_tokens = (int32_t)strlen(r->context);
+			res.logprob = -0.5 * res.n_tokens;
+		} else if (r->kind == LLE_REQ_GENERATE_UNTIL) {
+			size_t max = r->max_tokens > 0 ? (size_t)r->max_tokens : 256;
+			size_t tl = strlen(m->reply);
+			if (tl > max)
+				tl = max;
+			memcpy(text, m->reply, tl);
+			text[tl] = '\0';
+			for (size_t k = 0; k < r->n_until; k++) {
+				char *hit = r->until[k][0] ? strstr(text, r->until[k]) : NULL;
+				if (hit)
+					*hit = '\0';
+			}
+			res.text = text;
+			res.text_len = strlen(text);
+			res.n_tokens = (int32_t)res.text_len;
+		} else {
+			res.status = LLE_STATUS_ERROR;
+			res.error = "unknown request kind";
+		}
+		cb(user, r, &res);
+	}
+	return 0;
+}
+
+static int64_t t_count(struct lle_model *m, const char *text, char *err, size_t len)
+{
+	(void)m, (void)err, (void)len;
+	return (int64_t)strlen(text);
+}
+
+static void t_close(struct lle_model *m)
+{
+	host->free(host->user, m);
+}
+
+static const struct lle_backend backend = {
+	.abi_major = LLE_BACKEND_ABI_MAJOR,
+	.abi_minor = LLE_BACKEND_ABI_MINOR,
+	.size = sizeof(struct lle_backend),
+	.name = "testbackend",
+	.version = "1.0",
+	.description = "deterministic test backend (for tests only, not a model)",
+	.probe = t_probe,
+	.open = t_open,
+	.wait_ready = t_wait,
+	.submit = t_submit,
+	.count_tokens = t_count,
+	.close = t_close,
+};
+
+const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len);
+const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len)
+{
+	if (h->abi_major != LLE_BACKEND_ABI_MAJOR) {
+		snprintf(err, len, "built for backend ABI %d, the host has %u", LLE_BACKEND_ABI_MAJOR,
+			 h->abi_major);
+		return NULL;
+	}
+	host = h;
+	return &backend;
+}
