@@ -3,7 +3,7 @@
  * Everything is built in memory first (a small matrix of pointers into the run
  * records), then written by one function per format, so all formats show the
  * same numbers. Numbers are written with 4 decimals in the text formats and in
- * full precision (%.17g) in JSON and CSV. */
+ * full precision (the shortest decimal that reads back exactly) in JSON and CSV. */
 #include "store/report.h"
 
 #include <math.h>
@@ -232,6 +232,15 @@ fail:
 	return -1;
 }
 
+void lle_fmt_double(char *buf, size_t n, double v)
+{
+	for (int prec = 15; prec <= 17; prec++) {
+		snprintf(buf, n, "%.*g", prec, v);
+		if (strtod(buf, NULL) == v)
+			return;
+	}
+}
+
 int lle_report_format_parse(const char *s)
 {
 	if (strcmp(s, "table") == 0)
@@ -419,9 +428,12 @@ static void csv_field(struct lle_buf *o, const char *s)
 
 static void csv_num(struct lle_buf *o, int has, double v)
 {
+	char b[40];
 	lle_buf_addc(o, ',');
-	if (has)
-		lle_buf_printf(o, "%.17g", v);
+	if (has) {
+		lle_fmt_double(b, sizeof(b), v);
+		lle_buf_adds(o, b);
+	}
 }
 
 static void write_csv(struct lle_buf *o, const struct matrix *m)
@@ -466,9 +478,11 @@ static void write_csv(struct lle_buf *o, const struct matrix *m)
 
 static void json_num(struct lle_buf *o, int has, double v)
 {
-	if (has && isfinite(v))
-		lle_buf_printf(o, "%.17g", v);
-	else
+	char b[40];
+	if (has && isfinite(v)) {
+		lle_fmt_double(b, sizeof(b), v);
+		lle_buf_adds(o, b);
+	} else
 		lle_buf_adds(o, "null");
 }
 

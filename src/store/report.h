@@ -47,4 +47,7 @@ int lle_report_write(struct lle_buf *out, const struct lle_run_record *runs, siz
 int lle_compare_write(struct lle_buf *out, const struct lle_run_record *a, const struct lle_run_record *b,
 		      int format, struct lle_err *err);
 
+/* The shortest decimal that reads back as the same double (at most 17 digits). */
+void lle_fmt_double(char *buf, size_t n, double v);
+
 #endif

@@ -134,7 +134,7 @@ static char *model_from_args(const char *args)
 
 static char *dump(json_t *v)
 {
-	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+	return v ? json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17)) : NULL;
 }
 
 /* The parent group of each task, from "group_subtasks". */

@@ -10,6 +10,7 @@
 
 #include "cli/cmd.h"
 #include "cli/engine/store_cli.h"
+#include "store/report.h"
 #include "store/results.h"
 #include "store/runstore.h"
 #include "util/buf.h"
@@ -159,8 +160,11 @@ static void show_json(const struct lle_run_record *r)
 	print_json_str(r->file);
 	printf(", \"shard\": ");
 	print_json_str(r->shard);
-	if (r->total_seconds >= 0)
-		printf(", \"total_evaluation_time_seconds\": %.17g", r->total_seconds);
+	if (r->total_seconds >= 0) {
+		char num[40];
+		lle_fmt_double(num, sizeof(num), r->total_seconds);
+		printf(", \"total_evaluation_time_seconds\": %s", num);
+	}
 	printf(",\n \"config\": %s,\n \"versions\": %s,\n \"hardware\": ", r->config_json ? r->config_json : "null",
 	       r->versions_json ? r->versions_json : "null");
 	if (r->hardware && (r->hardware[0] == '{' || r->hardware[0] == '['))
@@ -178,14 +182,11 @@ static void show_json(const struct lle_run_record *r)
 		print_json_str(x->metric);
 		printf(", \"filter\": ");
 		print_json_str(x->filter);
-		if (x->has_value)
-			printf(", \"value\": %.17g", x->value);
-		else
-			printf(", \"value\": null");
-		if (x->has_stderr)
-			printf(", \"stderr\": %.17g", x->stderr_);
-		else
-			printf(", \"stderr\": null");
+		char num[40];
+		lle_fmt_double(num, sizeof(num), x->value);
+		printf(", \"value\": %s", x->has_value ? num : "null");
+		lle_fmt_double(num, sizeof(num), x->stderr_);
+		printf(", \"stderr\": %s", x->has_stderr ? num : "null");
 		if (x->n >= 0)
 			printf(", \"n\": %lld", x->n);
 		else
