@@ -589,7 +589,7 @@ struct bar {
 static void svg_chart(struct lle_buf *o, const struct matrix *m, const char *title, const char *sub,
 		      const struct bar *bars)
 {
-	const double LW = 210, BW = 360, VW = 130, RH = 24, TOP = 6, AX = 26;
+	const double LW = 190, BW = 220, VW = 110, RH = 24, TOP = 6, AX = 26;
 	double lo = 0, hi = 0;
 	for (size_t k = 0; k < m->nm; k++) {
 		if (!bars[k].has)
@@ -624,9 +624,9 @@ static void svg_chart(struct lle_buf *o, const struct matrix *m, const char *tit
 		double y = TOP + RH * (double)k, cy = y + RH / 2;
 		char name[64];
 		const char *mn = m->models[k];
-		if (lle_utf8_len(mn) > 30) {
+		if (lle_utf8_len(mn) > 27) {
 			size_t cut = 0, cps = 0;
-			while (mn[cut] && cps < 28) {
+			while (mn[cut] && cps < 25) {
 				size_t l = lle_utf8_valid_prefix((const unsigned char *)mn + cut, strlen(mn + cut));
 				cut += l ? l : 1;
 				cps++;
@@ -672,6 +672,7 @@ static const char CSS[] =
 	"border-radius:6px}figcaption{margin-bottom:.3em}"
 	"svg text{font:12px system-ui,sans-serif;fill:#333}svg .label{text-anchor:end}svg .tick{text-anchor:middle;"
 	"fill:#777;font-size:11px}svg .grid{stroke:#e6e6e6}svg .err{stroke:#222;stroke-width:1.4;fill:none}"
+	".scroll{overflow-x:auto}td:first-child{white-space:nowrap}"
 	"svg .none{fill:#999;font-style:italic}.swatch{display:inline-block;width:.9em;height:.9em;border-radius:2px;"
 	"margin-right:.4em;vertical-align:-.1em}";
 
@@ -693,7 +694,7 @@ static void write_html(struct lle_buf *o, const struct matrix *m, const struct l
 			"&plusmn;1 standard error.</p>\n");
 
 	/* Per-model summary. */
-	lle_buf_adds(o, "<h2 id=\"summary\">Models</h2>\n<table class=\"summary\"><thead><tr><th>model</th>"
+	lle_buf_adds(o, "<h2 id=\"summary\">Models</h2>\n<div class=\"scroll\"><table class=\"summary\"><thead><tr><th>model</th>"
 			"<th>tasks scored</th><th>mean score</th><th>best task</th><th>weakest task</th>");
 	for (size_t c = 0; c < m->nc; c++) {
 		lle_buf_adds(o, "<th>");
@@ -744,11 +745,11 @@ static void write_html(struct lle_buf *o, const struct matrix *m, const struct l
 		}
 		lle_buf_adds(o, "</tr>\n");
 	}
-	lle_buf_adds(o, "</tbody></table>\n<p class=\"note\">Mean score: unweighted mean over the tasks shown "
+	lle_buf_adds(o, "</tbody></table></div>\n<p class=\"note\">Mean score: unweighted mean over the tasks shown "
 			"(groups count once). Category averages need every task of the category.</p>\n");
 
 	/* The matrix. */
-	lle_buf_adds(o, "<h2 id=\"results\">Results</h2>\n<table class=\"results\"><thead><tr><th>model</th>");
+	lle_buf_adds(o, "<h2 id=\"results\">Results</h2>\n<div class=\"scroll\"><table class=\"results\"><thead><tr><th>model</th>");
 	for (size_t t = 0; t < m->nt; t++) {
 		metric_label(&m->cols[t], buf, sizeof(buf));
 		lle_buf_adds(o, "<th>");
@@ -768,7 +769,7 @@ static void write_html(struct lle_buf *o, const struct matrix *m, const struct l
 		}
 		lle_buf_adds(o, "</tr>\n");
 	}
-	lle_buf_adds(o, "</tbody></table>\n");
+	lle_buf_adds(o, "</tbody></table></div>\n");
 
 	struct bar *bars = calloc(m->nm + 1, sizeof(*bars));
 	if (!bars) {
