@@ -6,8 +6,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "util/buf.h"
 #include "util/path.h"
+
+/* 0 when the directory of path can be written; otherwise errno. SQLite needs
+ * it writable for the -wal and -shm files even when the database file is. */
+static int dir_unwritable(const char *path)
+{
+	char *dir = lle_path_dirname(path);
+	int e = 0;
+	if (dir && access(dir, W_OK) != 0)
+		e = errno;
+	free(dir);
+	return e;
+}
 
 int lle_sql_fail(sqlite3 *db, const char *path, const char *what, const char *op, struct lle_err *err)
 {
@@ -18,6 +32,16 @@ int lle_sql_fail(sqlite3 *db, const char *path, const char *what, const char *op
 	snprintf(detail, sizeof(detail), "%s", msg);
 	if (db && !sqlite3_get_autocommit(db))
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	int dir_err = (rc & 0xff) == SQLITE_CANTOPEN || (rc & 0xff) == SQLITE_READONLY ? dir_unwritable(path) : 0;
+	if (dir_err == EROFS || dir_err == EACCES || dir_err == EPERM) {
+		char *dir = lle_path_dirname(path);
+		lle_err_set(err, LLE_EXIT_IO,
+			    "%s '%s': %s: its directory '%s' is not writable (%s), and SQLite keeps "
+			    "'%s-wal' and '%s-shm' beside the file; give a path in a writable directory",
+			    what, path, op, dir ? dir : "?", strerror(dir_err), path, path);
+		free(dir);
+		return -1;
+	}
 	switch (rc & 0xff) {
 	case SQLITE_NOMEM:
 		return lle_err_oom(err);
@@ -119,6 +143,36 @@ sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy
 	sqlite3_busy_timeout(db, busy_ms > 0 ? busy_ms : 30000);
 	int have_app = 0, have_ver = 0;
 	/* Reading the header first tells a damaged or foreign file apart before anything is written. */
+	if (pragma_int(db, "PRAGMA application_id", &have_app) < 0 && readonly &&
+	    (sqlite3_errcode(db) == SQLITE_CANTOPEN || sqlite3_errcode(db) == SQLITE_READONLY) &&
+	    dir_unwritable(path)) {
+		/* A WAL database in a read-only directory cannot get its -shm file:
+		 * read it as immutable (no locks; a WAL left behind is not seen). */
+		sqlite3_close(db);
+		db = NULL;
+		struct lle_buf uri = LLE_BUF_INIT;
+		lle_buf_adds(&uri, "file:");
+		for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+			if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+			    strchr("/-._~", *p))
+				lle_buf_addc(&uri, (char)*p);
+			else
+				lle_buf_printf(&uri, "%%%02X", *p);
+		}
+		lle_buf_adds(&uri, "?immutable=1");
+		if (uri.oom) {
+			lle_buf_free(&uri);
+			lle_err_oom(err);
+			return NULL;
+		}
+		int orc = sqlite3_open_v2(uri.p, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+		lle_buf_free(&uri);
+		if (orc != SQLITE_OK) {
+			lle_sql_fail(db, path, what, "cannot open", err);
+			goto fail;
+		}
+		sqlite3_extended_result_codes(db, 1);
+	}
 	if (pragma_int(db, "PRAGMA application_id", &have_app) < 0 ||
 	    pragma_int(db, "PRAGMA user_version", &have_ver) < 0) {
 		lle_sql_fail(db, path, what, "cannot read", err);
