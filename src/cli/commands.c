@@ -12,6 +12,34 @@
 #include "util/err.h"
 
 const struct lle_cmd lle_commands[] = {
+	{ "cache", NULL, "show or clear the response cache",
+	  "llm-eval cache stats|clear|path [--cache PATH] [--json]",
+	  "Every response a backend gives is kept in the cache (by default\n"
+	  "$XDG_CACHE_HOME/llm-eval/cache.sqlite), keyed by the model and every argument\n"
+	  "of the request, so a run that is stopped and started again only sends what is\n"
+	  "missing. See docs/store.md.\n"
+	  "\n"
+	  "Actions:\n"
+	  "  stats         number of responses by kind, size, and the progress of each run\n"
+	  "  clear         remove every cached response and run journal\n"
+	  "  path          print where the cache is\n"
+	  "\n"
+	  "Options:\n"
+	  "  --cache PATH  the cache file (default: $XDG_CACHE_HOME/llm-eval/cache.sqlite)\n"
+	  "  --json        print stats as a JSON object\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_cache" },
+	{ "compare", NULL, "compare two runs task by task, against their standard errors",
+	  "llm-eval compare RUN_A RUN_B [--format table|markdown|csv|json] [--store PATH]",
+	  "For every task and metric both runs have: A, B, the difference B - A, the\n"
+	  "combined standard error sqrt(se_A^2 + se_B^2), z = (B - A) / se, and whether\n"
+	  "the difference is larger than that standard error. A RUN is a run id from\n"
+	  "`llm-eval results list`, a prefix of its uid, or `last`.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --format F    table (default), markdown, csv or json\n"
+	  "  --json        the same as --format json\n"
+	  "  --store PATH  the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_compare" },
 	{ "help", NULL, "show help for llm-eval or one command",
 	  "llm-eval help [COMMAND]",
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"
@@ -78,6 +106,34 @@ const struct lle_cmd lle_commands[] = {
 	  "Options:\n"
 	  "  --strict      warnings are errors too (exit 3)\n",
 	  LLE_NEED_REGISTRY, lle_cmd_validate, NULL },
+	{ "report", NULL, "report models x tasks with standard errors, as text, CSV, JSON or HTML",
+	  "llm-eval report [RUN...] [--category C] [--format F] [--output FILE] [--store PATH]",
+	  "One row per model, one column per task (its metric with the standard error),\n"
+	  "and the average of each category. With no RUN, every stored run; a model and\n"
+	  "task found in several runs shows the latest. The HTML report is one file with\n"
+	  "bar charts (error bars: one standard error) and no external resources.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --category C   only the tasks of category C\n"
+	  "  --format F     table (default), markdown, csv, json or html\n"
+	  "  --output FILE  write to FILE instead of standard output\n"
+	  "  --metric M     show metric M where a task has it (acc, exact_match,flexible-extract)\n"
+	  "  --subtasks     also show the members of groups (the MMLU subjects)\n"
+	  "  --store PATH   the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_report" },
+	{ "results", NULL, "list, show and import stored runs",
+	  "llm-eval results list|show RUN|import FILE...|delete RUN [--store PATH] [--json]",
+	  "The run store (by default $XDG_DATA_HOME/llm-eval/runs.sqlite) keeps each run's\n"
+	  "configuration, versions, timings, hardware and every metric with its standard\n"
+	  "error. `import` reads results JSON written by llm-eval or lm-evaluation-harness;\n"
+	  "importing the same file twice stores it once. A RUN is a run id, a prefix of\n"
+	  "its uid, or `last`.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --store PATH   the run store\n"
+	  "  --json         list and show as JSON\n"
+	  "  --category C   import: the category of tasks whose file names none\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_results" },
 	{ "version", NULL, "print the version of llm-eval and of what it was built with",
 	  "llm-eval version [--json]",
 	  "Options:\n"

@@ -1,0 +1,653 @@
+/* The response cache and run journal: see cache.h for what and why.
+ *
+ * Schema (user_version 1, application_id 'LLEC'):
+ *   responses(key BLOB PRIMARY KEY, kind, logprob, greedy, text, tok_in, tok_out, seconds, created)
+ *   jruns(id INTEGER PRIMARY KEY, name UNIQUE, total, created)
+ *   jreqs(run, idx, key, done, PRIMARY KEY(run, idx))   + partial index on done = 0
+ * logprob is stored as the 8 bytes of the IEEE double (big-endian), not as a
+ * REAL: SQLite stores an integral REAL as an integer and would turn -0.0 into
+ * 0.0, and a resumed run must give results identical bit for bit. */
+#include "store/cache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "store/sqlutil.h"
+#include "util/buf.h"
+#include "util/path.h"
+
+#define CACHE_APP_ID 0x4c4c4543 /* "LLEC" */
+#define CACHE_VERSION 1
+#define KEY_VERSION 1
+#define WHAT "cache"
+
+static const char SCHEMA[] =
+	"CREATE TABLE responses(key BLOB PRIMARY KEY, kind INTEGER NOT NULL, logprob BLOB,"
+	" greedy INTEGER, text BLOB, tok_in INTEGER, tok_out INTEGER, seconds REAL,"
+	" created INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE jruns(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, total INTEGER NOT NULL,"
+	" created INTEGER NOT NULL);"
+	"CREATE TABLE jreqs(run INTEGER NOT NULL, idx INTEGER NOT NULL, key BLOB NOT NULL,"
+	" done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(run, idx)) WITHOUT ROWID;"
+	"CREATE INDEX jreqs_todo ON jreqs(run, idx) WHERE done = 0;";
+
+struct lle_cache {
+	sqlite3 *db;            /* NULL in no-cache mode */
+	char *path;
+	sqlite3_stmt *get, *put, *mark;
+};
+
+char *lle_cache_default_path(struct lle_err *err)
+{
+	char *dir = lle_xdg_dir("cache");
+	if (!dir) {
+		lle_err_set(err, LLE_EXIT_IO, "no cache directory: set XDG_CACHE_HOME or HOME, or give --cache PATH");
+		return NULL;
+	}
+	char *p = lle_path_join(dir, "cache.sqlite");
+	free(dir);
+	if (!p)
+		lle_err_oom(err);
+	return p;
+}
+
+static int prep(struct lle_cache *c, const char *sql, sqlite3_stmt **st, struct lle_err *err)
+{
+	if (sqlite3_prepare_v2(c->db, sql, -1, st, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot prepare a statement", err);
+	return 0;
+}
+
+struct lle_cache *lle_cache_open(const char *path, const struct lle_cache_opts *opts, struct lle_err *err)
+{
+	struct lle_cache_opts o = { 0 };
+	if (opts)
+		o = *opts;
+	struct lle_cache *c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = lle_strdup(path))) {
+		free(c);
+		lle_err_oom(err);
+		return NULL;
+	}
+	c->db = lle_sql_open(path, WHAT, o.readonly, o.busy_timeout_ms, o.sync != LLE_CACHE_SYNC_NORMAL,
+			     CACHE_APP_ID, CACHE_VERSION, SCHEMA, err);
+	if (!c->db)
+		goto fail;
+	if (prep(c, "SELECT kind, logprob, greedy, text, tok_in, tok_out, seconds FROM responses WHERE key = ?",
+		 &c->get, err) < 0)
+		goto fail;
+	if (!o.readonly &&
+	    (prep(c, "INSERT OR IGNORE INTO responses VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", &c->put, err) < 0 ||
+	     prep(c, "UPDATE jreqs SET done = 1 WHERE run = ? AND idx = ? AND done = 0", &c->mark, err) < 0))
+		goto fail;
+	return c;
+fail:
+	lle_cache_close(c);
+	return NULL;
+}
+
+struct lle_cache *lle_cache_open_none(struct lle_err *err)
+{
+	struct lle_cache *c = calloc(1, sizeof(*c));
+	if (!c)
+		lle_err_oom(err);
+	return c;
+}
+
+void lle_cache_close(struct lle_cache *c)
+{
+	if (!c)
+		return;
+	sqlite3_finalize(c->get);
+	sqlite3_finalize(c->put);
+	sqlite3_finalize(c->mark);
+	/* The last connection to close checkpoints the WAL into the database. */
+	sqlite3_close(c->db);
+	free(c->path);
+	free(c);
+}
+
+const char *lle_cache_path(const struct lle_cache *c)
+{
+	return c && c->db ? c->path : NULL;
+}
+
+/* --- keys --- */
+
+/* Each field is a tag byte, a 64-bit big-endian length and the bytes, so no
+ * two different argument lists encode the same. */
+static void h_field(struct lle_sha256 *h, unsigned char tag, const void *p, size_t n)
+{
+	unsigned char len[8];
+	for (int i = 0; i < 8; i++)
+		len[i] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
+	lle_sha256_update(h, &tag, 1);
+	lle_sha256_update(h, len, 8);
+	lle_sha256_update(h, p, n);
+}
+
+static void h_str(struct lle_sha256 *h, unsigned char tag, const char *s)
+{
+	if (s)
+		h_field(h, tag, s, strlen(s));
+	else
+		h_field(h, (unsigned char)(tag | 0x80), "", 0); /* absent differs from "" */
+}
+
+static void h_u64(struct lle_sha256 *h, unsigned char tag, uint64_t v)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(v >> (56 - 8 * i));
+	h_field(h, tag, b, 8);
+}
+
+static void h_double(struct lle_sha256 *h, unsigned char tag, double d)
+{
+	uint64_t bits;
+	if (d == 0)
+		d = 0; /* -0.0 and 0.0 are the same argument */
+	memcpy(&bits, &d, 8);
+	h_u64(h, tag, bits);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+int lle_cache_key(const unsigned char model_id[LLE_SHA256_LEN], const struct lle_cache_req *r,
+		  unsigned char key[LLE_SHA256_LEN], struct lle_err *err)
+{
+	if (r->kind < LLE_REQ_LOGLIKELIHOOD || r->kind > LLE_REQ_GENERATE_UNTIL || !r->context)
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "cache key: bad request (kind %d)", r->kind);
+	struct lle_sha256 h;
+	lle_sha256_init(&h);
+	h_str(&h, 1, "llm-eval response key");
+	h_u64(&h, 2, KEY_VERSION);
+	h_field(&h, 3, model_id, LLE_SHA256_LEN);
+	h_u64(&h, 4, (uint64_t)r->kind);
+	h_str(&h, 5, r->context);
+	if (r->kind == LLE_REQ_LOGLIKELIHOOD)
+		h_str(&h, 6, r->continuation ? r->continuation : "");
+	if (r->kind == LLE_REQ_GENERATE_UNTIL) {
+		/* Stop strings are a set: sort a copy so their order does not matter. */
+		const char **s = NULL;
+		if (r->n_stop) {
+			s = malloc(r->n_stop * sizeof(*s));
+			if (!s)
+				return lle_err_oom(err);
+			memcpy(s, r->stop, r->n_stop * sizeof(*s));
+			qsort(s, r->n_stop, sizeof(*s), cmp_str);
+		}
+		h_u64(&h, 7, r->n_stop);
+		for (size_t i = 0; i < r->n_stop; i++)
+			if (i == 0 || strcmp(s[i], s[i - 1]) != 0)
+				h_str(&h, 8, s[i]);
+		free(s);
+		h_u64(&h, 9, (uint64_t)(int64_t)r->max_tokens);
+		int sampled = r->do_sample && r->temperature > 0;
+		h_u64(&h, 10, (uint64_t)sampled);
+		if (sampled) { /* greedy decoding ignores these, so they must not split the cache */
+			h_double(&h, 11, r->temperature);
+			h_double(&h, 12, r->top_p);
+			h_u64(&h, 13, r->seed);
+		}
+	}
+	h_str(&h, 14, r->chat_template);
+	h_str(&h, 15, r->system_instruction);
+	h_str(&h, 16, r->extra);
+	lle_sha256_final(&h, key);
+	return 0;
+}
+
+int lle_cache_model_id_gguf(const char *backend, const char *path, const char *args,
+			    unsigned char id[LLE_SHA256_LEN], struct lle_err *err)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': cannot open: %s", path, strerror(errno));
+	struct stat sb;
+	if (fstat(fd, &sb) != 0) {
+		int e = errno;
+		close(fd);
+		return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': cannot stat: %s", path, strerror(e));
+	}
+	enum { HEAD = 1 << 20 };
+	unsigned char *buf = malloc(HEAD);
+	if (!buf) {
+		close(fd);
+		return lle_err_oom(err);
+	}
+	size_t got = 0;
+	while (got < HEAD) {
+		ssize_t n = read(fd, buf + got, HEAD - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(buf);
+			close(fd);
+			return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': cannot read: %s", path, strerror(e));
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	close(fd);
+	unsigned char head[LLE_SHA256_LEN];
+	lle_sha256(buf, got, head);
+	free(buf);
+	struct lle_sha256 h;
+	lle_sha256_init(&h);
+	h_str(&h, 1, "llm-eval model gguf");
+	h_str(&h, 2, backend);
+	h_u64(&h, 3, (uint64_t)sb.st_size);
+	h_u64(&h, 4, (uint64_t)sb.st_mtim.tv_sec);
+	h_u64(&h, 5, (uint64_t)sb.st_mtim.tv_nsec);
+	h_field(&h, 6, head, sizeof(head));
+	h_str(&h, 7, args);
+	lle_sha256_final(&h, id);
+	return 0;
+}
+
+int lle_cache_model_id_server(const char *backend, const char *const *urls, size_t n_urls,
+			      const char *served_model, const char *args,
+			      unsigned char id[LLE_SHA256_LEN], struct lle_err *err)
+{
+	char **u = calloc(n_urls ? n_urls : 1, sizeof(*u));
+	if (!u)
+		return lle_err_oom(err);
+	int rc = 0;
+	for (size_t i = 0; i < n_urls; i++) {
+		size_t len = strlen(urls[i]);
+		while (len > 0 && urls[i][len - 1] == '/')
+			len--;
+		if (!(u[i] = lle_strndup(urls[i], len))) {
+			rc = lle_err_oom(err);
+			goto out;
+		}
+	}
+	qsort(u, n_urls, sizeof(*u), cmp_str);
+	struct lle_sha256 h;
+	lle_sha256_init(&h);
+	h_str(&h, 1, "llm-eval model server");
+	h_str(&h, 2, backend);
+	for (size_t i = 0; i < n_urls; i++)
+		if (i == 0 || strcmp(u[i], u[i - 1]) != 0)
+			h_str(&h, 3, u[i]);
+	h_str(&h, 4, served_model);
+	h_str(&h, 5, args);
+	lle_sha256_final(&h, id);
+out:
+	for (size_t i = 0; i < n_urls; i++)
+		free(u[i]);
+	free(u);
+	return rc;
+}
+
+/* --- lookup and put --- */
+
+int lle_cache_lookup(struct lle_cache *c, const unsigned char key[LLE_SHA256_LEN],
+		     struct lle_cache_resp *out, struct lle_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (!c->db)
+		return 0;
+	sqlite3_bind_blob(c->get, 1, key, LLE_SHA256_LEN, SQLITE_STATIC);
+	int rc = sqlite3_step(c->get), hit = 0;
+	if (rc == SQLITE_ROW) {
+		out->kind = sqlite3_column_int(c->get, 0);
+		if (sqlite3_column_bytes(c->get, 1) == 8) {
+			const unsigned char *b = sqlite3_column_blob(c->get, 1);
+			uint64_t bits = 0;
+			for (int i = 0; i < 8; i++)
+				bits = bits << 8 | b[i];
+			memcpy(&out->logprob, &bits, 8);
+		}
+		out->is_greedy = sqlite3_column_int(c->get, 2);
+		if (sqlite3_column_type(c->get, 3) != SQLITE_NULL) {
+			const void *t = sqlite3_column_blob(c->get, 3);
+			size_t n = (size_t)sqlite3_column_bytes(c->get, 3);
+			out->text = malloc(n + 1);
+			if (!out->text) {
+				sqlite3_reset(c->get);
+				return lle_err_oom(err);
+			}
+			if (n)
+				memcpy(out->text, t, n);
+			out->text[n] = '\0';
+			out->text_len = n;
+		}
+		out->tokens_in = (long)sqlite3_column_int64(c->get, 4);
+		out->tokens_out = (long)sqlite3_column_int64(c->get, 5);
+		out->seconds = sqlite3_column_double(c->get, 6);
+		hit = 1;
+	} else if (rc != SQLITE_DONE) {
+		lle_sql_fail(c->db, c->path, WHAT, "cannot read", err);
+		sqlite3_reset(c->get);
+		return -1;
+	}
+	sqlite3_reset(c->get);
+	return hit;
+}
+
+void lle_cache_resp_free(struct lle_cache_resp *r)
+{
+	if (r) {
+		free(r->text);
+		r->text = NULL;
+		r->text_len = 0;
+	}
+}
+
+static int put_one(struct lle_cache *c, const unsigned char *key, const struct lle_cache_resp *r, long long now)
+{
+	sqlite3_stmt *s = c->put;
+	unsigned char lp[8];
+	sqlite3_bind_blob(s, 1, key, LLE_SHA256_LEN, SQLITE_STATIC);
+	sqlite3_bind_int(s, 2, r->kind);
+	if (r->kind == LLE_REQ_GENERATE_UNTIL) {
+		sqlite3_bind_null(s, 3);
+		sqlite3_bind_null(s, 4);
+		sqlite3_bind_blob(s, 5, r->text ? r->text : "", (int)r->text_len, SQLITE_STATIC);
+	} else {
+		uint64_t bits;
+		memcpy(&bits, &r->logprob, 8);
+		for (int i = 0; i < 8; i++)
+			lp[i] = (unsigned char)(bits >> (56 - 8 * i));
+		sqlite3_bind_blob(s, 3, lp, 8, SQLITE_TRANSIENT);
+		sqlite3_bind_int(s, 4, r->is_greedy);
+		sqlite3_bind_null(s, 5);
+	}
+	sqlite3_bind_int64(s, 6, r->tokens_in);
+	sqlite3_bind_int64(s, 7, r->tokens_out);
+	sqlite3_bind_double(s, 8, r->seconds);
+	sqlite3_bind_int64(s, 9, now);
+	int rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int mark_one(struct lle_cache *c, int64_t run, int64_t idx)
+{
+	sqlite3_bind_int64(c->mark, 1, run);
+	sqlite3_bind_int64(c->mark, 2, idx);
+	int rc = sqlite3_step(c->mark);
+	sqlite3_reset(c->mark);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int lle_cache_put_batch(struct lle_cache *c, int64_t journal_run, const struct lle_cache_entry *e,
+			size_t n, struct lle_err *err)
+{
+	if (!c->db || n == 0)
+		return 0;
+	if (!c->put)
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "cache '%s' was opened read-only", c->path);
+	for (size_t i = 0; i < n; i++)
+		if (e[i].resp->text_len > (size_t)0x7fffffff)
+			return lle_err_set(err, LLE_EXIT_INTERNAL, "cache: a response of %zu bytes is too large",
+					   e[i].resp->text_len);
+	/* IMMEDIATE takes the write lock up front, so two writers queue on the
+	 * busy timeout instead of failing when a read transaction upgrades. */
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot start writing", err);
+	long long now = (long long)time(NULL);
+	for (size_t i = 0; i < n; i++) {
+		if (put_one(c, e[i].key, e[i].resp, now) < 0 ||
+		    (journal_run > 0 && e[i].journal_idx >= 0 && mark_one(c, journal_run, e[i].journal_idx) < 0))
+			return lle_sql_fail(c->db, c->path, WHAT, "cannot write a response", err);
+	}
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot commit responses", err);
+	return 0;
+}
+
+int lle_cache_put(struct lle_cache *c, const unsigned char key[LLE_SHA256_LEN],
+		  const struct lle_cache_resp *resp, struct lle_err *err)
+{
+	struct lle_cache_entry e = { key, resp, -1 };
+	return lle_cache_put_batch(c, 0, &e, 1, err);
+}
+
+/* --- stats and clear --- */
+
+static int query_ll(struct lle_cache *c, const char *sql, long long *out, struct lle_err *err)
+{
+	sqlite3_stmt *st;
+	if (prep(c, sql, &st, err) < 0)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int64(st, 0);
+	else if (rc == SQLITE_DONE)
+		*out = 0;
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot read", err);
+	return 0;
+}
+
+int lle_cache_stats(struct lle_cache *c, struct lle_cache_stats *st, struct lle_err *err)
+{
+	memset(st, 0, sizeof(*st));
+	if (!c->db)
+		return 0;
+	if (query_ll(c, "SELECT count(*) FROM responses", &st->entries, err) < 0 ||
+	    query_ll(c, "SELECT count(*) FROM responses WHERE kind = 1", &st->n_loglikelihood, err) < 0 ||
+	    query_ll(c, "SELECT count(*) FROM responses WHERE kind = 2", &st->n_rolling, err) < 0 ||
+	    query_ll(c, "SELECT count(*) FROM responses WHERE kind = 3", &st->n_generate, err) < 0 ||
+	    query_ll(c, "SELECT coalesce(sum(length(text)), 0) FROM responses", &st->text_bytes, err) < 0 ||
+	    query_ll(c, "SELECT coalesce(min(created), 0) FROM responses", &st->oldest, err) < 0 ||
+	    query_ll(c, "SELECT coalesce(max(created), 0) FROM responses", &st->newest, err) < 0 ||
+	    query_ll(c, "SELECT count(*) FROM jruns", &st->journal_runs, err) < 0)
+		return -1;
+	struct stat sb;
+	if (stat(c->path, &sb) == 0)
+		st->file_bytes += sb.st_size;
+	struct lle_buf w = LLE_BUF_INIT;
+	if (lle_buf_printf(&w, "%s-wal", c->path) < 0)
+		return lle_err_oom(err);
+	if (stat(w.p, &sb) == 0)
+		st->file_bytes += sb.st_size;
+	lle_buf_free(&w);
+	return 0;
+}
+
+int lle_cache_clear(struct lle_cache *c, long long *removed, struct lle_err *err)
+{
+	*removed = 0;
+	if (!c->db)
+		return 0;
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot start writing", err);
+	if (query_ll(c, "SELECT count(*) FROM responses", removed, err) < 0)
+		return -1;
+	if (sqlite3_exec(c->db, "DELETE FROM responses; DELETE FROM jreqs; DELETE FROM jruns; COMMIT",
+			 NULL, NULL, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot clear", err);
+	/* Give the space back when no other process is using the file; if one is,
+	 * the pages stay free for reuse and the next clear will shrink it. */
+	sqlite3_exec(c->db, "VACUUM", NULL, NULL, NULL);
+	sqlite3_exec(c->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+	return 0;
+}
+
+/* --- journal --- */
+
+int lle_journal_begin(struct lle_cache *c, const char *name, const unsigned char (*keys)[LLE_SHA256_LEN],
+		      size_t n, int64_t *run_id, struct lle_err *err)
+{
+	*run_id = 0;
+	if (!c->db)
+		return 0;
+	sqlite3_stmt *run = NULL, *ins = NULL;
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot start writing", err);
+	if (prep(c, "INSERT INTO jruns(name, total, created) VALUES(?1, ?2, ?3) "
+		    "ON CONFLICT(name) DO UPDATE SET total = ?2 RETURNING id", &run, err) < 0)
+		goto fail;
+	sqlite3_bind_text(run, 1, name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(run, 2, (sqlite3_int64)n);
+	sqlite3_bind_int64(run, 3, (sqlite3_int64)time(NULL));
+	if (sqlite3_step(run) != SQLITE_ROW)
+		goto sqlfail;
+	*run_id = sqlite3_column_int64(run, 0);
+	sqlite3_finalize(run);
+	run = NULL;
+	/* A request whose key changed (the run's plan changed) is not done. */
+	if (prep(c, "INSERT INTO jreqs(run, idx, key, done) VALUES(?, ?, ?, 0) "
+		    "ON CONFLICT(run, idx) DO UPDATE SET key = excluded.key, done = 0 "
+		    "WHERE key != excluded.key", &ins, err) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++) {
+		sqlite3_bind_int64(ins, 1, *run_id);
+		sqlite3_bind_int64(ins, 2, (sqlite3_int64)i);
+		sqlite3_bind_blob(ins, 3, keys[i], LLE_SHA256_LEN, SQLITE_STATIC);
+		int rc = sqlite3_step(ins);
+		sqlite3_reset(ins);
+		if (rc != SQLITE_DONE)
+			goto sqlfail;
+	}
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (prep(c, "DELETE FROM jreqs WHERE run = ? AND idx >= ?", &ins, err) < 0)
+		goto fail;
+	sqlite3_bind_int64(ins, 1, *run_id);
+	sqlite3_bind_int64(ins, 2, (sqlite3_int64)n);
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(ins);
+	ins = NULL;
+	/* What another run (or an interrupted one) already answered is done. */
+	if (prep(c, "UPDATE jreqs SET done = 1 WHERE run = ? AND done = 0 AND "
+		    "EXISTS (SELECT 1 FROM responses r WHERE r.key = jreqs.key)", &ins, err) < 0)
+		goto fail;
+	sqlite3_bind_int64(ins, 1, *run_id);
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		goto sqlfail;
+	sqlite3_finalize(ins);
+	ins = NULL;
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		goto sqlfail;
+	return 0;
+sqlfail:
+	lle_sql_fail(c->db, c->path, WHAT, "cannot write the run journal", err);
+fail:
+	sqlite3_finalize(run);
+	sqlite3_finalize(ins);
+	if (!sqlite3_get_autocommit(c->db))
+		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+	*run_id = 0;
+	return -1;
+}
+
+int lle_journal_missing(struct lle_cache *c, int64_t run_id, int64_t **idx, size_t *n, struct lle_err *err)
+{
+	*idx = NULL;
+	*n = 0;
+	if (!c->db)
+		return 0;
+	sqlite3_stmt *st;
+	if (prep(c, "SELECT idx FROM jreqs WHERE run = ? AND done = 0 ORDER BY idx", &st, err) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, run_id);
+	size_t cap = 0;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			int64_t *p = realloc(*idx, nc * sizeof(*p));
+			if (!p) {
+				sqlite3_finalize(st);
+				free(*idx);
+				*idx = NULL;
+				*n = 0;
+				return lle_err_oom(err);
+			}
+			*idx = p;
+			cap = nc;
+		}
+		(*idx)[(*n)++] = sqlite3_column_int64(st, 0);
+	}
+	if (rc != SQLITE_DONE) {
+		lle_sql_fail(c->db, c->path, WHAT, "cannot read the run journal", err);
+		sqlite3_finalize(st);
+		free(*idx);
+		*idx = NULL;
+		*n = 0;
+		return -1;
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
+int lle_journal_mark_done(struct lle_cache *c, int64_t run_id, const int64_t *idx, size_t n, struct lle_err *err)
+{
+	if (!c->db || n == 0 || run_id <= 0)
+		return 0;
+	if (!c->mark)
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "cache '%s' was opened read-only", c->path);
+	if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot start writing", err);
+	for (size_t i = 0; i < n; i++)
+		if (mark_one(c, run_id, idx[i]) < 0)
+			return lle_sql_fail(c->db, c->path, WHAT, "cannot write the run journal", err);
+	if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot commit the run journal", err);
+	return 0;
+}
+
+int lle_journal_progress(struct lle_cache *c, const char *name, long long *total, long long *done,
+			 struct lle_err *err)
+{
+	*total = *done = 0;
+	if (!c->db)
+		return 0;
+	sqlite3_stmt *st;
+	if (prep(c, "SELECT total, (SELECT count(*) FROM jreqs WHERE run = jruns.id AND done = 0) "
+		    "FROM jruns WHERE name = ?", &st, err) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st), found = 0;
+	if (rc == SQLITE_ROW) {
+		*total = sqlite3_column_int64(st, 0);
+		*done = *total - sqlite3_column_int64(st, 1);
+		found = 1;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot read the run journal", err);
+	return found;
+}
+
+int lle_journal_each(struct lle_cache *c,
+		     int (*fn)(void *arg, const char *name, long long total, long long done, long long created),
+		     void *arg, struct lle_err *err)
+{
+	if (!c->db)
+		return 0;
+	sqlite3_stmt *st;
+	if (prep(c, "SELECT name, total, (SELECT count(*) FROM jreqs WHERE run = jruns.id AND done = 0), "
+		    "created FROM jruns ORDER BY created, name", &st, err) < 0)
+		return -1;
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		long long total = sqlite3_column_int64(st, 1);
+		if (fn(arg, (const char *)sqlite3_column_text(st, 0), total,
+		       total - sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3)))
+			break;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return lle_sql_fail(c->db, c->path, WHAT, "cannot read the run journal", err);
+	return 0;
+}

@@ -1,0 +1,53 @@
+/* Reports over stored runs: a models x tasks matrix (one metric per task, with
+ * its standard error) plus category averages, written as a terminal table,
+ * Markdown, CSV, JSON or one self-contained HTML page with SVG bar charts; and
+ * the comparison of two runs, task by task, against the combined standard error.
+ *
+ * Which metric a task shows: the one named by opts.metric when the task has it
+ * ("acc", or "exact_match,flexible-extract"), else the first one its first run
+ * lists. When several runs hold the same model and task, the later run wins.
+ * Members of a group (MMLU subjects) are left out unless opts.subtasks; the
+ * group itself is shown. A category average is the unweighted mean over the
+ * category's shown top-level tasks, given only when the model has all of them;
+ * its standard error is sqrt(sum se_i^2) / k (tasks taken as independent).
+ *
+ * Not here: reading runs (runstore.h) or choosing which runs. */
+#ifndef LLE_STORE_REPORT_H
+#define LLE_STORE_REPORT_H
+
+#include <stddef.h>
+
+#include "store/results.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+enum lle_report_format {
+	LLE_REPORT_TABLE,
+	LLE_REPORT_MARKDOWN,
+	LLE_REPORT_CSV,
+	LLE_REPORT_JSON,
+	LLE_REPORT_HTML,
+};
+
+struct lle_report_opts {
+	const char *category;   /* only tasks of this category, or NULL */
+	const char *metric;     /* preferred metric, or NULL */
+	int subtasks;           /* also show the members of groups */
+};
+
+/* "table", "markdown" (or "md"), "csv", "json", "html" -> format; -1 if unknown. */
+int lle_report_format_parse(const char *s);
+int lle_report_write(struct lle_buf *out, const struct lle_run_record *runs, size_t n_runs,
+		     const struct lle_report_opts *opts, int format, struct lle_err *err);
+
+/* Compare run b against run a: every (task, metric, filter) they share (and
+ * model, when either run holds several models), b - a, the combined standard
+ * error sqrt(se_a^2 + se_b^2), z = diff / se and whether |diff| > se.
+ * format is LLE_REPORT_TABLE, LLE_REPORT_MARKDOWN, LLE_REPORT_CSV or LLE_REPORT_JSON. */
+int lle_compare_write(struct lle_buf *out, const struct lle_run_record *a, const struct lle_run_record *b,
+		      int format, struct lle_err *err);
+
+/* The shortest decimal that reads back as the same double (at most 17 digits). */
+void lle_fmt_double(char *buf, size_t n, double v);
+
+#endif
