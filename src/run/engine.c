@@ -1,0 +1,687 @@
+/* The run engine: for each model of the plan, load its backend plugin and
+ * open the model (it loads in the background), then evaluate every task in
+ * chunks of documents: build the chunk's requests (prompts, continuations,
+ * generation arguments) with src/tasks, hand them to the backend in one
+ * submission, score each document as its responses are all in, and
+ * aggregate. Per-sample logs are written chunk by chunk, so a stopped run
+ * keeps what it finished.
+ *
+ * Streaming keeps memory flat: only one chunk of documents and requests is
+ * alive at a time, whatever the split's size (MMLU's 14,042 questions).
+ *
+ * Not here: resolving what to run (plan.c), writing results files and the
+ * table (output.c). */
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "backend/loader.h"
+#include "monitor/monitor.h"
+#include "run/output.h"
+#include "run/plan.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "util/utf8.h"
+
+volatile int lle_run_interrupted;
+
+/* ---------- host services for the plugin ---------- */
+
+struct host_state {
+	struct lle_host host;
+	const struct lle_host *dflt;
+	int tty;
+	double last_progress;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int host_interrupted(void *user)
+{
+	(void)user;
+	return lle_run_interrupted;
+}
+
+static void host_log(void *user, int level, const char *msg)
+{
+	struct host_state *h = user;
+	h->dflt->log(h->dflt->user, level, msg);
+}
+
+static void host_progress(void *user, const char *what, double done, double total)
+{
+	struct host_state *h = user;
+	if (!h->tty || lle_diag_verbosity() < LLE_NORMAL)
+		return;
+	double t = now_s();
+	if (done < total && t - h->last_progress < 0.1)
+		return;
+	h->last_progress = t;
+	fprintf(stderr, "\r\033[K%s: %3.0f%%%s", what, total > 0 ? 100.0 * done / total : 0.0,
+		done >= total ? "\n" : "");
+	fflush(stderr);
+}
+
+static void *host_alloc(void *user, size_t n) { (void)user; return malloc(n); }
+static void *host_realloc(void *user, void *p, size_t n) { (void)user; return realloc(p, n); }
+static void host_free(void *user, void *p) { (void)user; free(p); }
+
+static void host_init(struct host_state *h)
+{
+	memset(h, 0, sizeof(*h));
+	h->dflt = lle_backend_default_host();
+	h->tty = isatty(2);
+	h->host.size = sizeof(h->host);
+	h->host.abi_major = LLE_BACKEND_ABI_MAJOR;
+	h->host.abi_minor = LLE_BACKEND_ABI_MINOR;
+	h->host.user = h;
+	h->host.log = host_log;
+	h->host.progress = host_progress;
+	h->host.alloc = host_alloc;
+	h->host.realloc = host_realloc;
+	h->host.free = host_free;
+	h->host.interrupted = host_interrupted;
+}
+
+/* ---------- generation arguments ---------- */
+
+struct gen_args {
+	double temperature, top_p;
+	long max_gen_toks;
+	int do_sample;
+	int has_temperature, has_top_p, has_max, has_sample;
+	char **until;
+	size_t nuntil;
+	int has_until;
+};
+
+static void gen_args_fini(struct gen_args *g)
+{
+	for (size_t i = 0; i < g->nuntil; i++)
+		free(g->until[i]);
+	free(g->until);
+}
+
+/* --gen-kwargs "temperature=0.7,top_p=0.9,max_gen_toks=128,do_sample=true,until=a|b".
+ * Stop strings are separated by '|' since ',' separates the pairs. */
+static int gen_args_parse(struct gen_args *g, const char *s, struct lle_err *err)
+{
+	memset(g, 0, sizeof(*g));
+	if (!s || !*s)
+		return 0;
+	char *copy = lle_strdup(s);
+	if (!copy)
+		return lle_err_oom(err);
+	int rc = 0;
+	for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv && rc == 0; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq) {
+			rc = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: '%s' is not key=value", kv);
+			break;
+		}
+		*eq = '\0';
+		const char *v = eq + 1;
+		char *end = NULL;
+		if (strcmp(kv, "temperature") == 0) {
+			g->temperature = strtod(v, &end);
+			g->has_temperature = 1;
+		} else if (strcmp(kv, "top_p") == 0) {
+			g->top_p = strtod(v, &end);
+			g->has_top_p = 1;
+		} else if (strcmp(kv, "max_gen_toks") == 0 || strcmp(kv, "max_tokens") == 0) {
+			g->max_gen_toks = strtol(v, &end, 10);
+			g->has_max = 1;
+			if (g->max_gen_toks <= 0)
+				end = NULL;
+		} else if (strcmp(kv, "do_sample") == 0) {
+			g->has_sample = 1;
+			if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0)
+				g->do_sample = 1;
+			else if (strcmp(v, "false") != 0 && strcmp(v, "False") != 0)
+				v = ""; /* reported as a bad value below */
+			end = (char *)v + strlen(v);
+		} else if (strcmp(kv, "until") == 0) {
+			g->has_until = 1;
+			char *vs = lle_strdup(v);
+			if (!vs) {
+				rc = lle_err_oom(err);
+				break;
+			}
+			for (char *s2 = NULL, *u = strtok_r(vs, "|", &s2); u; u = strtok_r(NULL, "|", &s2)) {
+				char **nu = realloc(g->until, (g->nuntil + 1) * sizeof(*nu));
+				if (!nu || !(nu[g->nuntil] = lle_strdup(u))) {
+					if (nu)
+						g->until = nu;
+					rc = lle_err_oom(err);
+					break;
+				}
+				g->until = nu;
+				g->nuntil++;
+			}
+			free(vs);
+			end = (char *)v + strlen(v);
+		} else {
+			rc = lle_err_set(err, LLE_EXIT_USAGE,
+					 "--gen-kwargs: unknown key '%s' (known: temperature, top_p, max_gen_toks, do_sample, until)",
+					 kv);
+			break;
+		}
+		if (rc == 0 && (!end || *end || end == v))
+			rc = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: bad value '%s' for '%s'", v, kv);
+	}
+	free(copy);
+	return rc;
+}
+
+/* ---------- progress ---------- */
+
+struct progress {
+	int tty, quiet;
+	double start, last;
+	const char *model, *task;
+	long done, total;
+	long shown;               /* `done` when a line was last printed, -1: none yet */
+	uint64_t requests, tokens;
+	struct lle_monitor *mon;
+};
+
+static void fmt_eta(char *buf, size_t n, double s)
+{
+	if (!(s >= 0) || s > 360000)
+		snprintf(buf, n, "--");
+	else if (s >= 3600)
+		snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+	else if (s >= 60)
+		snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+	else
+		snprintf(buf, n, "%ds", (int)s);
+}
+
+static void progress_show(struct progress *pr, int final)
+{
+	if (pr->quiet)
+		return;
+	double t = now_s();
+	if (!final && t - pr->last < (pr->tty ? 0.2 : 5.0))
+		return;
+	if (final && !pr->tty && pr->shown == pr->done)
+		return; /* off a terminal the last line already says it */
+	pr->shown = pr->done;
+	pr->last = t;
+	double el = t - pr->start;
+	double rate = el > 0 ? (double)pr->requests / el : 0;
+	double trate = el > 0 ? (double)pr->tokens / el : 0;
+	double eta = pr->done > 0 ? el * (double)(pr->total - pr->done) / (double)pr->done : -1;
+	char etas[32];
+	fmt_eta(etas, sizeof(etas), eta);
+	struct lle_buf mon = LLE_BUF_INIT;
+	if (pr->mon) {
+		struct lle_mon_sample s;
+		lle_monitor_latest(pr->mon, &s);
+		if (s.seq)
+			lle_monitor_format_line(&mon, &s, 0);
+	}
+	if (pr->tty) {
+		int width = 20, fill = pr->total ? (int)((double)width * (double)pr->done / (double)pr->total) : 0;
+		char bar[64];
+		for (int i = 0; i < width; i++)
+			bar[i] = i < fill ? '#' : '.';
+		bar[width] = '\0';
+		fprintf(stderr, "\r\033[K%s %s [%s] %ld/%ld  %.1f req/s  %.0f tok/s  ETA %s%s%s%s", pr->model,
+			pr->task, bar, pr->done, pr->total, rate, trate, etas, mon.n ? "  " : "",
+			lle_buf_str(&mon), final ? "\n" : "");
+	} else {
+		fprintf(stderr, "%s %s: %ld/%ld documents, %.1f req/s, %.0f tok/s, ETA %s%s%s\n", pr->model,
+			pr->task, pr->done, pr->total, rate, trate, etas, mon.n ? ", " : "", lle_buf_str(&mon));
+	}
+	fflush(stderr);
+	lle_buf_free(&mon);
+}
+
+/* ---------- one task ---------- */
+
+struct slot {
+	int done, status;
+	double logprob;
+	int is_greedy, n_tokens;
+	char *text;
+	char *error;
+};
+
+struct chunk {
+	struct slot *slots;
+	size_t nslots;
+	struct progress *pr;
+};
+
+/* A copy of the model's text that is valid UTF-8: a generation cut at the
+ * token limit can end inside a character, and a random model emits byte
+ * tokens freely. Invalid bytes become U+FFFD, as Python's errors="replace". */
+static char *valid_utf8(const char *p, size_t n)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	size_t i = 0;
+	while (i < n) {
+		size_t k = (unsigned char)p[i] < 0x80 && p[i] ? 1
+			 : lle_utf8_valid_prefix((const unsigned char *)p + i, n - i);
+		if (k == 0 || !p[i]) {
+			lle_buf_adds(&b, "\xef\xbf\xbd");
+			i++;
+		} else {
+			lle_buf_add(&b, p + i, k);
+			i += k;
+		}
+	}
+	return lle_buf_detach(&b);
+}
+
+static void on_complete(void *user, const struct lle_request *req, const struct lle_result *res)
+{
+	struct chunk *c = user;
+	if (req->id >= c->nslots)
+		return;
+	struct slot *s = &c->slots[req->id];
+	s->done = 1;
+	s->status = (int)res->status;
+	s->logprob = res->logprob;
+	s->is_greedy = res->is_greedy;
+	s->n_tokens = res->n_tokens;
+	if (res->status == LLE_STATUS_OK && res->text)
+		s->text = valid_utf8(res->text, res->text_len);
+	if (res->status != LLE_STATUS_OK)
+		s->error = lle_strdup(res->error ? res->error : "request failed");
+	c->pr->requests++;
+	c->pr->tokens += (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0);
+	if (c->pr->mon) {
+		lle_monitor_add_requests_done(c->pr->mon, 1);
+		lle_monitor_add_tokens(c->pr->mon, 0, (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0));
+	}
+}
+
+/* A sampled generation's seed: fixed by the run seed, the document and the
+ * repeat, so results never depend on batching or order. */
+static uint64_t request_seed(long seed, size_t doc_id, long rep)
+{
+	uint64_t z = (uint64_t)seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)doc_id << 20) ^ (uint64_t)rep;
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+struct task_run {
+	const struct lle_plan *plan;
+	struct plan_task *pt;
+	const struct plan_model *pm;
+	const struct lle_run_opts *o;
+	const struct lle_backend *be;
+	struct lle_model *model;
+	struct gen_args *ga;
+	struct task_output *out;
+	struct progress *pr;
+	long failed;
+};
+
+static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids,
+		     size_t ndocs, struct lle_fewshot *fs, struct lle_err *err)
+{
+	const struct lle_task *t = tr->pt->task;
+	const struct lle_run_opts *o = tr->o;
+	struct lle_requests *rqs = calloc(ndocs, sizeof(*rqs));
+	size_t *first = calloc(ndocs + 1, sizeof(*first));
+	struct lle_request *reqs = NULL;
+	struct chunk ck = { 0 };
+	int rc = -1;
+	if (!rqs || !first)
+		goto oom;
+
+	/* Build every document's requests. */
+	struct lle_prompt_opts popts = { o->system_instruction, o->apply_chat_template, 0 };
+	size_t nreq = 0;
+	long repeats = t->repeats > 0 ? t->repeats : 1;
+	for (size_t i = 0; i < ndocs; i++) {
+		if (lle_task_build_ex(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
+			goto out;
+		first[i] = nreq;
+		switch (t->output_type) {
+		case LLE_OUT_GENERATE_UNTIL: nreq += (size_t)repeats; break;
+		case LLE_OUT_LOGLIKELIHOOD_ROLLING: nreq += 1; break;
+		default: nreq += rqs[i].ncont; break;
+		}
+	}
+	first[ndocs] = nreq;
+	reqs = calloc(nreq ? nreq : 1, sizeof(*reqs));
+	ck.slots = calloc(nreq ? nreq : 1, sizeof(*ck.slots));
+	ck.nslots = nreq;
+	ck.pr = tr->pr;
+	if (!reqs || !ck.slots)
+		goto oom;
+
+	const char *const *until = (const char *const *)(tr->ga->has_until ? tr->ga->until : t->until);
+	size_t nuntil = tr->ga->has_until ? tr->ga->nuntil : t->nuntil;
+	long max_toks = tr->ga->has_max ? tr->ga->max_gen_toks : t->max_gen_toks;
+	int do_sample = tr->ga->has_sample ? tr->ga->do_sample : t->do_sample;
+	double temp = tr->ga->has_temperature ? tr->ga->temperature : t->temperature;
+	if (!do_sample && !tr->ga->has_temperature)
+		temp = 0;
+	double top_p = tr->ga->has_top_p ? tr->ga->top_p : 1.0;
+	for (size_t i = 0; i < ndocs; i++) {
+		for (size_t r = first[i]; r < first[i + 1]; r++) {
+			struct lle_request *q = &reqs[r];
+			size_t j = r - first[i];
+			q->size = sizeof(*q);
+			q->id = r;
+			q->context = rqs[i].context;
+			switch (t->output_type) {
+			case LLE_OUT_GENERATE_UNTIL:
+				q->kind = LLE_REQ_GENERATE_UNTIL;
+				q->until = until;
+				q->n_until = nuntil;
+				q->max_tokens = (int32_t)max_toks;
+				q->temperature = temp;
+				q->top_p = top_p;
+				q->seed = request_seed(o->seed, doc_ids[i], (long)j);
+				break;
+			case LLE_OUT_LOGLIKELIHOOD_ROLLING:
+				q->kind = LLE_REQ_LOGLIKELIHOOD_ROLLING;
+				break;
+			default:
+				q->kind = LLE_REQ_LOGLIKELIHOOD;
+				q->continuation = rqs[i].continuations[j];
+				if (rqs[i].unconditional && j >= rqs[i].nchoices)
+					q->context = "";
+				break;
+			}
+		}
+	}
+	if (tr->pr->mon)
+		lle_monitor_add_requests_total(tr->pr->mon, nreq);
+
+	char ebuf[1024] = "";
+	if (nreq && tr->be->submit(tr->model, reqs, nreq, on_complete, &ck, ebuf, sizeof(ebuf)) < 0) {
+		lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': %s", tr->pm->name, ebuf);
+		goto out;
+	}
+
+	/* Score each document whose requests all succeeded. */
+	size_t nitems = t->nfilters * t->nmetrics;
+	struct lle_item *items = calloc(nitems ? nitems : 1, sizeof(*items));
+	double *ll = calloc(nreq ? nreq : 1, sizeof(*ll));
+	int *greedy = calloc(nreq ? nreq : 1, sizeof(*greedy));
+	if (!items || !ll || !greedy) {
+		free(items);
+		free(ll);
+		free(greedy);
+		goto oom;
+	}
+	for (size_t i = 0; i < ndocs; i++) {
+		const char *why = NULL;
+		int cancelled = 0;
+		for (size_t r = first[i]; r < first[i + 1]; r++) {
+			struct slot *s = &ck.slots[r];
+			if (!s->done || s->status == LLE_STATUS_CANCELLED)
+				cancelled = 1;
+			else if (s->status != LLE_STATUS_OK && !why)
+				why = s->error ? s->error : "request failed";
+		}
+		if (cancelled)
+			continue;
+		if (why) {
+			lle_errorf("task '%s': doc %zu: %s", t->name, doc_ids[i], why);
+			tr->failed++;
+			continue;
+		}
+		json_t *resps = NULL, *filtered = NULL;
+		struct lle_err serr = { 0 };
+		int src;
+		size_t n = first[i + 1] - first[i];
+		if (t->output_type == LLE_OUT_GENERATE_UNTIL) {
+			resps = json_array();
+			for (size_t r = first[i]; r < first[i + 1]; r++)
+				json_array_append_new(resps, json_string(ck.slots[r].text ? ck.slots[r].text : ""));
+			src = lle_task_score_generated(t, &rqs[i], resps, &filtered, items, &serr);
+		} else {
+			for (size_t r = 0; r < n; r++) {
+				ll[r] = ck.slots[first[i] + r].logprob;
+				greedy[r] = ck.slots[first[i] + r].is_greedy;
+			}
+			src = lle_task_score_loglik(t, &rqs[i], ll, greedy, items, &serr);
+			resps = json_array();
+			for (size_t r = 0; r < n; r++) {
+				json_t *pair = json_pack("[fb]", ll[r], greedy[r]);
+				json_array_append_new(resps, json_pack("[o]", pair));
+			}
+		}
+		if (src < 0) {
+			lle_errorf("task '%s': doc %zu: %s", t->name, doc_ids[i], serr.msg);
+			tr->failed++;
+			json_decref(resps);
+			json_decref(filtered);
+			continue;
+		}
+		if (lle_task_agg_add(agg, items) < 0) {
+			json_decref(resps);
+			json_decref(filtered);
+			free(items);
+			free(ll);
+			free(greedy);
+			goto oom;
+		}
+		if (tr->out && output_sample(tr->out, t, doc_ids[i], docs[i], &rqs[i], reqs + first[i], n, resps,
+					     filtered, items, err) < 0) {
+			json_decref(resps);
+			json_decref(filtered);
+			free(items);
+			free(ll);
+			free(greedy);
+			goto out;
+		}
+		json_decref(resps);
+		json_decref(filtered);
+	}
+	free(items);
+	free(ll);
+	free(greedy);
+	rc = 0;
+	goto out;
+oom:
+	lle_err_oom(err);
+out:
+	if (rqs)
+		for (size_t i = 0; i < ndocs; i++)
+			lle_requests_free(&rqs[i]);
+	free(rqs);
+	free(first);
+	free(reqs);
+	for (size_t i = 0; i < ck.nslots; i++) {
+		free(ck.slots[i].text);
+		free(ck.slots[i].error);
+	}
+	free(ck.slots);
+	return rc;
+}
+
+static int run_task(struct task_run *tr, struct lle_err *err)
+{
+	struct plan_task *pt = tr->pt;
+	const struct lle_task *t = pt->task;
+	const struct lle_run_opts *o = tr->o;
+	struct lle_fewshot *fs = NULL;
+	struct lle_ds *ds = NULL;
+	struct lle_task_agg *agg = lle_task_agg_new(t);
+	long bsz = o->batch_size > 0 ? o->batch_size : 32;
+	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
+	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
+	int rc = -1;
+	double t0 = now_s();
+	if (!agg || !docs || !ids) {
+		lle_err_oom(err);
+		goto out;
+	}
+	if (pt->k > 0 && !(fs = lle_fewshot_open(t, &tr->plan->dd, pt->k, o->fewshot_seed, err)))
+		goto out;
+	if (!(ds = lle_ds_open(pt->data_path, err)))
+		goto out;
+	tr->pr->task = pt->name;
+	tr->pr->done = 0;
+	tr->pr->total = pt->ndocs;
+	tr->pr->start = now_s();
+	tr->pr->requests = tr->pr->tokens = 0;
+	tr->pr->shown = -1;
+	if (tr->pr->mon) {
+		char phase[256];
+		snprintf(phase, sizeof(phase), "task %s", pt->name);
+		lle_monitor_phase(tr->pr->mon, phase);
+	}
+	long seen = 0;
+	while (seen < pt->ndocs && !lle_run_interrupted) {
+		size_t n = 0;
+		while (n < (size_t)bsz && seen < pt->ndocs) {
+			json_t *doc = NULL;
+			int r = lle_ds_next(ds, &doc, err);
+			if (r < 0) {
+				lle_err_prefix(err, "task '%s'", t->name);
+				goto chunk_fail;
+			}
+			if (r == 0)
+				break;
+			if (lle_task_process_doc(t, doc, (size_t)seen, err) < 0) {
+				json_decref(doc);
+				goto chunk_fail;
+			}
+			docs[n] = doc;
+			ids[n] = (size_t)seen;
+			n++;
+			seen++;
+		}
+		if (n == 0)
+			break;
+		int crc = run_chunk(tr, agg, docs, ids, n, fs, err);
+		for (size_t i = 0; i < n; i++)
+			json_decref(docs[i]);
+		if (crc < 0)
+			goto out;
+		tr->pr->done = seen;
+		progress_show(tr->pr, 0);
+		continue;
+chunk_fail:
+		for (size_t i = 0; i < n; i++)
+			json_decref(docs[i]);
+		goto out;
+	}
+	progress_show(tr->pr, 1);
+	rc = output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, lle_run_interrupted, err);
+out:
+	lle_task_agg_free(agg);
+	lle_fewshot_free(fs);
+	lle_ds_close(ds);
+	free(docs);
+	free(ids);
+	return rc;
+}
+
+/* ---------- the whole run ---------- */
+
+static int run_model(struct lle_plan *p, const struct plan_model *pm, const struct lle_run_opts *o,
+		     struct gen_args *ga, struct lle_monitor *mon, struct run_output *ro, long *failed,
+		     struct lle_err *err)
+{
+	struct host_state hs;
+	host_init(&hs);
+	struct lle_plugin *pl = lle_backend_load(pm->backend, &hs.host, err);
+	if (!pl) {
+		lle_err_prefix(err, "model '%s'", pm->name);
+		return -1;
+	}
+	const struct lle_backend *be = pl->be;
+	struct lle_open_params op = { 0 };
+	op.size = sizeof(op);
+	op.model = pm->model;
+	op.max_length = (int32_t)o->max_length;
+	op.n_threads = (int32_t)o->threads;
+	op.apply_chat_template = o->apply_chat_template;
+	op.chat_template = pm->chat_template;
+	op.system_message = o->apply_chat_template ? o->system_instruction : NULL;
+	op.options = (const char *const *)pm->options;
+	op.n_options = pm->noptions;
+	struct lle_model *model = NULL;
+	char ebuf[1024] = "";
+	lle_monitor_phase(mon, "load model");
+	double t0 = now_s();
+	/* open() returns at once; the model loads on the plugin's thread while
+	 * the first chunk's prompts are built. */
+	if (be->open(&op, &model, ebuf, sizeof(ebuf)) < 0) {
+		lle_plugin_close(pl);
+		return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
+	}
+	struct task_output *to = NULL;
+	int rc = 0;
+	struct progress pr = { 0 };
+	pr.tty = isatty(2);
+	pr.quiet = o->quiet || lle_diag_verbosity() < LLE_NORMAL;
+	pr.model = pm->name;
+	pr.mon = mon;
+	if (be->wait_ready && be->wait_ready(model, ebuf, sizeof(ebuf)) < 0) {
+		rc = lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
+		goto done;
+	}
+	if (output_model_begin(ro, pm, now_s() - t0, err) < 0) {
+		rc = -1;
+		goto done;
+	}
+	for (size_t i = 0; i < p->ntasks && !lle_run_interrupted; i++) {
+		to = output_task_begin(ro, &p->tasks[i], err);
+		if (!to) {
+			rc = -1;
+			break;
+		}
+		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0 };
+		rc = run_task(&tr, err);
+		*failed += tr.failed;
+		if (rc < 0)
+			break;
+	}
+	if (rc == 0 && output_model_end(ro, p, o, mon, lle_run_interrupted, err) < 0)
+		rc = -1;
+done:
+	be->close(model);
+	lle_plugin_close(pl);
+	return rc;
+}
+
+int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
+{
+	struct gen_args ga;
+	if (gen_args_parse(&ga, o->gen_kwargs, err) < 0)
+		return err->code;
+	struct lle_monitor *mon = NULL;
+	if (lle_monitor_enabled()) {
+		mon = lle_monitor_start(o->monitor_interval_ms ? o->monitor_interval_ms : LLE_MON_DEFAULT_INTERVAL_MS, err);
+		if (!mon && err->code) {
+			gen_args_fini(&ga);
+			return err->code;
+		}
+	}
+	struct run_output *ro = output_open(o, err);
+	long failed = 0;
+	int rc = ro ? 0 : -1;
+	for (size_t i = 0; rc == 0 && i < p->nmodels && !lle_run_interrupted; i++)
+		rc = run_model(p, &p->models[i], o, &ga, mon, ro, &failed, err);
+	lle_monitor_stop(mon, NULL);
+	output_close(ro);
+	gen_args_fini(&ga);
+	if (rc < 0)
+		return err->code ? err->code : LLE_EXIT_INTERNAL;
+	if (lle_run_interrupted)
+		return LLE_EXIT_INTERRUPTED;
+	return failed ? LLE_EXIT_EVAL : LLE_EXIT_OK;
+}

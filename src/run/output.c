@@ -1,0 +1,654 @@
+/* Results files, sample logs, groups and the results table: see output.h.
+ *
+ * The results JSON follows lm-evaluation-harness's layout so that its tools
+ * (and `llm-eval results import`) read it: `results` (per task and group,
+ * keys "metric,filter" and "metric_stderr,filter", stderr "N/A" when it has
+ * none), `groups`, `group_subtasks`, `configs`, `versions`, `n-shot`,
+ * `higher_is_better`, `n-samples`, `config`, `date`,
+ * `total_evaluation_time_seconds`. Values depend only on the inputs and
+ * seeds: keys are written in a fixed order, numbers with 17 significant
+ * digits, so two runs with the same seed give identical values. */
+#include "run/output.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "monitor/monitor.h"
+#include "util/buf.h"
+#include "util/diag.h"
+#include "util/path.h"
+#include "util/sha256.h"
+
+/* One aggregated figure, kept for groups and the table. */
+struct figure {
+	char *name;      /* task or group */
+	char *metric, *filter;
+	double value, stderr_;
+	size_t n;        /* documents */
+	int higher_is_better;
+};
+
+struct run_output {
+	const struct lle_run_opts *o;
+	char date[64];        /* file-name date, as the harness: ISO time with ':' -> '-' */
+	double unix_start;
+	double mono_start;
+	/* the current model */
+	const struct plan_model *pm;
+	double load_s;
+	char *dir;            /* OUTPUT/<model> */
+	json_t *results, *configs, *versions, *nshot, *hib, *nsamples, *task_seconds;
+	struct figure *figs;
+	size_t nfigs;
+};
+
+struct task_output {
+	struct run_output *ro;
+	FILE *samples;
+	char *samples_path;
+	char *samples_tmp;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static char *sanitize(const char *name)
+{
+	char *s = lle_strdup(name);
+	if (s)
+		for (char *p = s; *p; p++)
+			if (*p == '/' || *p == ' ' || *p == ':')
+				*p = '_';
+	return s;
+}
+
+struct run_output *output_open(const struct lle_run_opts *o, struct lle_err *err)
+{
+	struct run_output *ro = calloc(1, sizeof(*ro));
+	if (!ro) {
+		lle_err_oom(err);
+		return NULL;
+	}
+	ro->o = o;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	ro->unix_start = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+	ro->mono_start = mono_now();
+	struct tm tm;
+	localtime_r(&tv.tv_sec, &tm);
+	char base[40];
+	strftime(base, sizeof(base), "%Y-%m-%dT%H-%M-%S", &tm);
+	snprintf(ro->date, sizeof(ro->date), "%s.%06ld", base, (long)tv.tv_usec);
+	return ro;
+}
+
+static void model_reset(struct run_output *ro)
+{
+	json_decref(ro->results);
+	json_decref(ro->configs);
+	json_decref(ro->versions);
+	json_decref(ro->nshot);
+	json_decref(ro->hib);
+	json_decref(ro->nsamples);
+	json_decref(ro->task_seconds);
+	ro->results = ro->configs = ro->versions = ro->nshot = ro->hib = ro->nsamples = ro->task_seconds = NULL;
+	for (size_t i = 0; i < ro->nfigs; i++) {
+		free(ro->figs[i].name);
+		free(ro->figs[i].metric);
+		free(ro->figs[i].filter);
+	}
+	free(ro->figs);
+	ro->figs = NULL;
+	ro->nfigs = 0;
+	free(ro->dir);
+	ro->dir = NULL;
+}
+
+int output_model_begin(struct run_output *ro, const struct plan_model *pm, double load_s, struct lle_err *err)
+{
+	model_reset(ro);
+	ro->pm = pm;
+	ro->load_s = load_s;
+	ro->results = json_object();
+	ro->configs = json_object();
+	ro->versions = json_object();
+	ro->nshot = json_object();
+	ro->hib = json_object();
+	ro->nsamples = json_object();
+	ro->task_seconds = json_object();
+	if (!ro->results || !ro->configs || !ro->versions || !ro->nshot || !ro->hib || !ro->nsamples ||
+	    !ro->task_seconds)
+		return lle_err_oom(err);
+	if (ro->o->output_dir) {
+		char *m = sanitize(pm->name);
+		ro->dir = m ? lle_path_join(ro->o->output_dir, m) : NULL;
+		free(m);
+		if (!ro->dir)
+			return lle_err_oom(err);
+		if (lle_mkdir_p(ro->dir) < 0)
+			return lle_err_set(err, LLE_EXIT_IO, "cannot create the output directory '%s': %s", ro->dir,
+					   strerror(errno));
+	}
+	return 0;
+}
+
+struct task_output *output_task_begin(struct run_output *ro, const struct plan_task *pt, struct lle_err *err)
+{
+	struct task_output *to = calloc(1, sizeof(*to));
+	if (!to) {
+		lle_err_oom(err);
+		return NULL;
+	}
+	to->ro = ro;
+	if (ro->o->log_samples && ro->dir) {
+		struct lle_buf b = LLE_BUF_INIT;
+		lle_buf_printf(&b, "%s/samples_%s_%s.jsonl", ro->dir, pt->name, ro->date);
+		to->samples_path = lle_buf_detach(&b);
+		lle_buf_printf(&b, "%s.part", to->samples_path ? to->samples_path : "");
+		to->samples_tmp = lle_buf_detach(&b);
+		if (!to->samples_path || !to->samples_tmp) {
+			lle_err_oom(err);
+			goto fail;
+		}
+		/* Written as .part and renamed when the task ends, so a complete
+		 * log is never confused with the log of a stopped task. */
+		to->samples = fopen(to->samples_tmp, "w");
+		if (!to->samples) {
+			lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", to->samples_tmp, strerror(errno));
+			goto fail;
+		}
+	}
+	return to;
+fail:
+	free(to->samples_path);
+	free(to->samples_tmp);
+	free(to);
+	return NULL;
+}
+
+static void hash_hex(const char *s, char hex[65])
+{
+	unsigned char d[LLE_SHA256_LEN];
+	lle_sha256(s, strlen(s), d);
+	lle_sha256_hex(d, hex);
+}
+
+static json_t *target_json(const json_t *target)
+{
+	return target ? json_deep_copy(target) : json_null();
+}
+
+int output_sample(struct task_output *to, const struct lle_task *t, size_t doc_id, const json_t *doc,
+		  const struct lle_requests *rq, const struct lle_request *reqs, size_t nreqs,
+		  const json_t *resps, const json_t *filtered, const struct lle_item *items,
+		  struct lle_err *err)
+{
+	if (!to->samples)
+		return 0;
+	json_t *args = json_array();
+	for (size_t r = 0; r < nreqs; r++) {
+		const struct lle_request *q = &reqs[r];
+		if (q->kind == LLE_REQ_LOGLIKELIHOOD) {
+			json_array_append_new(args, json_pack("[ss]", q->context, q->continuation));
+		} else if (q->kind == LLE_REQ_LOGLIKELIHOOD_ROLLING) {
+			json_array_append_new(args, json_pack("[s]", q->context));
+		} else {
+			json_t *until = json_array();
+			for (size_t u = 0; u < q->n_until; u++)
+				json_array_append_new(until, json_string(q->until[u]));
+			json_array_append_new(args, json_pack("[s{s:o,s:i,s:f,s:b}]", q->context, "until", until,
+							      "max_gen_toks", (int)q->max_tokens, "temperature",
+							      q->temperature, "do_sample", q->temperature > 0));
+		}
+	}
+	char *docs = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	char *tgt = rq->target ? (json_is_string(rq->target) ? lle_strdup(json_string_value(rq->target))
+				 : json_dumps(rq->target, JSON_ENCODE_ANY | JSON_COMPACT))
+			       : lle_strdup("");
+	char dh[65], ph[65], th[65];
+	hash_hex(docs ? docs : "", dh);
+	hash_hex(rq->context ? rq->context : "", ph);
+	hash_hex(tgt ? tgt : "", th);
+	free(docs);
+	free(tgt);
+	int rc = 0;
+	for (size_t f = 0; f < t->nfilters && rc == 0; f++) {
+		json_t *line = json_object();
+		json_t *metrics = json_array();
+		json_object_set_new(line, "doc_id", json_integer((json_int_t)doc_id));
+		json_object_set_new(line, "doc", json_deep_copy(doc));
+		json_object_set_new(line, "target", target_json(rq->target));
+		json_object_set(line, "arguments", args);
+		json_object_set_new(line, "resps", json_deep_copy(resps));
+		if (filtered && json_is_array(filtered)) {
+			json_object_set_new(line, "filtered_resps", json_deep_copy(json_array_get(filtered, f)));
+		} else {
+			/* log-likelihoods: one [logprob, is_greedy] per request, unwrapped */
+			json_t *fr = json_array();
+			size_t i;
+			json_t *r;
+			json_array_foreach(resps, i, r) json_array_append(fr, json_array_get(r, 0));
+			json_object_set_new(line, "filtered_resps", fr);
+		}
+		json_object_set_new(line, "filter", json_string(lle_filter_chain_name(t->filters[f])));
+		for (size_t m = 0; m < t->nmetrics; m++) {
+			json_array_append_new(metrics, json_string(t->metrics[m].name));
+			json_object_set_new(line, t->metrics[m].name, json_real(items[f * t->nmetrics + m].x));
+		}
+		json_object_set_new(line, "metrics", metrics);
+		json_object_set_new(line, "doc_hash", json_string(dh));
+		json_object_set_new(line, "prompt_hash", json_string(ph));
+		json_object_set_new(line, "target_hash", json_string(th));
+		char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+		json_decref(line);
+		if (!s) {
+			rc = lle_err_oom(err);
+			break;
+		}
+		if (fputs(s, to->samples) == EOF || fputc('\n', to->samples) == EOF)
+			rc = lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", to->samples_tmp, strerror(errno));
+		free(s);
+	}
+	json_decref(args);
+	return rc;
+}
+
+static int add_figure(struct run_output *ro, const char *name, const char *metric, const char *filter,
+		      double value, double se, size_t n, int hib)
+{
+	struct figure *nf = realloc(ro->figs, (ro->nfigs + 1) * sizeof(*nf));
+	if (!nf)
+		return -1;
+	ro->figs = nf;
+	struct figure *f = &ro->figs[ro->nfigs];
+	f->name = lle_strdup(name);
+	f->metric = lle_strdup(metric);
+	f->filter = lle_strdup(filter);
+	f->value = value;
+	f->stderr_ = se;
+	f->n = n;
+	f->higher_is_better = hib;
+	ro->nfigs++;
+	return f->name && f->metric && f->filter ? 0 : -1;
+}
+
+static const struct figure *find_figure(const struct run_output *ro, const char *name, const char *metric,
+					const char *filter)
+{
+	for (size_t i = 0; i < ro->nfigs; i++)
+		if (!strcmp(ro->figs[i].name, name) && !strcmp(ro->figs[i].metric, metric) &&
+		    !strcmp(ro->figs[i].filter, filter))
+			return &ro->figs[i];
+	return NULL;
+}
+
+static void set_metric(json_t *obj, const char *metric, const char *filter, double v, double se)
+{
+	char key[256];
+	snprintf(key, sizeof(key), "%s,%s", metric, filter);
+	json_object_set_new(obj, key, isfinite(v) ? json_real(v) : json_null());
+	snprintf(key, sizeof(key), "%s_stderr,%s", metric, filter);
+	json_object_set_new(obj, key, isfinite(se) ? json_real(se) : json_string("N/A"));
+}
+
+static int close_samples(struct task_output *to, int complete, struct lle_err *err)
+{
+	if (!to->samples)
+		return 0;
+	int bad = fflush(to->samples) != 0 || fsync(fileno(to->samples)) != 0;
+	bad |= fclose(to->samples) != 0;
+	to->samples = NULL;
+	if (bad)
+		return lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", to->samples_tmp, strerror(errno));
+	if (complete && rename(to->samples_tmp, to->samples_path) < 0)
+		return lle_err_set(err, LLE_EXIT_IO, "cannot rename '%s': %s", to->samples_tmp, strerror(errno));
+	return 0;
+}
+
+int output_task(struct task_output *to, const struct plan_task *pt, struct lle_task_agg *agg,
+		long bootstrap_iters, double seconds, int interrupted, struct lle_err *err)
+{
+	struct run_output *ro = to->ro;
+	const struct lle_task *t = pt->task;
+	struct lle_metric_result *mr = NULL;
+	size_t nmr = 0;
+	int rc = close_samples(to, !interrupted, err);
+	free(to->samples_path);
+	free(to->samples_tmp);
+	free(to);
+	if (rc < 0)
+		return -1;
+	size_t n = lle_task_agg_count(agg);
+	if (n == 0)
+		return 0; /* nothing scored (all failed, or stopped before the first chunk) */
+	if (lle_task_agg_results(agg, bootstrap_iters > 0 ? bootstrap_iters : 100000, &mr, &nmr, err) < 0)
+		return -1;
+	json_t *res = json_object();
+	json_object_set_new(res, "alias", json_string(pt->alias ? pt->alias : pt->name));
+	json_t *hib = json_object();
+	for (size_t i = 0; i < nmr; i++) {
+		set_metric(res, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_);
+		json_object_set_new(hib, mr[i].metric, json_boolean(mr[i].higher_is_better));
+		if (add_figure(ro, pt->name, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_, mr[i].n,
+			       mr[i].higher_is_better) < 0) {
+			free(mr);
+			json_decref(res);
+			json_decref(hib);
+			return lle_err_oom(err);
+		}
+	}
+	free(mr);
+	json_object_set_new(ro->results, pt->name, res);
+	json_object_set_new(ro->hib, pt->name, hib);
+	json_object_set(ro->configs, pt->name, t->config);
+	json_object_set_new(ro->versions, pt->name, isnan(t->version) ? json_null() : json_real(t->version));
+	json_object_set_new(ro->nshot, pt->name, json_integer(pt->k));
+	json_object_set_new(ro->nsamples, pt->name,
+			    json_pack("{s:I,s:I}", "original", (json_int_t)pt->ndocs_total, "effective", (json_int_t)n));
+	json_object_set_new(ro->task_seconds, pt->name, json_real(seconds));
+	return 0;
+}
+
+/* Aggregate a group from its members (tasks or groups computed already). */
+static int group_figures(struct run_output *ro, const struct plan_group *g, json_t *groups, json_t *subtasks)
+{
+	json_t *res = json_object();
+	json_t *members = json_array();
+	int any = 0;
+	for (size_t i = 0; i < g->nmembers; i++)
+		json_array_append_new(members, json_string(g->members[i]));
+	json_object_set_new(subtasks, g->name, members);
+	json_object_set_new(res, "alias", json_string(g->alias ? g->alias : g->name));
+	for (size_t a = 0; a < g->naggs; a++) {
+		const struct plan_agg *ag = &g->aggs[a];
+		double *v = calloc(g->nmembers, sizeof(*v)), *se = calloc(g->nmembers, sizeof(*se));
+		size_t *sz = calloc(g->nmembers, sizeof(*sz));
+		size_t k = 0, total = 0;
+		int hib = 1;
+		if (!v || !se || !sz) {
+			free(v);
+			free(se);
+			free(sz);
+			json_decref(res);
+			return -1;
+		}
+		for (size_t i = 0; i < g->nmembers; i++) {
+			const struct figure *f = find_figure(ro, g->members[i], ag->metric, ag->filter);
+			if (!f)
+				continue;
+			v[k] = f->value;
+			se[k] = f->stderr_;
+			sz[k] = f->n;
+			total += f->n;
+			hib = f->higher_is_better;
+			k++;
+		}
+		if (k > 0) {
+			double value = lle_group_value(v, sz, k, ag->weight_by_size);
+			double s = lle_group_pooled_stderr(se, sz, k);
+			set_metric(res, ag->metric, ag->filter, value, s);
+			if (add_figure(ro, g->name, ag->metric, ag->filter, value, s, total, hib) < 0) {
+				free(v);
+				free(se);
+				free(sz);
+				json_decref(res);
+				return -1;
+			}
+			any = 1;
+		}
+		free(v);
+		free(se);
+		free(sz);
+	}
+	if (any)
+		json_object_set_new(groups, g->name, res);
+	else
+		json_decref(res);
+	return 0;
+}
+
+/* ---------- the table ---------- */
+
+static void fmt_num(char *buf, size_t n, double v)
+{
+	if (!isfinite(v))
+		snprintf(buf, n, "N/A");
+	else
+		snprintf(buf, n, "%.4f", v);
+}
+
+static int print_rows(struct lle_buf *b, const struct run_output *ro, const char *name, int depth,
+		      const struct lle_plan *p, int *widths, int measure)
+{
+	const struct plan_group *g = NULL;
+	for (size_t i = 0; i < p->ngroups; i++)
+		if (!strcmp(p->groups[i].name, name))
+			g = &p->groups[i];
+	const struct plan_task *pt = NULL;
+	for (size_t i = 0; i < p->ntasks; i++)
+		if (!strcmp(p->tasks[i].name, name))
+			pt = &p->tasks[i];
+	int first = 1;
+	for (size_t i = 0; i < ro->nfigs; i++) {
+		const struct figure *f = &ro->figs[i];
+		if (strcmp(f->name, name))
+			continue;
+		char label[256], ver[32], nshot[32], val[32], se[32];
+		snprintf(label, sizeof(label), "%*s%s%s", depth * 2, "", depth ? "- " : "", first ? name : "");
+		if (pt && first)
+			snprintf(ver, sizeof(ver), "%g", isnan(pt->task->version) ? 0 : pt->task->version);
+		else if (g && first && g->version >= 0)
+			snprintf(ver, sizeof(ver), "%g", g->version);
+		else
+			ver[0] = '\0';
+		if (pt && first)
+			snprintf(nshot, sizeof(nshot), "%ld", pt->k);
+		else
+			nshot[0] = '\0';
+		fmt_num(val, sizeof(val), f->value);
+		fmt_num(se, sizeof(se), f->stderr_);
+		const char *cols[] = { label, ver, f->filter, nshot, f->metric, f->higher_is_better ? "↑" : "↓",
+				       val, "±", se };
+		for (int c = 0; c < 9; c++) {
+			int w = (int)strlen(cols[c]);
+			if (c == 5 || c == 7)
+				w = 1; /* one column wide, three bytes of UTF-8 */
+			if (measure) {
+				if (w > widths[c])
+					widths[c] = w;
+			} else {
+				lle_buf_printf(b, "|%s%*s", cols[c], widths[c] - w, "");
+			}
+		}
+		if (!measure)
+			lle_buf_adds(b, "|\n");
+		first = 0;
+	}
+	if (g)
+		for (size_t i = 0; i < g->nmembers; i++)
+			print_rows(b, ro, g->members[i], depth + 1, p, widths, measure);
+	return 0;
+}
+
+static void print_table(const struct run_output *ro, const struct lle_plan *p, FILE *out)
+{
+	static const char *const head[] = { "Tasks", "Version", "Filter", "n-shot", "Metric", "", "Value", "", "Stderr" };
+	int widths[9];
+	for (int c = 0; c < 9; c++)
+		widths[c] = (int)strlen(head[c]);
+	for (size_t i = 0; i < p->ntop; i++)
+		print_rows(NULL, ro, p->top[i], 0, p, widths, 1);
+	struct lle_buf b = LLE_BUF_INIT;
+	for (int c = 0; c < 9; c++)
+		lle_buf_printf(&b, "|%s%*s", head[c], widths[c] - (int)strlen(head[c]), "");
+	lle_buf_adds(&b, "|\n");
+	for (int c = 0; c < 9; c++) {
+		lle_buf_addc(&b, '|');
+		for (int k = 0; k < widths[c]; k++)
+			lle_buf_addc(&b, '-');
+	}
+	lle_buf_adds(&b, "|\n");
+	for (size_t i = 0; i < p->ntop; i++)
+		print_rows(&b, ro, p->top[i], 0, p, widths, 0);
+	fprintf(out, "\n%s (%s)\n%s", ro->pm->name, ro->pm->backend, lle_buf_str(&b));
+	fflush(out);
+	lle_buf_free(&b);
+}
+
+static int write_file_atomic(const char *path, const char *text, struct lle_err *err)
+{
+	struct lle_buf tmp = LLE_BUF_INIT;
+	lle_buf_printf(&tmp, "%s.tmp", path);
+	if (tmp.oom)
+		return lle_err_oom(err);
+	int fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", tmp.p, strerror(errno));
+		lle_buf_free(&tmp);
+		return -1;
+	}
+	size_t n = strlen(text), off = 0;
+	while (off < n) {
+		ssize_t w = write(fd, text + off, n - off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", tmp.p, w < 0 ? strerror(errno) : "short write");
+			close(fd);
+			unlink(tmp.p);
+			lle_buf_free(&tmp);
+			return -1;
+		}
+		off += (size_t)w;
+	}
+	if (fsync(fd) < 0 || close(fd) < 0) {
+		lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", tmp.p, strerror(errno));
+		unlink(tmp.p);
+		lle_buf_free(&tmp);
+		return -1;
+	}
+	if (rename(tmp.p, path) < 0) {
+		lle_err_set(err, LLE_EXIT_IO, "cannot rename '%s' to '%s': %s", tmp.p, path, strerror(errno));
+		lle_buf_free(&tmp);
+		return -1;
+	}
+	lle_buf_free(&tmp);
+	return 0;
+}
+
+int output_model_end(struct run_output *ro, const struct lle_plan *p, const struct lle_run_opts *o,
+		     struct lle_monitor *mon, int interrupted, struct lle_err *err)
+{
+	json_t *groups = json_object(), *subtasks = json_object();
+	/* Groups are listed parents first: aggregate children first. */
+	for (size_t i = p->ngroups; i-- > 0;)
+		if (group_figures(ro, &p->groups[i], groups, subtasks) < 0) {
+			json_decref(groups);
+			json_decref(subtasks);
+			return lle_err_oom(err);
+		}
+	/* The harness also lists groups under "results". */
+	const char *gk;
+	json_t *gv;
+	json_object_foreach(groups, gk, gv) json_object_set(ro->results, gk, gv);
+
+	json_t *cfg = json_object();
+	json_object_set_new(cfg, "model", json_string(ro->pm->backend));
+	struct lle_buf ma = LLE_BUF_INIT;
+	lle_buf_printf(&ma, "%s=%s", strcmp(ro->pm->backend, "llamacpp") == 0 ? "model_path" : "model", ro->pm->model);
+	for (size_t i = 0; i < ro->pm->noptions; i++)
+		if (strncmp(ro->pm->options[i], "api_key", 7) != 0)
+			lle_buf_printf(&ma, ",%s", ro->pm->options[i]);
+	json_object_set_new(cfg, "model_args", json_string(lle_buf_str(&ma)));
+	lle_buf_free(&ma);
+	json_object_set_new(cfg, "model_name", json_string(ro->pm->name));
+	json_object_set_new(cfg, "batch_size", json_integer(o->batch_size > 0 ? o->batch_size : 32));
+	json_object_set_new(cfg, "limit", o->limit > 0 ? json_real(o->limit) : json_null());
+	json_object_set_new(cfg, "bootstrap_iters", json_integer(o->bootstrap_iters > 0 ? o->bootstrap_iters : 100000));
+	json_object_set_new(cfg, "gen_kwargs", o->gen_kwargs ? json_string(o->gen_kwargs) : json_null());
+	json_object_set_new(cfg, "random_seed", json_integer(o->seed));
+	json_object_set_new(cfg, "fewshot_seed", json_integer(o->fewshot_seed));
+	json_object_set_new(cfg, "apply_chat_template", json_boolean(o->apply_chat_template));
+	json_object_set_new(cfg, "system_instruction", o->system_instruction ? json_string(o->system_instruction) : json_null());
+	json_object_set_new(cfg, "num_fewshot", o->num_fewshot >= 0 ? json_integer(o->num_fewshot) : json_null());
+
+	json_t *top = json_object();
+	json_object_set_new(top, "results", ro->results);
+	json_object_set_new(top, "groups", groups);
+	json_object_set_new(top, "group_subtasks", subtasks);
+	json_object_set_new(top, "configs", ro->configs);
+	json_object_set_new(top, "versions", ro->versions);
+	json_object_set_new(top, "n-shot", ro->nshot);
+	json_object_set_new(top, "higher_is_better", ro->hib);
+	json_object_set_new(top, "n-samples", ro->nsamples);
+	json_object_set_new(top, "config", cfg);
+	json_object_set_new(top, "git_hash", json_string(LLE_GIT_REV));
+	json_object_set_new(top, "llm_eval_version", json_string(LLE_VERSION));
+	json_object_set_new(top, "date", json_real(ro->unix_start));
+	json_object_set_new(top, "model_name", json_string(ro->pm->name));
+	json_object_set_new(top, "model_load_seconds", json_real(ro->load_s));
+	json_object_set_new(top, "task_seconds", ro->task_seconds);
+	json_object_set_new(top, "interrupted", json_boolean(interrupted));
+	ro->results = ro->configs = ro->versions = ro->nshot = ro->hib = ro->nsamples = ro->task_seconds = NULL;
+	if (mon) {
+		struct lle_mon_summary sum;
+		struct lle_buf mj = LLE_BUF_INIT;
+		lle_monitor_summary(mon, &sum);
+		if (lle_monitor_summary_json(&mj, &sum) == 0) {
+			json_t *m = json_loads(lle_buf_str(&mj), 0, NULL);
+			if (m)
+				json_object_set_new(top, "monitor", m);
+		}
+		lle_buf_free(&mj);
+	}
+	char secs[32];
+	snprintf(secs, sizeof(secs), "%.3f", mono_now() - ro->mono_start);
+	json_object_set_new(top, "total_evaluation_time_seconds", json_string(secs));
+
+	int rc = 0;
+	if (ro->dir) {
+		char *text = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+		struct lle_buf path = LLE_BUF_INIT;
+		lle_buf_printf(&path, "%s/results_%s.json", ro->dir, ro->date);
+		if (!text || path.oom)
+			rc = lle_err_oom(err);
+		else if (write_file_atomic(path.p, text, err) < 0)
+			rc = -1;
+		else
+			lle_notef("results written to %s", path.p);
+		free(text);
+		lle_buf_free(&path);
+	}
+	/* The model's results stay in `top` until here; the table reads figures. */
+	if (rc == 0 && o->json_table) {
+		char *text = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+		if (!text)
+			rc = lle_err_oom(err);
+		else if (puts(text) == EOF || fflush(stdout) != 0)
+			rc = lle_err_set(err, LLE_EXIT_IO, "cannot write the results: %s", strerror(errno));
+		free(text);
+	} else if (rc == 0) {
+		print_table(ro, p, stdout);
+	}
+	json_decref(top);
+	return rc;
+}
+
+void output_close(struct run_output *ro)
+{
+	if (!ro)
+		return;
+	model_reset(ro);
+	free(ro);
+}

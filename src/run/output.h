@@ -1,0 +1,34 @@
+/* What a run writes: results files in lm-evaluation-harness's layout
+ * (results_<date>.json per model, under OUTPUT/<model>/), per-sample logs
+ * (samples_<task>_<date>.jsonl, with --log-samples) written as documents are
+ * scored, group aggregation, and the table printed at the end of each model.
+ * Internal to src/run/. */
+#ifndef LLE_RUN_OUTPUT_H
+#define LLE_RUN_OUTPUT_H
+
+#include <jansson.h>
+
+#include "llm-eval/backend.h"
+#include "run/plan.h"
+
+struct run_output;
+struct task_output;
+struct lle_monitor;
+
+struct run_output *output_open(const struct lle_run_opts *o, struct lle_err *err);
+int output_model_begin(struct run_output *ro, const struct plan_model *pm, double load_s, struct lle_err *err);
+struct task_output *output_task_begin(struct run_output *ro, const struct plan_task *pt, struct lle_err *err);
+/* One scored document: one sample line per filter. */
+int output_sample(struct task_output *to, const struct lle_task *t, size_t doc_id, const json_t *doc,
+		  const struct lle_requests *rq, const struct lle_request *reqs, size_t nreqs,
+		  const json_t *resps, const json_t *filtered, const struct lle_item *items,
+		  struct lle_err *err);
+/* The task is done (or stopped): aggregate it and close its sample log. */
+int output_task(struct task_output *to, const struct plan_task *pt, struct lle_task_agg *agg,
+		long bootstrap_iters, double seconds, int interrupted, struct lle_err *err);
+/* Groups, the results file and the table of one model. */
+int output_model_end(struct run_output *ro, const struct lle_plan *p, const struct lle_run_opts *o,
+		     struct lle_monitor *mon, int interrupted, struct lle_err *err);
+void output_close(struct run_output *ro);
+
+#endif

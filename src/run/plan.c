@@ -1,0 +1,607 @@
+/* The run planner: turns --model/--model-path/--tasks/--category into the
+ * list of models and the list of tasks (with the groups above them), and
+ * checks everything a run needs before any work starts: each task config
+ * parses and compiles, each data file and few-shot split is present and has
+ * enough documents, each model file exists, each backend plugin loads.
+ *
+ * What it does not do: open a model or read documents beyond counting them. */
+#include "run/plan.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "backend/loader.h"
+#include "registry/registry.h"
+#include "util/buf.h"
+#include "util/path.h"
+
+#define MAX_GROUP_DEPTH 16
+
+static int strv_has(char *const *v, size_t n, const char *s)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static int strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
+	if (!nv)
+		return -1;
+	*v = nv;
+	if (!(nv[*n] = lle_strdup(s)))
+		return -1;
+	(*n)++;
+	return 0;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* Split "a,b,c" (already one argv each) into names. */
+static int push_csv(char ***v, size_t *n, const char *csv)
+{
+	const char *p = csv;
+	while (*p) {
+		const char *c = strchr(p, ',');
+		size_t len = c ? (size_t)(c - p) : strlen(p);
+		if (len) {
+			char *one = lle_strndup(p, len);
+			if (!one || (!strv_has(*v, *n, one) && strv_push(v, n, one) < 0)) {
+				free(one);
+				return -1;
+			}
+			free(one);
+		}
+		p += len + (c ? 1 : 0);
+	}
+	return 0;
+}
+
+static char *entry_path(const struct lle_reg_entry *e)
+{
+	return lle_path_join(e->root, e->relpath);
+}
+
+/* ---------- tasks and groups ---------- */
+
+static struct plan_task *find_task(struct lle_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->ntasks; i++)
+		if (strcmp(p->tasks[i].name, name) == 0)
+			return &p->tasks[i];
+	return NULL;
+}
+
+static struct plan_group *find_group(struct lle_plan *p, const char *name)
+{
+	for (size_t i = 0; i < p->ngroups; i++)
+		if (strcmp(p->groups[i].name, name) == 0)
+			return &p->groups[i];
+	return NULL;
+}
+
+/* Count the documents of the task's test split and check its few-shot split. */
+static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct lle_run_opts *o,
+			struct lle_err *err)
+{
+	struct lle_task *t = pt->task;
+	const char *split = t->test_split ? t->test_split
+			   : t->validation_split ? t->validation_split : NULL;
+	if (!split)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: task '%s': no test_split or validation_split",
+				   t->file, t->line, t->col, t->name);
+	pt->split = lle_strdup(split);
+	if (!pt->split)
+		return lle_err_oom(err);
+	pt->data_path = lle_task_split_path(t, split, &p->dd, 1, err);
+	if (!pt->data_path)
+		return -1;
+	long n = lle_ds_count(pt->data_path, err);
+	if (n < 0) {
+		lle_err_prefix(err, "task '%s'", t->name);
+		return -1;
+	}
+	if (n == 0)
+		return lle_err_set(err, LLE_EXIT_DATA, "task '%s': split '%s' (%s) has no documents", t->name,
+				   split, pt->data_path);
+	pt->ndocs_total = n;
+	long want = n;
+	if (o->limit > 0 && o->limit < 1)
+		want = (long)((double)n * o->limit + 0.999999999);
+	else if (o->limit >= 1)
+		want = (long)o->limit;
+	pt->ndocs = want < n ? want : n;
+	pt->k = o->num_fewshot >= 0 ? o->num_fewshot : t->num_fewshot;
+	if (pt->k > 0) {
+		/* Opening the few-shot split now catches a missing file or too few
+		 * examples before any model loads; it is small (dev/train splits). */
+		struct lle_fewshot *fs = lle_fewshot_open(t, &p->dd, pt->k, o->fewshot_seed, err);
+		if (!fs)
+			return -1;
+		lle_fewshot_free(fs);
+	}
+	return 0;
+}
+
+static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *name, int depth,
+		    const struct lle_run_opts *o, struct lle_err *err);
+
+static int add_task_tree(struct lle_plan *p, const struct lle_node *tree, const struct lle_run_opts *o,
+			 struct lle_err *err)
+{
+	struct lle_task *t = lle_task_from_node(tree, err);
+	if (!t)
+		return -1;
+	if (find_task(p, t->name)) {
+		lle_task_free(t);
+		return 0;
+	}
+	struct plan_task *nt = realloc(p->tasks, (p->ntasks + 1) * sizeof(*nt));
+	if (!nt) {
+		lle_task_free(t);
+		return lle_err_oom(err);
+	}
+	p->tasks = nt;
+	struct plan_task *pt = &p->tasks[p->ntasks];
+	memset(pt, 0, sizeof(*pt));
+	pt->task = t;
+	pt->name = lle_strdup(t->name);
+	const char *alias = lle_node_str(tree, "task_alias");
+	pt->alias = alias ? lle_strdup(alias) : NULL;
+	p->ntasks++;
+	if (!pt->name)
+		return lle_err_oom(err);
+	return prepare_task(p, pt, o, err);
+}
+
+static int add_group(struct lle_plan *p, struct lle_registry *reg, const struct lle_node *tree,
+		     int depth, const struct lle_run_opts *o, struct lle_err *err)
+{
+	const char *gname = lle_node_str(tree, "group");
+	const struct lle_node *members = lle_node_get(tree, "task");
+	if (!gname)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s: group without a name", tree->file);
+	if (find_group(p, gname))
+		return 0;
+	if (!members || members->kind != LLE_NODE_SEQ || members->n == 0)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: group '%s': 'task' must be a non-empty list",
+				   tree->file, tree->line, tree->col, gname);
+	struct plan_group g = { 0 };
+	if (!(g.name = lle_strdup(gname)))
+		return lle_err_oom(err);
+	const char *alias = lle_node_str(tree, "group_alias");
+	g.alias = alias ? lle_strdup(alias) : NULL;
+	/* aggregate_metric_list: which metrics to aggregate and how. Without
+	 * one, lm-evaluation-harness reports no metrics for the group. */
+	const struct lle_node *agg = lle_node_get(tree, "aggregate_metric_list");
+	if (agg && agg->kind == LLE_NODE_SEQ) {
+		for (size_t i = 0; i < agg->n; i++) {
+			const char *m = lle_node_str(agg->items[i], "metric");
+			if (!m)
+				continue;
+			int wbs = lle_node_bool(lle_node_get(agg->items[i], "weight_by_size"));
+			struct plan_agg *na = realloc(g.aggs, (g.naggs + 1) * sizeof(*na));
+			if (!na)
+				goto oom;
+			g.aggs = na;
+			g.aggs[g.naggs].metric = lle_strdup(m);
+			const char *filters = NULL;
+			const struct lle_node *fl = lle_node_get(agg->items[i], "filter_list");
+			if (fl && fl->kind == LLE_NODE_SCALAR)
+				filters = fl->str;
+			else if (fl && fl->kind == LLE_NODE_SEQ && fl->n && fl->items[0]->kind == LLE_NODE_SCALAR)
+				filters = fl->items[0]->str;
+			g.aggs[g.naggs].filter = lle_strdup(filters ? filters : "none");
+			g.aggs[g.naggs].weight_by_size = wbs == 1;
+			g.naggs++;
+			if (!g.aggs[g.naggs - 1].metric || !g.aggs[g.naggs - 1].filter)
+				goto oom;
+		}
+	}
+	const struct lle_node *md = lle_node_get(tree, "metadata");
+	double v;
+	g.version = lle_node_double(lle_node_get(md, "version"), &v) == 0 ? v : -1;
+	/* Register the group before its members so a cycle is caught by depth. */
+	struct plan_group *ng = realloc(p->groups, (p->ngroups + 1) * sizeof(*ng));
+	if (!ng)
+		goto oom;
+	p->groups = ng;
+	size_t gi = p->ngroups++;
+	p->groups[gi] = g;
+	for (size_t i = 0; i < members->n; i++) {
+		const struct lle_node *m = members->items[i];
+		const char *mname = NULL;
+		if (m->kind == LLE_NODE_SCALAR) {
+			mname = m->str;
+			if (add_name(p, reg, mname, depth + 1, o, err) < 0)
+				return -1;
+		} else if (m->kind == LLE_NODE_MAP && lle_node_str(m, "task") && !lle_node_get(m, "group")) {
+			/* An inline task config inside the group. */
+			mname = lle_node_str(m, "task");
+			if (add_task_tree(p, m, o, err) < 0)
+				return -1;
+		} else {
+			return lle_err_set(err, LLE_EXIT_CONFIG,
+					   "%s:%d:%d: group '%s': each member must be a task or group name",
+					   m->file, m->line, m->col, gname);
+		}
+		struct plan_group *pg = &p->groups[gi];
+		if (!strv_has(pg->members, pg->nmembers, mname) &&
+		    strv_push(&pg->members, &pg->nmembers, mname) < 0)
+			return lle_err_oom(err);
+	}
+	return 0;
+oom:
+	plan_group_fini(&g);
+	return lle_err_oom(err);
+}
+
+struct tag_collect {
+	char **names;
+	size_t n;
+	int oom;
+};
+
+static void collect_tag(void *arg, const char *task)
+{
+	struct tag_collect *c = arg;
+	if (!strv_has(c->names, c->n, task) && strv_push(&c->names, &c->n, task) < 0)
+		c->oom = 1;
+}
+
+static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *name, int depth,
+		    const struct lle_run_opts *o, struct lle_err *err)
+{
+	if (depth > MAX_GROUP_DEPTH)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "group '%s' nests deeper than %d levels (a cycle?)",
+				   name, MAX_GROUP_DEPTH);
+	if (find_task(p, name) || find_group(p, name))
+		return 0;
+	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_TASKS, name);
+	if (!e)
+		return lle_err_set(err, LLE_EXIT_CONFIG,
+				   "unknown task '%s' (see 'llm-eval list tasks')", name);
+	if (e->kind == LLE_KIND_PYTASK)
+		return lle_err_set(err, LLE_EXIT_CONFIG,
+				   "%s/%s: task '%s' is a Python task (class:), which llm-eval cannot run",
+				   e->root, e->relpath, name);
+	if (e->kind == LLE_KIND_TAG) {
+		struct tag_collect c = { 0 };
+		for (size_t i = 0; i < lle_registry_nsources(reg, LLE_REG_TASKS); i++)
+			lle_reg_source_tag_members(lle_registry_source(reg, LLE_REG_TASKS, i), name,
+						   collect_tag, &c);
+		int rc = c.oom ? lle_err_oom(err) : 0;
+		for (size_t i = 0; rc == 0 && i < c.n; i++)
+			rc = add_name(p, reg, c.names[i], depth + 1, o, err);
+		strv_free(c.names, c.n);
+		return rc;
+	}
+	char *path = entry_path(e);
+	if (!path)
+		return lle_err_oom(err);
+	struct lle_node *tree = lle_reg_load_full(path, NULL, NULL, err);
+	free(path);
+	if (!tree)
+		return -1;
+	int rc;
+	if (e->kind == LLE_KIND_GROUP)
+		rc = add_group(p, reg, tree, depth, o, err);
+	else
+		rc = add_task_tree(p, tree, o, err);
+	lle_node_free(tree);
+	return rc;
+}
+
+/* ---------- models ---------- */
+
+static char *default_model_dir(void)
+{
+	const char *env = getenv("LLM_EVAL_MODEL_DIR");
+	if (env && *env)
+		return lle_strdup(env);
+	char *data = lle_xdg_dir("data");
+	if (!data)
+		return NULL;
+	char *dir = lle_path_join(data, "models");
+	free(data);
+	return dir;
+}
+
+static int file_exists(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int add_model(struct lle_plan *p, struct plan_model *m, struct lle_err *err)
+{
+	for (size_t i = 0; i < p->nmodels; i++)
+		if (strcmp(p->models[i].name, m->name) == 0) {
+			plan_model_fini(m);
+			return 0;
+		}
+	struct plan_model *nm = realloc(p->models, (p->nmodels + 1) * sizeof(*nm));
+	if (!nm) {
+		plan_model_fini(m);
+		return lle_err_oom(err);
+	}
+	p->models = nm;
+	p->models[p->nmodels++] = *m;
+	return 0;
+}
+
+static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, const char *name,
+				  const struct lle_run_opts *o, struct lle_err *err)
+{
+	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_MODELS, name);
+	if (!e)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "unknown model '%s' (see 'llm-eval list models')", name);
+	char *path = entry_path(e);
+	if (!path)
+		return lle_err_oom(err);
+	struct lle_node *cfg = lle_reg_load_full(path, NULL, NULL, err);
+	if (!cfg) {
+		free(path);
+		return -1;
+	}
+	struct plan_model m = { 0 };
+	int rc = -1;
+	const char *backend = o->backend ? o->backend : lle_node_str(cfg, "backend");
+	if (!backend)
+		backend = "llamacpp";
+	const struct lle_node *bcfg = lle_node_get(lle_node_get(cfg, "backends"), backend);
+	m.name = lle_strdup(name);
+	m.backend = lle_strdup(backend);
+	const char *tmpl = lle_node_str(cfg, "chat_template");
+	if (tmpl && strcmp(tmpl, "none") != 0)
+		m.chat_template = lle_strdup(tmpl);
+	if (!m.name || !m.backend || (tmpl && strcmp(tmpl, "none") != 0 && !m.chat_template)) {
+		lle_err_oom(err);
+		goto out;
+	}
+	if (!bcfg) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s: model '%s' has no 'backends.%s' section", path, name,
+			    backend);
+		goto out;
+	}
+	if (strcmp(backend, "llamacpp") == 0) {
+		const char *gguf = lle_node_str(bcfg, "gguf");
+		if (!gguf) {
+			lle_err_set(err, LLE_EXIT_CONFIG, "%s: model '%s': backends.llamacpp has no 'gguf' file name",
+				    path, name);
+			goto out;
+		}
+		char *dir = o->model_dir ? lle_strdup(o->model_dir) : default_model_dir();
+		m.model = dir ? lle_path_join(dir, gguf) : lle_strdup(gguf);
+		free(dir);
+		if (!m.model) {
+			lle_err_oom(err);
+			goto out;
+		}
+		if (!file_exists(m.model)) {
+			const char *repo = lle_node_str(bcfg, "gguf_repo");
+			lle_err_set(err, LLE_EXIT_CONFIG,
+				    "model '%s': expected the GGUF file '%s' (set --model-dir or LLM_EVAL_MODEL_DIR%s%s)",
+				    name, m.model, repo ? "; it is published in " : "", repo ? repo : "");
+			goto out;
+		}
+	} else {
+		/* Server backends: the served model name and every other scalar or
+		 * list of the section become key=value options for the plugin. */
+		const char *served = lle_node_str(bcfg, "model");
+		m.model = lle_strdup(served ? served : name);
+		if (!m.model) {
+			lle_err_oom(err);
+			goto out;
+		}
+		for (size_t i = 0; i < bcfg->n; i++) {
+			const struct lle_node *v = bcfg->items[i];
+			struct lle_buf b = LLE_BUF_INIT;
+			if (strcmp(bcfg->keys[i], "model") == 0)
+				continue;
+			lle_buf_printf(&b, "%s=", bcfg->keys[i]);
+			if (v->kind == LLE_NODE_SCALAR)
+				lle_buf_adds(&b, v->str);
+			else if (v->kind == LLE_NODE_SEQ)
+				for (size_t j = 0; j < v->n; j++)
+					if (v->items[j]->kind == LLE_NODE_SCALAR)
+						lle_buf_printf(&b, "%s%s", j ? "," : "", v->items[j]->str);
+			char *s = lle_buf_detach(&b);
+			if (!s || strv_push(&m.options, &m.noptions, s) < 0) {
+				free(s);
+				lle_err_oom(err);
+				goto out;
+			}
+			free(s);
+		}
+	}
+	rc = add_model(p, &m, err);
+	memset(&m, 0, sizeof(m));
+out:
+	plan_model_fini(&m);
+	lle_node_free(cfg);
+	free(path);
+	return rc;
+}
+
+static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
+{
+	if (!file_exists(o->model_path))
+		return lle_err_set(err, LLE_EXIT_CONFIG, "--model-path '%s': %s", o->model_path,
+				   access(o->model_path, F_OK) == 0 ? "not a regular file" : strerror(errno));
+	struct plan_model m = { 0 };
+	const char *base = strrchr(o->model_path, '/');
+	base = base ? base + 1 : o->model_path;
+	m.name = lle_strdup(base);
+	m.backend = lle_strdup(o->backend ? o->backend : "llamacpp");
+	m.model = lle_strdup(o->model_path);
+	if (!m.name || !m.backend || !m.model) {
+		plan_model_fini(&m);
+		return lle_err_oom(err);
+	}
+	char *dot = strrchr(m.name, '.');
+	if (dot && strcmp(dot, ".gguf") == 0)
+		*dot = '\0';
+	return add_model(p, &m, err);
+}
+
+/* Every backend the plan uses must load (without opening a model). */
+static int check_backends(struct lle_plan *p, struct lle_err *err)
+{
+	for (size_t i = 0; i < p->nmodels; i++) {
+		int seen = 0;
+		for (size_t j = 0; j < i; j++)
+			seen |= strcmp(p->models[j].backend, p->models[i].backend) == 0;
+		if (seen)
+			continue;
+		struct lle_plugin *pl = lle_backend_load(p->models[i].backend, NULL, err);
+		if (!pl) {
+			lle_err_prefix(err, "model '%s'", p->models[i].name);
+			return -1;
+		}
+		lle_plugin_close(pl);
+	}
+	return 0;
+}
+
+struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opts *o, struct lle_err *err)
+{
+	struct lle_plan *p = calloc(1, sizeof(*p));
+	char **names = NULL;
+	size_t nnames = 0;
+	if (!p) {
+		lle_err_oom(err);
+		return NULL;
+	}
+	lle_data_dir_pick(o->data_dir, &p->dd);
+
+	/* Models: --model names, --model-path, or the category's models. */
+	for (size_t i = 0; i < o->nmodels; i++)
+		if (push_csv(&names, &nnames, o->models[i]) < 0)
+			goto oom;
+	if (o->category && nnames == 0 && !o->model_path) {
+		const struct lle_reg_entry *es = lle_registry_entries(reg, LLE_REG_MODELS);
+		size_t n = lle_registry_count(reg, LLE_REG_MODELS);
+		for (size_t i = 0; i < n; i++) {
+			/* A model's category field is its categories joined with ','. */
+			char *cats = lle_strdup(es[i].category);
+			if (!cats)
+				goto oom;
+			int hit = 0;
+			for (char *s = NULL, *t = strtok_r(cats, ",", &s); t; t = strtok_r(NULL, ",", &s))
+				hit |= strcmp(t, o->category) == 0;
+			free(cats);
+			if (hit && strv_push(&names, &nnames, es[i].name) < 0)
+				goto oom;
+		}
+	}
+	for (size_t i = 0; i < nnames; i++)
+		if (resolve_registry_model(p, reg, names[i], o, err) < 0)
+			goto fail;
+	if (o->model_path && resolve_model_path(p, o, err) < 0)
+		goto fail;
+	strv_free(names, nnames);
+	names = NULL;
+	nnames = 0;
+	if (p->nmodels == 0) {
+		if (o->category)
+			lle_err_set(err, LLE_EXIT_CONFIG, "category '%s' has no models; give --model or --model-path",
+				    o->category);
+		else
+			lle_err_set(err, LLE_EXIT_USAGE, "no model: give --model NAME, --model-path FILE.gguf or --category NAME");
+		goto fail;
+	}
+
+	/* Tasks: --tasks names, or the category's tasks (top-level entries only:
+	 * a group's members come with the group). */
+	for (size_t i = 0; i < o->ntasks; i++)
+		if (push_csv(&names, &nnames, o->tasks[i]) < 0)
+			goto oom;
+	if (o->category && nnames == 0) {
+		const struct lle_reg_entry *es = lle_registry_entries(reg, LLE_REG_TASKS);
+		size_t n = lle_registry_count(reg, LLE_REG_TASKS);
+		for (size_t i = 0; i < n; i++)
+			if (strcmp(es[i].category, o->category) == 0 &&
+			    (es[i].kind == LLE_KIND_TASK || es[i].kind == LLE_KIND_GROUP) &&
+			    strv_push(&names, &nnames, es[i].name) < 0)
+				goto oom;
+	}
+	if (nnames == 0) {
+		lle_err_set(err, o->category ? LLE_EXIT_CONFIG : LLE_EXIT_USAGE,
+			    o->category ? "category has no tasks" : "no task: give --tasks NAME[,NAME...] or --category NAME");
+		goto fail;
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		if (add_name(p, reg, names[i], 0, o, err) < 0)
+			goto fail;
+		if (strv_push(&p->top, &p->ntop, names[i]) < 0)
+			goto oom;
+	}
+	strv_free(names, nnames);
+	names = NULL;
+	if (check_backends(p, err) < 0)
+		goto fail;
+	return p;
+oom:
+	lle_err_oom(err);
+fail:
+	strv_free(names, nnames);
+	lle_plan_free(p);
+	return NULL;
+}
+
+void plan_model_fini(struct plan_model *m)
+{
+	free(m->name);
+	free(m->backend);
+	free(m->model);
+	free(m->chat_template);
+	strv_free(m->options, m->noptions);
+	memset(m, 0, sizeof(*m));
+}
+
+void plan_group_fini(struct plan_group *g)
+{
+	free(g->name);
+	free(g->alias);
+	strv_free(g->members, g->nmembers);
+	for (size_t i = 0; i < g->naggs; i++) {
+		free(g->aggs[i].metric);
+		free(g->aggs[i].filter);
+	}
+	free(g->aggs);
+	memset(g, 0, sizeof(*g));
+}
+
+void lle_plan_free(struct lle_plan *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nmodels; i++)
+		plan_model_fini(&p->models[i]);
+	free(p->models);
+	for (size_t i = 0; i < p->ntasks; i++) {
+		lle_task_free(p->tasks[i].task);
+		free(p->tasks[i].name);
+		free(p->tasks[i].alias);
+		free(p->tasks[i].split);
+		free(p->tasks[i].data_path);
+	}
+	free(p->tasks);
+	for (size_t i = 0; i < p->ngroups; i++)
+		plan_group_fini(&p->groups[i]);
+	free(p->groups);
+	strv_free(p->top, p->ntop);
+	free(p);
+}

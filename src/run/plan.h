@@ -1,0 +1,63 @@
+/* The plan of a run: models, tasks and groups, resolved and checked
+ * (plan.c). Internal to src/run/. */
+#ifndef LLE_RUN_PLAN_H
+#define LLE_RUN_PLAN_H
+
+#include <stddef.h>
+
+#include "data/dataset.h"
+#include "run/run.h"
+#include "tasks/task.h"
+
+struct plan_model {
+	char *name;            /* registry name, or the GGUF file's base name */
+	char *backend;         /* plugin name */
+	char *model;           /* GGUF path (llamacpp) or served model name */
+	char *chat_template;   /* the registry's template name, or NULL: the model's own */
+	char **options;        /* "key=value" for the plugin */
+	size_t noptions;
+};
+
+struct plan_task {
+	char *name;
+	char *alias;           /* task_alias, or NULL */
+	struct lle_task *task;
+	char *split;           /* the split evaluated */
+	char *data_path;       /* its file (or glob) */
+	long ndocs_total;      /* documents in the split */
+	long ndocs;            /* documents evaluated (after --limit) */
+	long k;                /* few-shot examples per prompt */
+};
+
+struct plan_agg {
+	char *metric;
+	char *filter;          /* "none" unless the group says */
+	int weight_by_size;
+};
+
+struct plan_group {
+	char *name;
+	char *alias;
+	char **members;        /* task or group names, in config order */
+	size_t nmembers;
+	struct plan_agg *aggs; /* aggregate_metric_list */
+	size_t naggs;
+	double version;        /* metadata.version, -1 when absent */
+};
+
+struct lle_plan {
+	struct plan_model *models;
+	size_t nmodels;
+	struct plan_task *tasks;   /* leaf tasks, in the order they run */
+	size_t ntasks;
+	struct plan_group *groups; /* parents before children */
+	size_t ngroups;
+	char **top;                /* the names asked for */
+	size_t ntop;
+	struct lle_data_dir dd;
+};
+
+void plan_model_fini(struct plan_model *m);
+void plan_group_fini(struct plan_group *g);
+
+#endif

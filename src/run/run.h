@@ -1,0 +1,69 @@
+/* The run: the planner (which models on which tasks) and the engine (build
+ * requests, call the backend, score, aggregate), with live progress and the
+ * results files.
+ *
+ *   lle_run_plan()      resolve models, tasks, groups, categories and data
+ *                       files; every problem is found here, before any work
+ *   lle_run_execute()   for each model: load the plugin, open the model in the
+ *                       background while the first task's prompts are built,
+ *                       then every task in chunks of documents; results and
+ *                       per-sample logs written as lm-evaluation-harness
+ *                       writes them (output.c)
+ *
+ * Not here: parsing the command line (src/cli/engine/cmd_run.c), task
+ * semantics (src/tasks/), the backends (plugins). */
+#ifndef LLE_RUN_RUN_H
+#define LLE_RUN_RUN_H
+
+#include <stddef.h>
+
+#include "util/err.h"
+
+struct lle_registry;
+
+struct lle_run_opts {
+	const char *const *models;    /* registry model names */
+	size_t nmodels;
+	const char *model_path;       /* --model-path FILE.gguf (instead of or with models) */
+	const char *backend;          /* --backend: overrides the model's default */
+	const char *model_dir;        /* --model-dir (else LLM_EVAL_MODEL_DIR, else XDG data) */
+	const char *const *tasks;     /* task, group or tag names */
+	size_t ntasks;
+	const char *category;         /* --category: its models x its tasks */
+	double limit;                 /* 0: all; >= 1: documents per task; < 1: a fraction */
+	long num_fewshot;             /* -1: each task's own */
+	long fewshot_seed;            /* the harness's fewshot_random_seed (1234) */
+	long seed;                    /* seed of sampled generations */
+	int apply_chat_template;
+	const char *system_instruction;
+	const char *gen_kwargs;       /* "k=v,k=v": temperature, top_p, max_gen_toks, do_sample, until */
+	long batch_size;              /* documents per backend submission (default 32) */
+	long threads;                 /* 0: the backend's default */
+	long max_length;              /* 0: the model's context */
+	const char *output_dir;       /* NULL: no files, only the table */
+	int log_samples;
+	const char *data_dir;         /* --data-dir */
+	long bootstrap_iters;         /* for stderr of non-mean metrics (default 100000 as the harness) */
+	int quiet;                    /* no progress */
+	int json_table;               /* print the final results JSON to stdout instead of a table */
+	unsigned monitor_interval_ms; /* 0: the default */
+};
+
+struct lle_plan;
+
+/* Resolve everything the run needs; NULL with err set (config, data or
+ * backend code) naming the model, task, file or document at fault. */
+struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opts *o,
+			      struct lle_err *err);
+void lle_plan_free(struct lle_plan *p);
+
+/* Run the plan. Returns an exit code: 0, LLE_EXIT_EVAL when some documents
+ * failed, LLE_EXIT_INTERRUPTED after Ctrl-C (what was done is written), or the
+ * error's code with err set. */
+int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err);
+
+/* Set by the SIGINT/SIGTERM handler of the command; checked between chunks
+ * and by the backend through the host's interrupted(). */
+extern volatile int lle_run_interrupted;
+
+#endif
