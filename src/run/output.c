@@ -475,6 +475,20 @@ static int print_rows(struct lle_buf *b, const struct run_output *ro, const char
 			lle_buf_adds(b, "|\n");
 		first = 0;
 	}
+	if (g && first && !measure) {
+		/* A group without aggregate_metric_list has no figures of its own:
+		 * still show its name above its members. */
+		char label[256];
+		snprintf(label, sizeof(label), "%*s%s%s", depth * 2, "", depth ? "- " : "", name);
+		lle_buf_printf(b, "|%s%*s", label, widths[0] - (int)strlen(label), "");
+		for (int c = 1; c < 9; c++)
+			lle_buf_printf(b, "|%*s", widths[c], "");
+		lle_buf_adds(b, "|\n");
+	} else if (g && first && measure) {
+		int w = depth * 2 + (depth ? 2 : 0) + (int)strlen(name);
+		if (w > widths[0])
+			widths[0] = w;
+	}
 	if (g)
 		for (size_t i = 0; i < g->nmembers; i++)
 			print_rows(b, ro, g->members[i], depth + 1, p, widths, measure);
