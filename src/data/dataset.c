@@ -288,26 +288,45 @@ static int parse_object(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 	return 1;
 }
 
-/* JSON lines: one object per non-blank line. 1 doc, 0 eof, -1 error. */
+/* JSON lines: one object per non-blank line. 1 doc, 0 eof, -1 error.
+ * Lines are gathered a buffer at a time (memchr), not byte by byte. */
 static int next_jsonl(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 {
 	for (;;) {
 		lle_buf_reset(&ds->rec);
 		ds->doc_line = ds->line;
-		int c, any = 0, blank = 1;
-		while ((c = getb(ds, err)) >= 0 && c != '\n') {
-			any = 1;
-			if (!is_ws(c))
-				blank = 0;
-			if (lle_buf_addc(&ds->rec, (char)c) < 0)
+		int any = 0, nl = 0;
+		while (!nl) {
+			if (ds->pos == ds->len) {
+				if (fill(ds, err) < 0)
+					return -1;
+				if (ds->len == 0)
+					break;
+			}
+			const unsigned char *p = ds->buf + ds->pos;
+			size_t avail = ds->len - ds->pos;
+			const unsigned char *q = memchr(p, '\n', avail);
+			size_t take = q ? (size_t)(q - p) : avail;
+			if (take && lle_buf_add(&ds->rec, p, take) < 0)
 				return lle_err_oom(err);
+			any = 1;
+			ds->pos += take;
+			if (q) {
+				ds->pos++;
+				ds->line++;
+				nl = 1;
+			}
 		}
-		if (c == -2)
-			return -1;
-		if (c == -1 && !any)
+		if (!any)
 			return 0;
-		if (blank)
+		int blank = 1;
+		for (size_t i = 0; i < ds->rec.n && blank; i++)
+			blank = is_ws((unsigned char)ds->rec.p[i]);
+		if (blank) {
+			if (!nl)
+				return 0;
 			continue;
+		}
 		return parse_object(ds, doc, err);
 	}
 }
