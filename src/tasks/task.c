@@ -690,14 +690,10 @@ int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, s
 
 /* ---------- doc_to_* ---------- */
 
-/* A template's value for a document: the field when the source names one,
- * else the rendered text (a new JSON string). */
-static json_t *eval_tpl(const struct lle_task *t, const struct lle_tpl *tpl, const json_t *doc,
-			size_t doc_id, const char *col, struct lle_err *err)
+/* A template rendered for a document (a new JSON string). */
+static json_t *render_tpl(const struct lle_task *t, const struct lle_tpl *tpl, const json_t *doc,
+			  size_t doc_id, const char *col, struct lle_err *err)
 {
-	json_t *f = json_object_get(doc, lle_tpl_source(tpl));
-	if (f)
-		return json_incref(f);
 	char who[300];
 	size_t n;
 	char *s = lle_tpl_render(tpl, doc, who_doc(who, sizeof(who), t, doc_id, col), &n, err);
@@ -708,6 +704,17 @@ static json_t *eval_tpl(const struct lle_task *t, const struct lle_tpl *tpl, con
 	if (!j)
 		lle_err_oom(err);
 	return j;
+}
+
+/* A template's value for a document: the field when the source names one,
+ * else the rendered text. List items (literal choices) are never fields. */
+static json_t *eval_tpl(const struct lle_task *t, const struct lle_tpl *tpl, const json_t *doc,
+			size_t doc_id, const char *col, struct lle_err *err)
+{
+	json_t *f = json_object_get(doc, lle_tpl_source(tpl));
+	if (f)
+		return json_incref(f);
+	return render_tpl(t, tpl, doc, doc_id, col, err);
 }
 
 /* isdigit() and doc_to_choice set: the harness turns the text into an int */
@@ -747,7 +754,7 @@ json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t
 	if (f->kind == LLE_DOCFN_LIST) {
 		out = json_array();
 		for (size_t i = 0; out && i < f->nitems; i++) {
-			json_t *v = eval_tpl(t, f->items[i], doc, doc_id, "doc_to_choice", err);
+			json_t *v = render_tpl(t, f->items[i], doc, doc_id, "doc_to_choice", err);
 			if (!v || json_array_append_new(out, v) < 0) {
 				json_decref(out);
 				return NULL;
@@ -810,7 +817,7 @@ json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t 
 	if (f->kind == LLE_DOCFN_LIST) {
 		json_t *a = json_array();
 		for (size_t i = 0; a && i < f->nitems; i++) {
-			json_t *v = eval_tpl(t, f->items[i], doc, doc_id, "doc_to_target", err);
+			json_t *v = render_tpl(t, f->items[i], doc, doc_id, "doc_to_target", err);
 			if (!v || json_array_append_new(a, v) < 0) {
 				json_decref(a);
 				return NULL;

@@ -547,6 +547,18 @@ TEST(doc_to_rules_follow_the_harness)
 	json_decref(doc);
 	lle_task_free(t);
 
+	/* literal choices are text even when a field has that name */
+	t = task_from_text("task: abcd\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_target: 0\n"
+			   "doc_to_choice: [A, B]\n", &e);
+	CHECK(t != NULL);
+	doc = json_pack("{ssssss}", "q", "Which?", "A", "first option", "B", "second option");
+	json_t *ch = t ? lle_task_doc_choices(t, doc, 0, &e) : NULL;
+	CHECK(ch && !strcmp(json_string_value(json_array_get(ch, 0)), "A"));
+	if (ch)
+		json_decref(ch);
+	json_decref(doc);
+	lle_task_free(t);
+
 	t = task_from_text("task: lst\ndoc_to_text: 'Q'\ndoc_to_target: \"{{ [a, b] }}\"\n", &e);
 	CHECK(t != NULL);
 	doc = json_pack("{ssss}", "a", "x", "b", "y");
