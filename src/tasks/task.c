@@ -1246,9 +1246,10 @@ int lle_task_build_ex(const struct lle_task *t, struct lle_fewshot *fs, const js
 			if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
 				goto fail;
 		if (has_metric(t, LLE_M_ACC_MUTUAL_INFO)) {
+			/* the harness scores each choice alone, without the delimiter */
 			rq->unconditional = 1;
 			for (size_t i = 0; i < n; i++)
-				if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
+				if (add_cont(rq, "", json_array_get(rq->choices, i), err) < 0)
 					goto fail;
 		}
 		break;

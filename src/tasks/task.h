@@ -138,7 +138,7 @@ long lle_fewshot_draw(struct lle_fewshot *fs, size_t *idx, struct lle_err *err);
 struct lle_requests {
 	char *context;          /* the prompt; loglikelihood_rolling: the whole text */
 	char **continuations;   /* multiple_choice: target_delimiter + choice, then (for
-				   acc_mutual_info) the same again with an empty context;
+				   acc_mutual_info) each choice alone, with an empty context;
 				   loglikelihood: target_delimiter + target */
 	size_t ncont;
 	size_t nchoices;        /* multiple_choice */

@@ -534,6 +534,7 @@ TEST(doc_to_rules_follow_the_harness)
 	CHECK_INTEQ(rq.ncont, 6); /* acc_mutual_info adds the unconditional ones */
 	CHECK(rq.unconditional == 1);
 	CHECK_STREQ(rq.continuations[2], " it's");
+	CHECK_STREQ(rq.continuations[5], "it's"); /* unconditional: the bare choice */
 	/* acc: argmax ll = 1; acc_norm: ll / len -> -2/1, -4/4, -4.2/4 -> 1;
 	 * mutual info: ll - uncond = -2-(-1), -4-(-1), -4.2-(-5) = -1, -3, 0.8 -> 2 */
 	double ll[6] = { -2.0, -4.0, -4.2, -1.0, -1.0, -5.0 };
