@@ -219,6 +219,9 @@ TEST(gsm8k_config_is_the_harness_config)
 	CHECK(json_is_real(json_object_get(gk, "temperature")));
 	CHECK(json_is_false(json_object_get(gk, "do_sample")));
 	CHECK_INTEQ(json_integer_value(json_object_get(t->config, "num_fewshot")), 5);
+	json_t *hib = lle_task_higher_is_better(t);
+	CHECK(json_is_true(json_object_get(hib, "exact_match")) && json_object_size(hib) == 1);
+	json_decref(hib);
 	lle_task_free(t);
 	lle_node_free(tree);
 }
@@ -737,6 +740,38 @@ TEST(group_of_subtasks_weighted_by_size)
 	CHECK_NEAR(lle_group_value(v, n2, 2, 0), 0.375, 1e-15);
 }
 
+TEST(results_entries_and_groups)
+{
+	struct lle_err e = { 0 };
+	struct lle_metric_result a[2] = {
+		{ "exact_match", "strict-match", LLE_AGG_MEAN, 1, 0.5, sqrt(1.0 / 3) / 2, 4 },
+		{ "exact_match", "flexible-extract", LLE_AGG_MEAN, 1, 0.75, 0.25, 4 },
+	};
+	struct lle_metric_result b[1] = { { "exact_match", "strict-match", LLE_AGG_MEAN, 1, 0.25,
+					    sqrt(0.25 / 3) / 2, 4 } };
+	json_t *o = lle_results_entry("gsm8k", a, 2);
+	CHECK_STREQ(json_string_value(json_object_get(o, "alias")), "gsm8k");
+	CHECK_NEAR(json_real_value(json_object_get(o, "exact_match,strict-match")), 0.5, 0);
+	CHECK_NEAR(json_real_value(json_object_get(o, "exact_match_stderr,flexible-extract")), 0.25, 0);
+	json_decref(o);
+	a[1].stderr_ = NAN;
+	o = lle_results_entry(NULL, a, 2);
+	CHECK_STREQ(json_string_value(json_object_get(o, "exact_match_stderr,flexible-extract")), "N/A");
+	CHECK(json_object_get(o, "alias") == NULL);
+	json_decref(o);
+	/* only keys every task has; values as in group_of_subtasks_weighted_by_size */
+	const struct lle_metric_result *tasks[2] = { a, b };
+	size_t nres[2] = { 2, 1 }, nout;
+	struct lle_metric_result *g;
+	CHECK(lle_group_results(tasks, nres, 2, 1, &g, &nout, &e) == 0);
+	CHECK_INTEQ(nout, 1);
+	CHECK_STREQ(g[0].filter, "strict-match");
+	CHECK_NEAR(g[0].value, 0.375, 1e-15);
+	CHECK_NEAR(g[0].stderr_, sqrt(1.25 / 48), 1e-15);
+	CHECK_INTEQ(g[0].n, 8);
+	free(g);
+}
+
 int main(void)
 {
 	RUN(gsm8k_config_is_the_harness_config);
@@ -753,5 +788,6 @@ int main(void)
 	RUN(document_errors_name_task_document_and_field);
 	RUN(data_files_resolve_under_the_data_dir);
 	RUN(group_of_subtasks_weighted_by_size);
+	RUN(results_entries_and_groups);
 	return check_done();
 }
