@@ -244,6 +244,34 @@ TEST(strip_split_case)
 	json_decref(a);
 }
 
+/* Every prefix of every table template either compiles or fails cleanly,
+ * and renders or fails cleanly (run under ASan by `make test SAN=1`). */
+TEST(truncated_templates_fail_cleanly)
+{
+	json_t *d = doc();
+	int compiled = 0, failed = 0;
+	for (size_t i = 0; i < sizeof(k_cases) / sizeof(k_cases[0]); i++) {
+		size_t n = strlen(k_cases[i].tpl);
+		for (size_t k = 0; k <= n; k++) {
+			char *src = strndup(k_cases[i].tpl, k);
+			struct lle_err e = { 0 };
+			struct lle_tpl *t = lle_tpl_compile(src, "w", &e);
+			if (t) {
+				compiled++;
+				char *s = lle_tpl_render(t, d, "w", NULL, &e);
+				free(s);
+				lle_tpl_free(t);
+			} else {
+				failed++;
+				CHECK(e.code == LLE_EXIT_CONFIG && strncmp(e.msg, "w: at character ", 16) == 0);
+			}
+			free(src);
+		}
+	}
+	CHECK(compiled > 0 && failed > 0);
+	json_decref(d);
+}
+
 int main(void)
 {
 	RUN(renders_like_jinja);
@@ -253,5 +281,6 @@ int main(void)
 	RUN(python_values_print_like_python);
 	RUN(literal_eval_of_rendered_lists);
 	RUN(strip_split_case);
+	RUN(truncated_templates_fail_cleanly);
 	return check_done();
 }
