@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tasks/pystr.h"
 #include "util/buf.h"
@@ -74,6 +75,16 @@ static int kerr(const struct lle_task *t, const struct lle_node *n, const char *
 	snprintf(m, sizeof(m), fmt, arg);
 	return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: task '%s': %s: %s", n->file, n->line, n->col,
 			   t->name ? t->name : "?", key, m);
+}
+
+static int digits_only(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
 }
 
 /* "task 'x': doc N: column" into b. */
@@ -567,6 +578,93 @@ fail:
 	return NULL;
 }
 
+/* ---------- --gen-kwargs ---------- */
+
+static json_t *arg_value(const char *v)
+{
+	if (!strcasecmp(v, "true"))
+		return json_true();
+	if (!strcasecmp(v, "false"))
+		return json_false();
+	if (digits_only(v) && strlen(v) < 18)
+		return json_integer(strtoll(v, NULL, 10));
+	char *end;
+	double d = strtod(v, &end);
+	if (*v && !*end)
+		return json_real(d);
+	return json_string(v);
+}
+
+int lle_task_update_gen_kwargs(struct lle_task *t, const char *spec, struct lle_err *err)
+{
+	if (!t->generation_kwargs && !(t->generation_kwargs = json_object()))
+		return lle_err_oom(err);
+	char *copy = lle_strdup(spec);
+	if (!copy)
+		return lle_err_oom(err);
+	int rv = 0;
+	char *save = NULL;
+	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq || eq == kv) {
+			rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: '%s' is not key=value", kv);
+			break;
+		}
+		*eq = '\0';
+		const char *k = kv, *v = eq + 1;
+		json_t *jv = arg_value(v);
+		if (!jv) {
+			rv = lle_err_oom(err);
+			break;
+		}
+		if (!strcmp(k, "until")) {
+			for (size_t i = 0; i < t->nuntil; i++)
+				free(t->until[i]);
+			t->nuntil = 0;
+			json_decref(jv);
+			jv = json_pack("[s]", v);
+			if (!jv || add_until(t, v, err) < 0) {
+				rv = jv ? -1 : lle_err_oom(err);
+				if (jv)
+					json_decref(jv);
+				break;
+			}
+		} else if (!strcmp(k, "max_gen_toks")) {
+			if (!json_is_integer(jv) || json_integer_value(jv) < 1) {
+				json_decref(jv);
+				rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: max_gen_toks must be a positive "
+						 "integer, not '%s'", v);
+				break;
+			}
+			t->max_gen_toks = (long)json_integer_value(jv);
+		} else if (!strcmp(k, "temperature")) {
+			if (!json_is_number(jv) || json_number_value(jv) < 0) {
+				json_decref(jv);
+				rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: temperature must be a number >= 0, "
+						 "not '%s'", v);
+				break;
+			}
+			t->temperature = json_number_value(jv);
+			json_decref(jv);
+			jv = json_real(t->temperature);
+		} else if (!strcmp(k, "do_sample")) {
+			if (!json_is_boolean(jv)) {
+				json_decref(jv);
+				rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: do_sample must be true or false, "
+						 "not '%s'", v);
+				break;
+			}
+			t->do_sample = json_is_true(jv);
+		}
+		if (json_object_set_new(t->generation_kwargs, k, jv) < 0) {
+			rv = lle_err_oom(err);
+			break;
+		}
+	}
+	free(copy);
+	return rv;
+}
+
 /* ---------- data ---------- */
 
 char *lle_task_split_path(const struct lle_task *t, const char *split, const struct lle_data_dir *dd,
@@ -598,16 +696,6 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 	char *p = lle_data_resolve(lle_buf_str(&b), t->base_dir, dd, must_exist, what, err);
 	lle_buf_free(&b);
 	return p;
-}
-
-static int digits_only(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
 }
 
 static int int_literal(const char *s)

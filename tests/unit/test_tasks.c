@@ -740,6 +740,34 @@ TEST(group_of_subtasks_weighted_by_size)
 	CHECK_NEAR(lle_group_value(v, n2, 2, 0), 0.375, 1e-15);
 }
 
+TEST(gen_kwargs_override)
+{
+	struct lle_err e = { 0 };
+	struct lle_node *tree;
+	struct lle_task *t = load_task(FIX "gsm8k.yaml", &tree, &e);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(lle_task_update_gen_kwargs(t, "max_gen_toks=64,temperature=0.7,do_sample=True,top_p=0.9,"
+					 "until=\n\n", &e) == 0);
+	CHECK_INTEQ(t->max_gen_toks, 64);
+	CHECK_NEAR(t->temperature, 0.7, 0);
+	CHECK(t->do_sample == 1);
+	CHECK(t->nuntil == 1 && !strcmp(t->until[0], "\n\n"));
+	json_t *g = t->generation_kwargs;
+	CHECK_INTEQ(json_integer_value(json_object_get(g, "max_gen_toks")), 64);
+	CHECK(json_is_real(json_object_get(g, "top_p")));
+	CHECK(json_is_true(json_object_get(g, "do_sample")));
+	CHECK_STREQ(json_string_value(json_array_get(json_object_get(g, "until"), 0)), "\n\n");
+	CHECK(lle_task_update_gen_kwargs(t, "temperature=hot", &e) == -1);
+	CHECK_STREQ(e.msg, "--gen-kwargs: temperature must be a number >= 0, not 'hot'");
+	CHECK_INTEQ(e.code, LLE_EXIT_USAGE);
+	CHECK(lle_task_update_gen_kwargs(t, "max_gen_toks", &e) == -1);
+	CHECK_STREQ(e.msg, "--gen-kwargs: 'max_gen_toks' is not key=value");
+	lle_task_free(t);
+	lle_node_free(tree);
+}
+
 TEST(results_entries_and_groups)
 {
 	struct lle_err e = { 0 };
@@ -788,6 +816,7 @@ int main(void)
 	RUN(document_errors_name_task_document_and_field);
 	RUN(data_files_resolve_under_the_data_dir);
 	RUN(group_of_subtasks_weighted_by_size);
+	RUN(gen_kwargs_override);
 	RUN(results_entries_and_groups);
 	return check_done();
 }
