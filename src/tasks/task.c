@@ -123,6 +123,11 @@ void lle_task_free(struct lle_task *t)
 	docfn_free(&t->doc_to_text);
 	docfn_free(&t->doc_to_target);
 	docfn_free(&t->doc_to_choice);
+	docfn_free(&t->fs_doc_to_text);
+	docfn_free(&t->fs_doc_to_target);
+	docfn_free(&t->fs_doc_to_choice);
+	if (t->fewshot_samples)
+		json_decref(t->fewshot_samples);
 	lle_tpl_free(t->description);
 	free(t->target_delimiter);
 	free(t->fewshot_delimiter);
@@ -182,14 +187,23 @@ static struct lle_tpl *compile_at(struct lle_task *t, const struct lle_node *n, 
 	return lle_tpl_compile(src, who, err);
 }
 
+static int parse_docfn_as(struct lle_task *t, const struct lle_node *root, const char *key,
+			  const char *label, struct lle_docfn *f, struct lle_err *err);
+
 static int parse_docfn(struct lle_task *t, const struct lle_node *root, const char *key,
 		       struct lle_docfn *f, struct lle_err *err)
+{
+	return parse_docfn_as(t, root, key, key, f, err);
+}
+
+static int parse_docfn_as(struct lle_task *t, const struct lle_node *root, const char *key,
+			  const char *label, struct lle_docfn *f, struct lle_err *err)
 {
 	const struct lle_node *n = lle_node_get(root, key);
 	if (!n || lle_node_is_null(n))
 		return 0;
 	if (n->tag && !strcmp(n->tag, "!function"))
-		return kerr(t, n, key, err, "'!function %s' is Python code, which llm-eval does not run; "
+		return kerr(t, n, label, err, "'!function %s' is Python code, which llm-eval does not run; "
 			    "write it as a template", n->str);
 	if (n->kind == LLE_NODE_SCALAR) {
 		long v;
@@ -199,12 +213,12 @@ static int parse_docfn(struct lle_task *t, const struct lle_node *root, const ch
 			return 0;
 		}
 		f->kind = LLE_DOCFN_TEMPLATE;
-		f->tpl = compile_at(t, n, key, n->str, err);
+		f->tpl = compile_at(t, n, label, n->str, err);
 		return f->tpl ? 0 : -1;
 	}
 	/* a list (or, for doc_to_choice, a map whose values are the choices) */
 	if (n->kind == LLE_NODE_MAP && strcmp(key, "doc_to_choice"))
-		return kerr(t, n, key, err, "must be a template, a field name or a list, not %s", "a map");
+		return kerr(t, n, label, err, "must be a template, a field name or a list, not %s", "a map");
 	f->kind = LLE_DOCFN_LIST;
 	f->items = calloc(n->n ? n->n : 1, sizeof(*f->items));
 	if (!f->items)
@@ -212,8 +226,8 @@ static int parse_docfn(struct lle_task *t, const struct lle_node *root, const ch
 	for (size_t i = 0; i < n->n; i++) {
 		const struct lle_node *it = n->items[i];
 		if (it->kind != LLE_NODE_SCALAR)
-			return kerr(t, it, key, err, "list items must be strings, not %s", lle_node_kind_name(it));
-		if (!(f->items[i] = compile_at(t, it, key, it->str, err)))
+			return kerr(t, it, label, err, "list items must be strings, not %s", lle_node_kind_name(it));
+		if (!(f->items[i] = compile_at(t, it, label, it->str, err)))
 			return -1;
 		f->nitems++;
 	}
@@ -256,18 +270,39 @@ static int parse_fewshot_config(struct lle_task *t, const struct lle_node *root,
 		return kerr(t, n, "fewshot_config", err, "must be a map%s", "");
 	for (size_t i = 0; i < n->n; i++) {
 		const struct lle_node *v = n->items[i];
-		if (strcmp(n->keys[i], "sampler"))
-			return kerr(t, v, "fewshot_config", err, "unsupported key '%s' (llm-eval supports "
-				    "'sampler')", n->keys[i]);
-		if (v->kind != LLE_NODE_SCALAR)
-			return kerr(t, v, "fewshot_config.sampler", err, "must be a name%s", "");
-		if (!strcmp(v->str, "first_n"))
-			t->sampler = LLE_SAMPLER_FIRST_N;
-		else if (!strcmp(v->str, "default") || !strcmp(v->str, "random"))
-			t->sampler = LLE_SAMPLER_RANDOM;
-		else
-			return kerr(t, v, "fewshot_config.sampler", err, "unknown sampler '%s' (known: "
-				    "default, first_n)", v->str);
+		const char *k = n->keys[i];
+		if (!strcmp(k, "sampler")) {
+			if (v->kind != LLE_NODE_SCALAR)
+				return kerr(t, v, "fewshot_config.sampler", err, "must be a name%s", "");
+			if (!strcmp(v->str, "first_n"))
+				t->sampler = LLE_SAMPLER_FIRST_N;
+			else if (!strcmp(v->str, "default") || !strcmp(v->str, "random"))
+				t->sampler = LLE_SAMPLER_RANDOM;
+			else
+				return kerr(t, v, "fewshot_config.sampler", err, "unknown sampler '%s' (known: "
+					    "default, first_n)", v->str);
+		} else if (!strcmp(k, "samples")) {
+			if (v->kind != LLE_NODE_SEQ)
+				return kerr(t, v, "fewshot_config.samples", err, "must be a list of documents%s", "");
+			for (size_t j = 0; j < v->n; j++)
+				if (v->items[j]->kind != LLE_NODE_MAP)
+					return kerr(t, v->items[j], "fewshot_config.samples", err,
+						    "each sample must be a map of fields%s", "");
+			if (!(t->fewshot_samples = lle_node_to_json(v)))
+				return lle_err_oom(err);
+		} else if (!strcmp(k, "doc_to_text")) {
+			if (parse_docfn_as(t, n, k, "fewshot_config.doc_to_text", &t->fs_doc_to_text, err) < 0)
+				return -1;
+		} else if (!strcmp(k, "doc_to_target")) {
+			if (parse_docfn_as(t, n, k, "fewshot_config.doc_to_target", &t->fs_doc_to_target, err) < 0)
+				return -1;
+		} else if (!strcmp(k, "doc_to_choice")) {
+			if (parse_docfn_as(t, n, k, "fewshot_config.doc_to_choice", &t->fs_doc_to_choice, err) < 0)
+				return -1;
+		} else {
+			return kerr(t, v, "fewshot_config", err, "unsupported key '%s' (llm-eval supports sampler, "
+				    "samples, doc_to_text, doc_to_target, doc_to_choice)", k);
+		}
 	}
 	return 0;
 }
@@ -817,9 +852,9 @@ static json_t *maybe_index(const struct lle_task *t, json_t *v)
 	return v;
 }
 
-static json_t *text_value(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+static json_t *text_value(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
+			  size_t doc_id, struct lle_err *err)
 {
-	const struct lle_docfn *f = &t->doc_to_text;
 	if (f->kind == LLE_DOCFN_INT)
 		return json_integer(f->ival);
 	if (f->kind != LLE_DOCFN_TEMPLATE) {
@@ -833,9 +868,9 @@ static json_t *text_value(const struct lle_task *t, const json_t *doc, size_t do
 	return f2 ? v : maybe_index(t, v);
 }
 
-json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+static json_t *docfn_choices(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
+			     size_t doc_id, struct lle_err *err)
 {
-	const struct lle_docfn *f = &t->doc_to_choice;
 	char who[300];
 	who_doc(who, sizeof(who), t, doc_id, "doc_to_choice");
 	json_t *out = NULL;
@@ -897,9 +932,14 @@ json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t
 	return out;
 }
 
-json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
 {
-	const struct lle_docfn *f = &t->doc_to_target;
+	return docfn_choices(t, &t->doc_to_choice, doc, doc_id, err);
+}
+
+static json_t *docfn_target(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
+			    size_t doc_id, struct lle_err *err)
+{
 	if (f->kind == LLE_DOCFN_INT)
 		return json_integer(f->ival);
 	if (f->kind == LLE_DOCFN_LIST) {
@@ -941,14 +981,19 @@ json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t 
 	return v;
 }
 
+json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+{
+	return docfn_target(t, &t->doc_to_target, doc, doc_id, err);
+}
+
 /* The string the harness puts in a prompt for text (an index picks a choice). */
-static char *as_prompt_text(const struct lle_task *t, json_t *v, const json_t *doc, size_t doc_id,
-			    const char *col, struct lle_err *err)
+static char *as_prompt_text(const struct lle_task *t, const struct lle_docfn *fchoice, json_t *v,
+			    const json_t *doc, size_t doc_id, const char *col, struct lle_err *err)
 {
 	struct lle_buf b = LLE_BUF_INIT;
 	char who[300];
 	if (json_is_integer(v) && t->doc_to_choice.kind != LLE_DOCFN_NONE) {
-		json_t *ch = lle_task_doc_choices(t, doc, doc_id, err);
+		json_t *ch = docfn_choices(t, fchoice, doc, doc_id, err);
 		if (!ch)
 			return NULL;
 		long long i = json_integer_value(v);
@@ -973,20 +1018,34 @@ static char *as_prompt_text(const struct lle_task *t, json_t *v, const json_t *d
 	return s;
 }
 
-char *lle_task_doc_text(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+/* The doc_to_* a few-shot example uses: fewshot_config's when given. */
+static const struct lle_docfn *fs_fn(const struct lle_docfn *over, const struct lle_docfn *main_fn)
 {
-	json_t *v = text_value(t, doc, doc_id, err);
+	return over->kind != LLE_DOCFN_NONE ? over : main_fn;
+}
+
+static char *doc_text(const struct lle_task *t, int example, const json_t *doc, size_t doc_id,
+		      struct lle_err *err)
+{
+	const struct lle_docfn *ft = example ? fs_fn(&t->fs_doc_to_text, &t->doc_to_text) : &t->doc_to_text;
+	const struct lle_docfn *fc = example ? fs_fn(&t->fs_doc_to_choice, &t->doc_to_choice) : &t->doc_to_choice;
+	json_t *v = text_value(t, ft, doc, doc_id, err);
 	if (!v)
 		return NULL;
-	char *s = as_prompt_text(t, v, doc, doc_id, "doc_to_text", err);
+	char *s = as_prompt_text(t, fc, v, doc, doc_id, "doc_to_text", err);
 	json_decref(v);
 	return s;
+}
+
+char *lle_task_doc_text(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+{
+	return doc_text(t, 0, doc, doc_id, err);
 }
 
 /* The target as a few-shot example shows it. */
 static char *example_target(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
 {
-	json_t *v = lle_task_doc_target(t, doc, doc_id, err);
+	json_t *v = docfn_target(t, fs_fn(&t->fs_doc_to_target, &t->doc_to_target), doc, doc_id, err);
 	if (!v)
 		return NULL;
 	char *s;
@@ -998,7 +1057,8 @@ static char *example_target(const struct lle_task *t, const json_t *doc, size_t 
 		if (!s)
 			lle_err_oom(err);
 	} else {
-		s = as_prompt_text(t, v, doc, doc_id, "doc_to_target", err);
+		s = as_prompt_text(t, fs_fn(&t->fs_doc_to_choice, &t->doc_to_choice), v, doc, doc_id,
+				   "doc_to_target", err);
 	}
 	json_decref(v);
 	return s;
@@ -1076,6 +1136,14 @@ struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_
 		}
 		return lle_fewshot_from_docs(t, none, 0, 0, seed, err);
 	}
+	if (t->fewshot_samples) { /* fewshot_config.samples: used as written */
+		json_t *docs = json_deep_copy(t->fewshot_samples);
+		if (!docs) {
+			lle_err_oom(err);
+			return NULL;
+		}
+		return lle_fewshot_from_docs(t, docs, 0, k, seed, err);
+	}
 	const char *split = t->fewshot_split ? t->fewshot_split
 		: t->training_split ? t->training_split
 		: t->validation_split ? t->validation_split : t->test_split;
@@ -1120,7 +1188,7 @@ static int example(struct lle_fewshot *fs, size_t i, const char **text, const ch
 	if (!fs->cache[2 * i]) {
 		const struct lle_task *t = fs->t;
 		const json_t *d = json_array_get(fs->docs, i);
-		char *x = lle_task_doc_text(t, d, i, err);
+		char *x = doc_text(t, 1, d, i, err);
 		char *y = x ? example_target(t, d, i, err) : NULL;
 		if (!y) {
 			free(x);

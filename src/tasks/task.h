@@ -72,6 +72,9 @@ struct lle_task {
 	char *fewshot_delimiter;     /* default "\n\n" */
 	long num_fewshot;            /* 0 when not set */
 	enum lle_sampler sampler;    /* fewshot_config.sampler: default (random) or first_n */
+	json_t *fewshot_samples;     /* fewshot_config.samples: examples written in the config */
+	struct lle_docfn fs_doc_to_text, fs_doc_to_target, fs_doc_to_choice; /* fewshot_config's
+					overrides for examples; kind NONE when not given */
 	enum lle_transform process_docs;
 	json_t *generation_kwargs;   /* generate_until: the dict with defaults filled in */
 	char **until;                /* generation_kwargs.until */
@@ -122,8 +125,9 @@ json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t
 
 /* Few-shot examples. */
 struct lle_fewshot;
-/* Load the few-shot split (fewshot_split, else training, validation, then
- * test split) through process_docs. k: examples per prompt (the task's
+/* Load the few-shot examples: fewshot_config.samples when given (used as
+ * written), else the few-shot split (fewshot_split, else training,
+ * validation, then test split) through process_docs. k: examples per prompt (the task's
  * num_fewshot or an override); seed: LLE_FEWSHOT_SEED unless told. k == 0
  * loads nothing. Fewer documents than k (k + 1 when it is the test split) is
  * an error naming the task and split. */

@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "data/yaml.h"
 #include "tasks/task.h"
+#include "util/buf.h"
 
 #define FIX "tests/fixtures/tasks/"
 #define SHARED_DATA "../shared/datasets"
@@ -740,6 +741,65 @@ TEST(group_of_subtasks_weighted_by_size)
 	CHECK_NEAR(lle_group_value(v, n2, 2, 0), 0.375, 1e-15);
 }
 
+/* fewshot_config.samples and its doc_to_* overrides, as gsm8k-cot writes
+ * its examples into the config. */
+TEST(fewshot_samples_in_the_config)
+{
+	struct lle_err e = { 0 };
+	static const char *yaml =
+		"task: cot\n"
+		"doc_to_text: \"Q: {{question}}\\nA:\"\n"
+		"doc_to_target: \"{{answer.split('####')[-1].strip() if answer is defined else target}}\"\n"
+		"num_fewshot: 2\n"
+		"fewshot_config:\n"
+		"  sampler: first_n\n"
+		"  samples:\n"
+		"    - {question: 'q1?', target: 't1'}\n"
+		"    - {question: 'q2?', target: 't2'}\n"
+		"    - {question: 'q3?', target: 't3'}\n";
+	struct lle_task *t = task_from_text(yaml, &e);
+	CHECK(t != NULL);
+	if (!t) {
+		printf("# %s\n", e.msg);
+		return;
+	}
+	struct lle_data_dir none = { NULL, NULL };
+	struct lle_fewshot *fs = lle_fewshot_open(t, &none, t->num_fewshot, LLE_FEWSHOT_SEED, &e);
+	CHECK(fs != NULL);
+	json_t *doc = json_pack("{ssss}", "question", "Z?", "answer", "Add.\n#### 5");
+	struct lle_requests rq;
+	CHECK(lle_task_build(t, fs, doc, 0, NULL, &rq, &e) == 0);
+	CHECK_STREQ(rq.context, "Q: q1?\nA: t1\n\nQ: q2?\nA: t2\n\nQ: Z?\nA:");
+	CHECK_STREQ(json_string_value(rq.gold), "5");
+	lle_requests_free(&rq);
+	lle_fewshot_free(fs);
+	lle_task_free(t);
+
+	/* the examples' own doc_to_text and doc_to_target */
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_adds(&b, yaml);
+	lle_buf_adds(&b, "  doc_to_text: 'Question: {{question}}'\n  doc_to_target: '{{target | upper}}'\n");
+	t = task_from_text(lle_buf_str(&b), &e);
+	lle_buf_free(&b);
+	CHECK(t != NULL);
+	if (!t) {
+		printf("# %s\n", e.msg);
+		json_decref(doc);
+		return;
+	}
+	fs = lle_fewshot_open(t, &none, 2, LLE_FEWSHOT_SEED, &e);
+	CHECK(lle_task_build(t, fs, doc, 0, NULL, &rq, &e) == 0);
+	CHECK_STREQ(rq.context, "Question: q1? T1\n\nQuestion: q2? T2\n\nQ: Z?\nA:");
+	lle_requests_free(&rq);
+	lle_fewshot_free(fs);
+	lle_task_free(t);
+	json_decref(doc);
+
+	CHECK(task_from_text("task: x\ndoc_to_text: q\ndoc_to_target: a\nfewshot_config: {split: dev}\n", &e) == NULL);
+	CHECK_STREQ(e.msg, "t.yaml:4:25: task 'x': fewshot_config: unsupported key 'split' (llm-eval supports "
+		    "sampler, samples, doc_to_text, doc_to_target, doc_to_choice)");
+}
+
 TEST(gen_kwargs_override)
 {
 	struct lle_err e = { 0 };
@@ -816,6 +876,7 @@ int main(void)
 	RUN(document_errors_name_task_document_and_field);
 	RUN(data_files_resolve_under_the_data_dir);
 	RUN(group_of_subtasks_weighted_by_size);
+	RUN(fewshot_samples_in_the_config);
 	RUN(gen_kwargs_override);
 	RUN(results_entries_and_groups);
 	return check_done();
