@@ -3,18 +3,17 @@
  * Every file is read through zlib's gzread, which passes plain files through
  * unchanged, so one buffered byte reader serves all formats, compressed or
  * not. Only the current record (one line, one array element, one CSV row) is
- * held in memory. This file does not interpret documents. */
+ * held in memory. This file does not interpret documents; file resolution
+ * is datapath.c. */
 #include "data/dataset.h"
 
 #include <errno.h>
 #include <glob.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "util/buf.h"
-#include "util/path.h"
 #include "util/utf8.h"
 
 enum fmt { FMT_JSONL, FMT_JSON, FMT_CSV };
@@ -288,26 +287,45 @@ static int parse_object(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 	return 1;
 }
 
-/* JSON lines: one object per non-blank line. 1 doc, 0 eof, -1 error. */
+/* JSON lines: one object per non-blank line. 1 doc, 0 eof, -1 error.
+ * Lines are gathered a buffer at a time (memchr), not byte by byte. */
 static int next_jsonl(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 {
 	for (;;) {
 		lle_buf_reset(&ds->rec);
 		ds->doc_line = ds->line;
-		int c, any = 0, blank = 1;
-		while ((c = getb(ds, err)) >= 0 && c != '\n') {
-			any = 1;
-			if (!is_ws(c))
-				blank = 0;
-			if (lle_buf_addc(&ds->rec, (char)c) < 0)
+		int any = 0, nl = 0;
+		while (!nl) {
+			if (ds->pos == ds->len) {
+				if (fill(ds, err) < 0)
+					return -1;
+				if (ds->len == 0)
+					break;
+			}
+			const unsigned char *p = ds->buf + ds->pos;
+			size_t avail = ds->len - ds->pos;
+			const unsigned char *q = memchr(p, '\n', avail);
+			size_t take = q ? (size_t)(q - p) : avail;
+			if (take && lle_buf_add(&ds->rec, p, take) < 0)
 				return lle_err_oom(err);
+			any = 1;
+			ds->pos += take;
+			if (q) {
+				ds->pos++;
+				ds->line++;
+				nl = 1;
+			}
 		}
-		if (c == -2)
-			return -1;
-		if (c == -1 && !any)
+		if (!any)
 			return 0;
-		if (blank)
+		int blank = 1;
+		for (size_t i = 0; i < ds->rec.n && blank; i++)
+			blank = is_ws((unsigned char)ds->rec.p[i]);
+		if (blank) {
+			if (!nl)
+				return 0;
 			continue;
+		}
 		return parse_object(ds, doc, err);
 	}
 }
@@ -629,70 +647,4 @@ json_t *lle_ds_load_all(const char *path_or_glob, struct lle_err *err)
 		return NULL;
 	}
 	return a;
-}
-
-void lle_data_dir_pick(const char *flag_value, struct lle_data_dir *out)
-{
-	out->path = NULL;
-	out->origin = NULL;
-	if (flag_value && *flag_value) {
-		out->path = flag_value;
-		out->origin = "--data-dir";
-		return;
-	}
-	const char *e = getenv("LLM_EVAL_DATA_DIR");
-	if (e && *e) {
-		out->path = e;
-		out->origin = "LLM_EVAL_DATA_DIR";
-	}
-}
-
-int lle_data_present(const char *path_or_glob)
-{
-	if (!has_glob_chars(path_or_glob))
-		return access(path_or_glob, R_OK) == 0;
-	glob_t g;
-	memset(&g, 0, sizeof(g));
-	int rc = glob(path_or_glob, GLOB_NOSORT, NULL, &g);
-	int ok = rc == 0 && g.gl_pathc > 0;
-	globfree(&g);
-	return ok;
-}
-
-char *lle_data_resolve(const char *spec, const char *base_dir, const struct lle_data_dir *dd,
-		       int must_exist, const char *what, struct lle_err *err)
-{
-	char *path;
-	const char *how;
-	char howbuf[1200];
-	if (spec[0] == '/') {
-		path = lle_strdup(spec);
-		how = "an absolute path";
-	} else if (strncmp(spec, "./", 2) == 0 || strncmp(spec, "../", 3) == 0) {
-		path = base_dir ? lle_path_join(base_dir, spec) : lle_strdup(spec);
-		snprintf(howbuf, sizeof(howbuf), "relative to '%s'", base_dir ? base_dir : ".");
-		how = howbuf;
-	} else {
-		if (!dd || !dd->path) {
-			lle_err_set(err, LLE_EXIT_DATA,
-				    "%s: data file '%s' is under the data directory, and none is set "
-				    "(use --data-dir or LLM_EVAL_DATA_DIR)", what, spec);
-			return NULL;
-		}
-		path = lle_path_join(dd->path, spec);
-		snprintf(howbuf, sizeof(howbuf), "under data directory '%s' from %s", dd->path,
-			 dd->origin ? dd->origin : "the caller");
-		how = howbuf;
-	}
-	if (!path) {
-		lle_err_oom(err);
-		return NULL;
-	}
-	if (must_exist && !lle_data_present(path)) {
-		lle_err_set(err, LLE_EXIT_DATA, "%s: expected data file '%s' ('%s' %s) is missing",
-			    what, path, spec, how);
-		free(path);
-		return NULL;
-	}
-	return path;
 }

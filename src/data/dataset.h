@@ -11,15 +11,15 @@
  * Documents are jansson objects. Errors name `path:line: ...` (code
  * LLE_EXIT_DATA; LLE_EXIT_IO when a file cannot be read).
  *
- * Also: where a task's `data_files` entry points, given the data directory
- * (`--data-dir`, then LLM_EVAL_DATA_DIR, else none). This file knows nothing
- * about tasks beyond the names it puts in messages. */
+ * Where a split's files are (the data directory) is data/datapath.h, which
+ * this header includes. This file knows nothing about tasks. */
 #ifndef LLE_DATA_DATASET_H
 #define LLE_DATA_DATASET_H
 
 #include <jansson.h>
 #include <stddef.h>
 
+#include "data/datapath.h"
 #include "util/err.h"
 
 struct lle_ds;
@@ -42,26 +42,5 @@ long lle_ds_count(const char *path_or_glob, struct lle_err *err);
 /* Read a whole split into a JSON array (for few-shot splits, which are
  * small). NULL on error. */
 json_t *lle_ds_load_all(const char *path_or_glob, struct lle_err *err);
-
-/* Where data lives: the flag's value, else $LLM_EVAL_DATA_DIR, else none. */
-struct lle_data_dir {
-	const char *path;   /* NULL when none is set */
-	const char *origin; /* "--data-dir", "LLM_EVAL_DATA_DIR" or NULL */
-};
-void lle_data_dir_pick(const char *flag_value, struct lle_data_dir *out);
-
-/* Resolve one `data_files` entry to a path (malloc()ed) without opening it:
- *   absolute               as written
- *   ./x, ../x              relative to base_dir (the task file's directory),
- *                          or the current directory when base_dir is NULL
- *   anything else          a dataset path under the data directory
- * `what` names the subject in messages ("task 'gsm8k': split 'test'").
- * When must_exist, a missing file (or a glob matching nothing) is an error
- * that says exactly which path was expected and where the directory came
- * from (code LLE_EXIT_DATA). */
-char *lle_data_resolve(const char *spec, const char *base_dir, const struct lle_data_dir *dd,
-		       int must_exist, const char *what, struct lle_err *err);
-/* Whether a resolved path (or glob) names at least one readable file. */
-int lle_data_present(const char *path_or_glob);
 
 #endif

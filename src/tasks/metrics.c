@@ -651,13 +651,33 @@ static double mcc(const struct lle_item *it, size_t n)
 	return den == 0 ? 0.0 : (c * s - tp) / den;
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The harness's median: sorted(values)[n // 2] (the upper one for even n). */
+static double median_x(const struct lle_item *it, size_t n)
+{
+	double *v = malloc(n * sizeof(*v));
+	if (!v)
+		return NAN;
+	for (size_t i = 0; i < n; i++)
+		v[i] = it[i].x;
+	qsort(v, n, sizeof(*v), cmp_double);
+	double m = v[n / 2];
+	free(v);
+	return m;
+}
+
 double lle_aggregate(enum lle_agg a, const struct lle_item *it, size_t n)
 {
 	if (n == 0)
 		return NAN;
 	switch (a) {
 	case LLE_AGG_MEAN: return mean_x(it, n);
-	case LLE_AGG_MEDIAN: return it[n / 2].x;
+	case LLE_AGG_MEDIAN: return median_x(it, n);
 	case LLE_AGG_PERPLEXITY: return exp(-mean_x(it, n));
 	case LLE_AGG_WEIGHTED_PERPLEXITY: return exp(-weighted_mean(it, n));
 	case LLE_AGG_BITS_PER_BYTE: return -weighted_mean(it, n) / log(2.0);

@@ -40,7 +40,7 @@ const char *lle_output_type_name(enum lle_output_type t);
 
 enum lle_agg {
 	LLE_AGG_MEAN,
-	LLE_AGG_MEDIAN,               /* the harness's: the item at n/2, unsorted */
+	LLE_AGG_MEDIAN,               /* the harness's: sorted(values)[n // 2] */
 	LLE_AGG_PERPLEXITY,           /* exp(-mean(ll)) */
 	LLE_AGG_WEIGHTED_PERPLEXITY,  /* exp(-sum(ll)/sum(w)) */
 	LLE_AGG_BITS_PER_BYTE,        /* -sum(ll)/sum(bytes)/ln 2 */

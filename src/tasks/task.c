@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tasks/pystr.h"
 #include "util/buf.h"
@@ -76,6 +77,16 @@ static int kerr(const struct lle_task *t, const struct lle_node *n, const char *
 			   t->name ? t->name : "?", key, m);
 }
 
+static int digits_only(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
 /* "task 'x': doc N: column" into b. */
 static const char *who_doc(char *b, size_t n, const struct lle_task *t, size_t doc_id, const char *col)
 {
@@ -112,6 +123,11 @@ void lle_task_free(struct lle_task *t)
 	docfn_free(&t->doc_to_text);
 	docfn_free(&t->doc_to_target);
 	docfn_free(&t->doc_to_choice);
+	docfn_free(&t->fs_doc_to_text);
+	docfn_free(&t->fs_doc_to_target);
+	docfn_free(&t->fs_doc_to_choice);
+	if (t->fewshot_samples)
+		json_decref(t->fewshot_samples);
 	lle_tpl_free(t->description);
 	free(t->target_delimiter);
 	free(t->fewshot_delimiter);
@@ -171,14 +187,23 @@ static struct lle_tpl *compile_at(struct lle_task *t, const struct lle_node *n, 
 	return lle_tpl_compile(src, who, err);
 }
 
+static int parse_docfn_as(struct lle_task *t, const struct lle_node *root, const char *key,
+			  const char *label, struct lle_docfn *f, struct lle_err *err);
+
 static int parse_docfn(struct lle_task *t, const struct lle_node *root, const char *key,
 		       struct lle_docfn *f, struct lle_err *err)
+{
+	return parse_docfn_as(t, root, key, key, f, err);
+}
+
+static int parse_docfn_as(struct lle_task *t, const struct lle_node *root, const char *key,
+			  const char *label, struct lle_docfn *f, struct lle_err *err)
 {
 	const struct lle_node *n = lle_node_get(root, key);
 	if (!n || lle_node_is_null(n))
 		return 0;
 	if (n->tag && !strcmp(n->tag, "!function"))
-		return kerr(t, n, key, err, "'!function %s' is Python code, which llm-eval does not run; "
+		return kerr(t, n, label, err, "'!function %s' is Python code, which llm-eval does not run; "
 			    "write it as a template", n->str);
 	if (n->kind == LLE_NODE_SCALAR) {
 		long v;
@@ -188,12 +213,12 @@ static int parse_docfn(struct lle_task *t, const struct lle_node *root, const ch
 			return 0;
 		}
 		f->kind = LLE_DOCFN_TEMPLATE;
-		f->tpl = compile_at(t, n, key, n->str, err);
+		f->tpl = compile_at(t, n, label, n->str, err);
 		return f->tpl ? 0 : -1;
 	}
 	/* a list (or, for doc_to_choice, a map whose values are the choices) */
 	if (n->kind == LLE_NODE_MAP && strcmp(key, "doc_to_choice"))
-		return kerr(t, n, key, err, "must be a template, a field name or a list, not %s", "a map");
+		return kerr(t, n, label, err, "must be a template, a field name or a list, not %s", "a map");
 	f->kind = LLE_DOCFN_LIST;
 	f->items = calloc(n->n ? n->n : 1, sizeof(*f->items));
 	if (!f->items)
@@ -201,8 +226,8 @@ static int parse_docfn(struct lle_task *t, const struct lle_node *root, const ch
 	for (size_t i = 0; i < n->n; i++) {
 		const struct lle_node *it = n->items[i];
 		if (it->kind != LLE_NODE_SCALAR)
-			return kerr(t, it, key, err, "list items must be strings, not %s", lle_node_kind_name(it));
-		if (!(f->items[i] = compile_at(t, it, key, it->str, err)))
+			return kerr(t, it, label, err, "list items must be strings, not %s", lle_node_kind_name(it));
+		if (!(f->items[i] = compile_at(t, it, label, it->str, err)))
 			return -1;
 		f->nitems++;
 	}
@@ -245,18 +270,39 @@ static int parse_fewshot_config(struct lle_task *t, const struct lle_node *root,
 		return kerr(t, n, "fewshot_config", err, "must be a map%s", "");
 	for (size_t i = 0; i < n->n; i++) {
 		const struct lle_node *v = n->items[i];
-		if (strcmp(n->keys[i], "sampler"))
-			return kerr(t, v, "fewshot_config", err, "unsupported key '%s' (llm-eval supports "
-				    "'sampler')", n->keys[i]);
-		if (v->kind != LLE_NODE_SCALAR)
-			return kerr(t, v, "fewshot_config.sampler", err, "must be a name%s", "");
-		if (!strcmp(v->str, "first_n"))
-			t->sampler = LLE_SAMPLER_FIRST_N;
-		else if (!strcmp(v->str, "default") || !strcmp(v->str, "random"))
-			t->sampler = LLE_SAMPLER_RANDOM;
-		else
-			return kerr(t, v, "fewshot_config.sampler", err, "unknown sampler '%s' (known: "
-				    "default, first_n)", v->str);
+		const char *k = n->keys[i];
+		if (!strcmp(k, "sampler")) {
+			if (v->kind != LLE_NODE_SCALAR)
+				return kerr(t, v, "fewshot_config.sampler", err, "must be a name%s", "");
+			if (!strcmp(v->str, "first_n"))
+				t->sampler = LLE_SAMPLER_FIRST_N;
+			else if (!strcmp(v->str, "default") || !strcmp(v->str, "random"))
+				t->sampler = LLE_SAMPLER_RANDOM;
+			else
+				return kerr(t, v, "fewshot_config.sampler", err, "unknown sampler '%s' (known: "
+					    "default, first_n)", v->str);
+		} else if (!strcmp(k, "samples")) {
+			if (v->kind != LLE_NODE_SEQ)
+				return kerr(t, v, "fewshot_config.samples", err, "must be a list of documents%s", "");
+			for (size_t j = 0; j < v->n; j++)
+				if (v->items[j]->kind != LLE_NODE_MAP)
+					return kerr(t, v->items[j], "fewshot_config.samples", err,
+						    "each sample must be a map of fields%s", "");
+			if (!(t->fewshot_samples = lle_node_to_json(v)))
+				return lle_err_oom(err);
+		} else if (!strcmp(k, "doc_to_text")) {
+			if (parse_docfn_as(t, n, k, "fewshot_config.doc_to_text", &t->fs_doc_to_text, err) < 0)
+				return -1;
+		} else if (!strcmp(k, "doc_to_target")) {
+			if (parse_docfn_as(t, n, k, "fewshot_config.doc_to_target", &t->fs_doc_to_target, err) < 0)
+				return -1;
+		} else if (!strcmp(k, "doc_to_choice")) {
+			if (parse_docfn_as(t, n, k, "fewshot_config.doc_to_choice", &t->fs_doc_to_choice, err) < 0)
+				return -1;
+		} else {
+			return kerr(t, v, "fewshot_config", err, "unsupported key '%s' (llm-eval supports sampler, "
+				    "samples, doc_to_text, doc_to_target, doc_to_choice)", k);
+		}
 	}
 	return 0;
 }
@@ -567,6 +613,93 @@ fail:
 	return NULL;
 }
 
+/* ---------- --gen-kwargs ---------- */
+
+static json_t *arg_value(const char *v)
+{
+	if (!strcasecmp(v, "true"))
+		return json_true();
+	if (!strcasecmp(v, "false"))
+		return json_false();
+	if (digits_only(v) && strlen(v) < 18)
+		return json_integer(strtoll(v, NULL, 10));
+	char *end;
+	double d = strtod(v, &end);
+	if (*v && !*end)
+		return json_real(d);
+	return json_string(v);
+}
+
+int lle_task_update_gen_kwargs(struct lle_task *t, const char *spec, struct lle_err *err)
+{
+	if (!t->generation_kwargs && !(t->generation_kwargs = json_object()))
+		return lle_err_oom(err);
+	char *copy = lle_strdup(spec);
+	if (!copy)
+		return lle_err_oom(err);
+	int rv = 0;
+	char *save = NULL;
+	for (char *kv = strtok_r(copy, ",", &save); kv; kv = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(kv, '=');
+		if (!eq || eq == kv) {
+			rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: '%s' is not key=value", kv);
+			break;
+		}
+		*eq = '\0';
+		const char *k = kv, *v = eq + 1;
+		json_t *jv = arg_value(v);
+		if (!jv) {
+			rv = lle_err_oom(err);
+			break;
+		}
+		if (!strcmp(k, "until")) {
+			for (size_t i = 0; i < t->nuntil; i++)
+				free(t->until[i]);
+			t->nuntil = 0;
+			json_decref(jv);
+			jv = json_pack("[s]", v);
+			if (!jv || add_until(t, v, err) < 0) {
+				rv = jv ? -1 : lle_err_oom(err);
+				if (jv)
+					json_decref(jv);
+				break;
+			}
+		} else if (!strcmp(k, "max_gen_toks")) {
+			if (!json_is_integer(jv) || json_integer_value(jv) < 1) {
+				json_decref(jv);
+				rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: max_gen_toks must be a positive "
+						 "integer, not '%s'", v);
+				break;
+			}
+			t->max_gen_toks = (long)json_integer_value(jv);
+		} else if (!strcmp(k, "temperature")) {
+			if (!json_is_number(jv) || json_number_value(jv) < 0) {
+				json_decref(jv);
+				rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: temperature must be a number >= 0, "
+						 "not '%s'", v);
+				break;
+			}
+			t->temperature = json_number_value(jv);
+			json_decref(jv);
+			jv = json_real(t->temperature);
+		} else if (!strcmp(k, "do_sample")) {
+			if (!json_is_boolean(jv)) {
+				json_decref(jv);
+				rv = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: do_sample must be true or false, "
+						 "not '%s'", v);
+				break;
+			}
+			t->do_sample = json_is_true(jv);
+		}
+		if (json_object_set_new(t->generation_kwargs, k, jv) < 0) {
+			rv = lle_err_oom(err);
+			break;
+		}
+	}
+	free(copy);
+	return rv;
+}
+
 /* ---------- data ---------- */
 
 char *lle_task_split_path(const struct lle_task *t, const char *split, const struct lle_data_dir *dd,
@@ -598,16 +731,6 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 	char *p = lle_data_resolve(lle_buf_str(&b), t->base_dir, dd, must_exist, what, err);
 	lle_buf_free(&b);
 	return p;
-}
-
-static int digits_only(const char *s)
-{
-	if (!*s)
-		return 0;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return 0;
-	return 1;
 }
 
 static int int_literal(const char *s)
@@ -690,14 +813,10 @@ int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, s
 
 /* ---------- doc_to_* ---------- */
 
-/* A template's value for a document: the field when the source names one,
- * else the rendered text (a new JSON string). */
-static json_t *eval_tpl(const struct lle_task *t, const struct lle_tpl *tpl, const json_t *doc,
-			size_t doc_id, const char *col, struct lle_err *err)
+/* A template rendered for a document (a new JSON string). */
+static json_t *render_tpl(const struct lle_task *t, const struct lle_tpl *tpl, const json_t *doc,
+			  size_t doc_id, const char *col, struct lle_err *err)
 {
-	json_t *f = json_object_get(doc, lle_tpl_source(tpl));
-	if (f)
-		return json_incref(f);
 	char who[300];
 	size_t n;
 	char *s = lle_tpl_render(tpl, doc, who_doc(who, sizeof(who), t, doc_id, col), &n, err);
@@ -708,6 +827,17 @@ static json_t *eval_tpl(const struct lle_task *t, const struct lle_tpl *tpl, con
 	if (!j)
 		lle_err_oom(err);
 	return j;
+}
+
+/* A template's value for a document: the field when the source names one,
+ * else the rendered text. List items (literal choices) are never fields. */
+static json_t *eval_tpl(const struct lle_task *t, const struct lle_tpl *tpl, const json_t *doc,
+			size_t doc_id, const char *col, struct lle_err *err)
+{
+	json_t *f = json_object_get(doc, lle_tpl_source(tpl));
+	if (f)
+		return json_incref(f);
+	return render_tpl(t, tpl, doc, doc_id, col, err);
 }
 
 /* isdigit() and doc_to_choice set: the harness turns the text into an int */
@@ -722,9 +852,9 @@ static json_t *maybe_index(const struct lle_task *t, json_t *v)
 	return v;
 }
 
-static json_t *text_value(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+static json_t *text_value(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
+			  size_t doc_id, struct lle_err *err)
 {
-	const struct lle_docfn *f = &t->doc_to_text;
 	if (f->kind == LLE_DOCFN_INT)
 		return json_integer(f->ival);
 	if (f->kind != LLE_DOCFN_TEMPLATE) {
@@ -738,16 +868,16 @@ static json_t *text_value(const struct lle_task *t, const json_t *doc, size_t do
 	return f2 ? v : maybe_index(t, v);
 }
 
-json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+static json_t *docfn_choices(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
+			     size_t doc_id, struct lle_err *err)
 {
-	const struct lle_docfn *f = &t->doc_to_choice;
 	char who[300];
 	who_doc(who, sizeof(who), t, doc_id, "doc_to_choice");
 	json_t *out = NULL;
 	if (f->kind == LLE_DOCFN_LIST) {
 		out = json_array();
 		for (size_t i = 0; out && i < f->nitems; i++) {
-			json_t *v = eval_tpl(t, f->items[i], doc, doc_id, "doc_to_choice", err);
+			json_t *v = render_tpl(t, f->items[i], doc, doc_id, "doc_to_choice", err);
 			if (!v || json_array_append_new(out, v) < 0) {
 				json_decref(out);
 				return NULL;
@@ -802,15 +932,20 @@ json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t
 	return out;
 }
 
-json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
 {
-	const struct lle_docfn *f = &t->doc_to_target;
+	return docfn_choices(t, &t->doc_to_choice, doc, doc_id, err);
+}
+
+static json_t *docfn_target(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
+			    size_t doc_id, struct lle_err *err)
+{
 	if (f->kind == LLE_DOCFN_INT)
 		return json_integer(f->ival);
 	if (f->kind == LLE_DOCFN_LIST) {
 		json_t *a = json_array();
 		for (size_t i = 0; a && i < f->nitems; i++) {
-			json_t *v = eval_tpl(t, f->items[i], doc, doc_id, "doc_to_target", err);
+			json_t *v = render_tpl(t, f->items[i], doc, doc_id, "doc_to_target", err);
 			if (!v || json_array_append_new(a, v) < 0) {
 				json_decref(a);
 				return NULL;
@@ -846,14 +981,19 @@ json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t 
 	return v;
 }
 
+json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+{
+	return docfn_target(t, &t->doc_to_target, doc, doc_id, err);
+}
+
 /* The string the harness puts in a prompt for text (an index picks a choice). */
-static char *as_prompt_text(const struct lle_task *t, json_t *v, const json_t *doc, size_t doc_id,
-			    const char *col, struct lle_err *err)
+static char *as_prompt_text(const struct lle_task *t, const struct lle_docfn *fchoice, json_t *v,
+			    const json_t *doc, size_t doc_id, const char *col, struct lle_err *err)
 {
 	struct lle_buf b = LLE_BUF_INIT;
 	char who[300];
 	if (json_is_integer(v) && t->doc_to_choice.kind != LLE_DOCFN_NONE) {
-		json_t *ch = lle_task_doc_choices(t, doc, doc_id, err);
+		json_t *ch = docfn_choices(t, fchoice, doc, doc_id, err);
 		if (!ch)
 			return NULL;
 		long long i = json_integer_value(v);
@@ -878,20 +1018,34 @@ static char *as_prompt_text(const struct lle_task *t, json_t *v, const json_t *d
 	return s;
 }
 
-char *lle_task_doc_text(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+/* The doc_to_* a few-shot example uses: fewshot_config's when given. */
+static const struct lle_docfn *fs_fn(const struct lle_docfn *over, const struct lle_docfn *main_fn)
 {
-	json_t *v = text_value(t, doc, doc_id, err);
+	return over->kind != LLE_DOCFN_NONE ? over : main_fn;
+}
+
+static char *doc_text(const struct lle_task *t, int example, const json_t *doc, size_t doc_id,
+		      struct lle_err *err)
+{
+	const struct lle_docfn *ft = example ? fs_fn(&t->fs_doc_to_text, &t->doc_to_text) : &t->doc_to_text;
+	const struct lle_docfn *fc = example ? fs_fn(&t->fs_doc_to_choice, &t->doc_to_choice) : &t->doc_to_choice;
+	json_t *v = text_value(t, ft, doc, doc_id, err);
 	if (!v)
 		return NULL;
-	char *s = as_prompt_text(t, v, doc, doc_id, "doc_to_text", err);
+	char *s = as_prompt_text(t, fc, v, doc, doc_id, "doc_to_text", err);
 	json_decref(v);
 	return s;
+}
+
+char *lle_task_doc_text(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+{
+	return doc_text(t, 0, doc, doc_id, err);
 }
 
 /* The target as a few-shot example shows it. */
 static char *example_target(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
 {
-	json_t *v = lle_task_doc_target(t, doc, doc_id, err);
+	json_t *v = docfn_target(t, fs_fn(&t->fs_doc_to_target, &t->doc_to_target), doc, doc_id, err);
 	if (!v)
 		return NULL;
 	char *s;
@@ -903,7 +1057,8 @@ static char *example_target(const struct lle_task *t, const json_t *doc, size_t 
 		if (!s)
 			lle_err_oom(err);
 	} else {
-		s = as_prompt_text(t, v, doc, doc_id, "doc_to_target", err);
+		s = as_prompt_text(t, fs_fn(&t->fs_doc_to_choice, &t->doc_to_choice), v, doc, doc_id,
+				   "doc_to_target", err);
 	}
 	json_decref(v);
 	return s;
@@ -981,6 +1136,14 @@ struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_
 		}
 		return lle_fewshot_from_docs(t, none, 0, 0, seed, err);
 	}
+	if (t->fewshot_samples) { /* fewshot_config.samples: used as written */
+		json_t *docs = json_deep_copy(t->fewshot_samples);
+		if (!docs) {
+			lle_err_oom(err);
+			return NULL;
+		}
+		return lle_fewshot_from_docs(t, docs, 0, k, seed, err);
+	}
 	const char *split = t->fewshot_split ? t->fewshot_split
 		: t->training_split ? t->training_split
 		: t->validation_split ? t->validation_split : t->test_split;
@@ -1025,7 +1188,7 @@ static int example(struct lle_fewshot *fs, size_t i, const char **text, const ch
 	if (!fs->cache[2 * i]) {
 		const struct lle_task *t = fs->t;
 		const json_t *d = json_array_get(fs->docs, i);
-		char *x = lle_task_doc_text(t, d, i, err);
+		char *x = doc_text(t, 1, d, i, err);
 		char *y = x ? example_target(t, d, i, err) : NULL;
 		if (!y) {
 			free(x);
@@ -1239,9 +1402,10 @@ int lle_task_build_ex(const struct lle_task *t, struct lle_fewshot *fs, const js
 			if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
 				goto fail;
 		if (has_metric(t, LLE_M_ACC_MUTUAL_INFO)) {
+			/* the harness scores each choice alone, without the delimiter */
 			rq->unconditional = 1;
 			for (size_t i = 0; i < n; i++)
-				if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
+				if (add_cont(rq, "", json_array_get(rq->choices, i), err) < 0)
 					goto fail;
 		}
 		break;
@@ -1441,5 +1605,97 @@ int lle_task_agg_results(const struct lle_task_agg *a, long iters, struct lle_me
 	}
 	free(col);
 	*nout = a->per;
+	return 0;
+}
+
+/* ---------- results ---------- */
+
+json_t *lle_results_entry(const char *alias, const struct lle_metric_result *r, size_t n)
+{
+	json_t *o = json_object();
+	if (!o || (alias && json_object_set_new(o, "alias", json_string(alias)) < 0))
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		struct lle_buf k = LLE_BUF_INIT, ks = LLE_BUF_INIT;
+		lle_buf_printf(&k, "%s,%s", r[i].metric, r[i].filter);
+		lle_buf_printf(&ks, "%s_stderr,%s", r[i].metric, r[i].filter);
+		json_t *v = isfinite(r[i].value) ? json_real(r[i].value) : json_null();
+		json_t *se = isfinite(r[i].stderr_) ? json_real(r[i].stderr_) : json_string("N/A");
+		int bad = k.oom || ks.oom || !v || !se || json_object_set_new(o, lle_buf_str(&k), v) < 0 ||
+			  json_object_set_new(o, lle_buf_str(&ks), se) < 0;
+		lle_buf_free(&k);
+		lle_buf_free(&ks);
+		if (bad)
+			goto oom;
+	}
+	return o;
+oom:
+	if (o)
+		json_decref(o);
+	return NULL;
+}
+
+json_t *lle_task_higher_is_better(const struct lle_task *t)
+{
+	json_t *o = json_object();
+	for (size_t i = 0; o && i < t->nmetrics; i++) {
+		if (json_object_set_new(o, t->metrics[i].name, json_boolean(t->metrics[i].higher_is_better)) < 0) {
+			json_decref(o);
+			o = NULL;
+		}
+	}
+	return o;
+}
+
+static const struct lle_metric_result *find_result(const struct lle_metric_result *r, size_t n,
+						   const char *metric, const char *filter)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(r[i].metric, metric) && !strcmp(r[i].filter, filter))
+			return &r[i];
+	return NULL;
+}
+
+int lle_group_results(const struct lle_metric_result *const *res, const size_t *nres, size_t k,
+		      int weight_by_size, struct lle_metric_result **out, size_t *nout, struct lle_err *err)
+{
+	*out = NULL;
+	*nout = 0;
+	if (k == 0)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "a group needs at least one task");
+	*out = calloc(nres[0] ? nres[0] : 1, sizeof(**out));
+	double *v = malloc(k * sizeof(*v)), *se = malloc(k * sizeof(*se));
+	size_t *sz = malloc(k * sizeof(*sz));
+	if (!*out || !v || !se || !sz) {
+		free(*out);
+		*out = NULL;
+		free(v);
+		free(se);
+		free(sz);
+		return lle_err_oom(err);
+	}
+	for (size_t m = 0; m < nres[0]; m++) {
+		const struct lle_metric_result *first = &res[0][m];
+		size_t total = 0, i;
+		for (i = 0; i < k; i++) {
+			const struct lle_metric_result *r = find_result(res[i], nres[i], first->metric, first->filter);
+			if (!r)
+				break;
+			v[i] = r->value;
+			se[i] = r->stderr_;
+			sz[i] = r->n;
+			total += r->n;
+		}
+		if (i < k)
+			continue; /* not reported by every task */
+		struct lle_metric_result *g = &(*out)[(*nout)++];
+		*g = *first;
+		g->n = total;
+		g->value = lle_group_value(v, sz, k, weight_by_size);
+		g->stderr_ = lle_group_pooled_stderr(se, sz, k);
+	}
+	free(v);
+	free(se);
+	free(sz);
 	return 0;
 }

@@ -72,6 +72,9 @@ struct lle_task {
 	char *fewshot_delimiter;     /* default "\n\n" */
 	long num_fewshot;            /* 0 when not set */
 	enum lle_sampler sampler;    /* fewshot_config.sampler: default (random) or first_n */
+	json_t *fewshot_samples;     /* fewshot_config.samples: examples written in the config */
+	struct lle_docfn fs_doc_to_text, fs_doc_to_target, fs_doc_to_choice; /* fewshot_config's
+					overrides for examples; kind NONE when not given */
 	enum lle_transform process_docs;
 	json_t *generation_kwargs;   /* generate_until: the dict with defaults filled in */
 	char **until;                /* generation_kwargs.until */
@@ -100,6 +103,13 @@ void lle_task_free(struct lle_task *t);
 char *lle_task_split_path(const struct lle_task *t, const char *split,
 			  const struct lle_data_dir *dd, int must_exist, struct lle_err *err);
 
+/* `--gen-kwargs k=v,k2=v2`: merged over the task's generation_kwargs as
+ * the harness merges them (values "true"/"false" are booleans, digits are
+ * integers, other numbers floats, the rest strings; `until` may be one
+ * string). Updates until / max_gen_toks / temperature / do_sample too.
+ * Errors name the option and the bad value (code LLE_EXIT_USAGE). */
+int lle_task_update_gen_kwargs(struct lle_task *t, const char *spec, struct lle_err *err);
+
 /* Apply process_docs to one document in place. */
 int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
 
@@ -115,8 +125,9 @@ json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t
 
 /* Few-shot examples. */
 struct lle_fewshot;
-/* Load the few-shot split (fewshot_split, else training, validation, then
- * test split) through process_docs. k: examples per prompt (the task's
+/* Load the few-shot examples: fewshot_config.samples when given (used as
+ * written), else the few-shot split (fewshot_split, else training,
+ * validation, then test split) through process_docs. k: examples per prompt (the task's
  * num_fewshot or an override); seed: LLE_FEWSHOT_SEED unless told. k == 0
  * loads nothing. Fewer documents than k (k + 1 when it is the test split) is
  * an error naming the task and split. */
@@ -138,7 +149,7 @@ long lle_fewshot_draw(struct lle_fewshot *fs, size_t *idx, struct lle_err *err);
 struct lle_requests {
 	char *context;          /* the prompt; loglikelihood_rolling: the whole text */
 	char **continuations;   /* multiple_choice: target_delimiter + choice, then (for
-				   acc_mutual_info) the same again with an empty context;
+				   acc_mutual_info) each choice alone, with an empty context;
 				   loglikelihood: target_delimiter + target */
 	size_t ncont;
 	size_t nchoices;        /* multiple_choice */
@@ -196,6 +207,22 @@ struct lle_metric_result {
  * malloc()ed. */
 int lle_task_agg_results(const struct lle_task_agg *a, long bootstrap_iters,
 			 struct lle_metric_result **out, size_t *nout, struct lle_err *err);
+
+/* The results-file view of one task's results, in lm-evaluation-harness's
+ * layout: {"alias": alias, "METRIC,FILTER": value, "METRIC_stderr,FILTER":
+ * stderr or "N/A"}. New reference, NULL when out of memory. */
+json_t *lle_results_entry(const char *alias, const struct lle_metric_result *r, size_t n);
+/* {"METRIC": true/false, ...} for the results file's higher_is_better. */
+json_t *lle_task_higher_is_better(const struct lle_task *t);
+
+/* A group's results from its tasks' (k tasks, task i with nres[i] results):
+ * for every METRIC,FILTER that all tasks report, the size-weighted value
+ * (plain mean when !weight_by_size) and the pooled standard error (NAN when
+ * any task has none). n is the total size. *out is malloc()ed; its metric
+ * and filter names point into the first task's results. */
+int lle_group_results(const struct lle_metric_result *const *res, const size_t *nres, size_t k,
+		      int weight_by_size, struct lle_metric_result **out, size_t *nout,
+		      struct lle_err *err);
 
 /* A YAML tree as JSON (plain scalars typed as YAML 1.2 core: ints, floats,
  * booleans, null; quoted ones strings). */

@@ -6,9 +6,11 @@
  * a small tree. Rendering walks the tree with jansson values; "undefined" is
  * a NULL value that only `is defined`, `is undefined` and `default` accept,
  * as with Jinja's StrictUndefined. Nothing here knows about tasks. */
+#define PCRE2_CODE_UNIT_WIDTH 8
 #include "tasks/template.h"
 
 #include <math.h>
+#include <pcre2.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +21,7 @@
 
 enum ek {
 	E_LIT, E_NAME, E_ATTR, E_INDEX, E_SLICE, E_METHOD, E_FILTER, E_TEST, E_BIN, E_CMP,
-	E_NOT, E_NEG, E_AND, E_OR, E_COND, E_LIST
+	E_NOT, E_NEG, E_AND, E_OR, E_COND, E_LIST, E_RANGE
 };
 
 enum op { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_CONCAT,
@@ -338,7 +340,7 @@ static const char *const k_methods[] = { "strip", "lstrip", "rstrip", "split", "
 					 "endswith", "get", "keys", "values", NULL };
 static const char *const k_filters[] = { "trim", "lower", "upper", "capitalize", "join",
 					 "replace", "int", "float", "string", "length", "count",
-					 "first", "last", "default", "d", "list", NULL };
+					 "first", "last", "default", "d", "list", "regex_replace", NULL };
 static const char *const k_tests[] = { "defined", "undefined", "none", "string", "number", NULL };
 
 static int in_list(const char *const *l, const char *s)
@@ -378,8 +380,17 @@ static struct expr *p_primary(struct cc *c)
 		e->end = pos + c->t.len;
 		if (lex(c) < 0)
 			goto fail;
-		if (e->k == E_NAME && tok_is_op(c, "("))
-			return cfail(c, pos, "unsupported function call '%s'", e->name), expr_free(e), NULL;
+		if (e->k == E_NAME && tok_is_op(c, "(")) {
+			if (strcmp(e->name, "range"))
+				return cfail(c, pos, "unsupported function call '%s'", e->name), expr_free(e), NULL;
+			e->k = E_RANGE;
+			if (p_args(c, e) < 0)
+				goto fail;
+			if (e->nargs < 1 || e->nargs > 3) {
+				cfail(c, pos, "range() takes 1 to 3 arguments%s", "");
+				goto fail;
+			}
+		}
 		return e;
 	}
 	case T_INT:
@@ -1683,6 +1694,109 @@ static json_t *to_int(const json_t *v, const json_t *dflt)
 	return dflt ? json_incref((json_t *)dflt) : json_integer(0);
 }
 
+/* Python's re.sub(pattern, repl, s, count): repl may use \\1..\\99 and
+ * \\g<N> for groups and the usual backslash escapes. */
+static int regex_sub(struct rc *r, const struct expr *e, const char *pat, const char *repl,
+		     long long count, const char *s, struct lle_buf *out)
+{
+	int ec;
+	PCRE2_SIZE off;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
+					 PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &ec, &off, NULL);
+	if (!code) {
+		PCRE2_UCHAR m[200];
+		pcre2_get_error_message(ec, m, sizeof(m));
+		char msg[300];
+		snprintf(msg, sizeof(msg), "regex_replace: pattern does not compile: %s", (const char *)m);
+		return rfail(r, e, "%s", msg);
+	}
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
+	if (!md) {
+		pcre2_code_free(code);
+		return lle_err_oom(r->err);
+	}
+	PCRE2_SIZE len = strlen(s), start = 0, copied = 0;
+	uint32_t opts = 0;
+	long long done = 0;
+	int rv = 0;
+	while (count <= 0 || done < count) {
+		int rc = pcre2_match(code, (PCRE2_SPTR)s, len, start, opts, md, NULL);
+		if (rc == PCRE2_ERROR_NOMATCH) {
+			if (opts == 0 || start >= len)
+				break;
+			start++;
+			while (start < len && ((unsigned char)s[start] & 0xC0) == 0x80)
+				start++;
+			opts = 0;
+			continue;
+		}
+		if (rc < 0) {
+			rv = rfail(r, e, "regex_replace: match failed%s", "");
+			break;
+		}
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		lle_buf_add(out, s + copied, ov[0] - copied);
+		for (const char *q = repl; *q; q++) {
+			if (*q != '\\' || !q[1]) {
+				lle_buf_addc(out, *q);
+				continue;
+			}
+			q++;
+			int g = -1;
+			if (*q >= '0' && *q <= '9') {
+				g = *q - '0';
+				if (q[1] >= '0' && q[1] <= '9')
+					g = g * 10 + (*++q - '0');
+			} else if (*q == 'g' && q[1] == '<') {
+				char *end;
+				g = (int)strtol(q + 2, &end, 10);
+				if (*end != '>' || end == q + 2) {
+					rv = rfail(r, e, "regex_replace: bad group reference%s", "");
+					break;
+				}
+				q = end;
+			}
+			if (g >= 0) {
+				if (g >= rc || ov[2 * g] == PCRE2_UNSET) {
+					if (g > 0 && (uint32_t)g > 0) {
+						uint32_t ng = 0;
+						pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &ng);
+						if ((uint32_t)g > ng) {
+							rv = rfail(r, e, "regex_replace: invalid group reference%s", "");
+							break;
+						}
+					}
+					continue; /* an unmatched group is empty */
+				}
+				lle_buf_add(out, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+				continue;
+			}
+			switch (*q) {
+			case 'n': lle_buf_addc(out, '\n'); break;
+			case 't': lle_buf_addc(out, '\t'); break;
+			case 'r': lle_buf_addc(out, '\r'); break;
+			case '\\': lle_buf_addc(out, '\\'); break;
+			default:
+				lle_buf_addc(out, '\\');
+				lle_buf_addc(out, *q);
+			}
+		}
+		if (rv < 0)
+			break;
+		copied = ov[1];
+		done++;
+		start = ov[1];
+		opts = ov[0] == ov[1] ? PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED : 0;
+		if (start > len)
+			break;
+	}
+	if (rv == 0)
+		lle_buf_add(out, s + copied, len - copied);
+	pcre2_match_data_free(md);
+	pcre2_code_free(code);
+	return rv;
+}
+
 static int apply_filter(struct rc *r, const struct expr *e, json_t *v, json_t **av, json_t **out)
 {
 	const char *f = e->name;
@@ -1777,6 +1891,25 @@ static int apply_filter(struct rc *r, const struct expr *e, json_t *v, json_t **
 		lle_py_replace(&b, json_string_value(s), json_string_length(s), json_string_value(av[0]),
 			       json_string_value(av[1]));
 		json_decref(s);
+		*out = buf_to_str(&b);
+		return *out ? 0 : lle_err_oom(r->err);
+	}
+	if (!strcmp(f, "regex_replace")) {
+		if (nargs_ok(r, e, 2, 3) < 0 || want_str(r, e, av[0], "regex_replace") < 0 ||
+		    want_str(r, e, av[1], "regex_replace") < 0)
+			return -1;
+		if (e->nargs == 3 && !is_intlike(av[2]))
+			return rfail(r, e, "regex_replace: count must be an integer%s", "");
+		json_t *sv = str_of(v);
+		if (!sv)
+			return lle_err_oom(r->err);
+		int rr = regex_sub(r, e, json_string_value(av[0]), json_string_value(av[1]),
+				   e->nargs == 3 ? ival(av[2]) : 0, json_string_value(sv), &b);
+		json_decref(sv);
+		if (rr < 0) {
+			lle_buf_free(&b);
+			return -1;
+		}
 		*out = buf_to_str(&b);
 		return *out ? 0 : lle_err_oom(r->err);
 	}
@@ -2126,6 +2259,39 @@ static int eval(struct rc *r, const struct expr *e, json_t **out)
 		else
 			rv = e->c ? eval(r, e->c, out) : 0;
 		break;
+	case E_RANGE: {
+		long long a3[3] = { 0, 0, 1 };
+		for (size_t i = 0; i < e->nargs; i++) {
+			json_t *x;
+			if (need(r, e->args[i], &x) < 0)
+				goto done;
+			int ok = is_intlike(x);
+			a3[e->nargs == 1 ? 1 : i] = ival(x);
+			json_decref(x);
+			if (!ok) {
+				rfail(r, e, "range() needs integers%s", "");
+				goto done;
+			}
+		}
+		if (a3[2] == 0) {
+			rfail(r, e, "range() step must not be zero%s", "");
+			goto done;
+		}
+		json_t *l = json_array();
+		for (long long i = a3[0]; l && (a3[2] > 0 ? i < a3[1] : i > a3[1]); i += a3[2]) {
+			if (json_array_size(l) >= 1000000 || json_array_append_new(l, json_integer(i)) < 0) {
+				json_decref(l);
+				l = NULL;
+			}
+		}
+		if (!l) {
+			rfail(r, e, "range() is too long%s", "");
+			goto done;
+		}
+		*out = l;
+		rv = 0;
+		break;
+	}
 	case E_LIST: {
 		json_t *l = json_array();
 		if (!l) {

@@ -12,9 +12,9 @@
  *   a.b  a[0]  a[-1]  a[1:3]  a['k'];  methods strip lstrip rstrip split index
  *   find lower upper replace join startswith endswith get keys values;
  *   filters trim lower upper capitalize join replace int float string length
- *   count first last default list;  tests defined undefined none string
- *   number;  and or not == != < > <= >= in, not in;  + - * / // %  ~;
- *   `a if c else b`.
+ *   count first last default list regex_replace (the harness's re.sub);
+ *   range(); tests defined undefined none string number;  and or not == !=
+ *   < > <= >= in, not in;  + - * / // %  ~;  `a if c else b`.
  * Anything else (macros, blocks, dict literals, unknown filters or methods)
  * is a compile error naming the position. Values print as Python's str():
  * a list prints as "['a', 'b']", 1.0 as "1.0", None as "None". */

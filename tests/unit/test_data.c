@@ -292,6 +292,27 @@ TEST(data_dir_and_resolution)
 	CHECK(lle_data_present(path("absent.*")) == 0);
 }
 
+/* Every prefix of a CSV file and of a JSON array reads or fails cleanly
+ * (run under ASan by `make test SAN=1`). */
+TEST(truncated_files_fail_cleanly)
+{
+	static const char *const texts[2][2] = {
+		{ "t.csv", "q,\"c,0\",a\r\n\"x \"\"y\"\"\nz\",1,2\r\nplain,,3\n" },
+		{ "t.json", "[ {\"a\": \"] }\\\"\", \"b\": [1, {\"c\": 2}]},\n {\"d\": null} ]" },
+	};
+	for (int f = 0; f < 2; f++) {
+		size_t n = strlen(texts[f][1]);
+		for (size_t k = 0; k <= n; k++) {
+			char *pre = strndup(texts[f][1], k);
+			put(texts[f][0], pre);
+			free(pre);
+			struct lle_err e = { 0 };
+			long c = lle_ds_count(path(texts[f][0]), &e);
+			CHECK(c >= 0 || e.code == LLE_EXIT_DATA);
+		}
+	}
+}
+
 TEST(real_datasets_count)
 {
 	if (access("../shared/datasets/gsm8k/test.jsonl", R_OK) != 0) {
@@ -321,6 +342,7 @@ int main(void)
 	RUN(json_array_streamed);
 	RUN(globs_read_in_sorted_order);
 	RUN(data_dir_and_resolution);
+	RUN(truncated_files_fail_cleanly);
 	RUN(real_datasets_count);
 	char cmd[600];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", g_dir);

@@ -275,10 +275,12 @@ TEST(multiple_choice_scores)
 TEST(aggregations_by_hand)
 {
 	struct lle_item v[5] = { { -1.0, 0 }, { -2.0, 0 }, { -0.5, 0 }, { -3.0, 0 }, { -1.5, 0 } };
-	/* mean -1.6; perplexity exp(1.6); median is the harness's v[n/2] = -0.5 */
+	/* mean -1.6; perplexity exp(1.6); median is the harness's
+	 * sorted(v)[n // 2]: -3 -2 -1.5 -1 -0.5 -> -1.5 */
 	CHECK_NEAR(lle_aggregate(LLE_AGG_MEAN, v, 5), -1.6, 1e-15);
 	CHECK_NEAR(lle_aggregate(LLE_AGG_PERPLEXITY, v, 5), 4.953032424395115, 1e-15);
-	CHECK_NEAR(lle_aggregate(LLE_AGG_MEDIAN, v, 5), -0.5, 0);
+	CHECK_NEAR(lle_aggregate(LLE_AGG_MEDIAN, v, 5), -1.5, 0);
+	CHECK_NEAR(lle_aggregate(LLE_AGG_MEDIAN, v, 4), -1.0, 0); /* -3 -2 -1 -0.5: the upper */
 	/* sample variance: deviations .6 -.4 1.1 -1.4 .1 -> squares sum 3.7, /4
 	 * = 0.925; stderr sqrt(0.925/5) */
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_MEAN, v, 5, 0), sqrt(0.925 / 5), 1e-15);
@@ -303,7 +305,7 @@ TEST(bootstrap_stderr_matches_the_harness_procedure)
 	struct lle_item v[5] = { { -1.0, 0 }, { -2.0, 0 }, { -0.5, 0 }, { -3.0, 0 }, { -1.5, 0 } };
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_PERPLEXITY, v, 5, 2000), 2.2151013373750907, 1e-12);
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_PERPLEXITY, v, 5, 500), 2.2680692760529073, 1e-12);
-	CHECK_NEAR(lle_agg_stderr(LLE_AGG_MEDIAN, v, 5, 1000), 0.8784911762486537, 1e-12);
+	CHECK_NEAR(lle_agg_stderr(LLE_AGG_MEDIAN, v, 5, 1000), 0.5777064520539331, 1e-12);
 	struct lle_item w[4] = { { -10.0, 3 }, { -4.0, 2 }, { -7.5, 4 }, { -1.0, 1 } };
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_WEIGHTED_PERPLEXITY, w, 4, 1000), 4.110866318791342, 1e-12);
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_BITS_PER_BYTE, w, 4, 1000), 0.5726850369121115, 1e-12);

@@ -19,6 +19,7 @@
 #include "data/dataset.h"
 #include "data/yaml.h"
 #include "tasks/task.h"
+#include "util/buf.h"
 
 #define FIX "tests/fixtures/tasks/"
 #define SHARED_DATA "../shared/datasets"
@@ -219,6 +220,9 @@ TEST(gsm8k_config_is_the_harness_config)
 	CHECK(json_is_real(json_object_get(gk, "temperature")));
 	CHECK(json_is_false(json_object_get(gk, "do_sample")));
 	CHECK_INTEQ(json_integer_value(json_object_get(t->config, "num_fewshot")), 5);
+	json_t *hib = lle_task_higher_is_better(t);
+	CHECK(json_is_true(json_object_get(hib, "exact_match")) && json_object_size(hib) == 1);
+	json_decref(hib);
 	lle_task_free(t);
 	lle_node_free(tree);
 }
@@ -534,6 +538,7 @@ TEST(doc_to_rules_follow_the_harness)
 	CHECK_INTEQ(rq.ncont, 6); /* acc_mutual_info adds the unconditional ones */
 	CHECK(rq.unconditional == 1);
 	CHECK_STREQ(rq.continuations[2], " it's");
+	CHECK_STREQ(rq.continuations[5], "it's"); /* unconditional: the bare choice */
 	/* acc: argmax ll = 1; acc_norm: ll / len -> -2/1, -4/4, -4.2/4 -> 1;
 	 * mutual info: ll - uncond = -2-(-1), -4-(-1), -4.2-(-5) = -1, -3, 0.8 -> 2 */
 	double ll[6] = { -2.0, -4.0, -4.2, -1.0, -1.0, -5.0 };
@@ -544,6 +549,18 @@ TEST(doc_to_rules_follow_the_harness)
 	CHECK_NEAR(it[1].x, 0, 0);
 	CHECK_NEAR(it[2].x, 1, 0);
 	lle_requests_free(&rq);
+	json_decref(doc);
+	lle_task_free(t);
+
+	/* literal choices are text even when a field has that name */
+	t = task_from_text("task: abcd\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_target: 0\n"
+			   "doc_to_choice: [A, B]\n", &e);
+	CHECK(t != NULL);
+	doc = json_pack("{ssssss}", "q", "Which?", "A", "first option", "B", "second option");
+	json_t *ch = t ? lle_task_doc_choices(t, doc, 0, &e) : NULL;
+	CHECK(ch && !strcmp(json_string_value(json_array_get(ch, 0)), "A"));
+	if (ch)
+		json_decref(ch);
 	json_decref(doc);
 	lle_task_free(t);
 
@@ -724,6 +741,125 @@ TEST(group_of_subtasks_weighted_by_size)
 	CHECK_NEAR(lle_group_value(v, n2, 2, 0), 0.375, 1e-15);
 }
 
+/* fewshot_config.samples and its doc_to_* overrides, as gsm8k-cot writes
+ * its examples into the config. */
+TEST(fewshot_samples_in_the_config)
+{
+	struct lle_err e = { 0 };
+	static const char *yaml =
+		"task: cot\n"
+		"doc_to_text: \"Q: {{question}}\\nA:\"\n"
+		"doc_to_target: \"{{answer.split('####')[-1].strip() if answer is defined else target}}\"\n"
+		"num_fewshot: 2\n"
+		"fewshot_config:\n"
+		"  sampler: first_n\n"
+		"  samples:\n"
+		"    - {question: 'q1?', target: 't1'}\n"
+		"    - {question: 'q2?', target: 't2'}\n"
+		"    - {question: 'q3?', target: 't3'}\n";
+	struct lle_task *t = task_from_text(yaml, &e);
+	CHECK(t != NULL);
+	if (!t) {
+		printf("# %s\n", e.msg);
+		return;
+	}
+	struct lle_data_dir none = { NULL, NULL };
+	struct lle_fewshot *fs = lle_fewshot_open(t, &none, t->num_fewshot, LLE_FEWSHOT_SEED, &e);
+	CHECK(fs != NULL);
+	json_t *doc = json_pack("{ssss}", "question", "Z?", "answer", "Add.\n#### 5");
+	struct lle_requests rq;
+	CHECK(lle_task_build(t, fs, doc, 0, NULL, &rq, &e) == 0);
+	CHECK_STREQ(rq.context, "Q: q1?\nA: t1\n\nQ: q2?\nA: t2\n\nQ: Z?\nA:");
+	CHECK_STREQ(json_string_value(rq.gold), "5");
+	lle_requests_free(&rq);
+	lle_fewshot_free(fs);
+	lle_task_free(t);
+
+	/* the examples' own doc_to_text and doc_to_target */
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_adds(&b, yaml);
+	lle_buf_adds(&b, "  doc_to_text: 'Question: {{question}}'\n  doc_to_target: '{{target | upper}}'\n");
+	t = task_from_text(lle_buf_str(&b), &e);
+	lle_buf_free(&b);
+	CHECK(t != NULL);
+	if (!t) {
+		printf("# %s\n", e.msg);
+		json_decref(doc);
+		return;
+	}
+	fs = lle_fewshot_open(t, &none, 2, LLE_FEWSHOT_SEED, &e);
+	CHECK(lle_task_build(t, fs, doc, 0, NULL, &rq, &e) == 0);
+	CHECK_STREQ(rq.context, "Question: q1? T1\n\nQuestion: q2? T2\n\nQ: Z?\nA:");
+	lle_requests_free(&rq);
+	lle_fewshot_free(fs);
+	lle_task_free(t);
+	json_decref(doc);
+
+	CHECK(task_from_text("task: x\ndoc_to_text: q\ndoc_to_target: a\nfewshot_config: {split: dev}\n", &e) == NULL);
+	CHECK_STREQ(e.msg, "t.yaml:4:25: task 'x': fewshot_config: unsupported key 'split' (llm-eval supports "
+		    "sampler, samples, doc_to_text, doc_to_target, doc_to_choice)");
+}
+
+TEST(gen_kwargs_override)
+{
+	struct lle_err e = { 0 };
+	struct lle_node *tree;
+	struct lle_task *t = load_task(FIX "gsm8k.yaml", &tree, &e);
+	CHECK(t != NULL);
+	if (!t)
+		return;
+	CHECK(lle_task_update_gen_kwargs(t, "max_gen_toks=64,temperature=0.7,do_sample=True,top_p=0.9,"
+					 "until=\n\n", &e) == 0);
+	CHECK_INTEQ(t->max_gen_toks, 64);
+	CHECK_NEAR(t->temperature, 0.7, 0);
+	CHECK(t->do_sample == 1);
+	CHECK(t->nuntil == 1 && !strcmp(t->until[0], "\n\n"));
+	json_t *g = t->generation_kwargs;
+	CHECK_INTEQ(json_integer_value(json_object_get(g, "max_gen_toks")), 64);
+	CHECK(json_is_real(json_object_get(g, "top_p")));
+	CHECK(json_is_true(json_object_get(g, "do_sample")));
+	CHECK_STREQ(json_string_value(json_array_get(json_object_get(g, "until"), 0)), "\n\n");
+	CHECK(lle_task_update_gen_kwargs(t, "temperature=hot", &e) == -1);
+	CHECK_STREQ(e.msg, "--gen-kwargs: temperature must be a number >= 0, not 'hot'");
+	CHECK_INTEQ(e.code, LLE_EXIT_USAGE);
+	CHECK(lle_task_update_gen_kwargs(t, "max_gen_toks", &e) == -1);
+	CHECK_STREQ(e.msg, "--gen-kwargs: 'max_gen_toks' is not key=value");
+	lle_task_free(t);
+	lle_node_free(tree);
+}
+
+TEST(results_entries_and_groups)
+{
+	struct lle_err e = { 0 };
+	struct lle_metric_result a[2] = {
+		{ "exact_match", "strict-match", LLE_AGG_MEAN, 1, 0.5, sqrt(1.0 / 3) / 2, 4 },
+		{ "exact_match", "flexible-extract", LLE_AGG_MEAN, 1, 0.75, 0.25, 4 },
+	};
+	struct lle_metric_result b[1] = { { "exact_match", "strict-match", LLE_AGG_MEAN, 1, 0.25,
+					    sqrt(0.25 / 3) / 2, 4 } };
+	json_t *o = lle_results_entry("gsm8k", a, 2);
+	CHECK_STREQ(json_string_value(json_object_get(o, "alias")), "gsm8k");
+	CHECK_NEAR(json_real_value(json_object_get(o, "exact_match,strict-match")), 0.5, 0);
+	CHECK_NEAR(json_real_value(json_object_get(o, "exact_match_stderr,flexible-extract")), 0.25, 0);
+	json_decref(o);
+	a[1].stderr_ = NAN;
+	o = lle_results_entry(NULL, a, 2);
+	CHECK_STREQ(json_string_value(json_object_get(o, "exact_match_stderr,flexible-extract")), "N/A");
+	CHECK(json_object_get(o, "alias") == NULL);
+	json_decref(o);
+	/* only keys every task has; values as in group_of_subtasks_weighted_by_size */
+	const struct lle_metric_result *tasks[2] = { a, b };
+	size_t nres[2] = { 2, 1 }, nout;
+	struct lle_metric_result *g;
+	CHECK(lle_group_results(tasks, nres, 2, 1, &g, &nout, &e) == 0);
+	CHECK_INTEQ(nout, 1);
+	CHECK_STREQ(g[0].filter, "strict-match");
+	CHECK_NEAR(g[0].value, 0.375, 1e-15);
+	CHECK_NEAR(g[0].stderr_, sqrt(1.25 / 48), 1e-15);
+	CHECK_INTEQ(g[0].n, 8);
+	free(g);
+}
+
 int main(void)
 {
 	RUN(gsm8k_config_is_the_harness_config);
@@ -740,5 +876,8 @@ int main(void)
 	RUN(document_errors_name_task_document_and_field);
 	RUN(data_files_resolve_under_the_data_dir);
 	RUN(group_of_subtasks_weighted_by_size);
+	RUN(fewshot_samples_in_the_config);
+	RUN(gen_kwargs_override);
+	RUN(results_entries_and_groups);
 	return check_done();
 }

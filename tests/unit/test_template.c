@@ -116,6 +116,38 @@ TEST(renders_like_jinja)
 	json_decref(d);
 }
 
+/* lm-evaluation-harness registers regex_replace (re.sub) in its Jinja
+ * environment; range() is Jinja's global. Expected values from Jinja2. */
+TEST(regex_replace_and_range)
+{
+	static const struct {
+		const char *tpl, *want;
+	} c[] = {
+		{ "{{ text | regex_replace('\\s+', ' ') }}", "The cat sat on 12 mats" },
+		{ "{{ text | regex_replace('(\\d+)', '<\\1>') }}", "The  cat\tsat   on <12> mats" },
+		{ "{{ text | regex_replace('(?P<w>cat)', '\\g<1>s') }}", "The  cats\tsat   on 12 mats" },
+		{ "{{ text | regex_replace('a', 'A', 2) }}", "The  cAt\tsAt   on 12 mats" },
+		{ "{{ text | regex_replace('x*', '-') }}", "-T-h-e- - -c-a-t-\t-s-a-t- - - -o-n- -1-2- -m-a-t-s-" },
+		{ "{% for i in range(choices|length) %}{{ i }}:{{ choices[i] }} {% endfor %}", "0:a 1:b 2:c " },
+		{ "{{ range(1, 7, 2) | join(',') }} {{ range(5, 0, -2) | join(',') }}", "1,3,5 5,3,1" },
+	};
+	json_t *d = json_pack("{sss[sss]}", "text", "The  cat\tsat   on 12 mats", "choices", "a", "b", "c");
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct lle_err e = { 0 };
+		char *s = render(c[i].tpl, d, &e);
+		if (!s)
+			CHECK_FAIL_("%s: %s", c[i].tpl, e.msg);
+		CHECK_STREQ(s, c[i].want);
+		free(s);
+	}
+	struct lle_err e = { 0 };
+	CHECK(render("{{ text | regex_replace('(', '') }}", d, &e) == NULL);
+	CHECK(strstr(e.msg, "regex_replace: pattern does not compile") != NULL);
+	CHECK(render("{{ range() }}", d, &e) == NULL);
+	CHECK_STREQ(e.msg, "task 't': doc_to_text: at character 4: range() takes 1 to 3 arguments");
+	json_decref(d);
+}
+
 TEST(compiled_once_rendered_per_document)
 {
 	struct lle_err e = { 0 };
@@ -146,7 +178,7 @@ TEST(unsupported_constructs_are_compile_errors_with_position)
 		  "task 't': doc_to_text: at character 4: unsupported statement 'macro'" },
 		{ "ab{{ x.capitalize() }}",
 		  "task 't': doc_to_text: at character 8: unsupported method 'capitalize'" },
-		{ "{{ range(3) }}", "task 't': doc_to_text: at character 4: unsupported function call 'range'" },
+		{ "{{ zip(a, b) }}", "task 't': doc_to_text: at character 4: unsupported function call 'zip'" },
 		{ "{% if n %}x", "task 't': doc_to_text: at character 4: 'if' without 'endif'" },
 		{ "{% for x in y %}x", "task 't': doc_to_text: at character 4: 'for' without 'endfor'" },
 		{ "{% endif %}", "task 't': doc_to_text: at character 4: 'endif' without a matching opening tag" },
@@ -244,14 +276,44 @@ TEST(strip_split_case)
 	json_decref(a);
 }
 
+/* Every prefix of every table template either compiles or fails cleanly,
+ * and renders or fails cleanly (run under ASan by `make test SAN=1`). */
+TEST(truncated_templates_fail_cleanly)
+{
+	json_t *d = doc();
+	int compiled = 0, failed = 0;
+	for (size_t i = 0; i < sizeof(k_cases) / sizeof(k_cases[0]); i++) {
+		size_t n = strlen(k_cases[i].tpl);
+		for (size_t k = 0; k <= n; k++) {
+			char *src = strndup(k_cases[i].tpl, k);
+			struct lle_err e = { 0 };
+			struct lle_tpl *t = lle_tpl_compile(src, "w", &e);
+			if (t) {
+				compiled++;
+				char *s = lle_tpl_render(t, d, "w", NULL, &e);
+				free(s);
+				lle_tpl_free(t);
+			} else {
+				failed++;
+				CHECK(e.code == LLE_EXIT_CONFIG && strncmp(e.msg, "w: at character ", 16) == 0);
+			}
+			free(src);
+		}
+	}
+	CHECK(compiled > 0 && failed > 0);
+	json_decref(d);
+}
+
 int main(void)
 {
 	RUN(renders_like_jinja);
+	RUN(regex_replace_and_range);
 	RUN(compiled_once_rendered_per_document);
 	RUN(unsupported_constructs_are_compile_errors_with_position);
 	RUN(missing_fields_name_task_document_and_field);
 	RUN(python_values_print_like_python);
 	RUN(literal_eval_of_rendered_lists);
 	RUN(strip_split_case);
+	RUN(truncated_templates_fail_cleanly);
 	return check_done();
 }

@@ -1,0 +1,82 @@
+/* Data directory and data-file resolution: see datapath.h. */
+#include "data/datapath.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/buf.h"
+#include "util/path.h"
+
+static int has_glob_chars(const char *s)
+{
+	return strpbrk(s, "*?[") != NULL;
+}
+
+void lle_data_dir_pick(const char *flag_value, struct lle_data_dir *out)
+{
+	out->path = NULL;
+	out->origin = NULL;
+	if (flag_value && *flag_value) {
+		out->path = flag_value;
+		out->origin = "--data-dir";
+		return;
+	}
+	const char *e = getenv("LLM_EVAL_DATA_DIR");
+	if (e && *e) {
+		out->path = e;
+		out->origin = "LLM_EVAL_DATA_DIR";
+	}
+}
+
+int lle_data_present(const char *path_or_glob)
+{
+	if (!has_glob_chars(path_or_glob))
+		return access(path_or_glob, R_OK) == 0;
+	glob_t g;
+	memset(&g, 0, sizeof(g));
+	int rc = glob(path_or_glob, GLOB_NOSORT, NULL, &g);
+	int ok = rc == 0 && g.gl_pathc > 0;
+	globfree(&g);
+	return ok;
+}
+
+char *lle_data_resolve(const char *spec, const char *base_dir, const struct lle_data_dir *dd,
+		       int must_exist, const char *what, struct lle_err *err)
+{
+	char *path;
+	const char *how;
+	char howbuf[1200];
+	if (spec[0] == '/') {
+		path = lle_strdup(spec);
+		how = "an absolute path";
+	} else if (strncmp(spec, "./", 2) == 0 || strncmp(spec, "../", 3) == 0) {
+		path = base_dir ? lle_path_join(base_dir, spec) : lle_strdup(spec);
+		snprintf(howbuf, sizeof(howbuf), "relative to '%s'", base_dir ? base_dir : ".");
+		how = howbuf;
+	} else {
+		if (!dd || !dd->path) {
+			lle_err_set(err, LLE_EXIT_DATA,
+				    "%s: data file '%s' is under the data directory, and none is set "
+				    "(use --data-dir or LLM_EVAL_DATA_DIR)", what, spec);
+			return NULL;
+		}
+		path = lle_path_join(dd->path, spec);
+		snprintf(howbuf, sizeof(howbuf), "under data directory '%s' from %s", dd->path,
+			 dd->origin ? dd->origin : "the caller");
+		how = howbuf;
+	}
+	if (!path) {
+		lle_err_oom(err);
+		return NULL;
+	}
+	if (must_exist && !lle_data_present(path)) {
+		lle_err_set(err, LLE_EXIT_DATA, "%s: expected data file '%s' ('%s' %s) is missing",
+			    what, path, spec, how);
+		free(path);
+		return NULL;
+	}
+	return path;
+}
