@@ -445,7 +445,10 @@ static int print_rows(struct lle_buf *b, const struct run_output *ro, const char
 		if (strcmp(f->name, name))
 			continue;
 		char label[256], ver[32], nshot[32], val[32], se[32];
-		snprintf(label, sizeof(label), "%*s%s%s", depth * 2, "", depth ? "- " : "", first ? name : "");
+		if (first)
+			snprintf(label, sizeof(label), "%*s%s%s", depth * 2, "", depth ? "- " : "", name);
+		else
+			label[0] = '\0';
 		if (pt && first)
 			snprintf(ver, sizeof(ver), "%g", isnan(pt->task->version) ? 0 : pt->task->version);
 		else if (g && first && g->version >= 0)
