@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -233,7 +234,7 @@ TEST(compare_numbers)
 	}
 	struct lle_buf out = LLE_BUF_INIT;
 	struct lle_err e = { 0 };
-	CHECK(lle_compare_write(&out, &r[1], &r[2], LLE_REPORT_JSON, &e) == 0);
+	CHECK(lle_compare_write(&out, &r[1], &r[2], LLE_REPORT_JSON, NULL, NULL, &e) == 0);
 	/* 410m (A) vs 160m (B), arc_easy acc: d = 0.4377104377104377 - 0.5185185185185185 = -0.0808080808080808,
 	 * se = sqrt(0.010252744217435633^2 + 0.010179856486006902^2) = 0.0144481224..., |d| > se. */
 	const char *s = strstr(lle_buf_str(&out), "\"task\": \"arc_easy\", \"metric\": \"acc\",");
@@ -249,10 +250,54 @@ TEST(compare_numbers)
 	/* gsm8k flexible-extract: A's stderr is "N/A", so whether it exceeds is unknown. */
 	s = strstr(lle_buf_str(&out), "\"metric\": \"exact_match\", \"filter\": \"flexible-extract\"");
 	CHECK(s && strstr(s, "\"exceeds\": null"));
-	CHECK(strstr(lle_buf_str(&out), "\"compared\": 4, \"exceed\": 2, \"stderr_unknown\": 1, \"only_a\": 0, \"only_b\": 6"));
+	CHECK(strstr(lle_buf_str(&out), "\"compared\": 4, \"paired\": 0, \"exceed\": 2, \"stderr_unknown\": 1, \"only_a\": 0, \"only_b\": 6"));
 	lle_buf_free(&out);
 	for (int i = 0; i < 3; i++)
 		lle_run_record_free(&r[i]);
+}
+
+static int cmp_sf(const void *a, const void *b)
+{
+	return strcmp(((const struct lle_sample_file *)a)->task, ((const struct lle_sample_file *)b)->task);
+}
+
+TEST(sample_files_beside_results)
+{
+	/* A directory name with glob characters, tasks with underscores, and a
+	 * samples file of another date that must not be taken. */
+	char dir[] = "/tmp/lle-sf-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char sub[128], path[256];
+	snprintf(sub, sizeof(sub), "%s/r[1]*", dir);
+	CHECK(mkdir(sub, 0755) == 0);
+	const char *names[] = { "results_2026-01-01T00-00-00.5.json", "samples_gsm8k_2026-01-01T00-00-00.5.jsonl",
+				"samples_mmlu_abstract_algebra_2026-01-01T00-00-00.5.jsonl",
+				"samples_gsm8k_2026-01-02T00-00-00.5.jsonl" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", sub, names[i]);
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f)
+			fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/%s", sub, names[0]);
+	struct lle_sample_file *sf;
+	size_t n;
+	struct lle_err e = { 0 };
+	CHECK(lle_results_sample_files(path, &sf, &n, &e) == 0);
+	CHECK_INTEQ(n, 2);
+	if (n == 2) {
+		qsort(sf, n, sizeof(*sf), cmp_sf);
+		CHECK_STREQ(sf[0].task, "gsm8k");
+		CHECK_STREQ(sf[1].task, "mmlu_abstract_algebra");
+		CHECK(strstr(sf[1].path, "r[1]*/samples_mmlu_abstract_algebra_2026-01-01T00-00-00.5.jsonl") != NULL);
+	}
+	lle_sample_files_free(sf, n);
+	/* A file not named results_*.json has no samples. */
+	CHECK(lle_results_sample_files(FIX "lmeval_pythia-160m.json", &sf, &n, &e) == 0 && n == 0);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
 }
 
 int main(void)
@@ -263,5 +308,6 @@ int main(void)
 	RUN(store_round_trip);
 	RUN(report_numbers);
 	RUN(compare_numbers);
+	RUN(sample_files_beside_results);
 	return check_done();
 }

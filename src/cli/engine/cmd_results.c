@@ -1,7 +1,8 @@
 /* `llm-eval results list|show|import|delete`: the run store from the command
  * line. Importing reads results JSON written by llm-eval or by
- * lm-evaluation-harness (see src/store/results.h); the same file imported twice
- * is one run. Also the option and file helpers of store_cli.h. */
+ * lm-evaluation-harness (see src/store/results.h), and the per-document scores
+ * of the samples_TASK_DATE.jsonl files beside a results_DATE.json (for paired
+ * comparisons); the same file imported twice is one run. Also the option and file helpers of store_cli.h. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,7 +246,7 @@ static void show_text(const struct lle_run_record *r)
 	}
 }
 
-static int do_import(struct lle_runstore *rs, char **files, int nfiles, const char *category)
+static int do_import(struct lle_runstore *rs, char **files, int nfiles, const char *category, int samples)
 {
 	int rc = LLE_EXIT_OK;
 	for (int f = 0; f < nfiles; f++) {
@@ -260,19 +261,29 @@ static int do_import(struct lle_runstore *rs, char **files, int nfiles, const ch
 		for (size_t i = 0; category && i < rec.n_rows && !bad; i++)
 			if (!rec.rows[i].category && !(rec.rows[i].category = lle_strdup(category)))
 				bad = 1;
-		long long id;
+		long long id, n_scores = 0;
 		int existed;
+		struct lle_sample_file *sf = NULL;
+		size_t nsf = 0;
 		if (bad) {
 			lle_errorf("out of memory");
 			rc = LLE_EXIT_INTERNAL;
-		} else if (lle_runstore_add(rs, &rec, &id, &existed, &err) < 0) {
+		} else if (samples && lle_results_sample_files(files[f], &sf, &nsf, &err) < 0) {
+			lle_errorf("%s", err.msg);
+			rc = err.code;
+		} else if (lle_runstore_add_with_samples(rs, &rec, sf, nsf, &id, &existed, &n_scores, &err) < 0) {
 			lle_errorf("%s", err.msg);
 			rc = err.code;
 		} else if (existed) {
 			printf("'%s' is already stored as run %lld\n", files[f], id);
 		} else {
-			printf("imported '%s' as run %lld: %s, %zu results\n", files[f], id, rec.model, rec.n_rows);
+			printf("imported '%s' as run %lld: %s, %zu results", files[f], id, rec.model, rec.n_rows);
+			if (nsf)
+				printf(", %lld per-document scores from %zu samples file%s", n_scores, nsf,
+				       nsf == 1 ? "" : "s");
+			printf("\n");
 		}
+		lle_sample_files_free(sf, nsf);
 		lle_run_record_free(&rec);
 	}
 	return rc;
@@ -282,7 +293,7 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 {
 	const struct lle_cmd *cmd = ctx->cmd;
 	const char *store = NULL, *category = NULL, *verb = NULL;
-	int json = 0, nargs = 0;
+	int json = 0, nargs = 0, samples = 1;
 	char **args = calloc((size_t)argc + 1, sizeof(*args));
 	if (!args) {
 		lle_errorf("out of memory");
@@ -299,6 +310,8 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--no-samples") == 0) {
+			samples = 0;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			free(args);
 			return lle_cmd_usage_error(cmd, "unknown option '%s'", argv[i]);
@@ -337,7 +350,7 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 	if (is_list) {
 		rc = do_list(rs, json);
 	} else if (is_import) {
-		rc = do_import(rs, args, nargs, category);
+		rc = do_import(rs, args, nargs, category, samples);
 	} else {
 		long long id;
 		struct lle_run_record rec;
