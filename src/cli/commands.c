@@ -57,16 +57,18 @@ const struct lle_cmd lle_commands[] = {
 	  "Options:\n"
 	  "  --category C   only the tasks of category C\n"
 	  "  --format F     table (default), markdown, csv, json or html\n"
-	  "  --output FILE  write to FILE instead of standard output\n"
+	  "  --output FILE  write to FILE instead of standard output (without --format,\n"
+	  "                 the format follows its extension: .html, .md, .csv, .json)\n"
 	  "  --metric M     show metric M where a task has it (acc, exact_match,flexible-extract)\n"
 	  "  --subtasks     also show the members of groups (the MMLU subjects)\n"
 	  "  --store PATH   the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_report" },
 	{ "results", NULL, "list, show and import stored runs",
-	  "llm-eval results list|show RUN|import FILE...|delete RUN [--store PATH] [--json]",
+	  "llm-eval results list|show RUN|import FILE|DIR...|delete RUN [--store PATH] [--json]",
 	  "The run store (by default $XDG_DATA_HOME/llm-eval/runs.sqlite) keeps each run's\n"
 	  "configuration, versions, timings, hardware and every metric with its standard\n"
-	  "error. `import` reads results JSON written by llm-eval or lm-evaluation-harness;\n"
+	  "error. `import` reads results JSON written by llm-eval or lm-evaluation-harness\n"
+	  "(a DIR: every results_*.json in it and in its sub-directories);\n"
 	  "importing the same file twice stores it once. Beside DIR/results_DATE.json,\n"
 	  "the files DIR/samples_TASK_DATE.jsonl are read too: their per-document scores\n"
 	  "let `compare` pair two runs. A RUN is a run id, a prefix of its uid, or `last`.\n"

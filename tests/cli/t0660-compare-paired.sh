@@ -63,6 +63,15 @@ expect "import the changed run" 0 llm-eval results import "$T/b2/results_$d.json
 expect "the changed document is left out" 0 llm-eval compare 1 3 && out_has "paired, 39 docs"
 out_has "unpaired" # gsm8k: run 3 has no gsm8k samples
 
+# A directory: every results file in it and one level down.
+expect "import a directory" 0 llm-eval results import --store "$T/dir.sqlite" "$P" && \
+	out_has "as run 1: org/model-a, 4 results, 140 per-document scores" && out_has "as run 2: org/model-b"
+mkdir -p "$T/empty"
+expect "a directory without results files" 6 llm-eval results import --store "$T/dir.sqlite" "$T/empty" && \
+	err_has "no results_*.json in"
+expect "report --output FILE.html writes HTML" 0 llm-eval report --store "$T/dir.sqlite" --output "$T/r.html"
+check "it is HTML" grep -q "<!DOCTYPE html>" "$T/r.html"
+
 # A bad samples line: a clear message, and the run is not stored.
 mkdir -p "$T/bad"
 cp "$A" "$T/bad/results_$d.json"

@@ -4,6 +4,8 @@
  * of the samples_TASK_DATE.jsonl files beside a results_DATE.json (for paired
  * comparisons); the same file imported twice is one run. Also the option and file helpers of store_cli.h. */
 #include <errno.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,46 +248,97 @@ static void show_text(const struct lle_run_record *r)
 	}
 }
 
+static int import_one(struct lle_runstore *rs, const char *file, const char *category, int samples);
+
+/* A directory stands for the results files in it and in its sub-directories
+ * (lm-evaluation-harness writes OUTPUT/MODEL/results_DATE.json). */
+static int import_dir(struct lle_runstore *rs, const char *dir, const char *category, int samples)
+{
+	static const char *pats[] = { "%s/results_*.json", "%s/*/results_*.json" };
+	int rc = LLE_EXIT_OK, found = 0;
+	for (size_t p = 0; p < 2; p++) {
+		struct lle_buf pat = LLE_BUF_INIT;
+		for (const char *c = dir; *c; c++) { /* escape glob characters of the directory */
+			if (strchr("*?[\\", *c))
+				lle_buf_addc(&pat, '\\');
+			lle_buf_addc(&pat, *c);
+		}
+		lle_buf_adds(&pat, pats[p] + 2);
+		if (pat.oom) {
+			lle_buf_free(&pat);
+			lle_errorf("out of memory");
+			return LLE_EXIT_INTERNAL;
+		}
+		glob_t g;
+		int gr = glob(pat.p, 0, NULL, &g);
+		lle_buf_free(&pat);
+		if (gr == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++) {
+				found++;
+				int r = import_one(rs, g.gl_pathv[i], category, samples);
+				if (r)
+					rc = r;
+			}
+		}
+		if (gr != GLOB_NOMATCH)
+			globfree(&g);
+	}
+	if (!found) {
+		lle_errorf("no results_*.json in '%s' or its sub-directories", dir);
+		return LLE_EXIT_IO;
+	}
+	return rc;
+}
+
 static int do_import(struct lle_runstore *rs, char **files, int nfiles, const char *category, int samples)
 {
 	int rc = LLE_EXIT_OK;
 	for (int f = 0; f < nfiles; f++) {
-		struct lle_run_record rec;
-		struct lle_err err = { 0 };
-		if (lle_results_load(files[f], &rec, &err) < 0) {
-			lle_errorf("%s", err.msg);
-			rc = err.code;
-			continue;
-		}
-		int bad = 0;
-		for (size_t i = 0; category && i < rec.n_rows && !bad; i++)
-			if (!rec.rows[i].category && !(rec.rows[i].category = lle_strdup(category)))
-				bad = 1;
-		long long id, n_scores = 0;
-		int existed;
-		struct lle_sample_file *sf = NULL;
-		size_t nsf = 0;
-		if (bad) {
-			lle_errorf("out of memory");
-			rc = LLE_EXIT_INTERNAL;
-		} else if (samples && lle_results_sample_files(files[f], &sf, &nsf, &err) < 0) {
-			lle_errorf("%s", err.msg);
-			rc = err.code;
-		} else if (lle_runstore_add_with_samples(rs, &rec, sf, nsf, &id, &existed, &n_scores, &err) < 0) {
-			lle_errorf("%s", err.msg);
-			rc = err.code;
-		} else if (existed) {
-			printf("'%s' is already stored as run %lld\n", files[f], id);
-		} else {
-			printf("imported '%s' as run %lld: %s, %zu results", files[f], id, rec.model, rec.n_rows);
-			if (nsf)
-				printf(", %lld per-document scores from %zu samples file%s", n_scores, nsf,
-				       nsf == 1 ? "" : "s");
-			printf("\n");
-		}
-		lle_sample_files_free(sf, nsf);
-		lle_run_record_free(&rec);
+		struct stat sb;
+		int r = stat(files[f], &sb) == 0 && S_ISDIR(sb.st_mode) ? import_dir(rs, files[f], category, samples)
+									: import_one(rs, files[f], category, samples);
+		if (r)
+			rc = r;
 	}
+	return rc;
+}
+
+static int import_one(struct lle_runstore *rs, const char *file, const char *category, int samples)
+{
+	int rc = LLE_EXIT_OK;
+	struct lle_run_record rec;
+	struct lle_err err = { 0 };
+	if (lle_results_load(file, &rec, &err) < 0) {
+		lle_errorf("%s", err.msg);
+		return err.code;
+	}
+	int bad = 0;
+	for (size_t i = 0; category && i < rec.n_rows && !bad; i++)
+		if (!rec.rows[i].category && !(rec.rows[i].category = lle_strdup(category)))
+			bad = 1;
+	long long id, n_scores = 0;
+	int existed;
+	struct lle_sample_file *sf = NULL;
+	size_t nsf = 0;
+	if (bad) {
+		lle_errorf("out of memory");
+		rc = LLE_EXIT_INTERNAL;
+	} else if (samples && lle_results_sample_files(file, &sf, &nsf, &err) < 0) {
+		lle_errorf("%s", err.msg);
+		rc = err.code;
+	} else if (lle_runstore_add_with_samples(rs, &rec, sf, nsf, &id, &existed, &n_scores, &err) < 0) {
+		lle_errorf("%s", err.msg);
+		rc = err.code;
+	} else if (existed) {
+		printf("'%s' is already stored as run %lld\n", file, id);
+	} else {
+		printf("imported '%s' as run %lld: %s, %zu results", file, id, rec.model, rec.n_rows);
+		if (nsf)
+			printf(", %lld per-document scores from %zu samples file%s", n_scores, nsf, nsf == 1 ? "" : "s");
+		printf("\n");
+	}
+	lle_sample_files_free(sf, nsf);
+	lle_run_record_free(&rec);
 	return rc;
 }
 
