@@ -202,7 +202,8 @@ static int build(struct matrix *m, const struct lle_run_record *runs, size_t n_r
 			double sum = 0, var = 0;
 			int k_tasks = 0, all = 1, all_se = 1;
 			for (size_t t = 0; t < m->nt; t++) {
-				if (m->cols[t].is_sub || !streq0(m->cols[t].category, m->cats[c]))
+				/* Perplexities and other lower-is-better scores do not average with accuracies. */
+				if (m->cols[t].is_sub || m->cols[t].hib == 0 || !streq0(m->cols[t].category, m->cats[c]))
 					continue;
 				const struct lle_result_row *r = m->cells[k * m->nt + t].r;
 				if (!r) {
@@ -709,17 +710,15 @@ static void write_html(struct lle_buf *o, const struct matrix *m, const struct l
 		double bv = 0, wv = 0;
 		for (size_t t = 0; t < m->nt; t++) {
 			const struct lle_result_row *r = m->cells[k * m->nt + t].r;
-			if (!r || m->cols[t].is_sub)
+			/* Only scores where higher is better: a perplexity would swamp the mean. */
+			if (!r || m->cols[t].is_sub || m->cols[t].hib == 0)
 				continue;
 			n++;
 			sum += r->value;
-			/* Best and weakest only among scores where higher is better. */
-			if (m->cols[t].hib != 0) {
-				if (!best || r->value > bv)
-					best = &m->cols[t], bv = r->value;
-				if (!worst || r->value < wv)
-					worst = &m->cols[t], wv = r->value;
-			}
+			if (!best || r->value > bv)
+				best = &m->cols[t], bv = r->value;
+			if (!worst || r->value < wv)
+				worst = &m->cols[t], wv = r->value;
 		}
 		lle_buf_printf(o, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", PALETTE[k % NPAL]);
 		html_text(o, m->models[k]);
@@ -746,7 +745,8 @@ static void write_html(struct lle_buf *o, const struct matrix *m, const struct l
 		lle_buf_adds(o, "</tr>\n");
 	}
 	lle_buf_adds(o, "</tbody></table></div>\n<p class=\"note\">Mean score: unweighted mean over the tasks shown "
-			"(groups count once). Category averages need every task of the category.</p>\n");
+			"where higher is better (groups count once). Category averages need every such task of the "
+			"category.</p>\n");
 
 	/* The matrix. */
 	lle_buf_adds(o, "<h2 id=\"results\">Results</h2>\n<div class=\"scroll\"><table class=\"results\"><thead><tr><th>model</th>");

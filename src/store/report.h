@@ -8,8 +8,10 @@
  * lists. When several runs hold the same model and task, the later run wins.
  * Members of a group (MMLU subjects) are left out unless opts.subtasks; the
  * group itself is shown. A category average is the unweighted mean over the
- * category's shown top-level tasks, given only when the model has all of them;
- * its standard error is sqrt(sum se_i^2) / k (tasks taken as independent).
+ * category's shown top-level tasks whose metric is not lower-is-better (a
+ * perplexity does not average with accuracies), given only when the model has
+ * all of them; its standard error is sqrt(sum se_i^2) / k (tasks taken as
+ * independent).
  *
  * Not here: reading runs (runstore.h) or choosing which runs. */
 #ifndef LLE_STORE_REPORT_H

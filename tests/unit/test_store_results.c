@@ -225,6 +225,34 @@ TEST(report_numbers)
 		lle_run_record_free(&r[i]);
 }
 
+/* A lower-is-better metric (a perplexity) stays out of the category average. */
+TEST(perplexity_not_averaged)
+{
+	struct lle_run_record r = { .id = 1, .model = "m" };
+	struct lle_err e = { 0 };
+	struct lle_result_row acc = { .model = "m", .task = "arc", .metric = "acc", .filter = "none",
+				      .category = "c", .has_value = 1, .value = 0.5, .has_stderr = 1,
+				      .stderr_ = 0.01, .n = 10, .higher_is_better = 1, .n_shot = 0 };
+	struct lle_result_row ppl = { .model = "m", .task = "wikitext", .metric = "word_perplexity",
+				      .filter = "none", .category = "c", .has_value = 1, .value = 20.5,
+				      .n = 10, .higher_is_better = 0, .n_shot = 0 };
+	CHECK(lle_run_record_add(&r, &acc, &e) == 0 && lle_run_record_add(&r, &ppl, &e) == 0);
+	struct lle_buf out = LLE_BUF_INIT;
+	CHECK(lle_report_write(&out, &r, 1, NULL, LLE_REPORT_JSON, &e) == 0);
+	CHECK(strstr(lle_buf_str(&out), "\"categories\": {\"c\": {\"value\": 0.5, \"stderr\": 0.01, \"tasks\": 1}}"));
+	CHECK(strstr(lle_buf_str(&out), "\"wikitext\": {\"value\": 20.5, \"stderr\": null, \"n\": 10, \"run\": 1}"));
+	lle_buf_free(&out);
+	/* lle_run_record_free would free the literals: free only the copies. */
+	for (size_t i = 0; i < r.n_rows; i++) {
+		free(r.rows[i].model);
+		free(r.rows[i].task);
+		free(r.rows[i].metric);
+		free(r.rows[i].filter);
+		free(r.rows[i].category);
+	}
+	free(r.rows);
+}
+
 TEST(compare_numbers)
 {
 	struct lle_run_record r[3];
@@ -300,6 +328,44 @@ TEST(sample_files_beside_results)
 	CHECK(system(cmd) == 0);
 }
 
+/* Every prefix of a real results file and of a samples line, and every single
+ * byte changed to a quote or a brace: the reader must fail cleanly or succeed,
+ * never crash (run under ASan too). */
+TEST(truncated_and_mangled_input)
+{
+	FILE *f = fopen(FIX "lmeval_pythia-160m.json", "rb");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	static char text[65536];
+	size_t n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	CHECK(n > 1000 && n < sizeof(text));
+	int ok = 0, failed = 0;
+	for (size_t len = 0; len < n; len += 7) {
+		struct lle_run_record r;
+		struct lle_err e = { 0 };
+		if (lle_results_parse(text, len, "t.json", &r, &e) == 0) {
+			ok++;
+			lle_run_record_free(&r);
+		} else {
+			failed += e.msg[0] != '\0';
+		}
+	}
+	CHECK(failed > 0);
+	static const char repl[] = "\"{}[],:0";
+	for (size_t i = 0; i < n; i += 13) {
+		char save = text[i];
+		text[i] = repl[i % (sizeof(repl) - 1)];
+		struct lle_run_record r;
+		struct lle_err e = { 0 };
+		if (lle_results_parse(text, n, "t.json", &r, &e) == 0)
+			lle_run_record_free(&r);
+		text[i] = save;
+	}
+	printf("# %d prefixes parsed, %d failed with a message\n", ok, failed);
+}
+
 int main(void)
 {
 	RUN(lm_eval_harness_layout);
@@ -307,7 +373,9 @@ int main(void)
 	RUN(bad_files);
 	RUN(store_round_trip);
 	RUN(report_numbers);
+	RUN(perplexity_not_averaged);
 	RUN(compare_numbers);
 	RUN(sample_files_beside_results);
+	RUN(truncated_and_mangled_input);
 	return check_done();
 }
