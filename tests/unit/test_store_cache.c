@@ -603,6 +603,57 @@ TEST(journal)
 	rm_db(p);
 }
 
+TEST(batches)
+{
+	char *p = tpath("batch.sqlite");
+	struct lle_err e = { 0 };
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	enum { N = 40 };
+	static unsigned char keys[N][32];
+	for (int i = 0; i < N; i++)
+		key_n(1000 + i, keys[i]);
+	int64_t run;
+	CHECK(lle_journal_begin(c, "b", (const unsigned char(*)[32])keys, N, &run, &e) == 0);
+	struct lle_cache_batch *b = lle_cache_batch_new(c, run, 16, &e);
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	int committed = 0, commits = 0;
+	for (int i = 0; i < N; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "answer %d", i);
+		struct lle_cache_resp r = { .kind = LLE_REQ_GENERATE_UNTIL, .text = text, .text_len = strlen(text) };
+		int k = lle_cache_batch_add(b, keys[i], &r, i, &e);
+		memset(text, 'X', sizeof(text) - 1); /* the batch has its own copy */
+		CHECK(k >= 0);
+		committed += k;
+		commits += k > 0;
+	}
+	CHECK(committed == 32 && commits == 2 && lle_cache_batch_pending(b) == 8);
+	long long total, done;
+	CHECK(lle_journal_progress(c, "b", &total, &done, &e) == 1 && total == N && done == 32);
+	CHECK(lle_cache_batch_flush(b, &e) == 8 && lle_cache_batch_pending(b) == 0);
+	CHECK(lle_cache_batch_flush(b, &e) == 0);
+	CHECK(lle_journal_progress(c, "b", &total, &done, &e) == 1 && done == N);
+	lle_cache_batch_free(b);
+	struct lle_cache_resp got;
+	CHECK(lle_cache_lookup(c, keys[37], &got, &e) == 1 && got.text && strcmp(got.text, "answer 37") == 0);
+	lle_cache_resp_free(&got);
+	/* Freed with responses pending: they are dropped, nothing else changes. */
+	b = lle_cache_batch_new(c, 0, 4, &e);
+	unsigned char k2[32];
+	key_n(99999, k2);
+	struct lle_cache_resp r2 = resp_n(1);
+	CHECK(lle_cache_batch_add(b, k2, &r2, -1, &e) == 0);
+	lle_cache_batch_free(b);
+	CHECK(lle_cache_lookup(c, k2, &got, &e) == 0);
+	lle_cache_close(c);
+	rm_db(p);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lle-cache-XXXXXX");
@@ -618,6 +669,7 @@ int main(void)
 	RUN(damaged_and_foreign_files);
 	RUN(file_size_limit);
 	RUN(journal);
+	RUN(batches);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
