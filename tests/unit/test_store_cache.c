@@ -654,6 +654,92 @@ TEST(batches)
 	rm_db(p);
 }
 
+/* The resume protocol a run follows, killed with SIGKILL at several points:
+ * each restart sends exactly the requests the journal says are missing, and
+ * the final answers equal those of an uninterrupted run. The "backend" is a
+ * deterministic function of the request index. */
+static double answer(int64_t i)
+{
+	return -0.001 * (double)(i * 7919 % 1000) - 1e-9 * (double)i;
+}
+
+static void resume_child(const char *p, int n, int kill_after, int fd)
+{
+	struct lle_err e = { 0 };
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	if (!c)
+		_exit(2);
+	unsigned char(*keys)[32] = malloc((size_t)n * 32);
+	for (int i = 0; i < n; i++)
+		key_n(20000 + i, keys[i]);
+	int64_t run, *miss;
+	size_t nmiss;
+	if (lle_journal_begin(c, "resume", (const unsigned char(*)[32])keys, (size_t)n, &run, &e) < 0 ||
+	    lle_journal_missing(c, run, &miss, &nmiss, &e) < 0)
+		_exit(3);
+	long long sent = (long long)nmiss;
+	if (write(fd, &sent, sizeof(sent)) != (ssize_t)sizeof(sent))
+		_exit(4);
+	struct lle_cache_batch *b = lle_cache_batch_new(c, run, 7, &e);
+	for (size_t k = 0; k < nmiss; k++) {
+		if ((int)k == kill_after)
+			raise(SIGKILL);
+		struct lle_cache_resp r = { .kind = LLE_REQ_LOGLIKELIHOOD, .logprob = answer(miss[k]) };
+		if (lle_cache_batch_add(b, keys[miss[k]], &r, miss[k], &e) < 0)
+			_exit(5);
+	}
+	if (lle_cache_batch_flush(b, &e) < 0)
+		_exit(6);
+	_exit(0);
+}
+
+TEST(resume_after_kill9)
+{
+	char *p = tpath("resume.sqlite");
+	enum { N = 500 };
+	const int kills[] = { 13, 50, 101, 3, 160, -1 };
+	long long done_before = 0, total = 0, done = 0;
+	struct lle_err e = { 0 };
+	for (size_t r = 0; r < sizeof(kills) / sizeof(kills[0]); r++) {
+		int fds[2];
+		CHECK(pipe(fds) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(fds[0]);
+			resume_child(p, N, kills[r], fds[1]);
+		}
+		close(fds[1]);
+		long long sent = -1;
+		CHECK(read(fds[0], &sent, sizeof(sent)) == (ssize_t)sizeof(sent));
+		close(fds[0]);
+		int st;
+		waitpid(pid, &st, 0);
+		CHECK(kills[r] < 0 ? WIFEXITED(st) && WEXITSTATUS(st) == 0 : WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		CHECK_INTEQ(sent, N - done_before); /* exactly the missing ones were sent */
+		struct lle_cache *c = lle_cache_open(p, NULL, &e);
+		CHECK(c && lle_journal_progress(c, "resume", &total, &done, &e) == 1);
+		lle_cache_close(c);
+		if (kills[r] >= 0) /* batches of 7: what was committed before the kill, no more */
+			CHECK_INTEQ(done - done_before, kills[r] / 7 * 7);
+		done_before = done;
+	}
+	CHECK(total == N && done == N);
+	/* Every answer is there, bit for bit. */
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	int same = c != NULL;
+	for (int i = 0; c && i < N; i++) {
+		unsigned char k[32];
+		struct lle_cache_resp got;
+		double want = answer(i);
+		key_n(20000 + i, k);
+		if (lle_cache_lookup(c, k, &got, &e) != 1 || memcmp(&got.logprob, &want, 8) != 0)
+			same = 0;
+	}
+	CHECK(same);
+	lle_cache_close(c);
+	rm_db(p);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lle-cache-XXXXXX");
@@ -670,6 +756,7 @@ int main(void)
 	RUN(file_size_limit);
 	RUN(journal);
 	RUN(batches);
+	RUN(resume_after_kill9);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)
