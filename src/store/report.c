@@ -614,7 +614,11 @@ static void svg_chart(struct lle_buf *o, const struct matrix *m, const char *tit
 	lle_buf_adds(o, "</b> <span class=\"metric\">");
 	html_text(o, sub);
 	lle_buf_printf(o, "</span></figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-			  "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n", W, H, W, H);
+			  "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"", W, H, W, H);
+	html_text(o, title);
+	lle_buf_adds(o, ": ");
+	html_text(o, sub);
+	lle_buf_adds(o, ", one bar per model\">\n");
 	for (int i = 0; i <= 4; i++) {
 		double v = lo + (hi - lo) * i / 4, x = X(v);
 		lle_buf_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"

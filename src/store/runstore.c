@@ -487,6 +487,15 @@ oom:
 	return lle_err_oom(err);
 }
 
+int lle_runstore_sample_count(struct lle_runstore *rs, long long id, long long *n, struct lle_err *err)
+{
+	int count;
+	*n = 0;
+	if (lookup_id(rs, "SELECT count(*) FROM samples WHERE run = ?1", NULL, id, n, &count, err) < 0)
+		return -1;
+	return 0;
+}
+
 int lle_runstore_delete(struct lle_runstore *rs, long long id, struct lle_err *err)
 {
 	sqlite3_stmt *st;

@@ -51,6 +51,8 @@ int lle_runstore_get(struct lle_runstore *rs, long long id, struct lle_run_recor
 /* All runs, oldest first, without their rows; *n records (free each, then the array). */
 int lle_runstore_list(struct lle_runstore *rs, struct lle_run_record **recs, size_t *n,
 		      long long **n_results, struct lle_err *err);
+/* How many per-document scores the run has (from its samples files). */
+int lle_runstore_sample_count(struct lle_runstore *rs, long long id, long long *n, struct lle_err *err);
 /* Remove a run and its rows. */
 int lle_runstore_delete(struct lle_runstore *rs, long long id, struct lle_err *err);
 

@@ -11,6 +11,7 @@ B=$(ls "$P"/b/results_*.json)
 
 expect "import with samples" 0 llm-eval results import "$A" "$B" && \
 	out_has "as run 1: org/model-a, 4 results, 140 per-document scores from 2 samples files"
+expect "show counts the per-document scores" 0 llm-eval results show 1 && out_has "samples   140 per-document scores"
 expect "compare is paired" 0 llm-eval compare 1 2 && out_has "paired, 40 docs" && out_has "paired, 30 docs"
 out_lacks "unpaired"
 out_has "arc_easy  acc                           0.5500 ± 0.0797  0.8000 ± 0.0641  +0.2500  0.0693  +3.61  yes      paired, 40 docs"

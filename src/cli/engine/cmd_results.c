@@ -147,7 +147,7 @@ static int do_list(struct lle_runstore *rs, int json)
 	return LLE_EXIT_OK;
 }
 
-static void show_json(const struct lle_run_record *r)
+static void show_json(const struct lle_run_record *r, long long n_samples)
 {
 	printf("{\"run\": %lld, \"uid\": ", r->id);
 	print_json_str(r->uid);
@@ -168,6 +168,7 @@ static void show_json(const struct lle_run_record *r)
 		lle_fmt_double(num, sizeof(num), r->total_seconds);
 		printf(", \"total_evaluation_time_seconds\": %s", num);
 	}
+	printf(", \"sample_scores\": %lld", n_samples);
 	printf(",\n \"config\": %s,\n \"versions\": %s,\n \"hardware\": ", r->config_json ? r->config_json : "null",
 	       r->versions_json ? r->versions_json : "null");
 	if (r->hardware && (r->hardware[0] == '{' || r->hardware[0] == '['))
@@ -203,7 +204,7 @@ static void show_json(const struct lle_run_record *r)
 	printf("\n ]}\n");
 }
 
-static void show_text(const struct lle_run_record *r)
+static void show_text(const struct lle_run_record *r, long long n_samples)
 {
 	printf("run       %lld (uid %s)\n", r->id, r->uid);
 	printf("model     %s\n", r->model ? r->model : "-");
@@ -215,6 +216,8 @@ static void show_text(const struct lle_run_record *r)
 		printf("shard     %s\n", r->shard);
 	if (r->total_seconds >= 0)
 		printf("time      %.1f s\n", r->total_seconds);
+	if (n_samples)
+		printf("samples   %lld per-document scores (compare pairs this run)\n", n_samples);
 	if (r->hardware) {
 		/* The first line only: lm-evaluation-harness stores a whole environment report. */
 		const char *nl = strchr(r->hardware, '\n');
@@ -422,10 +425,12 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 			lle_errorf("%s", err.msg);
 			rc = err.code;
 		} else {
+			long long ns = 0;
+			lle_runstore_sample_count(rs, id, &ns, &err); /* 0 when it cannot be read */
 			if (json)
-				show_json(&rec);
+				show_json(&rec, ns);
 			else
-				show_text(&rec);
+				show_text(&rec, ns);
 			lle_run_record_free(&rec);
 			rc = LLE_EXIT_OK;
 		}
