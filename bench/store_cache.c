@@ -261,7 +261,7 @@ static int bench(int n, int reps, const char *dir)
 		if (!c)
 			die(&e);
 		double t0 = now();
-		int64_t id, *miss;
+		int64_t id, *miss = NULL;
 		if (lle_journal_begin(c, "resume-run", (const unsigned char(*)[32])keys, N, &id, &e) < 0 ||
 		    lle_journal_missing(c, id, &miss, &nmiss, &e) < 0)
 			die(&e);

@@ -30,10 +30,12 @@ const struct lle_cmd lle_commands[] = {
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_cache" },
 	{ "compare", NULL, "compare two runs task by task, against their standard errors",
 	  "llm-eval compare RUN_A RUN_B [--format table|markdown|csv|json] [--store PATH]",
-	  "For every task and metric both runs have: A, B, the difference B - A, the\n"
-	  "combined standard error sqrt(se_A^2 + se_B^2), z = (B - A) / se, and whether\n"
-	  "the difference is larger than that standard error. A RUN is a run id from\n"
-	  "`llm-eval results list`, a prefix of its uid, or `last`.\n"
+	  "For every task and metric both runs have: A, B, the difference B - A, its\n"
+	  "standard error, z = (B - A) / se, and whether the difference is larger than\n"
+	  "that standard error. When both runs were imported with their samples files,\n"
+	  "the difference and its standard error are paired over the documents both\n"
+	  "scored; otherwise the standard error is sqrt(se_A^2 + se_B^2). A RUN is a run\n"
+	  "id from `llm-eval results list`, a prefix of its uid, or `last`.\n"
 	  "\n"
 	  "Options:\n"
 	  "  --format F    table (default), markdown, csv or json\n"
@@ -163,23 +165,27 @@ const struct lle_cmd lle_commands[] = {
 	  "Options:\n"
 	  "  --category C   only the tasks of category C\n"
 	  "  --format F     table (default), markdown, csv, json or html\n"
-	  "  --output FILE  write to FILE instead of standard output\n"
+	  "  --output FILE  write to FILE instead of standard output (without --format,\n"
+	  "                 the format follows its extension: .html, .md, .csv, .json)\n"
 	  "  --metric M     show metric M where a task has it (acc, exact_match,flexible-extract)\n"
 	  "  --subtasks     also show the members of groups (the MMLU subjects)\n"
 	  "  --store PATH   the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_report" },
 	{ "results", NULL, "list, show and import stored runs",
-	  "llm-eval results list|show RUN|import FILE...|delete RUN [--store PATH] [--json]",
+	  "llm-eval results list|show RUN|import FILE|DIR...|delete RUN [--store PATH] [--json]",
 	  "The run store (by default $XDG_DATA_HOME/llm-eval/runs.sqlite) keeps each run's\n"
 	  "configuration, versions, timings, hardware and every metric with its standard\n"
-	  "error. `import` reads results JSON written by llm-eval or lm-evaluation-harness;\n"
-	  "importing the same file twice stores it once. A RUN is a run id, a prefix of\n"
-	  "its uid, or `last`.\n"
+	  "error. `import` reads results JSON written by llm-eval or lm-evaluation-harness\n"
+	  "(a DIR: every results_*.json in it and in its sub-directories);\n"
+	  "importing the same file twice stores it once. Beside DIR/results_DATE.json,\n"
+	  "the files DIR/samples_TASK_DATE.jsonl are read too: their per-document scores\n"
+	  "let `compare` pair two runs. A RUN is a run id, a prefix of its uid, or `last`.\n"
 	  "\n"
 	  "Options:\n"
 	  "  --store PATH   the run store\n"
 	  "  --json         list and show as JSON\n"
-	  "  --category C   import: the category of tasks whose file names none\n",
+	  "  --category C   import: the category of tasks whose file names none\n"
+	  "  --no-samples   import: leave the samples files out\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_results" },
 	{ "version", NULL, "print the version of llm-eval and of what it was built with",
 	  "llm-eval version [--json]",

@@ -418,6 +418,95 @@ int lle_cache_put(struct lle_cache *c, const unsigned char key[LLE_SHA256_LEN],
 	return lle_cache_put_batch(c, 0, &e, 1, err);
 }
 
+/* --- batches --- */
+
+struct lle_cache_batch {
+	struct lle_cache *c;
+	int64_t run;
+	size_t max_n, n;
+	unsigned char (*keys)[LLE_SHA256_LEN];
+	struct lle_cache_resp *resps;   /* texts owned */
+	struct lle_cache_entry *ents;
+};
+
+struct lle_cache_batch *lle_cache_batch_new(struct lle_cache *c, int64_t journal_run, size_t max_n,
+					    struct lle_err *err)
+{
+	if (max_n == 0)
+		max_n = 1;
+	struct lle_cache_batch *b = calloc(1, sizeof(*b));
+	if (b) {
+		b->keys = calloc(max_n, sizeof(*b->keys));
+		b->resps = calloc(max_n, sizeof(*b->resps));
+		b->ents = calloc(max_n, sizeof(*b->ents));
+	}
+	if (!b || !b->keys || !b->resps || !b->ents) {
+		lle_cache_batch_free(b);
+		lle_err_oom(err);
+		return NULL;
+	}
+	b->c = c;
+	b->run = journal_run;
+	b->max_n = max_n;
+	return b;
+}
+
+size_t lle_cache_batch_pending(const struct lle_cache_batch *b)
+{
+	return b->n;
+}
+
+int lle_cache_batch_flush(struct lle_cache_batch *b, struct lle_err *err)
+{
+	if (b->n == 0)
+		return 0;
+	if (lle_cache_put_batch(b->c, b->run, b->ents, b->n, err) < 0)
+		return -1;
+	int n = (int)b->n;
+	for (size_t i = 0; i < b->n; i++)
+		lle_cache_resp_free(&b->resps[i]);
+	b->n = 0;
+	return n;
+}
+
+int lle_cache_batch_add(struct lle_cache_batch *b, const unsigned char key[LLE_SHA256_LEN],
+			const struct lle_cache_resp *resp, int64_t journal_idx, struct lle_err *err)
+{
+	int committed = 0;
+	/* Full after an earlier failure: commit before taking more. */
+	if (b->n == b->max_n && (committed = lle_cache_batch_flush(b, err)) < 0)
+		return -1;
+	size_t i = b->n;
+	struct lle_cache_resp *r = &b->resps[i];
+	*r = *resp;
+	r->text = NULL;
+	if (resp->text) {
+		if (!(r->text = malloc(resp->text_len + 1)))
+			return lle_err_oom(err);
+		memcpy(r->text, resp->text, resp->text_len);
+		r->text[resp->text_len] = '\0';
+	}
+	memcpy(b->keys[i], key, LLE_SHA256_LEN);
+	b->ents[i] = (struct lle_cache_entry){ b->keys[i], r, journal_idx };
+	b->n++;
+	int now = 0;
+	if (b->n == b->max_n && (now = lle_cache_batch_flush(b, err)) < 0)
+		return -1;
+	return committed + now;
+}
+
+void lle_cache_batch_free(struct lle_cache_batch *b)
+{
+	if (!b)
+		return;
+	for (size_t i = 0; b->resps && i < b->n; i++)
+		lle_cache_resp_free(&b->resps[i]);
+	free(b->keys);
+	free(b->resps);
+	free(b->ents);
+	free(b);
+}
+
 /* --- stats and clear --- */
 
 static int query_ll(struct lle_cache *c, const char *sql, long long *out, struct lle_err *err)

@@ -115,6 +115,25 @@ int lle_cache_put(struct lle_cache *c, const unsigned char key[LLE_SHA256_LEN],
 int lle_cache_put_batch(struct lle_cache *c, int64_t journal_run, const struct lle_cache_entry *e,
 			size_t n, struct lle_err *err);
 
+/* A batch of responses waiting to be committed together: the run command adds
+ * each response as it completes and the batch commits itself every max_n
+ * responses (one fsync for all of them); flush commits the rest. A response
+ * counts as done only once a call has reported it committed. Keys and texts
+ * are copied, so the caller's buffers may go at once. */
+struct lle_cache_batch;
+struct lle_cache_batch *lle_cache_batch_new(struct lle_cache *c, int64_t journal_run, size_t max_n,
+					    struct lle_err *err);
+/* Add one response (journal_idx as in struct lle_cache_entry). Returns the
+ * number of responses this call committed (0, or all that were pending), -1 on
+ * error (the pending responses stay pending; flush may be tried again). */
+int lle_cache_batch_add(struct lle_cache_batch *b, const unsigned char key[LLE_SHA256_LEN],
+			const struct lle_cache_resp *resp, int64_t journal_idx, struct lle_err *err);
+/* Commit what is pending; returns how many, or -1. */
+int lle_cache_batch_flush(struct lle_cache_batch *b, struct lle_err *err);
+size_t lle_cache_batch_pending(const struct lle_cache_batch *b);
+/* Free the batch; what is still pending is dropped (flush first). */
+void lle_cache_batch_free(struct lle_cache_batch *b);
+
 struct lle_cache_stats {
 	long long entries, n_loglikelihood, n_rolling, n_generate;
 	long long text_bytes;

@@ -202,7 +202,8 @@ static int build(struct matrix *m, const struct lle_run_record *runs, size_t n_r
 			double sum = 0, var = 0;
 			int k_tasks = 0, all = 1, all_se = 1;
 			for (size_t t = 0; t < m->nt; t++) {
-				if (m->cols[t].is_sub || !streq0(m->cols[t].category, m->cats[c]))
+				/* Perplexities and other lower-is-better scores do not average with accuracies. */
+				if (m->cols[t].is_sub || m->cols[t].hib == 0 || !streq0(m->cols[t].category, m->cats[c]))
 					continue;
 				const struct lle_result_row *r = m->cells[k * m->nt + t].r;
 				if (!r) {
@@ -613,7 +614,11 @@ static void svg_chart(struct lle_buf *o, const struct matrix *m, const char *tit
 	lle_buf_adds(o, "</b> <span class=\"metric\">");
 	html_text(o, sub);
 	lle_buf_printf(o, "</span></figcaption>\n<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%.0f\" "
-			  "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\">\n", W, H, W, H);
+			  "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" role=\"img\" aria-label=\"", W, H, W, H);
+	html_text(o, title);
+	lle_buf_adds(o, ": ");
+	html_text(o, sub);
+	lle_buf_adds(o, ", one bar per model\">\n");
 	for (int i = 0; i <= 4; i++) {
 		double v = lo + (hi - lo) * i / 4, x = X(v);
 		lle_buf_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
@@ -709,17 +714,15 @@ static void write_html(struct lle_buf *o, const struct matrix *m, const struct l
 		double bv = 0, wv = 0;
 		for (size_t t = 0; t < m->nt; t++) {
 			const struct lle_result_row *r = m->cells[k * m->nt + t].r;
-			if (!r || m->cols[t].is_sub)
+			/* Only scores where higher is better: a perplexity would swamp the mean. */
+			if (!r || m->cols[t].is_sub || m->cols[t].hib == 0)
 				continue;
 			n++;
 			sum += r->value;
-			/* Best and weakest only among scores where higher is better. */
-			if (m->cols[t].hib != 0) {
-				if (!best || r->value > bv)
-					best = &m->cols[t], bv = r->value;
-				if (!worst || r->value < wv)
-					worst = &m->cols[t], wv = r->value;
-			}
+			if (!best || r->value > bv)
+				best = &m->cols[t], bv = r->value;
+			if (!worst || r->value < wv)
+				worst = &m->cols[t], wv = r->value;
 		}
 		lle_buf_printf(o, "<tr><td><span class=\"swatch\" style=\"background:%s\"></span>", PALETTE[k % NPAL]);
 		html_text(o, m->models[k]);
@@ -746,7 +749,8 @@ static void write_html(struct lle_buf *o, const struct matrix *m, const struct l
 		lle_buf_adds(o, "</tr>\n");
 	}
 	lle_buf_adds(o, "</tbody></table></div>\n<p class=\"note\">Mean score: unweighted mean over the tasks shown "
-			"(groups count once). Category averages need every task of the category.</p>\n");
+			"where higher is better (groups count once). Category averages need every such task of the "
+			"category.</p>\n");
 
 	/* The matrix. */
 	lle_buf_adds(o, "<h2 id=\"results\">Results</h2>\n<div class=\"scroll\"><table class=\"results\"><thead><tr><th>model</th>");
@@ -843,6 +847,9 @@ int lle_report_write(struct lle_buf *out, const struct lle_run_record *runs, siz
 
 struct pair {
 	const struct lle_result_row *a, *b;
+	double d, se;
+	int has_se;
+	long long n_paired;   /* > 0: d and se are paired over that many documents */
 };
 
 static int single_model(const struct lle_run_record *r)
@@ -854,13 +861,13 @@ static int single_model(const struct lle_run_record *r)
 }
 
 int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const struct lle_run_record *b,
-		      int format, struct lle_err *err)
+		      int format, lle_paired_fn paired, void *paired_arg, struct lle_err *err)
 {
 	int by_model = !(single_model(a) && single_model(b));
 	struct pair *p = calloc(a->n_rows + 1, sizeof(*p));
 	if (!p)
 		return lle_err_oom(err);
-	size_t np = 0, only_a = 0, only_b = 0, exceed = 0, known = 0;
+	size_t np = 0, only_a = 0, only_b, exceed = 0, known = 0, n_paired = 0;
 	for (size_t i = 0; i < a->n_rows; i++) {
 		const struct lle_result_row *ra = &a->rows[i];
 		const struct lle_result_row *rb = NULL;
@@ -870,10 +877,29 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 			    !strcmp(r->filter, ra->filter) && (!by_model || !strcmp(r->model, ra->model)))
 				rb = r;
 		}
-		if (rb && ra->has_value && rb->has_value)
-			p[np++] = (struct pair){ ra, rb };
-		else
+		if (!rb || !ra->has_value || !rb->has_value) {
 			only_a++;
+			continue;
+		}
+		struct pair *q = &p[np++];
+		q->a = ra;
+		q->b = rb;
+		q->d = rb->value - ra->value;
+		q->has_se = ra->has_stderr && rb->has_stderr;
+		q->se = q->has_se ? sqrt(ra->stderr_ * ra->stderr_ + rb->stderr_ * rb->stderr_) : 0;
+		long long n = 0;
+		double mean = 0, se = 0;
+		if (paired && paired(paired_arg, ra, rb, &n, &mean, &se, err) < 0) {
+			free(p);
+			return -1;
+		}
+		if (n >= 2) {
+			q->n_paired = n;
+			q->d = mean;
+			q->se = se;
+			q->has_se = 1;
+			n_paired++;
+		}
 	}
 	only_b = b->n_rows - np;
 	int json = format == LLE_REPORT_JSON, csv = format == LLE_REPORT_CSV, md = format == LLE_REPORT_MARKDOWN;
@@ -882,10 +908,10 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 		lle_buf_add_json_str(o, a->model ? a->model : "");
 		lle_buf_printf(o, "},\n  \"b\": {\"run\": %lld, \"model\": ", b->id);
 		lle_buf_add_json_str(o, b->model ? b->model : "");
-		lle_buf_adds(o, "},\n  \"paired\": false,\n  \"rows\": [");
+		lle_buf_adds(o, "},\n  \"rows\": [");
 	} else if (csv) {
-		lle_buf_adds(o, by_model ? "model,task,metric,filter,a,a_stderr,b,b_stderr,diff,stderr,z,exceeds\r\n"
-					 : "task,metric,filter,a,a_stderr,b,b_stderr,diff,stderr,z,exceeds\r\n");
+		lle_buf_adds(o, by_model ? "model,task,metric,filter,a,a_stderr,b,b_stderr,diff,stderr,z,exceeds,paired_docs\r\n"
+					 : "task,metric,filter,a,a_stderr,b,b_stderr,diff,stderr,z,exceeds,paired_docs\r\n");
 	} else {
 		lle_buf_printf(o, "%sA: run %lld, %s", md ? "- " : "", a->id, a->model ? a->model : "?");
 		if (a->date)
@@ -893,28 +919,36 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 		lle_buf_printf(o, "\n%sB: run %lld, %s", md ? "- " : "", b->id, b->model ? b->model : "?");
 		if (b->date)
 			lle_buf_printf(o, " (%s)", b->date);
-		lle_buf_adds(o, md ? "\n\n" : "\n\n");
+		lle_buf_adds(o, "\n\n");
 	}
-	/* Text tables: compute widths first. */
-	enum { NC = 9 };
-	static const char *const head[NC] = { "task", "metric", "A", "B", "B-A", "stderr", "z", "exceeds", "model" };
+	/* Text tables: widths first (pass 0), then the rows (pass 1). */
+	enum { NC = 10, MODEL = 9 };
+	static const char *const head[NC] = { "task", "metric", "A", "B", "B-A", "stderr", "z", "exceeds", "basis", "model" };
 	size_t w[NC] = { 0 };
 	for (int pass = 0; pass < 2; pass++) {
 		if (pass == 1 && !json && !csv) {
 			if (md) {
 				lle_buf_adds(o, by_model ? "| model " : "");
-				lle_buf_adds(o, "| task | metric | A | B | B-A | stderr | z | exceeds |\n");
+				lle_buf_adds(o, "| task | metric | A | B | B-A | stderr | z | exceeds | basis |\n");
 				lle_buf_adds(o, by_model ? "|---" : "");
-				lle_buf_adds(o, "|---|---|---:|---:|---:|---:|---:|---|\n");
+				lle_buf_adds(o, "|---|---|---:|---:|---:|---:|---:|---|---|\n");
 			} else {
+				struct lle_buf line = LLE_BUF_INIT;
 				if (by_model) {
-					pad(o, head[8], w[8], 0);
-					lle_buf_adds(o, "  ");
+					pad(&line, head[MODEL], w[MODEL], 0);
+					lle_buf_adds(&line, "  ");
 				}
-				for (int c = 0; c < 8; c++) {
-					pad(o, head[c], w[c], c >= 2 && c <= 6);
-					lle_buf_adds(o, c < 7 ? "  " : "\n");
+				for (int c = 0; c < MODEL; c++) {
+					pad(&line, head[c], w[c], c >= 2 && c <= 6);
+					lle_buf_adds(&line, c < MODEL - 1 ? "  " : "");
 				}
+				while (line.n && line.p[line.n - 1] == ' ')
+					line.p[--line.n] = '\0';
+				lle_buf_adds(o, lle_buf_str(&line));
+				lle_buf_addc(o, '\n');
+				if (line.oom)
+					o->oom = 1;
+				lle_buf_free(&line);
 			}
 		}
 		if (pass == 0)
@@ -922,12 +956,10 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 				w[c] = strlen(head[c]);
 		exceed = known = 0;
 		for (size_t i = 0; i < np; i++) {
-			const struct lle_result_row *ra = p[i].a, *rb = p[i].b;
-			double d = rb->value - ra->value;
-			int has_se = ra->has_stderr && rb->has_stderr;
-			double se = has_se ? sqrt(ra->stderr_ * ra->stderr_ + rb->stderr_ * rb->stderr_) : 0;
-			int ex = has_se && fabs(d) > se;
-			known += has_se;
+			const struct pair *q = &p[i];
+			const struct lle_result_row *ra = q->a, *rb = q->b;
+			int ex = q->has_se && fabs(q->d) > q->se;
+			known += q->has_se;
 			exceed += ex;
 			char f[NC][160];
 			snprintf(f[0], 160, "%s", ra->task);
@@ -937,17 +969,18 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 				snprintf(f[1], 160, "%s,%s", ra->metric, ra->filter);
 			fmt_vse(f[2], 160, 1, ra->value, ra->has_stderr, ra->stderr_);
 			fmt_vse(f[3], 160, 1, rb->value, rb->has_stderr, rb->stderr_);
-			snprintf(f[4], 160, "%+.4f", d);
-			if (has_se && se > 0)
-				snprintf(f[6], 160, "%+.2f", d / se);
+			snprintf(f[4], 160, "%+.4f", q->d);
+			snprintf(f[5], 160, q->has_se ? "%.4f" : "-", q->se);
+			if (q->has_se && q->se > 0)
+				snprintf(f[6], 160, "%+.2f", q->d / q->se);
 			else
 				snprintf(f[6], 160, "-");
-			if (has_se)
-				snprintf(f[5], 160, "%.4f", se);
+			snprintf(f[7], 160, "%s", !q->has_se ? "unknown" : ex ? "yes" : "no");
+			if (q->n_paired)
+				snprintf(f[8], 160, "paired, %lld docs", q->n_paired);
 			else
-				snprintf(f[5], 160, "-");
-			snprintf(f[7], 160, "%s", !has_se ? "unknown" : ex ? "yes" : "no");
-			snprintf(f[8], 160, "%s", ra->model);
+				snprintf(f[8], 160, "unpaired");
+			snprintf(f[MODEL], 160, "%s", ra->model);
 			if (pass == 0) {
 				for (int c = 0; c < NC; c++)
 					if (lle_utf8_len(f[c]) > w[c])
@@ -976,12 +1009,13 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 				lle_buf_adds(o, ", \"b_stderr\": ");
 				json_num(o, rb->has_stderr, rb->stderr_);
 				lle_buf_adds(o, ", \"diff\": ");
-				json_num(o, 1, d);
+				json_num(o, 1, q->d);
 				lle_buf_adds(o, ", \"stderr\": ");
-				json_num(o, has_se, se);
+				json_num(o, q->has_se, q->se);
 				lle_buf_adds(o, ", \"z\": ");
-				json_num(o, has_se && se > 0, se > 0 ? d / se : 0);
-				lle_buf_printf(o, ", \"exceeds\": %s}", !has_se ? "null" : ex ? "true" : "false");
+				json_num(o, q->has_se && q->se > 0, q->se > 0 ? q->d / q->se : 0);
+				lle_buf_printf(o, ", \"exceeds\": %s, \"paired_docs\": %lld}",
+					       !q->has_se ? "null" : ex ? "true" : "false", q->n_paired);
 			} else if (csv) {
 				if (by_model) {
 					csv_field(o, ra->model);
@@ -996,31 +1030,31 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 				csv_num(o, ra->has_stderr, ra->stderr_);
 				csv_num(o, 1, rb->value);
 				csv_num(o, rb->has_stderr, rb->stderr_);
-				csv_num(o, 1, d);
-				csv_num(o, has_se, se);
-				csv_num(o, has_se && se > 0, se > 0 ? d / se : 0);
-				lle_buf_printf(o, ",%s\r\n", !has_se ? "" : ex ? "yes" : "no");
+				csv_num(o, 1, q->d);
+				csv_num(o, q->has_se, q->se);
+				csv_num(o, q->has_se && q->se > 0, q->se > 0 ? q->d / q->se : 0);
+				lle_buf_printf(o, ",%s,%lld\r\n", !q->has_se ? "" : ex ? "yes" : "no", q->n_paired);
 			} else if (md) {
 				if (by_model) {
 					lle_buf_adds(o, "| ");
-					md_text(o, f[8]);
+					md_text(o, f[MODEL]);
 					lle_buf_adds(o, " ");
 				}
-				for (int c = 0; c < 8; c++) {
+				for (int c = 0; c < MODEL; c++) {
 					lle_buf_adds(o, "| ");
 					md_text(o, f[c]);
 					lle_buf_adds(o, " ");
 				}
 				lle_buf_adds(o, "|\n");
 			} else {
-				if (by_model) {
-					pad(o, f[8], w[8], 0);
-					lle_buf_adds(o, "  ");
-				}
 				struct lle_buf line = LLE_BUF_INIT;
-				for (int c = 0; c < 8; c++) {
+				if (by_model) {
+					pad(&line, f[MODEL], w[MODEL], 0);
+					lle_buf_adds(&line, "  ");
+				}
+				for (int c = 0; c < MODEL; c++) {
 					pad(&line, f[c], w[c], c >= 2 && c <= 6);
-					lle_buf_adds(&line, c < 7 ? "  " : "");
+					lle_buf_adds(&line, c < MODEL - 1 ? "  " : "");
 				}
 				while (line.n && line.p[line.n - 1] == ' ')
 					line.p[--line.n] = '\0';
@@ -1033,25 +1067,27 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 		}
 	}
 	if (json) {
-		lle_buf_printf(o, "\n  ],\n  \"compared\": %zu, \"exceed\": %zu, \"stderr_unknown\": %zu, "
-				  "\"only_a\": %zu, \"only_b\": %zu\n}\n", np, exceed, np - known, only_a, only_b);
+		lle_buf_printf(o, "\n  ],\n  \"compared\": %zu, \"paired\": %zu, \"exceed\": %zu, \"stderr_unknown\": %zu, "
+				  "\"only_a\": %zu, \"only_b\": %zu\n}\n", np, n_paired, exceed, np - known, only_a, only_b);
 	} else if (!csv) {
-		lle_buf_printf(o, "\n%zu of %zu differences exceed their combined standard error "
-				  "sqrt(se_A^2 + se_B^2)", exceed, known);
+		lle_buf_printf(o, "\n%zu of %zu differences exceed their standard error", exceed, known);
 		if (np > known)
 			lle_buf_printf(o, "; %zu without a standard error", np - known);
 		lle_buf_adds(o, ".\n");
 		if (only_a || only_b)
 			lle_buf_printf(o, "Not compared: %zu result%s only in A, %zu only in B.\n", only_a,
 				       only_a == 1 ? "" : "s", only_b);
-		lle_buf_adds(o, "Unpaired: a paired comparison over shared documents needs per-sample results "
-				"in the run store, which these runs do not have.\n");
+		if (n_paired < np)
+			lle_buf_printf(o, "Unpaired rows use sqrt(se_A^2 + se_B^2), treating the runs as independent: "
+					  "import both runs with their samples files to pair them over shared documents.\n");
+		if (n_paired)
+			lle_buf_adds(o, "Paired rows: B-A is the mean per-document difference over the documents both "
+					"runs scored, stderr its standard error.\n");
 	}
 	free(p);
-	if (np == 0) {
+	if (np == 0)
 		return lle_err_set(err, LLE_EXIT_USAGE, "runs %lld and %lld share no task and metric to compare",
 				   a->id, b->id);
-	}
 	if (o->oom)
 		return lle_err_oom(err);
 	return 0;

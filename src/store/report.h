@@ -8,8 +8,10 @@
  * lists. When several runs hold the same model and task, the later run wins.
  * Members of a group (MMLU subjects) are left out unless opts.subtasks; the
  * group itself is shown. A category average is the unweighted mean over the
- * category's shown top-level tasks, given only when the model has all of them;
- * its standard error is sqrt(sum se_i^2) / k (tasks taken as independent).
+ * category's shown top-level tasks whose metric is not lower-is-better (a
+ * perplexity does not average with accuracies), given only when the model has
+ * all of them; its standard error is sqrt(sum se_i^2) / k (tasks taken as
+ * independent).
  *
  * Not here: reading runs (runstore.h) or choosing which runs. */
 #ifndef LLE_STORE_REPORT_H
@@ -40,12 +42,20 @@ int lle_report_format_parse(const char *s);
 int lle_report_write(struct lle_buf *out, const struct lle_run_record *runs, size_t n_runs,
 		     const struct lle_report_opts *opts, int format, struct lle_err *err);
 
+/* Paired statistics for one compared metric, from per-document scores: n
+ * shared documents (0: none, compare unpaired), mean of b - a and its standard
+ * error. Returns -1 with err set on failure. */
+typedef int (*lle_paired_fn)(void *arg, const struct lle_result_row *a, const struct lle_result_row *b,
+			     long long *n, double *mean, double *se, struct lle_err *err);
+
 /* Compare run b against run a: every (task, metric, filter) they share (and
- * model, when either run holds several models), b - a, the combined standard
- * error sqrt(se_a^2 + se_b^2), z = diff / se and whether |diff| > se.
+ * model, when either run holds several models), b - a, its standard error,
+ * z = diff / se and whether |diff| > se. The standard error is the paired one
+ * over shared documents when paired (may be NULL) finds at least two, else the
+ * combined sqrt(se_a^2 + se_b^2).
  * format is LLE_REPORT_TABLE, LLE_REPORT_MARKDOWN, LLE_REPORT_CSV or LLE_REPORT_JSON. */
 int lle_compare_write(struct lle_buf *out, const struct lle_run_record *a, const struct lle_run_record *b,
-		      int format, struct lle_err *err);
+		      int format, lle_paired_fn paired, void *paired_arg, struct lle_err *err);
 
 /* The shortest decimal that reads back as the same double (at most 17 digits). */
 void lle_fmt_double(char *buf, size_t n, double v);

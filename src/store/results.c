@@ -9,6 +9,7 @@
 #include "store/results.h"
 
 #include <errno.h>
+#include <glob.h>
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -374,5 +375,87 @@ int lle_results_load(const char *path, struct lle_run_record *rec, struct lle_er
 	}
 	int rc = lle_results_parse(lle_buf_str(&b), b.n, path, rec, err);
 	lle_buf_free(&b);
+	return rc;
+}
+
+void lle_sample_files_free(struct lle_sample_file *files, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(files[i].task);
+		free(files[i].path);
+	}
+	free(files);
+}
+
+int lle_results_sample_files(const char *results_path, struct lle_sample_file **files, size_t *n,
+			     struct lle_err *err)
+{
+	*files = NULL;
+	*n = 0;
+	const char *base = strrchr(results_path, '/');
+	base = base ? base + 1 : results_path;
+	size_t bl = strlen(base);
+	if (strncmp(base, "results_", 8) != 0 || bl < 8 + 5 || strcmp(base + bl - 5, ".json") != 0)
+		return 0;
+	struct lle_buf date = LLE_BUF_INIT, pat = LLE_BUF_INIT;
+	lle_buf_add(&date, base + 8, bl - 8 - 5);
+	/* glob() metacharacters in the directory or date are escaped. */
+	for (const char *p = results_path; p < base; p++) {
+		if (strchr("*?[\\", *p))
+			lle_buf_addc(&pat, '\\');
+		lle_buf_addc(&pat, *p);
+	}
+	lle_buf_adds(&pat, "samples_*_");
+	for (const char *p = lle_buf_str(&date); *p; p++) {
+		if (strchr("*?[\\", *p))
+			lle_buf_addc(&pat, '\\');
+		lle_buf_addc(&pat, *p);
+	}
+	lle_buf_adds(&pat, ".jsonl");
+	int rc = 0;
+	glob_t g;
+	memset(&g, 0, sizeof(g));
+	if (date.oom || pat.oom) {
+		rc = lle_err_oom(err);
+		goto out;
+	}
+	int gr = glob(pat.p, 0, NULL, &g);
+	if (gr == GLOB_NOMATCH)
+		goto out;
+	if (gr != 0) {
+		rc = gr == GLOB_NOSPACE ? lle_err_oom(err)
+				       : lle_err_set(err, LLE_EXIT_IO, "cannot list the samples beside '%s'", results_path);
+		goto out;
+	}
+	*files = calloc(g.gl_pathc + 1, sizeof(**files));
+	if (!*files) {
+		rc = lle_err_oom(err);
+		goto out;
+	}
+	size_t tail = 1 + date.n + 6; /* "_" DATE ".jsonl" */
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		const char *f = strrchr(g.gl_pathv[i], '/');
+		f = f ? f + 1 : g.gl_pathv[i];
+		size_t fl = strlen(f);
+		if (fl <= 8 + tail)
+			continue;
+		struct lle_sample_file *sf = &(*files)[*n];
+		sf->task = lle_strndup(f + 8, fl - 8 - tail);
+		sf->path = lle_strdup(g.gl_pathv[i]);
+		if (!sf->task || !sf->path) {
+			free(sf->task);
+			free(sf->path);
+			lle_sample_files_free(*files, *n);
+			*files = NULL;
+			*n = 0;
+			rc = lle_err_oom(err);
+			goto out;
+		}
+		(*n)++;
+	}
+out:
+	globfree(&g);
+	lle_buf_free(&date);
+	lle_buf_free(&pat);
 	return rc;
 }

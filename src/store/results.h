@@ -59,4 +59,16 @@ int lle_results_load(const char *path, struct lle_run_record *rec, struct lle_er
 int lle_run_record_add(struct lle_run_record *rec, const struct lle_result_row *row, struct lle_err *err);
 void lle_run_record_free(struct lle_run_record *rec);
 
+/* The per-sample files written beside a results file: for
+ * DIR/results_DATE.json, every DIR/samples_TASK_DATE.jsonl (lm-evaluation-harness
+ * and llm-eval name them so). *files gets n entries (free with lle_sample_files_free);
+ * none is not an error. */
+struct lle_sample_file {
+	char *task;
+	char *path;
+};
+int lle_results_sample_files(const char *results_path, struct lle_sample_file **files, size_t *n,
+			     struct lle_err *err);
+void lle_sample_files_free(struct lle_sample_file *files, size_t n);
+
 #endif

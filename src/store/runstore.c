@@ -1,6 +1,9 @@
 /* The run store: see runstore.h. */
 #include "store/runstore.h"
 
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,8 +28,9 @@ static const char SCHEMA[] =
 	" is_group INTEGER NOT NULL DEFAULT 0, alias TEXT, n_shot INTEGER, seq INTEGER NOT NULL,"
 	" PRIMARY KEY(run, model, task, metric, filter));"
 	"CREATE TABLE samples(run INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
-	" model TEXT NOT NULL, task TEXT NOT NULL, doc_id INTEGER NOT NULL, doc_hash TEXT,"
-	" prompt_hash TEXT, metrics TEXT, PRIMARY KEY(run, model, task, doc_id));";
+	" model TEXT NOT NULL, task TEXT NOT NULL, filter TEXT NOT NULL, metric TEXT NOT NULL,"
+	" doc_id INTEGER NOT NULL, doc_hash TEXT, value REAL NOT NULL,"
+	" PRIMARY KEY(run, model, task, filter, metric, doc_id)) WITHOUT ROWID;";
 
 struct lle_runstore {
 	sqlite3 *db;
@@ -100,10 +104,95 @@ static int find_uid(struct lle_runstore *rs, const char *uid, long long *id, str
 	return found;
 }
 
+/* Store the per-document scores of one samples file; -1 with err set (the
+ * caller rolls back). */
+static int add_samples(struct lle_runstore *rs, long long id, const char *model, const struct lle_sample_file *sf,
+		       long long *n_scores, struct lle_err *err)
+{
+	FILE *f = fopen(sf->path, "r");
+	if (!f)
+		return lle_err_set(err, LLE_EXIT_IO, "cannot open '%s': %s", sf->path, strerror(errno));
+	sqlite3_stmt *st = NULL;
+	if (sqlite3_prepare_v2(rs->db, "INSERT OR REPLACE INTO samples VALUES(?,?,?,?,?,?,?,?)", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		fclose(f);
+		return fail(rs, "cannot store samples", err);
+	}
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t len;
+	long lineno = 0;
+	int rc = 0;
+	while (rc == 0 && (len = getline(&line, &cap, f)) >= 0) {
+		lineno++;
+		if (len == 0 || line[0] == '\n')
+			continue;
+		json_error_t je;
+		json_t *o = json_loadb(line, (size_t)len, 0, &je);
+		if (!json_is_object(o) || !json_is_integer(json_object_get(o, "doc_id"))) {
+			rc = lle_err_set(err, LLE_EXIT_DATA, "%s:%ld:%d: %s", sf->path, lineno, o ? 1 : je.column,
+					 o ? "a sample needs an object with an integer \"doc_id\"" : je.text);
+			json_decref(o);
+			break;
+		}
+		json_t *flt = json_object_get(o, "filter"), *hash = json_object_get(o, "doc_hash");
+		json_t *metrics = json_object_get(o, "metrics");
+		const char *k;
+		json_t *v;
+		json_object_foreach(o, k, v) {
+			if (!json_is_number(v) || !strcmp(k, "doc_id") || !strcmp(k, "target"))
+				continue;
+			if (json_is_array(metrics)) { /* only the keys it names as metrics */
+				size_t i;
+				json_t *m;
+				int named = 0;
+				json_array_foreach(metrics, i, m)
+					named |= json_is_string(m) && !strcmp(json_string_value(m), k);
+				if (!named)
+					continue;
+			}
+			sqlite3_bind_int64(st, 1, id);
+			sqlite3_bind_text(st, 2, model, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 3, sf->task, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 4, json_is_string(flt) ? json_string_value(flt) : "none", -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(st, 5, k, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_int64(st, 6, json_integer_value(json_object_get(o, "doc_id")));
+			if (json_is_string(hash))
+				sqlite3_bind_text(st, 7, json_string_value(hash), -1, SQLITE_TRANSIENT);
+			else
+				sqlite3_bind_null(st, 7);
+			sqlite3_bind_double(st, 8, json_number_value(v));
+			int r = sqlite3_step(st);
+			sqlite3_reset(st);
+			if (r != SQLITE_DONE) {
+				rc = fail(rs, "cannot store samples", err);
+				break;
+			}
+			(*n_scores)++;
+		}
+		json_decref(o);
+	}
+	if (rc == 0 && ferror(f))
+		rc = lle_err_set(err, LLE_EXIT_IO, "cannot read '%s'", sf->path);
+	free(line);
+	fclose(f);
+	sqlite3_finalize(st);
+	return rc;
+}
+
 int lle_runstore_add(struct lle_runstore *rs, const struct lle_run_record *rec, long long *id,
 		     int *existed, struct lle_err *err)
 {
+	long long n;
+	return lle_runstore_add_with_samples(rs, rec, NULL, 0, id, existed, &n, err);
+}
+
+int lle_runstore_add_with_samples(struct lle_runstore *rs, const struct lle_run_record *rec,
+				  const struct lle_sample_file *files, size_t n_files, long long *id,
+				  int *existed, long long *n_scores, struct lle_err *err)
+{
 	*existed = 0;
+	*n_scores = 0;
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_exec(rs->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
 		return fail(rs, "cannot start writing", err);
@@ -187,6 +276,9 @@ int lle_runstore_add(struct lle_runstore *rs, const struct lle_run_record *rec, 
 	}
 	sqlite3_finalize(st);
 	st = NULL;
+	for (size_t i = 0; i < n_files; i++)
+		if (add_samples(rs, *id, rec->model, &files[i], n_scores, err) < 0)
+			goto fail_quiet;
 	if (sqlite3_exec(rs->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		goto fail;
 	return 0;
@@ -395,6 +487,15 @@ oom:
 	return lle_err_oom(err);
 }
 
+int lle_runstore_sample_count(struct lle_runstore *rs, long long id, long long *n, struct lle_err *err)
+{
+	int count;
+	*n = 0;
+	if (lookup_id(rs, "SELECT count(*) FROM samples WHERE run = ?1", NULL, id, n, &count, err) < 0)
+		return -1;
+	return 0;
+}
+
 int lle_runstore_delete(struct lle_runstore *rs, long long id, struct lle_err *err)
 {
 	sqlite3_stmt *st;
@@ -407,5 +508,45 @@ int lle_runstore_delete(struct lle_runstore *rs, long long id, struct lle_err *e
 		return fail(rs, "cannot delete", err);
 	if (sqlite3_changes(rs->db) == 0)
 		return lle_err_set(err, LLE_EXIT_USAGE, "no run %lld in '%s'", id, rs->path);
+	return 0;
+}
+
+int lle_runstore_paired(struct lle_runstore *rs, long long run_a, const char *model_a, long long run_b,
+			const char *model_b, const char *task, const char *filter, const char *metric,
+			long long *n, double *mean, double *se, struct lle_err *err)
+{
+	*n = 0;
+	*mean = *se = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(rs->db,
+			       "SELECT count(*), avg(b.value - a.value), sum((b.value - a.value) * (b.value - a.value))"
+			       " FROM samples a JOIN samples b ON b.run = ?4 AND b.model = ?5 AND b.task = a.task"
+			       " AND b.filter = a.filter AND b.metric = a.metric AND b.doc_id = a.doc_id"
+			       " AND (a.doc_hash IS NULL OR b.doc_hash IS NULL OR a.doc_hash = b.doc_hash)"
+			       " WHERE a.run = ?1 AND a.model = ?2 AND a.task = ?3 AND a.filter = ?6 AND a.metric = ?7",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(rs, "cannot read samples", err);
+	sqlite3_bind_int64(st, 1, run_a);
+	sqlite3_bind_text(st, 2, model_a, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, task, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, run_b);
+	sqlite3_bind_text(st, 5, model_b, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, filter, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, metric, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = sqlite3_column_int64(st, 0);
+		if (*n > 0) {
+			double m = sqlite3_column_double(st, 1), ss = sqlite3_column_double(st, 2);
+			*mean = m;
+			if (*n > 1) {
+				double var = (ss - (double)*n * m * m) / (double)(*n - 1);
+				*se = var > 0 ? sqrt(var / (double)*n) : 0;
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW)
+		return fail(rs, "cannot read samples", err);
 	return 0;
 }

@@ -53,12 +53,11 @@ expect "what was committed is there" 0 llm-eval cache stats --cache "$T/full.sql
 n=$(sed -n 's/^responses  \([0-9]*\) .*/\1/p' "$OUT")
 check "some but not all responses were committed ($n)" test "$n" -gt 0 -a "$n" -lt 2000
 expect "import into a store under the limit" 0 llm-eval results import --store "$T/fs.sqlite" "$FIX/lmeval_pythia-160m.json"
-for i in 1 2 3 4 5 6 7 8; do
-	python3 -c '
+python3 -c '
 import json, sys
-d = json.load(open(sys.argv[1])); d["date"] = float(sys.argv[2]); d["pad"] = "x" * 20000
-json.dump(d, open(sys.argv[3], "w"))' "$FIX/llmeval_qwen2.5-0.5b.json" "$i" "$T/big$i.json"
-done
+for i in range(1, 9):
+    d = json.load(open(sys.argv[1])); d["date"] = float(i); d["pad"] = "x" * 20000
+    json.dump(d, open("%s/big%d.json" % (sys.argv[2], i), "w"))' "$FIX/llmeval_qwen2.5-0.5b.json" "$T"
 expect "imports that outgrow the limit fail clearly" 6 limited "$LLM_EVAL" results import --store "$T/fs.sqlite" "$T"/big*.json && \
 	err_has "run store '$T/fs.sqlite': "
 err_has "what was committed before is kept"

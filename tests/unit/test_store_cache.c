@@ -603,6 +603,143 @@ TEST(journal)
 	rm_db(p);
 }
 
+TEST(batches)
+{
+	char *p = tpath("batch.sqlite");
+	struct lle_err e = { 0 };
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	enum { N = 40 };
+	static unsigned char keys[N][32];
+	for (int i = 0; i < N; i++)
+		key_n(1000 + i, keys[i]);
+	int64_t run;
+	CHECK(lle_journal_begin(c, "b", (const unsigned char(*)[32])keys, N, &run, &e) == 0);
+	struct lle_cache_batch *b = lle_cache_batch_new(c, run, 16, &e);
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	int committed = 0, commits = 0;
+	for (int i = 0; i < N; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "answer %d", i);
+		struct lle_cache_resp r = { .kind = LLE_REQ_GENERATE_UNTIL, .text = text, .text_len = strlen(text) };
+		int k = lle_cache_batch_add(b, keys[i], &r, i, &e);
+		memset(text, 'X', sizeof(text) - 1); /* the batch has its own copy */
+		CHECK(k >= 0);
+		committed += k;
+		commits += k > 0;
+	}
+	CHECK(committed == 32 && commits == 2 && lle_cache_batch_pending(b) == 8);
+	long long total, done;
+	CHECK(lle_journal_progress(c, "b", &total, &done, &e) == 1 && total == N && done == 32);
+	CHECK(lle_cache_batch_flush(b, &e) == 8 && lle_cache_batch_pending(b) == 0);
+	CHECK(lle_cache_batch_flush(b, &e) == 0);
+	CHECK(lle_journal_progress(c, "b", &total, &done, &e) == 1 && done == N);
+	lle_cache_batch_free(b);
+	struct lle_cache_resp got;
+	CHECK(lle_cache_lookup(c, keys[37], &got, &e) == 1 && got.text && strcmp(got.text, "answer 37") == 0);
+	lle_cache_resp_free(&got);
+	/* Freed with responses pending: they are dropped, nothing else changes. */
+	b = lle_cache_batch_new(c, 0, 4, &e);
+	unsigned char k2[32];
+	key_n(99999, k2);
+	struct lle_cache_resp r2 = resp_n(1);
+	CHECK(lle_cache_batch_add(b, k2, &r2, -1, &e) == 0);
+	lle_cache_batch_free(b);
+	CHECK(lle_cache_lookup(c, k2, &got, &e) == 0);
+	lle_cache_close(c);
+	rm_db(p);
+}
+
+/* The resume protocol a run follows, killed with SIGKILL at several points:
+ * each restart sends exactly the requests the journal says are missing, and
+ * the final answers equal those of an uninterrupted run. The "backend" is a
+ * deterministic function of the request index. */
+static double answer(int64_t i)
+{
+	return -0.001 * (double)(i * 7919 % 1000) - 1e-9 * (double)i;
+}
+
+static void resume_child(const char *p, int n, int kill_after, int fd)
+{
+	struct lle_err e = { 0 };
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	if (!c)
+		_exit(2);
+	unsigned char(*keys)[32] = malloc((size_t)n * 32);
+	for (int i = 0; i < n; i++)
+		key_n(20000 + i, keys[i]);
+	int64_t run, *miss;
+	size_t nmiss;
+	if (lle_journal_begin(c, "resume", (const unsigned char(*)[32])keys, (size_t)n, &run, &e) < 0 ||
+	    lle_journal_missing(c, run, &miss, &nmiss, &e) < 0)
+		_exit(3);
+	long long sent = (long long)nmiss;
+	if (write(fd, &sent, sizeof(sent)) != (ssize_t)sizeof(sent))
+		_exit(4);
+	struct lle_cache_batch *b = lle_cache_batch_new(c, run, 7, &e);
+	for (size_t k = 0; k < nmiss; k++) {
+		if ((int)k == kill_after)
+			raise(SIGKILL);
+		struct lle_cache_resp r = { .kind = LLE_REQ_LOGLIKELIHOOD, .logprob = answer(miss[k]) };
+		if (lle_cache_batch_add(b, keys[miss[k]], &r, miss[k], &e) < 0)
+			_exit(5);
+	}
+	if (lle_cache_batch_flush(b, &e) < 0)
+		_exit(6);
+	_exit(0);
+}
+
+TEST(resume_after_kill9)
+{
+	char *p = tpath("resume.sqlite");
+	enum { N = 500 };
+	const int kills[] = { 13, 50, 101, 3, 160, -1 };
+	long long done_before = 0, total = 0, done = 0;
+	struct lle_err e = { 0 };
+	for (size_t r = 0; r < sizeof(kills) / sizeof(kills[0]); r++) {
+		int fds[2];
+		CHECK(pipe(fds) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(fds[0]);
+			resume_child(p, N, kills[r], fds[1]);
+		}
+		close(fds[1]);
+		long long sent = -1;
+		CHECK(read(fds[0], &sent, sizeof(sent)) == (ssize_t)sizeof(sent));
+		close(fds[0]);
+		int st;
+		waitpid(pid, &st, 0);
+		CHECK(kills[r] < 0 ? WIFEXITED(st) && WEXITSTATUS(st) == 0 : WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+		CHECK_INTEQ(sent, N - done_before); /* exactly the missing ones were sent */
+		struct lle_cache *c = lle_cache_open(p, NULL, &e);
+		CHECK(c && lle_journal_progress(c, "resume", &total, &done, &e) == 1);
+		lle_cache_close(c);
+		if (kills[r] >= 0) /* batches of 7: what was committed before the kill, no more */
+			CHECK_INTEQ(done - done_before, kills[r] / 7 * 7);
+		done_before = done;
+	}
+	CHECK(total == N && done == N);
+	/* Every answer is there, bit for bit. */
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	int same = c != NULL;
+	for (int i = 0; c && i < N; i++) {
+		unsigned char k[32];
+		struct lle_cache_resp got;
+		double want = answer(i);
+		key_n(20000 + i, k);
+		if (lle_cache_lookup(c, k, &got, &e) != 1 || memcmp(&got.logprob, &want, 8) != 0)
+			same = 0;
+	}
+	CHECK(same);
+	lle_cache_close(c);
+	rm_db(p);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/lle-cache-XXXXXX");
@@ -618,6 +755,8 @@ int main(void)
 	RUN(damaged_and_foreign_files);
 	RUN(file_size_limit);
 	RUN(journal);
+	RUN(batches);
+	RUN(resume_after_kill9);
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", tmpdir);
 	if (system(cmd) != 0)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -224,6 +225,34 @@ TEST(report_numbers)
 		lle_run_record_free(&r[i]);
 }
 
+/* A lower-is-better metric (a perplexity) stays out of the category average. */
+TEST(perplexity_not_averaged)
+{
+	struct lle_run_record r = { .id = 1, .model = "m" };
+	struct lle_err e = { 0 };
+	struct lle_result_row acc = { .model = "m", .task = "arc", .metric = "acc", .filter = "none",
+				      .category = "c", .has_value = 1, .value = 0.5, .has_stderr = 1,
+				      .stderr_ = 0.01, .n = 10, .higher_is_better = 1, .n_shot = 0 };
+	struct lle_result_row ppl = { .model = "m", .task = "wikitext", .metric = "word_perplexity",
+				      .filter = "none", .category = "c", .has_value = 1, .value = 20.5,
+				      .n = 10, .higher_is_better = 0, .n_shot = 0 };
+	CHECK(lle_run_record_add(&r, &acc, &e) == 0 && lle_run_record_add(&r, &ppl, &e) == 0);
+	struct lle_buf out = LLE_BUF_INIT;
+	CHECK(lle_report_write(&out, &r, 1, NULL, LLE_REPORT_JSON, &e) == 0);
+	CHECK(strstr(lle_buf_str(&out), "\"categories\": {\"c\": {\"value\": 0.5, \"stderr\": 0.01, \"tasks\": 1}}"));
+	CHECK(strstr(lle_buf_str(&out), "\"wikitext\": {\"value\": 20.5, \"stderr\": null, \"n\": 10, \"run\": 1}"));
+	lle_buf_free(&out);
+	/* lle_run_record_free would free the literals: free only the copies. */
+	for (size_t i = 0; i < r.n_rows; i++) {
+		free(r.rows[i].model);
+		free(r.rows[i].task);
+		free(r.rows[i].metric);
+		free(r.rows[i].filter);
+		free(r.rows[i].category);
+	}
+	free(r.rows);
+}
+
 TEST(compare_numbers)
 {
 	struct lle_run_record r[3];
@@ -233,7 +262,7 @@ TEST(compare_numbers)
 	}
 	struct lle_buf out = LLE_BUF_INIT;
 	struct lle_err e = { 0 };
-	CHECK(lle_compare_write(&out, &r[1], &r[2], LLE_REPORT_JSON, &e) == 0);
+	CHECK(lle_compare_write(&out, &r[1], &r[2], LLE_REPORT_JSON, NULL, NULL, &e) == 0);
 	/* 410m (A) vs 160m (B), arc_easy acc: d = 0.4377104377104377 - 0.5185185185185185 = -0.0808080808080808,
 	 * se = sqrt(0.010252744217435633^2 + 0.010179856486006902^2) = 0.0144481224..., |d| > se. */
 	const char *s = strstr(lle_buf_str(&out), "\"task\": \"arc_easy\", \"metric\": \"acc\",");
@@ -249,10 +278,92 @@ TEST(compare_numbers)
 	/* gsm8k flexible-extract: A's stderr is "N/A", so whether it exceeds is unknown. */
 	s = strstr(lle_buf_str(&out), "\"metric\": \"exact_match\", \"filter\": \"flexible-extract\"");
 	CHECK(s && strstr(s, "\"exceeds\": null"));
-	CHECK(strstr(lle_buf_str(&out), "\"compared\": 4, \"exceed\": 2, \"stderr_unknown\": 1, \"only_a\": 0, \"only_b\": 6"));
+	CHECK(strstr(lle_buf_str(&out), "\"compared\": 4, \"paired\": 0, \"exceed\": 2, \"stderr_unknown\": 1, \"only_a\": 0, \"only_b\": 6"));
 	lle_buf_free(&out);
 	for (int i = 0; i < 3; i++)
 		lle_run_record_free(&r[i]);
+}
+
+static int cmp_sf(const void *a, const void *b)
+{
+	return strcmp(((const struct lle_sample_file *)a)->task, ((const struct lle_sample_file *)b)->task);
+}
+
+TEST(sample_files_beside_results)
+{
+	/* A directory name with glob characters, tasks with underscores, and a
+	 * samples file of another date that must not be taken. */
+	char dir[] = "/tmp/lle-sf-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char sub[128], path[256];
+	snprintf(sub, sizeof(sub), "%s/r[1]*", dir);
+	CHECK(mkdir(sub, 0755) == 0);
+	const char *names[] = { "results_2026-01-01T00-00-00.5.json", "samples_gsm8k_2026-01-01T00-00-00.5.jsonl",
+				"samples_mmlu_abstract_algebra_2026-01-01T00-00-00.5.jsonl",
+				"samples_gsm8k_2026-01-02T00-00-00.5.jsonl" };
+	for (int i = 0; i < 4; i++) {
+		snprintf(path, sizeof(path), "%s/%s", sub, names[i]);
+		FILE *f = fopen(path, "w");
+		CHECK(f != NULL);
+		if (f)
+			fclose(f);
+	}
+	snprintf(path, sizeof(path), "%s/%s", sub, names[0]);
+	struct lle_sample_file *sf;
+	size_t n;
+	struct lle_err e = { 0 };
+	CHECK(lle_results_sample_files(path, &sf, &n, &e) == 0);
+	CHECK_INTEQ(n, 2);
+	if (n == 2) {
+		qsort(sf, n, sizeof(*sf), cmp_sf);
+		CHECK_STREQ(sf[0].task, "gsm8k");
+		CHECK_STREQ(sf[1].task, "mmlu_abstract_algebra");
+		CHECK(strstr(sf[1].path, "r[1]*/samples_mmlu_abstract_algebra_2026-01-01T00-00-00.5.jsonl") != NULL);
+	}
+	lle_sample_files_free(sf, n);
+	/* A file not named results_*.json has no samples. */
+	CHECK(lle_results_sample_files(FIX "lmeval_pythia-160m.json", &sf, &n, &e) == 0 && n == 0);
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK(system(cmd) == 0);
+}
+
+/* Every prefix of a real results file and of a samples line, and every single
+ * byte changed to a quote or a brace: the reader must fail cleanly or succeed,
+ * never crash (run under ASan too). */
+TEST(truncated_and_mangled_input)
+{
+	FILE *f = fopen(FIX "lmeval_pythia-160m.json", "rb");
+	CHECK(f != NULL);
+	if (!f)
+		return;
+	static char text[65536];
+	size_t n = fread(text, 1, sizeof(text), f);
+	fclose(f);
+	CHECK(n > 1000 && n < sizeof(text));
+	int ok = 0, failed = 0;
+	for (size_t len = 0; len < n; len += 7) {
+		struct lle_run_record r;
+		struct lle_err e = { 0 };
+		if (lle_results_parse(text, len, "t.json", &r, &e) == 0) {
+			ok++;
+			lle_run_record_free(&r);
+		} else {
+			failed += e.msg[0] != '\0';
+		}
+	}
+	CHECK(failed > 0);
+	static const char repl[] = "\"{}[],:0";
+	for (size_t i = 0; i < n; i += 13) {
+		char save = text[i];
+		text[i] = repl[i % (sizeof(repl) - 1)];
+		struct lle_run_record r;
+		struct lle_err e = { 0 };
+		if (lle_results_parse(text, n, "t.json", &r, &e) == 0)
+			lle_run_record_free(&r);
+		text[i] = save;
+	}
+	printf("# %d prefixes parsed, %d failed with a message\n", ok, failed);
 }
 
 int main(void)
@@ -262,6 +373,9 @@ int main(void)
 	RUN(bad_files);
 	RUN(store_round_trip);
 	RUN(report_numbers);
+	RUN(perplexity_not_averaged);
 	RUN(compare_numbers);
+	RUN(sample_files_beside_results);
+	RUN(truncated_and_mangled_input);
 	return check_done();
 }

@@ -1,8 +1,8 @@
 /* `llm-eval compare RUN_A RUN_B`: every task and metric the two runs share,
- * the difference B - A, and whether it is larger than the combined standard
- * error sqrt(se_A^2 + se_B^2) (src/store/report.c). The comparison is
- * unpaired: a paired one over shared documents needs per-sample results in
- * the run store, which nothing stores yet; the output says so. */
+ * the difference B - A, and whether it is larger than its standard error
+ * (src/store/report.c): paired over the documents both runs scored when the
+ * store has both runs' per-document scores, else the combined standard error
+ * sqrt(se_A^2 + se_B^2) of two independent runs. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,19 @@
 #include "util/diag.h"
 
 int lle_cmd_compare(struct lle_ctx *ctx, int argc, char **argv);
+
+struct paired_arg {
+	struct lle_runstore *rs;
+	long long a, b;
+};
+
+static int paired(void *arg, const struct lle_result_row *ra, const struct lle_result_row *rb, long long *n,
+		  double *mean, double *se, struct lle_err *err)
+{
+	struct paired_arg *p = arg;
+	return lle_runstore_paired(p->rs, p->a, ra->model, p->b, rb->model, ra->task, ra->filter, ra->metric, n,
+				   mean, se, err);
+}
 
 int lle_cmd_compare(struct lle_ctx *ctx, int argc, char **argv)
 {
@@ -56,7 +69,8 @@ int lle_cmd_compare(struct lle_ctx *ctx, int argc, char **argv)
 		    lle_runstore_get(rs, id, &run[loaded], &err) < 0)
 			goto fail;
 	}
-	if (lle_compare_write(&out, &run[0], &run[1], format, &err) < 0)
+	struct paired_arg pa = { rs, run[0].id, run[1].id };
+	if (lle_compare_write(&out, &run[0], &run[1], format, paired, &pa, &err) < 0)
 		goto fail;
 	if (fwrite(lle_buf_str(&out), 1, out.n, stdout) != out.n || fflush(stdout) != 0) {
 		lle_err_set(&err, LLE_EXIT_IO, "cannot write to standard output: %s", strerror(errno));

@@ -49,6 +49,18 @@ int lle_cmd_report(struct lle_ctx *ctx, int argc, char **argv)
 		}
 	}
 	int format = LLE_REPORT_TABLE;
+	if (!fmt && output) {
+		/* --output report.html: the format from the file's extension. */
+		const char *dot = strrchr(output, '.');
+		if (dot && (strcmp(dot, ".html") == 0 || strcmp(dot, ".htm") == 0))
+			format = LLE_REPORT_HTML;
+		else if (dot && strcmp(dot, ".md") == 0)
+			format = LLE_REPORT_MARKDOWN;
+		else if (dot && strcmp(dot, ".csv") == 0)
+			format = LLE_REPORT_CSV;
+		else if (dot && strcmp(dot, ".json") == 0)
+			format = LLE_REPORT_JSON;
+	}
 	if (fmt && (format = lle_report_format_parse(fmt)) < 0) {
 		free(refs);
 		return lle_cmd_usage_error(cmd, "unknown format '%s' (table, markdown, csv, json or html)", fmt);

@@ -1,8 +1,11 @@
 /* `llm-eval results list|show|import|delete`: the run store from the command
  * line. Importing reads results JSON written by llm-eval or by
- * lm-evaluation-harness (see src/store/results.h); the same file imported twice
- * is one run. Also the option and file helpers of store_cli.h. */
+ * lm-evaluation-harness (see src/store/results.h), and the per-document scores
+ * of the samples_TASK_DATE.jsonl files beside a results_DATE.json (for paired
+ * comparisons); the same file imported twice is one run. Also the option and file helpers of store_cli.h. */
 #include <errno.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,7 +147,7 @@ static int do_list(struct lle_runstore *rs, int json)
 	return LLE_EXIT_OK;
 }
 
-static void show_json(const struct lle_run_record *r)
+static void show_json(const struct lle_run_record *r, long long n_samples)
 {
 	printf("{\"run\": %lld, \"uid\": ", r->id);
 	print_json_str(r->uid);
@@ -165,6 +168,7 @@ static void show_json(const struct lle_run_record *r)
 		lle_fmt_double(num, sizeof(num), r->total_seconds);
 		printf(", \"total_evaluation_time_seconds\": %s", num);
 	}
+	printf(", \"sample_scores\": %lld", n_samples);
 	printf(",\n \"config\": %s,\n \"versions\": %s,\n \"hardware\": ", r->config_json ? r->config_json : "null",
 	       r->versions_json ? r->versions_json : "null");
 	if (r->hardware && (r->hardware[0] == '{' || r->hardware[0] == '['))
@@ -200,7 +204,7 @@ static void show_json(const struct lle_run_record *r)
 	printf("\n ]}\n");
 }
 
-static void show_text(const struct lle_run_record *r)
+static void show_text(const struct lle_run_record *r, long long n_samples)
 {
 	printf("run       %lld (uid %s)\n", r->id, r->uid);
 	printf("model     %s\n", r->model ? r->model : "-");
@@ -212,6 +216,8 @@ static void show_text(const struct lle_run_record *r)
 		printf("shard     %s\n", r->shard);
 	if (r->total_seconds >= 0)
 		printf("time      %.1f s\n", r->total_seconds);
+	if (n_samples)
+		printf("samples   %lld per-document scores (compare pairs this run)\n", n_samples);
 	if (r->hardware) {
 		/* The first line only: lm-evaluation-harness stores a whole environment report. */
 		const char *nl = strchr(r->hardware, '\n');
@@ -245,36 +251,97 @@ static void show_text(const struct lle_run_record *r)
 	}
 }
 
-static int do_import(struct lle_runstore *rs, char **files, int nfiles, const char *category)
+static int import_one(struct lle_runstore *rs, const char *file, const char *category, int samples);
+
+/* A directory stands for the results files in it and in its sub-directories
+ * (lm-evaluation-harness writes OUTPUT/MODEL/results_DATE.json). */
+static int import_dir(struct lle_runstore *rs, const char *dir, const char *category, int samples)
+{
+	static const char *pats[] = { "%s/results_*.json", "%s/*/results_*.json" };
+	int rc = LLE_EXIT_OK, found = 0;
+	for (size_t p = 0; p < 2; p++) {
+		struct lle_buf pat = LLE_BUF_INIT;
+		for (const char *c = dir; *c; c++) { /* escape glob characters of the directory */
+			if (strchr("*?[\\", *c))
+				lle_buf_addc(&pat, '\\');
+			lle_buf_addc(&pat, *c);
+		}
+		lle_buf_adds(&pat, pats[p] + 2);
+		if (pat.oom) {
+			lle_buf_free(&pat);
+			lle_errorf("out of memory");
+			return LLE_EXIT_INTERNAL;
+		}
+		glob_t g;
+		int gr = glob(pat.p, 0, NULL, &g);
+		lle_buf_free(&pat);
+		if (gr == 0) {
+			for (size_t i = 0; i < g.gl_pathc; i++) {
+				found++;
+				int r = import_one(rs, g.gl_pathv[i], category, samples);
+				if (r)
+					rc = r;
+			}
+		}
+		if (gr != GLOB_NOMATCH)
+			globfree(&g);
+	}
+	if (!found) {
+		lle_errorf("no results_*.json in '%s' or its sub-directories", dir);
+		return LLE_EXIT_IO;
+	}
+	return rc;
+}
+
+static int do_import(struct lle_runstore *rs, char **files, int nfiles, const char *category, int samples)
 {
 	int rc = LLE_EXIT_OK;
 	for (int f = 0; f < nfiles; f++) {
-		struct lle_run_record rec;
-		struct lle_err err = { 0 };
-		if (lle_results_load(files[f], &rec, &err) < 0) {
-			lle_errorf("%s", err.msg);
-			rc = err.code;
-			continue;
-		}
-		int bad = 0;
-		for (size_t i = 0; category && i < rec.n_rows && !bad; i++)
-			if (!rec.rows[i].category && !(rec.rows[i].category = lle_strdup(category)))
-				bad = 1;
-		long long id;
-		int existed;
-		if (bad) {
-			lle_errorf("out of memory");
-			rc = LLE_EXIT_INTERNAL;
-		} else if (lle_runstore_add(rs, &rec, &id, &existed, &err) < 0) {
-			lle_errorf("%s", err.msg);
-			rc = err.code;
-		} else if (existed) {
-			printf("'%s' is already stored as run %lld\n", files[f], id);
-		} else {
-			printf("imported '%s' as run %lld: %s, %zu results\n", files[f], id, rec.model, rec.n_rows);
-		}
-		lle_run_record_free(&rec);
+		struct stat sb;
+		int r = stat(files[f], &sb) == 0 && S_ISDIR(sb.st_mode) ? import_dir(rs, files[f], category, samples)
+									: import_one(rs, files[f], category, samples);
+		if (r)
+			rc = r;
 	}
+	return rc;
+}
+
+static int import_one(struct lle_runstore *rs, const char *file, const char *category, int samples)
+{
+	int rc = LLE_EXIT_OK;
+	struct lle_run_record rec;
+	struct lle_err err = { 0 };
+	if (lle_results_load(file, &rec, &err) < 0) {
+		lle_errorf("%s", err.msg);
+		return err.code;
+	}
+	int bad = 0;
+	for (size_t i = 0; category && i < rec.n_rows && !bad; i++)
+		if (!rec.rows[i].category && !(rec.rows[i].category = lle_strdup(category)))
+			bad = 1;
+	long long id, n_scores = 0;
+	int existed;
+	struct lle_sample_file *sf = NULL;
+	size_t nsf = 0;
+	if (bad) {
+		lle_errorf("out of memory");
+		rc = LLE_EXIT_INTERNAL;
+	} else if (samples && lle_results_sample_files(file, &sf, &nsf, &err) < 0) {
+		lle_errorf("%s", err.msg);
+		rc = err.code;
+	} else if (lle_runstore_add_with_samples(rs, &rec, sf, nsf, &id, &existed, &n_scores, &err) < 0) {
+		lle_errorf("%s", err.msg);
+		rc = err.code;
+	} else if (existed) {
+		printf("'%s' is already stored as run %lld\n", file, id);
+	} else {
+		printf("imported '%s' as run %lld: %s, %zu results", file, id, rec.model, rec.n_rows);
+		if (nsf)
+			printf(", %lld per-document scores from %zu samples file%s", n_scores, nsf, nsf == 1 ? "" : "s");
+		printf("\n");
+	}
+	lle_sample_files_free(sf, nsf);
+	lle_run_record_free(&rec);
 	return rc;
 }
 
@@ -282,7 +349,7 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 {
 	const struct lle_cmd *cmd = ctx->cmd;
 	const char *store = NULL, *category = NULL, *verb = NULL;
-	int json = 0, nargs = 0;
+	int json = 0, nargs = 0, samples = 1;
 	char **args = calloc((size_t)argc + 1, sizeof(*args));
 	if (!args) {
 		lle_errorf("out of memory");
@@ -299,6 +366,8 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--no-samples") == 0) {
+			samples = 0;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			free(args);
 			return lle_cmd_usage_error(cmd, "unknown option '%s'", argv[i]);
@@ -337,7 +406,7 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 	if (is_list) {
 		rc = do_list(rs, json);
 	} else if (is_import) {
-		rc = do_import(rs, args, nargs, category);
+		rc = do_import(rs, args, nargs, category, samples);
 	} else {
 		long long id;
 		struct lle_run_record rec;
@@ -356,10 +425,12 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 			lle_errorf("%s", err.msg);
 			rc = err.code;
 		} else {
+			long long ns = 0;
+			lle_runstore_sample_count(rs, id, &ns, &err); /* 0 when it cannot be read */
 			if (json)
-				show_json(&rec);
+				show_json(&rec, ns);
 			else
-				show_text(&rec);
+				show_text(&rec, ns);
 			lle_run_record_free(&rec);
 			rc = LLE_EXIT_OK;
 		}
