@@ -580,7 +580,9 @@ chunk_fail:
 	}
 	progress_show(tr->pr, 1);
 	rc = output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, lle_run_interrupted, err);
+	tr->out = NULL; /* output_task took it */
 out:
+	output_task_abort(tr->out);
 	lle_task_agg_free(agg);
 	lle_fewshot_free(fs);
 	lle_ds_close(ds);
