@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,12 +46,31 @@
 
 uint64_t lle_idx_hash(const void *p, size_t n)
 {
+	/* Four independent lanes, so the multiplies overlap: the checksum of a
+	 * few MB of cache must cost well under a millisecond. */
 	const unsigned char *s = p;
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+	const uint64_t k = 0xff51afd7ed558ccdULL;
+	uint64_t a = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, b = 0xC2B2AE3D27D4EB4FULL, c = 0x165667B19E3779F9ULL,
+		 d = 0x27D4EB2F165667C5ULL;
+	while (n >= 32) {
+		uint64_t w[4];
+		memcpy(w, s, 32);
+		a = (a ^ w[0]) * k;
+		b = (b ^ w[1]) * k;
+		c = (c ^ w[2]) * k;
+		d = (d ^ w[3]) * k;
+		a ^= a >> 29;
+		b ^= b >> 31;
+		c ^= c >> 27;
+		d ^= d >> 33;
+		s += 32;
+		n -= 32;
+	}
+	uint64_t h = a ^ (b * 3) ^ (c * 5) ^ (d * 7);
 	while (n >= 8) {
 		uint64_t w;
 		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h = (h ^ w) * k;
 		h ^= h >> 32;
 		s += 8;
 		n -= 8;
@@ -1473,7 +1493,10 @@ void lle_reg_source_free(struct lle_reg_source *s)
 {
 	if (!s)
 		return;
-	free(s->blob);
+	if (s->mapped)
+		munmap(s->blob, s->nblob);
+	else
+		free(s->blob);
 	free(s->root);
 	free(s);
 }
@@ -1500,6 +1523,8 @@ void lle_reg_source_entry(const struct lle_reg_source *s, size_t i, struct lle_r
 	e->nmembers = x->nmembers;
 	e->source = 0;
 }
+
+const char *lle_reg_source_name(const struct lle_reg_source *s, size_t i) { return s->pool + s->entries[i].name; }
 
 size_t lle_reg_source_ndiags(const struct lle_reg_source *s) { return s->h->ndiags; }
 

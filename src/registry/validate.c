@@ -423,13 +423,14 @@ static int valid_name(const char *s)
 
 static void check_category_ref(struct lle_reg_problems *p, struct lle_registry *r, const struct lle_node *v)
 {
-	if (!r || !v || !is_str_node(v) || lle_registry_find(r, LLE_REG_CATEGORIES, v->str))
+	if (!r || !v || !is_str_node(v) || lle_registry_find(r, LLE_REG_CATEGORIES, v->str, NULL))
 		return;
 	const char *known[256];
 	size_t nk = 0, n = lle_registry_count(r, LLE_REG_CATEGORIES);
-	const struct lle_reg_entry *e = lle_registry_entries(r, LLE_REG_CATEGORIES);
+	struct lle_reg_entry e;
 	for (size_t i = 0; i < n && nk < 255; i++)
-		known[nk++] = e[i].name;
+		if (lle_registry_get(r, LLE_REG_CATEGORIES, i, &e) == 0)
+			known[nk++] = e.name;
 	known[nk] = NULL;
 	const char *near = lle_reg_closest(v->str, known);
 	if (near)
