@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -1057,11 +1058,7 @@ static int register_entries(struct builder *B)
 		}
 		struct lle_idx_entry e = { 0 };
 		e.name = r->name;
-		e.category = r->category;
 		e.description = r->description;
-		e.params = r->params;
-		e.size = r->size;
-		e.backend = r->backend;
 		e.rec = ri;
 		e.kind = r->kind;
 		e.line = r->line;
@@ -1119,9 +1116,71 @@ static int register_entries(struct builder *B)
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+struct compact {
+	struct lle_buf pool;
+	struct smap map;
+	const char *old;
+	int oom;
+};
+
+static const char *compact_key(void *ctx, uint32_t v) { return ((struct compact *)ctx)->pool.p + v; }
+
+static void remap(struct compact *C, uint32_t *off)
+{
+	if (*off == 0)
+		return;
+	const char *s = C->old + *off;
+	uint32_t hit = smap_get(&C->map, s, UINT32_MAX, &C->oom);
+	if (hit == UINT32_MAX) {
+		hit = (uint32_t)C->pool.n;
+		lle_buf_add(&C->pool, s, strlen(s) + 1);
+		smap_get(&C->map, s, hit, &C->oom);
+	}
+	*off = hit;
+}
+
+/* Keep only the strings the index refers to, each once: the build leaves
+ * many behind (values of templates, paths written twice), and every byte of
+ * the blob is read and checked by every warm list. */
+static int compact_pool(struct builder *B, uint32_t *root_off)
+{
+	struct compact C = { LLE_BUF_INIT, { NULL, 0, 0, compact_key, NULL }, B->pool.p, 0 };
+	C.map.ctx = &C;
+	lle_buf_addc(&C.pool, '\0');
+	remap(&C, root_off);
+	for (uint32_t i = 0; i < CNT(B->dirs, struct lle_idx_dir); i++)
+		remap(&C, &ARR(B->dirs, struct lle_idx_dir)[i].path);
+	for (uint32_t i = 0; i < CNT(B->files, struct lle_idx_file); i++)
+		remap(&C, &ARR(B->files, struct lle_idx_file)[i].path);
+	for (uint32_t i = 0; i < CNT(B->recs, struct lle_idx_rec); i++) {
+		struct lle_idx_rec *r = &ARR(B->recs, struct lle_idx_rec)[i];
+		uint32_t *f[] = { &r->name, &r->category, &r->description, &r->params, &r->size, &r->backend, &r->error };
+		for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+			remap(&C, f[k]);
+	}
+	for (uint32_t i = 0; i < CNT(B->tags, uint32_t); i++)
+		remap(&C, &ARR(B->tags, uint32_t)[i]);
+	for (uint32_t i = 0; i < CNT(B->entries, struct lle_idx_entry); i++) {
+		remap(&C, &ARR(B->entries, struct lle_idx_entry)[i].name);
+		remap(&C, &ARR(B->entries, struct lle_idx_entry)[i].description);
+	}
+	for (uint32_t i = 0; i < CNT(B->diags, struct lle_idx_diag); i++)
+		remap(&C, &ARR(B->diags, struct lle_idx_diag)[i].msg);
+	free(C.map.slot);
+	if (C.oom || C.pool.oom) {
+		lle_buf_free(&C.pool);
+		return -1;
+	}
+	lle_buf_free(&B->pool);
+	B->pool = C.pool;
+	return 0;
+}
+
 /* Lay the builder's arrays out as one blob. */
 static unsigned char *serialise(struct builder *B, uint32_t root_off, size_t *total)
 {
+	if (compact_pool(B, &root_off) < 0)
+		return NULL;
 	struct lle_idx_hdr h;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, LLE_IDX_MAGIC, 8);
@@ -1223,8 +1282,7 @@ int lle_idx_open_blob(struct lle_reg_source *s, unsigned char *blob, size_t n, c
 	}
 	for (uint32_t i = 0; i < h->nentries; i++) {
 		const struct lle_idx_entry *e = &ents[i];
-		if (e->rec >= h->nrecs || e->kind > LLE_KIND_PYTASK || e->name >= np || e->category >= np ||
-		    e->description >= np || e->params >= np || e->size >= np || e->backend >= np)
+		if (e->rec >= h->nrecs || e->kind > LLE_KIND_PYTASK || e->name >= np || e->description >= np)
 			BAD("bad entry");
 	}
 	for (uint32_t i = 0; i < h->ndiags; i++)
@@ -1367,42 +1425,121 @@ oom:
 
 /* ---------- load: cache or build ---------- */
 
-/* Compare what the old index recorded with the disk. Fills changed[] per file
- * and fresh stats; returns whether any directory changed (then the tree must
- * be walked again), and sets *any when anything at all changed. */
+/* Compare what the old index recorded with the disk: every directory's mtime
+ * and inode (a file added, removed or renamed changes them) and every file's
+ * mtime, size and inode (a change in place changes those). The stat calls
+ * are the whole cost of a warm list, so files are looked up by base name from
+ * a descriptor of their directory (no path walk per file), and the work is
+ * split between threads, one per processor, at directory boundaries. */
+struct fresh_job {
+	const struct lle_reg_source *old;
+	int rootfd;
+	uint32_t d0, d1, f0, f1; /* ranges of dirs and files */
+	uint8_t *changed;
+	int64_t (*fresh)[3];
+	int dirs_changed, any;
+};
+
+static void *fresh_run(void *arg)
+{
+	struct fresh_job *J = arg;
+	const struct lle_reg_source *old = J->old;
+	struct stat st;
+	for (uint32_t i = J->d0; i < J->d1 && !J->dirs_changed; i++) {
+		const struct lle_idx_dir *d = &old->dirs[i];
+		const char *p = old->pool + d->path;
+		if ((d->flags & LLE_IDX_RACY) || fstatat(J->rootfd, *p ? p : ".", &st, 0) < 0 ||
+		    ts_ns(&st.st_mtim) != d->mtime_ns || (uint64_t)st.st_ino != d->ino)
+			J->dirs_changed = 1;
+	}
+	int dfd = -1;
+	const char *dir = NULL;
+	size_t dirlen = 0;
+	for (uint32_t i = J->f0; i < J->f1; i++) {
+		const struct lle_idx_file *f = &old->files[i];
+		const char *p = old->pool + f->path, *slash = strrchr(p, '/');
+		int exists;
+		if (p[0] == '/' || !slash) {
+			exists = fstatat(J->rootfd, p, &st, 0) == 0;
+		} else {
+			size_t n = (size_t)(slash - p);
+			if (!dir || n != dirlen || memcmp(dir, p, n) != 0) {
+				char d[PATH_MAX];
+				if (dfd >= 0)
+					close(dfd);
+				snprintf(d, sizeof(d), "%.*s", (int)n, p);
+				dfd = openat(J->rootfd, d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				dir = p;
+				dirlen = n;
+			}
+			exists = dfd >= 0 && fstatat(dfd, slash + 1, &st, 0) == 0;
+		}
+		if (exists) {
+			J->fresh[i][0] = ts_ns(&st.st_mtim);
+			J->fresh[i][1] = st.st_size;
+			J->fresh[i][2] = (int64_t)st.st_ino;
+		} else {
+			J->fresh[i][0] = J->fresh[i][1] = J->fresh[i][2] = 0;
+		}
+		if (f->flags & LLE_IDX_ABSENT)
+			J->changed[i] = (uint8_t)exists;
+		else
+			J->changed[i] = !exists || (f->flags & LLE_IDX_RACY) || J->fresh[i][0] != f->mtime_ns ||
+					J->fresh[i][1] != f->size || (uint64_t)J->fresh[i][2] != f->ino;
+		J->any |= J->changed[i];
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return NULL;
+}
+
+/* Fills changed[] per file and fresh stats; returns whether any directory
+ * changed (then the tree must be walked again), and sets *any when anything
+ * at all changed. */
 static int check_fresh(const struct lle_reg_source *old, int rootfd, uint8_t *changed, int64_t (*fresh)[3],
 		       int *any)
 {
-	int dirs_changed = 0;
-	struct stat st;
-	for (uint32_t i = 0; i < old->h->ndirs; i++) {
-		const struct lle_idx_dir *d = &old->dirs[i];
-		const char *p = old->pool + d->path;
-		if ((d->flags & LLE_IDX_RACY) || fstatat(rootfd, *p ? p : ".", &st, 0) < 0 ||
-		    ts_ns(&st.st_mtim) != d->mtime_ns || (uint64_t)st.st_ino != d->ino) {
-			dirs_changed = 1;
+	enum { MAXJOBS = 4 };
+	struct fresh_job job[MAXJOBS];
+	pthread_t tid[MAXJOBS];
+	uint32_t nd = old->h->ndirs, nf = old->h->nfiles;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nj = nf < 2000 || ncpu < 2 ? 1 : ncpu > MAXJOBS ? MAXJOBS : (int)ncpu;
+	uint32_t f0 = 0;
+	for (int j = 0; j < nj; j++) {
+		job[j] = (struct fresh_job){ old, rootfd, (uint32_t)((uint64_t)nd * j / nj),
+					     (uint32_t)((uint64_t)nd * (j + 1) / nj), f0, 0, changed, fresh, 0, 0 };
+		/* End the range at a change of directory, so each directory is
+		 * opened by one thread only. */
+		uint32_t f1 = j + 1 == nj ? nf : (uint32_t)((uint64_t)nf * (j + 1) / nj);
+		while (f1 > f0 && f1 < nf) {
+			const char *a = old->pool + old->files[f1 - 1].path, *b = old->pool + old->files[f1].path;
+			const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+			if (!sa || !sb || sa - a != sb - b || memcmp(a, b, (size_t)(sa - a)) != 0)
+				break;
+			f1++;
+		}
+		job[j].f1 = f1;
+		f0 = f1;
+	}
+	int started = 0;
+	for (int j = 1; j < nj; j++) {
+		if (pthread_create(&tid[j], NULL, fresh_run, &job[j]) != 0)
 			break;
-		}
+		started = j;
 	}
-	*any = dirs_changed;
-	for (uint32_t i = 0; i < old->h->nfiles; i++) {
-		const struct lle_idx_file *f = &old->files[i];
-		int exists = fstatat(rootfd, old->pool + f->path, &st, 0) == 0;
-		if (exists) {
-			fresh[i][0] = ts_ns(&st.st_mtim);
-			fresh[i][1] = st.st_size;
-			fresh[i][2] = (int64_t)st.st_ino;
-		} else {
-			fresh[i][0] = fresh[i][1] = fresh[i][2] = 0;
-		}
-		if (f->flags & LLE_IDX_ABSENT)
-			changed[i] = exists;
-		else
-			changed[i] = !exists || (f->flags & LLE_IDX_RACY) || fresh[i][0] != f->mtime_ns ||
-				     fresh[i][1] != f->size || (uint64_t)fresh[i][2] != f->ino;
-		if (changed[i])
-			*any = 1;
+	fresh_run(&job[0]);
+	for (int j = started + 1; j < nj; j++)
+		fresh_run(&job[j]); /* could not start a thread: do it here */
+	int dirs_changed = job[0].dirs_changed;
+	*any = job[0].any;
+	for (int j = 1; j < nj; j++) {
+		if (j <= started)
+			pthread_join(tid[j], NULL);
+		dirs_changed |= job[j].dirs_changed;
+		*any |= job[j].any;
 	}
+	*any |= dirs_changed;
 	return dirs_changed;
 }
 
@@ -1508,15 +1645,17 @@ size_t lle_reg_source_count(const struct lle_reg_source *s) { return s->h->nentr
 void lle_reg_source_entry(const struct lle_reg_source *s, size_t i, struct lle_reg_entry *e)
 {
 	const struct lle_idx_entry *x = &s->entries[i];
+	const struct lle_idx_rec *r = &s->recs[x->rec];
 	const char *p = s->pool;
+	int tag = x->kind == LLE_KIND_TAG;
 	e->name = p + x->name;
-	e->category = p + x->category;
+	e->category = tag ? "" : p + r->category;
 	e->description = p + x->description;
-	e->params = p + x->params;
-	e->size = p + x->size;
-	e->backend = p + x->backend;
+	e->params = tag ? "" : p + r->params;
+	e->size = tag ? "" : p + r->size;
+	e->backend = tag ? "" : p + r->backend;
 	e->root = s->root;
-	e->relpath = p + s->files[s->recs[x->rec].file].path;
+	e->relpath = p + s->files[r->file].path;
 	e->line = x->line;
 	e->col = x->col;
 	e->kind = (int)x->kind;
