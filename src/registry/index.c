@@ -191,7 +191,7 @@ struct field_val {
 struct ext {
 	uint8_t state;        /* 0 not read, 1 being resolved, 2 resolved */
 	uint32_t error;       /* pool offset, 0 when fine */
-	struct field_val own[NFIELDS];
+	uint32_t oname, oline, ocol; /* the file's own name key, for broken files */
 	struct field_val m[NFIELDS]; /* merged */
 	uint32_t dep0, ndeps; /* merged dependencies in B->extdeps */
 };
@@ -388,6 +388,7 @@ static int cmp_off(const void *a, const void *b, void *pool)
 
 struct reader {
 	struct builder *B;
+	struct field_val *own; /* the file's own keys */
 	yaml_parser_t P;
 	const char *path; /* full path, for messages */
 	struct ext *x;    /* valid until the next file is added: re-fetch after file_index */
@@ -523,18 +524,18 @@ static int rd_value(struct reader *R, int f, const yaml_event_t *key, yaml_event
 	} else if (rd_skip(R, ev) < 0) {
 		return -1;
 	}
-	ext_of(B, R->fi)->own[f] = v;
+	R->own[f] = v;
 	return 0;
 }
 
 /* Read the top-level keys of file fi. Returns 0, -1 when the file is broken
  * (its ext error set), -2 when out of memory. */
-static int read_keys(struct builder *B, uint32_t fi)
+static int read_keys(struct builder *B, uint32_t fi, struct field_val *own)
 {
 	char path[PATH_MAX];
 	struct lle_idx_file *F = &ARR(B->files, struct lle_idx_file)[fi];
 	full_path(B->root, pool_str(B, F->path), path, sizeof(path));
-	struct reader R = { .B = B, .path = path, .fi = fi };
+	struct reader R = { .B = B, .own = own, .path = path, .fi = fi };
 
 	int fd = openat(B->rootfd, pool_str(B, F->path), O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -766,6 +767,8 @@ static void include_path(const struct builder *B, const char *from, const char *
 	lle_buf_free(&b);
 }
 
+static int is_str(const struct field_val *v) { return v->set && v->is_scalar && v->str; }
+
 /* Resolve file fi: read it if needed, then merge its includes. -1: broken
  * (error in its ext), -2: out of memory. */
 static int resolve(struct builder *B, uint32_t fi, int depth)
@@ -780,8 +783,20 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 	char path[PATH_MAX];
 	full_path(B->root, pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path), path, sizeof(path));
 	x->state = 1;
-	int rc = read_keys(B, fi);
+	struct field_val own[NFIELDS];
+	memset(own, 0, sizeof(own));
+	int rc = read_keys(B, fi, own);
 	x = ext_of(B, fi);
+	/* The name the file gives itself, kept for messages about broken files. */
+	static const int namekey[LLE_REG_NTYPES] = { F_NAME, F_TASK, F_CATEGORY };
+	const struct field_val *nv = &own[namekey[B->type]];
+	if (!is_str(nv) && B->type == LLE_REG_TASKS)
+		nv = &own[F_GROUP];
+	if (is_str(nv)) {
+		x->oname = nv->str;
+		x->oline = nv->line;
+		x->ocol = nv->col;
+	}
 	if (rc == -2)
 		return -2;
 	if (rc < 0) {
@@ -791,7 +806,7 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 	struct lle_buf mydeps = LLE_BUF_INIT;
 	struct field_val merged[NFIELDS];
 	memset(merged, 0, sizeof(merged));
-	struct field_val inc = x->own[F_INCLUDE];
+	struct field_val inc = own[F_INCLUDE];
 	if (inc.set && !inc.is_scalar && !inc.is_list) {
 		x->error = pprintf(B, LLE_MSG_INCLUDE_TYPE, path, inc.line, inc.col);
 		rc = -1;
@@ -853,8 +868,8 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 	x = ext_of(B, fi);
 	if (rc == 0) {
 		for (int f = 0; f < NFIELDS; f++)
-			if (x->own[f].set && f != F_INCLUDE)
-				merged[f] = x->own[f];
+			if (own[f].set && f != F_INCLUDE)
+				merged[f] = own[f];
 		memcpy(x->m, merged, sizeof(merged));
 	}
 	/* Dependencies are kept even for a broken file: fixing an include must
@@ -870,8 +885,6 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 }
 
 /* ---------- records and entries ---------- */
-
-static int is_str(const struct field_val *v) { return v->set && v->is_scalar && v->str; }
 
 /* Turn the merged keys of scanned file fi into a record. */
 static int make_record(struct builder *B, uint32_t fi)
@@ -891,14 +904,10 @@ static int make_record(struct builder *B, uint32_t fi)
 	if (rc < 0) {
 		/* Keep the name when the file itself says it, so `show` can say
 		 * why the entry is not usable rather than "unknown". */
-		static const int namekey[LLE_REG_NTYPES] = { F_NAME, F_TASK, F_CATEGORY };
-		const struct field_val *nv = &x->own[namekey[B->type]];
-		if (!is_str(nv) && B->type == LLE_REG_TASKS)
-			nv = &x->own[F_GROUP];
-		if (is_str(nv)) {
-			r.name = nv->str;
-			r.line = nv->line;
-			r.col = nv->col;
+		if (x->oname) {
+			r.name = x->oname;
+			r.line = x->oline;
+			r.col = x->ocol;
 		}
 		r.error = x->error;
 		return lle_buf_add(&B->recs, &r, sizeof(r));
@@ -1367,8 +1376,14 @@ static struct lle_reg_source *build(const char *root, int type, int layout, cons
 		goto oom;
 	qsort_r(W.found.p, CNT(W.found, uint32_t), sizeof(uint32_t), cmp_off, B.pool.p);
 
-	/* Scanned files first, so their indices follow path order. */
+	/* Scanned files first, so their indices follow path order. Room for all
+	 * of them (and some includes) at once: no copying as the arrays grow. */
 	uint32_t nfound = CNT(W.found, uint32_t);
+	size_t room = (size_t)nfound + nfound / 8 + 64;
+	lle_buf_reserve(&B.files, room * sizeof(struct lle_idx_file));
+	lle_buf_reserve(&B.exts, room * sizeof(struct ext));
+	lle_buf_reserve(&B.recs, room * sizeof(struct lle_idx_rec));
+	lle_buf_reserve(&B.pool, room * 160);
 	for (uint32_t i = 0; i < nfound; i++) {
 		int oom = 0;
 		char p[PATH_MAX];
