@@ -898,7 +898,8 @@ static int make_record(struct builder *B, uint32_t fi)
 	r.file = fi;
 	r.dep0 = CNT(B->deps, uint32_t);
 	r.ndeps = x->ndeps;
-	lle_buf_add(&B->deps, ARR(B->extdeps, uint32_t) + x->dep0, x->ndeps * sizeof(uint32_t));
+	if (x->ndeps)
+		lle_buf_add(&B->deps, ARR(B->extdeps, uint32_t) + x->dep0, x->ndeps * sizeof(uint32_t));
 	char path[PATH_MAX];
 	full_path(B->root, pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path), path, sizeof(path));
 	if (rc < 0) {
@@ -970,7 +971,9 @@ static int make_record(struct builder *B, uint32_t fi)
 		r.ntags = m[F_TAG].nlist;
 		r.tline = m[F_TAG].from ? 1 : m[F_TAG].line;
 		r.tcol = m[F_TAG].from ? 1 : m[F_TAG].col;
-		lle_buf_add(&B->tags, ARR(B->lists, uint32_t) + m[F_TAG].list0, m[F_TAG].nlist * sizeof(uint32_t));
+		if (m[F_TAG].nlist)
+			lle_buf_add(&B->tags, ARR(B->lists, uint32_t) + m[F_TAG].list0,
+				    m[F_TAG].nlist * sizeof(uint32_t));
 	}
 	return lle_buf_add(&B->recs, &r, sizeof(r));
 }
@@ -1117,7 +1120,8 @@ static int register_entries(struct builder *B)
 	}
 	if (builder_oom(B))
 		return -1;
-	qsort_r(B->entries.p, ne, sizeof(struct lle_idx_entry), cmp_entry, B->pool.p);
+	if (ne)
+		qsort_r(B->entries.p, ne, sizeof(struct lle_idx_entry), cmp_entry, B->pool.p);
 	return 0;
 }
 
@@ -1374,7 +1378,8 @@ static struct lle_reg_source *build(const char *root, int type, int layout, cons
 	}
 	if (W.found.oom || builder_oom(&B))
 		goto oom;
-	qsort_r(W.found.p, CNT(W.found, uint32_t), sizeof(uint32_t), cmp_off, B.pool.p);
+	if (W.found.n)
+		qsort_r(W.found.p, CNT(W.found, uint32_t), sizeof(uint32_t), cmp_off, B.pool.p);
 
 	/* Scanned files first, so their indices follow path order. Room for all
 	 * of them (and some includes) at once: no copying as the arrays grow. */
