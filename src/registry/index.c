@@ -624,7 +624,8 @@ static int read_keys(struct builder *B, uint32_t fi, struct field_val *own)
 			break;
 		case YAML_MAPPING_START_EVENT:
 			if (level != 0) {
-				rc = rd_error(&R, "%s: unexpected mapping", path);
+				rc = rd_error(&R, LLE_MSG_NOT_MAP, path, (unsigned)ev.start_mark.line + 1,
+					      (unsigned)ev.start_mark.column + 1);
 				break;
 			}
 			level = 1;
@@ -849,7 +850,7 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 				ext_of(B, fi)->error = pprintf(B, LLE_MSG_INCLUDE_MISSING, path, inc.line, inc.col,
 							       itemcopy, strerror(ENOENT));
 			else
-				ext_of(B, fi)->error = pprintf(B, "%s:%u:%u: in included '%s': %s", path, inc.line,
+				ext_of(B, fi)->error = pprintf(B, LLE_MSG_IN_INCLUDE, path, inc.line,
 							       inc.col, itemcopy, pool_str(B, ix->error));
 			/* Keep the broken include's own dependencies too, so fixing them is seen. */
 			for (uint32_t j = 0; j < ix->ndeps; j++)
@@ -1114,7 +1115,7 @@ static int register_entries(struct builder *B)
 		struct lle_idx_entry *e = &ARR(B->entries, struct lle_idx_entry)[i];
 		if (e->kind == LLE_KIND_TAG) {
 			uint32_t nm = e->nmembers;
-			uint32_t d = pprintf(B, "tag of %u task%s", nm, nm == 1 ? "" : "s");
+			uint32_t d = pprintf(B, LLE_MSG_TAG_DESCRIPTION, nm, nm == 1 ? "" : "s");
 			ARR(B->entries, struct lle_idx_entry)[i].description = d;
 		}
 	}

@@ -484,7 +484,7 @@ static void check_model(struct lle_reg_problems *p, const struct lle_node *cfg, 
 		const struct lle_node *def = lle_node_get(cfg, "backend");
 		if (def && is_str_node(def) && !lle_node_get(bk, def->str) &&
 		    (strcmp(def->str, "llamacpp") == 0 || strcmp(def->str, "openai") == 0))
-			lle_reg_problem(p, 1, "%s:%u:%u: default backend '%s' has no entry under 'backends'",
+			lle_reg_problem(p, 1, LLE_MSG_NO_BACKEND_ENTRY,
 					def->file, L(def), C(def), def->str);
 	}
 }
