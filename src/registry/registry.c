@@ -61,6 +61,13 @@ static int add_source(struct lle_registry *r, const char *root, int type, int la
 	struct lle_reg_source *s = lle_reg_source_load(root, type, layout, opts, &st, err);
 	if (!s)
 		return -1;
+	/* The same directory twice on the path (say, in LLM_EVAL_INCLUDE_PATH and
+	 * --include-path) is read once, at its first place. */
+	for (size_t i = 0; i < r->nsrc[type]; i++)
+		if (strcmp(lle_reg_source_root(r->src[type][i]), lle_reg_source_root(s)) == 0) {
+			lle_reg_source_free(s);
+			return 0;
+		}
 	r->src[type][r->nsrc[type]++] = s;
 	r->stats.from_cache += st.from_cache;
 	r->stats.cache_written += st.cache_written;
