@@ -163,12 +163,12 @@ static uint32_t smap_get(struct smap *m, const char *key, uint32_t insert_v, int
 
 enum field {
 	F_TASK, F_GROUP, F_CLASS, F_TAG, F_CATEGORY, F_DESCRIPTION,
-	F_NAME, F_CATEGORIES, F_PARAMS, F_SIZE, F_BACKEND, F_INCLUDE, NFIELDS
+	F_NAME, F_CATEGORIES, F_PARAMS, F_SIZE, F_BACKEND, F_INCLUDE, F_METADATA, NFIELDS
 };
 
 static const char *const field_keys[NFIELDS] = {
 	"task", "group", "class", "tag", "category", "description",
-	"name", "categories", "params_b", "size_gb", "backend", "include",
+	"name", "categories", "params_b", "size_gb", "backend", "include", "metadata",
 };
 
 /* Which keys each registry type reads. */
@@ -176,7 +176,7 @@ static const unsigned type_fields[LLE_REG_NTYPES] = {
 	[LLE_REG_MODELS] = 1u << F_NAME | 1u << F_DESCRIPTION | 1u << F_CATEGORIES | 1u << F_PARAMS |
 			   1u << F_SIZE | 1u << F_BACKEND | 1u << F_INCLUDE,
 	[LLE_REG_TASKS] = 1u << F_TASK | 1u << F_GROUP | 1u << F_CLASS | 1u << F_TAG |
-			  1u << F_CATEGORY | 1u << F_DESCRIPTION | 1u << F_INCLUDE,
+			  1u << F_CATEGORY | 1u << F_DESCRIPTION | 1u << F_INCLUDE | 1u << F_METADATA,
 	[LLE_REG_CATEGORIES] = 1u << F_CATEGORY | 1u << F_DESCRIPTION | 1u << F_INCLUDE,
 };
 
@@ -521,6 +521,32 @@ static int rd_value(struct reader *R, int f, const yaml_event_t *key, yaml_event
 			return -2;
 		}
 		lle_buf_free(&joined);
+	} else if (f == F_METADATA && ev->type == YAML_MAPPING_START_EVENT) {
+		/* A task's one-line summary is metadata.description (its own
+		 * `description` is lm-evaluation-harness's prompt prefix). */
+		for (;;) {
+			yaml_event_t k, val;
+			if (rd_next(R, &k) < 0)
+				return -1;
+			if (k.type == YAML_MAPPING_END_EVENT) {
+				yaml_event_delete(&k);
+				break;
+			}
+			if (rd_next(R, &val) < 0) {
+				yaml_event_delete(&k);
+				return -1;
+			}
+			if (k.type == YAML_SCALAR_EVENT && val.type == YAML_SCALAR_EVENT &&
+			    strcmp((const char *)k.data.scalar.value, "description") == 0) {
+				v.str = pstr_line(B, (const char *)val.data.scalar.value, val.data.scalar.length);
+			} else if (rd_skip(R, &k) < 0 || rd_skip(R, &val) < 0) {
+				yaml_event_delete(&k);
+				yaml_event_delete(&val);
+				return -1;
+			}
+			yaml_event_delete(&k);
+			yaml_event_delete(&val);
+		}
 	} else if (rd_skip(R, ev) < 0) {
 		return -1;
 	}
@@ -962,6 +988,10 @@ static int make_record(struct builder *B, uint32_t fi)
 	r.category = B->type == LLE_REG_MODELS ? m[F_CATEGORIES].str
 		     : B->type == LLE_REG_TASKS && m[F_CATEGORY].is_scalar ? m[F_CATEGORY].str : 0;
 	r.description = m[F_DESCRIPTION].is_scalar ? m[F_DESCRIPTION].str : 0;
+	/* Tasks: metadata.description, the summary; else the first line of the
+	 * prompt prefix, as a harness tree has no summary. */
+	if (B->type == LLE_REG_TASKS && m[F_METADATA].set && m[F_METADATA].str)
+		r.description = m[F_METADATA].str;
 	if (B->type == LLE_REG_MODELS) {
 		r.params = m[F_PARAMS].is_scalar ? m[F_PARAMS].str : 0;
 		r.size = m[F_SIZE].is_scalar ? m[F_SIZE].str : 0;

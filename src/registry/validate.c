@@ -185,7 +185,7 @@ static const struct keyspec task_keys[] = {
 	{ "group", V_ANY, 0 },
 	{ "group_alias", V_STR, 0 },
 	{ "category", V_STR, 2 },
-	{ "description", V_ANY, 2 },
+	{ "description", V_OPTSTR, 0 }, /* harness: text before the few-shot examples */
 	{ "dataset_path", V_STR, 2 },
 	{ "dataset_name", V_OPTSTR, 0 },
 	{ "dataset_kwargs", V_MAP, 0 },
@@ -203,8 +203,8 @@ static const struct keyspec task_keys[] = {
 	{ "doc_to_audio", V_ANY, 0 },
 	{ "process_results", V_FUNC, 0 },
 	{ "use_prompt", V_STR, 0 },
-	{ "target_delimiter", V_STR, 0 },
-	{ "fewshot_delimiter", V_STR, 0 },
+	{ "target_delimiter", V_OPTSTR, 0 },
+	{ "fewshot_delimiter", V_OPTSTR, 0 },
 	{ "fewshot_config", V_MAP, 0 },
 	{ "num_fewshot", V_INT, 0 },
 	{ "metric_list", V_METRICS, 2 },
@@ -523,9 +523,16 @@ static void check_task(struct lle_reg_problems *p, const struct lle_node *cfg, i
 		type_error(p, group, "group", "a string");
 	check_enum(p, lle_node_get(cfg, "output_type"), "output_type", output_types);
 	check_category_ref(p, r, lle_node_get(cfg, "category"));
-	const struct lle_node *desc = lle_node_get(cfg, "description");
-	if (strict && desc && kind == LLE_KIND_TASK)
-		check_value(p, "description", desc, V_TEXT);
+	/* The one-line summary `list` prints: metadata.description, required in
+	 * registry layouts. */
+	const struct lle_node *md = lle_node_get(cfg, "metadata");
+	const struct lle_node *mdd = md ? lle_node_get(md, "description") : NULL;
+	if (mdd)
+		check_value(p, "metadata.description", mdd, V_TEXT);
+	else if (strict && kind == LLE_KIND_TASK)
+		lle_reg_problem(p, 1, LLE_MSG_NO_NAME, md && md->kind == LLE_NODE_MAP ? md->file : cfg->file,
+				md && md->kind == LLE_NODE_MAP ? L(md) : L(cfg), md && md->kind == LLE_NODE_MAP ? C(md) : C(cfg),
+				"metadata.description");
 }
 
 void lle_reg_check_config(const struct lle_node *cfg, int type, int kind, int strict, struct lle_registry *r,
