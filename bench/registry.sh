@@ -33,7 +33,7 @@ rm -rf "$B/cache"
 cold_kb=$(peak_kb "$LLM_EVAL" -q list tasks --include-path "$B/tree")
 warm_kb=$(peak_kb "$LLM_EVAL" -q list tasks --include-path "$B/tree")
 
-echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); built-in: $builtin_note"
+echo "built-in: $builtin_note"
 echo "tree: 14,000 files, $(($(wc -l <"$B/expected"))) entries; index cache $(du -k "$B/cache" | tail -n 1 | cut -f1) KB"
 header
 row "/bin/true (baseline)" "$true_ms" "$true_ms" "$(peak_kb /bin/true)" ""

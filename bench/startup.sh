@@ -8,7 +8,7 @@
 true_ms=$(median_ms "$RUNS" "" /bin/true)
 help_ms=$(median_ms "$RUNS" "" "$LLM_EVAL --help")
 ver_ms=$(median_ms "$RUNS" "" "$LLM_EVAL version")
-echo "machine: $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs each; $(command -v hyperfine >/dev/null && echo hyperfine || echo shell loop)"
+echo "$RUNS runs each; $(command -v hyperfine >/dev/null && echo hyperfine || echo shell loop)"
 header
 row "/bin/true (baseline)" "$true_ms" "$true_ms" "$(peak_kb /bin/true)" ""
 row "llm-eval --help" "$help_ms" "$true_ms" "$(peak_kb "$LLM_EVAL" --help)" "<= +1 ms, < 3 MB"
