@@ -253,6 +253,8 @@ static int show_tag(struct lle_registry *r, const struct lle_reg_entry *e, int j
 {
 	struct names nm = { LLE_BUF_INIT, 0 };
 	lle_reg_source_tag_members(lle_registry_source(r, LLE_REG_TASKS, e->source), e->name, names_add, &nm);
+	if (nm.b.oom)
+		out->oom = 1;
 	if (json) {
 		lle_buf_adds(out, "{\"type\":\"task\",\"kind\":\"tag\",\"name\":");
 		lle_buf_add_json_str(out, e->name);
@@ -434,6 +436,8 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 			names_print(&out, "tasks", &tasks, 0);
 		}
 	}
+	if (models.b.oom || tasks.b.oom)
+		out.oom = 1;
 	lle_buf_free(&models.b);
 	lle_buf_free(&tasks.b);
 	lle_node_free(cfg);
