@@ -2,6 +2,11 @@
  * list of entries `llm-eval list tasks` must find in it.
  *
  *   gen-task-tree [-n FILES] DIR EXPECTED
+ *   gen-task-tree --registry DIR
+ *
+ * The second form writes a registry layout the size of the built-in one (40
+ * models, 30 tasks, 8 categories, in models/, tasks/, categories/) for
+ * benchmarks run where registry/ is not there yet.
  *
  * DIR gets exactly FILES *.yaml files (default 14000) in families of 100
  * (famNNN/), the way lm-evaluation-harness lays out its tasks:
@@ -92,9 +97,47 @@ static void put(const char *dir, const char *rel, const char *text, size_t n)
 
 static void puts_file(const char *dir, const char *rel, const char *text) { put(dir, rel, text, strlen(text)); }
 
+static int gen_registry(const char *dir)
+{
+	static const char *const cats[] = { "mathematics", "coding", "knowledge", "reasoning",
+					    "commonsense", "truthfulness", "reading", "multilingual" };
+	char rel[256], text[2048];
+	for (int c = 0; c < 8; c++) {
+		snprintf(rel, sizeof(rel), "categories/%s.yaml", cats[c]);
+		snprintf(text, sizeof(text), "category: %s\ndescription: synthetic category %d for benchmarks\n", cats[c], c);
+		puts_file(dir, rel, text);
+	}
+	for (int m = 0; m < 40; m++) {
+		snprintf(rel, sizeof(rel), "models/model_%02d.yaml", m);
+		snprintf(text, sizeof(text),
+			 "name: model_%02d\ndescription: synthetic model %d for benchmarks\nhf_repo: example/model-%d\n"
+			 "family: synthetic\nparams_b: %d.5\nsize_gb: %d.0\ndtype: bf16\ncontext_length: 8192\n"
+			 "license: apache-2.0\nchat_template: chatml\ncategories: [%s, %s]\nbackend: llamacpp\n"
+			 "backends:\n  llamacpp:\n    gguf: model-%d-Q4_K_M.gguf\n    gguf_repo: example/model-%d-GGUF\n"
+			 "  openai:\n    model: example/model-%d\n    base_url: http://127.0.0.1:8000/v1\n",
+			 m, m, m, m % 70 + 1, 2 * (m % 70) + 2, cats[m % 8], cats[(m + 3) % 8], m, m, m);
+		puts_file(dir, rel, text);
+	}
+	for (int t = 0; t < 30; t++) {
+		snprintf(rel, sizeof(rel), "tasks/task_%02d.yaml", t);
+		snprintf(text, sizeof(text),
+			 "task: task_%02d\ncategory: %s\ndescription: synthetic task %d for benchmarks\n"
+			 "dataset_path: synthetic\ndataset_name: main\ntest_split: test\nfewshot_split: train\n"
+			 "num_fewshot: 5\noutput_type: generate_until\ndoc_to_text: \"Question: {{question}}\\nAnswer:\"\n"
+			 "doc_to_target: \"{{answer}}\"\ngeneration_kwargs: {until: [\"Question:\"], do_sample: false}\n"
+			 "metric_list: [{metric: exact_match, aggregation: mean, higher_is_better: true}]\n"
+			 "metadata: {version: 1.0}\n",
+			 t, cats[t % 8], t);
+		puts_file(dir, rel, text);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long nfiles = 14000;
+	if (argc == 3 && strcmp(argv[1], "--registry") == 0)
+		return gen_registry(argv[2]);
 	int ai = 1;
 	if (argc > 2 && strcmp(argv[1], "-n") == 0) {
 		nfiles = strtol(argv[2], NULL, 10);

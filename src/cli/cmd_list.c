@@ -61,19 +61,6 @@ void lle_cli_registry_warnings(const struct lle_registry *r)
 		lle_warnf("%s", lle_registry_diag(r, i));
 }
 
-int lle_cli_write_out(struct lle_buf *b)
-{
-	if (b->oom) {
-		lle_errorf("out of memory");
-		return LLE_EXIT_INTERNAL;
-	}
-	if ((b->n && fwrite(b->p, 1, b->n, stdout) != b->n) || fflush(stdout) != 0) {
-		lle_errorf("cannot write the output: %m");
-		return LLE_EXIT_IO;
-	}
-	return LLE_EXIT_OK;
-}
-
 /* ---------- filters ---------- */
 
 static int name_matches(const char *name, const char *pattern)
@@ -101,32 +88,31 @@ static int list_has(const char *list, const char *item)
 
 /* ---------- output ---------- */
 
-struct table {
-	const char **hdr;     /* ncols column names */
-	size_t ncols;
-	const char **cell;    /* nrows * ncols */
-	size_t nrows, cap;
-	const char **colour;  /* per cell SGR code, or NULL */
-};
+/* Output is built in a buffer and written out every 256 KB: a listing of
+ * 14,000 tasks never holds (and page-faults in) all of its text at once. */
+static int out_failed;
 
-static int table_row(struct table *t, const char **cells, const char *colour)
+static void out_flush(struct lle_buf *b, int final)
 {
-	if (t->nrows == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 64;
-		const char **c = realloc(t->cell, cap * t->ncols * sizeof(*c));
-		if (!c)
-			return -1;
-		t->cell = c;
-		const char **k = realloc(t->colour, cap * sizeof(*k));
-		if (!k)
-			return -1;
-		t->colour = k;
-		t->cap = cap;
+	if (!final && b->n < (256u << 10))
+		return;
+	if (b->n && !out_failed && fwrite(b->p, 1, b->n, stdout) != b->n)
+		out_failed = 1;
+	lle_buf_reset(b);
+}
+
+int lle_cli_write_out(struct lle_buf *b)
+{
+	if (b->oom) {
+		lle_errorf("out of memory");
+		return LLE_EXIT_INTERNAL;
 	}
-	memcpy(&t->cell[t->nrows * t->ncols], cells, t->ncols * sizeof(*cells));
-	t->colour[t->nrows] = colour;
-	t->nrows++;
-	return 0;
+	out_flush(b, 1);
+	if (out_failed || fflush(stdout) != 0) {
+		lle_errorf("cannot write the output: %m");
+		return LLE_EXIT_IO;
+	}
+	return LLE_EXIT_OK;
 }
 
 static void add_clean(struct lle_buf *b, const char *s)
@@ -140,6 +126,15 @@ static void add_clean(struct lle_buf *b, const char *s)
 }
 
 static size_t width(const char *s) { return lle_utf8_len(s); }
+
+static void add_spaces(struct lle_buf *b, size_t n)
+{
+	if (lle_buf_reserve(b, n) < 0)
+		return;
+	memset(b->p + b->n, ' ', n);
+	b->n += n;
+	b->p[b->n] = '\0';
+}
 
 /* Add at most `cols` columns of s (UTF-8 aware), with "..." when cut. */
 static void add_cut(struct lle_buf *b, const char *s, size_t cols)
@@ -164,66 +159,106 @@ static void add_cut(struct lle_buf *b, const char *s, size_t cols)
 	lle_buf_adds(b, "...");
 }
 
-static void print_table(struct table *t, struct lle_buf *out, int fmt, int color)
+#define MAXCOLS 8
+
+/* A listing: n candidate rows; row() fills the cells of row i (and a colour
+ * for column 1, or NULL) and returns 0 when the row is filtered out. */
+struct rows {
+	const char *const *hdr;
+	size_t ncols, n;
+	int (*row)(void *ctx, size_t i, const char **cells, const char **colour);
+	void (*json)(void *ctx, size_t i, struct lle_buf *out); /* one JSON object */
+	void *ctx;
+};
+
+/* Two passes over the rows, widths then text, so nothing per row is kept. */
+static void print_rows(const struct rows *R, const struct list_opts *o, struct lle_buf *out)
 {
-	if (fmt == FMT_TSV) {
-		for (size_t c = 0; c < t->ncols; c++) {
-			lle_buf_adds(out, t->hdr[c]);
-			lle_buf_addc(out, c + 1 < t->ncols ? '\t' : '\n');
+	const char *cells[MAXCOLS], *colour;
+	if (o->format == FMT_JSON) {
+		int first = 1;
+		lle_buf_addc(out, '[');
+		for (size_t i = 0; i < R->n; i++) {
+			if (!R->row(R->ctx, i, cells, &colour))
+				continue;
+			lle_buf_adds(out, first ? "\n" : ",\n");
+			first = 0;
+			R->json(R->ctx, i, out);
+			out_flush(out, 0);
 		}
-		for (size_t r = 0; r < t->nrows; r++)
-			for (size_t c = 0; c < t->ncols; c++) {
-				add_clean(out, t->cell[r * t->ncols + c]);
-				lle_buf_addc(out, c + 1 < t->ncols ? '\t' : '\n');
-			}
+		lle_buf_adds(out, first ? "]\n" : "\n]\n");
 		return;
 	}
-	size_t w[16] = { 0 };
-	for (size_t c = 0; c < t->ncols; c++)
-		w[c] = width(t->hdr[c]);
-	for (size_t r = 0; r < t->nrows; r++)
-		for (size_t c = 0; c + 1 < t->ncols; c++) {
-			size_t x = width(t->cell[r * t->ncols + c]);
+	if (o->format == FMT_TSV) {
+		/* TSV headers are lower case: they are the JSON keys. */
+		for (size_t c = 0; c < R->ncols; c++) {
+			for (const char *h = R->hdr[c]; *h; h++)
+				lle_buf_addc(out, (char)(*h >= 'A' && *h <= 'Z' ? *h + 32 : *h));
+			lle_buf_addc(out, c + 1 < R->ncols ? '\t' : '\n');
+		}
+		for (size_t i = 0; i < R->n; i++) {
+			if (!R->row(R->ctx, i, cells, &colour))
+				continue;
+			for (size_t c = 0; c < R->ncols; c++) {
+				add_clean(out, cells[c]);
+				lle_buf_addc(out, c + 1 < R->ncols ? '\t' : '\n');
+			}
+			out_flush(out, 0);
+		}
+		return;
+	}
+	size_t w[MAXCOLS] = { 0 };
+	for (size_t c = 0; c < R->ncols; c++)
+		w[c] = width(R->hdr[c]);
+	for (size_t i = 0; i < R->n; i++) {
+		if (!R->row(R->ctx, i, cells, &colour))
+			continue;
+		for (size_t c = 0; c + 1 < R->ncols; c++) {
+			size_t x = width(cells[c]);
 			if (x > w[c])
 				w[c] = x;
 		}
+	}
 	/* On a terminal the last column is cut to the width of the screen. */
 	size_t screen = 0;
 	struct winsize ws;
 	if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
 		screen = ws.ws_col;
 	size_t lead = 0;
-	for (size_t c = 0; c + 1 < t->ncols; c++)
+	for (size_t c = 0; c + 1 < R->ncols; c++)
 		lead += w[c] + 2;
 	size_t last = screen > lead + 10 ? screen - lead : (size_t)-1;
-	if (color)
+	if (o->color)
 		lle_buf_adds(out, "\033[1m");
-	for (size_t c = 0; c < t->ncols; c++) {
-		lle_buf_adds(out, t->hdr[c]);
-		if (c + 1 < t->ncols)
-			lle_buf_printf(out, "%*s", (int)(w[c] - width(t->hdr[c]) + 2), "");
+	for (size_t c = 0; c < R->ncols; c++) {
+		lle_buf_adds(out, R->hdr[c]);
+		if (c + 1 < R->ncols)
+			add_spaces(out, w[c] - width(R->hdr[c]) + 2);
 	}
-	lle_buf_adds(out, color ? "\033[0m\n" : "\n");
-	for (size_t r = 0; r < t->nrows; r++) {
-		for (size_t c = 0; c < t->ncols; c++) {
-			const char *s = t->cell[r * t->ncols + c];
-			if (c + 1 == t->ncols) {
+	lle_buf_adds(out, o->color ? "\033[0m\n" : "\n");
+	for (size_t i = 0; i < R->n; i++) {
+		if (!R->row(R->ctx, i, cells, &colour))
+			continue;
+		for (size_t c = 0; c < R->ncols; c++) {
+			const char *s = cells[c];
+			if (c + 1 == R->ncols) {
 				add_cut(out, s, last);
 				break;
 			}
-			/* Column 1 (the kind, or the categories) carries the row's colour. */
-			int col = color && c == 1 && t->colour[r];
+			/* Column 1 (the kind) carries the row's colour. */
+			int col = o->color && c == 1 && colour;
 			if (col)
-				lle_buf_printf(out, "\033[%sm", t->colour[r]);
+				lle_buf_printf(out, "\033[%sm", colour);
 			add_clean(out, s);
 			if (col)
 				lle_buf_adds(out, "\033[0m");
-			lle_buf_printf(out, "%*s", (int)(w[c] - width(s) + 2), "");
+			add_spaces(out, w[c] - width(s) + 2);
 		}
 		/* no trailing blanks */
 		while (out->n && out->p[out->n - 1] == ' ')
 			out->p[--out->n] = '\0';
 		lle_buf_addc(out, '\n');
+		out_flush(out, 0);
 	}
 }
 
@@ -246,9 +281,10 @@ static void json_num(struct lle_buf *b, const char *k, const char *v)
 
 static void json_file(struct lle_buf *b, const struct lle_reg_entry *e)
 {
+	lle_buf_adds(b, ",\"file\":");
 	struct lle_buf p = LLE_BUF_INIT;
 	lle_buf_printf(&p, "%s/%s", e->root, e->relpath);
-	json_kv(b, "file", lle_buf_str(&p), 1);
+	lle_buf_add_json_str(b, lle_buf_str(&p));
 	lle_buf_printf(b, ",\"line\":%u}", e->line);
 	if (p.oom)
 		b->oom = 1;
@@ -257,56 +293,56 @@ static void json_file(struct lle_buf *b, const struct lle_reg_entry *e)
 
 /* ---------- the verbs ---------- */
 
-static int list_models(struct lle_registry *r, const struct list_opts *o, struct lle_buf *out)
+struct list_ctx {
+	struct lle_registry *r;
+	const struct list_opts *o;
+	int type;
+	struct lle_reg_entry e; /* the current row */
+	char num[2][16];
+};
+
+static int model_row(void *ctx, size_t i, const char **cells, const char **colour)
 {
-	size_t n = lle_registry_count(r, LLE_REG_MODELS);
-	const struct lle_reg_entry *e = lle_registry_entries(r, LLE_REG_MODELS);
-	static const char *hdr[] = { "NAME", "CATEGORIES", "PARAMS_B", "SIZE_GB", "BACKEND", "DESCRIPTION" };
-	static const char *tsvhdr[] = { "name", "categories", "params_b", "size_gb", "backend", "description" };
-	struct table t = { o->format == FMT_TSV ? tsvhdr : hdr, 6, NULL, 0, 0, NULL };
-	int first = 1;
-	if (o->format == FMT_JSON)
-		lle_buf_adds(out, "[");
-	for (size_t i = 0; i < n; i++) {
-		if (!name_matches(e[i].name, o->pattern) || (o->category && !list_has(e[i].category, o->category)))
-			continue;
-		if (o->format == FMT_JSON) {
-			lle_buf_adds(out, first ? "\n" : ",\n");
-			first = 0;
-			lle_buf_addc(out, '{');
-			json_kv(out, "name", e[i].name, 0);
-			lle_buf_adds(out, ",\"categories\":[");
-			const char *p = e[i].category;
-			for (int k = 0; *p; k++) {
-				const char *c = strchr(p, ',');
-				size_t m = c ? (size_t)(c - p) : strlen(p);
-				char item[256];
-				snprintf(item, sizeof(item), "%.*s", (int)m, p);
-				if (k)
-					lle_buf_addc(out, ',');
-				lle_buf_add_json_str(out, item);
-				p += m + (c != NULL);
-			}
-			lle_buf_addc(out, ']');
-			json_num(out, "params_b", e[i].params);
-			json_num(out, "size_gb", e[i].size);
-			json_kv(out, "backend", e[i].backend, 1);
-			json_kv(out, "description", e[i].description, 1);
-			json_file(out, &e[i]);
-			continue;
-		}
-		const char *cells[6] = { e[i].name, e[i].category, e[i].params, e[i].size, e[i].backend,
-					 e[i].description };
-		if (table_row(&t, cells, NULL) < 0)
-			out->oom = 1;
+	struct list_ctx *c = ctx;
+	struct lle_reg_entry *e = &c->e;
+	lle_registry_get(c->r, LLE_REG_MODELS, i, e);
+	if (!name_matches(e->name, c->o->pattern) || (c->o->category && !list_has(e->category, c->o->category)))
+		return 0;
+	cells[0] = e->name;
+	cells[1] = e->category;
+	cells[2] = e->params;
+	cells[3] = e->size;
+	cells[4] = e->backend;
+	cells[5] = e->description;
+	*colour = NULL;
+	return 1;
+}
+
+static void model_json(void *ctx, size_t i, struct lle_buf *out)
+{
+	struct list_ctx *c = ctx;
+	const struct lle_reg_entry *e = &c->e;
+	(void)i;
+	lle_buf_addc(out, '{');
+	json_kv(out, "name", e->name, 0);
+	lle_buf_adds(out, ",\"categories\":[");
+	const char *p = e->category;
+	for (int k = 0; *p; k++) {
+		const char *cm = strchr(p, ',');
+		size_t m = cm ? (size_t)(cm - p) : strlen(p);
+		char item[256];
+		snprintf(item, sizeof(item), "%.*s", (int)m, p);
+		if (k)
+			lle_buf_addc(out, ',');
+		lle_buf_add_json_str(out, item);
+		p += m + (cm != NULL);
 	}
-	if (o->format == FMT_JSON)
-		lle_buf_adds(out, first ? "]\n" : "\n]\n");
-	else
-		print_table(&t, out, o->format, o->color);
-	free(t.cell);
-	free(t.colour);
-	return 0;
+	lle_buf_addc(out, ']');
+	json_num(out, "params_b", e->params);
+	json_num(out, "size_gb", e->size);
+	json_kv(out, "backend", e->backend, 1);
+	json_kv(out, "description", e->description, 1);
+	json_file(out, e);
 }
 
 static const char *kind_colour(int kind)
@@ -319,95 +355,96 @@ static const char *kind_colour(int kind)
 	}
 }
 
+static int task_row(void *ctx, size_t i, const char **cells, const char **colour)
+{
+	struct list_ctx *c = ctx;
+	struct lle_reg_entry *e = &c->e;
+	lle_registry_get(c->r, LLE_REG_TASKS, i, e);
+	if (!name_matches(e->name, c->o->pattern) || (c->o->kind >= 0 && e->kind != c->o->kind) ||
+	    (c->o->category && strcmp(e->category, c->o->category) != 0))
+		return 0;
+	cells[0] = e->name;
+	cells[1] = lle_reg_kind_name(e->kind);
+	cells[2] = e->category;
+	cells[3] = e->description;
+	*colour = kind_colour(e->kind);
+	return 1;
+}
+
+static void task_json(void *ctx, size_t i, struct lle_buf *out)
+{
+	struct list_ctx *c = ctx;
+	const struct lle_reg_entry *e = &c->e;
+	(void)i;
+	lle_buf_addc(out, '{');
+	json_kv(out, "name", e->name, 0);
+	json_kv(out, "kind", lle_reg_kind_name(e->kind), 1);
+	json_kv(out, "category", e->category, 1);
+	json_kv(out, "description", e->description, 1);
+	if (e->kind == LLE_KIND_TAG)
+		lle_buf_printf(out, ",\"tasks\":%u", e->nmembers);
+	json_file(out, e);
+}
+
+static int category_row(void *ctx, size_t i, const char **cells, const char **colour)
+{
+	struct list_ctx *c = ctx;
+	struct lle_reg_entry *e = &c->e, x;
+	lle_registry_get(c->r, LLE_REG_CATEGORIES, i, e);
+	if (!name_matches(e->name, c->o->pattern) || (c->o->category && strcmp(e->name, c->o->category) != 0))
+		return 0;
+	unsigned cm = 0, ct = 0;
+	size_t nm = lle_registry_count(c->r, LLE_REG_MODELS), nt = lle_registry_count(c->r, LLE_REG_TASKS);
+	for (size_t j = 0; j < nm; j++)
+		cm += lle_registry_get(c->r, LLE_REG_MODELS, j, &x) == 0 && list_has(x.category, e->name);
+	for (size_t j = 0; j < nt; j++)
+		ct += lle_registry_get(c->r, LLE_REG_TASKS, j, &x) == 0 && strcmp(x.category, e->name) == 0;
+	snprintf(c->num[0], sizeof(c->num[0]), "%u", cm);
+	snprintf(c->num[1], sizeof(c->num[1]), "%u", ct);
+	cells[0] = e->name;
+	cells[1] = c->num[0];
+	cells[2] = c->num[1];
+	cells[3] = e->description;
+	*colour = NULL;
+	return 1;
+}
+
+static void category_json(void *ctx, size_t i, struct lle_buf *out)
+{
+	struct list_ctx *c = ctx;
+	const struct lle_reg_entry *e = &c->e;
+	(void)i;
+	lle_buf_addc(out, '{');
+	json_kv(out, "name", e->name, 0);
+	lle_buf_printf(out, ",\"models\":%s,\"tasks\":%s", c->num[0], c->num[1]);
+	json_kv(out, "description", e->description, 1);
+	json_file(out, e);
+}
+
+static int list_models(struct lle_registry *r, const struct list_opts *o, struct lle_buf *out)
+{
+	static const char *const hdr[] = { "NAME", "CATEGORIES", "PARAMS_B", "SIZE_GB", "BACKEND", "DESCRIPTION" };
+	struct list_ctx c = { .r = r, .o = o, .type = LLE_REG_MODELS };
+	struct rows R = { hdr, 6, lle_registry_count(r, LLE_REG_MODELS), model_row, model_json, &c };
+	print_rows(&R, o, out);
+	return 0;
+}
+
 static int list_tasks(struct lle_registry *r, const struct list_opts *o, struct lle_buf *out)
 {
-	size_t n = lle_registry_count(r, LLE_REG_TASKS);
-	const struct lle_reg_entry *e = lle_registry_entries(r, LLE_REG_TASKS);
-	static const char *hdr[] = { "NAME", "KIND", "CATEGORY", "DESCRIPTION" };
-	static const char *tsvhdr[] = { "name", "kind", "category", "description" };
-	struct table t = { o->format == FMT_TSV ? tsvhdr : hdr, 4, NULL, 0, 0, NULL };
-	int first = 1;
-	if (o->format == FMT_JSON)
-		lle_buf_adds(out, "[");
-	for (size_t i = 0; i < n; i++) {
-		if (!name_matches(e[i].name, o->pattern) || (o->kind >= 0 && e[i].kind != o->kind) ||
-		    (o->category && strcmp(e[i].category, o->category) != 0))
-			continue;
-		if (o->format == FMT_JSON) {
-			lle_buf_adds(out, first ? "\n" : ",\n");
-			first = 0;
-			lle_buf_addc(out, '{');
-			json_kv(out, "name", e[i].name, 0);
-			json_kv(out, "kind", lle_reg_kind_name(e[i].kind), 1);
-			json_kv(out, "category", e[i].category, 1);
-			json_kv(out, "description", e[i].description, 1);
-			if (e[i].kind == LLE_KIND_TAG)
-				lle_buf_printf(out, ",\"tasks\":%u", e[i].nmembers);
-			json_file(out, &e[i]);
-			continue;
-		}
-		const char *cells[4] = { e[i].name, lle_reg_kind_name(e[i].kind), e[i].category, e[i].description };
-		if (table_row(&t, cells, kind_colour(e[i].kind)) < 0)
-			out->oom = 1;
-	}
-	if (o->format == FMT_JSON)
-		lle_buf_adds(out, first ? "]\n" : "\n]\n");
-	else
-		print_table(&t, out, o->format, o->color);
-	free(t.cell);
-	free(t.colour);
+	static const char *const hdr[] = { "NAME", "KIND", "CATEGORY", "DESCRIPTION" };
+	struct list_ctx c = { .r = r, .o = o, .type = LLE_REG_TASKS };
+	struct rows R = { hdr, 4, lle_registry_count(r, LLE_REG_TASKS), task_row, task_json, &c };
+	print_rows(&R, o, out);
 	return 0;
 }
 
 static int list_categories(struct lle_registry *r, const struct list_opts *o, struct lle_buf *out)
 {
-	size_t n = lle_registry_count(r, LLE_REG_CATEGORIES);
-	const struct lle_reg_entry *e = lle_registry_entries(r, LLE_REG_CATEGORIES);
-	size_t nm = lle_registry_count(r, LLE_REG_MODELS), nt = lle_registry_count(r, LLE_REG_TASKS);
-	const struct lle_reg_entry *m = lle_registry_entries(r, LLE_REG_MODELS);
-	const struct lle_reg_entry *tk = lle_registry_entries(r, LLE_REG_TASKS);
-	static const char *hdr[] = { "NAME", "MODELS", "TASKS", "DESCRIPTION" };
-	static const char *tsvhdr[] = { "name", "models", "tasks", "description" };
-	struct table t = { o->format == FMT_TSV ? tsvhdr : hdr, 4, NULL, 0, 0, NULL };
-	char (*num)[2][16] = calloc(n + 1, sizeof(*num));
-	if (!num) {
-		out->oom = 1;
-		return 0;
-	}
-	int first = 1;
-	if (o->format == FMT_JSON)
-		lle_buf_adds(out, "[");
-	for (size_t i = 0; i < n; i++) {
-		if (!name_matches(e[i].name, o->pattern) || (o->category && strcmp(e[i].name, o->category) != 0))
-			continue;
-		unsigned cm = 0, ct = 0;
-		for (size_t j = 0; j < nm; j++)
-			cm += list_has(m[j].category, e[i].name);
-		for (size_t j = 0; j < nt; j++)
-			ct += strcmp(tk[j].category, e[i].name) == 0;
-		if (o->format == FMT_JSON) {
-			lle_buf_adds(out, first ? "\n" : ",\n");
-			first = 0;
-			lle_buf_addc(out, '{');
-			json_kv(out, "name", e[i].name, 0);
-			lle_buf_printf(out, ",\"models\":%u,\"tasks\":%u", cm, ct);
-			json_kv(out, "description", e[i].description, 1);
-			json_file(out, &e[i]);
-			continue;
-		}
-		snprintf(num[i][0], sizeof(num[i][0]), "%u", cm);
-		snprintf(num[i][1], sizeof(num[i][1]), "%u", ct);
-		const char *cells[4] = { e[i].name, num[i][0], num[i][1], e[i].description };
-		if (table_row(&t, cells, NULL) < 0)
-			out->oom = 1;
-	}
-	if (o->format == FMT_JSON)
-		lle_buf_adds(out, first ? "]\n" : "\n]\n");
-	else
-		print_table(&t, out, o->format, o->color);
-	free(t.cell);
-	free(t.colour);
-	free(num);
+	static const char *const hdr[] = { "NAME", "MODELS", "TASKS", "DESCRIPTION" };
+	struct list_ctx c = { .r = r, .o = o, .type = LLE_REG_CATEGORIES };
+	struct rows R = { hdr, 4, lle_registry_count(r, LLE_REG_CATEGORIES), category_row, category_json, &c };
+	print_rows(&R, o, out);
 	return 0;
 }
 
@@ -529,12 +566,13 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 		if (!r)
 			return rc;
 		if (o.category && lle_registry_count(r, LLE_REG_CATEGORIES) > 0 &&
-		    !lle_registry_find(r, LLE_REG_CATEGORIES, o.category)) {
+		    !lle_registry_find(r, LLE_REG_CATEGORIES, o.category, NULL)) {
 			const char *known[256];
 			size_t nk = 0, nc = lle_registry_count(r, LLE_REG_CATEGORIES);
-			const struct lle_reg_entry *c = lle_registry_entries(r, LLE_REG_CATEGORIES);
+			struct lle_reg_entry ce;
 			for (size_t i = 0; i < nc && nk < 255; i++)
-				known[nk++] = c[i].name;
+				if (lle_registry_get(r, LLE_REG_CATEGORIES, i, &ce) == 0)
+					known[nk++] = ce.name;
 			known[nk] = NULL;
 			const char *near = lle_reg_closest(o.category, known);
 			lle_cli_registry_warnings(r);

@@ -233,11 +233,12 @@ static int not_found(struct lle_registry *r, int type, const char *what, const c
 	const char **known = malloc((lle_registry_count(r, type) + 1) * sizeof(*known));
 	const char *near = NULL;
 	if (known) {
-		size_t n = lle_registry_count(r, type);
-		const struct lle_reg_entry *e = lle_registry_entries(r, type);
+		size_t n = lle_registry_count(r, type), k = 0;
+		struct lle_reg_entry e;
 		for (size_t i = 0; i < n; i++)
-			known[i] = e[i].name;
-		known[n] = NULL;
+			if (lle_registry_get(r, type, i, &e) == 0)
+				known[k++] = e.name;
+		known[k] = NULL;
 		near = lle_reg_closest(name, known);
 	}
 	if (near)
@@ -252,6 +253,8 @@ static int show_tag(struct lle_registry *r, const struct lle_reg_entry *e, int j
 {
 	struct names nm = { LLE_BUF_INIT, 0 };
 	lle_reg_source_tag_members(lle_registry_source(r, LLE_REG_TASKS, e->source), e->name, names_add, &nm);
+	if (nm.b.oom)
+		out->oom = 1;
 	if (json) {
 		lle_buf_adds(out, "{\"type\":\"task\",\"kind\":\"tag\",\"name\":");
 		lle_buf_add_json_str(out, e->name);
@@ -305,7 +308,8 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 	struct lle_registry *r = lle_cli_registry(ctx, sv->types, &rc);
 	if (!r)
 		return rc;
-	const struct lle_reg_entry *e = lle_registry_find(r, sv->type, name);
+	struct lle_reg_entry ent;
+	const struct lle_reg_entry *e = lle_registry_find(r, sv->type, name, &ent) ? &ent : NULL;
 	lle_cli_registry_warnings(r);
 	if (!e) {
 		/* A file that names it but cannot be used: say why. */
@@ -352,14 +356,13 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 	struct names models = { LLE_BUF_INIT, 0 }, tasks = { LLE_BUF_INIT, 0 };
 	if (sv->type == LLE_REG_CATEGORIES) {
 		size_t nm = lle_registry_count(r, LLE_REG_MODELS), nt = lle_registry_count(r, LLE_REG_TASKS);
-		const struct lle_reg_entry *m = lle_registry_entries(r, LLE_REG_MODELS);
-		const struct lle_reg_entry *t = lle_registry_entries(r, LLE_REG_TASKS);
+		struct lle_reg_entry x;
 		for (size_t i = 0; i < nm; i++)
-			if (list_has(m[i].category, e->name))
-				names_add(&models, m[i].name);
+			if (lle_registry_get(r, LLE_REG_MODELS, i, &x) == 0 && list_has(x.category, e->name))
+				names_add(&models, x.name);
 		for (size_t i = 0; i < nt; i++)
-			if (strcmp(t[i].category, e->name) == 0)
-				names_add(&tasks, t[i].name);
+			if (lle_registry_get(r, LLE_REG_TASKS, i, &x) == 0 && strcmp(x.category, e->name) == 0)
+				names_add(&tasks, x.name);
 	}
 	if (json) {
 		lle_buf_printf(&out, "{\"type\":\"%s\",\"kind\":\"%s\",\"name\":", sv->name, lle_reg_kind_name(e->kind));
@@ -433,6 +436,8 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 			names_print(&out, "tasks", &tasks, 0);
 		}
 	}
+	if (models.b.oom || tasks.b.oom)
+		out.oom = 1;
 	lle_buf_free(&models.b);
 	lle_buf_free(&tasks.b);
 	lle_node_free(cfg);

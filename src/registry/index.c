@@ -19,11 +19,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -45,12 +47,31 @@
 
 uint64_t lle_idx_hash(const void *p, size_t n)
 {
+	/* Four independent lanes, so the multiplies overlap: the checksum of a
+	 * few MB of cache must cost well under a millisecond. */
 	const unsigned char *s = p;
-	uint64_t h = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n;
+	const uint64_t k = 0xff51afd7ed558ccdULL;
+	uint64_t a = 0x9E3779B97F4A7C15ULL ^ (uint64_t)n, b = 0xC2B2AE3D27D4EB4FULL, c = 0x165667B19E3779F9ULL,
+		 d = 0x27D4EB2F165667C5ULL;
+	while (n >= 32) {
+		uint64_t w[4];
+		memcpy(w, s, 32);
+		a = (a ^ w[0]) * k;
+		b = (b ^ w[1]) * k;
+		c = (c ^ w[2]) * k;
+		d = (d ^ w[3]) * k;
+		a ^= a >> 29;
+		b ^= b >> 31;
+		c ^= c >> 27;
+		d ^= d >> 33;
+		s += 32;
+		n -= 32;
+	}
+	uint64_t h = a ^ (b * 3) ^ (c * 5) ^ (d * 7);
 	while (n >= 8) {
 		uint64_t w;
 		memcpy(&w, s, 8);
-		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h = (h ^ w) * k;
 		h ^= h >> 32;
 		s += 8;
 		n -= 8;
@@ -142,12 +163,12 @@ static uint32_t smap_get(struct smap *m, const char *key, uint32_t insert_v, int
 
 enum field {
 	F_TASK, F_GROUP, F_CLASS, F_TAG, F_CATEGORY, F_DESCRIPTION,
-	F_NAME, F_CATEGORIES, F_PARAMS, F_SIZE, F_BACKEND, F_INCLUDE, NFIELDS
+	F_NAME, F_CATEGORIES, F_PARAMS, F_SIZE, F_BACKEND, F_INCLUDE, F_METADATA, NFIELDS
 };
 
 static const char *const field_keys[NFIELDS] = {
 	"task", "group", "class", "tag", "category", "description",
-	"name", "categories", "params_b", "size_gb", "backend", "include",
+	"name", "categories", "params_b", "size_gb", "backend", "include", "metadata",
 };
 
 /* Which keys each registry type reads. */
@@ -155,7 +176,7 @@ static const unsigned type_fields[LLE_REG_NTYPES] = {
 	[LLE_REG_MODELS] = 1u << F_NAME | 1u << F_DESCRIPTION | 1u << F_CATEGORIES | 1u << F_PARAMS |
 			   1u << F_SIZE | 1u << F_BACKEND | 1u << F_INCLUDE,
 	[LLE_REG_TASKS] = 1u << F_TASK | 1u << F_GROUP | 1u << F_CLASS | 1u << F_TAG |
-			  1u << F_CATEGORY | 1u << F_DESCRIPTION | 1u << F_INCLUDE,
+			  1u << F_CATEGORY | 1u << F_DESCRIPTION | 1u << F_INCLUDE | 1u << F_METADATA,
 	[LLE_REG_CATEGORIES] = 1u << F_CATEGORY | 1u << F_DESCRIPTION | 1u << F_INCLUDE,
 };
 
@@ -170,7 +191,7 @@ struct field_val {
 struct ext {
 	uint8_t state;        /* 0 not read, 1 being resolved, 2 resolved */
 	uint32_t error;       /* pool offset, 0 when fine */
-	struct field_val own[NFIELDS];
+	uint32_t oname, oline, ocol; /* the file's own name key, for broken files */
 	struct field_val m[NFIELDS]; /* merged */
 	uint32_t dep0, ndeps; /* merged dependencies in B->extdeps */
 };
@@ -367,6 +388,7 @@ static int cmp_off(const void *a, const void *b, void *pool)
 
 struct reader {
 	struct builder *B;
+	struct field_val *own; /* the file's own keys */
 	yaml_parser_t P;
 	const char *path; /* full path, for messages */
 	struct ext *x;    /* valid until the next file is added: re-fetch after file_index */
@@ -499,21 +521,47 @@ static int rd_value(struct reader *R, int f, const yaml_event_t *key, yaml_event
 			return -2;
 		}
 		lle_buf_free(&joined);
+	} else if (f == F_METADATA && ev->type == YAML_MAPPING_START_EVENT) {
+		/* A task's one-line summary is metadata.description (its own
+		 * `description` is lm-evaluation-harness's prompt prefix). */
+		for (;;) {
+			yaml_event_t k, val;
+			if (rd_next(R, &k) < 0)
+				return -1;
+			if (k.type == YAML_MAPPING_END_EVENT) {
+				yaml_event_delete(&k);
+				break;
+			}
+			if (rd_next(R, &val) < 0) {
+				yaml_event_delete(&k);
+				return -1;
+			}
+			if (k.type == YAML_SCALAR_EVENT && val.type == YAML_SCALAR_EVENT &&
+			    strcmp((const char *)k.data.scalar.value, "description") == 0) {
+				v.str = pstr_line(B, (const char *)val.data.scalar.value, val.data.scalar.length);
+			} else if (rd_skip(R, &k) < 0 || rd_skip(R, &val) < 0) {
+				yaml_event_delete(&k);
+				yaml_event_delete(&val);
+				return -1;
+			}
+			yaml_event_delete(&k);
+			yaml_event_delete(&val);
+		}
 	} else if (rd_skip(R, ev) < 0) {
 		return -1;
 	}
-	ext_of(B, R->fi)->own[f] = v;
+	R->own[f] = v;
 	return 0;
 }
 
 /* Read the top-level keys of file fi. Returns 0, -1 when the file is broken
  * (its ext error set), -2 when out of memory. */
-static int read_keys(struct builder *B, uint32_t fi)
+static int read_keys(struct builder *B, uint32_t fi, struct field_val *own)
 {
 	char path[PATH_MAX];
 	struct lle_idx_file *F = &ARR(B->files, struct lle_idx_file)[fi];
 	full_path(B->root, pool_str(B, F->path), path, sizeof(path));
-	struct reader R = { .B = B, .path = path, .fi = fi };
+	struct reader R = { .B = B, .own = own, .path = path, .fi = fi };
 
 	int fd = openat(B->rootfd, pool_str(B, F->path), O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -602,7 +650,8 @@ static int read_keys(struct builder *B, uint32_t fi)
 			break;
 		case YAML_MAPPING_START_EVENT:
 			if (level != 0) {
-				rc = rd_error(&R, "%s: unexpected mapping", path);
+				rc = rd_error(&R, LLE_MSG_NOT_MAP, path, (unsigned)ev.start_mark.line + 1,
+					      (unsigned)ev.start_mark.column + 1);
 				break;
 			}
 			level = 1;
@@ -745,6 +794,8 @@ static void include_path(const struct builder *B, const char *from, const char *
 	lle_buf_free(&b);
 }
 
+static int is_str(const struct field_val *v) { return v->set && v->is_scalar && v->str; }
+
 /* Resolve file fi: read it if needed, then merge its includes. -1: broken
  * (error in its ext), -2: out of memory. */
 static int resolve(struct builder *B, uint32_t fi, int depth)
@@ -759,8 +810,20 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 	char path[PATH_MAX];
 	full_path(B->root, pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path), path, sizeof(path));
 	x->state = 1;
-	int rc = read_keys(B, fi);
+	struct field_val own[NFIELDS];
+	memset(own, 0, sizeof(own));
+	int rc = read_keys(B, fi, own);
 	x = ext_of(B, fi);
+	/* The name the file gives itself, kept for messages about broken files. */
+	static const int namekey[LLE_REG_NTYPES] = { F_NAME, F_TASK, F_CATEGORY };
+	const struct field_val *nv = &own[namekey[B->type]];
+	if (!is_str(nv) && B->type == LLE_REG_TASKS)
+		nv = &own[F_GROUP];
+	if (is_str(nv)) {
+		x->oname = nv->str;
+		x->oline = nv->line;
+		x->ocol = nv->col;
+	}
 	if (rc == -2)
 		return -2;
 	if (rc < 0) {
@@ -770,7 +833,7 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 	struct lle_buf mydeps = LLE_BUF_INIT;
 	struct field_val merged[NFIELDS];
 	memset(merged, 0, sizeof(merged));
-	struct field_val inc = x->own[F_INCLUDE];
+	struct field_val inc = own[F_INCLUDE];
 	if (inc.set && !inc.is_scalar && !inc.is_list) {
 		x->error = pprintf(B, LLE_MSG_INCLUDE_TYPE, path, inc.line, inc.col);
 		rc = -1;
@@ -813,7 +876,7 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 				ext_of(B, fi)->error = pprintf(B, LLE_MSG_INCLUDE_MISSING, path, inc.line, inc.col,
 							       itemcopy, strerror(ENOENT));
 			else
-				ext_of(B, fi)->error = pprintf(B, "%s:%u:%u: in included '%s': %s", path, inc.line,
+				ext_of(B, fi)->error = pprintf(B, LLE_MSG_IN_INCLUDE, path, inc.line,
 							       inc.col, itemcopy, pool_str(B, ix->error));
 			/* Keep the broken include's own dependencies too, so fixing them is seen. */
 			for (uint32_t j = 0; j < ix->ndeps; j++)
@@ -832,8 +895,8 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 	x = ext_of(B, fi);
 	if (rc == 0) {
 		for (int f = 0; f < NFIELDS; f++)
-			if (x->own[f].set && f != F_INCLUDE)
-				merged[f] = x->own[f];
+			if (own[f].set && f != F_INCLUDE)
+				merged[f] = own[f];
 		memcpy(x->m, merged, sizeof(merged));
 	}
 	/* Dependencies are kept even for a broken file: fixing an include must
@@ -850,8 +913,6 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 
 /* ---------- records and entries ---------- */
 
-static int is_str(const struct field_val *v) { return v->set && v->is_scalar && v->str; }
-
 /* Turn the merged keys of scanned file fi into a record. */
 static int make_record(struct builder *B, uint32_t fi)
 {
@@ -864,20 +925,17 @@ static int make_record(struct builder *B, uint32_t fi)
 	r.file = fi;
 	r.dep0 = CNT(B->deps, uint32_t);
 	r.ndeps = x->ndeps;
-	lle_buf_add(&B->deps, ARR(B->extdeps, uint32_t) + x->dep0, x->ndeps * sizeof(uint32_t));
+	if (x->ndeps)
+		lle_buf_add(&B->deps, ARR(B->extdeps, uint32_t) + x->dep0, x->ndeps * sizeof(uint32_t));
 	char path[PATH_MAX];
 	full_path(B->root, pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path), path, sizeof(path));
 	if (rc < 0) {
 		/* Keep the name when the file itself says it, so `show` can say
 		 * why the entry is not usable rather than "unknown". */
-		static const int namekey[LLE_REG_NTYPES] = { F_NAME, F_TASK, F_CATEGORY };
-		const struct field_val *nv = &x->own[namekey[B->type]];
-		if (!is_str(nv) && B->type == LLE_REG_TASKS)
-			nv = &x->own[F_GROUP];
-		if (is_str(nv)) {
-			r.name = nv->str;
-			r.line = nv->line;
-			r.col = nv->col;
+		if (x->oname) {
+			r.name = x->oname;
+			r.line = x->oline;
+			r.col = x->ocol;
 		}
 		r.error = x->error;
 		return lle_buf_add(&B->recs, &r, sizeof(r));
@@ -930,6 +988,10 @@ static int make_record(struct builder *B, uint32_t fi)
 	r.category = B->type == LLE_REG_MODELS ? m[F_CATEGORIES].str
 		     : B->type == LLE_REG_TASKS && m[F_CATEGORY].is_scalar ? m[F_CATEGORY].str : 0;
 	r.description = m[F_DESCRIPTION].is_scalar ? m[F_DESCRIPTION].str : 0;
+	/* Tasks: metadata.description, the summary; else the first line of the
+	 * prompt prefix, as a harness tree has no summary. */
+	if (B->type == LLE_REG_TASKS && m[F_METADATA].set && m[F_METADATA].str)
+		r.description = m[F_METADATA].str;
 	if (B->type == LLE_REG_MODELS) {
 		r.params = m[F_PARAMS].is_scalar ? m[F_PARAMS].str : 0;
 		r.size = m[F_SIZE].is_scalar ? m[F_SIZE].str : 0;
@@ -940,7 +1002,9 @@ static int make_record(struct builder *B, uint32_t fi)
 		r.ntags = m[F_TAG].nlist;
 		r.tline = m[F_TAG].from ? 1 : m[F_TAG].line;
 		r.tcol = m[F_TAG].from ? 1 : m[F_TAG].col;
-		lle_buf_add(&B->tags, ARR(B->lists, uint32_t) + m[F_TAG].list0, m[F_TAG].nlist * sizeof(uint32_t));
+		if (m[F_TAG].nlist)
+			lle_buf_add(&B->tags, ARR(B->lists, uint32_t) + m[F_TAG].list0,
+				    m[F_TAG].nlist * sizeof(uint32_t));
 	}
 	return lle_buf_add(&B->recs, &r, sizeof(r));
 }
@@ -1037,11 +1101,7 @@ static int register_entries(struct builder *B)
 		}
 		struct lle_idx_entry e = { 0 };
 		e.name = r->name;
-		e.category = r->category;
 		e.description = r->description;
-		e.params = r->params;
-		e.size = r->size;
-		e.backend = r->backend;
 		e.rec = ri;
 		e.kind = r->kind;
 		e.line = r->line;
@@ -1085,13 +1145,14 @@ static int register_entries(struct builder *B)
 		struct lle_idx_entry *e = &ARR(B->entries, struct lle_idx_entry)[i];
 		if (e->kind == LLE_KIND_TAG) {
 			uint32_t nm = e->nmembers;
-			uint32_t d = pprintf(B, "tag of %u task%s", nm, nm == 1 ? "" : "s");
+			uint32_t d = pprintf(B, LLE_MSG_TAG_DESCRIPTION, nm, nm == 1 ? "" : "s");
 			ARR(B->entries, struct lle_idx_entry)[i].description = d;
 		}
 	}
 	if (builder_oom(B))
 		return -1;
-	qsort_r(B->entries.p, ne, sizeof(struct lle_idx_entry), cmp_entry, B->pool.p);
+	if (ne)
+		qsort_r(B->entries.p, ne, sizeof(struct lle_idx_entry), cmp_entry, B->pool.p);
 	return 0;
 }
 
@@ -1099,9 +1160,71 @@ static int register_entries(struct builder *B)
 
 static size_t align8(size_t n) { return (n + 7) & ~(size_t)7; }
 
+struct compact {
+	struct lle_buf pool;
+	struct smap map;
+	const char *old;
+	int oom;
+};
+
+static const char *compact_key(void *ctx, uint32_t v) { return ((struct compact *)ctx)->pool.p + v; }
+
+static void remap(struct compact *C, uint32_t *off)
+{
+	if (*off == 0)
+		return;
+	const char *s = C->old + *off;
+	uint32_t hit = smap_get(&C->map, s, UINT32_MAX, &C->oom);
+	if (hit == UINT32_MAX) {
+		hit = (uint32_t)C->pool.n;
+		lle_buf_add(&C->pool, s, strlen(s) + 1);
+		smap_get(&C->map, s, hit, &C->oom);
+	}
+	*off = hit;
+}
+
+/* Keep only the strings the index refers to, each once: the build leaves
+ * many behind (values of templates, paths written twice), and every byte of
+ * the blob is read and checked by every warm list. */
+static int compact_pool(struct builder *B, uint32_t *root_off)
+{
+	struct compact C = { LLE_BUF_INIT, { NULL, 0, 0, compact_key, NULL }, B->pool.p, 0 };
+	C.map.ctx = &C;
+	lle_buf_addc(&C.pool, '\0');
+	remap(&C, root_off);
+	for (uint32_t i = 0; i < CNT(B->dirs, struct lle_idx_dir); i++)
+		remap(&C, &ARR(B->dirs, struct lle_idx_dir)[i].path);
+	for (uint32_t i = 0; i < CNT(B->files, struct lle_idx_file); i++)
+		remap(&C, &ARR(B->files, struct lle_idx_file)[i].path);
+	for (uint32_t i = 0; i < CNT(B->recs, struct lle_idx_rec); i++) {
+		struct lle_idx_rec *r = &ARR(B->recs, struct lle_idx_rec)[i];
+		uint32_t *f[] = { &r->name, &r->category, &r->description, &r->params, &r->size, &r->backend, &r->error };
+		for (size_t k = 0; k < sizeof(f) / sizeof(f[0]); k++)
+			remap(&C, f[k]);
+	}
+	for (uint32_t i = 0; i < CNT(B->tags, uint32_t); i++)
+		remap(&C, &ARR(B->tags, uint32_t)[i]);
+	for (uint32_t i = 0; i < CNT(B->entries, struct lle_idx_entry); i++) {
+		remap(&C, &ARR(B->entries, struct lle_idx_entry)[i].name);
+		remap(&C, &ARR(B->entries, struct lle_idx_entry)[i].description);
+	}
+	for (uint32_t i = 0; i < CNT(B->diags, struct lle_idx_diag); i++)
+		remap(&C, &ARR(B->diags, struct lle_idx_diag)[i].msg);
+	free(C.map.slot);
+	if (C.oom || C.pool.oom) {
+		lle_buf_free(&C.pool);
+		return -1;
+	}
+	lle_buf_free(&B->pool);
+	B->pool = C.pool;
+	return 0;
+}
+
 /* Lay the builder's arrays out as one blob. */
 static unsigned char *serialise(struct builder *B, uint32_t root_off, size_t *total)
 {
+	if (compact_pool(B, &root_off) < 0)
+		return NULL;
 	struct lle_idx_hdr h;
 	memset(&h, 0, sizeof(h));
 	memcpy(h.magic, LLE_IDX_MAGIC, 8);
@@ -1203,8 +1326,7 @@ int lle_idx_open_blob(struct lle_reg_source *s, unsigned char *blob, size_t n, c
 	}
 	for (uint32_t i = 0; i < h->nentries; i++) {
 		const struct lle_idx_entry *e = &ents[i];
-		if (e->rec >= h->nrecs || e->kind > LLE_KIND_PYTASK || e->name >= np || e->category >= np ||
-		    e->description >= np || e->params >= np || e->size >= np || e->backend >= np)
+		if (e->rec >= h->nrecs || e->kind > LLE_KIND_PYTASK || e->name >= np || e->description >= np)
 			BAD("bad entry");
 	}
 	for (uint32_t i = 0; i < h->ndiags; i++)
@@ -1287,10 +1409,17 @@ static struct lle_reg_source *build(const char *root, int type, int layout, cons
 	}
 	if (W.found.oom || builder_oom(&B))
 		goto oom;
-	qsort_r(W.found.p, CNT(W.found, uint32_t), sizeof(uint32_t), cmp_off, B.pool.p);
+	if (W.found.n)
+		qsort_r(W.found.p, CNT(W.found, uint32_t), sizeof(uint32_t), cmp_off, B.pool.p);
 
-	/* Scanned files first, so their indices follow path order. */
+	/* Scanned files first, so their indices follow path order. Room for all
+	 * of them (and some includes) at once: no copying as the arrays grow. */
 	uint32_t nfound = CNT(W.found, uint32_t);
+	size_t room = (size_t)nfound + nfound / 8 + 64;
+	lle_buf_reserve(&B.files, room * sizeof(struct lle_idx_file));
+	lle_buf_reserve(&B.exts, room * sizeof(struct ext));
+	lle_buf_reserve(&B.recs, room * sizeof(struct lle_idx_rec));
+	lle_buf_reserve(&B.pool, room * 160);
 	for (uint32_t i = 0; i < nfound; i++) {
 		int oom = 0;
 		char p[PATH_MAX];
@@ -1347,42 +1476,121 @@ oom:
 
 /* ---------- load: cache or build ---------- */
 
-/* Compare what the old index recorded with the disk. Fills changed[] per file
- * and fresh stats; returns whether any directory changed (then the tree must
- * be walked again), and sets *any when anything at all changed. */
+/* Compare what the old index recorded with the disk: every directory's mtime
+ * and inode (a file added, removed or renamed changes them) and every file's
+ * mtime, size and inode (a change in place changes those). The stat calls
+ * are the whole cost of a warm list, so files are looked up by base name from
+ * a descriptor of their directory (no path walk per file), and the work is
+ * split between threads, one per processor, at directory boundaries. */
+struct fresh_job {
+	const struct lle_reg_source *old;
+	int rootfd;
+	uint32_t d0, d1, f0, f1; /* ranges of dirs and files */
+	uint8_t *changed;
+	int64_t (*fresh)[3];
+	int dirs_changed, any;
+};
+
+static void *fresh_run(void *arg)
+{
+	struct fresh_job *J = arg;
+	const struct lle_reg_source *old = J->old;
+	struct stat st;
+	for (uint32_t i = J->d0; i < J->d1 && !J->dirs_changed; i++) {
+		const struct lle_idx_dir *d = &old->dirs[i];
+		const char *p = old->pool + d->path;
+		if ((d->flags & LLE_IDX_RACY) || fstatat(J->rootfd, *p ? p : ".", &st, 0) < 0 ||
+		    ts_ns(&st.st_mtim) != d->mtime_ns || (uint64_t)st.st_ino != d->ino)
+			J->dirs_changed = 1;
+	}
+	int dfd = -1;
+	const char *dir = NULL;
+	size_t dirlen = 0;
+	for (uint32_t i = J->f0; i < J->f1; i++) {
+		const struct lle_idx_file *f = &old->files[i];
+		const char *p = old->pool + f->path, *slash = strrchr(p, '/');
+		int exists;
+		if (p[0] == '/' || !slash) {
+			exists = fstatat(J->rootfd, p, &st, 0) == 0;
+		} else {
+			size_t n = (size_t)(slash - p);
+			if (!dir || n != dirlen || memcmp(dir, p, n) != 0) {
+				char d[PATH_MAX];
+				if (dfd >= 0)
+					close(dfd);
+				snprintf(d, sizeof(d), "%.*s", (int)n, p);
+				dfd = openat(J->rootfd, d, O_PATH | O_DIRECTORY | O_CLOEXEC);
+				dir = p;
+				dirlen = n;
+			}
+			exists = dfd >= 0 && fstatat(dfd, slash + 1, &st, 0) == 0;
+		}
+		if (exists) {
+			J->fresh[i][0] = ts_ns(&st.st_mtim);
+			J->fresh[i][1] = st.st_size;
+			J->fresh[i][2] = (int64_t)st.st_ino;
+		} else {
+			J->fresh[i][0] = J->fresh[i][1] = J->fresh[i][2] = 0;
+		}
+		if (f->flags & LLE_IDX_ABSENT)
+			J->changed[i] = (uint8_t)exists;
+		else
+			J->changed[i] = !exists || (f->flags & LLE_IDX_RACY) || J->fresh[i][0] != f->mtime_ns ||
+					J->fresh[i][1] != f->size || (uint64_t)J->fresh[i][2] != f->ino;
+		J->any |= J->changed[i];
+	}
+	if (dfd >= 0)
+		close(dfd);
+	return NULL;
+}
+
+/* Fills changed[] per file and fresh stats; returns whether any directory
+ * changed (then the tree must be walked again), and sets *any when anything
+ * at all changed. */
 static int check_fresh(const struct lle_reg_source *old, int rootfd, uint8_t *changed, int64_t (*fresh)[3],
 		       int *any)
 {
-	int dirs_changed = 0;
-	struct stat st;
-	for (uint32_t i = 0; i < old->h->ndirs; i++) {
-		const struct lle_idx_dir *d = &old->dirs[i];
-		const char *p = old->pool + d->path;
-		if ((d->flags & LLE_IDX_RACY) || fstatat(rootfd, *p ? p : ".", &st, 0) < 0 ||
-		    ts_ns(&st.st_mtim) != d->mtime_ns || (uint64_t)st.st_ino != d->ino) {
-			dirs_changed = 1;
+	enum { MAXJOBS = 4 };
+	struct fresh_job job[MAXJOBS];
+	pthread_t tid[MAXJOBS];
+	uint32_t nd = old->h->ndirs, nf = old->h->nfiles;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nj = nf < 2000 || ncpu < 2 ? 1 : ncpu > MAXJOBS ? MAXJOBS : (int)ncpu;
+	uint32_t f0 = 0;
+	for (int j = 0; j < nj; j++) {
+		job[j] = (struct fresh_job){ old, rootfd, (uint32_t)((uint64_t)nd * j / nj),
+					     (uint32_t)((uint64_t)nd * (j + 1) / nj), f0, 0, changed, fresh, 0, 0 };
+		/* End the range at a change of directory, so each directory is
+		 * opened by one thread only. */
+		uint32_t f1 = j + 1 == nj ? nf : (uint32_t)((uint64_t)nf * (j + 1) / nj);
+		while (f1 > f0 && f1 < nf) {
+			const char *a = old->pool + old->files[f1 - 1].path, *b = old->pool + old->files[f1].path;
+			const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+			if (!sa || !sb || sa - a != sb - b || memcmp(a, b, (size_t)(sa - a)) != 0)
+				break;
+			f1++;
+		}
+		job[j].f1 = f1;
+		f0 = f1;
+	}
+	int started = 0;
+	for (int j = 1; j < nj; j++) {
+		if (pthread_create(&tid[j], NULL, fresh_run, &job[j]) != 0)
 			break;
-		}
+		started = j;
 	}
-	*any = dirs_changed;
-	for (uint32_t i = 0; i < old->h->nfiles; i++) {
-		const struct lle_idx_file *f = &old->files[i];
-		int exists = fstatat(rootfd, old->pool + f->path, &st, 0) == 0;
-		if (exists) {
-			fresh[i][0] = ts_ns(&st.st_mtim);
-			fresh[i][1] = st.st_size;
-			fresh[i][2] = (int64_t)st.st_ino;
-		} else {
-			fresh[i][0] = fresh[i][1] = fresh[i][2] = 0;
-		}
-		if (f->flags & LLE_IDX_ABSENT)
-			changed[i] = exists;
-		else
-			changed[i] = !exists || (f->flags & LLE_IDX_RACY) || fresh[i][0] != f->mtime_ns ||
-				     fresh[i][1] != f->size || (uint64_t)fresh[i][2] != f->ino;
-		if (changed[i])
-			*any = 1;
+	fresh_run(&job[0]);
+	for (int j = started + 1; j < nj; j++)
+		fresh_run(&job[j]); /* could not start a thread: do it here */
+	int dirs_changed = job[0].dirs_changed;
+	*any = job[0].any;
+	for (int j = 1; j < nj; j++) {
+		if (j <= started)
+			pthread_join(tid[j], NULL);
+		dirs_changed |= job[j].dirs_changed;
+		*any |= job[j].any;
 	}
+	*any |= dirs_changed;
 	return dirs_changed;
 }
 
@@ -1473,7 +1681,10 @@ void lle_reg_source_free(struct lle_reg_source *s)
 {
 	if (!s)
 		return;
-	free(s->blob);
+	if (s->mapped)
+		munmap(s->blob, s->nblob);
+	else
+		free(s->blob);
 	free(s->root);
 	free(s);
 }
@@ -1485,21 +1696,25 @@ size_t lle_reg_source_count(const struct lle_reg_source *s) { return s->h->nentr
 void lle_reg_source_entry(const struct lle_reg_source *s, size_t i, struct lle_reg_entry *e)
 {
 	const struct lle_idx_entry *x = &s->entries[i];
+	const struct lle_idx_rec *r = &s->recs[x->rec];
 	const char *p = s->pool;
+	int tag = x->kind == LLE_KIND_TAG;
 	e->name = p + x->name;
-	e->category = p + x->category;
+	e->category = tag ? "" : p + r->category;
 	e->description = p + x->description;
-	e->params = p + x->params;
-	e->size = p + x->size;
-	e->backend = p + x->backend;
+	e->params = tag ? "" : p + r->params;
+	e->size = tag ? "" : p + r->size;
+	e->backend = tag ? "" : p + r->backend;
 	e->root = s->root;
-	e->relpath = p + s->files[s->recs[x->rec].file].path;
+	e->relpath = p + s->files[r->file].path;
 	e->line = x->line;
 	e->col = x->col;
 	e->kind = (int)x->kind;
 	e->nmembers = x->nmembers;
 	e->source = 0;
 }
+
+const char *lle_reg_source_name(const struct lle_reg_source *s, size_t i) { return s->pool + s->entries[i].name; }
 
 size_t lle_reg_source_ndiags(const struct lle_reg_source *s) { return s->h->ndiags; }
 

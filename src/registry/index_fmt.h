@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define LLE_IDX_MAGIC "LLEIDX\r\n" /* 8 bytes; \r\n catches text-mode mangling */
-#define LLE_IDX_VERSION 3u
+#define LLE_IDX_VERSION 5u
 #define LLE_IDX_BOM 0x01020304u
 
 struct lle_idx_hdr {
@@ -66,11 +66,12 @@ struct lle_idx_rec {
 	uint32_t tline, tcol;    /* of the tag key */
 };
 
-/* An entry as listed, sorted by name. */
+/* An entry as listed, sorted by name. Its category, params, size and backend
+ * are its record's (a tag has none). */
 struct lle_idx_entry {
-	uint32_t name, category, description, params, size, backend;
+	uint32_t name, description;
 	uint32_t rec;            /* the record that registered it */
-	uint32_t kind, line, col, nmembers, pad;
+	uint32_t kind, line, col, nmembers;
 };
 
 struct lle_idx_diag {

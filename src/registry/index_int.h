@@ -11,6 +11,7 @@ struct lle_reg_source {
 	char *root;                 /* absolute */
 	unsigned char *blob;        /* owned: the index bytes */
 	size_t nblob;
+	int mapped;                 /* blob is a read-only mapping of the cache file */
 	const struct lle_idx_hdr *h;
 	const struct lle_idx_dir *dirs;
 	const struct lle_idx_file *files;

@@ -49,6 +49,12 @@
 #define LLE_MSG_EMPTY_VALUE "%s:%u:%u: '%s' must not be empty"
 /* path, line, col, name */
 #define LLE_MSG_BAD_NAME "%s:%u:%u: name '%s' may only have a-z, 0-9, '_', '.' and '-'"
+/* path, line, col, include, the included file's own message */
+#define LLE_MSG_IN_INCLUDE "%s:%u:%u: in included '%s': %s"
+/* path, line, col, backend */
+#define LLE_MSG_NO_BACKEND_ENTRY "%s:%u:%u: default backend '%s' has no entry under 'backends'"
+/* number of tasks, plural "s" or "" */
+#define LLE_MSG_TAG_DESCRIPTION "tag of %u task%s"
 /* dir, strerror */
 #define LLE_MSG_NO_DIR "include path '%s': %s"
 

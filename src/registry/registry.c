@@ -6,6 +6,7 @@
  * Not here: reading files (index.c), the cache (cache.c), full configs. */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,10 +20,16 @@
 
 #define MAX_SOURCES 160
 
+/* A merged entry: which source, which of its entries. 8 bytes, so merging
+ * 14,000 entries touches little memory. */
+struct slot {
+	uint32_t src, idx;
+};
+
 struct lle_registry {
 	struct lle_reg_source *src[LLE_REG_NTYPES][MAX_SOURCES];
 	size_t nsrc[LLE_REG_NTYPES];
-	struct lle_reg_entry *merged[LLE_REG_NTYPES];
+	struct slot *merged[LLE_REG_NTYPES]; /* the winners, sorted by name */
 	size_t nmerged[LLE_REG_NTYPES];
 	int done[LLE_REG_NTYPES];
 	struct lle_buf diag_text;  /* messages, NUL-separated */
@@ -54,6 +61,13 @@ static int add_source(struct lle_registry *r, const char *root, int type, int la
 	struct lle_reg_source *s = lle_reg_source_load(root, type, layout, opts, &st, err);
 	if (!s)
 		return -1;
+	/* The same directory twice on the path (say, in LLM_EVAL_INCLUDE_PATH and
+	 * --include-path) is read once, at its first place. */
+	for (size_t i = 0; i < r->nsrc[type]; i++)
+		if (strcmp(lle_reg_source_root(r->src[type][i]), lle_reg_source_root(s)) == 0) {
+			lle_reg_source_free(s);
+			return 0;
+		}
 	r->src[type][r->nsrc[type]++] = s;
 	r->stats.from_cache += st.from_cache;
 	r->stats.cache_written += st.cache_written;
@@ -123,65 +137,64 @@ void lle_registry_free(struct lle_registry *r)
 	free(r);
 }
 
-/* Merge the sorted entries of all sources of a type; later sources win. */
+/* Merge the sorted entries of all sources of a type into one array: a
+ * k-way merge (k is the number of directories, a handful), where for equal
+ * names the latest source wins and the others are reported. */
 static int merge(struct lle_registry *r, int t)
 {
 	if (r->done[t])
 		return 0;
-	size_t total = 0;
-	for (size_t i = 0; i < r->nsrc[t]; i++)
-		total += lle_reg_source_count(r->src[t][i]);
-	struct lle_reg_entry *a = malloc((total + 1) * sizeof(*a));
-	struct lle_reg_entry *b = malloc((total + 1) * sizeof(*b));
-	if (!a || !b) {
-		free(a);
-		free(b);
-		return -1;
+	size_t k = r->nsrc[t], total = 0;
+	size_t pos[MAX_SOURCES], cnt[MAX_SOURCES];
+	struct lle_reg_entry head[MAX_SOURCES];
+	for (size_t i = 0; i < k; i++) {
+		pos[i] = 0;
+		cnt[i] = lle_reg_source_count(r->src[t][i]);
+		total += cnt[i];
+		if (cnt[i])
+			lle_reg_source_entry(r->src[t][i], 0, &head[i]);
 	}
-	size_t na = 0;
-	for (size_t si = 0; si < r->nsrc[t]; si++) {
-		const struct lle_reg_source *s = r->src[t][si];
-		size_t ns = lle_reg_source_count(s), i = 0, j = 0, nb = 0;
-		struct lle_reg_entry e;
-		int have = 0;
-		while (i < na || j < ns) {
-			if (j < ns && !have) {
-				lle_reg_source_entry(s, j, &e);
-				e.source = (unsigned)si;
-				have = 1;
-			}
-			int c = i >= na ? 1 : j >= ns ? -1 : strcmp(a[i].name, e.name);
-			if (c < 0) {
-				b[nb++] = a[i++];
-			} else if (c > 0) {
-				b[nb++] = e;
-				j++;
-				have = 0;
-			} else {
+	struct slot *out = malloc((total + 1) * sizeof(*out));
+	if (!out)
+		return -1;
+	size_t n = 0;
+	for (;;) {
+		/* The smallest name among the heads; the last source holding it wins. */
+		size_t best = k;
+		for (size_t i = 0; i < k; i++) {
+			if (pos[i] >= cnt[i])
+				continue;
+			int c = best == k ? -1 : strcmp(head[i].name, head[best].name);
+			if (c <= 0)
+				best = i;
+		}
+		if (best == k)
+			break;
+		out[n].src = (uint32_t)best;
+		out[n].idx = (uint32_t)pos[best];
+		struct lle_reg_entry win = head[best];
+		for (size_t i = 0; i < k; i++) {
+			if (pos[i] >= cnt[i] || (i != best && strcmp(head[i].name, win.name) != 0))
+				continue;
+			if (i != best) {
 				char msg[3 * PATH_MAX + 512], pnew[PATH_MAX + 8], pold[PATH_MAX + 8];
-				snprintf(pnew, sizeof(pnew), "%s/%s", e.root, e.relpath);
-				snprintf(pold, sizeof(pold), "%s/%s", a[i].root, a[i].relpath);
-				snprintf(msg, sizeof(msg), LLE_MSG_OVERRIDE, pnew, e.line, e.col,
-					 lle_reg_kind_name(e.kind), e.name, pold, a[i].line, a[i].col);
+				const struct lle_reg_entry *e = &win, *o = &head[i];
+				snprintf(pnew, sizeof(pnew), "%s/%s", e->root, e->relpath);
+				snprintf(pold, sizeof(pold), "%s/%s", o->root, o->relpath);
+				snprintf(msg, sizeof(msg), LLE_MSG_OVERRIDE, pnew, e->line, e->col, lle_reg_kind_name(e->kind),
+					 e->name, pold, o->line, o->col);
 				if (add_diag(r, msg) < 0) {
-					free(a);
-					free(b);
+					free(out);
 					return -1;
 				}
-				b[nb++] = e;
-				i++;
-				j++;
-				have = 0;
 			}
+			if (++pos[i] < cnt[i])
+				lle_reg_source_entry(r->src[t][i], pos[i], &head[i]);
 		}
-		struct lle_reg_entry *tmp = a;
-		a = b;
-		b = tmp;
-		na = nb;
+		n++;
 	}
-	free(b);
-	r->merged[t] = a;
-	r->nmerged[t] = na;
+	r->merged[t] = out;
+	r->nmerged[t] = n;
 	r->done[t] = 1;
 	return 0;
 }
@@ -193,29 +206,36 @@ size_t lle_registry_count(struct lle_registry *r, int type)
 	return r->nmerged[type];
 }
 
-const struct lle_reg_entry *lle_registry_entries(struct lle_registry *r, int type)
+int lle_registry_get(struct lle_registry *r, int type, size_t i, struct lle_reg_entry *e)
 {
-	if (merge(r, type) < 0)
-		return NULL;
-	return r->merged[type];
+	if (merge(r, type) < 0 || i >= r->nmerged[type])
+		return -1;
+	const struct slot *sl = &r->merged[type][i];
+	lle_reg_source_entry(r->src[type][sl->src], sl->idx, e);
+	e->source = sl->src;
+	return 0;
 }
 
-const struct lle_reg_entry *lle_registry_find(struct lle_registry *r, int type, const char *name)
+int lle_registry_find(struct lle_registry *r, int type, const char *name, struct lle_reg_entry *e)
 {
 	if (merge(r, type) < 0)
-		return NULL;
+		return 0;
 	size_t lo = 0, hi = r->nmerged[type];
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(name, r->merged[type][mid].name);
-		if (c == 0)
-			return &r->merged[type][mid];
+		const struct slot *sl = &r->merged[type][mid];
+		int c = strcmp(name, lle_reg_source_name(r->src[type][sl->src], sl->idx));
+		if (c == 0) {
+			if (e)
+				lle_registry_get(r, type, mid, e);
+			return 1;
+		}
 		if (c < 0)
 			hi = mid;
 		else
 			lo = mid + 1;
 	}
-	return NULL;
+	return 0;
 }
 
 size_t lle_registry_ndiags(const struct lle_registry *r) { return r->diag_offs.n / sizeof(size_t); }

@@ -88,6 +88,7 @@ int lle_reg_source_layout(const struct lle_reg_source *s); /* enum lle_reg_layou
 /* Number of entries of a source, and the i-th, sorted by name (bytes). */
 size_t lle_reg_source_count(const struct lle_reg_source *s);
 void lle_reg_source_entry(const struct lle_reg_source *s, size_t i, struct lle_reg_entry *e);
+const char *lle_reg_source_name(const struct lle_reg_source *s, size_t i);
 /* Warnings found while indexing (duplicate names), to print on every use. */
 size_t lle_reg_source_ndiags(const struct lle_reg_source *s);
 const char *lle_reg_source_diag(const struct lle_reg_source *s, size_t i, int *is_error);
@@ -119,8 +120,10 @@ void lle_registry_free(struct lle_registry *r);
 /* The merged entries of one type, sorted by name: where several sources
  * define a name, the later one wins (and a warning is collected). */
 size_t lle_registry_count(struct lle_registry *r, int type);
-const struct lle_reg_entry *lle_registry_entries(struct lle_registry *r, int type);
-const struct lle_reg_entry *lle_registry_find(struct lle_registry *r, int type, const char *name);
+/* The i-th merged entry into *e; 0, or -1 when out of range. */
+int lle_registry_get(struct lle_registry *r, int type, size_t i, struct lle_reg_entry *e);
+/* Whether name is an entry of the type; fills *e (when not NULL). */
+int lle_registry_find(struct lle_registry *r, int type, const char *name, struct lle_reg_entry *e);
 /* Warnings of all loaded sources and of the merge, in order. */
 size_t lle_registry_ndiags(const struct lle_registry *r);
 const char *lle_registry_diag(const struct lle_registry *r, size_t i);

@@ -185,7 +185,7 @@ static const struct keyspec task_keys[] = {
 	{ "group", V_ANY, 0 },
 	{ "group_alias", V_STR, 0 },
 	{ "category", V_STR, 2 },
-	{ "description", V_ANY, 2 },
+	{ "description", V_OPTSTR, 0 }, /* harness: text before the few-shot examples */
 	{ "dataset_path", V_STR, 2 },
 	{ "dataset_name", V_OPTSTR, 0 },
 	{ "dataset_kwargs", V_MAP, 0 },
@@ -203,8 +203,8 @@ static const struct keyspec task_keys[] = {
 	{ "doc_to_audio", V_ANY, 0 },
 	{ "process_results", V_FUNC, 0 },
 	{ "use_prompt", V_STR, 0 },
-	{ "target_delimiter", V_STR, 0 },
-	{ "fewshot_delimiter", V_STR, 0 },
+	{ "target_delimiter", V_OPTSTR, 0 },
+	{ "fewshot_delimiter", V_OPTSTR, 0 },
 	{ "fewshot_config", V_MAP, 0 },
 	{ "num_fewshot", V_INT, 0 },
 	{ "metric_list", V_METRICS, 2 },
@@ -423,13 +423,14 @@ static int valid_name(const char *s)
 
 static void check_category_ref(struct lle_reg_problems *p, struct lle_registry *r, const struct lle_node *v)
 {
-	if (!r || !v || !is_str_node(v) || lle_registry_find(r, LLE_REG_CATEGORIES, v->str))
+	if (!r || !v || !is_str_node(v) || lle_registry_find(r, LLE_REG_CATEGORIES, v->str, NULL))
 		return;
 	const char *known[256];
 	size_t nk = 0, n = lle_registry_count(r, LLE_REG_CATEGORIES);
-	const struct lle_reg_entry *e = lle_registry_entries(r, LLE_REG_CATEGORIES);
+	struct lle_reg_entry e;
 	for (size_t i = 0; i < n && nk < 255; i++)
-		known[nk++] = e[i].name;
+		if (lle_registry_get(r, LLE_REG_CATEGORIES, i, &e) == 0)
+			known[nk++] = e.name;
 	known[nk] = NULL;
 	const char *near = lle_reg_closest(v->str, known);
 	if (near)
@@ -483,7 +484,7 @@ static void check_model(struct lle_reg_problems *p, const struct lle_node *cfg, 
 		const struct lle_node *def = lle_node_get(cfg, "backend");
 		if (def && is_str_node(def) && !lle_node_get(bk, def->str) &&
 		    (strcmp(def->str, "llamacpp") == 0 || strcmp(def->str, "openai") == 0))
-			lle_reg_problem(p, 1, "%s:%u:%u: default backend '%s' has no entry under 'backends'",
+			lle_reg_problem(p, 1, LLE_MSG_NO_BACKEND_ENTRY,
 					def->file, L(def), C(def), def->str);
 	}
 }
@@ -522,9 +523,16 @@ static void check_task(struct lle_reg_problems *p, const struct lle_node *cfg, i
 		type_error(p, group, "group", "a string");
 	check_enum(p, lle_node_get(cfg, "output_type"), "output_type", output_types);
 	check_category_ref(p, r, lle_node_get(cfg, "category"));
-	const struct lle_node *desc = lle_node_get(cfg, "description");
-	if (strict && desc && kind == LLE_KIND_TASK)
-		check_value(p, "description", desc, V_TEXT);
+	/* The one-line summary `list` prints: metadata.description, required in
+	 * registry layouts. */
+	const struct lle_node *md = lle_node_get(cfg, "metadata");
+	const struct lle_node *mdd = md ? lle_node_get(md, "description") : NULL;
+	if (mdd)
+		check_value(p, "metadata.description", mdd, V_TEXT);
+	else if (strict && kind == LLE_KIND_TASK)
+		lle_reg_problem(p, 1, LLE_MSG_NO_NAME, md && md->kind == LLE_NODE_MAP ? md->file : cfg->file,
+				md && md->kind == LLE_NODE_MAP ? L(md) : L(cfg), md && md->kind == LLE_NODE_MAP ? C(md) : C(cfg),
+				"metadata.description");
 }
 
 void lle_reg_check_config(const struct lle_node *cfg, int type, int kind, int strict, struct lle_registry *r,

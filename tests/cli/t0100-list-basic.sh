@@ -97,4 +97,12 @@ if command -v script >/dev/null 2>&1; then
 else
 	echo "ok - colour on a terminal # SKIP no script(1)"
 fi
+# What `--help` and `list` load: libc and libyaml only (sanitizer runtimes
+# aside). Speed is for bench/; this checks nothing heavy is linked in.
+loaded() {
+	LD_DEBUG=libs "$@" 2>&1 >/dev/null | sed -n 's/.*calling init: //p' | sed 's|.*/||' |
+		grep -v -E '^(ld-linux|libc\.so|libyaml-0\.so|libasan|libubsan|libstdc\+\+|libm\.so|libgcc_s|liblsan)' | tr '\n' ' '
+}
+check "--help maps only libc and libyaml" test -z "$(loaded "$LLM_EVAL" --help)"
+check "list maps only libc and libyaml" test -z "$(loaded "$LLM_EVAL" list tasks --include-path "$TOP/tests/fixtures/harness")"
 done_testing

@@ -25,6 +25,8 @@ out_has "from B" && err_has "$T/b/models/q.yaml:1:1: model 'qwen_math' overrides
 [ "$(grep -c overrides "$ERR")" -eq 3 ] || fail "three overrides: XDG, env, --include-path"
 expect "several env paths, colon separated" 0 env LLM_EVAL_INCLUDE_PATH="$T/b:$FX/override" "$LLM_EVAL" list models --format tsv &&
 	out_has "overriding"
+expect "the same directory twice is read once" 0 llm-eval list models --format tsv --include-path "$FX/override" --include-path "$FX/override/" &&
+	out_has "overriding" && ! grep -q "overrides the one in $FX/override" "$ERR" || fail "it overrides itself"
 expect "-q silences override warnings" 0 llm-eval -q list models --include-path "$FX/override" && err_empty
 
 expect "missing --include-path is a config error" 3 llm-eval list models --include-path "$T/nope" &&

@@ -60,6 +60,28 @@ expect "harness python task" 0 llm-eval show task squad_py --include-path "$FX/h
 expect "an overridden model shows the winner" 0 llm-eval show model qwen_math --include-path "$FX/override" &&
 	out_has "The overriding maths model" && err_has "overrides the one in"
 
+# show's YAML is YAML: read back, it is the config --json gives.
+if python3 -c 'import yaml' 2>/dev/null; then
+	for t in gsm8k_fx arith_fx humaneval_fx mmlu_fx mmlu_fx_algebra; do
+		"$LLM_EVAL" show task "$t" >"$T/s.yaml" && "$LLM_EVAL" show task "$t" --json >"$T/s.json"
+		check "show task $t reads back as the same config" python3 -c '
+import json, sys, yaml
+y = yaml.load(open(sys.argv[1]), Loader=yaml.BaseLoader)
+j = json.load(open(sys.argv[2]))["config"]
+def norm(x):
+    if isinstance(x, dict): return {k: norm(v) for k, v in x.items()}
+    if isinstance(x, list): return [norm(v) for v in x]
+    if x is None: return "null"
+    if isinstance(x, bool): return "true" if x else "false"
+    x = str(x)
+    return x[len("!function "):] if x.startswith("!function ") else x
+assert norm(y) == norm(j), (norm(y), norm(j))
+' "$T/s.yaml" "$T/s.json"
+	done
+else
+	echo "ok - show reads back # SKIP no python3 yaml"
+fi
+
 expect "unknown name suggests" 2 llm-eval show model qwen_mth && err_has "error: unknown model 'qwen_mth' (did you mean 'qwen_math'?)"
 expect "unknown name, nothing close" 2 llm-eval show task zzzzzzzz && err_has "unknown task 'zzzzzzzz'; see 'llm-eval list tasks'"
 expect "unknown type" 2 llm-eval show frob x && err_has "unknown type 'frob'"

@@ -124,6 +124,13 @@ expect "task values" 3 llm-eval validate --include-path "$D" && lines_ok &&
 case_file tasks t2.yaml 'task: t2\n'
 expect "registry tasks need what a run needs" 3 llm-eval validate --include-path "$D" &&
 	err_has "error: $F:1:1: missing required key 'dataset_path'" && err_has "missing required key 'metric_list'"
+case_file tasks p.yaml 'task: p\ncategory: coding\ndescription: "Prompt prefix,\\nover lines.\\n\\n"\ndataset_path: x\ndoc_to_text: q\noutput_type: generate_until\ntarget_delimiter: ""\nmetric_list: [{metric: acc}]\nmetadata: {version: 1}\n'
+expect "the summary is metadata.description; description is the prompt prefix" 3 llm-eval validate --include-path "$D" &&
+	err_has "error: $F:9:11: missing required key 'metadata.description'" &&
+	err_has "1 error, 0 warnings"
+case_file tasks p2.yaml 'task: p2\ncategory: coding\ndataset_path: x\ndoc_to_text: q\noutput_type: generate_until\nmetric_list: [{metric: acc}]\nmetadata:\n  description: |\n    two\n    lines\n'
+expect "metadata.description is one line" 3 llm-eval validate --include-path "$D" &&
+	err_has "error: $F:8:16: 'metadata.description' must be one line"
 case_file tasks nothing.yaml 'dataset_path: x\n'
 expect "a task file that is none of task, group, python task" 0 llm-eval validate --include-path "$D" &&
 	err_has "warning: $F:1:1: not a task, group or python task (no 'task', 'group' or 'class' key); skipped"

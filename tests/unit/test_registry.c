@@ -265,6 +265,69 @@ TEST(incremental_matches_fresh)
 	lle_buf_free(&b);
 }
 
+TEST(search_path_merge)
+{
+	/* Three directories: a registry layout, a harness tree, another layout. */
+	put("p1/models/a.yaml", "name: a\ndescription: first a\n");
+	put("p1/models/b.yaml", "name: b\ndescription: b\n");
+	put("p1/tasks/t.yaml", "task: t\n");
+	put("p2/x/y.yaml", "task: t\ntag: tg\n");
+	put("p3/models/a.yaml", "name: a\ndescription: last a\n");
+	char d1[512], d2[512], d3[512];
+	snprintf(d1, sizeof(d1), "%s/p1", tmpdir);
+	snprintf(d2, sizeof(d2), "%s/p2", tmpdir);
+	snprintf(d3, sizeof(d3), "%s/p3", tmpdir);
+	const char *dirs[] = { "/nonexistent-builtin", d1, d2, d3 };
+	struct lle_err e = { 0 };
+	struct lle_registry *r = lle_registry_open(dirs, 4, 1, 1u << LLE_REG_MODELS | 1u << LLE_REG_TASKS, NULL, &e);
+	CHECK(r != NULL);
+	if (!r)
+		return;
+	CHECK_INTEQ(lle_registry_count(r, LLE_REG_MODELS), 2);
+	struct lle_reg_entry x;
+	CHECK(lle_registry_find(r, LLE_REG_MODELS, "a", &x));
+	CHECK_STREQ(x.description, "last a");
+	CHECK_INTEQ(x.source, 1); /* the second models source: p3 */
+	CHECK(!lle_registry_find(r, LLE_REG_MODELS, "zz", NULL));
+	CHECK_INTEQ(lle_registry_count(r, LLE_REG_TASKS), 2); /* t (from p2, later), tg */
+	CHECK(lle_registry_find(r, LLE_REG_TASKS, "t", &x));
+	CHECK(strstr(x.root, "/p2") != NULL);
+	CHECK(lle_registry_find(r, LLE_REG_TASKS, "tg", &x) && x.kind == LLE_KIND_TAG);
+	CHECK_INTEQ(lle_registry_ndiags(r), 2);
+	CHECK(strstr(lle_registry_diag(r, 0), "model 'a' overrides the one in") != NULL ||
+	      strstr(lle_registry_diag(r, 1), "model 'a' overrides the one in") != NULL);
+	lle_registry_free(r);
+	/* A missing directory after the fixed ones is an error. */
+	const char *bad[] = { d1, "/nonexistent-include" };
+	CHECK(lle_registry_open(bad, 2, 1, 1u << LLE_REG_MODELS, NULL, &e) == NULL);
+	CHECK(strstr(e.msg, "include path '/nonexistent-include'") != NULL);
+	CHECK_INTEQ(e.code, LLE_EXIT_CONFIG);
+}
+
+TEST(key_positions)
+{
+	put("k/f.yaml", "# comment\nname: x\nbackends:\n  llamacpp:\n    guff: y\n\"quoted\": 1\n");
+	char p[512];
+	snprintf(p, sizeof(p), "%s/k/f.yaml", tmpdir);
+	struct lle_err e = { 0 };
+	struct lle_node *n = lle_yaml_load_file(p, 0, &e);
+	CHECK(n != NULL);
+	if (!n)
+		return;
+	unsigned line, col;
+	lle_reg_key_pos(lle_node_get(n, "name"), "name", &line, &col);
+	CHECK(line == 2 && col == 1);
+	lle_reg_key_pos(lle_node_get(n, "backends"), "backends", &line, &col);
+	CHECK(line == 3 && col == 1);
+	const struct lle_node *l = lle_node_get(lle_node_get(n, "backends"), "llamacpp");
+	lle_reg_key_pos(lle_node_get(l, "guff"), "guff", &line, &col);
+	CHECK(line == 5 && col == 5);
+	lle_reg_key_pos(lle_node_get(n, "quoted"), "quoted", &line, &col);
+	CHECK_INTEQ(line, 6);
+	CHECK_INTEQ(col, 1);
+	lle_node_free(n);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "%s/lle-reg-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
@@ -278,6 +341,8 @@ int main(void)
 	RUN(corrupt_blobs_are_refused);
 	RUN(include_merge_order);
 	RUN(incremental_matches_fresh);
+	RUN(search_path_merge);
+	RUN(key_positions);
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
 	if (system(cmd) != 0)
