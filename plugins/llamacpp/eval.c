@@ -626,7 +626,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 			break;
 		}
 		int free_seqs = m->n_parallel - (alive >= 0);
-		int budget = m->kv_size - m->n_pre - alive_cells - 8;
+		int budget = m->unified ? m->kv_size - m->n_pre - alive_cells - 8 : 1 << 30;
 		int p0 = p, nga = 0, nub = 0, next_seq = 1;
 		struct item *ga = items, *ub = items + m->n_parallel + 1;
 		while (p < nwork) {
@@ -663,7 +663,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		/* phase A: group parts */
 		for (int i = 0; i < nga; i++)
 			if (P > 0)
-				llama_memory_seq_cp(mem, 0, ga[i].seq, 0, P);
+				llama_memory_seq_cp(mem, 0, ga[i].seq, -1, -1);
 		if (decode_items(m, ga, nga, group_row, &cbu, err, len) < 0) {
 			lc_free(items);
 			goto out;
@@ -970,10 +970,10 @@ static int run_generation(struct lle_model *m, const struct lle_request *reqs, c
 				continue;
 			struct gen *g = &gs[order[next]];
 			int need = g->n - P + g->max_tokens;
-			if (active > 0 && used_cells + need > m->kv_size - m->n_pre - 8)
+			if (m->unified && active > 0 && used_cells + need > m->kv_size - m->n_pre - 8)
 				break;
 			if (P > 0)
-				llama_memory_seq_cp(mem, 0, s, 0, P);
+				llama_memory_seq_cp(mem, 0, s, -1, -1);
 			g->seq = s;
 			slot_of_seq[s] = order[next];
 			items[nit++] = (struct item){ s, P, g->toks + P, g->n - P, g->n - P - 1, order[next] };
