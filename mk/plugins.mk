@@ -90,3 +90,14 @@ LLAMACPP_TESTS = $(filter $(BUILD)/tests/test_llamacpp%,$(UNIT_BIN))
 $(LLAMACPP_TESTS): ALL_CFLAGS += $(LLAMA_CFLAGS)
 $(LLAMACPP_TESTS): ALL_LDFLAGS += $(LLAMACPP_TEST_LINK)
 $(LLAMACPP_TESTS): $(LLAMACPP_SO)
+
+# ---- benchmark driver (bench/llamacpp.sh) -----------------------------------
+
+LLAMACPP_BENCH = $(BUILD)/bench/llamacpp_bench
+BENCH_DEPS += $(LLAMACPP_BENCH)
+
+$(LLAMACPP_BENCH): bench/llamacpp_bench.c $(LIB_OBJ) $(LLAMACPP_SO)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LLAMA_CFLAGS) -o $@ $< $(LIB_OBJ) $(ALL_LDFLAGS) $(LLAMACPP_TEST_LINK) \
+		$(CORE_LIBS) $(ENGINE_LIBS) -lm -ldl -lpthread

@@ -33,12 +33,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "llamacpp.h"
 
 #define GEN_DEFAULT_MAX 256
 
 /* ---- small helpers -------------------------------------------------------- */
+
+static double lc_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_special,
 		llama_token **out)
@@ -294,6 +302,10 @@ struct score {
 	int *gstart;         /* first sorted position of each group; gstart[ng] = nu */
 	int ng;
 	int *gseq;
+	char *ctx_text;      /* the last context tokenised, and its tokens */
+	size_t ctx_len;
+	llama_token *ctx_toks;
+	int ctx_n;
 };
 
 static int add_unit(struct score *sc, const llama_token *ctx, int nc, const llama_token *cont,
@@ -383,7 +395,23 @@ static int ll_units(struct lle_model *m, struct score *sc, const char *context, 
 		if (nw >= 0)
 			rc = add_unit(sc, &one, 1, wt, nw, m->max_length, req, 0);
 	} else {
-		nc = lc_tokenize(m, whole, k, m->add_bos, &ct);
+		/* the choices of a question share their context: tokenise it once */
+		if (sc->ctx_text && sc->ctx_len == k && memcmp(sc->ctx_text, context, k) == 0) {
+			nc = sc->ctx_n;
+			ct = sc->ctx_toks;
+		} else {
+			nc = lc_tokenize(m, whole, k, m->add_bos, &ct);
+			lc_free(sc->ctx_text);
+			lc_free(sc->ctx_toks);
+			sc->ctx_text = NULL;
+			sc->ctx_toks = NULL;
+			if (nc >= 0 && (sc->ctx_text = lc_alloc(k + 1))) {
+				memcpy(sc->ctx_text, context, k);
+				sc->ctx_len = k;
+				sc->ctx_toks = ct;
+				sc->ctx_n = nc;
+			}
+		}
 		nw = nc >= 0 ? lc_tokenize(m, whole, lc + lx, m->add_bos, &wt) : -1;
 		if (nc >= 0 && nw >= 0) {
 			int nx = nw > nc ? nw - nc : 0;
@@ -394,7 +422,8 @@ static int ll_units(struct lle_model *m, struct score *sc, const char *context, 
 		}
 	}
 	lc_free(whole);
-	lc_free(ct);
+	if (ct != sc->ctx_toks)
+		lc_free(ct);
 	lc_free(wt);
 	return rc;
 }
@@ -477,6 +506,8 @@ static void score_free(struct score *sc, size_t nreq)
 	lc_free(sc->order);
 	lc_free(sc->gstart);
 	lc_free(sc->gseq);
+	lc_free(sc->ctx_text);
+	lc_free(sc->ctx_toks);
 	if (sc->rq)
 		for (size_t i = 0; i < nreq; i++)
 			lc_free(sc->rq[i].win_lp);
@@ -516,6 +547,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	memset(sc.rq, 0, sizeof(*sc.rq) * (nreq ? nreq : 1));
 
 	/* 1. tokenise into units (index k of idx is "request k" below) */
+	double t_tok = lc_now();
 	for (size_t k = 0; k < nidx; k++) {
 		const struct lle_request *r = &reqs[idx[k]];
 		struct score_req *q = &sc.rq[k];
@@ -561,6 +593,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		}
 	}
 
+	lc_log(LLE_LOG_DEBUG, "llamacpp: cluster tokenised %zu requests in %.3f s", nreq, lc_now() - t_tok);
 	/* requests with no units (empty text, empty continuation) are done now */
 	for (size_t k = 0; k < nreq; k++)
 		if (sc.rq[k].failed || sc.rq[k].n_units == 0)
@@ -586,41 +619,71 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	sort_units = sc.u;
 	qsort(sc.order, (size_t)nwork, sizeof(int), cmp_unit);
 
-	/* 2. groups and the shared prefix */
+	/* 2. groups, and clusters of groups with a common prefix: the sorted
+	 * groups are cut where two neighbours share no more than all groups of
+	 * the batch share (a subject's few-shot prefix makes a cluster) */
 	sc.ng = 0;
-	int P = -1;
 	for (int p = 0; p < nwork; p++) {
 		struct unit *u = &sc.u[sc.order[p]];
 		if (p == 0 || cmp_toks(u->toks, u->g, sc.u[sc.order[p - 1]].toks,
 				       sc.u[sc.order[p - 1]].g) != 0)
 			sc.gstart[sc.ng++] = p;
 		u->group = sc.ng - 1;
-		const struct unit *first = &sc.u[sc.order[0]];
-		if (P < 0) {
-			P = u->g - 1;
-		} else {
-			int l = 0;
-			while (l < P && l < u->g - 1 && u->toks[l] == first->toks[l])
-				l++;
-			P = l;
-		}
 	}
 	sc.gstart[sc.ng] = nwork;
 	if (nwork == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (set_prefix(m, sc.u[sc.order[0]].toks, P, err, len) < 0)
-		goto out;
+	/* gl[i]: tokens group i shares with group i - 1, capped so that each
+	 * group keeps its last token to itself */
+	int *gl = lc_alloc(sizeof(int) * (size_t)sc.ng);
+	if (!gl)
+		goto oom;
+	int pmin = 1 << 30;
+	for (int i = 0; i < sc.ng; i++) {
+		const struct unit *a = &sc.u[sc.order[sc.gstart[i]]];
+		if (a->g - 1 < pmin)
+			pmin = a->g - 1;
+		if (i == 0) {
+			gl[i] = 0;
+			continue;
+		}
+		const struct unit *b = &sc.u[sc.order[sc.gstart[i - 1]]];
+		int l = 0;
+		while (l < a->g - 1 && l < b->g - 1 && a->toks[l] == b->toks[l])
+			l++;
+		gl[i] = l;
+		if (l < pmin)
+			pmin = l;
+	}
 
-	/* 3. waves */
+	/* 3. per cluster: its prefix in sequence 0, then waves */
 	llama_memory_t mem = llama_get_memory(m->ctx);
 	struct score_cb cbu = { &sc };
 	struct item *items = lc_alloc(sizeof(struct item) * (size_t)(2 * m->n_parallel + 2));
-	if (!items)
+	if (!items) {
+		lc_free(gl);
 		goto oom;
-	int p = 0, alive = -1, alive_seq = 0, alive_cells = 0, cancelled = 0;
-	while (p < nwork) {
+	}
+	int cancelled = 0;
+	for (int c0 = 0, c1; c0 < sc.ng && !cancelled; c0 = c1) {
+		int P = sc.u[sc.order[sc.gstart[c0]]].g - 1;
+		for (c1 = c0 + 1; c1 < sc.ng && (sc.ng == 1 || gl[c1] > pmin); c1++) {
+			int gm = sc.u[sc.order[sc.gstart[c1]]].g - 1;
+			if (gl[c1] < P)
+				P = gl[c1];
+			if (gm < P)
+				P = gm;
+		}
+		lc_log(LLE_LOG_DEBUG, "llamacpp: cluster of %d groups, prefix %d tokens (had %d)", c1 - c0, P, m->n_pre);
+		if (set_prefix(m, sc.u[sc.order[sc.gstart[c0]]].toks, P, err, len) < 0) {
+			lc_free(gl);
+			lc_free(items);
+			goto out;
+		}
+	int p = sc.gstart[c0], pend = sc.gstart[c1], alive = -1, alive_seq = 0, alive_cells = 0;
+	while (p < pend) {
 		if (lc_host->interrupted(lc_host->user)) {
 			cancelled = 1;
 			break;
@@ -629,7 +692,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		int budget = m->unified ? m->kv_size - m->n_pre - alive_cells - 8 : 1 << 30;
 		int p0 = p, nga = 0, nub = 0, next_seq = 1;
 		struct item *ga = items, *ub = items + m->n_parallel + 1;
-		while (p < nwork) {
+		while (p < pend) {
 			struct unit *u = &sc.u[sc.order[p]];
 			int new_group = u->group != alive && (nga == 0 || ga[nga - 1].owner != u->group);
 			int need_seq = new_group + (u->s > 1);
@@ -640,6 +703,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				snprintf(err, len, "a request needs %d KV cells, more than the %d free: "
 					 "raise kv_size", need_cells, budget);
 				lc_free(items);
+				lc_free(gl);
 				goto out;
 			}
 			if (new_group) {
@@ -666,6 +730,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				llama_memory_seq_cp(mem, 0, ga[i].seq, -1, -1);
 		if (decode_items(m, ga, nga, group_row, &cbu, err, len) < 0) {
 			lc_free(items);
+			lc_free(gl);
 			goto out;
 		}
 		/* phase B: each unit's own tokens, from a copy of its group */
@@ -675,13 +740,14 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		}
 		if (decode_items(m, ub, nub, unit_row, &cbu, err, len) < 0) {
 			lc_free(items);
+			lc_free(gl);
 			goto out;
 		}
 		for (int i = 0; i < nub; i++)
 			llama_memory_seq_rm(mem, ub[i].seq, -1, -1);
 		/* the last group of the wave may go on in the next one */
 		int last_group = sc.u[sc.order[p - 1]].group;
-		int straddles = p < nwork && sc.u[sc.order[p]].group == last_group;
+		int straddles = p < pend && sc.u[sc.order[p]].group == last_group;
 		for (int i = 0; i < nga; i++)
 			if (!(straddles && ga[i].owner == last_group))
 				llama_memory_seq_rm(mem, ga[i].seq, -1, -1);
@@ -707,6 +773,8 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				finish_score_req(reqs, rq, idx[u->req], 0, cb, user);
 		}
 	}
+	}
+	lc_free(gl);
 	lc_free(items);
 	if (cancelled)
 		for (size_t k = 0; k < nreq; k++)
