@@ -593,7 +593,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		}
 	}
 
-	lc_log(LLE_LOG_DEBUG, "llamacpp: cluster tokenised %zu requests in %.3f s", nreq, lc_now() - t_tok);
+	lc_log(LLE_LOG_DEBUG, "llamacpp: tokenised %zu requests in %.3f s", nreq, lc_now() - t_tok);
 	/* requests with no units (empty text, empty continuation) are done now */
 	for (size_t k = 0; k < nreq; k++)
 		if (sc.rq[k].failed || sc.rq[k].n_units == 0)
