@@ -73,6 +73,28 @@ TEST(missing_library_of_the_plugin)
 		       "is missing (libllemissing.so: cannot open shared object file") != NULL);
 }
 
+/* The real case: llamacpp.so copied without its lib/llama/ directory. */
+TEST(llamacpp_plugin_without_its_libraries)
+{
+	char src[4200], dir[] = "/tmp/lle-backend-XXXXXX", cmd[9000];
+	snprintf(src, sizeof(src), "%.4000s/../../lib/llamacpp.so", plugdir);
+	if (access(src, F_OK) != 0) {
+		printf("#   no '%s': skipped\n", src);
+		return;
+	}
+	CHECK(mkdtemp(dir) != NULL);
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s/'", src, dir);
+	CHECK(system(cmd) == 0);
+	char *p = lle_path_join(dir, "llamacpp.so");
+	struct lle_err err = { 0 };
+	CHECK(lle_plugin_open(p, NULL, &err) == NULL);
+	CHECK(strstr(err.msg, "/llamacpp.so' cannot be loaded: a library it needs, 'libllama") != NULL);
+	CHECK(strstr(err.msg, "is missing (") != NULL);
+	unlink(p);
+	rmdir(dir);
+	free(p);
+}
+
 TEST(plugin_that_refuses)
 {
 	const char *m = load_error("refuse");
@@ -301,6 +323,7 @@ int main(void)
 	RUN(missing_entry_symbol);
 	RUN(newer_major_abi_is_refused_naming_both_versions);
 	RUN(missing_library_of_the_plugin);
+	RUN(llamacpp_plugin_without_its_libraries);
 	RUN(plugin_that_refuses);
 	RUN(file_that_is_not_a_shared_object);
 	RUN(working_plugin_round_trip);
