@@ -128,12 +128,14 @@ static void add_question(struct lle_buf *b, const struct row *r)
 /* The documents: prompts[d] and the shared prefix length in bytes. */
 struct docs {
 	char **prompt;
+	int *subj;
 	int n;
 };
 
 static int build_docs(const char *dir, int ndocs, struct docs *d)
 {
 	d->prompt = calloc((size_t)ndocs, sizeof(char *));
+	d->subj = calloc((size_t)ndocs, sizeof(int));
 	d->n = 0;
 	int per = (ndocs + (int)NSUBJ - 1) / (int)NSUBJ;
 	for (size_t s = 0; s < NSUBJ && d->n < ndocs; s++) {
@@ -163,6 +165,7 @@ static int build_docs(const char *dir, int ndocs, struct docs *d)
 			struct lle_buf b = LLE_BUF_INIT;
 			lle_buf_adds(&b, lle_buf_str(&pre));
 			add_question(&b, &test[i]);
+			d->subj[d->n] = (int)s;
 			d->prompt[d->n++] = lle_buf_detach(&b);
 		}
 		lle_buf_free(&pre);
@@ -253,28 +256,24 @@ static double plain_loop(const char *model_path, struct docs *d, int n_par, int 
 		nt[i] = llama_tokenize(vocab, d->prompt[i], (int)strlen(d->prompt[i]), toks[i], cap,
 				       llama_vocab_get_add_bos(vocab), false);
 	}
-	for (int i = 0; i < d->n; i++) {
-		/* shared prefix with the other questions of the subject */
-		int j = i > 0 ? i - 1 : i + 1, l = 0;
-		if (j < d->n)
-			while (l < nt[i] - 1 && l < nt[j] && toks[i][l] == toks[j][l])
-				l++;
-		if (i + 1 < d->n) {
-			int l2 = 0;
-			while (l2 < nt[i] - 1 && l2 < nt[i + 1] && toks[i][l2] == toks[i + 1][l2])
-				l2++;
-			if (l2 > l)
-				l = l2;
+	/* each subject's prefix: what all its questions share */
+	for (int i = 0, j; i < d->n; i = j) {
+		int l = nt[i] - 1;
+		for (j = i + 1; j < d->n && d->subj[j] == d->subj[i]; j++) {
+			int k = 0;
+			while (k < l && k < nt[j] - 1 && toks[i][k] == toks[j][k])
+				k++;
+			l = k;
 		}
-		npre[i] = l;
+		for (int q = i; q < j; q++)
+			npre[q] = l;
 	}
 	double t0 = now();
 	long long n = 0;
 	int cur_pre = -1;
 	for (int i = 0; i < d->n;) {
 		/* a new subject: decode its prefix once into sequence 0 */
-		if (cur_pre < 0 || npre[i] != npre[cur_pre] ||
-		    memcmp(toks[i], toks[cur_pre], sizeof(llama_token) * (size_t)npre[i]) != 0) {
+		if (cur_pre < 0 || d->subj[i] != d->subj[cur_pre]) {
 			llama_memory_clear(mem, true);
 			for (int p = 0; p < npre[i]; p += n_batch) {
 				b.n_tokens = 0;
@@ -293,8 +292,7 @@ static double plain_loop(const char *model_path, struct docs *d, int n_par, int 
 		}
 		/* up to n_par questions of this subject */
 		int first = i, last = i;
-		while (last < d->n && last - first < n_par && npre[last] == npre[first] &&
-		       memcmp(toks[last], toks[first], sizeof(llama_token) * (size_t)npre[first]) == 0)
+		while (last < d->n && last - first < n_par && d->subj[last] == d->subj[first])
 			last++;
 		for (int q = first; q < last; q++)
 			llama_memory_seq_cp(mem, 0, 1 + q - first, -1, -1);
@@ -453,6 +451,7 @@ int main(int argc, char **argv)
 	for (int i = 0; i < d.n; i++)
 		free(d.prompt[i]);
 	free(d.prompt);
+	free(d.subj);
 	free(rq);
 	free(dps);
 	free(tps);
