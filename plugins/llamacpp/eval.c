@@ -350,8 +350,6 @@ static int add_unit(struct score *sc, const llama_token *ctx, int nc, const llam
 	return 0;
 }
 
-static const struct unit *sort_units;
-
 static int cmp_toks(const llama_token *a, int na, const llama_token *b, int nb)
 {
 	int n = na < nb ? na : nb;
@@ -361,9 +359,10 @@ static int cmp_toks(const llama_token *a, int na, const llama_token *b, int nb)
 	return na < nb ? -1 : na > nb;
 }
 
-static int cmp_unit(const void *pa, const void *pb)
+static int cmp_unit(const void *pa, const void *pb, void *arg)
 {
-	const struct unit *a = &sort_units[*(const int *)pa], *b = &sort_units[*(const int *)pb];
+	const struct unit *units = arg;
+	const struct unit *a = &units[*(const int *)pa], *b = &units[*(const int *)pb];
 	int c = cmp_toks(a->toks, a->g, b->toks, b->g);
 	if (!c)
 		c = cmp_toks(a->toks, a->n, b->toks, b->n);
@@ -616,8 +615,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				finish_score_req(reqs, q, idx[sc.u[i].req], 0, cb, user);
 		}
 	}
-	sort_units = sc.u;
-	qsort(sc.order, (size_t)nwork, sizeof(int), cmp_unit);
+	qsort_r(sc.order, (size_t)nwork, sizeof(int), cmp_unit, sc.u);
 
 	/* 2. groups, and clusters of groups with a common prefix: the sorted
 	 * groups are cut where two neighbours share no more than all groups of
@@ -826,11 +824,10 @@ struct gen_run {
 	const struct lle_request *reqs;
 };
 
-static const struct gen *sort_gens;
-
-static int cmp_gen(const void *pa, const void *pb)
+static int cmp_gen(const void *pa, const void *pb, void *arg)
 {
-	const struct gen *a = &sort_gens[*(const int *)pa], *b = &sort_gens[*(const int *)pb];
+	const struct gen *gens = arg;
+	const struct gen *a = &gens[*(const int *)pa], *b = &gens[*(const int *)pb];
 	int c = cmp_toks(a->toks, a->n, b->toks, b->n);
 	return c ? c : a->req < b->req ? -1 : a->req > b->req;
 }
@@ -998,8 +995,7 @@ static int run_generation(struct lle_model *m, const struct lle_request *reqs, c
 		order[nwork++] = (int)k;
 		m->n_naive += n + g->max_tokens;
 	}
-	sort_gens = gs;
-	qsort(order, (size_t)nwork, sizeof(int), cmp_gen);
+	qsort_r(order, (size_t)nwork, sizeof(int), cmp_gen, gs);
 
 	/* shared prefix of all prompts (each keeps at least its last token) */
 	int P = nwork ? gs[order[0]].n - 1 : 0;

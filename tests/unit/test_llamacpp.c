@@ -574,6 +574,53 @@ TEST(load_failures_are_clear)
 	be->close(m);
 }
 
+static int stop_after = -1, n_seen;
+static int stop_now(void *user)
+{
+	(void)user;
+	return stop_after >= 0 && n_seen >= stop_after;
+}
+static void count_and_collect(void *user, const struct lle_request *req, const struct lle_result *r)
+{
+	n_seen++;
+	collect(user, req, r);
+}
+
+TEST(interruption_cancels_what_is_left)
+{
+	struct lle_model *m = open_model("n_parallel=2", 0, NULL);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	static struct lle_request reqs[16];
+	static struct res got[16];
+	for (int i = 0; i < 16; i++) {
+		reqs[i] = (struct lle_request){ .size = sizeof(reqs[i]), .id = (uint64_t)i,
+						.kind = i < 8 ? LLE_REQ_LOGLIKELIHOOD : LLE_REQ_GENERATE_UNTIL,
+						.context = stems[i % 8], .continuation = " ok", .max_tokens = 8 };
+		got[i].status = -1;
+	}
+	n_seen = 0;
+	stop_after = 2;
+	char err[256];
+	CHECK(be->submit(m, reqs, 16, count_and_collect, got, err, sizeof(err)) == 0);
+	int ok = 0, cancelled = 0;
+	for (int i = 0; i < 16; i++) {
+		ok += got[i].status == LLE_STATUS_OK;
+		cancelled += got[i].status == LLE_STATUS_CANCELLED;
+		free(got[i].text);
+		got[i].text = NULL;
+	}
+	stop_after = -1;
+	CHECK(n_seen == 16);              /* every request was called back */
+	CHECK(ok >= 2 && ok < 16 && ok + cancelled == 16);
+	/* the model still works afterwards */
+	n_seen = 0;
+	CHECK(be->submit(m, reqs, 4, count_and_collect, got, err, sizeof(err)) == 0);
+	CHECK(n_seen == 4 && got[0].status == LLE_STATUS_OK);
+	be->close(m);
+}
+
 static double last_done = -1, last_total = -1;
 static int n_progress;
 static void on_progress(void *user, const char *what, double done, double total)
@@ -622,6 +669,7 @@ int main(void)
 	static struct lle_host host;
 	host = *lle_backend_default_host();
 	host.progress = on_progress;
+	host.interrupted = stop_now;
 	struct lle_err e = { 0 };
 	plug = lle_backend_load("llamacpp", &host, &e);
 	if (!plug) {
@@ -655,6 +703,7 @@ int main(void)
 	RUN(greedy_generation_matches_reference_and_stops_at_stop_strings);
 	RUN(chat_template_wraps_the_context);
 	RUN(load_failures_are_clear);
+	RUN(interruption_cancels_what_is_left);
 	llama_free(ref_ctx);
 	llama_model_free(ref_model);
 	for (int i = 0; i < NPAIRS; i++) {
