@@ -165,7 +165,18 @@ struct item {
 typedef int (*row_fn)(struct lle_model *m, void *user, const struct item *it, int j,
 		      const float *logits);
 
-/* Decode all items, n_batch tokens per llama_decode, items in order. */
+/* Decode all items, n_batch tokens per llama_decode, items in order.
+ *
+ * Every call has at least two tokens and never exactly one logit: llama.cpp's
+ * CPU kernels take a matrix-vector path for a single column, which rounds
+ * differently from the matrix-matrix path, and that would make results depend
+ * on how requests happen to be batched. A lone token gets a companion in the
+ * spare sequence (removed right after); a lone logit gets a second one that
+ * nobody reads. This removes one way batching changes the last bits of a
+ * result; the other, where the KV cache places a sequence's cells (a gap of
+ * other sequences' cells between them changes llama.cpp's attention sums),
+ * is llama.cpp's to decide, so results agree across batchings within float
+ * rounding, not bit for bit (tests/unit/test_llamacpp.c measures how far). */
 static int decode_items(struct lle_model *m, const struct item *items, int nitems, row_fn fn,
 			void *user, char *err, size_t len)
 {
@@ -199,7 +210,28 @@ static int decode_items(struct lle_model *m, const struct item *items, int nitem
 		}
 		if (b->n_tokens == 0)
 			break;
+		int real = b->n_tokens, nout = 0, spare = 0;
+		for (int k = 0; k < real; k++)
+			nout += b->logits[k] != 0;
+		if (real == 1) {
+			int k = b->n_tokens++;
+			b->token[k] = m->prefix_tok;
+			b->pos[k] = 0;
+			b->n_seq_id[k] = 1;
+			b->seq_id[k][0] = m->n_parallel + 1;
+			b->logits[k] = nout == 1;
+			spare = 1;
+		} else if (nout == 1) {
+			for (int k = 0; k < real; k++)
+				if (!b->logits[k]) {
+					b->logits[k] = 2; /* an extra output, not routed */
+					break;
+				}
+		}
 		int rc = llama_decode(m->ctx, *b);
+		if (spare)
+			llama_memory_seq_rm(llama_get_memory(m->ctx), m->n_parallel + 1, -1, -1);
+		b->n_tokens = real;
 		if (rc != 0) {
 			snprintf(err, len, "llama_decode failed with code %d (%s)", rc,
 				 rc == 1 ? "no room in the KV cache: raise kv_size" : "see -v -v");
@@ -208,7 +240,7 @@ static int decode_items(struct lle_model *m, const struct item *items, int nitem
 		}
 		m->n_decoded += b->n_tokens;
 		for (int k = 0; k < b->n_tokens; k++) {
-			if (!b->logits[k])
+			if (b->logits[k] != 1)
 				continue;
 			const float *row = llama_get_logits_ith(m->ctx, k);
 			if (!row) {

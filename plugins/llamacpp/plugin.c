@@ -189,7 +189,7 @@ static int load(struct lle_model *m, char *err, size_t len)
 		m->max_length = n_train > 0 && n_train < 2048 ? n_train : 2048;
 	if (m->kv_size <= 0)
 		m->kv_size = m->unified ? 2 * m->max_length + m->n_batch
-			   : (m->n_parallel + 1) * m->max_length;
+			   : (m->n_parallel + 2) * m->max_length;
 	if (m->kv_size < m->max_length + 1) {
 		snprintf(err, len, "model '%s': kv_size %d is smaller than max_length %d", m->path,
 			 m->kv_size, m->max_length);
@@ -199,7 +199,7 @@ static int load(struct lle_model *m, char *err, size_t len)
 	cp.n_ctx = (uint32_t)m->kv_size;
 	cp.n_batch = (uint32_t)m->n_batch;
 	cp.n_ubatch = (uint32_t)m->n_batch;
-	cp.n_seq_max = (uint32_t)m->n_parallel + 1;
+	cp.n_seq_max = (uint32_t)m->n_parallel + 2; /* + the prefix and the spare sequence */
 	cp.n_threads = m->n_threads;
 	cp.n_threads_batch = m->n_threads;
 	cp.kv_unified = m->unified;
@@ -288,9 +288,9 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 		else if (KEY("kv_unified"))
 			bad = parse_int(v, 0, 1, &m->unified);
 		else if (KEY("n_batch"))
-			bad = parse_int(v, 1, 1 << 16, &m->n_batch);
+			bad = parse_int(v, 2, 1 << 16, &m->n_batch);
 		else if (KEY("n_parallel"))
-			bad = parse_int(v, 1, 255, &m->n_parallel);
+			bad = parse_int(v, 1, 250, &m->n_parallel);
 		else if (KEY("n_threads"))
 			bad = parse_int(v, 1, 1024, &m->n_threads);
 		else if (KEY("flash_attn"))
