@@ -86,6 +86,18 @@ $(TESTPLUGIN_DIR)/missingdep.so: tests/plugins/missingdep.c $(BUILD)/tests/plugi
 
 # The llama.cpp tests decode with libllama directly too (their reference
 # decoder), from the same copy the plugin uses.
-$(BUILD)/tests/test_llamacpp%: ALL_CFLAGS += $(LLAMA_CFLAGS)
-$(BUILD)/tests/test_llamacpp%: ALL_LDFLAGS += $(LLAMACPP_TEST_LINK)
-$(BUILD)/tests/test_llamacpp%: $(LLAMACPP_SO)
+LLAMACPP_TESTS = $(filter $(BUILD)/tests/test_llamacpp%,$(UNIT_BIN))
+$(LLAMACPP_TESTS): ALL_CFLAGS += $(LLAMA_CFLAGS)
+$(LLAMACPP_TESTS): ALL_LDFLAGS += $(LLAMACPP_TEST_LINK)
+$(LLAMACPP_TESTS): $(LLAMACPP_SO)
+
+# ---- benchmark driver (bench/llamacpp.sh) -----------------------------------
+
+LLAMACPP_BENCH = $(BUILD)/bench/llamacpp_bench
+BENCH_DEPS += $(LLAMACPP_BENCH)
+
+$(LLAMACPP_BENCH): bench/llamacpp_bench.c $(LIB_OBJ) $(LLAMACPP_SO)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LLAMA_CFLAGS) -o $@ $< $(LIB_OBJ) $(ALL_LDFLAGS) $(LLAMACPP_TEST_LINK) \
+		$(CORE_LIBS) $(ENGINE_LIBS) -lm -ldl -lpthread

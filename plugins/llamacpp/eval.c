@@ -33,12 +33,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "llamacpp.h"
 
 #define GEN_DEFAULT_MAX 256
 
 /* ---- small helpers -------------------------------------------------------- */
+
+static double lc_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_special,
 		llama_token **out)
@@ -157,7 +165,18 @@ struct item {
 typedef int (*row_fn)(struct lle_model *m, void *user, const struct item *it, int j,
 		      const float *logits);
 
-/* Decode all items, n_batch tokens per llama_decode, items in order. */
+/* Decode all items, n_batch tokens per llama_decode, items in order.
+ *
+ * Every call has at least two tokens and never exactly one logit: llama.cpp's
+ * CPU kernels take a matrix-vector path for a single column, which rounds
+ * differently from the matrix-matrix path, and that would make results depend
+ * on how requests happen to be batched. A lone token gets a companion in the
+ * spare sequence (removed right after); a lone logit gets a second one that
+ * nobody reads. This removes one way batching changes the last bits of a
+ * result; the other, where the KV cache places a sequence's cells (a gap of
+ * other sequences' cells between them changes llama.cpp's attention sums),
+ * is llama.cpp's to decide, so results agree across batchings within float
+ * rounding, not bit for bit (tests/unit/test_llamacpp.c measures how far). */
 static int decode_items(struct lle_model *m, const struct item *items, int nitems, row_fn fn,
 			void *user, char *err, size_t len)
 {
@@ -191,7 +210,28 @@ static int decode_items(struct lle_model *m, const struct item *items, int nitem
 		}
 		if (b->n_tokens == 0)
 			break;
+		int real = b->n_tokens, nout = 0, spare = 0;
+		for (int k = 0; k < real; k++)
+			nout += b->logits[k] != 0;
+		if (real == 1) {
+			int k = b->n_tokens++;
+			b->token[k] = m->prefix_tok;
+			b->pos[k] = 0;
+			b->n_seq_id[k] = 1;
+			b->seq_id[k][0] = m->n_parallel + 1;
+			b->logits[k] = nout == 1;
+			spare = 1;
+		} else if (nout == 1) {
+			for (int k = 0; k < real; k++)
+				if (!b->logits[k]) {
+					b->logits[k] = 2; /* an extra output, not routed */
+					break;
+				}
+		}
 		int rc = llama_decode(m->ctx, *b);
+		if (spare)
+			llama_memory_seq_rm(llama_get_memory(m->ctx), m->n_parallel + 1, -1, -1);
+		b->n_tokens = real;
 		if (rc != 0) {
 			snprintf(err, len, "llama_decode failed with code %d (%s)", rc,
 				 rc == 1 ? "no room in the KV cache: raise kv_size" : "see -v -v");
@@ -200,7 +240,7 @@ static int decode_items(struct lle_model *m, const struct item *items, int nitem
 		}
 		m->n_decoded += b->n_tokens;
 		for (int k = 0; k < b->n_tokens; k++) {
-			if (!b->logits[k])
+			if (b->logits[k] != 1)
 				continue;
 			const float *row = llama_get_logits_ith(m->ctx, k);
 			if (!row) {
@@ -294,6 +334,10 @@ struct score {
 	int *gstart;         /* first sorted position of each group; gstart[ng] = nu */
 	int ng;
 	int *gseq;
+	char *ctx_text;      /* the last context tokenised, and its tokens */
+	size_t ctx_len;
+	llama_token *ctx_toks;
+	int ctx_n;
 };
 
 static int add_unit(struct score *sc, const llama_token *ctx, int nc, const llama_token *cont,
@@ -338,8 +382,6 @@ static int add_unit(struct score *sc, const llama_token *ctx, int nc, const llam
 	return 0;
 }
 
-static const struct unit *sort_units;
-
 static int cmp_toks(const llama_token *a, int na, const llama_token *b, int nb)
 {
 	int n = na < nb ? na : nb;
@@ -349,9 +391,10 @@ static int cmp_toks(const llama_token *a, int na, const llama_token *b, int nb)
 	return na < nb ? -1 : na > nb;
 }
 
-static int cmp_unit(const void *pa, const void *pb)
+static int cmp_unit(const void *pa, const void *pb, void *arg)
 {
-	const struct unit *a = &sort_units[*(const int *)pa], *b = &sort_units[*(const int *)pb];
+	const struct unit *units = arg;
+	const struct unit *a = &units[*(const int *)pa], *b = &units[*(const int *)pb];
 	int c = cmp_toks(a->toks, a->g, b->toks, b->g);
 	if (!c)
 		c = cmp_toks(a->toks, a->n, b->toks, b->n);
@@ -383,7 +426,23 @@ static int ll_units(struct lle_model *m, struct score *sc, const char *context, 
 		if (nw >= 0)
 			rc = add_unit(sc, &one, 1, wt, nw, m->max_length, req, 0);
 	} else {
-		nc = lc_tokenize(m, whole, k, m->add_bos, &ct);
+		/* the choices of a question share their context: tokenise it once */
+		if (sc->ctx_text && sc->ctx_len == k && memcmp(sc->ctx_text, context, k) == 0) {
+			nc = sc->ctx_n;
+			ct = sc->ctx_toks;
+		} else {
+			nc = lc_tokenize(m, whole, k, m->add_bos, &ct);
+			lc_free(sc->ctx_text);
+			lc_free(sc->ctx_toks);
+			sc->ctx_text = NULL;
+			sc->ctx_toks = NULL;
+			if (nc >= 0 && (sc->ctx_text = lc_alloc(k + 1))) {
+				memcpy(sc->ctx_text, context, k);
+				sc->ctx_len = k;
+				sc->ctx_toks = ct;
+				sc->ctx_n = nc;
+			}
+		}
 		nw = nc >= 0 ? lc_tokenize(m, whole, lc + lx, m->add_bos, &wt) : -1;
 		if (nc >= 0 && nw >= 0) {
 			int nx = nw > nc ? nw - nc : 0;
@@ -394,7 +453,8 @@ static int ll_units(struct lle_model *m, struct score *sc, const char *context, 
 		}
 	}
 	lc_free(whole);
-	lc_free(ct);
+	if (ct != sc->ctx_toks)
+		lc_free(ct);
 	lc_free(wt);
 	return rc;
 }
@@ -477,6 +537,8 @@ static void score_free(struct score *sc, size_t nreq)
 	lc_free(sc->order);
 	lc_free(sc->gstart);
 	lc_free(sc->gseq);
+	lc_free(sc->ctx_text);
+	lc_free(sc->ctx_toks);
 	if (sc->rq)
 		for (size_t i = 0; i < nreq; i++)
 			lc_free(sc->rq[i].win_lp);
@@ -516,6 +578,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	memset(sc.rq, 0, sizeof(*sc.rq) * (nreq ? nreq : 1));
 
 	/* 1. tokenise into units (index k of idx is "request k" below) */
+	double t_tok = lc_now();
 	for (size_t k = 0; k < nidx; k++) {
 		const struct lle_request *r = &reqs[idx[k]];
 		struct score_req *q = &sc.rq[k];
@@ -561,6 +624,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		}
 	}
 
+	lc_log(LLE_LOG_DEBUG, "llamacpp: tokenised %zu requests in %.3f s", nreq, lc_now() - t_tok);
 	/* requests with no units (empty text, empty continuation) are done now */
 	for (size_t k = 0; k < nreq; k++)
 		if (sc.rq[k].failed || sc.rq[k].n_units == 0)
@@ -583,53 +647,82 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				finish_score_req(reqs, q, idx[sc.u[i].req], 0, cb, user);
 		}
 	}
-	sort_units = sc.u;
-	qsort(sc.order, (size_t)nwork, sizeof(int), cmp_unit);
+	qsort_r(sc.order, (size_t)nwork, sizeof(int), cmp_unit, sc.u);
 
-	/* 2. groups and the shared prefix */
+	/* 2. groups, and clusters of groups with a common prefix: the sorted
+	 * groups are cut where two neighbours share no more than all groups of
+	 * the batch share (a subject's few-shot prefix makes a cluster) */
 	sc.ng = 0;
-	int P = -1;
 	for (int p = 0; p < nwork; p++) {
 		struct unit *u = &sc.u[sc.order[p]];
 		if (p == 0 || cmp_toks(u->toks, u->g, sc.u[sc.order[p - 1]].toks,
 				       sc.u[sc.order[p - 1]].g) != 0)
 			sc.gstart[sc.ng++] = p;
 		u->group = sc.ng - 1;
-		const struct unit *first = &sc.u[sc.order[0]];
-		if (P < 0) {
-			P = u->g - 1;
-		} else {
-			int l = 0;
-			while (l < P && l < u->g - 1 && u->toks[l] == first->toks[l])
-				l++;
-			P = l;
-		}
 	}
 	sc.gstart[sc.ng] = nwork;
 	if (nwork == 0) {
 		rc = 0;
 		goto out;
 	}
-	if (set_prefix(m, sc.u[sc.order[0]].toks, P, err, len) < 0)
-		goto out;
+	/* gl[i]: tokens group i shares with group i - 1, capped so that each
+	 * group keeps its last token to itself */
+	int *gl = lc_alloc(sizeof(int) * (size_t)sc.ng);
+	if (!gl)
+		goto oom;
+	int pmin = 1 << 30;
+	for (int i = 0; i < sc.ng; i++) {
+		const struct unit *a = &sc.u[sc.order[sc.gstart[i]]];
+		if (a->g - 1 < pmin)
+			pmin = a->g - 1;
+		if (i == 0) {
+			gl[i] = 0;
+			continue;
+		}
+		const struct unit *b = &sc.u[sc.order[sc.gstart[i - 1]]];
+		int l = 0;
+		while (l < a->g - 1 && l < b->g - 1 && a->toks[l] == b->toks[l])
+			l++;
+		gl[i] = l;
+		if (l < pmin)
+			pmin = l;
+	}
 
-	/* 3. waves */
+	/* 3. per cluster: its prefix in sequence 0, then waves */
 	llama_memory_t mem = llama_get_memory(m->ctx);
 	struct score_cb cbu = { &sc };
 	struct item *items = lc_alloc(sizeof(struct item) * (size_t)(2 * m->n_parallel + 2));
-	if (!items)
+	if (!items) {
+		lc_free(gl);
 		goto oom;
-	int p = 0, alive = -1, alive_seq = 0, alive_cells = 0, cancelled = 0;
-	while (p < nwork) {
+	}
+	int cancelled = 0;
+	for (int c0 = 0, c1; c0 < sc.ng && !cancelled; c0 = c1) {
+		int P = sc.u[sc.order[sc.gstart[c0]]].g - 1;
+		for (c1 = c0 + 1; c1 < sc.ng && (sc.ng == 1 || gl[c1] > pmin); c1++) {
+			int gm = sc.u[sc.order[sc.gstart[c1]]].g - 1;
+			if (gl[c1] < P)
+				P = gl[c1];
+			if (gm < P)
+				P = gm;
+		}
+		lc_log(LLE_LOG_DEBUG, "llamacpp: cluster of %d groups, prefix %d tokens (had %d)", c1 - c0, P, m->n_pre);
+		if (set_prefix(m, sc.u[sc.order[sc.gstart[c0]]].toks, P, err, len) < 0) {
+			lc_free(gl);
+			lc_free(items);
+			goto out;
+		}
+	int p = sc.gstart[c0], pend = sc.gstart[c1], alive = -1, alive_seq = 0, alive_cells = 0;
+	while (p < pend) {
 		if (lc_host->interrupted(lc_host->user)) {
 			cancelled = 1;
 			break;
 		}
 		int free_seqs = m->n_parallel - (alive >= 0);
-		int budget = m->kv_size - m->n_pre - alive_cells - 8;
+		int budget = m->unified ? m->kv_size - m->n_pre - alive_cells - 8 : 1 << 30;
 		int p0 = p, nga = 0, nub = 0, next_seq = 1;
 		struct item *ga = items, *ub = items + m->n_parallel + 1;
-		while (p < nwork) {
+		while (p < pend) {
 			struct unit *u = &sc.u[sc.order[p]];
 			int new_group = u->group != alive && (nga == 0 || ga[nga - 1].owner != u->group);
 			int need_seq = new_group + (u->s > 1);
@@ -640,6 +733,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				snprintf(err, len, "a request needs %d KV cells, more than the %d free: "
 					 "raise kv_size", need_cells, budget);
 				lc_free(items);
+				lc_free(gl);
 				goto out;
 			}
 			if (new_group) {
@@ -663,9 +757,10 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		/* phase A: group parts */
 		for (int i = 0; i < nga; i++)
 			if (P > 0)
-				llama_memory_seq_cp(mem, 0, ga[i].seq, 0, P);
+				llama_memory_seq_cp(mem, 0, ga[i].seq, -1, -1);
 		if (decode_items(m, ga, nga, group_row, &cbu, err, len) < 0) {
 			lc_free(items);
+			lc_free(gl);
 			goto out;
 		}
 		/* phase B: each unit's own tokens, from a copy of its group */
@@ -675,13 +770,14 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		}
 		if (decode_items(m, ub, nub, unit_row, &cbu, err, len) < 0) {
 			lc_free(items);
+			lc_free(gl);
 			goto out;
 		}
 		for (int i = 0; i < nub; i++)
 			llama_memory_seq_rm(mem, ub[i].seq, -1, -1);
 		/* the last group of the wave may go on in the next one */
 		int last_group = sc.u[sc.order[p - 1]].group;
-		int straddles = p < nwork && sc.u[sc.order[p]].group == last_group;
+		int straddles = p < pend && sc.u[sc.order[p]].group == last_group;
 		for (int i = 0; i < nga; i++)
 			if (!(straddles && ga[i].owner == last_group))
 				llama_memory_seq_rm(mem, ga[i].seq, -1, -1);
@@ -707,6 +803,8 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				finish_score_req(reqs, rq, idx[u->req], 0, cb, user);
 		}
 	}
+	}
+	lc_free(gl);
 	lc_free(items);
 	if (cancelled)
 		for (size_t k = 0; k < nreq; k++)
@@ -758,11 +856,10 @@ struct gen_run {
 	const struct lle_request *reqs;
 };
 
-static const struct gen *sort_gens;
-
-static int cmp_gen(const void *pa, const void *pb)
+static int cmp_gen(const void *pa, const void *pb, void *arg)
 {
-	const struct gen *a = &sort_gens[*(const int *)pa], *b = &sort_gens[*(const int *)pb];
+	const struct gen *gens = arg;
+	const struct gen *a = &gens[*(const int *)pa], *b = &gens[*(const int *)pb];
 	int c = cmp_toks(a->toks, a->n, b->toks, b->n);
 	return c ? c : a->req < b->req ? -1 : a->req > b->req;
 }
@@ -930,8 +1027,7 @@ static int run_generation(struct lle_model *m, const struct lle_request *reqs, c
 		order[nwork++] = (int)k;
 		m->n_naive += n + g->max_tokens;
 	}
-	sort_gens = gs;
-	qsort(order, (size_t)nwork, sizeof(int), cmp_gen);
+	qsort_r(order, (size_t)nwork, sizeof(int), cmp_gen, gs);
 
 	/* shared prefix of all prompts (each keeps at least its last token) */
 	int P = nwork ? gs[order[0]].n - 1 : 0;
@@ -970,10 +1066,10 @@ static int run_generation(struct lle_model *m, const struct lle_request *reqs, c
 				continue;
 			struct gen *g = &gs[order[next]];
 			int need = g->n - P + g->max_tokens;
-			if (active > 0 && used_cells + need > m->kv_size - m->n_pre - 8)
+			if (m->unified && active > 0 && used_cells + need > m->kv_size - m->n_pre - 8)
 				break;
 			if (P > 0)
-				llama_memory_seq_cp(mem, 0, s, 0, P);
+				llama_memory_seq_cp(mem, 0, s, -1, -1);
 			g->seq = s;
 			slot_of_seq[s] = order[next];
 			items[nit++] = (struct item){ s, P, g->toks + P, g->n - P, g->n - P - 1, order[next] };

@@ -23,6 +23,7 @@ struct lle_model {
 	int n_batch;           /* tokens per llama_decode */
 	int kv_size;           /* KV cells, shared by all sequences (unified cache) */
 	int flash_attn;        /* -1 auto, 0 off, 1 on */
+	int unified;           /* one KV cache for all sequences, or a stream each */
 	int chat;              /* apply the chat template */
 	char *chat_name;       /* template name asked for, or NULL */
 	char *system;          /* system message, or NULL */

@@ -188,7 +188,8 @@ static int load(struct lle_model *m, char *err, size_t len)
 	if (m->max_length <= 0)
 		m->max_length = n_train > 0 && n_train < 2048 ? n_train : 2048;
 	if (m->kv_size <= 0)
-		m->kv_size = 2 * m->max_length + m->n_batch;
+		m->kv_size = m->unified ? 2 * m->max_length + m->n_batch
+			   : (m->n_parallel + 2) * m->max_length;
 	if (m->kv_size < m->max_length + 1) {
 		snprintf(err, len, "model '%s': kv_size %d is smaller than max_length %d", m->path,
 			 m->kv_size, m->max_length);
@@ -198,10 +199,10 @@ static int load(struct lle_model *m, char *err, size_t len)
 	cp.n_ctx = (uint32_t)m->kv_size;
 	cp.n_batch = (uint32_t)m->n_batch;
 	cp.n_ubatch = (uint32_t)m->n_batch;
-	cp.n_seq_max = (uint32_t)m->n_parallel + 1;
+	cp.n_seq_max = (uint32_t)m->n_parallel + 2; /* + the prefix and the spare sequence */
 	cp.n_threads = m->n_threads;
 	cp.n_threads_batch = m->n_threads;
-	cp.kv_unified = true; /* sequences share cells: a copied prefix costs nothing */
+	cp.kv_unified = m->unified;
 	cp.flash_attn_type = m->flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
 			   : m->flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
 	cp.no_perf = true;
@@ -263,7 +264,10 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	m->n_parallel = p->n_parallel > 0 ? p->n_parallel : 16;
 	m->max_length = p->max_length;
 	m->n_batch = 512;
-	m->flash_attn = 1;
+	/* Off by default: llama.cpp's CPU flash attention accumulates in half
+	 * precision, which moves log-likelihoods by up to 1e-3. */
+	m->flash_attn = 0;
+	m->unified = 1;
 	m->chat = p->apply_chat_template;
 	if (!(m->path = lc_strdup(p->model)) ||
 	    (p->chat_template && !(m->chat_name = lc_strdup(p->chat_template))) ||
@@ -281,10 +285,12 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 8, 1 << 20, &m->max_length);
 		else if (KEY("kv_size"))
 			bad = parse_int(v, 16, 1 << 22, &m->kv_size);
+		else if (KEY("kv_unified"))
+			bad = parse_int(v, 0, 1, &m->unified);
 		else if (KEY("n_batch"))
-			bad = parse_int(v, 1, 1 << 16, &m->n_batch);
+			bad = parse_int(v, 2, 1 << 16, &m->n_batch);
 		else if (KEY("n_parallel"))
-			bad = parse_int(v, 1, 255, &m->n_parallel);
+			bad = parse_int(v, 1, 250, &m->n_parallel);
 		else if (KEY("n_threads"))
 			bad = parse_int(v, 1, 1024, &m->n_threads);
 		else if (KEY("flash_attn"))

@@ -246,10 +246,7 @@ void lle_plugin_close(struct lle_plugin *p)
 {
 	if (!p)
 		return;
-	/* Sanitizer builds keep plugins mapped so leak reports can name their frames. */
-#ifndef LLE_KEEP_PLUGINS_MAPPED
 	dlclose(p->handle);
-#endif
 	free(p->path);
 	free(p);
 }
