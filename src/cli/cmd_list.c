@@ -502,8 +502,35 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
 	return argv[++*i];
 }
 
+/* Verbs that are not registry listings parse their own options: the first
+ * non-option argument names them, and they get argv from the verb on. */
+static const struct {
+	const char *name;
+	int (*fn)(struct lle_ctx *ctx, int argc, char **argv);
+} direct_verbs[] = {
+	{ "backends", lle_list_backends },
+};
+
 int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 {
+	for (int i = 1; i < argc; i++) {
+		if (argv[i][0] == '-')
+			continue;
+		for (size_t k = 0; k < sizeof(direct_verbs) / sizeof(direct_verbs[0]); k++)
+			if (strcmp(argv[i], direct_verbs[k].name) == 0 ||
+			    (strlen(argv[i]) >= 2 && strncmp(direct_verbs[k].name, argv[i], strlen(argv[i])) == 0)) {
+				/* options given before the verb go after it */
+				char *av[64];
+				int n = 0;
+				av[n++] = argv[i];
+				for (int j = 1; j < argc && n < 63; j++)
+					if (j != i)
+						av[n++] = argv[j];
+				av[n] = NULL;
+				return direct_verbs[k].fn(ctx, n, av);
+			}
+		break;
+	}
 	struct list_opts o = { FMT_TABLE, NULL, -1, NULL, 0 };
 	const char *verb = NULL, *kind = NULL;
 	int nopts = 1;
@@ -544,7 +571,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (!verb)
-		return lle_cmd_usage_error(ctx->cmd, "what to list? models, tasks or categories");
+		return lle_cmd_usage_error(ctx->cmd, "what to list? models, tasks, categories or backends");
 	int ambiguous;
 	const struct list_verb *lv = find_verb(verb, &ambiguous);
 	if (!lv)

@@ -63,9 +63,9 @@ const struct lle_cmd lle_commands[] = {
 	  "Environment:\n"
 	  "  LLM_EVAL_NVML_PATH   the NVML library to load (default libnvidia-ml.so.1)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
-	{ "list", "ls", "list models, tasks or categories",
+	{ "list", "ls", "list models, tasks, categories or backends",
 	  "llm-eval list [--json | --format table|tsv|json] [--category NAME] [--kind KIND]\n"
-	  "                models|tasks|categories [PATTERN]",
+	  "                models|tasks|categories|backends [PATTERN]",
 	  "Lists what the registries on the search path hold: the built-in registry,\n"
 	  "$XDG_CONFIG_HOME/llm-eval, LLM_EVAL_INCLUDE_PATH and --include-path (a later\n"
 	  "directory wins over an earlier one, with a warning). Only the keys shown are\n"

@@ -268,7 +268,8 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 				   name, MAX_GROUP_DEPTH);
 	if (find_task(p, name) || find_group(p, name))
 		return 0;
-	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_TASKS, name);
+	struct lle_reg_entry ent;
+	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_TASKS, name, &ent) ? &ent : NULL;
 	if (!e)
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "unknown task '%s' (see 'llm-eval list tasks')", name);
@@ -344,7 +345,8 @@ static int add_model(struct lle_plan *p, struct plan_model *m, struct lle_err *e
 static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, const char *name,
 				  const struct lle_run_opts *o, struct lle_err *err)
 {
-	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_MODELS, name);
+	struct lle_reg_entry ent;
+	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_MODELS, name, &ent) ? &ent : NULL;
 	if (!e)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "unknown model '%s' (see 'llm-eval list models')", name);
 	char *path = entry_path(e);
@@ -491,18 +493,20 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 		if (push_csv(&names, &nnames, o->models[i]) < 0)
 			goto oom;
 	if (o->category && nnames == 0 && !o->model_path) {
-		const struct lle_reg_entry *es = lle_registry_entries(reg, LLE_REG_MODELS);
 		size_t n = lle_registry_count(reg, LLE_REG_MODELS);
 		for (size_t i = 0; i < n; i++) {
+			struct lle_reg_entry e;
+			if (lle_registry_get(reg, LLE_REG_MODELS, i, &e) < 0)
+				continue;
 			/* A model's category field is its categories joined with ','. */
-			char *cats = lle_strdup(es[i].category);
+			char *cats = lle_strdup(e.category);
 			if (!cats)
 				goto oom;
 			int hit = 0;
 			for (char *s = NULL, *t = strtok_r(cats, ",", &s); t; t = strtok_r(NULL, ",", &s))
 				hit |= strcmp(t, o->category) == 0;
 			free(cats);
-			if (hit && strv_push(&names, &nnames, es[i].name) < 0)
+			if (hit && strv_push(&names, &nnames, e.name) < 0)
 				goto oom;
 		}
 	}
@@ -529,13 +533,14 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 		if (push_csv(&names, &nnames, o->tasks[i]) < 0)
 			goto oom;
 	if (o->category && nnames == 0) {
-		const struct lle_reg_entry *es = lle_registry_entries(reg, LLE_REG_TASKS);
 		size_t n = lle_registry_count(reg, LLE_REG_TASKS);
-		for (size_t i = 0; i < n; i++)
-			if (strcmp(es[i].category, o->category) == 0 &&
-			    (es[i].kind == LLE_KIND_TASK || es[i].kind == LLE_KIND_GROUP) &&
-			    strv_push(&names, &nnames, es[i].name) < 0)
+		for (size_t i = 0; i < n; i++) {
+			struct lle_reg_entry e;
+			if (lle_registry_get(reg, LLE_REG_TASKS, i, &e) == 0 && strcmp(e.category, o->category) == 0 &&
+			    (e.kind == LLE_KIND_TASK || e.kind == LLE_KIND_GROUP) &&
+			    strv_push(&names, &nnames, e.name) < 0)
 				goto oom;
+		}
 	}
 	if (nnames == 0) {
 		lle_err_set(err, o->category ? LLE_EXIT_CONFIG : LLE_EXIT_USAGE,
