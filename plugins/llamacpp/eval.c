@@ -322,6 +322,7 @@ struct score_req {
 	int greedy;
 	int n_tokens;
 	int failed;
+	int reported;        /* the callback has been called */
 	char err[160];
 };
 
@@ -549,6 +550,9 @@ static void finish_score_req(const struct lle_request *reqs, struct score_req *q
 			     int cancelled, lle_complete_fn cb, void *user)
 {
 	struct lle_result res = { .size = sizeof(res), .id = reqs[i].id };
+	if (q->reported)
+		return;
+	q->reported = 1;
 	if (q->failed) {
 		res.status = LLE_STATUS_ERROR;
 		res.error = q->err;
@@ -566,6 +570,18 @@ static void finish_score_req(const struct lle_request *reqs, struct score_req *q
 	cb(user, &reqs[i], &res);
 }
 
+/* Out of memory before any bookkeeping exists: fail each request, with no
+ * allocation needed to say so. */
+static void fail_all(const struct lle_request *reqs, const size_t *idx, size_t n,
+		     lle_complete_fn cb, void *user)
+{
+	for (size_t k = 0; k < n; k++) {
+		struct lle_result res = { .size = sizeof(res), .id = reqs[idx[k]].id,
+					  .status = LLE_STATUS_ERROR, .error = "out of memory" };
+		cb(user, &reqs[idx[k]], &res);
+	}
+}
+
 static int run_scoring(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
 		       size_t nidx, lle_complete_fn cb, void *user, char *err, size_t len)
 {
@@ -573,8 +589,10 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	int rc = -1;
 	size_t nreq = nidx;
 	sc.rq = lc_alloc(sizeof(*sc.rq) * (nreq ? nreq : 1));
-	if (!sc.rq)
-		goto oom;
+	if (!sc.rq) {
+		fail_all(reqs, idx, nidx, cb, user);
+		return 0;
+	}
 	memset(sc.rq, 0, sizeof(*sc.rq) * (nreq ? nreq : 1));
 
 	/* 1. tokenise into units (index k of idx is "request k" below) */
@@ -808,8 +826,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	lc_free(items);
 	if (cancelled)
 		for (size_t k = 0; k < nreq; k++)
-			if (!sc.rq[k].failed && sc.rq[k].n_units > 0 && sc.rq[k].n_done < sc.rq[k].n_units)
-				finish_score_req(reqs, &sc.rq[k], idx[k], 1, cb, user);
+			finish_score_req(reqs, &sc.rq[k], idx[k], 1, cb, user);
 	rc = 0;
 	goto out;
 oom:
@@ -821,15 +838,14 @@ out:
 		llama_memory_seq_rm(llama_get_memory(m->ctx), 0, -1, -1);
 		m->n_pre = 0;
 		for (size_t k = 0; sc.rq && k < nreq; k++)
-			if (!sc.rq[k].failed && sc.rq[k].n_units > 0 && sc.rq[k].n_done < sc.rq[k].n_units) {
+			if (!sc.rq[k].reported) {
 				sc.rq[k].failed = 1;
 				snprintf(sc.rq[k].err, sizeof(sc.rq[k].err), "%s", err);
 				finish_score_req(reqs, &sc.rq[k], idx[k], 0, cb, user);
 			}
 	}
-	int reported = sc.rq != NULL; /* per-request errors went to the callback */
 	score_free(&sc, nreq);
-	return rc < 0 && reported ? 0 : rc;
+	return 0; /* errors went to the callbacks */
 }
 
 /* ---- generation ----------------------------------------------------------- */
@@ -849,6 +865,7 @@ struct gen {
 	size_t text_len, text_cap;
 	char err[160];
 	int failed;
+	int reported;
 };
 
 struct gen_run {
@@ -949,6 +966,9 @@ static void gen_finish(struct lle_model *m, const struct lle_request *reqs, stru
 {
 	(void)m;
 	struct lle_result res = { .size = sizeof(res), .id = reqs[g->req].id };
+	if (g->reported)
+		return;
+	g->reported = 1;
 	if (g->failed) {
 		res.status = LLE_STATUS_ERROR;
 		res.error = g->err;
@@ -971,9 +991,18 @@ static int run_generation(struct lle_model *m, const struct lle_request *reqs, c
 	int *slot_of_seq = lc_alloc(sizeof(int) * (size_t)(m->n_parallel + 1));
 	struct item *items = lc_alloc(sizeof(struct item) * (size_t)(m->n_parallel + 1));
 	int rc = -1, nwork = 0;
-	if (!gs || !order || !slot_of_seq || !items)
-		goto oom;
+	if (!gs) {
+		lc_free(order);
+		lc_free(slot_of_seq);
+		lc_free(items);
+		fail_all(reqs, idx, nidx, cb, user);
+		return 0;
+	}
 	memset(gs, 0, sizeof(*gs) * (nidx ? nidx : 1));
+	for (size_t k = 0; k < nidx; k++)
+		gs[k].req = idx[k];
+	if (!order || !slot_of_seq || !items)
+		goto oom;
 	for (size_t k = 0; k < nidx; k++) {
 		const struct lle_request *r = &reqs[idx[k]];
 		struct gen *g = &gs[k];
@@ -1094,9 +1123,8 @@ static int run_generation(struct lle_model *m, const struct lle_request *reqs, c
 		}
 	}
 	if (cancelled)
-		for (int i = 0; i < nwork; i++)
-			if (!gs[order[i]].done)
-				gen_finish(m, reqs, &gs[order[i]], 1, cb, user);
+		for (size_t k = 0; k < nidx; k++)
+			gen_finish(m, reqs, &gs[k], 1, cb, user);
 	rc = 0;
 	goto out;
 oom:
@@ -1107,7 +1135,7 @@ out:
 		llama_memory_seq_rm(llama_get_memory(m->ctx), 0, -1, -1);
 		m->n_pre = 0;
 		for (size_t k = 0; k < nidx; k++) {
-			if (gs[k].done || !gs[k].toks)
+			if (gs[k].reported)
 				continue;
 			gs[k].failed = 1;
 			snprintf(gs[k].err, sizeof(gs[k].err), "%s", err);
@@ -1120,12 +1148,11 @@ out:
 		if (gs[k].smpl)
 			llama_sampler_free(gs[k].smpl);
 	}
-	int reported = gs != NULL;
 	lc_free(gs);
 	lc_free(order);
 	lc_free(slot_of_seq);
 	lc_free(items);
-	return rc < 0 && reported ? 0 : rc;
+	return 0; /* errors went to the callbacks */
 }
 
 /* ---- submit --------------------------------------------------------------- */

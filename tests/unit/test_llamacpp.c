@@ -621,6 +621,73 @@ TEST(interruption_cancels_what_is_left)
 	be->close(m);
 }
 
+/* The host's allocator fails after `alloc_budget` more calls (-1: never). */
+static int alloc_budget = -1;
+static void *test_alloc(void *user, size_t n)
+{
+	(void)user;
+	if (alloc_budget == 0)
+		return NULL;
+	if (alloc_budget > 0)
+		alloc_budget--;
+	return malloc(n ? n : 1);
+}
+static void *test_realloc(void *user, void *p, size_t n)
+{
+	(void)user;
+	if (alloc_budget == 0)
+		return NULL;
+	if (alloc_budget > 0)
+		alloc_budget--;
+	return realloc(p, n ? n : 1);
+}
+
+TEST(out_of_memory_fails_requests_not_the_process)
+{
+	struct lle_model *m = open_model(NULL, 0, NULL);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	static struct lle_request reqs[12];
+	static struct res got[12];
+	const char *until[] = { "\n" };
+	for (int i = 0; i < 12; i++)
+		reqs[i] = (struct lle_request){ .size = sizeof(reqs[i]), .id = (uint64_t)i,
+						.kind = i < 6 ? LLE_REQ_LOGLIKELIHOOD : i < 8 ? LLE_REQ_LOGLIKELIHOOD_ROLLING : LLE_REQ_GENERATE_UNTIL,
+						.context = pairs[i * 13].ctx, .continuation = pairs[i * 13].cont,
+						.until = until, .n_until = 1, .max_tokens = 6 };
+	int all_called = 1, some_failed = 0, some_ok = 0;
+	for (int budget = 0; budget < 200; budget += 11) {
+		n_seen = 0;
+		char err[256];
+		alloc_budget = budget;
+		int rc = be->submit(m, reqs, 12, count_and_collect, got, err, sizeof(err));
+		alloc_budget = -1;
+		if (rc == 0)
+			all_called &= n_seen == 12;
+		else
+			all_called &= n_seen == 0;
+		for (int i = 0; i < 12; i++) {
+			some_failed += got[i].status == LLE_STATUS_ERROR;
+			some_ok += got[i].status == LLE_STATUS_OK;
+			free(got[i].text);
+			got[i].text = NULL;
+			got[i].status = -1;
+		}
+	}
+	CHECK(all_called);
+	CHECK(some_failed > 0 && some_ok > 0);
+	/* and afterwards all is well, with the same numbers as before */
+	n_seen = 0;
+	struct lle_request r = { .size = sizeof(r), .kind = LLE_REQ_LOGLIKELIHOOD, .id = 0,
+				 .context = pairs[0].ctx, .continuation = pairs[0].cont };
+	char err[256];
+	CHECK(be->submit(m, &r, 1, count_and_collect, got, err, sizeof(err)) == 0);
+	CHECK(got[0].status == LLE_STATUS_OK);
+	CHECK_NEAR(got[0].lp, base[0].lp, 1e-4);
+	be->close(m);
+}
+
 static double last_done = -1, last_total = -1;
 static int n_progress;
 static void on_progress(void *user, const char *what, double done, double total)
@@ -670,6 +737,8 @@ int main(void)
 	host = *lle_backend_default_host();
 	host.progress = on_progress;
 	host.interrupted = stop_now;
+	host.alloc = test_alloc;
+	host.realloc = test_realloc;
 	struct lle_err e = { 0 };
 	plug = lle_backend_load("llamacpp", &host, &e);
 	if (!plug) {
@@ -704,6 +773,7 @@ int main(void)
 	RUN(chat_template_wraps_the_context);
 	RUN(load_failures_are_clear);
 	RUN(interruption_cancels_what_is_left);
+	RUN(out_of_memory_fails_requests_not_the_process);
 	llama_free(ref_ctx);
 	llama_model_free(ref_model);
 	for (int i = 0; i < NPAIRS; i++) {
