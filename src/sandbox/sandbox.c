@@ -17,7 +17,9 @@
  *
  * The caller may have other threads, so the two children are made with the
  * raw clone system call and use system calls only until execve: no malloc,
- * no stdio, no locks (another thread may have held them at the clone). All
+ * no stdio, no locks (another thread may have held them at the clone), and
+ * raw setresuid/setgroups (the C library's wrappers would signal and wait
+ * for the parent's other threads, which the child does not have). All
  * strings they need are built by the parent before the clone. Likewise the
  * seccomp filter is compiled once by libseccomp in the parent and only loaded,
  * with prctl, in the program child.
@@ -424,8 +426,9 @@ static __attribute__((noreturn)) void program_main(const struct child *c, int in
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	if (c->drop_to_nobody) {
 		gid_t g = NOBODY_ID;
-		if (setgroups(1, &g) < 0 || setresgid(NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0 ||
-		    setresuid(NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0)
+		if (syscall(SYS_setgroups, 1, &g) < 0 ||
+		    syscall(SYS_setresgid, NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0 ||
+		    syscall(SYS_setresuid, NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0)
 			child_fail(FD_STATUS, ST_CAPS, errno);
 	}
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
@@ -529,9 +532,10 @@ static __attribute__((noreturn)) void init_main(const struct child *c)
 		gid_t g = c->gid;
 		/* Supplementary groups can only be dropped when setgroups is
 		 * allowed (root's maps); otherwise the user keeps their own. */
-		if (c->root && setgroups(1, &g) < 0)
+		if (c->root && syscall(SYS_setgroups, 1, &g) < 0)
 			child_fail(FD_STATUS, ST_IDS, errno);
-		if (setresgid(c->gid, c->gid, c->gid) < 0 || setresuid(c->uid, c->uid, c->uid) < 0)
+		if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
+		    syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
 			child_fail(FD_STATUS, ST_IDS, errno);
 	}
 	if (c->nsflags & CLONE_NEWNS) {
@@ -640,12 +644,56 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 	return 0;
 }
 
+/* Output of one stream. Past the cap, the first half and the last half are
+ * kept: the end of stderr is where a traceback names the exception. */
 struct capture {
 	int fd;
-	struct lle_buf buf;
+	struct lle_buf buf;         /* everything, until the cap; then the head */
+	struct lle_buf tail;        /* past the cap: the latest bytes, trimmed as it grows */
 	size_t cap;
+	size_t dropped;
 	int truncated;
 };
+
+static void capture_add(struct capture *cp, const char *p, size_t n)
+{
+	if (!cp->truncated && cp->buf.n + n <= cp->cap) {
+		lle_buf_add(&cp->buf, p, n);
+		return;
+	}
+	size_t head = cp->cap / 2, tailcap = cp->cap - head;
+	if (!cp->truncated) {
+		/* Fill the head, and start the tail with the rest. */
+		cp->truncated = 1;
+		lle_buf_add(&cp->buf, p, n);
+		if (cp->buf.oom)
+			return;
+		lle_buf_add(&cp->tail, cp->buf.p + head, cp->buf.n - head);
+		cp->buf.n = head;
+		cp->buf.p[head] = '\0';
+	} else {
+		lle_buf_add(&cp->tail, p, n);
+	}
+	if (cp->tail.n > 2 * tailcap) {
+		size_t cut = cp->tail.n - tailcap;
+		memmove(cp->tail.p, cp->tail.p + cut, tailcap);
+		cp->tail.n = tailcap;
+		cp->tail.p[tailcap] = '\0';
+		cp->dropped += cut;
+	}
+}
+
+/* The kept output: head, a marker, tail. */
+static void capture_finish(struct capture *cp)
+{
+	if (!cp->truncated)
+		return;
+	size_t tailcap = cp->cap - cp->cap / 2;
+	size_t cut = cp->tail.n > tailcap ? cp->tail.n - tailcap : 0;
+	lle_buf_printf(&cp->buf, "\n[... %zu bytes dropped ...]\n", cp->dropped + cut);
+	lle_buf_add(&cp->buf, cp->tail.p + cut, cp->tail.n - cut);
+	lle_buf_free(&cp->tail);
+}
 
 /* Read what is there; returns 0, or 1 at end of file. */
 static int drain(struct capture *cp)
@@ -656,13 +704,7 @@ static int drain(struct capture *cp)
 		return (errno == EINTR || errno == EAGAIN) ? 0 : 1;
 	if (n == 0)
 		return 1;
-	size_t keep = (size_t)n;
-	if (cp->buf.n + keep > cp->cap) {
-		keep = cp->cap > cp->buf.n ? cp->cap - cp->buf.n : 0;
-		cp->truncated = 1;
-	}
-	if (keep)
-		lle_buf_add(&cp->buf, chunk, keep);
+	capture_add(cp, chunk, (size_t)n);
 	return 0;
 }
 
@@ -825,7 +867,8 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	int status[2] = { -1, -1 }, sync[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int rc = -1, failed = 0;
 	pid_t pid = -1;
-	struct capture cout = { -1, LLE_BUF_INIT, out_cap, 0 }, cerr = { -1, LLE_BUF_INIT, err_cap, 0 };
+	struct capture cout = { -1, LLE_BUF_INIT, LLE_BUF_INIT, out_cap, 0, 0 };
+	struct capture cerr = { -1, LLE_BUF_INIT, LLE_BUF_INIT, err_cap, 0, 0 };
 	if (!env) {
 		lle_err_oom(err);
 		goto done;
@@ -999,7 +1042,9 @@ reap:;
 			r->exit_code = WEXITSTATUS(wstatus);
 		}
 	}
-	if (cout.buf.oom || cerr.buf.oom) {
+	capture_finish(&cout);
+	capture_finish(&cerr);
+	if (cout.buf.oom || cerr.buf.oom || cout.tail.oom || cerr.tail.oom) {
 		lle_err_oom(err);
 		goto done;
 	}
@@ -1027,6 +1072,8 @@ done:
 	close_fd(&errp[1]);
 	lle_buf_free(&cout.buf);
 	lle_buf_free(&cerr.buf);
+	lle_buf_free(&cout.tail);
+	lle_buf_free(&cerr.tail);
 	free_env(env);
 	if (own_workdir)
 		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);

@@ -28,8 +28,9 @@ struct lle_sandbox_opts {
 	unsigned fsize_mb;       /* RLIMIT_FSIZE and the size of /tmp; 0: 64 */
 	unsigned nproc;          /* RLIMIT_NPROC (processes of the sandbox's user); 0: 64 */
 	unsigned nofile;         /* RLIMIT_NOFILE; 0: 256 */
-	size_t out_cap;          /* bytes of stdout kept; 0: 1 MiB */
-	size_t err_cap;          /* bytes of stderr kept; 0: 64 KiB */
+	size_t out_cap;          /* bytes of stdout kept (past it, the first and the last
+	                            half, with a marker between); 0: 1 MiB */
+	size_t err_cap;          /* likewise for stderr; 0: 64 KiB */
 	const char *path;        /* PATH inside; NULL: /usr/local/bin:/usr/bin:/bin */
 	const char *const *env;  /* extra "NAME=value" strings, NULL-terminated, or NULL */
 	int allow_weak;          /* run even when a protection is missing (says so once) */
@@ -62,7 +63,7 @@ struct lle_sandbox_result {
 	int signal;              /* LLE_SANDBOX_SIGNALED */
 	char *out;               /* captured stdout, NUL-terminated, malloc()ed (never NULL) */
 	size_t out_len;
-	int out_truncated;       /* more than out_cap bytes were written (the rest dropped) */
+	int out_truncated;       /* more than out_cap bytes were written (the middle dropped) */
 	char *err;               /* captured stderr, likewise */
 	size_t err_len;
 	int err_truncated;
