@@ -7,15 +7,18 @@ double lle_pass_at_k(unsigned n, unsigned c, unsigned k)
 {
 	if (k == 0 || n < k || c > n)
 		return NAN;
+	if (c == 0)
+		return 0.0;
 	if (n - c < k)
 		return 1.0;
 	/* C(n-c, k) / C(n, k) = prod_{i=n-c+1}^{n} (1 - k/i): every factor is in
-	 * [0, 1), so the product neither overflows nor loses the small terms a
-	 * ratio of huge binomials would. */
-	double prod = 1.0;
+	 * (0, 1) here (i > n - c >= k), so nothing overflows as a ratio of huge
+	 * binomials would. The product is summed in log space and 1 - prod taken
+	 * with expm1, so a small pass@k (1e-6) keeps all its digits. */
+	double logprod = 0.0;
 	for (unsigned i = n - c + 1; i <= n; i++)
-		prod *= 1.0 - (double)k / (double)i;
-	return 1.0 - prod;
+		logprod += log1p(-(double)k / (double)i);
+	return -expm1(logprod);
 }
 
 double lle_pass_at_k_mean(const unsigned *n, const unsigned *c, size_t nprob, unsigned k,

@@ -5,7 +5,8 @@
  *
  * the probability that at least one of k samples drawn without replacement
  * passes. Computed as 1 - prod_{i=n-c+1}^{n} (1 - k/i), which never forms a
- * binomial coefficient, so it stays exact to rounding for any n.
+ * binomial coefficient (summed as logs, 1 - prod taken with expm1), so it
+ * keeps its precision for any n and for tiny values.
  *
  * What it does not do: run code (code_exec.h) or choose k (the task's config). */
 #ifndef LLE_TASKS_PASSK_H
