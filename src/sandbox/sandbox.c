@@ -131,6 +131,15 @@ static const char *const denied_syscalls[] = {
 	"nfsservctl", "personality", "uselib", "ustat", "sysfs", "_sysctl",
 };
 
+/* One rule on one argument (the SCMP_A0 macros leave a field unset, which
+ * clang warns about). */
+static int rule1(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg, enum scmp_compare op,
+		 uint64_t a, uint64_t b)
+{
+	struct scmp_arg_cmp cmp = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+	return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+}
+
 static void build_filter(void)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
@@ -151,26 +160,22 @@ static void build_filter(void)
 	}
 	/* Sockets: only AF_UNIX (Python's own machinery uses it; it reaches
 	 * nothing outside the namespace's file view). */
-	if ((rc = seccomp_rule_add(ctx, deny, SCMP_SYS(socket), 1,
-				   SCMP_A0(SCMP_CMP_NE, AF_UNIX))) < 0)
-		goto fail;
-	if ((rc = seccomp_rule_add(ctx, deny, SCMP_SYS(socketpair), 1,
-				   SCMP_A0(SCMP_CMP_NE, AF_UNIX))) < 0)
+	if ((rc = rule1(ctx, deny, SCMP_SYS(socket), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0 ||
+	    (rc = rule1(ctx, deny, SCMP_SYS(socketpair), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0)
 		goto fail;
 	/* clone with any namespace flag; clone3 hides its flags in memory, so it
 	 * says "not implemented" and the C library falls back to clone. */
 	static const unsigned long nsflags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID,
 		CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP };
 	for (size_t i = 0; i < sizeof(nsflags) / sizeof(nsflags[0]); i++)
-		if ((rc = seccomp_rule_add(ctx, deny, SCMP_SYS(clone), 1,
-					   SCMP_A0(SCMP_CMP_MASKED_EQ, nsflags[i], nsflags[i]))) < 0)
+		if ((rc = rule1(ctx, deny, SCMP_SYS(clone), 0, SCMP_CMP_MASKED_EQ, nsflags[i],
+				nsflags[i])) < 0)
 			goto fail;
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 &&
 	    rc != -EDOM)
 		goto fail;
 	/* Pushing characters into a terminal's input. */
-	if ((rc = seccomp_rule_add(ctx, deny, SCMP_SYS(ioctl), 1,
-				   SCMP_A1(SCMP_CMP_EQ, TIOCSTI))) < 0)
+	if ((rc = rule1(ctx, deny, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, TIOCSTI, 0)) < 0)
 		goto fail;
 
 	memfd = (int)syscall(SYS_memfd_create, "lle-seccomp", MFD_CLOEXEC);

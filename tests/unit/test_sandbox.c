@@ -7,7 +7,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,7 +139,17 @@ TEST(what_the_program_sees)
 		"print('fds', sorted(int(f) for f in os.listdir('/proc/self/fd')))\n"
 		"print('ifaces', [l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]])\n"
 		"print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
-		"print('cwd', os.getcwd(), 'home', os.listdir('/home'), os.listdir('/root'))\n",
+		"print('cwd', os.getcwd(), 'home', os.listdir('/home'), os.listdir('/root'))\n"
+		"import ctypes\n"
+		"libc = ctypes.CDLL(None, use_errno=True)\n"
+		"def denied(rc):\n"
+		"    return 'denied' if rc == -1 and ctypes.get_errno() == 1 else 'allowed %d' % rc\n"
+		"print('unshare', denied(libc.unshare(0x10000000)))\n"
+		"print('ptrace', denied(libc.ptrace(0, 0, 0, 0)))\n"
+		"print('mount', denied(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)))\n"
+		"print('inet', denied(libc.socket(2, 1, 0)), 'inet6', denied(libc.socket(10, 2, 0)))\n"
+		"print('unix', libc.socket(1, 1, 0) >= 0)\n"
+		"print('setsid', denied(libc.setsid()))\n",
 		NULL };
 	struct lle_sandbox_result r;
 	struct lle_err err = { 0 };
@@ -159,6 +173,9 @@ TEST(what_the_program_sees)
 	/* Only the sandbox's init (1) and the program (2). */
 	CHECK(strstr(r.out, "pids [1, 2]\n") != NULL);
 	CHECK(strstr(r.out, "cwd /tmp home [] []\n") != NULL);
+	/* The seccomp filter: namespaces, ptrace, mount, sockets but AF_UNIX. */
+	CHECK(strstr(r.out, "unshare denied\nptrace denied\nmount denied\ninet denied inet6 denied\n"
+			    "unix True\nsetsid denied\n") != NULL);
 	if (check_failed_now)
 		printf("#   out: %s\n", r.out);
 	lle_sandbox_result_free(&r);
@@ -418,8 +435,117 @@ TEST(attack_leave_a_process_behind)
 	CHECK_INTEQ(process_with(marker_linger), 0);
 }
 
-int main(void)
+/* ---- a kernel that refuses some namespaces ----
+ * The test binary runs itself again with a seccomp filter that refuses user
+ * and network namespaces, as container runtimes do: as root, the sandbox
+ * must fall back to running the program as uid 65534, refuse to run without
+ * a network namespace, and run (saying so) with allow_weak. */
+
+static int refuse_namespaces(unsigned long flags)
 {
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!ctx)
+		return -1;
+	int rc = 0;
+	for (unsigned long bit = 1; bit; bit <<= 1) {
+		if (!(flags & bit))
+			continue;
+		struct scmp_arg_cmp cmp = { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = bit, .datum_b = bit };
+		rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &cmp);
+		rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &cmp);
+	}
+	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
+	rc |= seccomp_load(ctx);
+	seccomp_release(ctx);
+	return rc ? -1 : 0;
+}
+
+TEST(restricted_probe)
+{
+	const struct lle_sandbox_probe *p = lle_sandbox_probe();
+	CHECK(!p->userns);
+	CHECK(!(p->have & LLE_PROT_NET));
+	CHECK(strstr(p->missing, "network namespace (Operation not permitted)") != NULL);
+	if (p->root) {
+		/* Root drops to uid 65534 instead of a user namespace. */
+		CHECK(p->have & LLE_PROT_USER);
+		CHECK(p->have & LLE_PROT_PID);
+		CHECK(p->have & LLE_PROT_MOUNT);
+	} else {
+		CHECK(strstr(p->missing, "user namespace (") != NULL);
+	}
+}
+
+TEST(restricted_refuses_without_allow_weak)
+{
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "python3", "-c", "print('ran')", NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) < 0);
+	CHECK_INTEQ(err.code, LLE_EXIT_CONFIG);
+	CHECK(strstr(err.msg, "network namespace") != NULL);
+	CHECK(strstr(err.msg, "--allow-weak-sandbox") != NULL);
+}
+
+TEST(restricted_runs_with_allow_weak)
+{
+	struct lle_sandbox_opts o = { .timeout_s = 20, .allow_weak = 1 };
+	char target[600];
+	snprintf(target, sizeof(target), "%s/escaped-weak", run_dir);
+	const char *argv[] = { "python3", "-c",
+		"import os, sys\n"
+		"st = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
+		"print('uid', os.getuid(), 'caps', st['CapEff'].strip(), 'nnp', st['NoNewPrivs'].strip())\n"
+		"print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
+		"print('key', os.environ.get('OPENAI_API_KEY'))\n"
+		"try:\n"
+		"    open(sys.argv[1], 'w')\n"
+		"    print('WROTE')\n"
+		"except OSError as e:\n"
+		"    print('write', e.strerror)\n",
+		target, NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	CHECK_INTEQ(r.exit_code, 0);
+	CHECK(strstr(r.weak, "network namespace") != NULL);
+	CHECK(strstr(r.out, "key None\n") != NULL);
+	if (lle_sandbox_probe()->root) {
+		CHECK(strstr(r.out, "uid 65534 caps 0000000000000000 nnp 1\n") != NULL);
+		CHECK(strstr(r.out, "pids [1, 2]\n") != NULL);
+		CHECK(strstr(r.out, "write Read-only file system\n") != NULL);
+		CHECK(access(target, F_OK) < 0);
+	}
+	if (check_failed_now)
+		printf("#   out: %s#   err: %s\n", r.out, r.err);
+	lle_sandbox_result_free(&r);
+	unlink(target);
+}
+
+static int restricted_main(void)
+{
+	if (refuse_namespaces(CLONE_NEWUSER | CLONE_NEWNET) < 0) {
+		printf("not ok - restricted: cannot install the seccomp filter\n");
+		return 1;
+	}
+	RUN(restricted_probe);
+	RUN(restricted_refuses_without_allow_weak);
+	RUN(restricted_runs_with_allow_weak);
+	return check_done();
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--restricted") == 0) {
+		run_dir = argv[2];
+		setenv("OPENAI_API_KEY", "sk-test-secret", 1);
+		return restricted_main();
+	}
 	/* Not under /tmp, which the sandbox replaces with its own. */
 	char tmpl[4096];
 	snprintf(tmpl, sizeof(tmpl), "%s/sandbox-scratch.XXXXXX", lle_exe_dir() ? lle_exe_dir() : ".");
@@ -444,6 +570,18 @@ int main(void)
 	RUN(attack_read_parent_environment);
 	RUN(attack_kill_parent);
 	RUN(attack_leave_a_process_behind);
+
+	/* The restricted run, in a fresh process (the probe is cached per process). */
+	fflush(stdout);
+	char *rargv[] = { "test_sandbox", "--restricted", (char *)run_dir, NULL };
+	pid_t pid;
+	extern char **environ;
+	int st = 0;
+	if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, rargv, environ) != 0 ||
+	    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		printf("not ok - restricted run (status %d)\n", st);
+		check_nfail++;
+	}
 	for (int i = 0; i < A_N; i++) {
 		free(attacks.stdout_[i]);
 		free(attacks.stderr_[i]);
