@@ -81,14 +81,13 @@ struct msg {
 };
 
 enum step {
-	ST_FDS, ST_WAIT, ST_IDS, ST_PRIVATE, ST_ROOT_RO, ST_TMP, ST_SHM, ST_HIDE, ST_PROC,
+	ST_FDS, ST_IDS, ST_PRIVATE, ST_ROOT_RO, ST_TMP, ST_SHM, ST_HIDE, ST_PROC,
 	ST_CHDIR, ST_FILES, ST_STDIN, ST_CLONE, ST_LIMITS, ST_CAPS, ST_NNP, ST_SECCOMP,
 	ST_NSTEP
 };
 
 static const char *const step_names[ST_NSTEP] = {
 	[ST_FDS] = "set up descriptors",
-	[ST_WAIT] = "wait for the parent",
 	[ST_IDS] = "take the sandbox's user and group ids",
 	[ST_PRIVATE] = "make the mounts private",
 	[ST_ROOT_RO] = "make the root file system read-only",
@@ -519,14 +518,18 @@ static __attribute__((noreturn)) void init_main(const struct child *c)
 	if (nfd < 0 || dup2(nfd, 0) < 0 || dup2(nfd, 1) < 0 || dup2(nfd, 2) < 0)
 		child_fail(FD_STATUS, ST_FDS, errno);
 	close(nfd);
-	/* The parent writes our uid/gid maps, then closes its end. */
+	/* Should the parent die (and with it the timeout), so do we, and with
+	 * us the whole namespace. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	/* The parent writes our uid/gid maps, then sends 'g'. End of file
+	 * means it gave up (or died). */
 	char b;
 	ssize_t r;
 	do
 		r = read(FD_SYNC, &b, 1);
 	while (r < 0 && errno == EINTR);
-	if (r != 0)
-		child_fail(FD_STATUS, ST_WAIT, r < 0 ? errno : EPROTO);
+	if (r != 1 || b != 'g')
+		_exit(127);
 	close(FD_SYNC);
 	/* Our memory is a copy of the parent's (its environment, its keys): no
 	 * process of the sandbox may read it through /proc or ptrace. Only now,
@@ -879,8 +882,10 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 		goto done;
 	}
 	c.envp = env;
-	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(sync, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0) {
+	/* sync is a socket so that telling a dead child to go is EPIPE, not SIGPIPE. */
+	if (pipe2(status, O_CLOEXEC) < 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0 ||
+	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
 		goto done;
 	}
@@ -920,7 +925,14 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			goto reap;
 		}
 	}
-	close_fd(&sync[1]); /* go */
+	if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
+		failed = 1;
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process is gone: %s",
+			    strerror(errno));
+		kill(pid, SIGKILL);
+		goto reap;
+	}
+	close_fd(&sync[1]);
 
 	cout.fd = out[0];
 	cerr.fd = errp[0];
