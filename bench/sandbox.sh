@@ -1,7 +1,7 @@
 #!/bin/sh
 # Sandbox overhead: wall time to run all 164 HumanEval canonical solutions in
 # the sandbox against plain python3 without one, same workers, same run;
-# medians of ROUNDS rounds (default 5), plus the per-program cost one at a
+# medians of ROUNDS rounds (default 3), plus the per-program cost one at a
 # time and peak memory. Target: overhead under 20%.
 #   bench/sandbox.sh [ROUNDS] [WORKERS]      (after `make bench` or `make build/bench/sandbox_bench`)
 set -eu
@@ -16,4 +16,4 @@ if [ ! -f "$DATA" ]; then
 fi
 [ -x "$BUILD/bench/sandbox_bench" ] || make -C "$TOP" BUILD="$BUILD" "$BUILD/bench/sandbox_bench" >/dev/null
 echo "== sandbox: HumanEval canonical solutions, sandbox vs plain python3"
-"$BUILD/bench/sandbox_bench" "$DATA" "${1:-5}" "${2:-0}"
+"$BUILD/bench/sandbox_bench" "$DATA" "${1:-3}" "${2:-0}"

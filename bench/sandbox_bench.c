@@ -197,9 +197,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: sandbox_bench HUMANEVAL.jsonl.gz [ROUNDS] [WORKERS]\n");
 		return 2;
 	}
-	int rounds = argc > 2 ? atoi(argv[2]) : 5;
+	int rounds = argc > 2 ? atoi(argv[2]) : 3;
 	if (rounds < 1 || rounds > 100)
-		rounds = 5;
+		rounds = 3;
 	struct lle_sandbox_opts so = { 0 };
 	unsigned workers = argc > 3 ? (unsigned)atoi(argv[3]) : 0;
 	if (!workers)
@@ -253,7 +253,7 @@ int main(int argc, char **argv)
 	       nprog, workers, mp, ms, ms / mp, (ms / mp - 1) * 100);
 
 	/* One at a time: the fixed cost of a sandboxed run. */
-	size_t nseq = nprog < 40 ? nprog : 40;
+	size_t nseq = nprog < 20 ? nprog : 20;
 	double sp[100], ss[100];
 	for (int r = 0; r < rounds; r++) {
 		sp[r] = time_plain(nseq, 1, &f) / (double)nseq;
@@ -264,6 +264,42 @@ int main(int argc, char **argv)
 	double msp = median(sp, rounds), mss = median(ss, rounds);
 	printf("one at a time (%zu programs): median per program plain %.1f ms, sandbox %.1f ms, "
 	       "difference %+.1f ms\n", nseq, msp * 1e3, mss * 1e3, (mss - msp) * 1e3);
+
+	/* The fixed cost alone: /bin/true, one at a time. */
+	double tp[100], ts[100];
+	const int ntrue = 100;
+	for (int r = 0; r < rounds; r++) {
+		double t0 = now_s();
+		for (int i = 0; i < ntrue; i++) {
+			pid_t pid;
+			char *targv[] = { "true", NULL };
+			char *tenv[] = { NULL };
+			int st;
+			if (posix_spawn(&pid, "/bin/true", NULL, NULL, targv, tenv) != 0 ||
+			    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+				fp++;
+		}
+		tp[r] = (now_s() - t0) / ntrue;
+		const char *sargv[] = { "/bin/true", NULL };
+		struct lle_sandbox_opts o = { .timeout_s = 60 };
+		struct lle_sandbox_job job = { .argv = sargv };
+		t0 = now_s();
+		for (int i = 0; i < ntrue; i++) {
+			struct lle_sandbox_result res;
+			struct lle_err err = { 0 };
+			if (lle_sandbox_run(&o, &job, &res, &err) < 0) {
+				fs++;
+				continue;
+			}
+			if (res.end != LLE_SANDBOX_EXITED || res.exit_code != 0)
+				fs++;
+			lle_sandbox_result_free(&res);
+		}
+		ts[r] = (now_s() - t0) / ntrue;
+	}
+	double mtp = median(tp, rounds), mts = median(ts, rounds);
+	printf("fixed cost (/bin/true, %d runs one at a time): median plain %.2f ms, sandbox %.2f ms, "
+	       "difference %+.2f ms per run\n", ntrue, mtp * 1e3, mts * 1e3, (mts - mtp) * 1e3);
 
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);

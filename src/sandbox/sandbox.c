@@ -762,6 +762,16 @@ static char **build_env(const struct lle_sandbox_opts *o, const char *home, cons
 	return env;
 }
 
+/* Never ask for more than the caller's own hard limit: without privilege
+ * that would fail, and a limit the caller chose should hold in here too. */
+static struct rlimit limit(int resource, rlim_t want)
+{
+	struct rlimit cur, r = { want, want };
+	if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && cur.rlim_max < want)
+		r.rlim_cur = r.rlim_max = cur.rlim_max;
+	return r;
+}
+
 static void free_env(char **env)
 {
 	if (!env)
@@ -839,13 +849,14 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	}
 	c.prog = (p->have & LLE_PROT_SECCOMP) ? get_filter() : NULL;
 	unsigned cpu = o->cpu_s ? o->cpu_s : (unsigned)timeout + 2;
-	c.lim_cpu = (struct rlimit){ cpu, cpu + 1 };
-	c.lim_as = (struct rlimit){ (rlim_t)mem << 20, (rlim_t)mem << 20 };
-	c.lim_fsize = (struct rlimit){ (rlim_t)fsize << 20, (rlim_t)fsize << 20 };
-	rlim_t np = o->nproc ? o->nproc : 64;
-	c.lim_nproc = (struct rlimit){ np, np };
-	rlim_t nf = o->nofile ? o->nofile : 256;
-	c.lim_nofile = (struct rlimit){ nf, nf };
+	/* The soft CPU limit sends SIGXCPU, the hard one a second later SIGKILL. */
+	c.lim_cpu = limit(RLIMIT_CPU, (rlim_t)cpu + 1);
+	if (c.lim_cpu.rlim_cur > cpu)
+		c.lim_cpu.rlim_cur = cpu;
+	c.lim_as = limit(RLIMIT_AS, (rlim_t)mem << 20);
+	c.lim_fsize = limit(RLIMIT_FSIZE, (rlim_t)fsize << 20);
+	c.lim_nproc = limit(RLIMIT_NPROC, o->nproc ? o->nproc : 64);
+	c.lim_nofile = limit(RLIMIT_NOFILE, o->nofile ? o->nofile : 256);
 	c.lim_core = (struct rlimit){ 0, 0 };
 	char tmpfs_opts[96];
 	snprintf(tmpfs_opts, sizeof(tmpfs_opts), "size=%um,nr_inodes=4096,mode=1777", fsize);
