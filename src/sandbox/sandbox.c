@@ -81,7 +81,7 @@ struct msg {
 };
 
 enum step {
-	ST_FDS, ST_IDS, ST_PRIVATE, ST_ROOT_RO, ST_TMP, ST_SHM, ST_HIDE, ST_PROC,
+	ST_FDS, ST_IDS, ST_PRIVATE, ST_ROOT_RO, ST_TMP, ST_DEV, ST_HIDE, ST_PROC,
 	ST_CHDIR, ST_FILES, ST_STDIN, ST_CLONE, ST_LIMITS, ST_CAPS, ST_NNP, ST_SECCOMP,
 	ST_NSTEP
 };
@@ -92,7 +92,7 @@ static const char *const step_names[ST_NSTEP] = {
 	[ST_PRIVATE] = "make the mounts private",
 	[ST_ROOT_RO] = "make the root file system read-only",
 	[ST_TMP] = "mount a tmpfs on '/tmp'",
-	[ST_SHM] = "mount a tmpfs on '/dev/shm'",
+	[ST_DEV] = "build a minimal '/dev'",
 	[ST_HIDE] = "hide '/home', '/root' and '/sys'",
 	[ST_PROC] = "mount '/proc'",
 	[ST_CHDIR] = "enter the working directory",
@@ -494,6 +494,50 @@ static int mount_hide(const char *dir)
 	return 0;
 }
 
+/* A /dev of our own: a read-only tmpfs with the harmless devices bound in
+ * from the host's, the usual links, and an empty /dev/shm. The host's /dev
+ * would show every device (GPUs, disks, /dev/fuse) to the program's
+ * permission checks. Built in /tmp/.dev, then moved over /dev. */
+static int make_dev(void)
+{
+	static const char *const devs[] = { "null", "zero", "full", "random", "urandom" };
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+	};
+	const char *stage = "/tmp/.dev";
+	char path[64];
+	if (mkdir(stage, 0755) < 0 ||
+	    mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755") < 0)
+		return -1;
+	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
+		memcpy(path, "/tmp/.dev/", 10);
+		memcpy(path + 10, devs[i], strlen(devs[i]) + 1);
+		char src[32] = "/dev/";
+		memcpy(src + 5, devs[i], strlen(devs[i]) + 1);
+		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+		if (fd < 0)
+			return -1;
+		close(fd);
+		if (mount(src, path, NULL, MS_BIND, NULL) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		memcpy(path, "/tmp/.dev/", 10);
+		memcpy(path + 10, links[i][1], strlen(links[i][1]) + 1);
+		if (symlink(links[i][0], path) < 0)
+			return -1;
+	}
+	if (mkdir("/tmp/.dev/shm", 01777) < 0 || chmod("/tmp/.dev/shm", 01777) < 0 ||
+	    mount("tmpfs", "/tmp/.dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  "size=1m,nr_inodes=64,mode=1777") < 0)
+		return -1;
+	if (mount(stage, "/dev", NULL, MS_MOVE, NULL) < 0)
+		return -1;
+	rmdir(stage);
+	return mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
+}
+
 static __attribute__((noreturn)) void init_main(const struct child *c)
 {
 	/* Keep only our four descriptors, renumbered 3..6: descriptors of other
@@ -557,9 +601,8 @@ static __attribute__((noreturn)) void init_main(const struct child *c)
 			weak_step(c, ST_ROOT_RO, errno);
 		if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmpfs_opts) < 0)
 			child_fail(FD_STATUS, ST_TMP, errno);
-		if (mount("tmpfs", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-			  "size=1m,nr_inodes=64,mode=1777") < 0 && errno != ENOENT)
-			weak_step(c, ST_SHM, errno);
+		if (make_dev() < 0)
+			weak_step(c, ST_DEV, errno);
 		if (mount_hide("/home") < 0 || mount_hide("/root") < 0 || mount_hide("/sys") < 0 ||
 		    mount_hide("/run") < 0 || mount_hide("/var/tmp") < 0)
 			weak_step(c, ST_HIDE, errno);
@@ -898,6 +941,14 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0 ||
 	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
+		goto done;
+	}
+	/* The program reopens its pipes through /dev/stdout (/proc/self/fd/1):
+	 * they must be its own, not root's. */
+	if (p->root && (fchown(out[1], NOBODY_ID, NOBODY_ID) < 0 ||
+			fchown(errp[1], NOBODY_ID, NOBODY_ID) < 0)) {
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot give the output pipes to uid %d: %s",
+			    NOBODY_ID, strerror(errno));
 		goto done;
 	}
 	c.status_w = status[1];

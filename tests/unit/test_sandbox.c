@@ -149,7 +149,9 @@ TEST(what_the_program_sees)
 		"print('mount', denied(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)))\n"
 		"print('inet', denied(libc.socket(2, 1, 0)), 'inet6', denied(libc.socket(10, 2, 0)))\n"
 		"print('unix', libc.socket(1, 1, 0) >= 0)\n"
-		"print('setsid', denied(libc.setsid()))\n",
+		"print('setsid', denied(libc.setsid()))\n"
+		"print('dev', sorted(os.listdir('/dev')))\n"
+		"open('/dev/stderr', 'w').write('via /dev/stderr')\n",
 		NULL };
 	struct lle_sandbox_result r;
 	struct lle_err err = { 0 };
@@ -176,6 +178,10 @@ TEST(what_the_program_sees)
 	/* The seccomp filter: namespaces, ptrace, mount, sockets but AF_UNIX. */
 	CHECK(strstr(r.out, "unshare denied\nptrace denied\nmount denied\ninet denied inet6 denied\n"
 			    "unix True\nsetsid denied\n") != NULL);
+	/* A /dev of its own, and its pipes reopen through it. */
+	CHECK(strstr(r.out, "dev ['fd', 'full', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', "
+			    "'urandom', 'zero']\n") != NULL);
+	CHECK_STREQ(r.err, "via /dev/stderr");
 	if (check_failed_now)
 		printf("#   out: %s\n", r.out);
 	lle_sandbox_result_free(&r);
