@@ -151,6 +151,7 @@ TEST(what_the_program_sees)
 		"print('unix', libc.socket(1, 1, 0) >= 0)\n"
 		"print('setsid', denied(libc.setsid()))\n"
 		"print('dev', sorted(os.listdir('/dev')))\n"
+		"print('host', os.uname().nodename)\n"
 		"open('/dev/stderr', 'w').write('via /dev/stderr')\n",
 		NULL };
 	struct lle_sandbox_result r;
@@ -182,6 +183,7 @@ TEST(what_the_program_sees)
 	CHECK(strstr(r.out, "dev ['fd', 'full', 'null', 'random', 'shm', 'stderr', 'stdin', 'stdout', "
 			    "'urandom', 'zero']\n") != NULL);
 	CHECK_STREQ(r.err, "via /dev/stderr");
+	CHECK(strstr(r.out, "host sandbox\n") != NULL);
 	if (check_failed_now)
 		printf("#   out: %s\n", r.out);
 	lle_sandbox_result_free(&r);
