@@ -152,8 +152,16 @@ static int name_is(const struct trace *t, const char *name)
 	return t->name_len == n && memcmp(t->exc, name, n) == 0;
 }
 
+/* Does out end with the sentinel line? */
+static int has_sentinel(const char *out, size_t n)
+{
+	static const char line[] = LLE_CODE_SENTINEL "\n";
+	size_t k = sizeof(line) - 1;
+	return n >= k && memcmp(out + n - k, line, k) == 0 && (n == k || out[n - k - 1] == '\n');
+}
+
 void lle_code_classify(const struct lle_sandbox_result *r, double timeout_s, unsigned memory_mb,
-		       struct lle_code_outcome *o)
+		       int sentinel, struct lle_code_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->wall_s = r->wall_s;
@@ -174,6 +182,13 @@ void lle_code_classify(const struct lle_sandbox_result *r, double timeout_s, uns
 		return;
 	}
 	if (r->exit_code == 0) {
+		if (sentinel && !has_sentinel(r->out, r->out_len)) {
+			o->status = LLE_CODE_EXCEPTION;
+			snprintf(o->exception, sizeof(o->exception), "SystemExit");
+			snprintf(o->detail, sizeof(o->detail), "exit status 0 before the end of the program "
+				 "(the tests did not all run)");
+			return;
+		}
 		o->status = LLE_CODE_PASSED;
 		return;
 	}
@@ -225,7 +240,7 @@ static void on_done(void *ud, size_t i, const struct lle_sandbox_result *r, cons
 	}
 	struct lle_code_outcome out;
 	double timeout = rc->o->sandbox.timeout_s > 0 ? rc->o->sandbox.timeout_s : 10.0;
-	lle_code_classify(r, timeout, rc->o->sandbox.memory_mb, &out);
+	lle_code_classify(r, timeout, rc->o->sandbox.memory_mb, !rc->o->raw, &out);
 	if (rc->done)
 		rc->done(rc->ud, i, &out, NULL);
 }
@@ -238,17 +253,37 @@ int lle_code_exec_run(const struct lle_code_exec_opts *o, const char *const *pro
 	const char *argv[] = { o->interpreter ? o->interpreter : "python3", PROGRAM_FILE, NULL };
 	struct lle_sandbox_job *jobs = calloc(n, sizeof(*jobs));
 	struct lle_sandbox_file *files = calloc(n, sizeof(*files));
-	if (!jobs || !files) {
+	char **texts = calloc(n, sizeof(*texts));
+	if (!jobs || !files || !texts) {
 		free(jobs);
 		free(files);
+		free(texts);
 		return lle_err_oom(err);
 	}
+	int r = -1;
 	for (size_t i = 0; i < n; i++) {
-		files[i] = (struct lle_sandbox_file){ PROGRAM_FILE, programs[i], strlen(programs[i]) };
+		const char *text = programs[i];
+		if (!o->raw) {
+			/* After everything else: only a program that ran to its
+			 * end prints it. */
+			struct lle_buf b = LLE_BUF_INIT;
+			lle_buf_printf(&b, "%s\nprint(%s, flush=True)\n", programs[i], "'" LLE_CODE_SENTINEL "'");
+			if (b.oom || !(texts[i] = lle_buf_detach(&b))) {
+				lle_buf_free(&b);
+				lle_err_oom(err);
+				goto out;
+			}
+			text = texts[i];
+		}
+		files[i] = (struct lle_sandbox_file){ PROGRAM_FILE, text, strlen(text) };
 		jobs[i] = (struct lle_sandbox_job){ .argv = argv, .files = &files[i], .nfiles = 1 };
 	}
 	struct run_ctx rc = { o, done, ud };
-	int r = lle_sandbox_run_all(&o->sandbox, jobs, n, o->workers, on_done, &rc, err);
+	r = lle_sandbox_run_all(&o->sandbox, jobs, n, o->workers, on_done, &rc, err);
+out:
+	for (size_t i = 0; i < n; i++)
+		free(texts[i]);
+	free(texts);
 	free(jobs);
 	free(files);
 	return r;

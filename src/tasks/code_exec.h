@@ -8,7 +8,10 @@
  *   MBPP:      code + "\n" + test_setup_code + "\n" + the test_list asserts, one a line
  * The program is written to program.py in the sandbox's working directory and
  * run as `INTERPRETER program.py`; the outcome is read from the exit status
- * and, for Python, the last line of a traceback on stderr.
+ * and, for Python, the last line of a traceback on stderr. For Python, a last
+ * line printing LLE_CODE_SENTINEL is appended to the program, and a program
+ * that exits with status 0 without printing it (a completion that calls
+ * sys.exit(0) or os._exit(0) before the tests ran) has not passed.
  *
  * What it does not do: pass@k (passk.h), read task configs or datasets (the
  * task layer passes the fields in), or make any sandbox decision (sandbox.h). */
@@ -45,14 +48,21 @@ char *lle_code_program_humaneval(const char *prompt, const char *completion, con
 char *lle_code_program_mbpp(const char *code, const char *test_setup, const char *const *tests,
 			    size_t ntests, struct lle_err *err);
 
-/* Classify a finished run (timeout_s and memory_mb only word the detail). */
+/* The line the appended statement prints when the whole program ran. */
+#define LLE_CODE_SENTINEL "__llm_eval_code_exec_completed__"
+
+/* Classify a finished run (timeout_s and memory_mb only word the detail).
+ * With `sentinel`, exit status 0 passes only when stdout ends with the
+ * sentinel line. */
 void lle_code_classify(const struct lle_sandbox_result *r, double timeout_s, unsigned memory_mb,
-		       struct lle_code_outcome *out);
+		       int sentinel, struct lle_code_outcome *out);
 
 struct lle_code_exec_opts {
 	const char *interpreter;         /* NULL: "python3", looked up in the sandbox's PATH */
 	struct lle_sandbox_opts sandbox; /* timeouts, limits, allow_weak */
 	unsigned workers;                /* 0: lle_sandbox_pool_size() */
+	int raw;                         /* run the programs as given, no sentinel (for
+	                                    interpreters other than Python) */
 };
 
 /* Called once per program as it completes, never two at once. o is NULL and

@@ -37,9 +37,35 @@ TEST(mbpp_program)
 
 static void classify_text(int code, const char *err, struct lle_code_outcome *o)
 {
-	struct lle_sandbox_result r = { .end = LLE_SANDBOX_EXITED, .exit_code = code, .out = "",
+	struct lle_sandbox_result r = { .end = LLE_SANDBOX_EXITED, .exit_code = code,
+					.out = "x\n" LLE_CODE_SENTINEL "\n", .out_len = strlen("x\n" LLE_CODE_SENTINEL "\n"),
 					.err = (char *)err, .err_len = strlen(err) };
-	lle_code_classify(&r, 10, 512, o);
+	lle_code_classify(&r, 10, 512, 1, o);
+}
+
+TEST(classify_sentinel)
+{
+	struct lle_sandbox_result r = { .end = LLE_SANDBOX_EXITED, .exit_code = 0, .out = "", .err = "" };
+	struct lle_code_outcome o;
+	/* Exit 0 without the sentinel: the program stopped early. */
+	lle_code_classify(&r, 10, 0, 1, &o);
+	CHECK_INTEQ(o.status, LLE_CODE_EXCEPTION);
+	CHECK_STREQ(o.exception, "SystemExit");
+	CHECK(strstr(o.detail, "the tests did not all run") != NULL);
+	/* Not on a line of its own. */
+	r.out = "x" LLE_CODE_SENTINEL "\n";
+	r.out_len = strlen(r.out);
+	lle_code_classify(&r, 10, 0, 1, &o);
+	CHECK_INTEQ(o.status, LLE_CODE_EXCEPTION);
+	r.out = LLE_CODE_SENTINEL "\n";
+	r.out_len = strlen(r.out);
+	lle_code_classify(&r, 10, 0, 1, &o);
+	CHECK_INTEQ(o.status, LLE_CODE_PASSED);
+	/* Raw programs (other interpreters): exit 0 is enough. */
+	r.out = "";
+	r.out_len = 0;
+	lle_code_classify(&r, 10, 0, 0, &o);
+	CHECK_INTEQ(o.status, LLE_CODE_PASSED);
 }
 
 TEST(classify_tracebacks)
@@ -110,15 +136,15 @@ TEST(classify_ends)
 {
 	struct lle_sandbox_result r = { .end = LLE_SANDBOX_TIMEOUT, .out = "", .err = "" };
 	struct lle_code_outcome o;
-	lle_code_classify(&r, 2.5, 0, &o);
+	lle_code_classify(&r, 2.5, 0, 1, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_TIMEOUT);
 	CHECK_STREQ(o.detail, "timed out after 2.5 s");
 	r.end = LLE_SANDBOX_SIGNALED;
 	r.signal = SIGXCPU;
-	lle_code_classify(&r, 2.5, 0, &o);
+	lle_code_classify(&r, 2.5, 0, 1, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_TIMEOUT);
 	r.signal = SIGSEGV;
-	lle_code_classify(&r, 2.5, 0, &o);
+	lle_code_classify(&r, 2.5, 0, 1, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_KILLED);
 	CHECK(strncmp(o.detail, "killed by signal 11 (", 21) == 0);
 	CHECK_STREQ(lle_code_status_name(LLE_CODE_SYNTAX), "syntax_error");
@@ -273,6 +299,11 @@ static const struct wrong wrongs[] = {
 	{ "HumanEval/53", "    return x + str(y)\n", LLE_CODE_EXCEPTION, "TypeError", NULL },
 	{ "HumanEval/55", "    return fib(n)\n", LLE_CODE_EXCEPTION, "RecursionError",
 	  "RecursionError: maximum recursion depth exceeded" },
+	/* Exiting with status 0 before the tests is no pass. */
+	{ "HumanEval/60", "    return 0\nimport sys\nsys.exit(0)\n", LLE_CODE_EXCEPTION, "SystemExit",
+	  "exit status 0 before the end of the program" },
+	{ "HumanEval/61", "    return True\nimport os\nos._exit(0)\n", LLE_CODE_EXCEPTION, "SystemExit",
+	  "exit status 0 before the end of the program" },
 };
 #define NWRONG (sizeof(wrongs) / sizeof(wrongs[0]))
 
@@ -313,6 +344,7 @@ int main(void)
 	RUN(mbpp_program);
 	RUN(classify_tracebacks);
 	RUN(classify_ends);
+	RUN(classify_sentinel);
 	int rc = load_humaneval();
 	if (skip_reason) {
 		printf("ok - humaneval_canonical_solutions_all_pass # skip %s\n", skip_reason);

@@ -291,7 +291,7 @@ static void attack_done(void *ud, size_t i, const struct lle_sandbox_result *r, 
 		return;
 	}
 	a->ran[i] = 1;
-	lle_code_classify(r, 5, 128, &a->out[i]);
+	lle_code_classify(r, 5, 128, 0, &a->out[i]);
 	a->stdout_[i] = lle_strdup(r->out);
 	a->stderr_[i] = lle_strdup(r->err);
 }
