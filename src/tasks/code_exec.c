@@ -265,9 +265,11 @@ int lle_code_exec_run(const struct lle_code_exec_opts *o, const char *const *pro
 		const char *text = programs[i];
 		if (!o->raw) {
 			/* After everything else: only a program that ran to its
-			 * end prints it. */
+			 * end prints it, on a line of its own even when the
+			 * program's last output did not end its line. */
 			struct lle_buf b = LLE_BUF_INIT;
-			lle_buf_printf(&b, "%s\nprint(%s, flush=True)\n", programs[i], "'" LLE_CODE_SENTINEL "'");
+			lle_buf_printf(&b, "%s\nprint(%s, flush=True)\n", programs[i],
+				       "'\\n" LLE_CODE_SENTINEL "'");
 			if (b.oom || !(texts[i] = lle_buf_detach(&b))) {
 				lle_buf_free(&b);
 				lle_err_oom(err);
