@@ -159,6 +159,7 @@ struct problem {
 static struct problem problems[200];
 static size_t nproblems;
 static const char *skip_reason;
+static char skip_buf[4200];
 
 static char *field(json_t *o, const char *k)
 {
@@ -174,7 +175,8 @@ static int load_humaneval(void)
 		shared = "../shared";
 	struct stat st;
 	if (stat(shared, &st) < 0) {
-		skip_reason = "../shared is absent";
+		snprintf(skip_buf, sizeof(skip_buf), "'%s' (the shared datasets) is absent", shared);
+		skip_reason = skip_buf;
 		return 0;
 	}
 	char path[4096];
