@@ -27,6 +27,7 @@
  * What this file does not do: interpret the program's output (code_exec.c). */
 #include "sandbox/sandbox.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -39,6 +40,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,7 +59,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/child.h"
 #include "util/buf.h"
+#include "util/path.h"
 #include "util/diag.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -66,44 +70,6 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
-
-/* The uid and gid the program runs as when llm-eval runs as root ("nobody"). */
-#define NOBODY_ID 65534
-
-/* ---- messages from the children to the parent (one pipe, fixed size) ---- */
-
-enum msg_kind { MSG_START = 1, MSG_EXIT, MSG_SETUP, MSG_EXEC, MSG_WEAK };
-
-struct msg {
-	int kind;
-	int a;  /* MSG_START: program pid; MSG_EXIT: wait status; MSG_SETUP/WEAK: step */
-	int b;  /* errno */
-};
-
-enum step {
-	ST_FDS, ST_IDS, ST_PRIVATE, ST_ROOT_RO, ST_TMP, ST_DEV, ST_HIDE, ST_PROC,
-	ST_CHDIR, ST_FILES, ST_STDIN, ST_CLONE, ST_LIMITS, ST_CAPS, ST_NNP, ST_SECCOMP,
-	ST_NSTEP
-};
-
-static const char *const step_names[ST_NSTEP] = {
-	[ST_FDS] = "set up descriptors",
-	[ST_IDS] = "take the sandbox's user and group ids",
-	[ST_PRIVATE] = "make the mounts private",
-	[ST_ROOT_RO] = "make the root file system read-only",
-	[ST_TMP] = "mount a tmpfs on '/tmp'",
-	[ST_DEV] = "build a minimal '/dev'",
-	[ST_HIDE] = "hide '/home', '/root' and '/sys'",
-	[ST_PROC] = "mount '/proc'",
-	[ST_CHDIR] = "enter the working directory",
-	[ST_FILES] = "write the input files",
-	[ST_STDIN] = "create the standard input",
-	[ST_CLONE] = "start the program",
-	[ST_LIMITS] = "set the resource limits",
-	[ST_CAPS] = "drop privileges",
-	[ST_NNP] = "set no_new_privs",
-	[ST_SECCOMP] = "load the seccomp filter",
-};
 
 /* ---- the seccomp filter, compiled once ---- */
 
@@ -218,51 +184,6 @@ static const struct sock_fprog *get_filter(void)
 	return filter_prog.filter ? &filter_prog : NULL;
 }
 
-/* ---- small helpers usable in the children (system calls only) ---- */
-
-static pid_t raw_fork(void)
-{
-	/* clone(SIGCHLD) is fork without the C library's fork handlers, which
-	 * may take locks that another thread of the parent held. */
-	return (pid_t)syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-}
-
-static pid_t raw_clone(unsigned long flags)
-{
-	return (pid_t)syscall(SYS_clone, flags | SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-}
-
-static void send_msg(int fd, int kind, int a, int b)
-{
-	struct msg m = { kind, a, b };
-	ssize_t w;
-	do
-		w = write(fd, &m, sizeof(m));
-	while (w < 0 && errno == EINTR);
-}
-
-static __attribute__((noreturn)) void child_fail(int fd, int step, int e)
-{
-	send_msg(fd, MSG_SETUP, step, e);
-	_exit(127);
-}
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-	while (n > 0) {
-		ssize_t w = write(fd, c, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		c += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* ---- the probe ---- */
 
 static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
@@ -284,7 +205,7 @@ const char *lle_sandbox_prot_name(unsigned bit)
 /* 0 when a child can be cloned with these flags, else the errno. */
 static int try_clone(unsigned long flags)
 {
-	pid_t pid = raw_clone(flags);
+	pid_t pid = lle_sb_raw_clone(flags);
 	if (pid == 0)
 		_exit(0);
 	if (pid < 0)
@@ -301,7 +222,7 @@ static int try_seccomp(const struct sock_fprog *prog)
 	int pfd[2];
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return errno;
-	pid_t pid = raw_fork();
+	pid_t pid = lle_sb_raw_clone(0);
 	if (pid == 0) {
 		int e = 0;
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
@@ -313,7 +234,7 @@ static int try_seccomp(const struct sock_fprog *prog)
 			if (s >= 0)
 				e = ENOTSUP;
 		}
-		write_all(pfd[1], &e, sizeof(e));
+		lle_sb_write_all(pfd[1], &e, sizeof(e));
 		_exit(0);
 	}
 	int e = pid < 0 ? errno : 0;
@@ -377,297 +298,6 @@ const struct lle_sandbox_probe *lle_sandbox_probe(void)
 	return &probe_result;
 }
 
-/* ---- what the children need, all built before the clone ---- */
-
-struct child {
-	unsigned long nsflags;      /* the namespaces cloned */
-	int set_ids;                /* init takes uid/gid `id` inside its user namespace */
-	int drop_to_nobody;         /* root without a user namespace: the program setuid()s */
-	int root;
-	uid_t uid;
-	gid_t gid;
-	int allow_weak;
-	const char *workdir;        /* "/tmp", or a host directory without a mount namespace */
-	const char *tmpfs_opts;
-	char *const *argv;
-	char *const *envp;
-	const char *path;           /* PATH, for the lookup of argv[0] */
-	const struct lle_sandbox_job *job;
-	struct rlimit lim_cpu, lim_as, lim_fsize, lim_nproc, lim_nofile, lim_core;
-	const struct sock_fprog *prog;
-	/* descriptors in the parent's numbering */
-	int status_w, sync_r, out_w, err_w;
-};
-
-/* Fixed descriptor numbers in the children. */
-enum { FD_STATUS = 3, FD_SYNC = 4, FD_OUT = 5, FD_ERR = 6, FD_FIRST_FREE = 7 };
-
-static __attribute__((noreturn)) void program_main(const struct child *c, int in_fd)
-{
-	/* A session of its own: the init kills the group when the program ends,
-	 * which matters when there is no PID namespace to do it. */
-	setsid();
-	if (dup2(in_fd, 0) < 0 || dup2(FD_OUT, 1) < 0 || dup2(FD_ERR, 2) < 0 ||
-	    fcntl(FD_STATUS, F_SETFD, FD_CLOEXEC) < 0)
-		child_fail(FD_STATUS, ST_FDS, errno);
-	/* Only 0, 1, 2 and the status pipe (closed by execve) stay open. */
-	if (syscall(SYS_close_range, (unsigned)FD_STATUS + 1, ~0U, 0U) < 0) {
-		for (int fd = FD_STATUS + 1; fd < 1024; fd++)
-			close(fd);
-	}
-	if (setrlimit(RLIMIT_CPU, &c->lim_cpu) < 0 || setrlimit(RLIMIT_AS, &c->lim_as) < 0 ||
-	    setrlimit(RLIMIT_FSIZE, &c->lim_fsize) < 0 || setrlimit(RLIMIT_NPROC, &c->lim_nproc) < 0 ||
-	    setrlimit(RLIMIT_NOFILE, &c->lim_nofile) < 0 || setrlimit(RLIMIT_CORE, &c->lim_core) < 0)
-		child_fail(FD_STATUS, ST_LIMITS, errno);
-	/* Capabilities: empty the bounding and ambient sets (needs CAP_SETPCAP,
-	 * so before any uid change), then the rest. */
-	for (int cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
-			if (!c->allow_weak || c->root)
-				child_fail(FD_STATUS, ST_CAPS, errno);
-			break;
-		}
-	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-	if (c->drop_to_nobody) {
-		gid_t g = NOBODY_ID;
-		if (syscall(SYS_setgroups, 1, &g) < 0 ||
-		    syscall(SYS_setresgid, NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0 ||
-		    syscall(SYS_setresuid, NOBODY_ID, NOBODY_ID, NOBODY_ID) < 0)
-			child_fail(FD_STATUS, ST_CAPS, errno);
-	}
-	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct data[2];
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		child_fail(FD_STATUS, ST_CAPS, errno);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail(FD_STATUS, ST_NNP, errno);
-	/* Should the init die (the parent's timeout), so does the program, even
-	 * without a PID namespace. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (c->prog && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->prog, 0, 0) < 0)
-		child_fail(FD_STATUS, ST_SECCOMP, errno);
-
-	/* execvpe without malloc: try each PATH entry in a stack buffer. */
-	const char *name = c->argv[0];
-	int err = ENOENT;
-	if (strchr(name, '/')) {
-		execve(name, c->argv, c->envp);
-		err = errno;
-	} else {
-		size_t nlen = strlen(name);
-		const char *p = c->path;
-		while (*p) {
-			const char *colon = strchr(p, ':');
-			size_t dlen = colon ? (size_t)(colon - p) : strlen(p);
-			char buf[PATH_MAX];
-			if (dlen > 0 && dlen + 1 + nlen < sizeof(buf)) {
-				memcpy(buf, p, dlen);
-				buf[dlen] = '/';
-				memcpy(buf + dlen + 1, name, nlen + 1);
-				execve(buf, c->argv, c->envp);
-				if (errno != ENOENT && errno != ENOTDIR)
-					err = errno;
-			}
-			p += dlen;
-			if (*p == ':')
-				p++;
-		}
-	}
-	send_msg(FD_STATUS, MSG_EXEC, 0, err);
-	_exit(127);
-}
-
-/* A step that adds a protection: fatal unless allow_weak, then reported. */
-static void weak_step(const struct child *c, int step, int e)
-{
-	if (!c->allow_weak)
-		child_fail(FD_STATUS, step, e);
-	send_msg(FD_STATUS, MSG_WEAK, step, e);
-}
-
-static int mount_hide(const char *dir)
-{
-	if (mount("tmpfs", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "size=4k,nr_inodes=8,mode=0755") < 0 && errno != ENOENT)
-		return -1;
-	return 0;
-}
-
-/* A /dev of our own: a read-only tmpfs with the harmless devices bound in
- * from the host's, the usual links, and an empty /dev/shm. The host's /dev
- * would show every device (GPUs, disks, /dev/fuse) to the program's
- * permission checks. Built in /tmp/.dev, then moved over /dev. */
-static int make_dev(void)
-{
-	static const char *const devs[] = { "null", "zero", "full", "random", "urandom" };
-	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-	};
-	const char *stage = "/tmp/.dev";
-	char path[64];
-	if (mkdir(stage, 0755) < 0 ||
-	    mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755") < 0)
-		return -1;
-	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
-		memcpy(path, "/tmp/.dev/", 10);
-		memcpy(path + 10, devs[i], strlen(devs[i]) + 1);
-		char src[32] = "/dev/";
-		memcpy(src + 5, devs[i], strlen(devs[i]) + 1);
-		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-		if (fd < 0)
-			return -1;
-		close(fd);
-		if (mount(src, path, NULL, MS_BIND, NULL) < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		memcpy(path, "/tmp/.dev/", 10);
-		memcpy(path + 10, links[i][1], strlen(links[i][1]) + 1);
-		if (symlink(links[i][0], path) < 0)
-			return -1;
-	}
-	if (mkdir("/tmp/.dev/shm", 01777) < 0 || chmod("/tmp/.dev/shm", 01777) < 0 ||
-	    mount("tmpfs", "/tmp/.dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "size=1m,nr_inodes=64,mode=1777") < 0)
-		return -1;
-	if (mount(stage, "/dev", NULL, MS_MOVE, NULL) < 0)
-		return -1;
-	rmdir(stage);
-	return mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
-}
-
-static __attribute__((noreturn)) void init_main(const struct child *c)
-{
-	/* Keep only our four descriptors, renumbered 3..6: descriptors of other
-	 * runs (other threads of the parent) must not stay open here, or their
-	 * parents would wait for an end of file until we exit. */
-	int keep[4] = { c->status_w, c->sync_r, c->out_w, c->err_w };
-	int base = FD_FIRST_FREE;
-	for (int i = 0; i < 4; i++)
-		if (keep[i] >= base)
-			base = keep[i] + 1;
-	for (int i = 0; i < 4; i++)
-		if (dup2(keep[i], base + i) < 0)
-			_exit(127);
-	for (int i = 0; i < 4; i++)
-		if (dup2(base + i, FD_STATUS + i) < 0)
-			_exit(127);
-	if (syscall(SYS_close_range, (unsigned)FD_FIRST_FREE, ~0U, 0U) < 0)
-		for (int fd = FD_FIRST_FREE; fd < base + 4 || fd < 1024; fd++)
-			close(fd);
-	/* 0, 1, 2 (the parent's own) onto /dev/null. */
-	int nfd = open("/dev/null", O_RDWR);
-	if (nfd < 0 || dup2(nfd, 0) < 0 || dup2(nfd, 1) < 0 || dup2(nfd, 2) < 0)
-		child_fail(FD_STATUS, ST_FDS, errno);
-	close(nfd);
-	/* Should the parent die (and with it the timeout), so do we, and with
-	 * us the whole namespace. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	/* The parent writes our uid/gid maps, then sends 'g'. End of file
-	 * means it gave up (or died). */
-	char b;
-	ssize_t r;
-	do
-		r = read(FD_SYNC, &b, 1);
-	while (r < 0 && errno == EINTR);
-	if (r != 1 || b != 'g')
-		_exit(127);
-	close(FD_SYNC);
-	/* Our memory is a copy of the parent's (its environment, its keys): no
-	 * process of the sandbox may read it through /proc or ptrace. Only now,
-	 * as it also makes our /proc files root's, which the maps needed. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-
-	if (c->set_ids) {
-		gid_t g = c->gid;
-		/* Supplementary groups can only be dropped when setgroups is
-		 * allowed (root's maps); otherwise the user keeps their own. */
-		if (c->root && syscall(SYS_setgroups, 1, &g) < 0)
-			child_fail(FD_STATUS, ST_IDS, errno);
-		if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) < 0 ||
-		    syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
-			child_fail(FD_STATUS, ST_IDS, errno);
-	}
-	if (c->nsflags & CLONE_NEWNS) {
-		/* Nothing we mount may propagate back to the host: not optional. */
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			child_fail(FD_STATUS, ST_PRIVATE, errno);
-		struct mount_attr attr;
-		memset(&attr, 0, sizeof(attr));
-		attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
-		if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-			weak_step(c, ST_ROOT_RO, errno);
-		if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmpfs_opts) < 0)
-			child_fail(FD_STATUS, ST_TMP, errno);
-		if (make_dev() < 0)
-			weak_step(c, ST_DEV, errno);
-		if (mount_hide("/home") < 0 || mount_hide("/root") < 0 || mount_hide("/sys") < 0 ||
-		    mount_hide("/run") < 0 || mount_hide("/var/tmp") < 0)
-			weak_step(c, ST_HIDE, errno);
-		/* A /proc of our own PID namespace; without one, none at all. */
-		if (!(c->nsflags & CLONE_NEWPID) ||
-		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-			if (mount_hide("/proc") < 0)
-				weak_step(c, ST_PROC, errno);
-		}
-	}
-	if (c->nsflags & CLONE_NEWUTS)
-		sethostname("sandbox", 7);
-	if (chdir(c->workdir) < 0)
-		child_fail(FD_STATUS, ST_CHDIR, errno);
-
-	const struct lle_sandbox_job *job = c->job;
-	for (size_t i = 0; i < job->nfiles; i++) {
-		const struct lle_sandbox_file *f = &job->files[i];
-		int fd = open(f->name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-		if (fd < 0 || write_all(fd, f->data, f->len) < 0)
-			child_fail(FD_STATUS, ST_FILES, errno);
-		close(fd);
-	}
-	int in_fd;
-	if (job->input) {
-		in_fd = (int)syscall(SYS_memfd_create, "stdin", MFD_CLOEXEC);
-		if (in_fd < 0 || write_all(in_fd, job->input, job->input_len) < 0 ||
-		    lseek(in_fd, 0, SEEK_SET) < 0)
-			child_fail(FD_STATUS, ST_STDIN, errno);
-	} else {
-		in_fd = 0; /* /dev/null, opened above */
-	}
-
-	/* vfork: the program shares our memory until its execve, so the parent's
-	 * address space (ours is a copy of it) is not copied a second time; with
-	 * a large parent this halves the cost of a run. program_main() only
-	 * makes system calls and writes its own stack frames. We are single
-	 * threaded, and the C library's vfork takes no locks. */
-	pid_t pid = vfork();
-	if (pid < 0)
-		child_fail(FD_STATUS, ST_CLONE, errno);
-	if (pid == 0)
-		program_main(c, in_fd);
-	send_msg(FD_STATUS, MSG_START, pid, 0);
-	close(FD_OUT);
-	close(FD_ERR);
-	for (;;) {
-		int st;
-		pid_t w = waitpid(-1, &st, __WALL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			_exit(0);
-		}
-		if (w == pid) {
-			send_msg(FD_STATUS, MSG_EXIT, st, 0);
-			/* Whatever the program left behind: the kernel kills the
-			 * rest of a PID namespace when its pid 1 exits; without
-			 * one, the program's session goes. */
-			kill(-pid, SIGKILL);
-			_exit(0);
-		}
-	}
-}
-
 /* ---- the parent ---- */
 
 static double now_s(void)
@@ -675,20 +305,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int write_file(pid_t pid, const char *what, const char *text)
-{
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = write_all(fd, text, strlen(text));
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
 }
 
 static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
@@ -774,7 +390,7 @@ static void warn_weak_step(int step, int e)
 	if (!(warned_steps & (1u << step))) {
 		warned_steps |= 1u << step;
 		lle_warnf("sandbox: cannot %s: %s; running without it (--allow-weak-sandbox)",
-			  step_names[step], strerror(e));
+			  lle_sb_step_names[step], strerror(e));
 	}
 	pthread_mutex_unlock(&warn_lock);
 }
@@ -836,6 +452,142 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
+/* ---- the helper executable (src/sandbox/init/main.c) ---- */
+
+#define HELPER_NAME "llm-eval-sandbox-init"
+
+static pthread_once_t helper_once = PTHREAD_ONCE_INIT;
+static char helper_found[PATH_MAX];
+
+static int try_dir(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s%s/" HELPER_NAME, dir, rel) >= (int)sizeof(path) ||
+	    access(path, X_OK) != 0)
+		return 0;
+	snprintf(helper_found, sizeof(helper_found), "%s", path);
+	return 1;
+}
+
+static void find_helper(void)
+{
+	/* Beside the engine library (installed, or build/lib), then beside
+	 * the executable (unit tests and benchmarks link the objects). */
+	Dl_info info;
+	if (dladdr((void *)find_helper, &info) && info.dli_fname) {
+		char *dir = lle_path_dirname(info.dli_fname);
+		int ok = dir && try_dir(dir, "");
+		free(dir);
+		if (ok)
+			return;
+	}
+	const char *exe = lle_exe_dir();
+	if (exe && (try_dir(exe, "/lib") || try_dir(exe, "/../lib") || try_dir(exe, "/../lib/llm-eval")))
+		return;
+	try_dir(LLE_LIBDIR, "");
+}
+
+/* Anonymous memory of this process in bytes (resident minus shared), the
+ * part a fork copies page tables for; 0 when unknown. */
+static unsigned long long anon_bytes(void)
+{
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[128];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	unsigned long long size, res, shared;
+	if (sscanf(buf, "%llu %llu %llu", &size, &res, &shared) != 3 || res < shared)
+		return 0;
+	return (res - shared) * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+/* Above this much anonymous memory, spawning the helper (a fixed few
+ * milliseconds: one more execve) is cheaper than forking this process
+ * (about 35 ms per GB on the project's VM). */
+#define HELPER_ABOVE (128ULL << 20)
+
+/* The helper's path, or NULL to clone the init from this process.
+ * LLM_EVAL_SANDBOX_INIT: a path, always that helper; "none", never a helper;
+ * unset, the installed helper when this process is large. */
+static const char *helper_path(void)
+{
+	const char *e = getenv("LLM_EVAL_SANDBOX_INIT");
+	if (e && *e)
+		return strcmp(e, "none") == 0 ? NULL : e;
+	if (anon_bytes() < HELPER_ABOVE)
+		return NULL;
+	pthread_once(&helper_once, find_helper);
+	return helper_found[0] ? helper_found : NULL;
+}
+
+/* Start the helper with the configuration on descriptor 3 and the status,
+ * stdout and stderr pipes on 4, 5, 6. posix_spawn copies none of this
+ * process's memory. Returns its pid, or -1 with err set. */
+static pid_t spawn_helper(const char *path, const struct lle_sb_child *c, struct lle_err *err)
+{
+	size_t len = 0;
+	void *cfg = lle_sb_config_encode(c, &len);
+	if (!cfg) {
+		lle_err_oom(err);
+		return -1;
+	}
+	int fds[4] = { (int)syscall(SYS_memfd_create, "lle-sandbox-config", MFD_CLOEXEC), -1, -1, -1 };
+	pid_t pid = -1;
+	if (fds[0] < 0 || lle_sb_write_all(fds[0], cfg, len) < 0) {
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot write the configuration: %s",
+			    strerror(errno));
+		goto out;
+	}
+	/* Above 3..6, so that no dup2 below overwrites a source. */
+	int src[4] = { fds[0], c->status_w, c->out_w, c->err_w };
+	for (int i = 0; i < 4; i++) {
+		int fd = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
+		if (fd < 0) {
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: dup: %s", strerror(errno));
+			goto out;
+		}
+		if (i == 0)
+			close(fds[0]);
+		fds[i] = fd;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	int rc = 0;
+	for (int i = 0; i < 3 && rc == 0; i++)
+		rc = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
+	for (int i = 0; i < 4 && rc == 0; i++)
+		rc = posix_spawn_file_actions_adddup2(&fa, fds[i], 3 + i);
+	char *argv[] = { HELPER_NAME, NULL };
+	char *envp[] = { NULL };
+	if (rc == 0)
+		rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		pid = -1;
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot start '%s': %s", path, strerror(rc));
+	}
+out:
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(cfg);
+	return pid;
+}
+
 int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_job *job,
 		    struct lle_sandbox_result *r, struct lle_err *err)
 {
@@ -870,7 +622,7 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	size_t err_cap = o->err_cap ? o->err_cap : (size_t)64 << 10;
 	const char *path = o->path ? o->path : "/usr/local/bin:/usr/bin:/bin";
 
-	struct child c;
+	struct lle_sb_child c;
 	memset(&c, 0, sizeof(c));
 	c.root = p->root;
 	c.allow_weak = o->allow_weak;
@@ -890,8 +642,8 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	if (p->userns) {
 		c.nsflags |= CLONE_NEWUSER;
 		c.set_ids = 1;
-		c.uid = p->root ? NOBODY_ID : geteuid();
-		c.gid = p->root ? NOBODY_ID : getegid();
+		c.uid = c.outer_uid = p->root ? LLE_SB_NOBODY : geteuid();
+		c.gid = c.outer_gid = p->root ? LLE_SB_NOBODY : getegid();
 	} else if (p->root) {
 		c.drop_to_nobody = 1;
 	}
@@ -921,11 +673,11 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot create a directory in '%s': %s",
 					   t && *t ? t : "/tmp", strerror(errno));
 		own_workdir = 1;
-		if (c.drop_to_nobody && chown(workdir, NOBODY_ID, NOBODY_ID) < 0) {
+		if (c.drop_to_nobody && chown(workdir, LLE_SB_NOBODY, LLE_SB_NOBODY) < 0) {
 			int e = errno;
 			rmdir(workdir);
 			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot give '%s' to uid %d: %s",
-					   workdir, NOBODY_ID, strerror(e));
+					   workdir, LLE_SB_NOBODY, strerror(e));
 		}
 	}
 	c.workdir = workdir;
@@ -941,72 +693,70 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 		goto done;
 	}
 	c.envp = env;
-	/* sync is a socket so that telling a dead child to go is EPIPE, not SIGPIPE. */
-	if (pipe2(status, O_CLOEXEC) < 0 ||
-	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0 ||
-	    pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
 		goto done;
 	}
 	/* The program reopens its pipes through /dev/stdout (/proc/self/fd/1):
 	 * they must be its own, not root's. */
-	if (p->root && (fchown(out[1], NOBODY_ID, NOBODY_ID) < 0 ||
-			fchown(errp[1], NOBODY_ID, NOBODY_ID) < 0)) {
+	if (p->root && (fchown(out[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0 ||
+			fchown(errp[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0)) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot give the output pipes to uid %d: %s",
-			    NOBODY_ID, strerror(errno));
+			    LLE_SB_NOBODY, strerror(errno));
 		goto done;
 	}
 	c.status_w = status[1];
-	c.sync_r = sync[0];
 	c.out_w = out[1];
 	c.err_w = errp[1];
 
 	double t0 = now_s();
-	pid = raw_clone(c.nsflags);
-	if (pid == 0)
-		init_main(&c);
-	if (pid < 0) {
-		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: clone: %s", strerror(errno));
-		goto done;
-	}
-	close_fd(&status[1]);
-	close_fd(&sync[0]);
-	close_fd(&out[1]);
-	close_fd(&errp[1]);
-	if (c.nsflags & CLONE_NEWUSER) {
-		char map[64];
-		uid_t ou = p->root ? NOBODY_ID : geteuid();
-		gid_t og = p->root ? NOBODY_ID : getegid();
-		int ok = 1;
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)c.uid, (unsigned)ou);
-		ok = ok && write_file(pid, "uid_map", map) == 0;
-		/* Without privilege, gid_map needs setgroups denied first. */
-		ok = ok && (p->root || write_file(pid, "setgroups", "deny") == 0);
-		snprintf(map, sizeof(map), "%u %u 1\n", (unsigned)c.gid, (unsigned)og);
-		ok = ok && write_file(pid, "gid_map", map) == 0;
-		if (!ok) {
+	const char *helper = helper_path();
+	if (helper) {
+		pid = spawn_helper(helper, &c, err);
+		if (pid < 0)
+			goto done;
+	} else {
+		/* No helper: clone the init from this process. sync is a socket so
+		 * that telling a dead child to go is EPIPE, not SIGPIPE. */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0) {
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: socketpair: %s", strerror(errno));
+			goto done;
+		}
+		c.sync_r = sync[0];
+		pid = lle_sb_raw_clone(c.nsflags);
+		if (pid == 0)
+			lle_sb_init_main(&c);
+		if (pid < 0) {
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: clone: %s", strerror(errno));
+			goto done;
+		}
+		close_fd(&sync[0]);
+		if ((c.nsflags & CLONE_NEWUSER) && lle_sb_write_maps(pid, &c) < 0) {
 			failed = 1;
-			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot write the user namespace's "
-				    "id maps: %s", strerror(errno));
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s",
+				    lle_sb_step_names[ST_MAPS], strerror(errno));
 			kill(pid, SIGKILL);
 			goto reap;
 		}
+		if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
+			failed = 1;
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process is gone: %s",
+				    strerror(errno));
+			kill(pid, SIGKILL);
+			goto reap;
+		}
+		close_fd(&sync[1]);
 	}
-	if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
-		failed = 1;
-		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process is gone: %s",
-			    strerror(errno));
-		kill(pid, SIGKILL);
-		goto reap;
-	}
-	close_fd(&sync[1]);
+	close_fd(&status[1]);
+	close_fd(&out[1]);
+	close_fd(&errp[1]);
 
 	cout.fd = out[0];
 	cerr.fd = errp[0];
 	out[0] = errp[0] = -1;
 	int st_fd = status[0];
 	status[0] = -1;
-	char mbuf[sizeof(struct msg) * 8];
+	char mbuf[sizeof(struct lle_sb_msg) * 8];
 	size_t mlen = 0;
 	int got_exit = 0, wstatus = 0, setup_step = -1, setup_errno = 0, exec_errno = 0;
 	pid_t prog_pid = -1;
@@ -1025,14 +775,21 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			break;
 		double left = deadline - now_s();
 		if (left <= 0) {
-			if (killed)
-				break; /* the grace period after the kill is over */
+			if (killed) {
+				/* The grace period is over. A helper that did not end
+				 * takes its init with it (PR_SET_PDEATHSIG). */
+				if (helper)
+					kill(pid, SIGKILL);
+				break;
+			}
 			killed = 1;
 			if (!got_exit) {
 				r->end = LLE_SANDBOX_TIMEOUT;
 				end_time = now_s();
 			}
-			kill(pid, SIGKILL);
+			/* The helper kills the init on SIGTERM and waits until every
+			 * process of the sandbox is gone; the init is ours to kill. */
+			kill(pid, helper ? SIGTERM : SIGKILL);
 			if (!(c.nsflags & CLONE_NEWPID) && prog_pid > 0)
 				kill(-prog_pid, SIGKILL);
 			deadline = now_s() + 2.0;
@@ -1064,21 +821,21 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 				}
 				mlen += (size_t)n;
 				size_t k = 0;
-				for (; k + sizeof(struct msg) <= mlen; k += sizeof(struct msg)) {
-					struct msg m;
+				for (; k + sizeof(struct lle_sb_msg) <= mlen; k += sizeof(struct lle_sb_msg)) {
+					struct lle_sb_msg m;
 					memcpy(&m, mbuf + k, sizeof(m));
-					if (m.kind == MSG_START) {
+					if (m.kind == LLE_SB_START) {
 						prog_pid = m.a;
-					} else if (m.kind == MSG_EXIT && r->end != LLE_SANDBOX_TIMEOUT) {
+					} else if (m.kind == LLE_SB_EXIT && r->end != LLE_SANDBOX_TIMEOUT) {
 						got_exit = 1;
 						wstatus = m.a;
 						end_time = now_s();
-					} else if (m.kind == MSG_SETUP && m.a >= 0 && m.a < ST_NSTEP) {
+					} else if (m.kind == LLE_SB_SETUP && m.a >= 0 && m.a < ST_NSTEP) {
 						setup_step = m.a;
 						setup_errno = m.b;
-					} else if (m.kind == MSG_EXEC) {
+					} else if (m.kind == LLE_SB_EXEC) {
 						exec_errno = m.b;
-					} else if (m.kind == MSG_WEAK && m.a >= 0 && m.a < ST_NSTEP) {
+					} else if (m.kind == LLE_SB_WEAK && m.a >= 0 && m.a < ST_NSTEP) {
 						warn_weak_step(m.a, m.b);
 					}
 				}
@@ -1091,7 +848,7 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	close_fd(&cout.fd);
 	close_fd(&cerr.fd);
 	if (!killed)
-		kill(pid, SIGKILL); /* normally gone already; never leave it running */
+		kill(pid, helper ? SIGTERM : SIGKILL); /* normally gone already; never leave it running */
 	if (!(c.nsflags & CLONE_NEWPID) && prog_pid > 0)
 		kill(-prog_pid, SIGKILL);
 
@@ -1102,7 +859,7 @@ reap:;
 	if (failed)
 		goto done;
 	if (setup_step >= 0) {
-		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s", step_names[setup_step],
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s", lle_sb_step_names[setup_step],
 			    strerror(setup_errno));
 		goto done;
 	}
@@ -1133,6 +890,7 @@ reap:;
 		goto done;
 	}
 	r->wall_s = (end_time > 0 ? end_time : now_s()) - t0;
+	r->helper = helper != NULL;
 	r->out_len = cout.buf.n;
 	r->out = lle_buf_detach(&cout.buf);
 	r->out_truncated = cout.truncated;

@@ -69,9 +69,15 @@ struct lle_sandbox_result {
 	int err_truncated;
 	double wall_s;           /* from start to the end of the program */
 	const char *weak;        /* protections missing in this run ("" when none); static */
+	int helper;              /* the init was started by llm-eval-sandbox-init, not forked
+	                            from this process (see LLM_EVAL_SANDBOX_INIT) */
 };
 
-/* Run one program. Returns 0 with *r filled (free with lle_sandbox_result_free)
+/* Run one program. The sandbox's init is forked from this process, or, when
+ * this process holds much memory (whose page tables a fork copies), started
+ * by the helper executable llm-eval-sandbox-init found beside the engine.
+ * LLM_EVAL_SANDBOX_INIT=PATH always uses that helper, =none never one.
+ * Returns 0 with *r filled (free with lle_sandbox_result_free)
  * whatever the program did, or -1 with err set when the program could not be
  * started: a protection is missing and allow_weak is not set
  * (LLE_EXIT_CONFIG), the program is not found (LLE_EXIT_CONFIG), or the

@@ -34,4 +34,11 @@ expect "no program" 2 llm-eval sandbox && err_has "no program to run"
 expect "bad --timeout" 2 llm-eval sandbox --timeout -1 -- true && err_has "option '--timeout' needs a number"
 expect "unknown option" 2 llm-eval sandbox --frob -- true && err_has "unknown option '--frob'"
 expect "missing --file" 6 llm-eval sandbox --file "$T/nope.py" -- true && err_has "cannot read '$T/nope.py'"
+# Through the helper executable (what a large caller such as a run uses).
+helper="$BUILD/lib/llm-eval-sandbox-init"
+expect "through the helper" 0 env LLM_EVAL_SANDBOX_INIT="$helper" "$LLM_EVAL" sandbox -- python3 -c 'import os; print("pid", os.getpid())' &&
+	out_has "pid 2"
+expect "through the helper, the timeout" 124 env LLM_EVAL_SANDBOX_INIT="$helper" "$LLM_EVAL" sandbox --timeout 1 -- python3 -c 'while True: pass'
+expect "a missing helper" 70 env LLM_EVAL_SANDBOX_INIT="$T/none-here" "$LLM_EVAL" sandbox -- true &&
+	err_has "cannot start '$T/none-here'"
 done_testing

@@ -26,6 +26,7 @@
 #include "util/path.h"
 
 static const char *run_dir; /* a scratch directory on the host */
+static char helper[4096];   /* build/lib/llm-eval-sandbox-init */
 
 static char *slurp(const char *path, size_t *len)
 {
@@ -205,6 +206,26 @@ TEST(missing_program_is_an_error)
 	CHECK(strstr(err.msg, "bad input file name '../escape.py'") != NULL);
 }
 
+TEST(small_caller_forks_the_init_itself)
+{
+	/* This test process is small: no helper unless asked for. */
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "true", NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) == 0);
+	CHECK(!r.helper);
+	lle_sandbox_result_free(&r);
+	setenv("LLM_EVAL_SANDBOX_INIT", "/nonexistent/llm-eval-sandbox-init", 1);
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) < 0);
+	CHECK(strstr(err.msg, "cannot start '/nonexistent/llm-eval-sandbox-init'") != NULL);
+	setenv("LLM_EVAL_SANDBOX_INIT", helper, 1);
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) == 0);
+	CHECK(r.helper && r.end == LLE_SANDBOX_EXITED && r.exit_code == 0);
+	lle_sandbox_result_free(&r);
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
+}
+
 TEST(output_is_capped_head_and_tail)
 {
 	struct lle_sandbox_opts o = { .timeout_s = 20, .out_cap = 1000 };
@@ -290,7 +311,9 @@ static void attack_done(void *ud, size_t i, const struct lle_sandbox_result *r, 
 		snprintf(a->errmsg[i], sizeof(a->errmsg[i]), "%s", err->msg);
 		return;
 	}
-	a->ran[i] = 1;
+	if (!r->helper)
+		snprintf(a->errmsg[i], sizeof(a->errmsg[i]), "not run through the helper");
+	a->ran[i] = r->helper;
 	lle_code_classify(r, 5, 128, 0, &a->out[i]);
 	a->stdout_[i] = lle_strdup(r->out);
 	a->stderr_[i] = lle_strdup(r->err);
@@ -378,6 +401,10 @@ static void run_attacks(void)
 	}
 	struct lle_sandbox_opts o = { .timeout_s = 5, .memory_mb = 128, .nproc = 32 };
 	struct lle_err err = { 0 };
+	/* The attacks go through the helper executable, the way a large caller
+	 * (the engine with a model loaded) runs them; the tests above fork the
+	 * init from this process. */
+	setenv("LLM_EVAL_SANDBOX_INIT", helper, 1);
 	/* The two that spin on the CPU until the timeout go last, so that on a
 	 * busy machine they do not starve the others of their time. */
 	if (lle_sandbox_run_all(&o, jobs, A_FORK, A_FORK, attack_done, &attacks, &err) < 0 ||
@@ -386,6 +413,7 @@ static void run_attacks(void)
 	    lle_sandbox_run_all(&o, jobs + A_FORK, 2, 2, attack_done_fork, &attacks, &err) < 0)
 		printf("#   %s\n", err.msg);
 out:
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
 	for (int i = 0; i < A_N; i++)
 		free(src[i]);
 }
@@ -540,6 +568,7 @@ TEST(restricted_runs_with_allow_weak)
 	}
 	CHECK_INTEQ(r.exit_code, 0);
 	CHECK(strstr(r.weak, "network namespace") != NULL);
+	CHECK_INTEQ(r.helper, strcmp(getenv("LLM_EVAL_SANDBOX_INIT"), "none") != 0);
 	CHECK(strstr(r.out, "key None\n") != NULL);
 	if (lle_sandbox_probe()->root) {
 		CHECK(strstr(r.out, "uid 65534 caps 0000000000000000 nnp 1\n") != NULL);
@@ -576,6 +605,7 @@ int main(int argc, char **argv)
 	char tmpl[4096];
 	snprintf(tmpl, sizeof(tmpl), "%s/sandbox-scratch.XXXXXX", lle_exe_dir() ? lle_exe_dir() : ".");
 	run_dir = mkdtemp(tmpl);
+	snprintf(helper, sizeof(helper), "%s/../lib/llm-eval-sandbox-init", lle_exe_dir() ? lle_exe_dir() : ".");
 	if (!run_dir || chmod(run_dir, 0777) < 0) {
 		printf("not ok - cannot make a scratch directory\n");
 		return 1;
@@ -584,6 +614,7 @@ int main(int argc, char **argv)
 	RUN(runs_and_captures);
 	RUN(what_the_program_sees);
 	RUN(missing_program_is_an_error);
+	RUN(small_caller_forks_the_init_itself);
 	RUN(output_is_capped_head_and_tail);
 	RUN(pool_runs_every_job_once);
 	run_attacks();
@@ -597,17 +628,23 @@ int main(int argc, char **argv)
 	RUN(attack_kill_parent);
 	RUN(attack_leave_a_process_behind);
 
-	/* The restricted run, in a fresh process (the probe is cached per process). */
-	fflush(stdout);
-	char *rargv[] = { "test_sandbox", "--restricted", (char *)run_dir, NULL };
-	pid_t pid;
-	extern char **environ;
-	int st = 0;
-	if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, rargv, environ) != 0 ||
-	    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
-		printf("not ok - restricted run (status %d)\n", st);
-		check_nfail++;
+	/* The restricted runs, in fresh processes (the probe is cached per
+	 * process): forking the init, then through the helper. */
+	for (int k = 0; k < 2; k++) {
+		setenv("LLM_EVAL_SANDBOX_INIT", k == 0 ? "none" : helper, 1);
+		printf("# restricted, %s\n", k == 0 ? "the init forked from the test" : "through the helper");
+		fflush(stdout);
+		char *rargv[] = { "test_sandbox", "--restricted", (char *)run_dir, NULL };
+		pid_t pid;
+		extern char **environ;
+		int st = 0;
+		if (posix_spawn(&pid, "/proc/self/exe", NULL, NULL, rargv, environ) != 0 ||
+		    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+			printf("not ok - restricted run (status %d)\n", st);
+			check_nfail++;
+		}
 	}
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
 	for (int i = 0; i < A_N; i++) {
 		free(attacks.stdout_[i]);
 		free(attacks.stderr_[i]);
