@@ -1,28 +1,32 @@
 /* The sandbox: see sandbox.h for the interface and docs/sandbox.md for the
- * protections.
+ * protections. This file is the parent's side, the probe and the pool; the
+ * children's code is child.c.
  *
- * Three processes take part in one run:
+ * Three processes take part in one run (four through the helper):
  *
  *   parent   the caller (possibly one of many threads). It clones the
  *            "init" child into the new namespaces, writes its uid/gid maps,
  *            lets it go, reads its output and status, and kills it at the
- *            wall-clock deadline.
+ *            wall-clock deadline. A large caller instead spawns the helper
+ *            llm-eval-sandbox-init (src/sandbox/init/main.c), which does the
+ *            cloning, the maps and the waiting, so that the init is a fork
+ *            of a small process (a fork copies page tables).
  *   init     pid 1 of the new PID namespace. It takes the sandbox's user
  *            ids, builds the mount view (read-only root, tmpfs /tmp, own
- *            /proc, /home and /root hidden), writes the input files, starts
- *            the program and waits for it. When it exits, the kernel kills
- *            every process left in the namespace.
+ *            /dev and /proc, /home and /root hidden), writes the input
+ *            files, starts the program and waits for it. When it exits, the
+ *            kernel kills every process left in the namespace.
  *   program  drops every capability and privilege, sets the resource
  *            limits, loads the seccomp filter and execs the program.
  *
- * The caller may have other threads, so the two children are made with the
- * raw clone system call and use system calls only until execve: no malloc,
- * no stdio, no locks (another thread may have held them at the clone), and
- * raw setresuid/setgroups (the C library's wrappers would signal and wait
- * for the parent's other threads, which the child does not have). All
- * strings they need are built by the parent before the clone. Likewise the
- * seccomp filter is compiled once by libseccomp in the parent and only loaded,
- * with prctl, in the program child.
+ * The caller may have other threads, so the init is made with the raw clone
+ * system call and the program with vfork, and both use system calls only
+ * until execve: no malloc, no stdio, no locks (another thread may have held
+ * them at the clone), and raw setresuid/setgroups (the C library's wrappers
+ * would signal and wait for the parent's other threads, which the child does
+ * not have). All strings they need are built by the parent before the clone.
+ * Likewise the seccomp filter is compiled once by libseccomp in the parent
+ * and only loaded, with prctl, in the program child.
  *
  * What this file does not do: interpret the program's output (code_exec.c). */
 #include "sandbox/sandbox.h"
