@@ -21,8 +21,8 @@ expect "--stdin passes input" 0 sh -c "echo piped | '$LLM_EVAL' sandbox --stdin 
 	out_has "PIPED"
 expect "stdin is /dev/null without --stdin" 0 sh -c "echo piped | '$LLM_EVAL' sandbox -- python3 -c 'import sys; print(repr(sys.stdin.read()))'" &&
 	out_has "''"
-# Not under $T: the sandbox has its own /tmp.
-escaped="$BUILD/t0800-escaped-$$"
+# Not under $T: the sandbox has its own /tmp. /etc is visible in it.
+escaped="/etc/lle-t0800-escaped-$$"
 expect "the file system is read-only" 2 llm-eval sandbox -- sh -c "echo x > '$escaped'" &&
 	err_has "Read-only file system"
 check "no file appeared" test ! -e "$escaped"

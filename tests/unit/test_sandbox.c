@@ -348,7 +348,7 @@ static int has(const char *s, const char *needle)
 static struct attack_run attacks;
 static int listener = -1;
 static char marker_bomb[64], marker_linger[64], host_tmp_file[256], host_dir_file[512];
-static char host_vartmp_file[256];
+static char host_vartmp_file[256], host_etc_file[256];
 
 static void run_attacks(void)
 {
@@ -373,15 +373,17 @@ static void run_attacks(void)
 	snprintf(host_tmp_file, sizeof(host_tmp_file), "/tmp/lle-attack-%d", (int)getpid());
 	snprintf(host_vartmp_file, sizeof(host_vartmp_file), "/var/tmp/lle-attack-%d", (int)getpid());
 	snprintf(host_dir_file, sizeof(host_dir_file), "%s/escaped", run_dir);
+	snprintf(host_etc_file, sizeof(host_etc_file), "/etc/lle-attack-%d", (int)getpid());
 
-	const char *argv[A_N][6] = {
+	const char *argv[A_N][7] = {
 		[A_TCP] = { "python3", "tcp_connect.py", port },
 		[A_RESOLVE] = { "python3", "resolve.py" },
 		[A_FORK] = { "python3", "fork_bomb.py", marker_bomb },
 		[A_ALLOC] = { "python3", "alloc.py" },
 		[A_LOOP] = { "python3", "loop.py" },
 		/* The first lands in the sandbox's own /tmp: allowed, invisible. */
-		[A_WRITE] = { "python3", "write_outside.py", host_tmp_file, host_dir_file, host_vartmp_file },
+		[A_WRITE] = { "python3", "write_outside.py", host_tmp_file, host_dir_file, host_vartmp_file,
+			      host_etc_file },
 		[A_ENV] = { "python3", "read_env.py" },
 		[A_KILL] = { "python3", "kill_parent.py", mypid },
 		[A_LINGER] = { "python3", "linger.py", marker_linger },
@@ -455,13 +457,25 @@ TEST(attack_infinite_loop)
 
 TEST(attack_write_outside_its_directory)
 {
+	/* /etc is read-only; /var/tmp hidden and read-only; the scratch
+	 * directory read-only, or hidden when the tree lives under /tmp or
+	 * /home. */
 	CHECK(outcome_is(&attacks, A_WRITE, LLE_CODE_EXCEPTION, "OSError"));
-	CHECK(has(attacks.stderr_[A_WRITE], "Read-only file system"));
+	char want[600];
+	snprintf(want, sizeof(want), "blocked %s: Read-only file system\n", host_etc_file);
+	CHECK(has(attacks.stdout_[A_WRITE], want));
+	snprintf(want, sizeof(want), "blocked %s: Read-only file system\n", host_vartmp_file);
+	CHECK(has(attacks.stdout_[A_WRITE], want));
+	snprintf(want, sizeof(want), "blocked %s: ", host_dir_file);
+	CHECK(has(attacks.stdout_[A_WRITE], want));
 	/* Inside, /tmp is the sandbox's own: that write worked and vanished. */
 	CHECK(has(attacks.stdout_[A_WRITE], "WROTE /tmp/lle-attack-"));
 	CHECK(access(host_tmp_file, F_OK) < 0);
 	CHECK(access(host_dir_file, F_OK) < 0);
 	CHECK(access(host_vartmp_file, F_OK) < 0);
+	CHECK(access(host_etc_file, F_OK) < 0);
+	if (check_failed_now)
+		printf("#   out: %s\n", attacks.stdout_[A_WRITE]);
 }
 
 TEST(attack_read_parent_environment)
@@ -545,8 +559,10 @@ TEST(restricted_refuses_without_allow_weak)
 TEST(restricted_runs_with_allow_weak)
 {
 	struct lle_sandbox_opts o = { .timeout_s = 20, .allow_weak = 1 };
+	/* /etc: visible (unlike the scratch directory when the tree is under
+	 * /tmp) and, as root, writable on the host. */
 	char target[600];
-	snprintf(target, sizeof(target), "%s/escaped-weak", run_dir);
+	snprintf(target, sizeof(target), "/etc/lle-weak-%d", (int)getpid());
 	const char *argv[] = { "python3", "-c",
 		"import os, sys\n"
 		"st = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines() if ':\\t' in l)\n"
@@ -651,7 +667,9 @@ int main(int argc, char **argv)
 	}
 	if (listener >= 0)
 		close(listener);
+	/* Only there if an attack succeeded; never leave them behind. */
 	unlink(host_dir_file);
+	unlink(host_etc_file);
 	rmdir(run_dir);
 	return check_done();
 }
