@@ -27,6 +27,7 @@
 #include "sandbox/sandbox.h"
 #include "tasks/code_exec.h"
 #include "util/buf.h"
+#include "util/path.h"
 
 #define MAXP 256
 #define PATH_DIRS "/usr/local/bin:/usr/bin:/bin"
@@ -190,6 +191,30 @@ static double time_sandbox(size_t n, unsigned workers, size_t *failed)
 	return now_s() - t0;
 }
 
+/* CPU per sandboxed /bin/true, with LLM_EVAL_SANDBOX_INIT set to how. */
+static double true_cpu(int n, const char *how, size_t *failed)
+{
+	const char *argv[] = { "/bin/true", NULL };
+	struct lle_sandbox_opts o = { .timeout_s = 60 };
+	struct lle_sandbox_job job = { .argv = argv };
+	setenv("LLM_EVAL_SANDBOX_INIT", how, 1);
+	double c0 = cpu_s();
+	for (int i = 0; i < n; i++) {
+		struct lle_sandbox_result res;
+		struct lle_err err = { 0 };
+		if (lle_sandbox_run(&o, &job, &res, &err) < 0) {
+			fprintf(stderr, "sandbox_bench: %s\n", err.msg);
+			(*failed)++;
+			continue;
+		}
+		if (res.end != LLE_SANDBOX_EXITED || res.exit_code != 0)
+			(*failed)++;
+		lle_sandbox_result_free(&res);
+	}
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
+	return (cpu_s() - c0) / n;
+}
+
 static int cmp(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -288,11 +313,13 @@ int main(int argc, char **argv)
 	printf("one at a time (%zu programs): median per program plain %.1f ms, sandbox %.1f ms, "
 	       "difference %+.1f ms\n", nseq, msp * 1e3, mss * 1e3, (mss - msp) * 1e3);
 
-	/* The fixed cost alone: /bin/true, one at a time. */
-	double tp[100], ts[100];
+	/* The fixed cost alone: /bin/true, one at a time; CPU per run. */
 	const int ntrue = 100;
+	double tp[100], tin[100], thl[100];
+	char helper[4200];
+	snprintf(helper, sizeof(helper), "%s/../lib/llm-eval-sandbox-init", lle_exe_dir() ? lle_exe_dir() : ".");
 	for (int r = 0; r < rounds; r++) {
-		double t0 = now_s();
+		double c0 = cpu_s();
 		for (int i = 0; i < ntrue; i++) {
 			pid_t pid;
 			char *targv[] = { "true", NULL };
@@ -302,32 +329,32 @@ int main(int argc, char **argv)
 			    waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
 				fp++;
 		}
-		tp[r] = (now_s() - t0) / ntrue;
-		const char *sargv[] = { "/bin/true", NULL };
-		struct lle_sandbox_opts o = { .timeout_s = 60 };
-		struct lle_sandbox_job job = { .argv = sargv };
-		t0 = now_s();
-		for (int i = 0; i < ntrue; i++) {
-			struct lle_sandbox_result res;
-			struct lle_err err = { 0 };
-			if (lle_sandbox_run(&o, &job, &res, &err) < 0) {
-				fs++;
-				continue;
-			}
-			if (res.end != LLE_SANDBOX_EXITED || res.exit_code != 0)
-				fs++;
-			lle_sandbox_result_free(&res);
-		}
-		ts[r] = (now_s() - t0) / ntrue;
+		tp[r] = (cpu_s() - c0) / ntrue;
+		tin[r] = true_cpu(ntrue, "none", &fs);
+		thl[r] = true_cpu(ntrue, helper, &fs);
 	}
-	double mtp = median(tp, rounds), mts = median(ts, rounds);
-	printf("fixed cost (/bin/true, %d runs one at a time): median plain %.2f ms, sandbox %.2f ms, "
-	       "difference %+.2f ms per run\n", ntrue, mtp * 1e3, mts * 1e3, (mts - mtp) * 1e3);
-
+	printf("fixed cost, /bin/true one at a time, CPU per run: plain %.2f ms, sandbox %.2f ms "
+	       "(init forked from this process), %.2f ms (through the helper)\n",
+	       median(tp, rounds) * 1e3, median(tin, rounds) * 1e3, median(thl, rounds) * 1e3);
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
-	printf("peak memory: this process %ld KiB, largest child %ld KiB\n", self.ru_maxrss, kids.ru_maxrss);
+	printf("peak memory (before the large-caller runs): this process %ld KiB, largest child %ld KiB\n", self.ru_maxrss, kids.ru_maxrss);
+	/* A large caller (a model's buffers): fork copies its page tables. */
+	size_t big = (size_t)512 << 20;
+	char *mem = malloc(big);
+	if (mem) {
+		for (size_t i = 0; i < big; i += 4096)
+			mem[i] = 1;
+		for (int r = 0; r < rounds; r++) {
+			tin[r] = true_cpu(ntrue / 2, "none", &fs);
+			thl[r] = true_cpu(ntrue / 2, helper, &fs);
+		}
+		printf("with 512 MB of anonymous memory in this process: sandbox %.2f ms (init forked), "
+		       "%.2f ms (through the helper)\n", median(tin, rounds) * 1e3, median(thl, rounds) * 1e3);
+		free(mem);
+	}
+
 	printf("failures: plain %zu, sandbox %zu\n", fp, fs);
 	rmdir(scratch);
 	for (size_t i = 0; i < nprog; i++)
