@@ -339,7 +339,8 @@ int main(int argc, char **argv)
 	struct rusage self, kids;
 	getrusage(RUSAGE_SELF, &self);
 	getrusage(RUSAGE_CHILDREN, &kids);
-	printf("peak memory (before the large-caller runs): this process %ld KiB, largest child %ld KiB\n", self.ru_maxrss, kids.ru_maxrss);
+	printf("peak memory (before the large-caller runs): this process %ld KiB, largest child %ld KiB\n",
+	       self.ru_maxrss, kids.ru_maxrss);
 	/* A large caller (a model's buffers): fork copies its page tables. */
 	size_t big = (size_t)512 << 20;
 	char *mem = malloc(big);

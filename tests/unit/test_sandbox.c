@@ -617,6 +617,7 @@ int main(int argc, char **argv)
 		setenv("OPENAI_API_KEY", "sk-test-secret", 1);
 		return restricted_main();
 	}
+	unsetenv("LLM_EVAL_SANDBOX_INIT"); /* each test says how it wants it */
 	/* Not under /tmp, which the sandbox replaces with its own. */
 	char tmpl[4096];
 	snprintf(tmpl, sizeof(tmpl), "%s/sandbox-scratch.XXXXXX", lle_exe_dir() ? lle_exe_dir() : ".");
