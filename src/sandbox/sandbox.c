@@ -1,0 +1,1023 @@
+/* The sandbox: see sandbox.h for the interface and docs/sandbox.md for the
+ * protections. This file is the parent's side, the probe and the pool; the
+ * children's code is child.c.
+ *
+ * Three processes take part in one run (four through the helper):
+ *
+ *   parent   the caller (possibly one of many threads). It clones the
+ *            "init" child into the new namespaces, writes its uid/gid maps,
+ *            lets it go, reads its output and status, and kills it at the
+ *            wall-clock deadline. A large caller instead spawns the helper
+ *            llm-eval-sandbox-init (src/sandbox/init/main.c), which does the
+ *            cloning, the maps and the waiting, so that the init is a fork
+ *            of a small process (a fork copies page tables).
+ *   init     pid 1 of the new PID namespace. It takes the sandbox's user
+ *            ids, builds the mount view (read-only root, tmpfs /tmp, own
+ *            /dev and /proc, /home and /root hidden), writes the input
+ *            files, starts the program and waits for it. When it exits, the
+ *            kernel kills every process left in the namespace.
+ *   program  drops every capability and privilege, sets the resource
+ *            limits, loads the seccomp filter and execs the program.
+ *
+ * The caller may have other threads, so the init is made with the raw clone
+ * system call and the program with vfork, and both use system calls only
+ * until execve: no malloc, no stdio, no locks (another thread may have held
+ * them at the clone), and raw setresuid/setgroups (the C library's wrappers
+ * would signal and wait for the parent's other threads, which the child does
+ * not have). All strings they need are built by the parent before the clone.
+ * Likewise the seccomp filter is compiled once by libseccomp in the parent
+ * and only loaded, with prctl, in the program child.
+ *
+ * What this file does not do: interpret the program's output (code_exec.c). */
+#include "sandbox/sandbox.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <grp.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sandbox/child.h"
+#include "util/buf.h"
+#include "util/path.h"
+#include "util/diag.h"
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+
+/* ---- the seccomp filter, compiled once ---- */
+
+static pthread_once_t filter_once = PTHREAD_ONCE_INIT;
+static struct sock_fprog filter_prog;
+static char filter_error[256];
+
+/* System calls a test program never needs. Names the running libseccomp does
+ * not know on this architecture are skipped. */
+static const char *const denied_syscalls[] = {
+	"ptrace", "process_vm_readv", "process_vm_writev", "kcmp", "pidfd_getfd",
+	"mount", "umount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
+	"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+	"unshare", "setns", "setsid", "setpgid",
+	"kexec_load", "kexec_file_load", "reboot", "swapon", "swapoff",
+	"init_module", "finit_module", "delete_module",
+	"bpf", "perf_event_open", "userfaultfd", "fanotify_init",
+	"keyctl", "add_key", "request_key",
+	"acct", "quotactl", "syslog", "vhangup", "lookup_dcookie",
+	"settimeofday", "clock_settime", "clock_adjtime", "adjtimex", "sethostname", "setdomainname",
+	"iopl", "ioperm", "open_by_handle_at", "name_to_handle_at",
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"mbind", "migrate_pages", "move_pages", "set_mempolicy",
+	"nfsservctl", "personality", "uselib", "ustat", "sysfs", "_sysctl",
+};
+
+/* One rule on one argument (the SCMP_A0 macros leave a field unset, which
+ * clang warns about). */
+static int rule1(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg, enum scmp_compare op,
+		 uint64_t a, uint64_t b)
+{
+	struct scmp_arg_cmp cmp = { .arg = arg, .op = op, .datum_a = a, .datum_b = b };
+	return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
+}
+
+static void build_filter(void)
+{
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	int memfd = -1, rc;
+	if (!ctx) {
+		snprintf(filter_error, sizeof(filter_error), "seccomp_init failed");
+		return;
+	}
+	/* We set no_new_privs ourselves, just before loading. */
+	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
+	const uint32_t deny = SCMP_ACT_ERRNO(EPERM);
+	for (size_t i = 0; i < sizeof(denied_syscalls) / sizeof(denied_syscalls[0]); i++) {
+		int nr = seccomp_syscall_resolve_name(denied_syscalls[i]);
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		if ((rc = seccomp_rule_add(ctx, deny, nr, 0)) < 0 && rc != -EDOM)
+			goto fail;
+	}
+	/* Sockets: only AF_UNIX (Python's own machinery uses it; it reaches
+	 * nothing outside the namespace's file view). */
+	if ((rc = rule1(ctx, deny, SCMP_SYS(socket), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0 ||
+	    (rc = rule1(ctx, deny, SCMP_SYS(socketpair), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0)
+		goto fail;
+	/* clone with any namespace flag; clone3 hides its flags in memory, so it
+	 * says "not implemented" and the C library falls back to clone. */
+	static const unsigned long nsflags[] = { CLONE_NEWUSER, CLONE_NEWNS, CLONE_NEWPID,
+		CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWCGROUP };
+	for (size_t i = 0; i < sizeof(nsflags) / sizeof(nsflags[0]); i++)
+		if ((rc = rule1(ctx, deny, SCMP_SYS(clone), 0, SCMP_CMP_MASKED_EQ, nsflags[i],
+				nsflags[i])) < 0)
+			goto fail;
+	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 &&
+	    rc != -EDOM)
+		goto fail;
+	/* Pushing characters into a terminal's input. */
+	if ((rc = rule1(ctx, deny, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, TIOCSTI, 0)) < 0)
+		goto fail;
+
+	memfd = (int)syscall(SYS_memfd_create, "lle-seccomp", MFD_CLOEXEC);
+	if (memfd < 0) {
+		snprintf(filter_error, sizeof(filter_error), "memfd_create: %s", strerror(errno));
+		goto out;
+	}
+	if ((rc = seccomp_export_bpf(ctx, memfd)) < 0)
+		goto fail;
+	off_t size = lseek(memfd, 0, SEEK_END);
+	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
+	    size / (off_t)sizeof(struct sock_filter) > USHRT_MAX) {
+		snprintf(filter_error, sizeof(filter_error), "seccomp filter of %lld bytes",
+			 (long long)size);
+		goto out;
+	}
+	struct sock_filter *prog = malloc((size_t)size);
+	if (!prog) {
+		snprintf(filter_error, sizeof(filter_error), "out of memory");
+		goto out;
+	}
+	if (pread(memfd, prog, (size_t)size, 0) != (ssize_t)size) {
+		free(prog);
+		snprintf(filter_error, sizeof(filter_error), "cannot read the seccomp filter back");
+		goto out;
+	}
+	filter_prog.len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	filter_prog.filter = prog; /* kept for the life of the process */
+	goto out;
+fail:
+	snprintf(filter_error, sizeof(filter_error), "libseccomp: %s", strerror(-rc));
+out:
+	if (memfd >= 0)
+		close(memfd);
+	seccomp_release(ctx);
+}
+
+static const struct sock_fprog *get_filter(void)
+{
+	pthread_once(&filter_once, build_filter);
+	return filter_prog.filter ? &filter_prog : NULL;
+}
+
+/* ---- the probe ---- */
+
+static pthread_once_t probe_once = PTHREAD_ONCE_INIT;
+static struct lle_sandbox_probe probe_result;
+
+static const char *const prot_names[] = {
+	"user namespace", "PID namespace", "network namespace", "mount namespace",
+	"IPC namespace", "UTS namespace", "seccomp filter",
+};
+
+const char *lle_sandbox_prot_name(unsigned bit)
+{
+	for (unsigned i = 0; i < sizeof(prot_names) / sizeof(prot_names[0]); i++)
+		if (bit == 1u << i)
+			return prot_names[i];
+	return "?";
+}
+
+/* 0 when a child can be cloned with these flags, else the errno. */
+static int try_clone(unsigned long flags)
+{
+	pid_t pid = lle_sb_raw_clone(flags);
+	if (pid == 0)
+		_exit(0);
+	if (pid < 0)
+		return errno;
+	int st;
+	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* 0 when a child can load the filter, else the errno. */
+static int try_seccomp(const struct sock_fprog *prog)
+{
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return errno;
+	pid_t pid = lle_sb_raw_clone(0);
+	if (pid == 0) {
+		int e = 0;
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0) < 0)
+			e = errno;
+		/* The filter must refuse an AF_INET socket. */
+		if (!e) {
+			int s = (int)syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+			if (s >= 0)
+				e = ENOTSUP;
+		}
+		lle_sb_write_all(pfd[1], &e, sizeof(e));
+		_exit(0);
+	}
+	int e = pid < 0 ? errno : 0;
+	close(pfd[1]);
+	if (pid > 0) {
+		if (read(pfd[0], &e, sizeof(e)) != (ssize_t)sizeof(e))
+			e = ECHILD;
+		int st;
+		while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+			;
+	}
+	close(pfd[0]);
+	return e;
+}
+
+static void add_missing(struct lle_buf *b, unsigned bit, const char *why)
+{
+	lle_buf_printf(b, "%s%s (%s)", b->n ? ", " : "", lle_sandbox_prot_name(bit), why);
+}
+
+static void run_probe(void)
+{
+	struct lle_sandbox_probe *p = &probe_result;
+	struct lle_buf miss = LLE_BUF_INIT;
+	p->root = geteuid() == 0;
+	int ue = try_clone(CLONE_NEWUSER);
+	p->userns = ue == 0;
+	if (p->userns || p->root)
+		p->have |= LLE_PROT_USER;
+	else
+		add_missing(&miss, LLE_PROT_USER, strerror(ue));
+	static const struct { unsigned bit; unsigned long flag; } ns[] = {
+		{ LLE_PROT_PID, CLONE_NEWPID }, { LLE_PROT_NET, CLONE_NEWNET },
+		{ LLE_PROT_MOUNT, CLONE_NEWNS }, { LLE_PROT_IPC, CLONE_NEWIPC },
+		{ LLE_PROT_UTS, CLONE_NEWUTS },
+	};
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		int e = try_clone(ns[i].flag | (p->userns ? CLONE_NEWUSER : 0));
+		if (e == 0)
+			p->have |= ns[i].bit;
+		else
+			add_missing(&miss, ns[i].bit, strerror(e));
+	}
+	const struct sock_fprog *prog = get_filter();
+	if (!prog) {
+		add_missing(&miss, LLE_PROT_SECCOMP, filter_error);
+	} else {
+		int e = try_seccomp(prog);
+		if (e == 0)
+			p->have |= LLE_PROT_SECCOMP;
+		else
+			add_missing(&miss, LLE_PROT_SECCOMP, strerror(e));
+	}
+	snprintf(p->missing, sizeof(p->missing), "%s", miss.oom ? "(out of memory)" : lle_buf_str(&miss));
+	lle_buf_free(&miss);
+}
+
+const struct lle_sandbox_probe *lle_sandbox_probe(void)
+{
+	pthread_once(&probe_once, run_probe);
+	return &probe_result;
+}
+
+/* ---- the parent ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* Output of one stream. Past the cap, the first half and the last half are
+ * kept: the end of stderr is where a traceback names the exception. */
+struct capture {
+	int fd;
+	struct lle_buf buf;         /* everything, until the cap; then the head */
+	struct lle_buf tail;        /* past the cap: the latest bytes, trimmed as it grows */
+	size_t cap;
+	size_t dropped;
+	int truncated;
+};
+
+static void capture_add(struct capture *cp, const char *p, size_t n)
+{
+	if (!cp->truncated && cp->buf.n + n <= cp->cap) {
+		lle_buf_add(&cp->buf, p, n);
+		return;
+	}
+	size_t head = cp->cap / 2, tailcap = cp->cap - head;
+	if (!cp->truncated) {
+		/* Fill the head, and start the tail with the rest. */
+		cp->truncated = 1;
+		lle_buf_add(&cp->buf, p, n);
+		if (cp->buf.oom)
+			return;
+		lle_buf_add(&cp->tail, cp->buf.p + head, cp->buf.n - head);
+		cp->buf.n = head;
+		cp->buf.p[head] = '\0';
+	} else {
+		lle_buf_add(&cp->tail, p, n);
+	}
+	if (cp->tail.n > 2 * tailcap) {
+		size_t cut = cp->tail.n - tailcap;
+		memmove(cp->tail.p, cp->tail.p + cut, tailcap);
+		cp->tail.n = tailcap;
+		cp->tail.p[tailcap] = '\0';
+		cp->dropped += cut;
+	}
+}
+
+/* The kept output: head, a marker, tail. */
+static void capture_finish(struct capture *cp)
+{
+	if (!cp->truncated)
+		return;
+	size_t tailcap = cp->cap - cp->cap / 2;
+	size_t cut = cp->tail.n > tailcap ? cp->tail.n - tailcap : 0;
+	lle_buf_printf(&cp->buf, "\n[... %zu bytes dropped ...]\n", cp->dropped + cut);
+	lle_buf_add(&cp->buf, cp->tail.p + cut, cp->tail.n - cut);
+	lle_buf_free(&cp->tail);
+}
+
+/* Read what is there; returns 0, or 1 at end of file. */
+static int drain(struct capture *cp)
+{
+	char chunk[16384];
+	ssize_t n = read(cp->fd, chunk, sizeof(chunk));
+	if (n < 0)
+		return (errno == EINTR || errno == EAGAIN) ? 0 : 1;
+	if (n == 0)
+		return 1;
+	capture_add(cp, chunk, (size_t)n);
+	return 0;
+}
+
+static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned warned_steps;
+static int warned_probe;
+
+static void warn_weak_step(int step, int e)
+{
+	pthread_mutex_lock(&warn_lock);
+	if (!(warned_steps & (1u << step))) {
+		warned_steps |= 1u << step;
+		lle_warnf("sandbox: cannot %s: %s; running without it (--allow-weak-sandbox)",
+			  lle_sb_step_names[step], strerror(e));
+	}
+	pthread_mutex_unlock(&warn_lock);
+}
+
+static char **build_env(const struct lle_sandbox_opts *o, const char *home, const char *path)
+{
+	size_t nextra = 0;
+	if (o->env)
+		while (o->env[nextra])
+			nextra++;
+	char **env = calloc(nextra + 6, sizeof(char *));
+	if (!env)
+		return NULL;
+	struct lle_buf b = LLE_BUF_INIT;
+	size_t n = 0;
+	lle_buf_printf(&b, "PATH=%s", path);
+	env[n++] = lle_buf_detach(&b);
+	lle_buf_printf(&b, "HOME=%s", home);
+	env[n++] = lle_buf_detach(&b);
+	lle_buf_printf(&b, "TMPDIR=%s", home);
+	env[n++] = lle_buf_detach(&b);
+	env[n++] = lle_strdup("LANG=C.UTF-8");
+	env[n++] = lle_strdup("PYTHONDONTWRITEBYTECODE=1");
+	for (size_t i = 0; i < nextra; i++)
+		env[n++] = lle_strdup(o->env[i]);
+	for (size_t i = 0; i < n; i++)
+		if (!env[i]) {
+			for (size_t j = 0; j < n; j++)
+				free(env[j]);
+			free(env);
+			return NULL;
+		}
+	return env;
+}
+
+/* Never ask for more than the caller's own hard limit: without privilege
+ * that would fail, and a limit the caller chose should hold in here too. */
+static struct rlimit limit(int resource, rlim_t want)
+{
+	struct rlimit cur, r = { want, want };
+	if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && cur.rlim_max < want)
+		r.rlim_cur = r.rlim_max = cur.rlim_max;
+	return r;
+}
+
+static void free_env(char **env)
+{
+	if (!env)
+		return;
+	for (size_t i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* ---- the helper executable (src/sandbox/init/main.c) ---- */
+
+#define HELPER_NAME "llm-eval-sandbox-init"
+
+static pthread_once_t helper_once = PTHREAD_ONCE_INIT;
+static char helper_found[PATH_MAX];
+
+static int try_dir(const char *dir, const char *rel)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s%s/" HELPER_NAME, dir, rel) >= (int)sizeof(path) ||
+	    access(path, X_OK) != 0)
+		return 0;
+	snprintf(helper_found, sizeof(helper_found), "%s", path);
+	return 1;
+}
+
+static void find_helper(void)
+{
+	/* Beside the engine library (installed, or build/lib), then beside
+	 * the executable (unit tests and benchmarks link the objects). */
+	Dl_info info;
+	if (dladdr((void *)find_helper, &info) && info.dli_fname) {
+		char *dir = lle_path_dirname(info.dli_fname);
+		int ok = dir && try_dir(dir, "");
+		free(dir);
+		if (ok)
+			return;
+	}
+	const char *exe = lle_exe_dir();
+	if (exe && (try_dir(exe, "/lib") || try_dir(exe, "/../lib") || try_dir(exe, "/../lib/llm-eval")))
+		return;
+	try_dir(LLE_LIBDIR, "");
+}
+
+/* Anonymous memory of this process in bytes (resident minus shared), the
+ * part a fork copies page tables for; 0 when unknown. */
+static unsigned long long anon_bytes(void)
+{
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	char buf[128];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	unsigned long long size, res, shared;
+	if (sscanf(buf, "%llu %llu %llu", &size, &res, &shared) != 3 || res < shared)
+		return 0;
+	return (res - shared) * (unsigned long long)sysconf(_SC_PAGESIZE);
+}
+
+/* Above this much anonymous memory, spawning the helper (a fixed few
+ * milliseconds: one more execve) is cheaper than forking this process
+ * (about 35 ms per GB on the project's VM). */
+#define HELPER_ABOVE (128ULL << 20)
+
+/* The helper's path, or NULL to clone the init from this process.
+ * LLM_EVAL_SANDBOX_INIT: a path, always that helper; "none", never a helper;
+ * unset, the installed helper when this process is large. */
+static const char *helper_path(void)
+{
+	const char *e = getenv("LLM_EVAL_SANDBOX_INIT");
+	if (e && *e)
+		return strcmp(e, "none") == 0 ? NULL : e;
+	if (anon_bytes() < HELPER_ABOVE)
+		return NULL;
+	pthread_once(&helper_once, find_helper);
+	return helper_found[0] ? helper_found : NULL;
+}
+
+/* Start the helper with the configuration on descriptor 3 and the status,
+ * stdout and stderr pipes on 4, 5, 6. posix_spawn copies none of this
+ * process's memory. Returns its pid, or -1 with err set. */
+static pid_t spawn_helper(const char *path, const struct lle_sb_child *c, struct lle_err *err)
+{
+	size_t len = 0;
+	void *cfg = lle_sb_config_encode(c, &len);
+	if (!cfg) {
+		lle_err_oom(err);
+		return -1;
+	}
+	int fds[4] = { (int)syscall(SYS_memfd_create, "lle-sandbox-config", MFD_CLOEXEC), -1, -1, -1 };
+	pid_t pid = -1;
+	if (fds[0] < 0 || lle_sb_write_all(fds[0], cfg, len) < 0) {
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot write the configuration: %s",
+			    strerror(errno));
+		goto out;
+	}
+	/* Above 3..6, so that no dup2 below overwrites a source. */
+	int src[4] = { fds[0], c->status_w, c->out_w, c->err_w };
+	for (int i = 0; i < 4; i++) {
+		int fd = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
+		if (fd < 0) {
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: dup: %s", strerror(errno));
+			goto out;
+		}
+		if (i == 0)
+			close(fds[0]);
+		fds[i] = fd;
+	}
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &all);
+	int rc = 0;
+	for (int i = 0; i < 3 && rc == 0; i++)
+		rc = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
+	for (int i = 0; i < 4 && rc == 0; i++)
+		rc = posix_spawn_file_actions_adddup2(&fa, fds[i], 3 + i);
+	char *argv[] = { HELPER_NAME, NULL };
+	char *envp[] = { NULL };
+	if (rc == 0)
+		rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&at);
+	if (rc != 0) {
+		pid = -1;
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot start '%s': %s", path, strerror(rc));
+	}
+out:
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	free(cfg);
+	return pid;
+}
+
+int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_job *job,
+		    struct lle_sandbox_result *r, struct lle_err *err)
+{
+	memset(r, 0, sizeof(*r));
+	if (!job->argv || !job->argv[0] || !job->argv[0][0])
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: no program to run");
+	for (size_t i = 0; i < job->nfiles; i++) {
+		const char *nm = job->files[i].name;
+		if (!nm[0] || strchr(nm, '/') || strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
+			return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: bad input file name '%s'", nm);
+	}
+	const struct lle_sandbox_probe *p = lle_sandbox_probe();
+	if (p->missing[0]) {
+		if (!o->allow_weak)
+			return lle_err_set(err, LLE_EXIT_CONFIG,
+					   "sandbox: this system does not allow a %s; model-written "
+					   "code would run without that protection (pass "
+					   "--allow-weak-sandbox to run it anyway)", p->missing);
+		pthread_mutex_lock(&warn_lock);
+		if (!warned_probe) {
+			warned_probe = 1;
+			lle_warnf("sandbox: running without a %s (--allow-weak-sandbox)", p->missing);
+		}
+		pthread_mutex_unlock(&warn_lock);
+	}
+	r->weak = p->missing;
+
+	double timeout = o->timeout_s > 0 ? o->timeout_s : 10.0;
+	unsigned mem = o->memory_mb ? o->memory_mb : 1024;
+	unsigned fsize = o->fsize_mb ? o->fsize_mb : 64;
+	size_t out_cap = o->out_cap ? o->out_cap : (size_t)1 << 20;
+	size_t err_cap = o->err_cap ? o->err_cap : (size_t)64 << 10;
+	const char *path = o->path ? o->path : "/usr/local/bin:/usr/bin:/bin";
+
+	struct lle_sb_child c;
+	memset(&c, 0, sizeof(c));
+	c.root = p->root;
+	c.allow_weak = o->allow_weak;
+	c.job = job;
+	c.path = path;
+	c.argv = (char *const *)job->argv;
+	if (p->have & LLE_PROT_PID)
+		c.nsflags |= CLONE_NEWPID;
+	if (p->have & LLE_PROT_NET)
+		c.nsflags |= CLONE_NEWNET;
+	if (p->have & LLE_PROT_MOUNT)
+		c.nsflags |= CLONE_NEWNS;
+	if (p->have & LLE_PROT_IPC)
+		c.nsflags |= CLONE_NEWIPC;
+	if (p->have & LLE_PROT_UTS)
+		c.nsflags |= CLONE_NEWUTS;
+	if (p->userns) {
+		c.nsflags |= CLONE_NEWUSER;
+		c.set_ids = 1;
+		c.uid = c.outer_uid = p->root ? LLE_SB_NOBODY : geteuid();
+		c.gid = c.outer_gid = p->root ? LLE_SB_NOBODY : getegid();
+	} else if (p->root) {
+		c.drop_to_nobody = 1;
+	}
+	c.prog = (p->have & LLE_PROT_SECCOMP) ? get_filter() : NULL;
+	unsigned cpu = o->cpu_s ? o->cpu_s : (unsigned)timeout + 2;
+	/* The soft CPU limit sends SIGXCPU, the hard one a second later SIGKILL. */
+	c.lim_cpu = limit(RLIMIT_CPU, (rlim_t)cpu + 1);
+	if (c.lim_cpu.rlim_cur > cpu)
+		c.lim_cpu.rlim_cur = cpu;
+	c.lim_as = limit(RLIMIT_AS, (rlim_t)mem << 20);
+	c.lim_fsize = limit(RLIMIT_FSIZE, (rlim_t)fsize << 20);
+	c.lim_nproc = limit(RLIMIT_NPROC, o->nproc ? o->nproc : 64);
+	c.lim_nofile = limit(RLIMIT_NOFILE, o->nofile ? o->nofile : 256);
+	c.lim_core = (struct rlimit){ 0, 0 };
+	char tmpfs_opts[96];
+	snprintf(tmpfs_opts, sizeof(tmpfs_opts), "size=%um,nr_inodes=4096,mode=1777", fsize);
+	c.tmpfs_opts = tmpfs_opts;
+
+	/* Without a mount namespace the working directory is a fresh host
+	 * directory, removed afterwards. */
+	char workdir[PATH_MAX] = "/tmp";
+	int own_workdir = 0;
+	if (!(c.nsflags & CLONE_NEWNS)) {
+		const char *t = getenv("TMPDIR");
+		snprintf(workdir, sizeof(workdir), "%s/lle-sandbox.XXXXXX", t && *t ? t : "/tmp");
+		if (!mkdtemp(workdir))
+			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot create a directory in '%s': %s",
+					   t && *t ? t : "/tmp", strerror(errno));
+		own_workdir = 1;
+		if (c.drop_to_nobody && chown(workdir, LLE_SB_NOBODY, LLE_SB_NOBODY) < 0) {
+			int e = errno;
+			rmdir(workdir);
+			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot give '%s' to uid %d: %s",
+					   workdir, LLE_SB_NOBODY, strerror(e));
+		}
+	}
+	c.workdir = workdir;
+
+	char **env = build_env(o, workdir, path);
+	int status[2] = { -1, -1 }, sync[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
+	int rc = -1, failed = 0;
+	pid_t pid = -1;
+	struct capture cout = { -1, LLE_BUF_INIT, LLE_BUF_INIT, out_cap, 0, 0 };
+	struct capture cerr = { -1, LLE_BUF_INIT, LLE_BUF_INIT, err_cap, 0, 0 };
+	if (!env) {
+		lle_err_oom(err);
+		goto done;
+	}
+	c.envp = env;
+	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
+		goto done;
+	}
+	/* The program reopens its pipes through /dev/stdout (/proc/self/fd/1):
+	 * they must be its own, not root's. */
+	if (p->root && (fchown(out[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0 ||
+			fchown(errp[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0)) {
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot give the output pipes to uid %d: %s",
+			    LLE_SB_NOBODY, strerror(errno));
+		goto done;
+	}
+	c.status_w = status[1];
+	c.out_w = out[1];
+	c.err_w = errp[1];
+
+	double t0 = now_s();
+	const char *helper = helper_path();
+	if (helper) {
+		pid = spawn_helper(helper, &c, err);
+		if (pid < 0)
+			goto done;
+	} else {
+		/* No helper: clone the init from this process. sync is a socket so
+		 * that telling a dead child to go is EPIPE, not SIGPIPE. */
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0) {
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: socketpair: %s", strerror(errno));
+			goto done;
+		}
+		c.sync_r = sync[0];
+		pid = lle_sb_raw_clone(c.nsflags);
+		if (pid == 0)
+			lle_sb_init_main(&c);
+		if (pid < 0) {
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: clone: %s", strerror(errno));
+			goto done;
+		}
+		close_fd(&sync[0]);
+		if ((c.nsflags & CLONE_NEWUSER) && lle_sb_write_maps(pid, &c) < 0) {
+			failed = 1;
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s",
+				    lle_sb_step_names[ST_MAPS], strerror(errno));
+			kill(pid, SIGKILL);
+			goto reap;
+		}
+		if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
+			failed = 1;
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process is gone: %s",
+				    strerror(errno));
+			kill(pid, SIGKILL);
+			goto reap;
+		}
+		close_fd(&sync[1]);
+	}
+	close_fd(&status[1]);
+	close_fd(&out[1]);
+	close_fd(&errp[1]);
+
+	cout.fd = out[0];
+	cerr.fd = errp[0];
+	out[0] = errp[0] = -1;
+	int st_fd = status[0];
+	status[0] = -1;
+	char mbuf[sizeof(struct lle_sb_msg) * 8];
+	size_t mlen = 0;
+	int got_exit = 0, wstatus = 0, setup_step = -1, setup_errno = 0, exec_errno = 0;
+	pid_t prog_pid = -1;
+	double deadline = t0 + timeout, end_time = 0;
+	int killed = 0;
+	for (;;) {
+		struct pollfd fds[3];
+		int nfds = 0;
+		if (cout.fd >= 0)
+			fds[nfds++] = (struct pollfd){ cout.fd, POLLIN, 0 };
+		if (cerr.fd >= 0)
+			fds[nfds++] = (struct pollfd){ cerr.fd, POLLIN, 0 };
+		if (st_fd >= 0)
+			fds[nfds++] = (struct pollfd){ st_fd, POLLIN, 0 };
+		if (nfds == 0)
+			break;
+		double left = deadline - now_s();
+		if (left <= 0) {
+			if (killed) {
+				/* The grace period is over. A helper that did not end
+				 * takes its init with it (PR_SET_PDEATHSIG). */
+				if (helper)
+					kill(pid, SIGKILL);
+				break;
+			}
+			killed = 1;
+			if (!got_exit) {
+				r->end = LLE_SANDBOX_TIMEOUT;
+				end_time = now_s();
+			}
+			/* The helper kills the init on SIGTERM and waits until every
+			 * process of the sandbox is gone; the init is ours to kill. */
+			kill(pid, helper ? SIGTERM : SIGKILL);
+			if (!(c.nsflags & CLONE_NEWPID) && prog_pid > 0)
+				kill(-prog_pid, SIGKILL);
+			deadline = now_s() + 2.0;
+			continue;
+		}
+		int pr = poll(fds, (nfds_t)nfds, (int)(left * 1000) + 1);
+		if (pr < 0 && errno != EINTR)
+			break;
+		if (pr <= 0)
+			continue;
+		for (int i = 0; i < nfds; i++) {
+			if (!fds[i].revents)
+				continue;
+			if (fds[i].fd == cout.fd) {
+				if (drain(&cout)) {
+					close_fd(&cout.fd);
+				}
+			} else if (fds[i].fd == cerr.fd) {
+				if (drain(&cerr)) {
+					close_fd(&cerr.fd);
+				}
+			} else {
+				ssize_t n = read(st_fd, mbuf + mlen, sizeof(mbuf) - mlen);
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n <= 0) {
+					close_fd(&st_fd);
+					continue;
+				}
+				mlen += (size_t)n;
+				size_t k = 0;
+				for (; k + sizeof(struct lle_sb_msg) <= mlen; k += sizeof(struct lle_sb_msg)) {
+					struct lle_sb_msg m;
+					memcpy(&m, mbuf + k, sizeof(m));
+					if (m.kind == LLE_SB_START) {
+						prog_pid = m.a;
+					} else if (m.kind == LLE_SB_EXIT && r->end != LLE_SANDBOX_TIMEOUT) {
+						got_exit = 1;
+						wstatus = m.a;
+						end_time = now_s();
+					} else if (m.kind == LLE_SB_SETUP && m.a >= 0 && m.a < ST_NSTEP) {
+						setup_step = m.a;
+						setup_errno = m.b;
+					} else if (m.kind == LLE_SB_EXEC) {
+						exec_errno = m.b;
+					} else if (m.kind == LLE_SB_WEAK && m.a >= 0 && m.a < ST_NSTEP) {
+						warn_weak_step(m.a, m.b);
+					}
+				}
+				memmove(mbuf, mbuf + k, mlen - k);
+				mlen -= k;
+			}
+		}
+	}
+	close_fd(&st_fd);
+	close_fd(&cout.fd);
+	close_fd(&cerr.fd);
+	if (!killed)
+		kill(pid, helper ? SIGTERM : SIGKILL); /* normally gone already; never leave it running */
+	if (!(c.nsflags & CLONE_NEWPID) && prog_pid > 0)
+		kill(-prog_pid, SIGKILL);
+
+reap:;
+	int st;
+	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+		;
+	if (failed)
+		goto done;
+	if (setup_step >= 0) {
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s", lle_sb_step_names[setup_step],
+			    strerror(setup_errno));
+		goto done;
+	}
+	if (exec_errno) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "sandbox: cannot run '%s': %s (PATH=%s)", job->argv[0],
+			    strerror(exec_errno), path);
+		goto done;
+	}
+	if (r->end != LLE_SANDBOX_TIMEOUT) {
+		if (!got_exit) {
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process ended "
+				    "without a report (%s %d)", WIFSIGNALED(st) ? "signal" : "status",
+				    WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+			goto done;
+		}
+		if (WIFSIGNALED(wstatus)) {
+			r->end = LLE_SANDBOX_SIGNALED;
+			r->signal = WTERMSIG(wstatus);
+		} else {
+			r->end = LLE_SANDBOX_EXITED;
+			r->exit_code = WEXITSTATUS(wstatus);
+		}
+	}
+	capture_finish(&cout);
+	capture_finish(&cerr);
+	if (cout.buf.oom || cerr.buf.oom || cout.tail.oom || cerr.tail.oom) {
+		lle_err_oom(err);
+		goto done;
+	}
+	r->wall_s = (end_time > 0 ? end_time : now_s()) - t0;
+	r->helper = helper != NULL;
+	r->out_len = cout.buf.n;
+	r->out = lle_buf_detach(&cout.buf);
+	r->out_truncated = cout.truncated;
+	r->err_len = cerr.buf.n;
+	r->err = lle_buf_detach(&cerr.buf);
+	r->err_truncated = cerr.truncated;
+	if (!r->out || !r->err) {
+		lle_sandbox_result_free(r);
+		lle_err_oom(err);
+		goto done;
+	}
+	rc = 0;
+done:
+	close_fd(&status[0]);
+	close_fd(&status[1]);
+	close_fd(&sync[0]);
+	close_fd(&sync[1]);
+	close_fd(&out[0]);
+	close_fd(&out[1]);
+	close_fd(&errp[0]);
+	close_fd(&errp[1]);
+	lle_buf_free(&cout.buf);
+	lle_buf_free(&cerr.buf);
+	lle_buf_free(&cout.tail);
+	lle_buf_free(&cerr.tail);
+	free_env(env);
+	if (own_workdir)
+		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	return rc;
+}
+
+void lle_sandbox_result_free(struct lle_sandbox_result *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+	r->out_len = r->err_len = 0;
+}
+
+/* ---- the pool ---- */
+
+unsigned lle_sandbox_pool_size(const struct lle_sandbox_opts *o)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned n = ncpu > 0 ? (unsigned)ncpu : 1;
+	unsigned mem = o && o->memory_mb ? o->memory_mb : 1024;
+	FILE *f = fopen("/proc/meminfo", "re");
+	if (f) {
+		char line[256];
+		unsigned long long kb;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+				unsigned long long fit = kb / 1024 / mem;
+				if (fit < n)
+					n = (unsigned)fit;
+				break;
+			}
+		fclose(f);
+	}
+	return n ? n : 1;
+}
+
+struct pool {
+	const struct lle_sandbox_opts *o;
+	const struct lle_sandbox_job *jobs;
+	size_t n, next;
+	lle_sandbox_done_fn done;
+	void *ud;
+	pthread_mutex_t lock;
+	struct lle_err first;
+};
+
+static void *worker(void *arg)
+{
+	struct pool *pl = arg;
+	for (;;) {
+		pthread_mutex_lock(&pl->lock);
+		size_t i = pl->next < pl->n ? pl->next++ : pl->n;
+		pthread_mutex_unlock(&pl->lock);
+		if (i >= pl->n)
+			break;
+		struct lle_sandbox_result r;
+		struct lle_err e = { 0 };
+		int rc = lle_sandbox_run(pl->o, &pl->jobs[i], &r, &e);
+		pthread_mutex_lock(&pl->lock);
+		if (rc < 0 && !pl->first.code)
+			pl->first = e;
+		if (pl->done)
+			pl->done(pl->ud, i, rc < 0 ? NULL : &r, rc < 0 ? &e : NULL);
+		pthread_mutex_unlock(&pl->lock);
+		if (rc == 0)
+			lle_sandbox_result_free(&r);
+	}
+	return NULL;
+}
+
+int lle_sandbox_run_all(const struct lle_sandbox_opts *o, const struct lle_sandbox_job *jobs,
+			size_t n, unsigned workers, lle_sandbox_done_fn done, void *ud,
+			struct lle_err *err)
+{
+	struct pool pl = { .o = o, .jobs = jobs, .n = n, .done = done, .ud = ud };
+	pthread_mutex_init(&pl.lock, NULL);
+	if (!workers)
+		workers = lle_sandbox_pool_size(o);
+	if (workers > n)
+		workers = n ? (unsigned)n : 1;
+	pthread_t *th = calloc(workers, sizeof(*th));
+	unsigned started = 0;
+	/* The calling thread is one of the workers; if threads cannot be made,
+	 * fewer run, but all jobs still do. */
+	if (th)
+		for (; started + 1 < workers; started++)
+			if (pthread_create(&th[started], NULL, worker, &pl) != 0)
+				break;
+	worker(&pl);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(th);
+	pthread_mutex_destroy(&pl.lock);
+	if (pl.first.code) {
+		if (err)
+			*err = pl.first;
+		return -1;
+	}
+	return 0;
+}
