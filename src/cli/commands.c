@@ -47,22 +47,6 @@ const struct lle_cmd lle_commands[] = {
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"
 	  "`llm-eval help COMMAND`.\n",
 	  0, lle_cmd_help, NULL },
-	{ "monitor", NULL, "watch GPUs, CPU, memory and llm-eval runs, live",
-	  "llm-eval monitor [--once] [--json] [--interval MS] [--count N]",
-	  "Shows this machine's GPUs (through NVML, when an NVIDIA driver is installed),\n"
-	  "CPU and memory, and the llm-eval runs in progress. On a terminal the view is\n"
-	  "refreshed in place until you press q or Ctrl-C; otherwise one block of text\n"
-	  "is printed per sample. Fields and variables: docs/monitor.md.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --once          print one sample and exit (taken one interval after start)\n"
-	  "  --json          one JSON object per sample and line, for scripts\n"
-	  "  --interval MS   milliseconds between samples, 10 to 3600000 (default 1000)\n"
-	  "  --count N       exit after N samples\n"
-	  "\n"
-	  "Environment:\n"
-	  "  LLM_EVAL_NVML_PATH   the NVML library to load (default libnvidia-ml.so.1)\n",
-	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
 	{ "list", "ls", "list models, tasks, categories or backends",
 	  "llm-eval list [--json | --format table|tsv|json] [--category NAME] [--kind KIND]\n"
 	  "                models|tasks|categories|backends [PATTERN]",
@@ -84,6 +68,54 @@ const struct lle_cmd lle_commands[] = {
 	  "  llm-eval list tasks --include-path lm-evaluation-harness/lm_eval/tasks 'mmlu_*'\n"
 	  "  llm-eval list tasks --kind group --format tsv\n",
 	  LLE_NEED_REGISTRY, lle_cmd_list, NULL },
+	{ "monitor", NULL, "watch GPUs, CPU, memory and llm-eval runs, live",
+	  "llm-eval monitor [--once] [--json] [--interval MS] [--count N]",
+	  "Shows this machine's GPUs (through NVML, when an NVIDIA driver is installed),\n"
+	  "CPU and memory, and the llm-eval runs in progress. On a terminal the view is\n"
+	  "refreshed in place until you press q or Ctrl-C; otherwise one block of text\n"
+	  "is printed per sample. Fields and variables: docs/monitor.md.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --once          print one sample and exit (taken one interval after start)\n"
+	  "  --json          one JSON object per sample and line, for scripts\n"
+	  "  --interval MS   milliseconds between samples, 10 to 3600000 (default 1000)\n"
+	  "  --count N       exit after N samples\n"
+	  "\n"
+	  "Environment:\n"
+	  "  LLM_EVAL_NVML_PATH   the NVML library to load (default libnvidia-ml.so.1)\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
+	{ "report", NULL, "report models x tasks with standard errors, as text, CSV, JSON or HTML",
+	  "llm-eval report [RUN...] [--category C] [--format F] [--output FILE] [--store PATH]",
+	  "One row per model, one column per task (its metric with the standard error),\n"
+	  "and the average of each category. With no RUN, every stored run; a model and\n"
+	  "task found in several runs shows the latest. The HTML report is one file with\n"
+	  "bar charts (error bars: one standard error) and no external resources.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --category C   only the tasks of category C\n"
+	  "  --format F     table (default), markdown, csv, json or html\n"
+	  "  --output FILE  write to FILE instead of standard output (without --format,\n"
+	  "                 the format follows its extension: .html, .md, .csv, .json)\n"
+	  "  --metric M     show metric M where a task has it (acc, exact_match,flexible-extract)\n"
+	  "  --subtasks     also show the members of groups (the MMLU subjects)\n"
+	  "  --store PATH   the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_report" },
+	{ "results", NULL, "list, show and import stored runs",
+	  "llm-eval results list|show RUN|import FILE|DIR...|delete RUN [--store PATH] [--json]",
+	  "The run store (by default $XDG_DATA_HOME/llm-eval/runs.sqlite) keeps each run's\n"
+	  "configuration, versions, timings, hardware and every metric with its standard\n"
+	  "error. `import` reads results JSON written by llm-eval or lm-evaluation-harness\n"
+	  "(a DIR: every results_*.json in it and in its sub-directories);\n"
+	  "importing the same file twice stores it once. Beside DIR/results_DATE.json,\n"
+	  "the files DIR/samples_TASK_DATE.jsonl are read too: their per-document scores\n"
+	  "let `compare` pair two runs. A RUN is a run id, a prefix of its uid, or `last`.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --store PATH   the run store\n"
+	  "  --json         list and show as JSON\n"
+	  "  --category C   import: the category of tasks whose file names none\n"
+	  "  --no-samples   import: leave the samples files out\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_results" },
 	{ "run", NULL, "evaluate models on tasks and write the results",
 	  "llm-eval run (--model NAME | --model-path FILE.gguf | --category NAME)\n"
 	  "                (--tasks NAME[,NAME...] | --category NAME) [options]",
@@ -131,6 +163,29 @@ const struct lle_cmd lle_commands[] = {
 	  "  llm-eval run --model-path model.gguf --tasks gsm8k --data-dir datasets --limit 50\n"
 	  "  llm-eval run --category mathematics --data-dir datasets --output results\n",
 	  LLE_NEED_REGISTRY | LLE_NEED_ENGINE, NULL, "lle_cmd_run" },
+	{ "sandbox", NULL, "run a program in the sandbox that code tasks use, or check it",
+	  "llm-eval sandbox [--check] [--allow-weak-sandbox] [--timeout S] [--memory MB]\n"
+	  "                        [--file PATH]... [--stdin] -- PROGRAM [ARGS...]",
+	  "Runs PROGRAM the way model-written code runs: in new user, PID, network,\n"
+	  "mount, IPC and UTS namespaces, read-only file system with a private /tmp as\n"
+	  "working directory, no network, resource limits, a seccomp filter and an empty\n"
+	  "environment. See docs/sandbox.md.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --check               say which protections this system allows, then run a\n"
+	  "                        trial program; exit 3 when one is missing\n"
+	  "  --allow-weak-sandbox  run even when a protection is missing (says which)\n"
+	  "  --timeout S           wall-clock limit in seconds (default 10)\n"
+	  "  --memory MB           address-space limit per process (default 1024)\n"
+	  "  --file PATH           copy PATH into the working directory (repeatable)\n"
+	  "  --stdin               pass this command's standard input to PROGRAM\n"
+	  "\n"
+	  "Exit status: PROGRAM's own; 128+N when signal N killed it; 124 when it timed\n"
+	  "out; 3 when the sandbox is incomplete and --allow-weak-sandbox is not given.\n"
+	  "\n"
+	  "Example:\n"
+	  "  llm-eval sandbox --timeout 5 -- python3 -c 'print(1 + 1)'\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_sandbox" },
 	{ "show", NULL, "show the full config of a model, task or category and where it came from",
 	  "llm-eval show [--json] model|task|category NAME",
 	  "Prints the entry's config with its include: files merged, as YAML, each\n"
@@ -155,61 +210,6 @@ const struct lle_cmd lle_commands[] = {
 	  "Options:\n"
 	  "  --strict      warnings are errors too (exit 3)\n",
 	  LLE_NEED_REGISTRY, lle_cmd_validate, NULL },
-	{ "report", NULL, "report models x tasks with standard errors, as text, CSV, JSON or HTML",
-	  "llm-eval report [RUN...] [--category C] [--format F] [--output FILE] [--store PATH]",
-	  "One row per model, one column per task (its metric with the standard error),\n"
-	  "and the average of each category. With no RUN, every stored run; a model and\n"
-	  "task found in several runs shows the latest. The HTML report is one file with\n"
-	  "bar charts (error bars: one standard error) and no external resources.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --category C   only the tasks of category C\n"
-	  "  --format F     table (default), markdown, csv, json or html\n"
-	  "  --output FILE  write to FILE instead of standard output (without --format,\n"
-	  "                 the format follows its extension: .html, .md, .csv, .json)\n"
-	  "  --metric M     show metric M where a task has it (acc, exact_match,flexible-extract)\n"
-	  "  --subtasks     also show the members of groups (the MMLU subjects)\n"
-	  "  --store PATH   the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
-	  LLE_NEED_ENGINE, NULL, "lle_cmd_report" },
-	{ "results", NULL, "list, show and import stored runs",
-	  "llm-eval results list|show RUN|import FILE|DIR...|delete RUN [--store PATH] [--json]",
-	  "The run store (by default $XDG_DATA_HOME/llm-eval/runs.sqlite) keeps each run's\n"
-	  "configuration, versions, timings, hardware and every metric with its standard\n"
-	  "error. `import` reads results JSON written by llm-eval or lm-evaluation-harness\n"
-	  "(a DIR: every results_*.json in it and in its sub-directories);\n"
-	  "importing the same file twice stores it once. Beside DIR/results_DATE.json,\n"
-	  "the files DIR/samples_TASK_DATE.jsonl are read too: their per-document scores\n"
-	  "let `compare` pair two runs. A RUN is a run id, a prefix of its uid, or `last`.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --store PATH   the run store\n"
-	  "  --json         list and show as JSON\n"
-	  "  --category C   import: the category of tasks whose file names none\n"
-	  "  --no-samples   import: leave the samples files out\n",
-	  LLE_NEED_ENGINE, NULL, "lle_cmd_results" },
-	{ "sandbox", NULL, "run a program in the sandbox that code tasks use, or check it",
-	  "llm-eval sandbox [--check] [--allow-weak-sandbox] [--timeout S] [--memory MB]\n"
-	  "                        [--file PATH]... [--stdin] -- PROGRAM [ARGS...]",
-	  "Runs PROGRAM the way model-written code runs: in new user, PID, network,\n"
-	  "mount, IPC and UTS namespaces, read-only file system with a private /tmp as\n"
-	  "working directory, no network, resource limits, a seccomp filter and an empty\n"
-	  "environment. See docs/sandbox.md.\n"
-	  "\n"
-	  "Options:\n"
-	  "  --check               say which protections this system allows, then run a\n"
-	  "                        trial program; exit 3 when one is missing\n"
-	  "  --allow-weak-sandbox  run even when a protection is missing (says which)\n"
-	  "  --timeout S           wall-clock limit in seconds (default 10)\n"
-	  "  --memory MB           address-space limit per process (default 1024)\n"
-	  "  --file PATH           copy PATH into the working directory (repeatable)\n"
-	  "  --stdin               pass this command's standard input to PROGRAM\n"
-	  "\n"
-	  "Exit status: PROGRAM's own; 128+N when signal N killed it; 124 when it timed\n"
-	  "out; 3 when the sandbox is incomplete and --allow-weak-sandbox is not given.\n"
-	  "\n"
-	  "Example:\n"
-	  "  llm-eval sandbox --timeout 5 -- python3 -c 'print(1 + 1)'\n",
-	  LLE_NEED_ENGINE, NULL, "lle_cmd_sandbox" },
 	{ "version", NULL, "print the version of llm-eval and of what it was built with",
 	  "llm-eval version [--json]",
 	  "Options:\n"
