@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,16 +304,22 @@ static struct lle_node *load(const char *text, size_t n, const char *name, struc
 	return root;
 }
 
-/* Files given names by a loader live in a small interned list for the life of
- * the process: trees are few and names short, and this lets copies and
- * includes share `file` pointers without reference counts. */
+/* Files given names by a loader are interned for the life of the process, so
+ * copies and includes share `file` pointers without reference counts. A hash
+ * table, since `validate` over a 14,000-file tree interns every path. */
+#define INTERN_BUCKETS 4096
+
 static const char *intern_name(const char *name)
 {
 	static struct name_list {
 		struct name_list *next;
 		char name[];
-	} *names;
-	for (struct name_list *p = names; p; p = p->next)
+	} *buckets[INTERN_BUCKETS];
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+	for (const unsigned char *q = (const unsigned char *)name; *q; q++)
+		h = (h ^ *q) * 1099511628211ull;
+	struct name_list **b = &buckets[h % INTERN_BUCKETS];
+	for (struct name_list *p = *b; p; p = p->next)
 		if (strcmp(p->name, name) == 0)
 			return p->name;
 	size_t n = strlen(name);
@@ -320,8 +327,8 @@ static const char *intern_name(const char *name)
 	if (!p)
 		return NULL;
 	memcpy(p->name, name, n + 1);
-	p->next = names;
-	names = p;
+	p->next = *b;
+	*b = p;
 	return p->name;
 }
 
