@@ -55,7 +55,7 @@ enum fault { F_NONE, F_500, F_503, F_429, F_DROP, F_MALFORMED, F_TRUNC, F_TRICKL
 static const char *fault_names[F_N] = { "none", "500", "503", "429", "drop", "malformed", "truncated", "trickle" };
 
 static struct {
-	const char *model_path, *plugin, *served, *chat_template, *bad_answer, *system;
+	const char *model_path, *key_env, *plugin, *served, *chat_template, *bad_answer, *system;
 	int port, threads, no_inference, no_logprobs, latency_ms, trickle_ms, max_model_len;
 	double retry_after;
 	long die_after;
@@ -735,6 +735,13 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 			_exit(3); /* a replica that dies: connections reset, no answer */
 		f = fault_for(k);
 	}
+	if (opt.key_env && strcmp(url, "/health") != 0) {
+		const char *want = getenv(opt.key_env), *got = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+		if (!want || !got || strncmp(got, "Bearer ", 7) != 0 || strcmp(got + 7, want) != 0) {
+			reply_error(&r, 401, "Incorrect API key provided");
+			return send_reply(c, &r, F_NONE);
+		}
+	}
 	if (opt.bad_answer && strcmp(url, "/health") != 0) {
 		if (strcmp(opt.bad_answer, "nonjson") == 0) {
 			r.status = 200;
@@ -811,6 +818,7 @@ static void usage(void)
 		"       [--served-name NAME] [--latency-ms N] [--fault KIND:SHARE]... [--retry-after S]\n"
 		"       [--trickle-ms N] [--die-after N] [--no-logprobs] [--bad-answer nonjson|nochoices]\n"
 		"       [--chat-template NAME] [--system TEXT] [--max-model-len N] [--threads N]\n"
+		"       [--require-key-env VAR]   answer 401 unless \"Authorization: Bearer $VAR\"\n"
 		"  KIND: 500 503 429 drop malformed truncated trickle\n");
 	exit(2);
 }
@@ -833,6 +841,8 @@ int main(int argc, char **argv)
 			opt.served = v;
 		else if (ARG("--port"))
 			opt.port = atoi(v);
+		else if (ARG("--require-key-env"))
+			opt.key_env = v;
 		else if (ARG("--threads"))
 			opt.threads = atoi(v);
 		else if (ARG("--latency-ms"))

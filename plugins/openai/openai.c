@@ -1394,6 +1394,30 @@ static int oa_submit(struct lle_model *m, const struct lle_request *reqs, size_t
 					 "the server returns no prompt log-probabilities");
 				return -1;
 			}
+	/* when every replica is out, one more look before giving up on the run */
+	int up = 0;
+	for (int i = 0; i < m->nrep; i++)
+		up += !m->reps[i].down;
+	for (int i = 0; i < m->nrep && !up; i++) {
+		struct replica *r = &m->reps[i];
+		char url[2048];
+		struct call c;
+		snprintf(url, sizeof(url), "%s/health", r->root);
+		call_blocking(m, url, NULL, m->timeout < 10 ? m->timeout : 10, &c);
+		if (c.cc == CURLE_OK && (c.status == 200 || c.status == 404)) {
+			r->down = 0;
+			r->fails = 0;
+			up = 1;
+		} else {
+			describe_fail(&c, r->last_err, sizeof(r->last_err));
+		}
+		sb_free(&c.resp);
+	}
+	if (!up) {
+		snprintf(err, len, "no server answers: '%s': %s%s", m->reps[0].root, m->reps[0].last_err,
+			 m->nrep > 1 ? " (and every other replica)" : "");
+		return -1;
+	}
 	struct run R = { m, calloc(n ? n : 1, sizeof(struct job)), n, 0, 0, cb, user };
 	if (!R.jobs) {
 		snprintf(err, len, "out of memory");
@@ -1415,14 +1439,14 @@ static int oa_submit(struct lle_model *m, const struct lle_request *reqs, size_t
 				break;
 		}
 		/* probes of replicas that are out */
-		int up = 0;
+		int nup = 0;
 		for (int i = 0; i < m->nrep; i++) {
 			struct replica *r = &m->reps[i];
-			up += !r->down;
+			nup += !r->down;
 			if (r->down && !r->probe && t >= r->retry_at)
 				start_xfer(&R, NULL, r);
 		}
-		if (!up) {
+		if (!nup) {
 			if (all_down_since < 0)
 				all_down_since = t;
 			/* nothing answers: give the replicas max_retries probe rounds, then fail */
@@ -1443,7 +1467,7 @@ static int oa_submit(struct lle_model *m, const struct lle_request *reqs, size_t
 		}
 		/* start what may start, oldest first */
 		double wake = t + 0.5;
-		for (size_t i = 0; i < n && up && R.inflight < m->num_concurrent; i++) {
+		for (size_t i = 0; i < n && nup && R.inflight < m->num_concurrent; i++) {
 			struct job *j = &R.jobs[i];
 			if (j->step == ST_DONE || j->inflight)
 				continue;
