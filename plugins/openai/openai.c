@@ -552,12 +552,19 @@ static void sleep_s(double s)
 }
 
 /* GET or POST with retries; 0 with c filled (any status), -1 when it never
- * got an answer worth returning (c says why). */
-static int call_retry(struct lle_model *m, const char *url, const char *body, struct call *c)
+ * got an answer worth returning (c says why). With need_json, an answer of
+ * status 200 that does not parse is retried like a 5xx. */
+static int call_retry(struct lle_model *m, const char *url, const char *body, int need_json, struct call *c)
 {
 	for (int a = 0;; a++) {
 		call_blocking(m, url, body, m->timeout < 30 ? m->timeout : 30, c);
-		if (!retryable(c) || a >= m->max_retries || H->interrupted(H->user))
+		int again = retryable(c);
+		if (!again && need_json && c->status == 200) {
+			json_t *j = json_loadb(c->resp.p ? c->resp.p : "", c->resp.n, 0, NULL);
+			again = j == NULL;
+			json_decref(j);
+		}
+		if (!again || a >= m->max_retries || H->interrupted(H->user))
 			return c->cc == CURLE_OK ? 0 : -1;
 		sleep_s(backoff_delay(m, a, c->retry_after));
 		sb_free(&c->resp);
@@ -570,7 +577,7 @@ static int probe_replica(struct lle_model *m, struct replica *r, char *err, size
 	char url[2048];
 	struct call c;
 	snprintf(url, sizeof(url), "%s/health", r->root);
-	int rc = call_retry(m, url, NULL, &c);
+	int rc = call_retry(m, url, NULL, 0, &c);
 	if (rc < 0 || (c.status != 200 && c.status != 404)) {
 		char why[512];
 		describe_fail(&c, why, sizeof(why));
@@ -580,7 +587,7 @@ static int probe_replica(struct lle_model *m, struct replica *r, char *err, size
 	}
 	sb_free(&c.resp);
 	snprintf(url, sizeof(url), "%s/models", r->api);
-	rc = call_retry(m, url, NULL, &c);
+	rc = call_retry(m, url, NULL, 1, &c);
 	if (rc < 0 || c.status != 200) {
 		char why[512];
 		describe_fail(&c, why, sizeof(why));
@@ -639,7 +646,7 @@ static int tokenize_blocking(struct lle_model *m, struct replica *r, const char 
 	snprintf(url, sizeof(url), "%s/tokenize", r->root);
 	struct call c;
 	*out = NULL;
-	int rc = body ? call_retry(m, url, body, &c) : -1;
+	int rc = body ? call_retry(m, url, body, 1, &c) : -1;
 	free(body);
 	if (rc < 0 || c.status != 200) {
 		char why[512];
@@ -674,7 +681,8 @@ static char *score_body(struct lle_model *m, const int32_t *toks, int n, int mod
 static int parse_score(struct lle_model *m, const char *body, size_t blen, const int32_t *toks, int n, int s,
 		       double *lp, int *greedy, char *err, size_t len);
 
-/* Whether the server gives prompt log-probabilities in the given mode. */
+/* Whether the server gives prompt log-probabilities in the given mode: 1 yes,
+ * 0 it refuses or leaves them out, -1 it failed to answer (why says). */
 static int probe_logprobs(struct lle_model *m, struct replica *r, int mode, const int32_t *toks, int n,
 			  char *why, size_t len)
 {
@@ -682,18 +690,21 @@ static int probe_logprobs(struct lle_model *m, struct replica *r, int mode, cons
 	char url[2048];
 	snprintf(url, sizeof(url), "%s/completions", r->api);
 	struct call c;
-	int rc = body ? call_retry(m, url, body, &c) : -1;
+	int rc = body ? call_retry(m, url, body, 1, &c) : -1;
 	free(body);
 	if (rc < 0 || c.status != 200) {
 		describe_fail(&c, why, len);
+		int failed = rc < 0 || retryable(&c);
 		sb_free(&c.resp);
-		return 0;
+		return failed ? -1 : 0;
 	}
 	double lp;
-	int g;
-	int ok = parse_score(m, c.resp.p, c.resp.n, toks, n, n - 1, &lp, &g, why, len) == 0;
+	int g, save = m->lp_mode;
+	m->lp_mode = mode;
+	int prc = parse_score(m, c.resp.p, c.resp.n, toks, n, n - 1, &lp, &g, why, len);
+	m->lp_mode = save;
 	sb_free(&c.resp);
-	return ok;
+	return prc == 0 ? 1 : prc == -2 ? -1 : 0;
 }
 
 static int oa_wait_ready(struct lle_model *m, char *err, size_t len)
@@ -744,21 +755,33 @@ static int oa_wait_ready(struct lle_model *m, char *err, size_t len)
 		if (tokenize_blocking(m, r, "", 1, &b, &nb, e, sizeof(e)) == 0 && nb == 1)
 			m->prefix_tok = b[0];
 		free(b);
-		int mode = LP_NONE;
-		if (!e[0] && tokenize_blocking(m, r, "Hello world", 1, &t, &nt, e, sizeof(e)) == 0 && nt >= 2) {
-			if ((m->lp_mode == LP_AUTO || m->lp_mode == LP_ECHO) &&
-			    probe_logprobs(m, r, LP_ECHO, t, nt, w1, sizeof(w1)))
+		int mode = LP_NONE, failed = 0;
+		if (e[0])
+			failed = 1;
+		else if (tokenize_blocking(m, r, "Hello world", 1, &t, &nt, e, sizeof(e)) < 0)
+			failed = 1;
+		else if (nt >= 2) {
+			int a = m->lp_mode == LP_AUTO || m->lp_mode == LP_ECHO ? probe_logprobs(m, r, LP_ECHO, t, nt, w1, sizeof(w1)) : 0;
+			if (a > 0)
 				mode = LP_ECHO;
-			else if ((m->lp_mode == LP_AUTO || m->lp_mode == LP_PROMPT) &&
-				 probe_logprobs(m, r, LP_PROMPT, t, nt, w2, sizeof(w2)))
+			int b2 = mode == LP_NONE && a >= 0 && (m->lp_mode == LP_AUTO || m->lp_mode == LP_PROMPT)
+			       ? probe_logprobs(m, r, LP_PROMPT, t, nt, w2, sizeof(w2)) : 0;
+			if (b2 > 0)
 				mode = LP_PROMPT;
+			failed = a < 0 || b2 < 0;
 		}
 		free(t);
-		if (mode == LP_NONE) {
+		if (mode == LP_NONE && failed) {
+			snprintf(m->ready_err, sizeof(m->ready_err), "server '%s' failed while probing prompt "
+				 "log-probabilities: %s", r->api, e[0] ? e : w2[0] ? w2 : w1);
+			if (m->ll_tasks && *m->ll_tasks)
+				goto fail;
+			oa_log(LLE_LOG_INFO, "openai: %s", m->ready_err);
+		} else if (mode == LP_NONE) {
 			snprintf(m->ready_err, sizeof(m->ready_err),
-				 "server '%s' returns no prompt log-probabilities (%s%s%s%s): loglikelihood "
-				 "requests need them", r->api, e[0] ? e : w1[0] ? w1 : "echo with logprobs refused",
-				 w2[0] ? "; prompt_logprobs: " : "", w2, "");
+				 "server '%s' returns no prompt log-probabilities (echo with logprobs: %s%s%s): "
+				 "loglikelihood requests need them", r->api, w1[0] ? w1 : "not tried",
+				 w2[0] ? "; prompt_logprobs: " : "", w2);
 			if (m->ll_tasks && *m->ll_tasks) {
 				size_t o = strlen(m->ready_err);
 				snprintf(m->ready_err + o, sizeof(m->ready_err) - o,
