@@ -731,7 +731,8 @@ static int oa_wait_ready(struct lle_model *m, char *err, size_t len)
 			snprintf(r->last_err, sizeof(r->last_err), "%.250s", e);
 			if (!first[0])
 				snprintf(first, sizeof(first), "%s", e);
-			oa_log(LLE_LOG_WARN, "openai: %s; taken out, probed again later", e);
+			if (m->nrep > 1)
+				oa_log(LLE_LOG_WARN, "openai: %s; taken out, probed again later", e);
 			continue;
 		}
 		up++;

@@ -15,6 +15,7 @@ mkdir -p "$T/reg/models"
 start_server() {
 	name=$1
 	shift
+	rm -f "$T/$name.port"
 	"$SRV" "$@" >"$T/$name.port" 2>"$T/$name.err" &
 	pid=$!
 	SRV_PIDS="$SRV_PIDS $pid"
