@@ -43,3 +43,8 @@ $(TESTSERVER): tools/lle-testserver.c $(TESTSERVER_OBJ) $(LLAMA_RUNTIME)
 install: install-openai
 install-openai: $(OPENAI_SO)
 	install -d $(DESTDIR)$(LIBDIR)
+
+# The unit test loads the plugin and starts the test server (--no-inference).
+$(BUILD)/tests/test_openai: ALL_CFLAGS += -DOA_PLUGIN='"$(abspath $(OPENAI_SO))"' \
+	-DOA_SERVER='"$(abspath $(TESTSERVER))"'
+$(BUILD)/tests/test_openai: $(OPENAI_SO) $(TESTSERVER)

@@ -930,8 +930,8 @@ int main(int argc, char **argv)
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)opt.port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-						MHD_USE_ERROR_LOG, 0, NULL, NULL, handler, NULL,
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD,
+						0, NULL, NULL, handler, NULL,
 						MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
 						MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 						MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)120,

@@ -411,7 +411,7 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 		} else if (KEY("backoff_max")) {
 			bad = parse_num(v, 0, 86400, &m->backoff_max);
 		} else if (KEY("max_length")) {
-			bad = parse_num(v, 8, 1 << 24, &x);
+			bad = parse_num(v, 1, 1 << 24, &x);
 			m->max_length = (int)x;
 		} else if (KEY("endpoint")) {
 			if (strcmp(v, "chat") == 0)
