@@ -491,6 +491,11 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	free(items);
 	free(ll);
 	free(greedy);
+	if (tr->failed && o->on_error_stop) {
+		lle_err_set(err, LLE_EXIT_EVAL, "task '%s': stopped at the first failed document (--on-error stop)",
+			    t->name);
+		goto out;
+	}
 	rc = 0;
 	goto out;
 oom:

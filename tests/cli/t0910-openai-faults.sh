@@ -16,9 +16,12 @@ model clean "$(url "$PORT_clean")" "$FAST" "$BO"
 expect "clean run" 0 llm-eval $INC $RUN --tasks demo --model clean --output "$T/clean"
 
 for kind in 500 503 429 drop malformed truncated trickle; do
-	start_server "f$kind" --model "$TINY" --plugin "$LLAMAPLUG" --fault "$kind:0.2" --trickle-ms 100 --retry-after 0.02
+	start_server "f$kind" --model "$TINY" --plugin "$LLAMAPLUG" --fault "$kind:0.2" --trickle-ms 500 --retry-after 0.02
 	eval "port=\$PORT_f$kind"
-	model "f$kind" "$(url "$port")" "$FAST" "$BO" "timeout: 1.5"
+	# a trickled answer takes seconds: it times out and is retried
+	to=300
+	[ "$kind" != trickle ] || to=3
+	model "f$kind" "$(url "$port")" "$FAST" "$BO" "timeout: $to"
 	expect "20% $kind: the run finishes" 0 llm-eval -v -v $INC $RUN --tasks demo --model "f$kind" --output "$T/f$kind" &&
 		err_has "retry"
 	check "20% $kind: results identical to the clean run" $CMP "$T/f$kind" "$T/clean" 0
@@ -30,6 +33,10 @@ model always "$(url "$PORT_always")" "max_retries: 2" "$BO"
 expect "a server that always fails: documents fail with its message" 1 llm-eval $INC $RUN --model always \
 	--tasks demo_arith_gen --output "$T/always" &&
 	err_has "failed after 3 tries: HTTP 500: injected fault 500" && err_has "task 'demo_arith_gen': doc 0"
+expect "--on-error stop: the run ends at the first failed document" 1 llm-eval $INC $RUN --model always \
+	--tasks demo_arith_gen --batch-size 2 --on-error stop --output "$T/stop" &&
+	err_has "stopped at the first failed document (--on-error stop)" && err_has "doc 1" &&
+	{ ! grep -q "doc 2" "$ERR" || fail "documents after the first chunk were tried"; }
 
 start_server dies --model "$TINY" --plugin "$LLAMAPLUG" --die-after 12
 model dies "$(url "$PORT_dies")" "max_retries: 2" "$BO"
