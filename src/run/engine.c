@@ -585,7 +585,9 @@ chunk_fail:
 	}
 	progress_show(tr->pr, 1);
 	rc = output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, lle_run_interrupted, err);
+	tr->out = NULL; /* output_task freed it */
 out:
+	output_task_abort(tr->out); /* a failed task: its samples so far stay as .part */
 	lle_task_agg_free(agg);
 	lle_fewshot_free(fs);
 	lle_ds_close(ds);

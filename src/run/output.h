@@ -26,6 +26,9 @@ int output_sample(struct task_output *to, const struct lle_task *t, size_t doc_i
 /* The task is done (or stopped): aggregate it and close its sample log. */
 int output_task(struct task_output *to, const struct plan_task *pt, struct lle_task_agg *agg,
 		long bootstrap_iters, double seconds, int interrupted, struct lle_err *err);
+/* The task failed before output_task: close its sample log, kept as .part
+ * with the documents scored so far. */
+void output_task_abort(struct task_output *to);
 /* Groups, the results file and the table of one model. */
 int output_model_end(struct run_output *ro, const struct lle_plan *p, const struct lle_run_opts *o,
 		     struct lle_monitor *mon, int interrupted, struct lle_err *err);
