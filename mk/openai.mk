@@ -39,10 +39,9 @@ $(TESTSERVER): tools/lle-testserver.c $(TESTSERVER_OBJ) $(LLAMA_RUNTIME)
 		$(TESTSERVER_OBJ) $(ALL_LDFLAGS) $(CORE_LIBS) $(LLAMACPP_TEST_LINK) \
 		$(shell $(PKG_CONFIG) --libs libmicrohttpd jansson) -lm -ldl -lpthread
 
-.PHONY: install-openai
-install: install-openai
-install-openai: $(OPENAI_SO)
-	install -d $(DESTDIR)$(LIBDIR)
+# `make install` installs openai.so with every other plugin of PLUGINS (it
+# needs only libcurl and jansson from the system); the test server is not
+# installed.
 
 # The unit test loads the plugin and starts the test server (--no-inference).
 $(BUILD)/tests/test_openai: ALL_CFLAGS += -DOA_PLUGIN='"$(abspath $(OPENAI_SO))"' \

@@ -959,6 +959,15 @@ struct xfer {
 	char curl_err[CURL_ERROR_SIZE];
 };
 
+/* The context tokens of one submission, shared by the requests that carry
+ * the same context (the choices of a question): one /tokenize call each. */
+struct ctx_ent {
+	const char *ctx;          /* the request's pointer: the key */
+	struct job *owner;        /* the job whose call is in progress, or NULL */
+	int32_t *t;               /* the tokens once known */
+	int n, ready;
+};
+
 struct run {
 	struct lle_model *m;
 	struct job *jobs;
@@ -966,7 +975,22 @@ struct run {
 	int inflight;
 	lle_complete_fn cb;
 	void *user;
+	struct ctx_ent *cache;    /* open addressing, ncache slots (a power of two) */
+	size_t ncache;
 };
+
+static struct ctx_ent *ctx_slot(struct run *R, const char *ctx)
+{
+	if (!R->cache)
+		return NULL;
+	size_t h = ((uintptr_t)ctx >> 3) * 0x9E3779B97F4A7C15ull;
+	for (size_t i = 0; i < R->ncache; i++) {
+		struct ctx_ent *e = &R->cache[(h + i) & (R->ncache - 1)];
+		if (!e->ctx || e->ctx == ctx)
+			return e;
+	}
+	return NULL;
+}
 
 static int is_space(unsigned char c)
 {
@@ -994,6 +1018,11 @@ static void finish(struct run *R, struct job *j, int status, const char *error, 
 		res.n_tokens = j->ntok;
 		res.text = text;
 		res.text_len = tlen;
+	}
+	if (j->req->kind == LLE_REQ_LOGLIKELIHOOD) {
+		struct ctx_ent *e = ctx_slot(R, j->req->context);
+		if (e && e->owner == j)
+			e->owner = NULL; /* another request of the context may try */
 	}
 	j->step = ST_DONE;
 	job_clear(j);
@@ -1232,11 +1261,19 @@ static int on_answer(struct run *R, struct job *j, struct replica *r, struct sbu
 	}
 	j->attempt = 0;
 	switch (j->step) {
-	case ST_TOK_CTX:
+	case ST_TOK_CTX: {
 		j->ctx_t = t;
 		j->nctx = n;
 		j->step = ST_TOK_WHOLE;
+		struct ctx_ent *e = ctx_slot(R, q->context);
+		if (e && e->owner == j && (e->t = malloc(sizeof(int32_t) * (size_t)(n + 1)))) {
+			memcpy(e->t, t, sizeof(int32_t) * (size_t)n);
+			e->n = n;
+			e->ready = 1;
+			e->owner = NULL;
+		}
 		break;
+	}
 	case ST_TOK_WHOLE: {
 		j->whole_t = t;
 		j->nwhole = n;
@@ -1442,11 +1479,15 @@ static int oa_submit(struct lle_model *m, const struct lle_request *reqs, size_t
 			 m->nrep > 1 ? " (and every other replica)" : "");
 		return -1;
 	}
-	struct run R = { m, calloc(n ? n : 1, sizeof(struct job)), n, 0, 0, cb, user };
+	struct run R = { m, calloc(n ? n : 1, sizeof(struct job)), n, 0, 0, cb, user, NULL, 0 };
 	if (!R.jobs) {
 		snprintf(err, len, "out of memory");
 		return -1;
 	}
+	R.ncache = 16;
+	while (R.ncache < 2 * n)
+		R.ncache *= 2;
+	R.cache = calloc(R.ncache, sizeof(*R.cache)); /* without it, every request tokenises its context */
 	for (size_t i = 0; i < n; i++) {
 		R.jobs[i].req = &reqs[i];
 		start_job(&R, &R.jobs[i]);
@@ -1500,6 +1541,30 @@ static int oa_submit(struct lle_model *m, const struct lle_request *reqs, size_t
 					wake = j->wake;
 				continue;
 			}
+			if (j->step == ST_TOK_CTX) {
+				struct ctx_ent *e = ctx_slot(&R, j->req->context);
+				if (e && e->ready) {
+					/* another choice of the same context had it tokenised */
+					free(j->ctx_t);
+					j->ctx_t = malloc(sizeof(int32_t) * (size_t)(e->n + 1));
+					if (!j->ctx_t) {
+						fail_job(&R, j, "out of memory");
+						continue;
+					}
+					memcpy(j->ctx_t, e->t, sizeof(int32_t) * (size_t)e->n);
+					j->nctx = e->n;
+					j->step = ST_TOK_WHOLE;
+					if (build_body(&R, j) < 0) {
+						fail_job(&R, j, "out of memory");
+						continue;
+					}
+				} else if (e && e->owner && e->owner != j) {
+					continue; /* wait for that call */
+				} else if (e) {
+					e->ctx = j->req->context;
+					e->owner = j;
+				}
+			}
 			struct replica *r = pick(m);
 			if (!r)
 				break;
@@ -1549,6 +1614,9 @@ static int oa_submit(struct lle_model *m, const struct lle_request *reqs, size_t
 	for (size_t i = 0; i < n; i++)
 		job_clear(&R.jobs[i]);
 	free(R.jobs);
+	for (size_t i = 0; R.cache && i < R.ncache; i++)
+		free(R.cache[i].t);
+	free(R.cache);
 	oa_log(LLE_LOG_DEBUG, "openai: %zu requests, %lld HTTP calls so far, %lld retries", n, m->n_http, m->n_retries);
 	return 0;
 }
