@@ -148,6 +148,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  --threads N           CPU threads for the backend\n"
 	  "  --max-length N        context length to use\n"
 	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default 100000)\n"
+	  "  --on-error continue|stop  go on past a failed document (default), or end the run\n"
 	  "\n"
 	  "Output:\n"
 	  "  --output DIR          write results (and samples) under DIR/<model>/\n"

@@ -491,6 +491,11 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	free(items);
 	free(ll);
 	free(greedy);
+	if (tr->failed && o->on_error_stop) {
+		lle_err_set(err, LLE_EXIT_EVAL, "task '%s': stopped at the first failed document (--on-error stop)",
+			    t->name);
+		goto out;
+	}
 	rc = 0;
 	goto out;
 oom:
@@ -615,13 +620,41 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	op.system_message = o->apply_chat_template ? o->system_instruction : NULL;
 	op.options = (const char *const *)pm->options;
 	op.n_options = pm->noptions;
+	/* The openai backend is told which tasks need prompt log-probabilities,
+	 * so a server without them is refused at wait_ready, naming them. */
+	const char **xopts = NULL;
+	char *lltasks = NULL;
+	if (strcmp(pm->backend, "openai") == 0) {
+		struct lle_buf b = LLE_BUF_INIT;
+		lle_buf_adds(&b, "loglikelihood_tasks=");
+		size_t n0 = b.n;
+		for (size_t i = 0; i < p->ntasks; i++)
+			if (p->tasks[i].task->output_type != LLE_OUT_GENERATE_UNTIL)
+				lle_buf_printf(&b, "%s%s", b.n > n0 ? "', '" : "", p->tasks[i].name);
+		lltasks = lle_buf_detach(&b);
+		xopts = calloc(pm->noptions + 1, sizeof(*xopts));
+		if (!lltasks || !xopts) {
+			free(lltasks);
+			free(xopts);
+			lle_plugin_close(pl);
+			return lle_err_oom(err);
+		}
+		for (size_t i = 0; i < pm->noptions; i++)
+			xopts[i] = pm->options[i];
+		xopts[pm->noptions] = lltasks;
+		op.options = xopts;
+		op.n_options = pm->noptions + 1;
+	}
 	struct lle_model *model = NULL;
 	char ebuf[1024] = "";
 	lle_monitor_phase(mon, "load model");
 	double t0 = now_s();
 	/* open() returns at once; the model loads on the plugin's thread while
 	 * the first chunk's prompts are built. */
-	if (be->open(&op, &model, ebuf, sizeof(ebuf)) < 0) {
+	int orc = be->open(&op, &model, ebuf, sizeof(ebuf));
+	free(xopts);
+	free(lltasks);
+	if (orc < 0) {
 		lle_plugin_close(pl);
 		return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 	}

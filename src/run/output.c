@@ -316,6 +316,17 @@ static int close_samples(struct task_output *to, int complete, struct lle_err *e
 	return 0;
 }
 
+void output_task_abort(struct task_output *to)
+{
+	if (!to)
+		return;
+	struct lle_err ignored = { 0 };
+	close_samples(to, 0, &ignored);
+	free(to->samples_path);
+	free(to->samples_tmp);
+	free(to);
+}
+
 int output_task(struct task_output *to, const struct plan_task *pt, struct lle_task_agg *agg,
 		long bootstrap_iters, double seconds, int interrupted, struct lle_err *err)
 {

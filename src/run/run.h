@@ -47,6 +47,7 @@ struct lle_run_opts {
 	int quiet;                    /* no progress */
 	int json_table;               /* print the final results JSON to stdout instead of a table */
 	unsigned monitor_interval_ms; /* 0: the default */
+	int on_error_stop;            /* --on-error stop: end the run at the first failed document */
 };
 
 struct lle_plan;

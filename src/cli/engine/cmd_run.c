@@ -42,6 +42,7 @@ enum {
 	OPT_MODEL = 256, OPT_MODEL_PATH, OPT_BACKEND, OPT_MODEL_DIR, OPT_TASKS, OPT_CATEGORY, OPT_LIMIT,
 	OPT_FEWSHOT, OPT_SEED, OPT_FEWSHOT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_GEN, OPT_BATCH, OPT_THREADS,
 	OPT_MAXLEN, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
+	OPT_ON_ERROR,
 };
 
 int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
@@ -71,6 +72,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "monitor-interval", required_argument, NULL, OPT_MONINT },
 		{ "no-progress", no_argument, NULL, OPT_QUIET_PROGRESS },
+		{ "on-error", required_argument, NULL, OPT_ON_ERROR },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
@@ -149,6 +151,11 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			break;
 		case OPT_JSON: o.json_table = 1; break;
 		case OPT_QUIET_PROGRESS: o.quiet = 1; break;
+		case OPT_ON_ERROR:
+			if (strcmp(optarg, "stop") != 0 && strcmp(optarg, "continue") != 0)
+				return lle_cmd_usage_error(c, "--on-error takes 'continue' or 'stop', not '%s'", optarg);
+			o.on_error_stop = strcmp(optarg, "stop") == 0;
+			break;
 		case OPT_MONINT: {
 			unsigned ms;
 			if (lle_monitor_parse_interval("--monitor-interval", optarg, &ms, &err) < 0)
@@ -191,6 +198,8 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		lle_errorf("%s", err.msg);
 	else if (rc == LLE_EXIT_INTERRUPTED)
 		lle_warnf("interrupted: finished tasks are written; run the same command again to redo the rest");
+	else if (rc == LLE_EXIT_EVAL && err.msg[0])
+		lle_errorf("%s", err.msg); /* --on-error stop */
 	else if (rc == LLE_EXIT_EVAL)
 		lle_warnf("some documents failed (see the errors above); the scores cover the others");
 	lle_plan_free(plan);
