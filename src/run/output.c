@@ -673,17 +673,6 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 	return rc;
 }
 
-void output_task_abort(struct task_output *to)
-{
-	if (!to)
-		return;
-	if (to->samples)
-		fclose(to->samples); /* the .part file stays: what was scored before the error */
-	free(to->samples_path);
-	free(to->samples_tmp);
-	free(to);
-}
-
 void output_close(struct run_output *ro)
 {
 	if (!ro)
