@@ -340,6 +340,7 @@ struct task_run {
 	int keys_only;             /* the journal's pass: build requests, keep their keys */
 	unsigned char (*keys)[RUN_KEY_LEN];
 	size_t nkeys, capkeys;
+	size_t next_doc;           /* the document after the last one built (for shards) */
 };
 
 static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_request *reqs, size_t nreq,
@@ -348,6 +349,7 @@ static int chunk_cache_end(struct task_run *tr, struct chunk *ck, size_t nreq, s
 static void chunk_cache_free(struct chunk *ck);
 static int task_journal(struct task_run *tr, struct lle_err *err);
 static int shard_skips(const struct lle_run_opts *o, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
+static int shard_catch_up(struct task_run *tr, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
 
 static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids,
 		     size_t ndocs, struct lle_fewshot *fs, struct lle_err *err)
@@ -367,7 +369,8 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	size_t nreq = 0;
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	for (size_t i = 0; i < ndocs; i++) {
-		if (lle_task_build_ex(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
+		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
+		    lle_task_build_ex(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
 			goto out;
 		first[i] = nreq;
 		switch (t->output_type) {
@@ -690,7 +693,7 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 			rc = -1;
 			break;
 		}
-		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, 0, NULL, 0, 0 };
+		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, 0, NULL, 0, 0, 0 };
 		rc = run_task(&tr, err);
 		free(tr.keys);
 		*failed += tr.failed;
@@ -885,24 +888,34 @@ static void chunk_cache_free(struct chunk *ck)
 	ck->cc = NULL;
 }
 
-/* --shard i/N: documents whose doc_id % N != i are skipped; the few-shot
- * sampler still draws for them, so the documents kept get the very prompts
- * an unsharded run gives them. 1: skip, 0: keep, -1: error. */
+/* --shard i/N: documents whose doc_id % N != i are skipped (not even
+ * processed). 1: skip, 0: keep. */
 static int shard_skips(const struct lle_run_opts *o, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err)
 {
-	if (o->shard_n <= 1 || (long)(doc_id % (size_t)o->shard_n) == o->shard_i)
-		return 0;
+	(void)fs;
+	(void)err;
+	return o->shard_n > 1 && (long)(doc_id % (size_t)o->shard_n) != o->shard_i;
+}
+
+/* Before building doc_id's prompt: the few-shot sampler draws for every
+ * document skipped since the last one built, in order, so the documents a
+ * shard keeps get the very prompts an unsharded run gives them. */
+static int shard_catch_up(struct task_run *tr, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err)
+{
 	long k = fs ? lle_fewshot_k(fs) : 0;
-	if (k > 0) {
+	if (k > 0 && tr->next_doc < doc_id) {
 		size_t *idx = malloc(((size_t)k + 1) * sizeof(*idx));
 		if (!idx)
 			return lle_err_oom(err);
-		long r = lle_fewshot_draw(fs, idx, err);
+		for (; tr->next_doc < doc_id; tr->next_doc++)
+			if (lle_fewshot_draw(fs, idx, err) < 0) {
+				free(idx);
+				return -1;
+			}
 		free(idx);
-		if (r < 0)
-			return -1;
 	}
-	return 1;
+	tr->next_doc = doc_id + 1;
+	return 0;
 }
 
 /* The journal of a task: the keys of all its requests, in the order the run
@@ -932,6 +945,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	if (!(ds = lle_ds_open(pt->data_path, err)))
 		goto out;
 	tr->keys_only = 1;
+	tr->next_doc = 0;
 	long seen = 0;
 	int bad = 0;
 	while (seen < pt->ndocs && !bad) {
@@ -973,6 +987,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	}
 	tr->keys_only = 0;
 	tr->jbase = 0;
+	tr->next_doc = 0;
 	if (!bad)
 		rc = run_cache_task_begin(tr->cache, pt->name, (const unsigned char (*)[RUN_KEY_LEN])tr->keys,
 					  tr->nkeys, err);
