@@ -459,13 +459,13 @@ static int merge_model(const char *model, struct shard *sh, size_t nsh, const ch
 		for (size_t k = 0; k < sizeof(same) / sizeof(same[0]); k++) {
 			json_t *a = json_object_get(sh[0].root, same[k]), *b = json_object_get(sh[s].root, same[k]);
 			struct lle_buf path = LLE_BUF_INIT;
-			lle_buf_adds(&path, same[k]);
+			lle_buf_printf(&path, ".%s", same[k]);
 			if ((a || b) && (!a || !b || json_diff(a, b, &path))) {
-				char *va = json_short(json_at(sh[0].root, lle_buf_str(&path) - 0));
+				char *va = json_short(json_at(sh[0].root, lle_buf_str(&path)));
 				char *vb = json_short(json_at(sh[s].root, lle_buf_str(&path)));
 				lle_err_set(err, LLE_EXIT_CONFIG,
 					    "model '%s': shards of different configurations: %s is %s in shard %ld/%ld ('%s') but %s in shard %ld/%ld ('%s')",
-					    model, lle_buf_str(&path), va ? va : "?", sh[0].i, N, sh[0].path, vb ? vb : "?",
+					    model, lle_buf_str(&path) + 1, va ? va : "?", sh[0].i, N, sh[0].path, vb ? vb : "?",
 					    sh[s].i, N, sh[s].path);
 				free(va);
 				free(vb);
