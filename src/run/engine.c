@@ -948,7 +948,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	tr->next_doc = 0;
 	long seen = 0;
 	int bad = 0;
-	while (seen < pt->ndocs && !bad) {
+	while (seen < pt->ndocs && !bad && !lle_run_interrupted) {
 		size_t n = 0;
 		while (n < (size_t)bsz && seen < pt->ndocs) {
 			json_t *doc = NULL;
@@ -988,7 +988,9 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	tr->keys_only = 0;
 	tr->jbase = 0;
 	tr->next_doc = 0;
-	if (!bad)
+	if (!bad && lle_run_interrupted)
+		rc = 0; /* stopped before the journal was complete: the task will not run */
+	else if (!bad)
 		rc = run_cache_task_begin(tr->cache, pt->name, (const unsigned char (*)[RUN_KEY_LEN])tr->keys,
 					  tr->nkeys, err);
 out:
