@@ -68,6 +68,23 @@ const struct lle_cmd lle_commands[] = {
 	  "  llm-eval list tasks --include-path lm-evaluation-harness/lm_eval/tasks 'mmlu_*'\n"
 	  "  llm-eval list tasks --kind group --format tsv\n",
 	  LLE_NEED_REGISTRY, lle_cmd_list, NULL },
+	{ "merge", NULL, "combine the shards of a run (run --shard i/N) into one results file",
+	  "llm-eval merge DIR... [--output DIR] [--store PATH | --no-store]",
+	  "Reads the shard results (results_<date>.json with \"shard\": \"i/N\") and their\n"
+	  "items_<task>_<date>.jsonl files in each DIR and one level below (DIR/<model>/),\n"
+	  "checks that shards 0..N-1 of each model are all there and were run with the\n"
+	  "same configuration (it names the first difference otherwise), re-aggregates\n"
+	  "every task from the per-document items in doc_id order (the same\n"
+	  "aggregations, bootstrap and groups as an unsharded run) and writes one\n"
+	  "results file per model under OUTPUT/<model>/, with values identical to an\n"
+	  "unsharded run's. The merged run is added to the run store.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --output DIR  where to write (default: merged)\n"
+	  "  --store PATH  the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n"
+	  "  --no-store    do not add the merged run to the run store\n"
+	  "  --json        print the merged results JSON instead of the table\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_merge" },
 	{ "monitor", NULL, "watch GPUs, CPU, memory and llm-eval runs, live",
 	  "llm-eval monitor [--once] [--json] [--interval MS] [--count N]",
 	  "Shows this machine's GPUs (through NVML, when an NVIDIA driver is installed),\n"
@@ -148,14 +165,24 @@ const struct lle_cmd lle_commands[] = {
 	  "  --threads N           CPU threads for the backend\n"
 	  "  --max-length N        context length to use\n"
 	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default 100000)\n"
-	  "  --on-error continue|stop  go on past a failed document (default), or end the run\n"
 	  "\n"
 	  "Output:\n"
 	  "  --output DIR          write results (and samples) under DIR/<model>/\n"
 	  "  --log-samples         write every document's prompt, responses and scores\n"
 	  "  --json                print the results JSON instead of the table\n"
 	  "  --no-progress         no progress lines (-q also silences warnings)\n"
+	  "  --on-error continue|stop  go on past a failed document (default), or end the run\n"
 	  "  --monitor-interval MS sampling interval of GPU/CPU/memory (LLM_EVAL_MONITOR=0: off)\n"
+	  "\n"
+	  "Resume, store, shards:\n"
+	  "  --cache PATH          the response cache (default $XDG_CACHE_HOME/llm-eval/cache.sqlite);\n"
+	  "                        the same command after any interruption sends only what it lacks\n"
+	  "  --no-cache            neither read nor write a cache\n"
+	  "  --store PATH          the run store each model's results go to\n"
+	  "                        (default $XDG_DATA_HOME/llm-eval/runs.sqlite)\n"
+	  "  --no-store            do not add the results to the run store\n"
+	  "  --shard i/N           only the documents with doc_id % N == i (needs --output);\n"
+	  "                        combine the N shards with `llm-eval merge`\n"
 	  "\n"
 	  "Exit codes: 0 all scored, 1 some documents failed, 2 usage, 3 config, 4 data,\n"
 	  "5 backend, 6 I/O, 130 interrupted (finished tasks are written).\n"

@@ -22,6 +22,7 @@
 
 #include "backend/loader.h"
 #include "monitor/monitor.h"
+#include "run/cache_glue.h"
 #include "run/output.h"
 #include "run/plan.h"
 #include "util/buf.h"
@@ -262,7 +263,10 @@ struct chunk {
 	struct slot *slots;
 	size_t nslots;
 	struct progress *pr;
+	struct chunk_cache *cc;  /* the response cache's part (cache_glue.c), or NULL */
 };
+
+static void chunk_cache_complete(struct chunk *c, const struct lle_request *req, const struct lle_result *res);
 
 /* A copy of the model's text that is valid UTF-8: a generation cut at the
  * token limit can end inside a character, and a random model emits byte
@@ -300,6 +304,7 @@ static void on_complete(void *user, const struct lle_request *req, const struct 
 		s->text = valid_utf8(res->text, res->text_len);
 	if (res->status != LLE_STATUS_OK)
 		s->error = lle_strdup(res->error ? res->error : "request failed");
+	chunk_cache_complete(c, req, res);
 	c->pr->requests++;
 	c->pr->tokens += (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0);
 	if (c->pr->mon) {
@@ -329,7 +334,22 @@ struct task_run {
 	struct task_output *out;
 	struct progress *pr;
 	long failed;
+	/* the response cache and sharding (see "cache, journal, shards" below) */
+	struct run_cache *cache;
+	size_t jbase;              /* journal index of the chunk's first request */
+	int keys_only;             /* the journal's pass: build requests, keep their keys */
+	unsigned char (*keys)[RUN_KEY_LEN];
+	size_t nkeys, capkeys;
+	size_t next_doc;           /* the document after the last one built (for shards) */
 };
+
+static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_request *reqs, size_t nreq,
+			     struct lle_request **send, size_t *nsend, struct lle_err *err);
+static int chunk_cache_end(struct task_run *tr, struct chunk *ck, size_t nreq, struct lle_err *err);
+static void chunk_cache_free(struct chunk *ck);
+static int task_journal(struct task_run *tr, struct lle_err *err);
+static int shard_skips(const struct lle_run_opts *o, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
+static int shard_catch_up(struct task_run *tr, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
 
 static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids,
 		     size_t ndocs, struct lle_fewshot *fs, struct lle_err *err)
@@ -349,7 +369,8 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	size_t nreq = 0;
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	for (size_t i = 0; i < ndocs; i++) {
-		if (lle_task_build_ex(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
+		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
+		    lle_task_build_ex(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
 			goto out;
 		first[i] = nreq;
 		switch (t->output_type) {
@@ -403,14 +424,27 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 			}
 		}
 	}
+	/* The response cache: what it has fills its slots, only the rest is sent. */
+	struct lle_request *send = reqs;
+	size_t nsend = nreq;
+	if (chunk_cache_begin(tr, &ck, reqs, nreq, &send, &nsend, err) < 0)
+		goto out;
+	if (tr->keys_only) {
+		rc = 0;
+		goto out;
+	}
 	if (tr->pr->mon)
 		lle_monitor_add_requests_total(tr->pr->mon, nreq);
 
 	char ebuf[1024] = "";
-	if (nreq && tr->be->submit(tr->model, reqs, nreq, on_complete, &ck, ebuf, sizeof(ebuf)) < 0) {
+	if (nsend && tr->be->submit(tr->model, send, nsend, on_complete, &ck, ebuf, sizeof(ebuf)) < 0) {
 		lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': %s", tr->pm->name, ebuf);
+		chunk_cache_end(tr, &ck, nreq, NULL);
 		goto out;
 	}
+	/* Responses count only once committed to the cache. */
+	if (chunk_cache_end(tr, &ck, nreq, err) < 0)
+		goto out;
 
 	/* Score each document whose requests all succeeded. */
 	size_t nitems = t->nfilters * t->nmetrics;
@@ -512,6 +546,7 @@ out:
 		free(ck.slots[i].error);
 	}
 	free(ck.slots);
+	chunk_cache_free(&ck);
 	return rc;
 }
 
@@ -536,6 +571,8 @@ static int run_task(struct task_run *tr, struct lle_err *err)
 		goto out;
 	if (!(ds = lle_ds_open(pt->data_path, err)))
 		goto out;
+	if (task_journal(tr, err) < 0)
+		goto out;
 	tr->pr->task = pt->name;
 	tr->pr->done = 0;
 	tr->pr->total = pt->ndocs;
@@ -559,6 +596,14 @@ static int run_task(struct task_run *tr, struct lle_err *err)
 			}
 			if (r == 0)
 				break;
+			int skip = shard_skips(o, fs, (size_t)seen, err);
+			if (skip) {
+				json_decref(doc);
+				if (skip < 0)
+					goto chunk_fail;
+				seen++;
+				continue;
+			}
 			if (lle_task_process_doc(t, doc, (size_t)seen, err) < 0) {
 				json_decref(doc);
 				goto chunk_fail;
@@ -587,6 +632,7 @@ chunk_fail:
 	rc = output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, lle_run_interrupted, err);
 	tr->out = NULL; /* output_task took it */
 out:
+	run_cache_task_end(tr->cache);
 	output_task_abort(tr->out);
 	lle_task_agg_free(agg);
 	lle_fewshot_free(fs);
@@ -600,7 +646,7 @@ out:
 
 static int run_model(struct lle_plan *p, const struct plan_model *pm, const struct lle_run_opts *o,
 		     struct gen_args *ga, struct lle_monitor *mon, struct run_output *ro, long *failed,
-		     struct lle_err *err)
+		     struct run_cache *cache, struct lle_err *err)
 {
 	struct host_state hs;
 	host_init(&hs);
@@ -669,22 +715,28 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 		rc = lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 		goto done;
 	}
-	if (output_model_begin(ro, pm, now_s() - t0, err) < 0) {
+	if (output_model_begin(ro, pm, now_s() - t0, err) < 0 || run_cache_model(cache, pm, err) < 0) {
 		rc = -1;
 		goto done;
 	}
+	output_backend(ro, be->name, be->version);
 	for (size_t i = 0; i < p->ntasks && !lle_run_interrupted; i++) {
 		to = output_task_begin(ro, &p->tasks[i], err);
 		if (!to) {
 			rc = -1;
 			break;
 		}
-		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0 };
+		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, 0, NULL, 0, 0, 0 };
 		rc = run_task(&tr, err);
+		free(tr.keys);
 		*failed += tr.failed;
 		if (rc < 0)
 			break;
 	}
+	long long sent, cached;
+	run_cache_counts(cache, &sent, &cached);
+	output_requests(ro, sent, cached);
+	lle_notef("model '%s': %lld requests sent to the backend, %lld found in the cache", pm->name, sent, cached);
 	if (rc == 0 && output_model_end(ro, p, o, mon, lle_run_interrupted, err) < 0)
 		rc = -1;
 done:
@@ -709,14 +761,276 @@ int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 	struct run_output *ro = output_open(o, err);
 	long failed = 0;
 	int rc = ro ? 0 : -1;
+	/* The cache and the store open before any model loads: a cache or store
+	 * that cannot be written stops the run before it costs anything. */
+	struct run_cache *cache = rc == 0 ? run_cache_open(o, err) : NULL;
+	struct lle_runstore *store = NULL;
+	if (rc == 0 && !cache)
+		rc = -1;
+	if (rc == 0 && !o->no_store && !(store = run_store_open(o, err)) && err->code)
+		rc = -1;
+	if (rc == 0)
+		output_store(ro, store);
 	for (size_t i = 0; rc == 0 && i < p->nmodels && !lle_run_interrupted; i++)
-		rc = run_model(p, &p->models[i], o, &ga, mon, ro, &failed, err);
+		rc = run_model(p, &p->models[i], o, &ga, mon, ro, &failed, cache, err);
 	lle_monitor_stop(mon, NULL);
 	output_close(ro);
+	run_cache_close(cache);
+	run_store_close(store);
 	gen_args_fini(&ga);
 	if (rc < 0)
 		return err->code ? err->code : LLE_EXIT_INTERNAL;
 	if (lle_run_interrupted)
 		return LLE_EXIT_INTERRUPTED;
 	return failed ? LLE_EXIT_EVAL : LLE_EXIT_OK;
+}
+
+/* ---------- cache, journal, shards ---------- */
+
+/* The cache's part of one chunk: the key of every request, and the array
+ * of the requests actually sent. */
+struct chunk_cache {
+	struct task_run *tr;
+	unsigned char (*keys)[RUN_KEY_LEN];
+	struct lle_request *send;
+	double t_last;
+	int failed;               /* a put failed: the chunk fails after submit returns */
+	struct lle_err err;
+};
+
+static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_request *reqs, size_t nreq,
+			     struct lle_request **send, size_t *nsend, struct lle_err *err)
+{
+	if (!run_cache_enabled(tr->cache)) {
+		if (!tr->keys_only)
+			run_cache_count(tr->cache, (long long)nreq, 0);
+		return 0;
+	}
+	struct chunk_cache *cc = calloc(1, sizeof(*cc));
+	if (!cc)
+		return lle_err_oom(err);
+	ck->cc = cc;
+	cc->tr = tr;
+	cc->keys = malloc((nreq ? nreq : 1) * sizeof(*cc->keys));
+	if (!cc->keys)
+		return lle_err_oom(err);
+	for (size_t r = 0; r < nreq; r++)
+		if (run_cache_key(tr->cache, &reqs[r], cc->keys[r], err) < 0)
+			return -1;
+	if (tr->keys_only) {
+		/* the journal's pass: keep the keys, send nothing */
+		if (tr->nkeys + nreq > tr->capkeys) {
+			size_t cap = tr->capkeys ? tr->capkeys : 1024;
+			while (cap < tr->nkeys + nreq)
+				cap *= 2;
+			unsigned char (*nk)[RUN_KEY_LEN] = realloc(tr->keys, cap * sizeof(*nk));
+			if (!nk)
+				return lle_err_oom(err);
+			tr->keys = nk;
+			tr->capkeys = cap;
+		}
+		memcpy(tr->keys + tr->nkeys, cc->keys, nreq * sizeof(*cc->keys));
+		tr->nkeys += nreq;
+		return 0;
+	}
+	cc->send = malloc((nreq ? nreq : 1) * sizeof(*cc->send));
+	if (!cc->send)
+		return lle_err_oom(err);
+	size_t n = 0, hits = 0;
+	for (size_t r = 0; r < nreq; r++) {
+		struct run_cached h;
+		int found = run_cache_lookup(tr->cache, cc->keys[r], (int64_t)(tr->jbase + r), &h, err);
+		if (found < 0)
+			return -1;
+		if (!found) {
+			cc->send[n++] = reqs[r];
+			continue;
+		}
+		struct slot *s = &ck->slots[r];
+		s->done = 1;
+		s->status = LLE_STATUS_OK;
+		s->logprob = h.logprob;
+		s->is_greedy = h.is_greedy;
+		s->n_tokens = h.n_tokens;
+		if (reqs[r].kind == LLE_REQ_GENERATE_UNTIL) {
+			s->text = valid_utf8(h.text ? h.text : "", h.text ? h.text_len : 0);
+			if (!s->text) {
+				free(h.text);
+				return lle_err_oom(err);
+			}
+		}
+		free(h.text);
+		hits++;
+	}
+	if (tr->pr->mon && hits)
+		lle_monitor_add_requests_done(tr->pr->mon, hits);
+	run_cache_count(tr->cache, (long long)n, (long long)hits);
+	*send = cc->send;
+	*nsend = n;
+	cc->t_last = now_s();
+	return 0;
+}
+
+static void chunk_cache_complete(struct chunk *c, const struct lle_request *req, const struct lle_result *res)
+{
+	struct chunk_cache *cc = c->cc;
+	if (!cc) {
+		return;
+	}
+	double t = now_s();
+	/* the backend gives no time per request: the time since the previous completion */
+	double secs = t - cc->t_last;
+	cc->t_last = t;
+	if (cc->failed || res->status != LLE_STATUS_OK)
+		return;
+	const struct slot *s = &c->slots[req->id];
+	if (run_cache_add(cc->tr->cache, cc->keys[req->id], req, res, s->text, secs,
+			  (int64_t)(cc->tr->jbase + req->id), &cc->err) < 0)
+		cc->failed = 1;
+}
+
+static int chunk_cache_end(struct task_run *tr, struct chunk *ck, size_t nreq, struct lle_err *err)
+{
+	tr->jbase += nreq;
+	struct chunk_cache *cc = ck->cc;
+	if (!cc)
+		return 0;
+	struct lle_err ferr = { 0 };
+	/* commit what completed, even when the chunk failed: it is paid for */
+	int r = run_cache_flush(tr->cache, &ferr);
+	if (!err)
+		return 0;
+	if (cc->failed) {
+		*err = cc->err;
+		return -1;
+	}
+	if (r < 0) {
+		*err = ferr;
+		return -1;
+	}
+	return 0;
+}
+
+static void chunk_cache_free(struct chunk *ck)
+{
+	if (!ck->cc)
+		return;
+	free(ck->cc->keys);
+	free(ck->cc->send);
+	free(ck->cc);
+	ck->cc = NULL;
+}
+
+/* --shard i/N: documents whose doc_id % N != i are skipped (not even
+ * processed). 1: skip, 0: keep. */
+static int shard_skips(const struct lle_run_opts *o, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err)
+{
+	(void)fs;
+	(void)err;
+	return o->shard_n > 1 && (long)(doc_id % (size_t)o->shard_n) != o->shard_i;
+}
+
+/* Before building doc_id's prompt: the few-shot sampler draws for every
+ * document skipped since the last one built, in order, so the documents a
+ * shard keeps get the very prompts an unsharded run gives them. */
+static int shard_catch_up(struct task_run *tr, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err)
+{
+	long k = fs ? lle_fewshot_k(fs) : 0;
+	if (k > 0 && tr->next_doc < doc_id) {
+		size_t *idx = malloc(((size_t)k + 1) * sizeof(*idx));
+		if (!idx)
+			return lle_err_oom(err);
+		for (; tr->next_doc < doc_id; tr->next_doc++)
+			if (lle_fewshot_draw(fs, idx, err) < 0) {
+				free(idx);
+				return -1;
+			}
+		free(idx);
+	}
+	tr->next_doc = doc_id + 1;
+	return 0;
+}
+
+/* The journal of a task: the keys of all its requests, in the order the run
+ * sends them, from a pass that builds the prompts and sends nothing (with its
+ * own dataset reader and few-shot sampler, so the run's are untouched). */
+static int task_journal(struct task_run *tr, struct lle_err *err)
+{
+	if (!run_cache_enabled(tr->cache))
+		return 0;
+	struct plan_task *pt = tr->pt;
+	const struct lle_task *t = pt->task;
+	const struct lle_run_opts *o = tr->o;
+	struct lle_fewshot *fs = NULL;
+	struct lle_ds *ds = NULL;
+	long bsz = o->batch_size > 0 ? o->batch_size : 32;
+	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
+	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
+	int rc = -1;
+	tr->nkeys = 0;
+	tr->jbase = 0;
+	if (!docs || !ids) {
+		lle_err_oom(err);
+		goto out;
+	}
+	if (pt->k > 0 && !(fs = lle_fewshot_open(t, &tr->plan->dd, pt->k, o->fewshot_seed, err)))
+		goto out;
+	if (!(ds = lle_ds_open(pt->data_path, err)))
+		goto out;
+	tr->keys_only = 1;
+	tr->next_doc = 0;
+	long seen = 0;
+	int bad = 0;
+	while (seen < pt->ndocs && !bad && !lle_run_interrupted) {
+		size_t n = 0;
+		while (n < (size_t)bsz && seen < pt->ndocs) {
+			json_t *doc = NULL;
+			int r = lle_ds_next(ds, &doc, err);
+			if (r < 0) {
+				lle_err_prefix(err, "task '%s'", t->name);
+				bad = 1;
+				break;
+			}
+			if (r == 0)
+				break;
+			int skip = shard_skips(o, fs, (size_t)seen, err);
+			if (skip) {
+				json_decref(doc);
+				seen++;
+				if (skip < 0) {
+					bad = 1;
+					break;
+				}
+				continue;
+			}
+			if (lle_task_process_doc(t, doc, (size_t)seen, err) < 0) {
+				json_decref(doc);
+				bad = 1;
+				break;
+			}
+			docs[n] = doc;
+			ids[n++] = (size_t)seen++;
+		}
+		if (!bad && n > 0 && run_chunk(tr, NULL, docs, ids, n, fs, err) < 0)
+			bad = 1;
+		for (size_t i = 0; i < n; i++)
+			json_decref(docs[i]);
+		if (n == 0)
+			break;
+	}
+	tr->keys_only = 0;
+	tr->jbase = 0;
+	tr->next_doc = 0;
+	if (!bad && lle_run_interrupted)
+		rc = 0; /* stopped before the journal was complete: the task will not run */
+	else if (!bad)
+		rc = run_cache_task_begin(tr->cache, pt->name, (const unsigned char (*)[RUN_KEY_LEN])tr->keys,
+					  tr->nkeys, err);
+out:
+	tr->keys_only = 0;
+	lle_fewshot_free(fs);
+	lle_ds_close(ds);
+	free(docs);
+	free(ids);
+	return rc;
 }

@@ -17,10 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "monitor/monitor.h"
+#include "monitor/proc.h"
+#include "run/cache_glue.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/path.h"
@@ -47,6 +50,10 @@ struct run_output {
 	json_t *results, *configs, *versions, *nshot, *hib, *nsamples, *task_seconds;
 	struct figure *figs;
 	size_t nfigs;
+	/* run store, shards */
+	char *be_name, *be_version;
+	long long sent, cached;
+	struct lle_runstore *store;
 };
 
 struct task_output {
@@ -54,7 +61,17 @@ struct task_output {
 	FILE *samples;
 	char *samples_path;
 	char *samples_tmp;
+	struct items_log *items;   /* --shard: per-document items for merge */
 };
+
+static struct items_log *items_open(struct run_output *ro, const struct plan_task *pt, struct lle_err *err);
+static int items_write(struct items_log *il, const struct lle_task *t, size_t doc_id, const struct lle_item *items,
+		       struct lle_err *err);
+static int items_close(struct items_log *il, int complete, struct lle_err *err);
+static void items_abort(struct items_log *il);
+static int model_end_extra(struct run_output *ro, const struct lle_plan *p, json_t *top, struct lle_monitor *mon,
+			   struct lle_err *err);
+static int model_end_store(struct run_output *ro, const char *text, const char *path, struct lle_err *err);
 
 static double mono_now(void)
 {
@@ -169,6 +186,13 @@ struct task_output *output_task_begin(struct run_output *ro, const struct plan_t
 			goto fail;
 		}
 	}
+	if (ro->o->shard_n > 0 && ro->dir && !(to->items = items_open(ro, pt, err))) {
+		if (to->samples) {
+			fclose(to->samples);
+			unlink(to->samples_tmp);
+		}
+		goto fail;
+	}
 	return to;
 fail:
 	free(to->samples_path);
@@ -194,6 +218,8 @@ int output_sample(struct task_output *to, const struct lle_task *t, size_t doc_i
 		  const json_t *resps, const json_t *filtered, const struct lle_item *items,
 		  struct lle_err *err)
 {
+	if (to->items && items_write(to->items, t, doc_id, items, err) < 0)
+		return -1;
 	if (!to->samples)
 		return 0;
 	json_t *args = json_array();
@@ -322,6 +348,7 @@ void output_task_abort(struct task_output *to)
 		return;
 	struct lle_err ignored = { 0 };
 	close_samples(to, 0, &ignored);
+	items_abort(to->items);
 	free(to->samples_path);
 	free(to->samples_tmp);
 	free(to);
@@ -335,6 +362,8 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	struct lle_metric_result *mr = NULL;
 	size_t nmr = 0;
 	int rc = close_samples(to, !interrupted, err);
+	if (items_close(to->items, !interrupted, rc < 0 ? NULL : err) < 0)
+		rc = -1;
 	free(to->samples_path);
 	free(to->samples_tmp);
 	free(to);
@@ -362,7 +391,14 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	free(mr);
 	json_object_set_new(ro->results, pt->name, res);
 	json_object_set_new(ro->hib, pt->name, hib);
-	json_object_set(ro->configs, pt->name, t->config);
+	if (t->category && json_is_object(t->config) && !json_object_get(t->config, "category")) {
+		/* the run store and reports group tasks by it */
+		json_t *c = json_deep_copy(t->config);
+		json_object_set_new(c, "category", json_string(t->category));
+		json_object_set_new(ro->configs, pt->name, c);
+	} else {
+		json_object_set(ro->configs, pt->name, t->config);
+	}
 	json_object_set_new(ro->versions, pt->name, isnan(t->version) ? json_null() : json_real(t->version));
 	json_object_set_new(ro->nshot, pt->name, json_integer(pt->k));
 	json_object_set_new(ro->nsamples, pt->name,
@@ -643,6 +679,10 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 	char secs[32];
 	snprintf(secs, sizeof(secs), "%.3f", mono_now() - ro->mono_start);
 	json_object_set_new(top, "total_evaluation_time_seconds", json_string(secs));
+	if (model_end_extra(ro, p, top, mon, err) < 0) {
+		json_decref(top);
+		return -1;
+	}
 
 	int rc = 0;
 	if (ro->dir) {
@@ -655,8 +695,17 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 			rc = -1;
 		else
 			lle_notef("results written to %s", path.p);
+		if (rc == 0 && model_end_store(ro, text, path.p, err) < 0)
+			rc = -1;
 		free(text);
 		lle_buf_free(&path);
+	} else if (ro->store) {
+		char *text = json_dumps(top, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
+		if (!text)
+			rc = lle_err_oom(err);
+		else if (model_end_store(ro, text, NULL, err) < 0)
+			rc = -1;
+		free(text);
 	}
 	/* The model's results stay in `top` until here; the table reads figures. */
 	if (rc == 0 && o->json_table) {
@@ -678,5 +727,254 @@ void output_close(struct run_output *ro)
 	if (!ro)
 		return;
 	model_reset(ro);
+	free(ro->be_name);
+	free(ro->be_version);
 	free(ro);
+}
+
+/* ---------- run store, shards ---------- */
+
+void output_backend(struct run_output *ro, const char *name, const char *version)
+{
+	free(ro->be_name);
+	free(ro->be_version);
+	ro->be_name = name ? lle_strdup(name) : NULL;
+	ro->be_version = version ? lle_strdup(version) : NULL;
+}
+
+void output_requests(struct run_output *ro, long long sent, long long cached)
+{
+	ro->sent = sent;
+	ro->cached = cached;
+}
+
+void output_store(struct run_output *ro, struct lle_runstore *rs) { ro->store = rs; }
+
+struct items_log {
+	FILE *f;
+	char *path, *tmp;
+};
+
+static char *items_name(const struct run_output *ro, const char *task)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_printf(&b, "items_%s_%s.jsonl", task, ro->date);
+	return lle_buf_detach(&b);
+}
+
+static struct items_log *items_open(struct run_output *ro, const struct plan_task *pt, struct lle_err *err)
+{
+	struct items_log *il = calloc(1, sizeof(*il));
+	char *name = items_name(ro, pt->name);
+	struct lle_buf b = LLE_BUF_INIT;
+	if (!il || !name) {
+		free(il);
+		free(name);
+		lle_err_oom(err);
+		return NULL;
+	}
+	lle_buf_printf(&b, "%s/%s", ro->dir, name);
+	il->path = lle_buf_detach(&b);
+	lle_buf_printf(&b, "%s.part", il->path ? il->path : "");
+	il->tmp = lle_buf_detach(&b);
+	free(name);
+	if (!il->path || !il->tmp) {
+		lle_err_oom(err);
+		goto fail;
+	}
+	/* .part until the task ends, as the sample logs */
+	if (!(il->f = fopen(il->tmp, "w"))) {
+		lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", il->tmp, strerror(errno));
+		goto fail;
+	}
+	return il;
+fail:
+	free(il->path);
+	free(il->tmp);
+	free(il);
+	return NULL;
+}
+
+static void put_double(FILE *f, double x)
+{
+	/* %.17g gives the double back exactly; JSON has no NaN or infinities */
+	if (isnan(x))
+		fputs("\"nan\"", f);
+	else if (isinf(x))
+		fputs(x > 0 ? "\"inf\"" : "\"-inf\"", f);
+	else
+		fprintf(f, "%.17g", x);
+}
+
+/* {"doc_id": 7, "items": [[x, w], ...]}: nfilters x nmetrics items, filter-major. */
+static int items_write(struct items_log *il, const struct lle_task *t, size_t doc_id, const struct lle_item *items,
+		       struct lle_err *err)
+{
+	size_t n = t->nfilters * t->nmetrics;
+	fprintf(il->f, "{\"doc_id\":%zu,\"items\":[", doc_id);
+	for (size_t i = 0; i < n; i++) {
+		fputs(i ? ",[" : "[", il->f);
+		put_double(il->f, items[i].x);
+		fputc(',', il->f);
+		put_double(il->f, items[i].w);
+		fputc(']', il->f);
+	}
+	if (fputs("]}\n", il->f) == EOF || ferror(il->f))
+		return lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", il->tmp, strerror(errno));
+	return 0;
+}
+
+static int items_close(struct items_log *il, int complete, struct lle_err *err)
+{
+	if (!il)
+		return 0;
+	int bad = fflush(il->f) != 0 || fsync(fileno(il->f)) != 0;
+	bad |= fclose(il->f) != 0;
+	int rc = 0;
+	if (bad)
+		rc = err ? lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", il->tmp, strerror(errno)) : -1;
+	else if (complete && rename(il->tmp, il->path) < 0)
+		rc = err ? lle_err_set(err, LLE_EXIT_IO, "cannot rename '%s': %s", il->tmp, strerror(errno)) : -1;
+	free(il->path);
+	free(il->tmp);
+	free(il);
+	return rc;
+}
+
+static void items_abort(struct items_log *il)
+{
+	if (!il)
+		return;
+	fclose(il->f);
+	free(il->path);
+	free(il->tmp);
+	free(il);
+}
+
+/* What the machine is, for the results file and the run store. */
+static json_t *hardware_json(const struct lle_monitor *mon)
+{
+	json_t *hw = json_object();
+	FILE *f = fopen("/proc/cpuinfo", "r");
+	if (f) {
+		char line[512];
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "model name", 10) == 0) {
+				char *v = strchr(line, ':');
+				if (v) {
+					v++;
+					while (*v == ' ' || *v == '\t')
+						v++;
+					v[strcspn(v, "\n")] = '\0';
+					json_object_set_new(hw, "cpu", json_string(v));
+				}
+				break;
+			}
+		}
+		fclose(f);
+	}
+	json_object_set_new(hw, "cpus", json_integer((json_int_t)lle_sys_ncpu()));
+	struct lle_sys_mem mem;
+	struct lle_err e = { 0 };
+	if (lle_sys_mem_read(&mem, &e) == 0)
+		json_object_set_new(hw, "memory_bytes", json_integer((json_int_t)mem.total));
+	struct utsname u;
+	if (uname(&u) == 0) {
+		char os[3 * sizeof(u.release)];
+		snprintf(os, sizeof(os), "%s %s %s", u.sysname, u.release, u.machine);
+		json_object_set_new(hw, "os", json_string(os));
+	}
+	json_t *gpus = json_array();
+	if (mon) {
+		struct lle_mon_summary sum;
+		lle_monitor_summary((struct lle_monitor *)mon, &sum);
+		for (unsigned i = 0; i < sum.ngpu; i++)
+			json_array_append_new(gpus, json_string(sum.gpu[i].name));
+	}
+	json_object_set_new(hw, "gpus", gpus);
+	return hw;
+}
+
+/* What `llm-eval merge` needs beyond the results: per task its config, its
+ * item columns and its items file; the groups and what was asked for. */
+static json_t *shard_plan_json(const struct run_output *ro, const struct lle_plan *p)
+{
+	json_t *plan = json_object(), *tasks = json_object(), *groups = json_array(), *top = json_array();
+	for (size_t i = 0; i < p->ntasks; i++) {
+		const struct plan_task *pt = &p->tasks[i];
+		const struct lle_task *t = pt->task;
+		json_t *cols = json_array();
+		for (size_t f = 0; f < t->nfilters; f++)
+			for (size_t m = 0; m < t->nmetrics; m++)
+				json_array_append_new(cols, json_pack("{s:s,s:s,s:s,s:b}", "metric", t->metrics[m].name,
+								      "filter", lle_filter_chain_name(t->filters[f]),
+								      "aggregation", lle_agg_name(t->metrics[m].agg),
+								      "higher_is_better", t->metrics[m].higher_is_better));
+		json_t *cfg = json_object_get(ro->configs, pt->name);
+		json_t *c = cfg ? json_incref(cfg) : json_deep_copy(t->config);
+		if (!cfg && t->category && json_is_object(c) && !json_object_get(c, "category"))
+			json_object_set_new(c, "category", json_string(t->category));
+		json_object_set_new(tasks, pt->name,
+				    json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:o}", "alias", pt->alias ? pt->alias : pt->name,
+					      "config", c ? c : json_null(), "version",
+					      isnan(t->version) ? json_null() : json_real(t->version), "n_shot",
+					      (json_int_t)pt->k, "ndocs_total", (json_int_t)pt->ndocs_total, "ndocs",
+					      (json_int_t)pt->ndocs, "columns", cols));
+	}
+	for (size_t i = 0; i < p->ngroups; i++) {
+		const struct plan_group *g = &p->groups[i];
+		json_t *members = json_array(), *aggs = json_array();
+		for (size_t m = 0; m < g->nmembers; m++)
+			json_array_append_new(members, json_string(g->members[m]));
+		for (size_t a = 0; a < g->naggs; a++)
+			json_array_append_new(aggs, json_pack("{s:s,s:s,s:b}", "metric", g->aggs[a].metric, "filter",
+							      g->aggs[a].filter, "weight_by_size", g->aggs[a].weight_by_size));
+		json_array_append_new(groups, json_pack("{s:s,s:s,s:o,s:o,s:o}", "name", g->name, "alias",
+							g->alias ? g->alias : g->name, "members", members, "aggregate",
+							aggs, "version", g->version >= 0 ? json_real(g->version) : json_null()));
+	}
+	for (size_t i = 0; i < p->ntop; i++)
+		json_array_append_new(top, json_string(p->top[i]));
+	json_object_set_new(plan, "tasks", tasks);
+	json_object_set_new(plan, "groups", groups);
+	json_object_set_new(plan, "top", top);
+	return plan;
+}
+
+static int model_end_extra(struct run_output *ro, const struct lle_plan *p, json_t *top, struct lle_monitor *mon,
+			   struct lle_err *err)
+{
+	int bad = 0;
+	bad |= json_object_set_new(top, "requests", json_pack("{s:I,s:I}", "sent", (json_int_t)ro->sent, "cached",
+								(json_int_t)ro->cached));
+	json_t *bv = json_object();
+	if (ro->be_name)
+		json_object_set_new(bv, ro->be_name, ro->be_version ? json_string(ro->be_version) : json_null());
+	bad |= json_object_set_new(top, "backend_versions", bv);
+	bad |= json_object_set_new(top, "hardware", hardware_json(mon));
+	if (ro->o->shard_n > 0) {
+		char sh[64];
+		snprintf(sh, sizeof(sh), "%ld/%ld", ro->o->shard_i, ro->o->shard_n);
+		bad |= json_object_set_new(top, "shard", json_string(sh));
+		bad |= json_object_set_new(top, "shard_plan", shard_plan_json(ro, p));
+		json_t *files = json_object();
+		for (size_t i = 0; i < p->ntasks; i++) {
+			char *name = items_name(ro, p->tasks[i].name);
+			json_object_set_new(files, p->tasks[i].name, name ? json_string(name) : NULL);
+			free(name);
+		}
+		bad |= json_object_set_new(top, "shard_items", files);
+	}
+	return bad ? lle_err_oom(err) : 0;
+}
+
+static int model_end_store(struct run_output *ro, const char *text, const char *path, struct lle_err *err)
+{
+	if (!ro->store || lle_run_interrupted)
+		return 0; /* an interrupted run's results are partial: the rerun stores them */
+	long long id = 0;
+	if (run_store_add(ro->store, text, path, &id, err) < 0)
+		return -1;
+	lle_notef("results stored in the run store as run %lld", id);
+	return 0;
 }

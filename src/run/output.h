@@ -33,4 +33,15 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 		     struct lle_monitor *mon, int interrupted, struct lle_err *err);
 void output_close(struct run_output *ro);
 
+/* The response cache, the run store and sharding (the parts of output.c below
+ * "run store, shards"): the backend's name and version for backend_versions,
+ * the requests sent and found in the cache, the store each model's results
+ * go to (NULL: none). With --shard each task also writes
+ * items_<task>_<date>.jsonl: per scored document its items (value and weight
+ * per filter x metric), which `llm-eval merge` re-aggregates. */
+struct lle_runstore;
+void output_backend(struct run_output *ro, const char *name, const char *version);
+void output_requests(struct run_output *ro, long long sent, long long cached);
+void output_store(struct run_output *ro, struct lle_runstore *rs);
+
 #endif

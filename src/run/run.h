@@ -48,6 +48,12 @@ struct lle_run_opts {
 	int json_table;               /* print the final results JSON to stdout instead of a table */
 	unsigned monitor_interval_ms; /* 0: the default */
 	int on_error_stop;            /* --on-error stop: end the run at the first failed document */
+	/* the response cache, the run store, sharding (cache_glue.c) */
+	const char *cache_path;       /* --cache: NULL for $XDG_CACHE_HOME/llm-eval/cache.sqlite */
+	int no_cache;                 /* --no-cache: neither read nor write a cache */
+	const char *store_path;       /* --store: NULL for $XDG_DATA_HOME/llm-eval/runs.sqlite */
+	int no_store;                 /* --no-store */
+	long shard_i, shard_n;        /* --shard i/N: documents with doc_id % N == i; shard_n 0: all */
 };
 
 struct lle_plan;

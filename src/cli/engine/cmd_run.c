@@ -43,7 +43,22 @@ enum {
 	OPT_FEWSHOT, OPT_SEED, OPT_FEWSHOT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_GEN, OPT_BATCH, OPT_THREADS,
 	OPT_MAXLEN, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
 	OPT_ON_ERROR,
+	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
 };
+
+/* --shard i/N: 0 <= i < N. */
+static int parse_shard(const char *v, long *i, long *n)
+{
+	char *end;
+	*i = strtol(v, &end, 10);
+	if (end == v || *end != '/' || *i < 0)
+		return -1;
+	const char *s = end + 1;
+	*n = strtol(s, &end, 10);
+	if (end == s || *end || *n < 1 || *i >= *n || *n > 100000)
+		return -1;
+	return 0;
+}
 
 int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 {
@@ -73,6 +88,11 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "monitor-interval", required_argument, NULL, OPT_MONINT },
 		{ "no-progress", no_argument, NULL, OPT_QUIET_PROGRESS },
 		{ "on-error", required_argument, NULL, OPT_ON_ERROR },
+		{ "cache", required_argument, NULL, OPT_CACHE },
+		{ "no-cache", no_argument, NULL, OPT_NO_CACHE },
+		{ "store", required_argument, NULL, OPT_STORE },
+		{ "no-store", no_argument, NULL, OPT_NO_STORE },
+		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
@@ -156,6 +176,14 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 				return lle_cmd_usage_error(c, "--on-error takes 'continue' or 'stop', not '%s'", optarg);
 			o.on_error_stop = strcmp(optarg, "stop") == 0;
 			break;
+		case OPT_CACHE: o.cache_path = optarg; break;
+		case OPT_NO_CACHE: o.no_cache = 1; break;
+		case OPT_STORE: o.store_path = optarg; break;
+		case OPT_NO_STORE: o.no_store = 1; break;
+		case OPT_SHARD:
+			if (parse_shard(optarg, &o.shard_i, &o.shard_n) < 0)
+				return lle_cmd_usage_error(c, "--shard takes i/N with 0 <= i < N (e.g. 0/4), not '%s'", optarg);
+			break;
 		case OPT_MONINT: {
 			unsigned ms;
 			if (lle_monitor_parse_interval("--monitor-interval", optarg, &ms, &err) < 0)
@@ -175,6 +203,12 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		return lle_cmd_usage_error(c, "give --tasks NAME[,NAME...] or --category NAME");
 	if (o.log_samples && !o.output_dir)
 		return lle_cmd_usage_error(c, "--log-samples needs --output DIR");
+	if (o.cache_path && o.no_cache)
+		return lle_cmd_usage_error(c, "--cache and --no-cache exclude each other");
+	if (o.store_path && o.no_store)
+		return lle_cmd_usage_error(c, "--store and --no-store exclude each other");
+	if (o.shard_n > 0 && !o.output_dir)
+		return lle_cmd_usage_error(c, "--shard needs --output DIR (`llm-eval merge` reads the shards from there)");
 
 	int rc = 0;
 	struct lle_registry *reg = lle_cli_registry(ctx, (1u << LLE_REG_MODELS) | (1u << LLE_REG_TASKS), &rc);
