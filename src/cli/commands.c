@@ -187,6 +187,29 @@ const struct lle_cmd lle_commands[] = {
 	  "  --category C   import: the category of tasks whose file names none\n"
 	  "  --no-samples   import: leave the samples files out\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_results" },
+	{ "sandbox", NULL, "run a program in the sandbox that code tasks use, or check it",
+	  "llm-eval sandbox [--check] [--allow-weak-sandbox] [--timeout S] [--memory MB]\n"
+	  "                        [--file PATH]... [--stdin] -- PROGRAM [ARGS...]",
+	  "Runs PROGRAM the way model-written code runs: in new user, PID, network,\n"
+	  "mount, IPC and UTS namespaces, read-only file system with a private /tmp as\n"
+	  "working directory, no network, resource limits, a seccomp filter and an empty\n"
+	  "environment. See docs/sandbox.md.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --check               say which protections this system allows, then run a\n"
+	  "                        trial program; exit 3 when one is missing\n"
+	  "  --allow-weak-sandbox  run even when a protection is missing (says which)\n"
+	  "  --timeout S           wall-clock limit in seconds (default 10)\n"
+	  "  --memory MB           address-space limit per process (default 1024)\n"
+	  "  --file PATH           copy PATH into the working directory (repeatable)\n"
+	  "  --stdin               pass this command's standard input to PROGRAM\n"
+	  "\n"
+	  "Exit status: PROGRAM's own; 128+N when signal N killed it; 124 when it timed\n"
+	  "out; 3 when the sandbox is incomplete and --allow-weak-sandbox is not given.\n"
+	  "\n"
+	  "Example:\n"
+	  "  llm-eval sandbox --timeout 5 -- python3 -c 'print(1 + 1)'\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_sandbox" },
 	{ "version", NULL, "print the version of llm-eval and of what it was built with",
 	  "llm-eval version [--json]",
 	  "Options:\n"

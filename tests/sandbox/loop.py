@@ -1,0 +1,3 @@
+# Attack: loop forever.
+while True:
+    pass

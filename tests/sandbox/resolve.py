@@ -1,0 +1,3 @@
+# Attack: resolve a host name (needs a socket to a DNS server).
+import socket
+print("RESOLVED", socket.getaddrinfo("example.com", 80))
