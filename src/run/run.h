@@ -47,6 +47,7 @@ struct lle_run_opts {
 	int quiet;                    /* no progress */
 	int json_table;               /* print the final results JSON to stdout instead of a table */
 	unsigned monitor_interval_ms; /* 0: the default */
+	int allow_weak_sandbox;       /* code tasks: run even where the sandbox lacks a protection */
 };
 
 struct lle_plan;

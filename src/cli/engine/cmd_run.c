@@ -42,6 +42,7 @@ enum {
 	OPT_MODEL = 256, OPT_MODEL_PATH, OPT_BACKEND, OPT_MODEL_DIR, OPT_TASKS, OPT_CATEGORY, OPT_LIMIT,
 	OPT_FEWSHOT, OPT_SEED, OPT_FEWSHOT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_GEN, OPT_BATCH, OPT_THREADS,
 	OPT_MAXLEN, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
+	OPT_WEAK_SANDBOX,
 };
 
 int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
@@ -71,6 +72,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "monitor-interval", required_argument, NULL, OPT_MONINT },
 		{ "no-progress", no_argument, NULL, OPT_QUIET_PROGRESS },
+		{ "allow-weak-sandbox", no_argument, NULL, OPT_WEAK_SANDBOX },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
@@ -149,6 +151,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			break;
 		case OPT_JSON: o.json_table = 1; break;
 		case OPT_QUIET_PROGRESS: o.quiet = 1; break;
+		case OPT_WEAK_SANDBOX: o.allow_weak_sandbox = 1; break;
 		case OPT_MONINT: {
 			unsigned ms;
 			if (lle_monitor_parse_interval("--monitor-interval", optarg, &ms, &err) < 0)
