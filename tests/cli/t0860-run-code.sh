@@ -193,6 +193,23 @@ assert "[DONE]" not in lines[0]["resps"][0][0] if isinstance(lines[0]["resps"][0
 assert "[BEGIN]" in lines[0]["arguments"][0][0] and "max_of_three" in lines[0]["arguments"][0][0]
 PY
 
+# ---- a sandbox without a network namespace ----
+# A user namespace whose limit on network namespaces is 0 is a system that
+# refuses them (as some containers do): the run must stop before the model
+# loads, naming the task and what is missing, unless --allow-weak-sandbox.
+nonet() { python3 "$FIXD/nonet.py" "$@"; }
+if nonet true 2>/dev/null; then
+	expect "no network namespace: refused" 3 nonet "$LLM_EVAL" $REG run --model scripted_rep4 --tasks code_rep4 \
+		--data-dir "$FIXD/data" --no-progress &&
+		err_has "task 'code_rep4' runs model-written code, but this system does not allow a network namespace" &&
+		err_has "pass --allow-weak-sandbox"
+	expect "no network namespace: --allow-weak-sandbox runs it and says so" 0 nonet "$LLM_EVAL" $REG run \
+		--model scripted_rep4 --tasks code_rep4 --data-dir "$FIXD/data" --no-progress --json --allow-weak-sandbox &&
+		err_has "running without a network namespace" && out_has '"pass@2,none": 0.58333333333333'
+else
+	echo "ok - # skip weak sandbox: cannot make a user namespace with uids 0-65535 (needs root)"
+fi
+
 # ---- bad configs ----
 expect "k above repeats" 3 llm-eval --include-path "$FIXD" run --model-path "$MODEL" --tasks code_bad_k \
 	--data-dir "$FIXD/data" --no-progress &&
