@@ -110,6 +110,11 @@ want = [["passed", "passed", "assertion", "syntax_error"],
         ["killed", "assertion", "exception", "exception"]]
 assert kinds == want, kinds
 PY
+expect "repeats 4: one document per chunk gives the same scores" 0 llm-eval $REG run --model scripted_rep4 \
+	--tasks code_rep4 --data-dir "$FIXD/data" --batch-size 1 --json --no-progress &&
+	python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))["results"]["code_rep4"]
+assert abs(r["pass@1,none"] - 0.4375) < 1e-12 and abs(r["pass@2,none"] - 7 / 12) < 1e-12, r' "$OUT" ||
+	fail "scores differ with --batch-size 1"
 check "details name the exception" python3 - "$T/r4/scripted_rep4" <<'PY'
 import glob, json, sys
 lines = sorted((json.loads(l) for l in open(glob.glob(sys.argv[1] + "/samples_code_rep4_*.jsonl")[0])),
