@@ -165,6 +165,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  --threads N           CPU threads for the backend\n"
 	  "  --max-length N        context length to use\n"
 	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default 100000)\n"
+	  "  --allow-weak-sandbox  run code tasks even where the sandbox lacks a protection\n"
 	  "\n"
 	  "Output:\n"
 	  "  --output DIR          write results (and samples) under DIR/<model>/\n"

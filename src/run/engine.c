@@ -23,6 +23,7 @@
 #include "backend/loader.h"
 #include "monitor/monitor.h"
 #include "run/cache_glue.h"
+#include "run/code_glue.h"
 #include "run/output.h"
 #include "run/plan.h"
 #include "util/buf.h"
@@ -350,6 +351,41 @@ static void chunk_cache_free(struct chunk *ck);
 static int task_journal(struct task_run *tr, struct lle_err *err);
 static int shard_skips(const struct lle_run_opts *o, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
 static int shard_catch_up(struct task_run *tr, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
+/* Code tasks: the responses of every document whose requests all succeeded,
+ * run as programs at once (code_glue.c). */
+static struct code_chunk *run_code(const struct lle_task *t, const struct lle_run_opts *o, json_t **docs,
+				   const size_t *doc_ids, size_t ndocs, const struct chunk *ck,
+				   const size_t *first, struct lle_err *err)
+{
+	json_t **cr = calloc(ndocs ? ndocs : 1, sizeof(*cr));
+	if (!cr) {
+		lle_err_oom(err);
+		return NULL;
+	}
+	struct code_chunk *cc = NULL;
+	for (size_t i = 0; i < ndocs; i++) {
+		int ok = 1;
+		for (size_t r = first[i]; r < first[i + 1]; r++)
+			ok = ok && ck->slots[r].done && ck->slots[r].status == LLE_STATUS_OK;
+		if (!ok)
+			continue;
+		if (!(cr[i] = json_array())) {
+			lle_err_oom(err);
+			goto out;
+		}
+		for (size_t r = first[i]; r < first[i + 1]; r++)
+			if (json_array_append_new(cr[i], json_string(ck->slots[r].text ? ck->slots[r].text : "")) < 0) {
+				lle_err_oom(err);
+				goto out;
+			}
+	}
+	cc = code_chunk_run(t, o, docs, doc_ids, cr, ndocs, err);
+out:
+	for (size_t i = 0; i < ndocs; i++)
+		json_decref(cr[i]);
+	free(cr);
+	return cc;
+}
 
 static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids,
 		     size_t ndocs, struct lle_fewshot *fs, struct lle_err *err)
@@ -360,6 +396,7 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	size_t *first = calloc(ndocs + 1, sizeof(*first));
 	struct lle_request *reqs = NULL;
 	struct chunk ck = { 0 };
+	struct code_chunk *cc = NULL;
 	int rc = -1;
 	if (!rqs || !first)
 		goto oom;
@@ -457,6 +494,13 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 		free(greedy);
 		goto oom;
 	}
+	if (t->output_type == LLE_OUT_GENERATE_UNTIL && code_task_has(t) &&
+	    !(cc = run_code(t, o, docs, doc_ids, ndocs, &ck, first, err))) {
+		free(items);
+		free(ll);
+		free(greedy);
+		goto out;
+	}
 	for (size_t i = 0; i < ndocs; i++) {
 		const char *why = NULL;
 		int cancelled = 0;
@@ -474,7 +518,7 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 			tr->failed++;
 			continue;
 		}
-		json_t *resps = NULL, *filtered = NULL;
+		json_t *resps = NULL, *filtered = NULL, *extra = NULL;
 		struct lle_err serr = { 0 };
 		int src;
 		size_t n = first[i + 1] - first[i];
@@ -483,6 +527,8 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 			for (size_t r = first[i]; r < first[i + 1]; r++)
 				json_array_append_new(resps, json_string(ck.slots[r].text ? ck.slots[r].text : ""));
 			src = lle_task_score_generated(t, &rqs[i], resps, &filtered, items, &serr);
+			if (src == 0 && cc)
+				src = code_chunk_score(cc, i, items, &extra, &serr);
 		} else {
 			for (size_t r = 0; r < n; r++) {
 				ll[r] = ck.slots[first[i] + r].logprob;
@@ -500,20 +546,23 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 			tr->failed++;
 			json_decref(resps);
 			json_decref(filtered);
+			json_decref(extra);
 			continue;
 		}
 		if (lle_task_agg_add(agg, items) < 0) {
 			json_decref(resps);
 			json_decref(filtered);
+			json_decref(extra);
 			free(items);
 			free(ll);
 			free(greedy);
 			goto oom;
 		}
-		if (tr->out && output_sample(tr->out, t, doc_ids[i], docs[i], &rqs[i], reqs + first[i], n, resps,
-					     filtered, items, err) < 0) {
+		if (tr->out && output_sample_ex(tr->out, t, doc_ids[i], docs[i], &rqs[i], reqs + first[i], n,
+						resps, filtered, items, extra, err) < 0) {
 			json_decref(resps);
 			json_decref(filtered);
+			json_decref(extra);
 			free(items);
 			free(ll);
 			free(greedy);
@@ -521,6 +570,7 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 		}
 		json_decref(resps);
 		json_decref(filtered);
+		json_decref(extra);
 	}
 	free(items);
 	free(ll);
@@ -535,6 +585,7 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 oom:
 	lle_err_oom(err);
 out:
+	code_chunk_free(cc);
 	if (rqs)
 		for (size_t i = 0; i < ndocs; i++)
 			lle_requests_free(&rqs[i]);
@@ -750,6 +801,10 @@ int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 	struct gen_args ga;
 	if (gen_args_parse(&ga, o->gen_kwargs, err) < 0)
 		return err->code;
+	if (code_precheck(p, o, err) < 0) {
+		gen_args_fini(&ga);
+		return err->code;
+	}
 	struct lle_monitor *mon = NULL;
 	if (lle_monitor_enabled()) {
 		mon = lle_monitor_start(o->monitor_interval_ms ? o->monitor_interval_ms : LLE_MON_DEFAULT_INTERVAL_MS, err);

@@ -218,6 +218,14 @@ int output_sample(struct task_output *to, const struct lle_task *t, size_t doc_i
 		  const json_t *resps, const json_t *filtered, const struct lle_item *items,
 		  struct lle_err *err)
 {
+	return output_sample_ex(to, t, doc_id, doc, rq, reqs, nreqs, resps, filtered, items, NULL, err);
+}
+
+int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t doc_id, const json_t *doc,
+		     const struct lle_requests *rq, const struct lle_request *reqs, size_t nreqs,
+		     const json_t *resps, const json_t *filtered, const struct lle_item *items,
+		     const json_t *extra, struct lle_err *err)
+{
 	if (to->items && items_write(to->items, t, doc_id, items, err) < 0)
 		return -1;
 	if (!to->samples)
@@ -276,6 +284,8 @@ int output_sample(struct task_output *to, const struct lle_task *t, size_t doc_i
 		json_object_set_new(line, "doc_hash", json_string(dh));
 		json_object_set_new(line, "prompt_hash", json_string(ph));
 		json_object_set_new(line, "target_hash", json_string(th));
+		if (extra && json_is_object(json_array_get(extra, f)))
+			json_object_update(line, json_array_get(extra, f));
 		char *s = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
 		json_decref(line);
 		if (!s) {

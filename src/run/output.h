@@ -23,6 +23,12 @@ int output_sample(struct task_output *to, const struct lle_task *t, size_t doc_i
 		  const struct lle_requests *rq, const struct lle_request *reqs, size_t nreqs,
 		  const json_t *resps, const json_t *filtered, const struct lle_item *items,
 		  struct lle_err *err);
+/* The same with `extra` (may be NULL): one object per filter whose keys are
+ * added to that filter's line (code tasks: the programs' outcomes). */
+int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t doc_id, const json_t *doc,
+		     const struct lle_requests *rq, const struct lle_request *reqs, size_t nreqs,
+		     const json_t *resps, const json_t *filtered, const struct lle_item *items,
+		     const json_t *extra, struct lle_err *err);
 /* The task is done (or stopped): aggregate it and close its sample log. */
 int output_task(struct task_output *to, const struct plan_task *pt, struct lle_task_agg *agg,
 		long bootstrap_iters, double seconds, int interrupted, struct lle_err *err);

@@ -54,6 +54,7 @@ struct lle_run_opts {
 	const char *store_path;       /* --store: NULL for $XDG_DATA_HOME/llm-eval/runs.sqlite */
 	int no_store;                 /* --no-store */
 	long shard_i, shard_n;        /* --shard i/N: documents with doc_id % N == i; shard_n 0: all */
+	int allow_weak_sandbox;       /* code tasks: run even where the sandbox lacks a protection */
 };
 
 struct lle_plan;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tasks/code_metric.h"
 #include "tasks/pyrand.h"
 #include "tasks/pystr.h"
 #include "util/buf.h"
@@ -88,6 +89,7 @@ void lle_metric_fini(struct lle_metric *m)
 		pcre2_code_free(m->regexes[i]);
 	free(m->regexes);
 	free(m->name);
+	lle_code_cfg_unref(m->code);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -159,7 +161,7 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "%s:%d:%d: %s: unknown metric '%s' (known: exact_match, acc, acc_norm, "
 				   "acc_mutual_info, f1, mcc, perplexity, word_perplexity, "
-				   "byte_perplexity, bits_per_byte)", mn->file, mn->line, mn->col, who,
+				   "byte_perplexity, bits_per_byte, code_exec)", mn->file, mn->line, mn->col, who,
 				   mn->str);
 	if (!(d->outs & (1u << ot)))
 		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric '%s' does not apply to "

@@ -51,8 +51,11 @@ const char *lle_agg_name(enum lle_agg a);
 
 enum lle_metric_kind {
 	LLE_M_EXACT_MATCH, LLE_M_ACC, LLE_M_ACC_NORM, LLE_M_ACC_MUTUAL_INFO, LLE_M_F1, LLE_M_MCC,
-	LLE_M_PERPLEXITY, LLE_M_WORD_PERPLEXITY, LLE_M_BYTE_PERPLEXITY, LLE_M_BITS_PER_BYTE
+	LLE_M_PERPLEXITY, LLE_M_WORD_PERPLEXITY, LLE_M_BYTE_PERPLEXITY, LLE_M_BITS_PER_BYTE,
+	LLE_M_PASS_AT_K          /* one k of a code_exec metric (code_metric.h) */
 };
+
+struct lle_code_cfg;
 
 struct lle_item {
 	double x, w;
@@ -67,6 +70,10 @@ struct lle_metric {
 	int ignore_case, ignore_punctuation, ignore_numbers;
 	void **regexes;          /* pcre2_code *, regexes_to_ignore in order */
 	size_t nregexes;
+	/* pass@k (code_exec): k, and the program and sandbox settings shared by
+	 * the metric's ks (counted references) */
+	unsigned pass_k;
+	struct lle_code_cfg *code;
 };
 
 /* One metric_list entry: `{metric: NAME, aggregation: ..., higher_is_better:

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "tasks/code_metric.h"
 #include "tasks/pystr.h"
 #include "util/buf.h"
 #include "util/path.h"
@@ -444,17 +445,29 @@ static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct
 	}
 	if (n->kind != LLE_NODE_SEQ || n->n == 0)
 		return kerr(t, n, "metric_list", err, "must be a non-empty list%s", "");
-	t->metrics = calloc(n->n, sizeof(*t->metrics));
+	size_t cap = 0; /* a code_exec entry is one metric per k (code_metric.h) */
+	for (size_t i = 0; i < n->n; i++)
+		cap += lle_code_metric_count(n->items[i]);
+	t->metrics = calloc(cap, sizeof(*t->metrics));
 	if (!t->metrics)
 		return lle_err_oom(err);
 	for (size_t i = 0; i < n->n; i++) {
-		if (lle_metric_from_node(&t->metrics[i], n->items[i], t->output_type, who, err) < 0)
-			return -1;
-		t->nmetrics++;
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(t->metrics[j].name, t->metrics[i].name))
-				return kerr(t, n->items[i], "metric_list", err, "duplicate metric '%s'",
-					    t->metrics[i].name);
+		size_t at = t->nmetrics, added = 0;
+		if (lle_code_metric_is(n->items[i])) {
+			if (lle_code_metric_from_node(&t->metrics[at], &added, n->items[i], t->output_type,
+						      t->repeats, who, err) < 0)
+				return -1;
+			t->nmetrics += added;
+		} else {
+			if (lle_metric_from_node(&t->metrics[at], n->items[i], t->output_type, who, err) < 0)
+				return -1;
+			t->nmetrics++;
+		}
+		for (size_t a = at; a < t->nmetrics; a++)
+			for (size_t j = 0; j < a; j++)
+				if (!strcmp(t->metrics[j].name, t->metrics[a].name))
+					return kerr(t, n->items[i], "metric_list", err, "duplicate metric '%s'",
+						    t->metrics[a].name);
 	}
 	return 0;
 }
@@ -1486,6 +1499,11 @@ int lle_task_score_generated(const struct lle_task *t, const struct lle_requests
 			goto fail;
 		const char *pred = json_string_value(json_array_get(fr, 0));
 		for (size_t m = 0; m < t->nmetrics; m++) {
+			if (t->metrics[m].kind == LLE_M_PASS_AT_K) {
+				/* scored from the programs' runs (the run's code glue) */
+				items[f * t->nmetrics + m] = (struct lle_item){ NAN, 0 };
+				continue;
+			}
 			if (lle_score_generated(&t->metrics[m], pred ? pred : "", rq->gold,
 						&items[f * t->nmetrics + m], err) < 0) {
 				json_decref(fr);

@@ -10,10 +10,16 @@
  *                              first stop string
  *
  * Options: reply=TEXT, fail_load=MESSAGE (wait_ready and submit fail with it),
- * fail_id=N (request N fails with "test failure"). Built into
+ * fail_id=N (request N fails with "test failure"), replies=FILE: scripted
+ * generations, the file's entries separated by lines "%%"; the k-th
+ * generate_until request of the model (in submission order: the engine sends
+ * a chunk's documents in order, each document's repeats together) gets entry
+ * k modulo their number (the code-task tests script pass/fail mixes so).
+ * Built into
  * $(BUILD)/tests/plugins/testbackend.so; never installed. */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "llm-eval/backend.h"
@@ -24,7 +30,58 @@ struct lle_model {
 	char reply[512];
 	char fail_load[256];
 	long long fail_id;
+	char *script;       /* replies=FILE: the file, entries NUL-separated */
+	const char **entries;
+	size_t nentries, next;
 };
+
+/* Read FILE and split it at lines "%%". */
+static int load_script(struct lle_model *m, const char *path, char *err, size_t len)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		snprintf(err, len, "test backend: cannot open '%s'", path);
+		return -1;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	for (size_t k; buf && (k = fread(buf + n, 1, cap - n - 1, f)) > 0;) {
+		n += k;
+		if (n + 1 == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (!nb) {
+				free(buf);
+				buf = NULL;
+			}
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	fclose(f);
+	if (!buf) {
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	buf[n] = '\0';
+	size_t count = 1;
+	for (char *p = buf; (p = strstr(p, "\n%%\n")); p += 4)
+		count++;
+	m->entries = calloc(count, sizeof(*m->entries));
+	if (!m->entries) {
+		free(buf);
+		snprintf(err, len, "out of memory");
+		return -1;
+	}
+	char *p = buf;
+	for (char *q; (q = strstr(p, "\n%%\n"));) {
+		*q = '\0';
+		m->entries[m->nentries++] = p;
+		p = q + 4;
+	}
+	m->entries[m->nentries++] = p;
+	m->script = buf;
+	return 0;
+}
 
 static uint64_t fnv1a(uint64_t h, const char *s)
 {
@@ -63,7 +120,12 @@ static int t_open(const struct lle_open_params *p, struct lle_model **out, char 
 			snprintf(m->fail_load, sizeof(m->fail_load), "%s", o + 10);
 		else if (strncmp(o, "fail_id=", 8) == 0)
 			sscanf(o + 8, "%lld", &m->fail_id);
-		else {
+		else if (strncmp(o, "replies=", 8) == 0 && !m->script) {
+			if (load_script(m, o + 8, err, len) < 0) {
+				host->free(host->user, m);
+				return -1;
+			}
+		} else {
 			snprintf(err, len, "test backend: unknown option '%s'", o);
 			host->free(host->user, m);
 			return -1;
@@ -91,7 +153,7 @@ static int t_submit(struct lle_model *m, const struct lle_request *reqs, size_t 
 	for (size_t i = 0; i < n; i++) {
 		const struct lle_request *r = &reqs[i];
 		struct lle_result res = { .size = sizeof(res), .id = r->id };
-		char text[512];
+		char text[4096];
 		if ((long long)r->id == m->fail_id) {
 			res.status = LLE_STATUS_ERROR;
 			res.error = "test failure";
@@ -109,10 +171,13 @@ static int t_submit(struct lle_model *m, const struct lle_request *reqs, size_t 
 			res.logprob = -0.5 * res.n_tokens;
 		} else if (r->kind == LLE_REQ_GENERATE_UNTIL) {
 			size_t max = r->max_tokens > 0 ? (size_t)r->max_tokens : 256;
-			size_t tl = strlen(m->reply);
+			const char *reply = m->script ? m->entries[m->next++ % m->nentries] : m->reply;
+			size_t tl = strlen(reply);
 			if (tl > max)
 				tl = max;
-			memcpy(text, m->reply, tl);
+			if (tl > sizeof(text) - 1)
+				tl = sizeof(text) - 1;
+			memcpy(text, reply, tl);
 			text[tl] = '\0';
 			for (size_t k = 0; k < r->n_until; k++) {
 				char *hit = r->until[k][0] ? strstr(text, r->until[k]) : NULL;
@@ -139,6 +204,8 @@ static int64_t t_count(struct lle_model *m, const char *text, char *err, size_t 
 
 static void t_close(struct lle_model *m)
 {
+	free(m->script);
+	free(m->entries);
 	host->free(host->user, m);
 }
 

@@ -44,6 +44,7 @@ enum {
 	OPT_MAXLEN, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
 	OPT_ON_ERROR,
 	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
+	OPT_WEAK_SANDBOX,
 };
 
 /* --shard i/N: 0 <= i < N. */
@@ -93,6 +94,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "store", required_argument, NULL, OPT_STORE },
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
 		{ "shard", required_argument, NULL, OPT_SHARD },
+		{ "allow-weak-sandbox", no_argument, NULL, OPT_WEAK_SANDBOX },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
@@ -184,6 +186,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			if (parse_shard(optarg, &o.shard_i, &o.shard_n) < 0)
 				return lle_cmd_usage_error(c, "--shard takes i/N with 0 <= i < N (e.g. 0/4), not '%s'", optarg);
 			break;
+		case OPT_WEAK_SANDBOX: o.allow_weak_sandbox = 1; break;
 		case OPT_MONINT: {
 			unsigned ms;
 			if (lle_monitor_parse_interval("--monitor-interval", optarg, &ms, &err) < 0)
