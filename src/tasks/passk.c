@@ -13,12 +13,15 @@ double lle_pass_at_k(unsigned n, unsigned c, unsigned k)
 		return 1.0;
 	/* C(n-c, k) / C(n, k) = prod_{i=n-c+1}^{n} (1 - k/i): every factor is in
 	 * (0, 1) here (i > n - c >= k), so nothing overflows as a ratio of huge
-	 * binomials would. The product is summed in log space and 1 - prod taken
-	 * with expm1, so a small pass@k (1e-6) keeps all its digits. */
-	double logprod = 0.0;
+	 * binomials would. The product is taken in the order and the arithmetic
+	 * of the estimator's reference implementation (HumanEval's and
+	 * lm-evaluation-harness's numpy code), so scores agree to the last bit:
+	 * n = 4, c = 1, k = 1 gives exactly 0.25. (A log-space sum with expm1
+	 * keeps more digits for tiny values but differs in the last bits.) */
+	double prod = 1.0;
 	for (unsigned i = n - c + 1; i <= n; i++)
-		logprod += log1p(-(double)k / (double)i);
-	return -expm1(logprod);
+		prod *= 1.0 - (double)k / (double)i;
+	return 1.0 - prod;
 }
 
 double lle_pass_at_k_mean(const unsigned *n, const unsigned *c, size_t nprob, unsigned k,
