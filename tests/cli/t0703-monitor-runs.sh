@@ -36,8 +36,7 @@ if "$LLM_EVAL" help run >/dev/null 2>&1; then
 	fake=$!
 	check "the stand-in run started" wait_for "$T/fake/started" started
 	expect "a run is listed" 0 llm-eval monitor --once --interval 20 &&
-		out_has "./llm-eval run --tasks gsm8k" && out_lacks "no runs in progress" &&
-		out_has "llm-eval does not write run journals yet"
+		out_has "./llm-eval run --tasks gsm8k" && out_lacks "no runs in progress"
 	expect "and in JSON" 0 llm-eval monitor --once --json --interval 20 &&
 		out_has "\"pid\":$fake,\"command\":\"./llm-eval run --tasks gsm8k\""
 	check "the JSON is valid" "$CHECKER" <"$OUT"
@@ -45,5 +44,33 @@ if "$LLM_EVAL" help run >/dev/null 2>&1; then
 	wait $fake
 else
 	echo "ok - # SKIP no 'run' command in this build: listing a run not tested"
+fi
+# A real run's progress, read from its journal in the response cache: a run
+# killed part way leaves an unfinished journal that monitor shows.
+MODEL="$BUILD/models/tiny.gguf"
+if [ -f "$MODEL" ] && "$LLM_EVAL" help run >/dev/null 2>&1; then
+	"$LLM_EVAL" --include-path "$TOP/examples/demo" run --data-dir "$TOP/examples/demo/data" \
+		--model-path "$MODEL" --tasks demo_arith_gen --batch-size 4 --threads 1 --no-progress \
+		--no-store >/dev/null 2>&1 </dev/null &
+	real=$!
+	seen=0 i=0
+	while [ $i -lt 600 ] && kill -0 $real 2>/dev/null; do
+		"$LLM_EVAL" monitor --once --json --interval 10 >"$T/j.json" 2>/dev/null
+		if grep -q '"journals":\[{"name":"tiny/demo_arith_gen' "$T/j.json"; then
+			seen=1
+			break
+		fi
+		i=$((i + 1))
+		sleep 0.05
+	done
+	kill -KILL $real 2>/dev/null
+	wait $real 2>/dev/null
+	if [ $seen = 1 ]; then
+		echo "ok - a run's journal is shown with its progress"
+		expect "and in the text view, after the run was killed" 0 llm-eval monitor --once --interval 10 &&
+			out_has "Unfinished run journals" && out_has "tiny/demo_arith_gen"
+	else
+		echo "ok - # skip the run ended before monitor saw its journal"
+	fi
 fi
 done_testing

@@ -67,6 +67,12 @@ static const struct schema_field schema_run[] = {
 	{ "rss_bytes", S_INT, 1, 0, NULL },
 	{ NULL, 0, 0, 0, NULL },
 };
+static const struct schema_field schema_journal[] = {
+	{ "name", S_STR, 0, 0, NULL },
+	{ "total", S_INT, 0, 0, NULL },
+	{ "done", S_INT, 0, 0, NULL },
+	{ NULL, 0, 0, 0, NULL },
+};
 static const struct schema_field schema_sample[] = {
 	{ "time", S_STR, 0, 0, NULL },
 	{ "t", S_NUM, 0, 0, NULL },
@@ -76,6 +82,7 @@ static const struct schema_field schema_sample[] = {
 	{ "gpus", S_ARR, 0, 0, schema_gpu },
 	{ "progress", S_OBJ, 0, 1, schema_progress },
 	{ "runs", S_ARR, 0, 1, schema_run }, /* `llm-eval monitor` only */
+	{ "journals", S_ARR, 0, 1, schema_journal }, /* `llm-eval monitor` only */
 	{ NULL, 0, 0, 0, NULL },
 };
 

@@ -8,9 +8,9 @@
  * (SIGPIPE is ignored for the same reason: a reader that leaves ends the loop).
  *
  * Runs in progress are found as processes named llm-eval whose command is
- * `run` (from /proc, so only what this user may see). Their progress would
- * come from their run journals; llm-eval writes none yet, so the view says
- * that instead of guessing. */
+ * `run` (from /proc, so only what this user may see). Their progress comes
+ * from the run journals in the response cache: every journal not yet
+ * complete is listed with requests done and planned. */
 #include "cli/engine/cmd_monitor.h"
 
 #include <errno.h>
@@ -26,6 +26,7 @@
 
 #include "monitor/monitor.h"
 #include "monitor/proc.h"
+#include "store/cache.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/err.h"
@@ -154,6 +155,55 @@ static void add_opt(struct lle_buf *b, const char *fmt, double v, const char *un
 }
 
 /* The text view of one sample: one line per item, each ending in "\n". */
+/* Run journals that are not complete, from the response cache (read-only;
+ * nothing when there is no cache file). A run in progress has one per task;
+ * so does a run that was killed and not resumed yet. */
+struct journal_row {
+	char name[256];
+	long long total, done;
+};
+
+struct journal_list {
+	struct journal_row rows[32];
+	size_t n;
+};
+
+static int collect_journal(void *arg, const char *name, long long total, long long done, long long created)
+{
+	struct journal_list *jl = arg;
+	(void)created;
+	if (done >= total || jl->n == sizeof(jl->rows) / sizeof(jl->rows[0]))
+		return 0;
+	snprintf(jl->rows[jl->n].name, sizeof(jl->rows[jl->n].name), "%s", name);
+	jl->rows[jl->n].total = total;
+	jl->rows[jl->n].done = done;
+	jl->n++;
+	return 0;
+}
+
+static void read_journals(struct journal_list *jl)
+{
+	jl->n = 0;
+	struct lle_err err = { 0 };
+	char *path = lle_cache_default_path(&err);
+	if (!path || access(path, R_OK) != 0) {
+		free(path);
+		return;
+	}
+	struct lle_cache_opts o = { 0 };
+	o.readonly = 1;
+	o.busy_timeout_ms = 200;
+	struct lle_cache *c = lle_cache_open(path, &o, &err);
+	free(path);
+	if (!c) {
+		lle_debugf("monitor: cannot read the run journals: %s", err.msg);
+		return;
+	}
+	if (lle_journal_each(c, collect_journal, jl, &err) < 0)
+		lle_debugf("monitor: cannot read the run journals: %s", err.msg);
+	lle_cache_close(c);
+}
+
 static void render(struct lle_buf *b, const struct lle_mon_sample *s, const struct run_proc *runs,
 		   size_t nruns, unsigned interval_ms, int fullscreen)
 {
@@ -236,7 +286,15 @@ static void render(struct lle_buf *b, const struct lle_mon_sample *s, const stru
 			lle_buf_free(&c);
 			lle_buf_free(&m);
 		}
-		lle_buf_adds(b, "  (their progress is not shown: llm-eval does not write run journals yet)\n");
+	}
+	struct journal_list jl;
+	read_journals(&jl);
+	if (jl.n) {
+		lle_buf_adds(b, "\nUnfinished run journals (model/task, in the response cache)\n");
+		for (size_t i = 0; i < jl.n; i++)
+			lle_buf_printf(b, "  %lld/%lld requests (%.0f%%)  %s\n", jl.rows[i].done, jl.rows[i].total,
+				       jl.rows[i].total ? 100.0 * (double)jl.rows[i].done / (double)jl.rows[i].total : 0.0,
+				       jl.rows[i].name);
 	}
 }
 
@@ -261,6 +319,14 @@ static int json_line(struct lle_buf *b, const struct lle_mon_sample *s, const st
 				       (unsigned long long)r->rss);
 		else
 			lle_buf_adds(b, ",\"cpu_seconds\":null,\"rss_bytes\":null}");
+	}
+	lle_buf_adds(b, "],\"journals\":[");
+	struct journal_list jl;
+	read_journals(&jl);
+	for (size_t i = 0; i < jl.n; i++) {
+		lle_buf_adds(b, i ? ",{\"name\":" : "{\"name\":");
+		lle_buf_add_json_str(b, jl.rows[i].name);
+		lle_buf_printf(b, ",\"total\":%lld,\"done\":%lld}", jl.rows[i].total, jl.rows[i].done);
 	}
 	lle_buf_adds(b, "]}\n");
 	return b->oom ? -1 : 0;
