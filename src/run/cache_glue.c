@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "llm-eval/backend.h"
 /* store/cache.h names the request kinds too (with the same values): rename
@@ -156,9 +157,12 @@ int run_cache_model(struct run_cache *rc, const struct plan_model *pm, struct ll
 		r = lle_err_oom(err);
 	} else if (!rc->enabled) {
 		memset(rc->model_id, 0, sizeof(rc->model_id));
-	} else if (!strcmp(pm->backend, "llamacpp") || !urls.n) {
+	} else if (!strcmp(pm->backend, "llamacpp") || (!urls.n && access(pm->model, R_OK) == 0)) {
+		/* a model file: its size, time and header say which model it is */
 		r = lle_cache_model_id_gguf(pm->backend, pm->model, args.n ? lle_buf_str(&args) : NULL, rc->model_id, err);
 	} else {
+		/* a served model (or a backend's own model name): the URL set, if
+		 * any, and the name */
 		char **u = NULL;
 		size_t nu = 0;
 		if (split_urls(lle_buf_str(&urls), &u, &nu) < 0)

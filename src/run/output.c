@@ -983,8 +983,16 @@ static int model_end_store(struct run_output *ro, const char *text, const char *
 	if (!ro->store || lle_run_interrupted)
 		return 0; /* an interrupted run's results are partial: the rerun stores them */
 	long long id = 0;
-	if (run_store_add(ro->store, text, path, &id, err) < 0)
-		return -1;
+	struct lle_err serr = { 0 };
+	(void)err;
+	/* The results file is written already; the store is an index over such
+	 * files. A run that has nothing to store (every document failed), or a
+	 * store that cannot be written, is said but does not fail the run:
+	 * `llm-eval results import FILE` can add the file later. */
+	if (run_store_add(ro->store, text, path, &id, &serr) < 0) {
+		lle_warnf("results not added to the run store: %s", serr.msg);
+		return 0;
+	}
 	lle_notef("results stored in the run store as run %lld", id);
 	return 0;
 }
