@@ -63,7 +63,7 @@ const struct lle_cmd lle_commands[] = {
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
 	{ "list", "ls", "list models, tasks or categories",
 	  "llm-eval list [--json | --format table|tsv|json] [--category NAME] [--kind KIND]\n"
-	  "                models|tasks|categories [PATTERN]",
+	  "                models|tasks|categories|datasets [PATTERN]",
 	  "Lists what the registries on the search path hold: the built-in registry,\n"
 	  "$XDG_CONFIG_HOME/llm-eval, LLM_EVAL_INCLUDE_PATH and --include-path (a later\n"
 	  "directory wins over an earlier one, with a warning). Only the keys shown are\n"
@@ -75,12 +75,20 @@ const struct lle_cmd lle_commands[] = {
 	  "                     per entry) or json\n"
 	  "  --category NAME    only models and tasks of this category\n"
 	  "  --kind KIND        tasks only: task, group, tag or python-task\n"
+	  "  --data-dir DIR     datasets only: where their files are looked for (else\n"
+	  "                     LLM_EVAL_DATA_DIR)\n"
 	  "  PATTERN            a glob (with * ? [) or a substring of the name, any case\n"
+	  "                     (datasets: of the dataset, its name or one of its tasks)\n"
+	  "\n"
+	  "`list datasets` shows each dataset the tasks read, the tasks that read it and\n"
+	  "whether its files are present (present, partial, missing or no data dir),\n"
+	  "without opening them.\n"
 	  "\n"
 	  "Examples:\n"
 	  "  llm-eval list models --category mathematics\n"
 	  "  llm-eval list tasks --include-path lm-evaluation-harness/lm_eval/tasks 'mmlu_*'\n"
-	  "  llm-eval list tasks --kind group --format tsv\n",
+	  "  llm-eval list tasks --kind group --format tsv\n"
+	  "  llm-eval list datasets --data-dir ../shared/datasets mmlu\n",
 	  LLE_NEED_REGISTRY, lle_cmd_list, NULL },
 	{ "run", NULL, "evaluate models on tasks and write the results",
 	  "llm-eval run (--model NAME | --model-path FILE.gguf | --category NAME)\n"
