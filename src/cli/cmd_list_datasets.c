@@ -339,13 +339,12 @@ static int scan_value(yaml_parser_t *p, struct dkeys *k, const char *key, const 
 				break;
 			}
 			if (ke.type != YAML_SCALAR_EVENT) {
-				int end = ke.type == YAML_MAPPING_END_EVENT;
-				if (!end && (ke.type == YAML_MAPPING_START_EVENT || ke.type == YAML_SEQUENCE_START_EVENT))
-					rc = skip_node(p) < 0 ? -1 : skip_node(p);
+				/* the end of the map, or a non-scalar key (which the
+				 * registry's loader rejects too) */
+				if (ke.type != YAML_MAPPING_END_EVENT)
+					rc = -1;
 				yaml_event_delete(&ke);
-				if (end || rc < 0 || ke.type == YAML_STREAM_END_EVENT)
-					break;
-				continue;
+				break;
 			}
 			char *split = lle_strdup((const char *)ke.data.scalar.value);
 			yaml_event_delete(&ke);
