@@ -72,6 +72,47 @@ expect "--data-dir needs a value" 2 llm-eval list datasets --data-dir && err_has
 expect "bad format" 2 llm-eval list datasets --format xml && err_has "unknown format 'xml'"
 expect "singular verb and a prefix" 0 llm-eval $INC list dataset fx_half && out_has "fx/half"
 
+expect "--json over the built-in registry" 0 llm-eval list datasets --json
+check "every built-in task's dataset keys, as PyYAML reads them with include: merged" python3 - "$OUT" "$TOP/registry/tasks" <<'PY'
+import json, os, sys, yaml
+class L(yaml.SafeLoader):
+    pass
+L.add_multi_constructor("!", lambda loader, suffix, node: None)  # !function
+def load(p):
+    d = yaml.load(open(p), Loader=L) or {}
+    inc = d.pop("include", None)
+    out = {}
+    for i in ([inc] if isinstance(inc, str) else inc or []):
+        out.update(load(os.path.join(os.path.dirname(p), i)))
+    out.update(d)
+    return out
+want = {}
+for root, _, files in os.walk(sys.argv[2]):
+    for f in files:
+        if not f.endswith(".yaml"):
+            continue
+        d = load(os.path.join(root, f))
+        if not isinstance(d.get("task"), str) or "group" in d or "class" in d:
+            continue
+        dp, dn, df = d.get("dataset_path"), d.get("dataset_name"), d.get("data_files") or {}
+        if not dp and not df:
+            continue
+        e = want.setdefault((dp, dn), [set(), set()])
+        e[0].add(d["task"])
+        for s, v in df.items():
+            for x in ([v] if isinstance(v, str) else v):
+                e[1].add((s, x))
+        for k in ("test_split", "validation_split", "training_split", "fewshot_split"):
+            s = d.get(k)
+            if s and s not in df and dp:
+                e[1].add((s, "%s/%s.jsonl" % (dp, s)))
+got = {(r["dataset"], r["name"]): [set(r["tasks"]), {(s["split"], s["file"]) for s in r["splits"]}]
+       for r in json.load(open(sys.argv[1]))}
+assert len(want) > 80, len(want)
+bad = [k for k in set(want) | set(got) if want.get(k) != got.get(k)]
+assert not bad, [(k, want.get(k), got.get(k)) for k in bad[:3]]
+PY
+
 if [ -d "$SHARED/datasets" ]; then
 	expect "built-in registry on ../shared: gsm8k and all of MMLU present" 0 llm-eval list datasets --json --data-dir "$SHARED/datasets"
 	check "gsm8k (read by gsm8k and gsm8k_cot) and 57 MMLU subjects are present; the others are missing" python3 - "$OUT" <<'PY'
