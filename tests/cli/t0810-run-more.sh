@@ -109,6 +109,14 @@ assert [l["doc_id"] for l in lines] == [0, 1, 2]
 assert [l["doc"]["q"] for l in lines] == ["1 + 1", "2 + 2", "3 + 3"]
 PY
 
+expect "--limit 0.28 of 25 documents" 0 llm-eval $RX run --model-path "$MODEL" --tasks rx_frac --limit 0.28 \
+	--data-dir "$T/data" --output "$T/frac28" --no-progress
+check "--limit 0.28: the harness's ceil(25 * 0.28) = ceil(7.000000000000001) = 8 documents" python3 - "$T/frac28/tiny" <<'PY'
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/results_*.json")[0]))
+assert r["n-samples"]["rx_frac"] == {"original": 25, "effective": 8}, r["n-samples"]
+PY
+
 # ---------- --num-fewshot ----------
 for k in 0 default 1; do
 	opt=""
