@@ -13,8 +13,10 @@
 #      difference is what the run itself costs (target: under 64 MB). Run
 #      once (it takes minutes on a shared 2-core machine); FULL_MMLU=0 skips it.
 # Also: `list datasets` over the built-in registry against `list tasks`.
-# Figures are medians of $RUNS runs, each in its own process.
-#   bench/run-eval.sh     BUILD=build RUNS=3 GEN_TOKS=32 MMLU_DOCS=20 GSM_DOCS=4 FULL_MMLU=1
+# Figures are medians of $RUNS runs, each in its own process. Wall times on a
+# shared machine depend on its load (printed first): CPU seconds are printed
+# beside them. PARTS=34 runs only parts 3 and 4.
+#   bench/run-eval.sh     BUILD=build RUNS=3 GEN_TOKS=32 MMLU_DOCS=20 GSM_DOCS=4 FULL_MMLU=1 PARTS=1234
 # Needs ../shared/datasets (else skipped) and the models (make models).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,27 +33,34 @@ for m in tiny small; do
 done
 [ -x /usr/bin/time ] || { echo "bench/run-eval.sh: /usr/bin/time is missing (tools/install-deps.sh)" >&2; exit 1; }
 export BIN="$BUILD/llm-eval" DATA BUILD RUNS="${RUNS:-3}" GEN_TOKS="${GEN_TOKS:-32}" \
-	MMLU_DOCS="${MMLU_DOCS:-20}" GSM_DOCS="${GSM_DOCS:-4}" FULL_MMLU="${FULL_MMLU:-1}"
+	MMLU_DOCS="${MMLU_DOCS:-20}" GSM_DOCS="${GSM_DOCS:-4}" FULL_MMLU="${FULL_MMLU:-1}" PARTS="${PARTS:-1234}"
 exec python3 - <<'PY'
-import glob, json, os, shutil, statistics, subprocess, tempfile, time
+import glob, json, os, resource, shutil, statistics, subprocess, tempfile, time
 
 BIN, DATA, BUILD = os.environ["BIN"], os.environ["DATA"], os.environ["BUILD"]
 RUNS, GEN_TOKS = int(os.environ["RUNS"]), int(os.environ["GEN_TOKS"])
 MMLU_DOCS, GSM_DOCS = int(os.environ["MMLU_DOCS"]), int(os.environ["GSM_DOCS"])
+PARTS = os.environ["PARTS"]
 TMP = tempfile.mkdtemp(prefix="lle-bench-run.")
 ENV = dict(os.environ, XDG_CACHE_HOME=TMP + "/cache", XDG_CONFIG_HOME=TMP + "/config",
            XDG_DATA_HOME=TMP + "/data", NO_COLOR="1")
-ENV.pop("LLM_EVAL_MONITOR", None)
 med = statistics.median
 
 def model(name):
     return "%s/models/%s.gguf" % (BUILD, name)
 
+def child_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
 def run(args, out=None):
+    """Run llm-eval run; its CPU seconds (user + system)."""
     cmd = [BIN, "run", "--data-dir", DATA, "--no-progress"] + args
     if out:
         cmd += ["--output", out]
+    c0 = child_cpu()
     subprocess.run(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    return child_cpu() - c0
 
 def first_doc(args):
     """Seconds from just before the process starts to the first line of the sample log."""
@@ -74,82 +83,85 @@ def first_doc(args):
     shutil.rmtree(out)
     return seen
 
-def bare():
-    t0 = time.perf_counter()
-    subprocess.run([BIN, "--version"], env=ENV, stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t0
+def part1():
+    print("1. process start to the first scored document (tiny model, --batch-size 1)")
+    def bare():
+        t0 = time.perf_counter()
+        subprocess.run([BIN, "--version"], env=ENV, stdout=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - t0
+    b = med([bare() for _ in range(max(RUNS, 5))])
+    print("   %-44s %8.1f ms" % ("baseline: llm-eval --version", b * 1e3))
+    for label, args in (("gsm8k 5-shot (max_gen_toks=%d)" % GEN_TOKS,
+                         ["--tasks", "gsm8k", "--limit", "4", "--gen-kwargs", "max_gen_toks=%d" % GEN_TOKS]),
+                        ("mmlu_abstract_algebra 5-shot", ["--tasks", "mmlu_abstract_algebra", "--limit", "4"])):
+        t = med([first_doc(["--model-path", model("tiny")] + args) for _ in range(RUNS)])
+        print("   %-44s %8.1f ms  (%.0fx the baseline)" % (label, t * 1e3, t / b))
 
-print("bench/run-eval.sh: %d runs each, medians; load average %s" % (RUNS, open("/proc/loadavg").read().split()[0]))
-print()
-print("1. process start to the first scored document (tiny model, --batch-size 1)")
-b = med([bare() for _ in range(max(RUNS, 5))])
-print("   %-44s %8.1f ms" % ("baseline: llm-eval --version", b * 1e3))
-for label, args in (("gsm8k 5-shot (max_gen_toks=%d)" % GEN_TOKS,
-                     ["--tasks", "gsm8k", "--limit", "4", "--gen-kwargs", "max_gen_toks=%d" % GEN_TOKS]),
-                    ("mmlu_abstract_algebra 5-shot", ["--tasks", "mmlu_abstract_algebra", "--limit", "4"])):
-    t = med([first_doc(["--model-path", model("tiny")] + args) for _ in range(RUNS)])
-    print("   %-44s %8.1f ms  (%.0fx the baseline)" % (label, t * 1e3, t / b))
-print()
-
-def throughput(name, task, limit, extra):
-    """Documents per second over the task's own time (model load excluded)."""
-    rates, secs = [], []
-    for _ in range(RUNS):
-        out = tempfile.mkdtemp(dir=TMP)
-        run(["--model-path", model(name), "--tasks", task, "--limit", str(limit)] + extra, out)
-        r = json.load(open(glob.glob(out + "/*/results_*.json")[0]))
-        s = r["task_seconds"][task]
-        n = r["n-samples"][task]["effective"]
-        rates.append(n / s)
-        secs.append(float(r["total_evaluation_time_seconds"]))
-        shutil.rmtree(out)
-    return med(rates), n, med(secs)
-
-print("2. documents per second (engine task time; wall time of the whole run in brackets)")
-rows = {}
-for task, limit, extra, label in (
-        ("gsm8k", GSM_DOCS, ["--gen-kwargs", "max_gen_toks=%d" % GEN_TOKS], "gsm8k 5-shot, max_gen_toks=%d" % GEN_TOKS),
-        ("mmlu_high_school_psychology", MMLU_DOCS, [], "mmlu 5-shot (high_school_psychology)")):
-    for name in ("tiny", "small"):
-        rate, n, wall = throughput(name, task, limit, extra)
-        rows[(task, name)] = rate
-        ratio = "" if name == "tiny" else "  (%.2fx tiny)" % (rate / rows[(task, "tiny")])
-        print("   %-40s %-5s %7.2f docs/s over %d docs  [%.1f s]%s" % (label, name, rate, n, wall, ratio))
-print()
+def part2():
+    print("2. documents per second: over the engine's task time (model load excluded),")
+    print("   and per CPU second of the whole process; wall time of the whole run in brackets")
+    rows = {}
+    for task, limit, extra, label in (
+            ("gsm8k", GSM_DOCS, ["--gen-kwargs", "max_gen_toks=%d" % GEN_TOKS],
+             "gsm8k 5-shot, max_gen_toks=%d" % GEN_TOKS),
+            ("mmlu_high_school_psychology", MMLU_DOCS, [], "mmlu 5-shot (high_school_psychology)")):
+        for name in ("tiny", "small"):
+            rates, cpus, walls = [], [], []
+            for _ in range(RUNS):
+                out = tempfile.mkdtemp(dir=TMP)
+                cpu = run(["--model-path", model(name), "--tasks", task, "--limit", str(limit)] + extra, out)
+                r = json.load(open(glob.glob(out + "/*/results_*.json")[0]))
+                n = r["n-samples"][task]["effective"]
+                rates.append(n / r["task_seconds"][task])
+                cpus.append(n / cpu)
+                walls.append(float(r["total_evaluation_time_seconds"]))
+                shutil.rmtree(out)
+            rows[(task, name)] = med(rates)
+            ratio = "" if name == "tiny" else "  (%.2fx tiny)" % (med(rates) / rows[(task, "tiny")])
+            print("   %-38s %-5s %7.2f docs/s, %7.2f docs/CPU-s over %d docs  [%.1f s]%s" % (
+                label, name, med(rates), med(cpus), n, med(walls), ratio))
 
 def peak(args):
     out = tempfile.mkdtemp(dir=TMP)
-    cmd = ["/usr/bin/time", "-f", "%M %e", BIN, "run", "--data-dir", DATA, "--no-progress",
+    cmd = ["/usr/bin/time", "-f", "%M %e %U %S", BIN, "run", "--data-dir", DATA, "--no-progress",
            "--output", out] + args
     p = subprocess.run(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
-    kib, sec = p.stderr.strip().splitlines()[-1].split()
+    kib, sec, us, ss = p.stderr.strip().splitlines()[-1].split()
     r = json.load(open(glob.glob(out + "/*/results_*.json")[0]))
     shutil.rmtree(out)
-    return int(kib), float(sec), r
+    return int(kib), float(sec), float(us) + float(ss), r
 
-print("3. peak RSS, MMLU 5-shot with the tiny model")
-base = [peak(["--model-path", model("tiny"), "--tasks", "mmlu_abstract_algebra", "--limit", "1"]) for _ in range(RUNS)]
-bk = med([x[0] for x in base])
-print("   %-44s %8.1f MB" % ("baseline: load the model, score 1 document", bk / 1024))
-if os.environ["FULL_MMLU"] != "0":
-    kib, sec, r = peak(["--model-path", model("tiny"), "--tasks", "mmlu"])
-    n = sum(v["effective"] for v in r["n-samples"].values())
-    print("   %-44s %8.1f MB  (+%.1f MB over the baseline; target < 64 MB) in %.0f s, %d documents, acc %.4f" % (
-        "full test split (mmlu group, 57 subjects)", kib / 1024, (kib - bk) / 1024, sec, n,
-        r["results"]["mmlu"]["acc,none"]))
-else:
-    print("   full test split: skipped (FULL_MMLU=0)")
-print()
+def part3():
+    print("3. peak RSS, MMLU 5-shot with the tiny model")
+    base = [peak(["--model-path", model("tiny"), "--tasks", "mmlu_abstract_algebra", "--limit", "1"])
+            for _ in range(RUNS)]
+    bk = med([x[0] for x in base])
+    print("   %-44s %8.1f MB" % ("baseline: load the model, score 1 document", bk / 1024))
+    if os.environ["FULL_MMLU"] == "0":
+        print("   full test split: skipped (FULL_MMLU=0)")
+        return
+    kib, sec, cpu, r = peak(["--model-path", model("tiny"), "--tasks", "mmlu"])
+    n = sum(v["effective"] for k, v in r["n-samples"].items())
+    print("   %-44s %8.1f MB  (+%.1f MB over the baseline; target < 64 MB)" % (
+        "full test split (mmlu group, 57 subjects)", kib / 1024, (kib - bk) / 1024))
+    print("   %d documents in %.0f s (%.0f CPU s), acc %.4f" % (n, sec, cpu, r["results"]["mmlu"]["acc,none"]))
 
-print("4. list datasets over the built-in registry (warm index cache)")
-def lst(args):
-    t0 = time.perf_counter()
-    subprocess.run([BIN] + args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - t0
-lst(["list", "tasks"])
-lt = med([lst(["list", "tasks"]) for _ in range(max(RUNS, 9))])
-ld = med([lst(["list", "datasets", "--data-dir", DATA]) for _ in range(max(RUNS, 9))])
-print("   %-44s %8.1f ms" % ("baseline: list tasks", lt * 1e3))
-print("   %-44s %8.1f ms  (%.1fx)" % ("list datasets --data-dir ../shared/datasets", ld * 1e3, ld / lt))
+def part4():
+    print("4. list datasets over the built-in registry (warm index cache)")
+    def lst(args):
+        t0 = time.perf_counter()
+        subprocess.run([BIN] + args, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - t0
+    lst(["list", "tasks"])
+    lt = med([lst(["list", "tasks"]) for _ in range(max(RUNS, 9))])
+    ld = med([lst(["list", "datasets", "--data-dir", DATA]) for _ in range(max(RUNS, 9))])
+    print("   %-44s %8.1f ms" % ("baseline: list tasks", lt * 1e3))
+    print("   %-44s %8.1f ms  (%.1fx)" % ("list datasets --data-dir ../shared/datasets", ld * 1e3, ld / lt))
+
+print("bench/run-eval.sh: %d runs each, medians; load average %s" % (RUNS, open("/proc/loadavg").read().split()[0]))
+for k, f in (("1", part1), ("2", part2), ("3", part3), ("4", part4)):
+    if k in PARTS:
+        print()
+        f()
 shutil.rmtree(TMP)
 PY
