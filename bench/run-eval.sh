@@ -15,8 +15,11 @@
 # Also: `list datasets` over the built-in registry against `list tasks`.
 # Figures are medians of $RUNS runs, each in its own process. Wall times on a
 # shared machine depend on its load (printed first): CPU seconds are printed
-# beside them. PARTS=34 runs only parts 3 and 4.
-#   bench/run-eval.sh     BUILD=build RUNS=3 GEN_TOKS=32 MMLU_DOCS=20 GSM_DOCS=4 FULL_MMLU=1 PARTS=1234
+# beside them. PARTS=34 runs only parts 3 and 4. THREADS=N passes --threads N
+# (the backend's default uses every core: on an oversubscribed machine
+# llama.cpp's threads spin at each step, and THREADS=1 can be several times
+# faster).
+#   bench/run-eval.sh     BUILD=build RUNS=3 GEN_TOKS=32 MMLU_DOCS=20 GSM_DOCS=4 FULL_MMLU=1 PARTS=1234 THREADS=
 # Needs ../shared/datasets (else skipped) and the models (make models).
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -33,7 +36,7 @@ for m in tiny small; do
 done
 [ -x /usr/bin/time ] || { echo "bench/run-eval.sh: /usr/bin/time is missing (tools/install-deps.sh)" >&2; exit 1; }
 export BIN="$BUILD/llm-eval" DATA BUILD RUNS="${RUNS:-3}" GEN_TOKS="${GEN_TOKS:-32}" \
-	MMLU_DOCS="${MMLU_DOCS:-20}" GSM_DOCS="${GSM_DOCS:-4}" FULL_MMLU="${FULL_MMLU:-1}" PARTS="${PARTS:-1234}"
+	MMLU_DOCS="${MMLU_DOCS:-20}" GSM_DOCS="${GSM_DOCS:-4}" FULL_MMLU="${FULL_MMLU:-1}" PARTS="${PARTS:-1234}" THREADS="${THREADS:-}"
 exec python3 - <<'PY'
 import glob, json, os, resource, shutil, statistics, subprocess, tempfile, time
 
@@ -41,6 +44,7 @@ BIN, DATA, BUILD = os.environ["BIN"], os.environ["DATA"], os.environ["BUILD"]
 RUNS, GEN_TOKS = int(os.environ["RUNS"]), int(os.environ["GEN_TOKS"])
 MMLU_DOCS, GSM_DOCS = int(os.environ["MMLU_DOCS"]), int(os.environ["GSM_DOCS"])
 PARTS = os.environ["PARTS"]
+TARGS = ["--threads", os.environ["THREADS"]] if os.environ["THREADS"] else []
 TMP = tempfile.mkdtemp(prefix="lle-bench-run.")
 ENV = dict(os.environ, XDG_CACHE_HOME=TMP + "/cache", XDG_CONFIG_HOME=TMP + "/config",
            XDG_DATA_HOME=TMP + "/data", NO_COLOR="1")
@@ -55,7 +59,7 @@ def child_cpu():
 
 def run(args, out=None):
     """Run llm-eval run; its CPU seconds (user + system)."""
-    cmd = [BIN, "run", "--data-dir", DATA, "--no-progress"] + args
+    cmd = [BIN, "run", "--data-dir", DATA, "--no-progress"] + TARGS + args
     if out:
         cmd += ["--output", out]
     c0 = child_cpu()
@@ -66,7 +70,7 @@ def first_doc(args):
     """Seconds from just before the process starts to the first line of the sample log."""
     out = tempfile.mkdtemp(dir=TMP)
     cmd = [BIN, "run", "--data-dir", DATA, "--no-progress", "--output", out, "--log-samples",
-           "--batch-size", "1"] + args
+           "--batch-size", "1"] + TARGS + args
     t0 = time.perf_counter()
     p = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen = None
@@ -124,7 +128,7 @@ def part2():
 def peak(args):
     out = tempfile.mkdtemp(dir=TMP)
     cmd = ["/usr/bin/time", "-f", "%M %e %U %S", BIN, "run", "--data-dir", DATA, "--no-progress",
-           "--output", out] + args
+           "--output", out] + TARGS + args
     p = subprocess.run(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=True)
     kib, sec, us, ss = p.stderr.strip().splitlines()[-1].split()
     r = json.load(open(glob.glob(out + "/*/results_*.json")[0]))
@@ -158,7 +162,8 @@ def part4():
     print("   %-44s %8.1f ms" % ("baseline: list tasks", lt * 1e3))
     print("   %-44s %8.1f ms  (%.1fx)" % ("list datasets --data-dir ../shared/datasets", ld * 1e3, ld / lt))
 
-print("bench/run-eval.sh: %d runs each, medians; load average %s" % (RUNS, open("/proc/loadavg").read().split()[0]))
+print("bench/run-eval.sh: %d runs each, medians; load average %s; %s" % (
+    RUNS, open("/proc/loadavg").read().split()[0], "--threads " + os.environ["THREADS"] if TARGS else "the backend's default threads"))
 for k, f in (("1", part1), ("2", part2), ("3", part3), ("4", part4)):
     if k in PARTS:
         print()
