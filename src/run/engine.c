@@ -525,7 +525,7 @@ static int run_task(struct task_run *tr, struct lle_err *err)
 	long bsz = o->batch_size > 0 ? o->batch_size : 32;
 	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
 	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
-	int rc = -1;
+	int rc = -1, handed = 0;
 	double t0 = now_s();
 	if (!agg || !docs || !ids) {
 		lle_err_oom(err);
@@ -587,8 +587,15 @@ chunk_fail:
 	 * cancel some of its requests, or come after every one was scored. */
 	int stopped = lle_run_interrupted &&
 		      (seen < pt->ndocs || lle_task_agg_count(agg) + (size_t)tr->failed < (size_t)pt->ndocs);
+	handed = 1;
 	rc = output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, stopped, err);
 out:
+	if (!handed && tr->out) {
+		/* A failed task: close its log as .part (and free its output)
+		 * as a stopped one; the error that ended it is in err. */
+		struct lle_err ignored = { 0 };
+		output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, 1, &ignored);
+	}
 	lle_task_agg_free(agg);
 	lle_fewshot_free(fs);
 	lle_ds_close(ds);

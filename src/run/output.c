@@ -329,11 +329,11 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	free(to);
 	if (rc < 0)
 		return -1;
+	if (interrupted)
+		return 0; /* a stopped task's score covers only some documents: its .part log keeps them */
 	size_t n = lle_task_agg_count(agg);
 	if (n == 0)
 		return 0; /* nothing scored (all failed, or stopped before the first chunk) */
-	if (interrupted)
-		return 0; /* a stopped task's score covers only some documents: its .part log keeps them */
 	if (lle_task_agg_results(agg, bootstrap_iters > 0 ? bootstrap_iters : 100000, &mr, &nmr, err) < 0)
 		return -1;
 	json_t *res = json_object();
