@@ -72,6 +72,8 @@ struct lle_buf;
 int lle_cli_write_out(struct lle_buf *b);
 /* `list backends` (cmd_list_backends.c); argv[0] is "backends". */
 int lle_list_backends(struct lle_ctx *ctx, int argc, char **argv);
+/* `list datasets` (cmd_list_datasets.c); argv[0] is "datasets". */
+int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv);
 
 extern const struct lle_cmd lle_commands[];
 extern const size_t lle_ncommands;

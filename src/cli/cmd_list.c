@@ -458,10 +458,15 @@ static const struct list_verb {
 	unsigned types;
 	int (*fn)(struct lle_registry *r, const struct list_opts *o, struct lle_buf *out);
 	int kinds; /* whether --kind applies */
+	/* A verb with its own options (e.g. --data-dir): it gets argv with the
+	 * verb first and parses everything itself; types and fn are unused. */
+	lle_cmd_fn own;
 } verbs[] = {
-	{ "categories", "category", T(LLE_REG_CATEGORIES) | T(LLE_REG_MODELS) | T(LLE_REG_TASKS), list_categories, 0 },
-	{ "models", "model", T(LLE_REG_MODELS), list_models, 0 },
-	{ "tasks", "task", T(LLE_REG_TASKS), list_tasks, 1 },
+	{ "backends", "backend", 0, NULL, 0, lle_list_backends },
+	{ "categories", "category", T(LLE_REG_CATEGORIES) | T(LLE_REG_MODELS) | T(LLE_REG_TASKS), list_categories, 0, NULL },
+	{ "datasets", "dataset", 0, NULL, 0, lle_list_datasets },
+	{ "models", "model", T(LLE_REG_MODELS), list_models, 0, NULL },
+	{ "tasks", "task", T(LLE_REG_TASKS), list_tasks, 1, NULL },
 };
 
 static const struct list_verb *find_verb(const char *name, int *ambiguous)
@@ -502,35 +507,51 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name, in
 	return argv[++*i];
 }
 
-/* Verbs that are not registry listings parse their own options: the first
- * non-option argument names them, and they get argv from the verb on. */
-static const struct {
-	const char *name;
-	int (*fn)(struct lle_ctx *ctx, int argc, char **argv);
-} direct_verbs[] = {
-	{ "backends", lle_list_backends },
-};
+/* `list VERB` for a verb with its own options: find the verb (the first
+ * argument that is no option or option value) and hand it argv with the verb
+ * moved first, so `list --json datasets` and `list datasets --json` agree.
+ * Returns -1 when the verb is not such a verb. */
+static int route_own(struct lle_ctx *ctx, int argc, char **argv)
+{
+	static const char *const with_value[] = { "--format", "--category", "--kind", "--data-dir" };
+	int at = -1;
+	for (int i = 1; i < argc && at < 0; i++) {
+		if (strcmp(argv[i], "--") == 0) {
+			at = i + 1 < argc ? i + 1 : -1;
+			break;
+		}
+		if (argv[i][0] != '-' || !argv[i][1]) {
+			at = i;
+			break;
+		}
+		for (size_t k = 0; k < sizeof(with_value) / sizeof(with_value[0]); k++)
+			if (strcmp(argv[i], with_value[k]) == 0)
+				i++;
+	}
+	int ambiguous;
+	const struct list_verb *lv = at > 0 ? find_verb(argv[at], &ambiguous) : NULL;
+	if (!lv || !lv->own)
+		return -1;
+	char **av = malloc((size_t)argc * sizeof(*av));
+	if (!av) {
+		lle_errorf("out of memory");
+		return LLE_EXIT_INTERNAL;
+	}
+	int n = 0;
+	av[n++] = argv[at];
+	for (int i = 1; i < argc; i++)
+		if (i != at)
+			av[n++] = argv[i];
+	int rc = lv->own(ctx, n, av);
+	free(av);
+	return rc;
+}
 
 int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (argv[i][0] == '-')
-			continue;
-		for (size_t k = 0; k < sizeof(direct_verbs) / sizeof(direct_verbs[0]); k++)
-			if (strcmp(argv[i], direct_verbs[k].name) == 0 ||
-			    (strlen(argv[i]) >= 2 && strncmp(direct_verbs[k].name, argv[i], strlen(argv[i])) == 0)) {
-				/* options given before the verb go after it */
-				char *av[64];
-				int n = 0;
-				av[n++] = argv[i];
-				for (int j = 1; j < argc && n < 63; j++)
-					if (j != i)
-						av[n++] = argv[j];
-				av[n] = NULL;
-				return direct_verbs[k].fn(ctx, n, av);
-			}
-		break;
-	}
+	int own_rc = route_own(ctx, argc, argv);
+	if (own_rc >= 0)
+		return own_rc;
 	struct list_opts o = { FMT_TABLE, NULL, -1, NULL, 0 };
 	const char *verb = NULL, *kind = NULL;
 	int nopts = 1;
@@ -571,7 +592,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (!verb)
-		return lle_cmd_usage_error(ctx->cmd, "what to list? models, tasks, categories or backends");
+		return lle_cmd_usage_error(ctx->cmd, "what to list? models, tasks, categories, datasets or backends");
 	int ambiguous;
 	const struct list_verb *lv = find_verb(verb, &ambiguous);
 	if (!lv)

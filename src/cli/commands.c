@@ -47,9 +47,9 @@ const struct lle_cmd lle_commands[] = {
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"
 	  "`llm-eval help COMMAND`.\n",
 	  0, lle_cmd_help, NULL },
-	{ "list", "ls", "list models, tasks, categories or backends",
+	{ "list", "ls", "list models, tasks, categories, datasets or backends",
 	  "llm-eval list [--json | --format table|tsv|json] [--category NAME] [--kind KIND]\n"
-	  "                models|tasks|categories|backends [PATTERN]",
+	  "                models|tasks|categories|datasets|backends [PATTERN]",
 	  "Lists what the registries on the search path hold: the built-in registry,\n"
 	  "$XDG_CONFIG_HOME/llm-eval, LLM_EVAL_INCLUDE_PATH and --include-path (a later\n"
 	  "directory wins over an earlier one, with a warning). Only the keys shown are\n"
@@ -61,12 +61,20 @@ const struct lle_cmd lle_commands[] = {
 	  "                     per entry) or json\n"
 	  "  --category NAME    only models and tasks of this category\n"
 	  "  --kind KIND        tasks only: task, group, tag or python-task\n"
+	  "  --data-dir DIR     datasets only: where their files are looked for (else\n"
+	  "                     LLM_EVAL_DATA_DIR)\n"
 	  "  PATTERN            a glob (with * ? [) or a substring of the name, any case\n"
+	  "                     (datasets: of the dataset, its name or one of its tasks)\n"
+	  "\n"
+	  "`list datasets` shows each dataset the tasks read, the tasks that read it and\n"
+	  "whether its files are present (present, partial, missing or no data dir),\n"
+	  "without opening them.\n"
 	  "\n"
 	  "Examples:\n"
 	  "  llm-eval list models --category mathematics\n"
 	  "  llm-eval list tasks --include-path lm-evaluation-harness/lm_eval/tasks 'mmlu_*'\n"
-	  "  llm-eval list tasks --kind group --format tsv\n",
+	  "  llm-eval list tasks --kind group --format tsv\n"
+	  "  llm-eval list datasets --data-dir ../shared/datasets mmlu\n",
 	  LLE_NEED_REGISTRY, lle_cmd_list, NULL },
 	{ "merge", NULL, "combine the shards of a run (run --shard i/N) into one results file",
 	  "llm-eval merge DIR... [--output DIR] [--store PATH | --no-store]",

@@ -402,7 +402,11 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 		goto oom;
 
 	/* Build every document's requests. */
-	struct lle_prompt_opts popts = { o->system_instruction, o->apply_chat_template, 0 };
+	/* With a chat template the system instruction is the system turn, which
+	 * the backend adds (lle_open_params.system_message, see run_model): it
+	 * must not also open the user turn's text. */
+	struct lle_prompt_opts popts = { o->apply_chat_template ? NULL : o->system_instruction,
+					 o->apply_chat_template, 0 };
 	size_t nreq = 0;
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	for (size_t i = 0; i < ndocs; i++) {
@@ -680,7 +684,11 @@ chunk_fail:
 		goto out;
 	}
 	progress_show(tr->pr, 1);
-	rc = output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, lle_run_interrupted, err);
+	/* Stopped means documents are missing: Ctrl-C during the last chunk can
+	 * cancel some of its requests, or come after every one was scored. */
+	int stopped = lle_run_interrupted &&
+		      (seen < pt->ndocs || lle_task_agg_count(agg) + (size_t)tr->failed < (size_t)pt->ndocs);
+	rc = output_task(tr->out, pt, agg, o->bootstrap_iters, now_s() - t0, stopped, err);
 	tr->out = NULL; /* output_task took it */
 out:
 	run_cache_task_end(tr->cache);

@@ -379,6 +379,8 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	free(to);
 	if (rc < 0)
 		return -1;
+	if (interrupted)
+		return 0; /* a stopped task's score covers only some documents: its .part log keeps them */
 	size_t n = lle_task_agg_count(agg);
 	if (n == 0)
 		return 0; /* nothing scored (all failed, or stopped before the first chunk) */

@@ -8,6 +8,7 @@
 #include "run/plan.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,7 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	pt->ndocs_total = n;
 	long want = n;
 	if (o->limit > 0 && o->limit < 1)
-		want = (long)((double)n * o->limit + 0.999999999);
+		want = (long)ceil((double)n * o->limit); /* the harness's int(math.ceil(len(docs) * limit)) */
 	else if (o->limit >= 1)
 		want = (long)o->limit;
 	pt->ndocs = want < n ? want : n;
