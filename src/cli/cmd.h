@@ -19,6 +19,12 @@
 
 #include <stddef.h>
 
+/* The interface between the executable and libllm-eval-engine.so: struct
+ * lle_ctx, the command signature, and every util/registry function the engine
+ * calls. Bump it when any of them changes incompatibly; the dispatcher refuses
+ * an engine of another version or interface. */
+#define LLE_ENGINE_ABI "1"
+
 /* What a command needs set up before it runs. */
 enum lle_cmd_need {
 	LLE_NEED_REGISTRY = 1 << 0, /* the registry search path (built-in, XDG, --include-path) */

@@ -156,10 +156,10 @@ static int load_engine(struct lle_ctx *ctx, const struct lle_cmd *c, lle_cmd_fn 
 		return LLE_EXIT_INTERNAL;
 	}
 	const char *ver = dlsym(h, "lle_engine_version");
-	if (!ver || strcmp(ver, LLE_VERSION "+" LLE_GIT_REV) != 0) {
+	if (!ver || strcmp(ver, LLE_VERSION "/" LLE_ENGINE_ABI) != 0) {
 		lle_errorf("the evaluation engine '%s/libllm-eval-engine.so' is version %s, "
 			   "this llm-eval is %s; reinstall both together",
-			   lle_lib_dir(), ver ? ver : "(unknown)", LLE_VERSION "+" LLE_GIT_REV);
+			   lle_lib_dir(), ver ? ver : "(unknown)", LLE_VERSION "/" LLE_ENGINE_ABI);
 		dlclose(h);
 		return LLE_EXIT_INTERNAL;
 	}

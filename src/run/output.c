@@ -329,7 +329,7 @@ static const struct figure *find_figure(const struct run_output *ro, const char 
 	return NULL;
 }
 
-static void set_metric(json_t *obj, const char *metric, const char *filter, double v, double se)
+void output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se)
 {
 	char key[256];
 	snprintf(key, sizeof(key), "%s,%s", metric, filter);
@@ -390,7 +390,7 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	json_object_set_new(res, "alias", json_string(pt->alias ? pt->alias : pt->name));
 	json_t *hib = json_object();
 	for (size_t i = 0; i < nmr; i++) {
-		set_metric(res, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_);
+		output_set_metric(res, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_);
 		json_object_set_new(hib, mr[i].metric, json_boolean(mr[i].higher_is_better));
 		if (add_figure(ro, pt->name, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_, mr[i].n,
 			       mr[i].higher_is_better) < 0) {
@@ -456,7 +456,7 @@ static int group_figures(struct run_output *ro, const struct plan_group *g, json
 		if (k > 0) {
 			double value = lle_group_value(v, sz, k, ag->weight_by_size);
 			double s = lle_group_pooled_stderr(se, sz, k);
-			set_metric(res, ag->metric, ag->filter, value, s);
+			output_set_metric(res, ag->metric, ag->filter, value, s);
 			if (add_figure(ro, g->name, ag->metric, ag->filter, value, s, total, hib) < 0) {
 				free(v);
 				free(se);

@@ -27,6 +27,7 @@
 #include "cli/cmd.h"
 #include "cli/engine/store_cli.h"
 #include "run/cache_glue.h"
+#include "run/output.h"
 #include "store/runstore.h"
 #include "tasks/metrics.h"
 #include "util/buf.h"
@@ -80,15 +81,6 @@ static const struct fig *find_fig(const struct merge *m, const char *name, const
 	return NULL;
 }
 
-/* The run's own writing of a figure (output.c's set_metric). */
-static void set_metric(json_t *obj, const char *metric, const char *filter, double v, double se)
-{
-	char key[256];
-	snprintf(key, sizeof(key), "%s,%s", metric, filter);
-	json_object_set_new(obj, key, isfinite(v) ? json_real(v) : json_null());
-	snprintf(key, sizeof(key), "%s_stderr,%s", metric, filter);
-	json_object_set_new(obj, key, isfinite(se) ? json_real(se) : json_string("N/A"));
-}
 
 static int agg_parse(const char *name, enum lle_agg *out)
 {
@@ -330,7 +322,7 @@ static int merge_task(struct merge *m, struct shard *sh, size_t nsh, const char 
 		}
 		double v = lle_aggregate(a, col, n);
 		double se = lle_agg_stderr(a, col, n, iters);
-		set_metric(res, metric, filter, v, se);
+		output_set_metric(res, metric, filter, v, se);
 		json_object_set_new(hib, metric, json_boolean(hb));
 		if (add_fig(m, task, metric, filter, v, se, n, hb) < 0) {
 			lle_err_oom(err);
@@ -392,7 +384,7 @@ static int merge_groups(struct merge *m, const json_t *groups, json_t *gout, jso
 			if (k > 0) {
 				double value = lle_group_value(v, sz, k, json_is_true(json_object_get(ag, "weight_by_size")));
 				double s = lle_group_pooled_stderr(se, sz, k);
-				set_metric(res, metric, filter, value, s);
+				output_set_metric(res, metric, filter, value, s);
 				if (add_fig(m, name, metric, filter, value, s, total, hib) < 0) {
 					free(v);
 					free(se);
