@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -198,15 +199,28 @@ sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy
 	/* WAL: readers never block the writer and a commit is one append to the
 	 * log, so two processes can share one file. The mode is stored in the file. */
 	{
-		sqlite3_stmt *st;
-		if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK) {
-			lle_sql_fail(db, path, what, "cannot set WAL mode", err);
-			goto fail;
+		/* Switching a new file to WAL needs it to itself for a moment, and
+		 * SQLite answers SQLITE_BUSY at once, without the busy handler, when
+		 * another process is opening or creating the same file: retry for
+		 * as long as the busy timeout allows. */
+		int rc = SQLITE_BUSY, wal = 0;
+		long waited_ms = 0, limit_ms = busy_ms > 0 ? busy_ms : 30000;
+		for (;;) {
+			sqlite3_stmt *st;
+			if (sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &st, NULL) != SQLITE_OK) {
+				lle_sql_fail(db, path, what, "cannot set WAL mode", err);
+				goto fail;
+			}
+			rc = sqlite3_step(st);
+			const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
+			wal = mode && strcmp(mode, "wal") == 0;
+			sqlite3_finalize(st);
+			if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) || waited_ms >= limit_ms)
+				break;
+			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			nanosleep(&ts, NULL);
+			waited_ms += 10;
 		}
-		int rc = sqlite3_step(st);
-		const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-		int wal = mode && strcmp(mode, "wal") == 0;
-		sqlite3_finalize(st);
 		if (rc != SQLITE_ROW) {
 			lle_sql_fail(db, path, what, "cannot set WAL mode", err);
 			goto fail;
