@@ -25,6 +25,7 @@
 #include "monitor/proc.h"
 #include "run/cache_glue.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/diag.h"
 #include "util/path.h"
 #include "util/sha256.h"
@@ -80,7 +81,7 @@ static double mono_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static char *sanitize(const char *name)
+char *output_model_dirname(const char *name)
 {
 	char *s = lle_strdup(name);
 	if (s)
@@ -148,7 +149,7 @@ int output_model_begin(struct run_output *ro, const struct plan_model *pm, doubl
 	    !ro->task_seconds)
 		return lle_err_oom(err);
 	if (ro->o->output_dir) {
-		char *m = sanitize(pm->name);
+		char *m = output_model_dirname(pm->name);
 		ro->dir = m ? lle_path_join(ro->o->output_dir, m) : NULL;
 		free(m);
 		if (!ro->dir)
@@ -582,47 +583,6 @@ static void print_table(const struct run_output *ro, const struct lle_plan *p, F
 	lle_buf_free(&b);
 }
 
-static int write_file_atomic(const char *path, const char *text, struct lle_err *err)
-{
-	struct lle_buf tmp = LLE_BUF_INIT;
-	lle_buf_printf(&tmp, "%s.tmp", path);
-	if (tmp.oom)
-		return lle_err_oom(err);
-	int fd = open(tmp.p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	if (fd < 0) {
-		lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", tmp.p, strerror(errno));
-		lle_buf_free(&tmp);
-		return -1;
-	}
-	size_t n = strlen(text), off = 0;
-	while (off < n) {
-		ssize_t w = write(fd, text + off, n - off);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", tmp.p, w < 0 ? strerror(errno) : "short write");
-			close(fd);
-			unlink(tmp.p);
-			lle_buf_free(&tmp);
-			return -1;
-		}
-		off += (size_t)w;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", tmp.p, strerror(errno));
-		unlink(tmp.p);
-		lle_buf_free(&tmp);
-		return -1;
-	}
-	if (rename(tmp.p, path) < 0) {
-		lle_err_set(err, LLE_EXIT_IO, "cannot rename '%s' to '%s': %s", tmp.p, path, strerror(errno));
-		lle_buf_free(&tmp);
-		return -1;
-	}
-	lle_buf_free(&tmp);
-	return 0;
-}
-
 int output_model_end(struct run_output *ro, const struct lle_plan *p, const struct lle_run_opts *o,
 		     struct lle_monitor *mon, int interrupted, struct lle_err *err)
 {
@@ -703,7 +663,7 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 		lle_buf_printf(&path, "%s/results_%s.json", ro->dir, ro->date);
 		if (!text || path.oom)
 			rc = lle_err_oom(err);
-		else if (write_file_atomic(path.p, text, err) < 0)
+		else if (lle_write_file_atomic(path.p, text, strlen(text), err) < 0)
 			rc = -1;
 		else
 			lle_notef("results written to %s", path.p);

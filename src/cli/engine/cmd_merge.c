@@ -31,6 +31,7 @@
 #include "store/runstore.h"
 #include "tasks/metrics.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/diag.h"
 #include "util/path.h"
 
@@ -406,16 +407,6 @@ static int merge_groups(struct merge *m, const json_t *groups, json_t *gout, jso
 	return 0;
 }
 
-static char *sanitize(const char *name)
-{
-	char *s = lle_strdup(name);
-	if (s)
-		for (char *p = s; *p; p++)
-			if (*p == '/' || *p == ' ' || *p == ':')
-				*p = '_';
-	return s;
-}
-
 /* Merge the shards of one model; writes the results file and stores it. */
 static int merge_model(const char *model, struct shard *sh, size_t nsh, const char *outdir,
 		       struct lle_runstore *rs, int json_out, struct lle_err *err)
@@ -540,7 +531,7 @@ static int merge_model(const char *model, struct shard *sh, size_t nsh, const ch
 		lle_err_oom(err);
 		goto out;
 	}
-	char *m_dir = sanitize(model);
+	char *m_dir = output_model_dirname(model);
 	char *dir = m_dir ? lle_path_join(outdir, m_dir) : NULL;
 	free(m_dir);
 	if (!dir) {
@@ -562,7 +553,7 @@ static int merge_model(const char *model, struct shard *sh, size_t nsh, const ch
 		lle_err_oom(err);
 		goto out;
 	}
-	if (lle_store_cli_write_file(outpath.p, text, strlen(text), err) < 0)
+	if (lle_write_file_atomic(outpath.p, text, strlen(text), err) < 0)
 		goto out;
 	long long id = 0;
 	if (rs && run_store_add(rs, text, outpath.p, &id, err) < 0)

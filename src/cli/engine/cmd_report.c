@@ -13,6 +13,7 @@
 #include "store/report.h"
 #include "store/runstore.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/diag.h"
 
 int lle_cmd_report(struct lle_ctx *ctx, int argc, char **argv);
@@ -111,7 +112,7 @@ int lle_cmd_report(struct lle_ctx *ctx, int argc, char **argv)
 		goto fail;
 	}
 	if (output) {
-		if (lle_store_cli_write_file(output, lle_buf_str(&out), out.n, &err) < 0) {
+		if (lle_write_file_atomic(output, lle_buf_str(&out), out.n, &err) < 0) {
 			lle_buf_free(&out);
 			goto fail;
 		}

@@ -17,6 +17,7 @@
 #include "store/results.h"
 #include "store/runstore.h"
 #include "util/buf.h"
+#include "util/file.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -61,34 +62,6 @@ struct lle_runstore *lle_store_cli_open_runs(const char *path, int readonly, int
 	}
 	free(def);
 	return rs;
-}
-
-int lle_store_cli_write_file(const char *path, const char *data, size_t n, struct lle_err *err)
-{
-	struct lle_buf tmp = LLE_BUF_INIT;
-	if (lle_buf_printf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
-		return lle_err_oom(err);
-	FILE *f = fopen(tmp.p, "wb");
-	if (!f) {
-		lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", path, strerror(errno));
-		lle_buf_free(&tmp);
-		return -1;
-	}
-	int bad = fwrite(data, 1, n, f) != n;
-	bad |= fflush(f) != 0;
-	bad |= fsync(fileno(f)) != 0;
-	int e = errno;
-	bad |= fclose(f) != 0;
-	if (bad || rename(tmp.p, path) != 0) {
-		if (!bad)
-			e = errno;
-		unlink(tmp.p);
-		lle_err_set(err, LLE_EXIT_IO, "cannot write '%s': %s", path, strerror(e));
-		lle_buf_free(&tmp);
-		return -1;
-	}
-	lle_buf_free(&tmp);
-	return 0;
 }
 
 static void print_json_str(const char *s)

@@ -17,7 +17,5 @@ int lle_store_cli_opt(const struct lle_cmd *cmd, int argc, char **argv, int *i, 
 		      const char **val);
 /* Open the run store at path (or the default when NULL); prints the error. */
 struct lle_runstore *lle_store_cli_open_runs(const char *path, int readonly, int *exit_code);
-/* Write n bytes to path through a temporary file renamed into place. */
-int lle_store_cli_write_file(const char *path, const char *data, size_t n, struct lle_err *err);
 
 #endif
