@@ -186,7 +186,7 @@ static void bench_log(void *user, int level, const char *msg)
 		   &b) == 2) {
 		decoded += a;
 		naive += b;
-	} else if (level <= LLE_LOG_WARN || (getenv("BENCH_DEBUG") && strstr(msg, "cluster"))) {
+	} else if (level <= LLE_LOG_WARN || (getenv("BENCH_DEBUG") && (strstr(msg, "cluster") || strstr(msg, "tokenised")))) {
 		fprintf(stderr, "%s\n", msg);
 	}
 }

@@ -582,6 +582,70 @@ static void fail_all(const struct lle_request *reqs, const size_t *idx, size_t n
 	}
 }
 
+/* A unit is scored: hand its request back once all its units are. */
+static void unit_done(struct score *sc, const struct unit *u, const struct lle_request *reqs,
+		      const size_t *idx, lle_complete_fn cb, void *user)
+{
+	struct score_req *rq = &sc->rq[u->req];
+	rq->win_lp[u->win] = u->lp;
+	rq->greedy &= u->greedy;
+	if (++rq->n_done == rq->n_units)
+		finish_score_req(reqs, rq, idx[u->req], 0, cb, user);
+}
+
+/* The exact evaluator: the groups of a cluster one after another, each in
+ * sequence 1 on top of the prefix in sequence 0, and each unit's own tokens
+ * after its group's, removed again before the next unit. The KV cache then
+ * holds nothing but the sequence being scored, and llama.cpp puts every token
+ * in the cell of its position: the same cells, and so the same sums in the
+ * same order, whatever else was in the batch. With decode_items's rule of at
+ * least two tokens and two logits per call, every token goes through the same
+ * kernels in every batching, so a log-likelihood is the same to the last bit
+ * for any batch size, request order or thread count, and equal to a plain
+ * decode of the request alone. On a CPU it is also faster than interleaving
+ * sequences: attention runs over fewer cells. */
+static int score_cluster_exact(struct lle_model *m, struct score *sc, int c0, int c1, int P,
+			       const struct lle_request *reqs, const size_t *idx, lle_complete_fn cb,
+			       void *user, int *cancelled, char *err, size_t len)
+{
+	llama_memory_t mem = llama_get_memory(m->ctx);
+	struct score_cb cbu = { sc };
+	for (int gi = c0; gi < c1; gi++) {
+		if (lc_host->interrupted(lc_host->user)) {
+			*cancelled = 1;
+			return 0;
+		}
+		int p0 = sc->gstart[gi], p1 = sc->gstart[gi + 1], need = 0;
+		for (int p = p0; p < p1; p++)
+			if (sc->u[sc->order[p]].n > need)
+				need = sc->u[sc->order[p]].n;
+		if (need + 1 > m->kv_size) { /* + the spare token of decode_items */
+			snprintf(err, len, "a request needs %d KV cells, more than the %d there are: "
+				 "raise kv_size", need + 1, m->kv_size);
+			return -1;
+		}
+		const struct unit *u0 = &sc->u[sc->order[p0]];
+		if (P > 0)
+			llama_memory_seq_cp(mem, 0, 1, -1, -1);
+		struct item g = { 1, P, u0->toks + P, u0->g - P, u0->g - P - 1, gi };
+		if (decode_items(m, &g, 1, group_row, &cbu, err, len) < 0)
+			return -1;
+		for (int p = p0; p < p1; p++) {
+			struct unit *u = &sc->u[sc->order[p]];
+			if (u->s <= 1)
+				continue;
+			struct item it = { 1, u->g, u->toks + u->g, u->s - 1, 0, sc->order[p] };
+			if (decode_items(m, &it, 1, unit_row, &cbu, err, len) < 0)
+				return -1;
+			llama_memory_seq_rm(mem, 1, u->g, -1);
+		}
+		llama_memory_seq_rm(mem, 1, -1, -1);
+		for (int p = p0; p < p1; p++)
+			unit_done(sc, &sc->u[sc->order[p]], reqs, idx, cb, user);
+	}
+	return 0;
+}
+
 static int run_scoring(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
 		       size_t nidx, lle_complete_fn cb, void *user, char *err, size_t len)
 {
@@ -706,8 +770,17 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 			pmin = l;
 	}
 
-	/* 3. per cluster: its prefix in sequence 0, then waves */
+	/* 3. per cluster: its prefix in sequence 0, then the exact evaluator or
+	 * waves of many sequences. The exact one needs the cache to hold sequence 0
+	 * alone, each token in the cell of its position; anything else that used
+	 * the cache may have left the prefix elsewhere, so it starts afresh. */
 	llama_memory_t mem = llama_get_memory(m->ctx);
+	int exact = m->exact || m->n_parallel < 2;
+	if (exact && !m->canonical) {
+		llama_memory_clear(mem, false);
+		m->n_pre = 0;
+	}
+	m->canonical = exact;
 	struct score_cb cbu = { &sc };
 	struct item *items = lc_alloc(sizeof(struct item) * (size_t)(2 * m->n_parallel + 2));
 	if (!items) {
@@ -729,6 +802,15 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 			lc_free(gl);
 			lc_free(items);
 			goto out;
+		}
+		if (exact) {
+			if (score_cluster_exact(m, &sc, c0, c1, P, reqs, idx, cb, user, &cancelled, err,
+						len) < 0) {
+				lc_free(gl);
+				lc_free(items);
+				goto out;
+			}
+			continue;
 		}
 	int p = sc.gstart[c0], pend = sc.gstart[c1], alive = -1, alive_seq = 0, alive_cells = 0;
 	while (p < pend) {
@@ -812,14 +894,8 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 			alive_cells = u->g - P;
 		}
 		/* results, in sorted order */
-		for (int q = p0; q < p; q++) {
-			struct unit *u = &sc.u[sc.order[q]];
-			struct score_req *rq = &sc.rq[u->req];
-			rq->win_lp[u->win] = u->lp;
-			rq->greedy &= u->greedy;
-			if (++rq->n_done == rq->n_units)
-				finish_score_req(reqs, rq, idx[u->req], 0, cb, user);
-		}
+		for (int q = p0; q < p; q++)
+			unit_done(&sc, &sc.u[sc.order[q]], reqs, idx, cb, user);
 	}
 	}
 	lc_free(gl);
@@ -837,6 +913,7 @@ out:
 		/* a failed decode may leave sequence 0 half-written: start afresh */
 		llama_memory_seq_rm(llama_get_memory(m->ctx), 0, -1, -1);
 		m->n_pre = 0;
+		m->canonical = 0;
 		for (size_t k = 0; sc.rq && k < nreq; k++)
 			if (!sc.rq[k].reported) {
 				sc.rq[k].failed = 1;
@@ -1057,6 +1134,7 @@ static int run_generation(struct lle_model *m, const struct lle_request *reqs, c
 		m->n_naive += n + g->max_tokens;
 	}
 	qsort_r(order, (size_t)nwork, sizeof(int), cmp_gen, gs);
+	m->canonical = 0; /* many sequences interleave their cells (see run_scoring) */
 
 	/* shared prefix of all prompts (each keeps at least its last token) */
 	int P = nwork ? gs[order[0]].n - 1 : 0;

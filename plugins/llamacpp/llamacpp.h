@@ -24,6 +24,8 @@ struct lle_model {
 	int kv_size;           /* KV cells, shared by all sequences (unified cache) */
 	int flash_attn;        /* -1 auto, 0 off, 1 on */
 	int unified;           /* one KV cache for all sequences, or a stream each */
+	int exact;             /* score one sequence at a time, bit-reproducibly (eval.c) */
+	int poll;              /* polling level of the thread pool, 0 (sleep) .. 100 */
 	int chat;              /* apply the chat template */
 	char *chat_name;       /* template name asked for, or NULL */
 	char *system;          /* system message, or NULL */
@@ -39,6 +41,8 @@ struct lle_model {
 	/* after LC_READY, used by one submit at a time (the host serialises) */
 	struct llama_model *model;
 	struct llama_context *ctx;
+	struct ggml_threadpool *tp; /* ours, attached to ctx; NULL: llama.cpp's own */
+	void (*tp_free)(struct ggml_threadpool *);
 	const struct llama_vocab *vocab;
 	const char *tmpl;      /* chat template text or name, when chat */
 	int n_vocab;
@@ -47,6 +51,8 @@ struct lle_model {
 	struct llama_batch batch;
 	llama_token *pre;      /* tokens held by sequence 0, the shared prefix */
 	int n_pre, cap_pre;
+	int canonical;         /* the cache holds sequence 0 alone, each token in the
+				* cell of its position (eval.c, the exact evaluator) */
 	double *scratch;       /* n_vocab doubles */
 	struct llama_token_data *cand; /* n_vocab candidates for sampling */
 

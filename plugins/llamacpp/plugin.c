@@ -136,6 +136,8 @@ static void model_free(struct lle_model *m)
 	lc_eval_free(m);
 	if (m->ctx)
 		llama_free(m->ctx);
+	if (m->tp)
+		m->tp_free(m->tp); /* after the context that used it */
 	if (m->model)
 		llama_model_free(m->model);
 	pthread_mutex_destroy(&m->mu);
@@ -154,6 +156,35 @@ static bool load_progress(float p, void *user)
 	snprintf(what, sizeof(what), "loading model '%s'", base ? base + 1 : m->path);
 	lc_host->progress(lc_host->user, what, p, 1.0);
 	return !lc_host->interrupted(lc_host->user);
+}
+
+/* One thread pool for the model's whole life, instead of the pool llama.cpp
+ * otherwise starts and stops for every llama_decode, with the polling level
+ * of the `poll` option. Spinning threads make each decode call a little
+ * quicker on an idle machine and waste whole cores on a busy one; polling is
+ * off by default (see docs/backends.md). Without the CPU backend's functions
+ * (another build of llama.cpp), llama.cpp's own pools are used. */
+static void attach_threadpool(struct lle_model *m)
+{
+	ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+	ggml_backend_reg_t reg = dev ? ggml_backend_dev_backend_reg(dev) : NULL;
+	void *pnew = reg ? ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new") : NULL;
+	void *pfree = reg ? ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free") : NULL;
+	if (!pnew || !pfree) {
+		lc_log(LLE_LOG_DEBUG, "llamacpp: no ggml_threadpool_new in the CPU backend: llama.cpp's own thread pools");
+		return;
+	}
+	struct ggml_threadpool *(*tp_new)(struct ggml_threadpool_params *);
+	*(void **)&tp_new = pnew; /* as from dlsym: a data pointer converts to a function pointer */
+	*(void **)&m->tp_free = pfree;
+	struct ggml_threadpool_params tpp = ggml_threadpool_params_default(m->n_threads);
+	tpp.poll = (uint32_t)m->poll;
+	m->tp = tp_new(&tpp);
+	if (m->tp)
+		llama_attach_threadpool(m->ctx, m->tp, m->tp);
+	else
+		lc_log(LLE_LOG_WARN, "llamacpp: cannot start a pool of %d threads: llama.cpp's own pools",
+		       m->n_threads);
 }
 
 static int load(struct lle_model *m, char *err, size_t len)
@@ -214,6 +245,7 @@ static int load(struct lle_model *m, char *err, size_t len)
 		pthread_mutex_unlock(&log_mu);
 		return -1;
 	}
+	attach_threadpool(m);
 	m->vocab = llama_model_get_vocab(m->model);
 	if (m->chat) {
 		m->tmpl = m->chat_name ? m->chat_name : llama_model_chat_template(m->model, NULL);
@@ -268,6 +300,10 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	 * precision, which moves log-likelihoods by up to 1e-3. */
 	m->flash_attn = 0;
 	m->unified = 1;
+	/* Scoring one sequence at a time makes log-likelihoods bit-identical for
+	 * any batching and is the faster way on a CPU; with a GPU, many sequences
+	 * per decode keep it busy (exact=1 still asks for the former). */
+	m->exact = !llama_supports_gpu_offload();
 	m->chat = p->apply_chat_template;
 	if (!(m->path = lc_strdup(p->model)) ||
 	    (p->chat_template && !(m->chat_name = lc_strdup(p->chat_template))) ||
@@ -287,6 +323,10 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 16, 1 << 22, &m->kv_size);
 		else if (KEY("kv_unified"))
 			bad = parse_int(v, 0, 1, &m->unified);
+		else if (KEY("exact"))
+			bad = parse_int(v, 0, 1, &m->exact);
+		else if (KEY("poll"))
+			bad = parse_int(v, 0, 100, &m->poll);
 		else if (KEY("n_batch"))
 			bad = parse_int(v, 2, 1 << 16, &m->n_batch);
 		else if (KEY("n_parallel"))
@@ -299,7 +339,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			    : strcmp(v, "auto") == 0 ? (m->flash_attn = -1, 0) : -1;
 		else {
 			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, kv_size, "
-				 "n_batch, n_parallel, n_threads, flash_attn)", (int)kl, o);
+				 "n_batch, n_parallel, n_threads, flash_attn, exact, poll)", (int)kl, o);
 			goto fail;
 		}
 #undef KEY
