@@ -7,10 +7,13 @@
  *
  *   eval      documents per second over `reps` runs (median), the tokens the
  *             plugin decoded divided by the tokens a request-at-a-time
- *             evaluation decodes, and the plugin's decode throughput against a
- *             plain batched llama_decode loop over the same tokens (the same
- *             prefix decoded once, each question in its own sequence, n_batch
- *             tokens per call) written here; peak RSS and the model's size
+ *             evaluation decodes, and the plugin's throughput (tokenising
+ *             included) against a plain llama_decode loop over the same tokens
+ *             written here (each subject's prefix decoded once, each question
+ *             in its own sequence copied from it, n_batch tokens per call;
+ *             already tokenised, warmed up), run twice: n_parallel questions
+ *             per call and one question per call; the ratio is to the faster
+ *             of the two; peak RSS and the model's size
  *   first     the wall-clock time (CLOCK_REALTIME, ns) when the first scored
  *             request came back; the script subtracts the time it started the
  *             process
@@ -247,6 +250,12 @@ static double plain_loop(const char *model_path, struct docs *d, int n_par, int 
 	const struct llama_vocab *vocab = llama_model_get_vocab(model);
 	llama_memory_t mem = llama_get_memory(ctx);
 	struct llama_batch b = llama_batch_init(n_batch, 0, 1);
+	/* warm up as the plugin does while it loads (not timed): one small decode
+	 * pages the weights in and touches the compute buffers */
+	llama_token warm[2] = { llama_vocab_bos(llama_model_get_vocab(model)),
+				llama_vocab_bos(llama_model_get_vocab(model)) };
+	llama_decode(ctx, llama_batch_get_one(warm, 2));
+	llama_memory_clear(mem, false);
 	/* tokenise first: not timed */
 	llama_token **toks = calloc((size_t)d->n, sizeof(*toks));
 	int *nt = calloc((size_t)d->n, sizeof(int)), *npre = calloc((size_t)d->n, sizeof(int));
@@ -399,8 +408,8 @@ int main(int argc, char **argv)
 							      .id = (uint64_t)(4 * i + c), .context = d.prompt[i],
 							      .continuation = letters[c] };
 	double *dps = calloc((size_t)reps, sizeof(double)), *tps = calloc((size_t)reps, sizeof(double));
-	double *base = calloc((size_t)reps, sizeof(double));
-	long long dec_rep = 0, naive_rep = 0, plain_tok = 0;
+	double *base = calloc((size_t)reps, sizeof(double)), *base1 = calloc((size_t)reps, sizeof(double));
+	long long dec_rep = 0, naive_rep = 0, plain_tok = 0, plain_tok1 = 0;
 	uint64_t model_size = 0;
 	struct rusage ru;
 	int kv_size = 0;
@@ -438,14 +447,18 @@ int main(int argc, char **argv)
 			llama_model_free(lm);
 		}
 		base[r] = plain_loop(model, &d, n_par, n_batch, n_threads, kv_size, &plain_tok);
+		base1[r] = plain_loop(model, &d, 1, n_batch, n_threads, kv_size, &plain_tok1);
 	}
 	printf("docs %d requests %d reps %d threads %d parallel %d\n", d.n, nreq, reps, n_threads, n_par);
 	printf("docs_per_s %.3f\n", median(dps, reps));
 	printf("decoded_tokens %lld naive_tokens %lld ratio %.4f\n", dec_rep, naive_rep,
 	       naive_rep ? (double)dec_rep / naive_rep : 0);
-	double mt = median(tps, reps), mb = median(base, reps);
-	printf("plugin_tokens_per_s %.1f plain_loop_tokens_per_s %.1f (plain loop decoded %lld) ratio %.3f\n",
-	       mt, mb, plain_tok, mt / mb);
+	double mt = median(tps, reps), mb = median(base, reps), mb1 = median(base1, reps);
+	double best = mb > mb1 ? mb : mb1;
+	printf("plugin_tokens_per_s %.1f\n", mt);
+	printf("plain_loop_%d_seqs_tokens_per_s %.1f (decoded %lld) plain_loop_1_seq_tokens_per_s %.1f (decoded %lld)\n",
+	       n_par, mb, plain_tok, mb1, plain_tok1);
+	printf("ratio_to_the_faster_plain_loop %.3f\n", mt / best);
 	printf("peak_rss_kb %ld model_kb %llu beyond_model_kb %lld\n", ru.ru_maxrss,
 	       (unsigned long long)(model_size / 1024), (long long)ru.ru_maxrss - (long long)(model_size / 1024));
 	for (int i = 0; i < d.n; i++)
@@ -456,6 +469,7 @@ int main(int argc, char **argv)
 	free(dps);
 	free(tps);
 	free(base);
+	free(base1);
 	lle_plugin_close(p);
 	return 0;
 }

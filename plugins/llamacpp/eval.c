@@ -30,6 +30,7 @@
  * What it does not do: speculative decoding, recurrent or encoder-decoder
  * models (llama.cpp's KV-cache sharing needs a transformer decoder). */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +96,17 @@ int lc_eval_init(struct lle_model *m, char *err, size_t len)
 		snprintf(err, len, "out of memory");
 		return -1;
 	}
+	/* Warm up, as llama.cpp's tools do: one small decode touches every
+	 * weight (paging in a memory-mapped model) and the compute buffers, here
+	 * on the loading thread, while the host builds requests, rather than in
+	 * the first request. Its cells are dropped again. */
+	llama_token warm[2] = { m->prefix_tok, m->prefix_tok };
+	struct llama_batch wb = llama_batch_get_one(warm, 2);
+	if (llama_decode(m->ctx, wb) != 0)
+		lc_log(LLE_LOG_DEBUG, "llamacpp: the warm-up decode failed (the first request will tell)");
+	llama_synchronize(m->ctx);
+	llama_memory_clear(llama_get_memory(m->ctx), false);
+	m->canonical = 1;
 	return 0;
 }
 
@@ -198,6 +210,12 @@ static int decode_items(struct lle_model *m, const struct item *items, int nitem
 				j = 0;
 				continue;
 			}
+			/* a full call that would leave one token of its last item
+			 * for the next call ends a token early instead, so that
+			 * one has two */
+			if (b->n_tokens == m->n_batch - 1 && b->n_tokens > 1 && x->n - j == 2 &&
+			    it == nitems - 1)
+				break;
 			int k = b->n_tokens++;
 			b->token[k] = x->toks[j];
 			b->pos[k] = x->pos0 + j;
@@ -282,6 +300,11 @@ static int set_prefix(struct lle_model *m, const llama_token *toks, int n, char 
 		m->cap_pre = n;
 	}
 	memcpy(m->pre + r, toks + r, sizeof(llama_token) * (size_t)(n - r));
+	if (n - r == 1 && r > 0) {
+		/* one new token would make a one-token call: decode the token
+		 * before it again with it (the same values, in the same cell) */
+		llama_memory_seq_rm(mem, 0, --r, -1);
+	}
 	struct item it = { 0, r, toks + r, n - r, n - r, 0 };
 	if (decode_items(m, &it, 1, NULL, NULL, err, len) < 0) {
 		llama_memory_seq_rm(mem, 0, -1, -1);
@@ -407,6 +430,7 @@ static int cmp_unit(const void *pa, const void *pb, void *arg)
 }
 
 /* Tokenise one loglikelihood request into its unit. */
+/* Tokenise one loglikelihood request into its unit. */
 static int ll_units(struct lle_model *m, struct score *sc, const char *context, const char *cont,
 		    size_t req)
 {
@@ -500,8 +524,9 @@ struct score_cb {
 static int group_row(struct lle_model *m, void *user, const struct item *it, int j,
 		     const float *logits)
 {
-	(void)j;
 	struct score *sc = ((struct score_cb *)user)->sc;
+	if (it->pos0 + j != sc->u[sc->order[sc->gstart[it->owner]]].g - 1)
+		return 0; /* a row decoded only to keep two logits in the call */
 	struct row r;
 	row_init(&r, logits, m->n_vocab);
 	for (int p = sc->gstart[it->owner]; p < sc->gstart[it->owner + 1]; p++) {
@@ -514,15 +539,19 @@ static int group_row(struct lle_model *m, void *user, const struct item *it, int
 	return 0;
 }
 
-/* A unit's own tokens: token j (at T[g + j]) predicts target j + 1. */
+/* A unit's own tokens: the token at T[g - 1 + i] predicts target i; target
+ * 0 is the group's. */
 static int unit_row(struct lle_model *m, void *user, const struct item *it, int j,
 		    const float *logits)
 {
 	struct score *sc = ((struct score_cb *)user)->sc;
 	struct unit *u = &sc->u[it->owner];
+	int i = it->pos0 + j - (u->g - 1);
+	if (i < 1 || i >= u->s)
+		return 0;
 	struct row r;
 	row_init(&r, logits, m->n_vocab);
-	llama_token t = u->tgt[j + 1];
+	llama_token t = u->tgt[i];
 	u->lp += row_logprob(&r, t);
 	u->greedy &= r.argmax == t;
 	return 0;
@@ -582,6 +611,80 @@ static void fail_all(const struct lle_request *reqs, const size_t *idx, size_t n
 	}
 }
 
+/* Tokenisation of requests [k0, k1) into units of its own (phase 1 of
+ * run_scoring), on a thread of its own. */
+#define LC_TOK_THREADS 32
+struct tok_job {
+	struct lle_model *m;
+	const struct lle_request *reqs;
+	const size_t *idx;
+	struct score_req *rq; /* shared: each job writes only its own requests */
+	struct score part;    /* units, and the last context tokenised */
+	size_t k0, k1;
+	long long naive;
+	int oom;
+};
+
+static void tok_range(struct tok_job *j)
+{
+	struct lle_model *m = j->m;
+	struct score *sc = &j->part;
+	for (size_t k = j->k0; k < j->k1; k++) {
+		const struct lle_request *r = &j->reqs[j->idx[k]];
+		struct score_req *q = &j->rq[k];
+		int before = sc->nu, nwin = 1, trc;
+		const char *ctxt = r->context;
+		char *chat = NULL;
+		if (r->kind == LLE_REQ_LOGLIKELIHOOD && m->chat) {
+			struct llama_chat_message msgs[2];
+			size_t nm = 0;
+			if (m->system)
+				msgs[nm++] = (struct llama_chat_message){ "system", m->system };
+			msgs[nm++] = (struct llama_chat_message){ "user", r->context };
+			int need = llama_chat_apply_template(m->tmpl, msgs, nm, true, NULL, 0);
+			if (need < 0 || !(chat = lc_alloc((size_t)need + 1))) {
+				j->oom = 1;
+				return;
+			}
+			llama_chat_apply_template(m->tmpl, msgs, nm, true, chat, need + 1);
+			chat[need] = '\0';
+			ctxt = chat;
+		}
+		if (r->kind == LLE_REQ_LOGLIKELIHOOD)
+			trc = ll_units(m, sc, ctxt, r->continuation ? r->continuation : "", k);
+		else
+			trc = rolling_units(m, sc, r->context, k, &nwin);
+		lc_free(chat);
+		if (trc < 0) {
+			q->failed = 1;
+			snprintf(q->err, sizeof(q->err), "cannot tokenise the request (out of memory?)");
+			for (int i = before; i < sc->nu; i++) {
+				lc_free(sc->u[i].toks);
+				lc_free(sc->u[i].tgt);
+			}
+			sc->nu = before;
+			continue;
+		}
+		q->n_units = sc->nu - before;
+		q->greedy = 1;
+		q->win_lp = lc_alloc(sizeof(double) * (size_t)(q->n_units ? q->n_units : 1));
+		if (!q->win_lp) {
+			j->oom = 1;
+			return;
+		}
+		for (int i = before; i < sc->nu; i++) {
+			q->n_tokens += sc->u[i].s;
+			j->naive += sc->u[i].n;
+		}
+	}
+}
+
+static void *tok_thread(void *arg)
+{
+	tok_range(arg);
+	return NULL;
+}
+
 /* A unit is scored: hand its request back once all its units are. */
 static void unit_done(struct score *sc, const struct unit *u, const struct lle_request *reqs,
 		      const size_t *idx, lle_complete_fn cb, void *user)
@@ -598,12 +701,18 @@ static void unit_done(struct score *sc, const struct unit *u, const struct lle_r
  * after its group's, removed again before the next unit. The KV cache then
  * holds nothing but the sequence being scored, and llama.cpp puts every token
  * in the cell of its position: the same cells, and so the same sums in the
- * same order, whatever else was in the batch. With decode_items's rule of at
- * least two tokens and two logits per call, every token goes through the same
- * kernels in every batching, so a log-likelihood is the same to the last bit
- * for any batch size, request order or thread count, and equal to a plain
- * decode of the request alone. On a CPU it is also faster than interleaving
- * sequences: attention runs over fewer cells. */
+ * same order, whatever else was in the batch. Every call decodes at least
+ * two tokens with at least two logits (see decode_items), so every token goes
+ * through the same kernels in every batching: a log-likelihood is the same to
+ * the last bit for any batch size, request order or thread count, and equal
+ * to a plain decode of the request alone. It needs no spare sequence: a group
+ * part keeps at least two tokens of its own (the cluster's prefix P stops
+ * two tokens short of the shortest), a unit decodes its group's last token
+ * again with its own, and a group part of one token (the BOS of an empty
+ * context) gets a second, unread one. So the context needs only sequences 0
+ * and 1, which llama.cpp runs faster than a context made for more. On a CPU
+ * this is also faster than interleaving sequences: attention runs over one
+ * question's cells. */
 static int score_cluster_exact(struct lle_model *m, struct score *sc, int c0, int c1, int P,
 			       const struct lle_request *reqs, const size_t *idx, lle_complete_fn cb,
 			       void *user, int *cancelled, char *err, size_t len)
@@ -615,29 +724,37 @@ static int score_cluster_exact(struct lle_model *m, struct score *sc, int c0, in
 			*cancelled = 1;
 			return 0;
 		}
-		int p0 = sc->gstart[gi], p1 = sc->gstart[gi + 1], need = 0;
+		int p0 = sc->gstart[gi], p1 = sc->gstart[gi + 1], need = 2;
 		for (int p = p0; p < p1; p++)
 			if (sc->u[sc->order[p]].n > need)
 				need = sc->u[sc->order[p]].n;
-		if (need + 1 > m->kv_size) { /* + the spare token of decode_items */
+		if (need > m->kv_size) {
 			snprintf(err, len, "a request needs %d KV cells, more than the %d there are: "
-				 "raise kv_size", need + 1, m->kv_size);
+				 "raise kv_size", need, m->kv_size);
 			return -1;
 		}
 		const struct unit *u0 = &sc->u[sc->order[p0]];
 		if (P > 0)
 			llama_memory_seq_cp(mem, 0, 1, -1, -1);
+		llama_token lone[2];
 		struct item g = { 1, P, u0->toks + P, u0->g - P, u0->g - P - 1, gi };
+		if (g.n == 1) { /* P is 0: the group part is the BOS alone */
+			lone[0] = lone[1] = u0->toks[0];
+			g.toks = lone;
+			g.n = 2;
+			g.logit_from = 0;
+		}
 		if (decode_items(m, &g, 1, group_row, &cbu, err, len) < 0)
 			return -1;
 		for (int p = p0; p < p1; p++) {
 			struct unit *u = &sc->u[sc->order[p]];
 			if (u->s <= 1)
 				continue;
-			struct item it = { 1, u->g, u->toks + u->g, u->s - 1, 0, sc->order[p] };
+			/* from T[g - 1] (target 0's row, already scored) */
+			llama_memory_seq_rm(mem, 1, u->g - 1, -1);
+			struct item it = { 1, u->g - 1, u->toks + u->g - 1, u->s, 1, sc->order[p] };
 			if (decode_items(m, &it, 1, unit_row, &cbu, err, len) < 0)
 				return -1;
-			llama_memory_seq_rm(mem, 1, u->g, -1);
 		}
 		llama_memory_seq_rm(mem, 1, -1, -1);
 		for (int p = p0; p < p1; p++)
@@ -659,52 +776,55 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	}
 	memset(sc.rq, 0, sizeof(*sc.rq) * (nreq ? nreq : 1));
 
-	/* 1. tokenise into units (index k of idx is "request k" below) */
+	/* 1. tokenise into units (index k of idx is "request k" below), on up to
+	 * n_threads threads: lm-evaluation-harness's encoding of context and
+	 * context + continuation for every request costs as much as decoding on
+	 * a small model, and llama.cpp's tokeniser may run on many threads */
 	double t_tok = lc_now();
-	for (size_t k = 0; k < nidx; k++) {
-		const struct lle_request *r = &reqs[idx[k]];
-		struct score_req *q = &sc.rq[k];
-		int before = sc.nu, nwin = 1, trc;
-		const char *ctxt = r->context;
-		char *chat = NULL;
-		if (r->kind == LLE_REQ_LOGLIKELIHOOD && m->chat) {
-			struct llama_chat_message msgs[2];
-			size_t nm = 0;
-			if (m->system)
-				msgs[nm++] = (struct llama_chat_message){ "system", m->system };
-			msgs[nm++] = (struct llama_chat_message){ "user", r->context };
-			int need = llama_chat_apply_template(m->tmpl, msgs, nm, true, NULL, 0);
-			if (need < 0 || !(chat = lc_alloc((size_t)need + 1)))
-				goto oom;
-			llama_chat_apply_template(m->tmpl, msgs, nm, true, chat, need + 1);
-			chat[need] = '\0';
-			ctxt = chat;
-		}
-		if (r->kind == LLE_REQ_LOGLIKELIHOOD)
-			trc = ll_units(m, &sc, ctxt, r->continuation ? r->continuation : "", k);
+	struct tok_job jobs[LC_TOK_THREADS];
+	pthread_t tid[LC_TOK_THREADS];
+	int nj = m->n_threads < LC_TOK_THREADS ? m->n_threads : LC_TOK_THREADS;
+	if ((size_t)nj > nidx / 8)
+		nj = (int)(nidx / 8);
+	if (nj < 1)
+		nj = 1;
+	for (int t = 0; t < nj; t++)
+		jobs[t] = (struct tok_job){ .m = m, .reqs = reqs, .idx = idx, .rq = sc.rq,
+					    .k0 = nidx * (size_t)t / (size_t)nj,
+					    .k1 = nidx * (size_t)(t + 1) / (size_t)nj };
+	int started[LC_TOK_THREADS] = { 0 };
+	for (int t = 1; t < nj; t++)
+		started[t] = pthread_create(&tid[t], NULL, tok_thread, &jobs[t]) == 0;
+	tok_range(&jobs[0]);
+	int tok_oom = jobs[0].oom, total = jobs[0].part.nu;
+	for (int t = 1; t < nj; t++) {
+		if (started[t])
+			pthread_join(tid[t], NULL);
 		else
-			trc = rolling_units(m, &sc, r->context, k, &nwin);
-		lc_free(chat);
-		if (trc < 0) {
-			q->failed = 1;
-			snprintf(q->err, sizeof(q->err), "cannot tokenise the request (out of memory?)");
-			for (int i = before; i < sc.nu; i++) {
-				lc_free(sc.u[i].toks);
-				lc_free(sc.u[i].tgt);
-			}
-			sc.nu = before;
-			continue;
-		}
-		q->n_units = sc.nu - before;
-		q->greedy = 1;
-		q->win_lp = lc_alloc(sizeof(double) * (size_t)(q->n_units ? q->n_units : 1));
-		if (!q->win_lp)
-			goto oom;
-		for (int i = before; i < sc.nu; i++) {
-			q->n_tokens += sc.u[i].s;
-			m->n_naive += sc.u[i].n;
-		}
+			tok_range(&jobs[t]);
+		tok_oom |= jobs[t].oom;
+		total += jobs[t].part.nu;
 	}
+	/* the units in request order, as one thread would have made them */
+	sc.u = lc_alloc(sizeof(struct unit) * (size_t)(total ? total : 1));
+	for (int t = 0; t < nj; t++) {
+		struct score *part = &jobs[t].part;
+		if (sc.u)
+			memcpy(sc.u + sc.nu, part->u, sizeof(struct unit) * (size_t)part->nu);
+		else /* no room to keep them: drop them, and fail below */
+			for (int i = 0; i < part->nu; i++) {
+				lc_free(part->u[i].toks);
+				lc_free(part->u[i].tgt);
+			}
+		sc.nu += sc.u ? part->nu : 0;
+		m->n_naive += jobs[t].naive;
+		lc_free(part->u);
+		lc_free(part->ctx_text);
+		lc_free(part->ctx_toks);
+	}
+	sc.capu = total;
+	if (tok_oom || !sc.u)
+		goto oom;
 
 	lc_log(LLE_LOG_DEBUG, "llamacpp: tokenised %zu requests in %.3f s", nreq, lc_now() - t_tok);
 	/* requests with no units (empty text, empty continuation) are done now */
@@ -796,6 +916,13 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				P = gl[c1];
 			if (gm < P)
 				P = gm;
+		}
+		if (exact) { /* each group keeps two tokens of its own; no prefix of one */
+			for (int c = c0; c < c1; c++)
+				if (sc.u[sc.order[sc.gstart[c]]].g - 2 < P)
+					P = sc.u[sc.order[sc.gstart[c]]].g - 2;
+			if (P < 2)
+				P = 0;
 		}
 		lc_log(LLE_LOG_DEBUG, "llamacpp: cluster of %d groups, prefix %d tokens (had %d)", c1 - c0, P, m->n_pre);
 		if (set_prefix(m, sc.u[sc.order[sc.gstart[c0]]].toks, P, err, len) < 0) {
@@ -1256,7 +1383,17 @@ int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle
 			cb(cb_user, &reqs[i], &res);
 		}
 	}
+	for (size_t i = 0; i < n; i++)
+		ng += reqs[i].kind == LLE_REQ_GENERATE_UNTIL;
+	/* generation and the batched evaluator need more sequences than the
+	 * context may have been made for (see lc_make_context) */
+	int seqs = ng || (ns && !m->exact && m->n_parallel >= 2) ? m->n_parallel + 2 : 2;
+	if (seqs > m->ctx_seqs && lc_make_context(m, seqs, err, err_len) < 0) {
+		lc_free(idx);
+		return -1;
+	}
 	int rc = run_scoring(m, reqs, idx, ns, cb, cb_user, err, err_len);
+	ng = 0;
 	for (size_t i = 0; i < n; i++)
 		if (reqs[i].kind == LLE_REQ_GENERATE_UNTIL)
 			idx[ng++] = i;

@@ -41,6 +41,7 @@ struct lle_model {
 	/* after LC_READY, used by one submit at a time (the host serialises) */
 	struct llama_model *model;
 	struct llama_context *ctx;
+	int ctx_seqs;          /* the sequences ctx was made for (lc_make_context) */
 	struct ggml_threadpool *tp; /* ours, attached to ctx; NULL: llama.cpp's own */
 	void (*tp_free)(struct ggml_threadpool *);
 	const struct llama_vocab *vocab;
@@ -66,6 +67,9 @@ void *lc_alloc(size_t n);
 void *lc_realloc(void *p, size_t n);
 void lc_free(void *p);
 void lc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* (Re)create m->ctx for n_seq sequences, with an empty cache; 0 or -1. */
+int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t err_len);
 
 /* eval.c */
 int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle_complete_fn cb,

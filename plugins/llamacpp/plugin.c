@@ -187,6 +187,50 @@ static void attach_threadpool(struct lle_model *m)
 		       m->n_threads);
 }
 
+/* (Re)create the llama.cpp context for n_seq sequences. The exact evaluator
+ * needs two; generation and the batched evaluator n_parallel + 2, and
+ * llama.cpp runs a context made for more than two sequences measurably slower
+ * (about 15% with two threads in bench/llamacpp.sh), so a model starts with
+ * what its evaluator needs and grows when a request asks for more. The cache
+ * starts empty. */
+int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
+{
+	if (m->ctx)
+		llama_free(m->ctx);
+	m->ctx = NULL;
+	m->ctx_seqs = 0;
+	m->n_pre = 0;
+	struct llama_context_params cp = llama_context_default_params();
+	cp.n_ctx = (uint32_t)m->kv_size;
+	cp.n_batch = (uint32_t)m->n_batch;
+	cp.n_ubatch = (uint32_t)m->n_batch;
+	cp.n_seq_max = (uint32_t)n_seq;
+	cp.n_threads = m->n_threads;
+	cp.n_threads_batch = m->n_threads;
+	cp.kv_unified = m->unified;
+	cp.flash_attn_type = m->flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
+			   : m->flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+	cp.no_perf = true;
+	pthread_mutex_lock(&log_mu);
+	last_error[0] = '\0';
+	pthread_mutex_unlock(&log_mu);
+	m->ctx = llama_init_from_model(m->model, cp);
+	if (!m->ctx) {
+		pthread_mutex_lock(&log_mu);
+		snprintf(err, len, "model '%s': cannot create a llama.cpp context of %d cells: %s",
+			 m->path, m->kv_size, last_error[0] ? last_error : "no reason given");
+		pthread_mutex_unlock(&log_mu);
+		return -1;
+	}
+	m->ctx_seqs = n_seq;
+	m->canonical = 1;
+	if (m->tp)
+		llama_attach_threadpool(m->ctx, m->tp, m->tp);
+	else
+		attach_threadpool(m);
+	return 0;
+}
+
 static int load(struct lle_model *m, char *err, size_t len)
 {
 	pthread_once(&backends_once, load_backends);
@@ -226,26 +270,8 @@ static int load(struct lle_model *m, char *err, size_t len)
 			 m->kv_size, m->max_length);
 		return -1;
 	}
-	struct llama_context_params cp = llama_context_default_params();
-	cp.n_ctx = (uint32_t)m->kv_size;
-	cp.n_batch = (uint32_t)m->n_batch;
-	cp.n_ubatch = (uint32_t)m->n_batch;
-	cp.n_seq_max = (uint32_t)m->n_parallel + 2; /* + the prefix and the spare sequence */
-	cp.n_threads = m->n_threads;
-	cp.n_threads_batch = m->n_threads;
-	cp.kv_unified = m->unified;
-	cp.flash_attn_type = m->flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
-			   : m->flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
-	cp.no_perf = true;
-	m->ctx = llama_init_from_model(m->model, cp);
-	if (!m->ctx) {
-		pthread_mutex_lock(&log_mu);
-		snprintf(err, len, "model '%s': cannot create a llama.cpp context of %d cells: %s",
-			 m->path, m->kv_size, last_error[0] ? last_error : "no reason given");
-		pthread_mutex_unlock(&log_mu);
+	if (lc_make_context(m, m->exact ? 2 : m->n_parallel + 2, err, len) < 0)
 		return -1;
-	}
-	attach_threadpool(m);
 	m->vocab = llama_model_get_vocab(m->model);
 	if (m->chat) {
 		m->tmpl = m->chat_name ? m->chat_name : llama_model_chat_template(m->model, NULL);
