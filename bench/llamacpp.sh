@@ -5,8 +5,11 @@
 # model, medians over REPS runs:
 #   documents per second;
 #   tokens decoded / tokens a request-at-a-time evaluation decodes (target < 0.25);
-#   the plugin's decode throughput / a plain batched llama_decode loop over the
-#     same tokens, measured in the same run (target >= 0.9);
+#   the plugin's throughput (tokenising and scoring included) / a plain
+#     llama_decode loop over the same tokens, already tokenised and warmed up,
+#     run with 16 sequences per call and with one, measured in the same run,
+#     against the faster of the two (target >= 0.9); and the same with only
+#     the plugin's time inside llama_decode (what its scheduling costs);
 #   time from process start to the first scored request (the model loads in
 #     the background while the prompts are built), median of FIRST runs;
 #   peak RSS and peak RSS beyond the model's weights.

@@ -79,6 +79,39 @@ int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_speci
 	return n;
 }
 
+/* Whether ll_units may take the SentencePiece shortcut (see spm_split): an
+ * SPM vocabulary with no user-defined tokens (llama.cpp splits the text at
+ * those first), no token with "▁" right after another character, and no chat
+ * template (whose special-token text splits the text too). Also learns
+ * whether llama.cpp puts a space before the text. */
+static int spm_shortcut_ok(struct lle_model *m)
+{
+	if (!m->spm_shortcut || m->chat || llama_vocab_type(m->vocab) != LLAMA_VOCAB_TYPE_SPM)
+		return 0;
+	for (llama_token t = 0; t < m->n_vocab; t++) {
+		if (llama_vocab_get_attr(m->vocab, t) & LLAMA_TOKEN_ATTR_USER_DEFINED)
+			return 0;
+		const char *x = llama_vocab_get_text(m->vocab, t);
+		if (!x)
+			return 0;
+		/* every "▁" is first or after another "▁" */
+		for (const char *p = strstr(x, "\xe2\x96\x81"); p; p = strstr(p + 3, "\xe2\x96\x81"))
+			if (p > x && !(p - x >= 3 && memcmp(p - 3, "\xe2\x96\x81", 3) == 0))
+				return 0;
+	}
+	/* "zq" comes back as " z..." when llama.cpp adds the space prefix */
+	llama_token *t = NULL;
+	char piece[64];
+	int n = lc_tokenize(m, "zq", 2, 0, &t), np = 0;
+	if (n > 0)
+		np = llama_token_to_piece(m->vocab, t[0], piece, sizeof(piece), 0, false);
+	lc_free(t);
+	if (np <= 0)
+		return 0;
+	m->spm_space_prefix = piece[0] == ' ';
+	return 1;
+}
+
 int lc_eval_init(struct lle_model *m, char *err, size_t len)
 {
 	m->n_vocab = llama_vocab_n_tokens(m->vocab);
@@ -89,6 +122,9 @@ int lc_eval_init(struct lle_model *m, char *err, size_t len)
 		snprintf(err, len, "model '%s' has neither a BOS nor an EOS token", m->path);
 		return -1;
 	}
+	m->spm_shortcut = spm_shortcut_ok(m);
+	lc_log(LLE_LOG_DEBUG, "llamacpp: SentencePiece shortcut for continuations: %s",
+	       m->spm_shortcut ? "yes" : "no");
 	m->batch = llama_batch_init(m->n_batch, 0, 1);
 	m->scratch = lc_alloc(sizeof(double) * (size_t)m->n_vocab);
 	m->cand = lc_alloc(sizeof(struct llama_token_data) * (size_t)m->n_vocab);
@@ -246,7 +282,9 @@ static int decode_items(struct lle_model *m, const struct item *items, int nitem
 					break;
 				}
 		}
+		double t0 = lc_now();
 		int rc = llama_decode(m->ctx, *b);
+		m->t_decode += lc_now() - t0;
 		if (spare)
 			llama_memory_seq_rm(llama_get_memory(m->ctx), m->n_parallel + 1, -1, -1);
 		b->n_tokens = real;
@@ -362,6 +400,9 @@ struct score {
 	size_t ctx_len;
 	llama_token *ctx_toks;
 	int ctx_n;
+	size_t ctx_split;    /* its SPM split (see spm_split), or 0 */
+	int ctx_nseg;        /* tokens of the context from the split on */
+	int n_short;         /* continuations tokenised by that shortcut */
 };
 
 static int add_unit(struct score *sc, const llama_token *ctx, int nc, const llama_token *cont,
@@ -430,6 +471,37 @@ static int cmp_unit(const void *pa, const void *pb, void *arg)
 }
 
 /* Tokenise one loglikelihood request into its unit. */
+/* A shortcut to lm-evaluation-harness's encoding of context + continuation
+ * for SentencePiece vocabularies. llama.cpp's SPM tokeniser merges adjacent
+ * symbols only into vocabulary tokens; when no token of the vocabulary has a
+ * "▁" (the escaped space) right after another character (lc_eval_init
+ * checks), no token can span a point where a space follows a non-space, so
+ * the text's tokens there are those of the part before and of the part after,
+ * each tokenised alone (the part after starting with its space, as the
+ * tokeniser would see it). With such a split s near the end of the context,
+ *   tokens(context + continuation) = tokens(text[:s]) + tokens(text[s:])
+ *   tokens(context)                = tokens(text[:s]) + tokens(context[s:]),
+ * so the continuation's tokens are tokens(text[s:]) past the first
+ * len(tokens(context[s:])): a few tokens per choice instead of the whole
+ * prompt again. The context's own encoding is still whole, and its tail must
+ * equal tokens(context[s:]) or the shortcut is not taken. Returns s, or 0
+ * where the context has no such point with a non-empty part after it. */
+static size_t spm_split(const char *c, size_t k)
+{
+	for (size_t s = k >= 2 ? k - 2 : 0; s >= 1; s--)
+		if (c[s] == ' ' && c[s - 1] != ' ')
+			return s;
+	return 0;
+}
+
+/* Tokens of text[s:] without BOS, as they appear inside the whole text. */
+static int spm_tail(struct lle_model *m, const char *text, size_t len, size_t s, llama_token **out)
+{
+	/* llama.cpp adds the space prefix itself where the vocabulary wants one */
+	size_t off = s + (m->spm_space_prefix ? 1 : 0);
+	return lc_tokenize(m, text + off, len - off, 0, out);
+}
+
 /* Tokenise one loglikelihood request into its unit. */
 static int ll_units(struct lle_model *m, struct score *sc, const char *context, const char *cont,
 		    size_t req)
@@ -461,20 +533,42 @@ static int ll_units(struct lle_model *m, struct score *sc, const char *context, 
 			lc_free(sc->ctx_toks);
 			sc->ctx_text = NULL;
 			sc->ctx_toks = NULL;
+			sc->ctx_split = 0;
 			if (nc >= 0 && (sc->ctx_text = lc_alloc(k + 1))) {
 				memcpy(sc->ctx_text, context, k);
 				sc->ctx_len = k;
 				sc->ctx_toks = ct;
 				sc->ctx_n = nc;
+				size_t sp = m->spm_shortcut ? spm_split(context, k) : 0;
+				llama_token *seg = NULL;
+				int ns = sp ? spm_tail(m, context, k, sp, &seg) : -1;
+				/* the context's tail must be the tail's own tokens */
+				if (ns > 0 && ns <= nc &&
+				    memcmp(ct + nc - ns, seg, sizeof(llama_token) * (size_t)ns) == 0) {
+					sc->ctx_split = sp;
+					sc->ctx_nseg = ns;
+				}
+				lc_free(seg);
 			}
 		}
-		nw = nc >= 0 ? lc_tokenize(m, whole, lc + lx, m->add_bos, &wt) : -1;
+		const llama_token *cx = NULL; /* the continuation's tokens */
+		int nx = 0;
+		if (nc >= 0 && ct == sc->ctx_toks && sc->ctx_split) {
+			int nt = spm_tail(m, whole, lc + lx, sc->ctx_split, &wt);
+			nw = nt < 0 ? -1 : nc - sc->ctx_nseg + nt;
+			nx = nt > sc->ctx_nseg ? nt - sc->ctx_nseg : 0;
+			cx = wt + sc->ctx_nseg;
+			sc->n_short++;
+		} else {
+			nw = nc >= 0 ? lc_tokenize(m, whole, lc + lx, m->add_bos, &wt) : -1;
+			nx = nw > nc ? nw - nc : 0;
+			cx = wt + nc;
+		}
 		if (nc >= 0 && nw >= 0) {
-			int nx = nw > nc ? nw - nc : 0;
 			if (nc == 0) /* context of spaces only, and no BOS: start from the prefix token */
 				rc = add_unit(sc, &one, 1, wt, nw, m->max_length, req, 0);
 			else
-				rc = add_unit(sc, ct, nc, wt + nc, nx, m->max_length, req, 0);
+				rc = add_unit(sc, ct, nc, cx, nx, m->max_length, req, 0);
 		}
 	}
 	lc_free(whole);
@@ -796,7 +890,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	for (int t = 1; t < nj; t++)
 		started[t] = pthread_create(&tid[t], NULL, tok_thread, &jobs[t]) == 0;
 	tok_range(&jobs[0]);
-	int tok_oom = jobs[0].oom, total = jobs[0].part.nu;
+	int tok_oom = jobs[0].oom, total = jobs[0].part.nu, n_short = 0;
 	for (int t = 1; t < nj; t++) {
 		if (started[t])
 			pthread_join(tid[t], NULL);
@@ -817,6 +911,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 				lc_free(part->u[i].tgt);
 			}
 		sc.nu += sc.u ? part->nu : 0;
+		n_short += part->n_short;
 		m->n_naive += jobs[t].naive;
 		lc_free(part->u);
 		lc_free(part->ctx_text);
@@ -826,7 +921,8 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	if (tok_oom || !sc.u)
 		goto oom;
 
-	lc_log(LLE_LOG_DEBUG, "llamacpp: tokenised %zu requests in %.3f s", nreq, lc_now() - t_tok);
+	lc_log(LLE_LOG_DEBUG, "llamacpp: tokenised %zu requests in %.3f s (%d continuations from a "
+	       "SentencePiece split)", nreq, lc_now() - t_tok, n_short);
 	/* requests with no units (empty text, empty continuation) are done now */
 	for (size_t k = 0; k < nreq; k++)
 		if (sc.rq[k].failed || sc.rq[k].n_units == 0)
@@ -1372,6 +1468,7 @@ int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle
 	}
 	size_t ns = 0, ng = 0;
 	long long dec0 = m->n_decoded, naive0 = m->n_naive;
+	double td0 = m->t_decode;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = reqs[i].kind;
 		if (k == LLE_REQ_LOGLIKELIHOOD || k == LLE_REQ_LOGLIKELIHOOD_ROLLING) {
@@ -1400,7 +1497,8 @@ int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle
 	if (rc == 0 && ng)
 		rc = run_generation(m, reqs, idx, ng, cb, cb_user, err, err_len);
 	lc_free(idx);
-	lc_log(LLE_LOG_DEBUG, "llamacpp: %zu requests, decoded %lld tokens (a request at a time: %lld)",
-	       n, m->n_decoded - dec0, m->n_naive - naive0);
+	lc_log(LLE_LOG_DEBUG, "llamacpp: %zu requests, decoded %lld tokens (a request at a time: %lld) "
+	       "in %.6f s of llama_decode", n, m->n_decoded - dec0, m->n_naive - naive0,
+	       m->t_decode - td0);
 	return rc;
 }

@@ -48,6 +48,8 @@ struct lle_model {
 	const char *tmpl;      /* chat template text or name, when chat */
 	int n_vocab;
 	int add_bos;           /* the vocabulary asks for a BOS */
+	int spm_shortcut;      /* option, then: continuations may be tokenised from a split (eval.c) */
+	int spm_space_prefix;  /* llama.cpp puts a space before text it tokenises */
 	llama_token prefix_tok; /* BOS, or EOS when there is no BOS: empty contexts, rolling windows */
 	struct llama_batch batch;
 	llama_token *pre;      /* tokens held by sequence 0, the shared prefix */
@@ -60,6 +62,7 @@ struct lle_model {
 	/* counters for benchmarks (see lc_stats) */
 	long long n_decoded;   /* tokens given to llama_decode */
 	long long n_naive;     /* tokens a one-request-at-a-time evaluation would decode */
+	double t_decode;       /* seconds spent in llama_decode */
 };
 
 /* plugin.c */

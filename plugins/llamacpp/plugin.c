@@ -9,6 +9,7 @@
  * process, from the directory libggml itself was loaded from. */
 #include <dlfcn.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,69 @@ int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
 	return 0;
 }
 
+/* The default thread count: the physical cores this process may run on (as
+ * llama.cpp's tools count them: a second hardware thread of a core adds
+ * little to matrix products and makes every barrier wait on a busier core),
+ * and no more than a cgroup CPU quota allows (containers). */
+static int default_threads(void)
+{
+	cpu_set_t set;
+	int n = 0;
+	if (sched_getaffinity(0, sizeof(set), &set) == 0) {
+		/* distinct (package, core) pairs among the allowed CPUs */
+		long seen[CPU_SETSIZE];
+		int ns = 0, known = 1;
+		for (int c = 0; c < CPU_SETSIZE && known; c++) {
+			if (!CPU_ISSET(c, &set))
+				continue;
+			char path[128];
+			long core = -1, pkg = -1;
+			snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/topology/core_id", c);
+			FILE *f = fopen(path, "r");
+			if (f) {
+				if (fscanf(f, "%ld", &core) != 1)
+					core = -1;
+				fclose(f);
+			}
+			snprintf(path, sizeof(path), "/sys/devices/system/cpu/cpu%d/topology/physical_package_id", c);
+			f = fopen(path, "r");
+			if (f) {
+				if (fscanf(f, "%ld", &pkg) != 1)
+					pkg = -1;
+				fclose(f);
+			}
+			if (core < 0 || pkg < 0 || core >= 1L << 20) {
+				known = 0; /* no topology: count CPUs */
+				break;
+			}
+			long id = pkg << 20 | core;
+			int dup = 0;
+			for (int i = 0; i < ns && !dup; i++)
+				dup = seen[i] == id;
+			if (!dup)
+				seen[ns++] = id;
+		}
+		n = known ? ns : CPU_COUNT(&set);
+	}
+	if (n <= 0) {
+		long c = sysconf(_SC_NPROCESSORS_ONLN);
+		n = c > 0 ? (int)c : 1;
+	}
+	/* cgroup v2: "max 100000" or "<quota> <period>" */
+	FILE *f = fopen("/sys/fs/cgroup/cpu.max", "r");
+	if (f) {
+		char q[32];
+		long period;
+		if (fscanf(f, "%31s %ld", q, &period) == 2 && strcmp(q, "max") != 0 && period > 0) {
+			long quota = atol(q), cpus = (quota + period - 1) / period;
+			if (cpus >= 1 && cpus < n)
+				n = (int)cpus;
+		}
+		fclose(f);
+	}
+	return n;
+}
+
 static int load(struct lle_model *m, char *err, size_t len)
 {
 	pthread_once(&backends_once, load_backends);
@@ -317,8 +381,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	memset(m, 0, sizeof(*m));
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	m->n_threads = p->n_threads > 0 ? p->n_threads : ncpu > 0 ? (int)ncpu : 1;
+	m->n_threads = p->n_threads > 0 ? p->n_threads : default_threads();
 	m->n_parallel = p->n_parallel > 0 ? p->n_parallel : 16;
 	m->max_length = p->max_length;
 	m->n_batch = 512;
@@ -330,6 +393,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	 * any batching and is the faster way on a CPU; with a GPU, many sequences
 	 * per decode keep it busy (exact=1 still asks for the former). */
 	m->exact = !llama_supports_gpu_offload();
+	m->spm_shortcut = 1; /* where the vocabulary allows it (eval.c) */
 	m->chat = p->apply_chat_template;
 	if (!(m->path = lc_strdup(p->model)) ||
 	    (p->chat_template && !(m->chat_name = lc_strdup(p->chat_template))) ||
@@ -353,6 +417,8 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 0, 1, &m->exact);
 		else if (KEY("poll"))
 			bad = parse_int(v, 0, 100, &m->poll);
+		else if (KEY("spm_shortcut"))
+			bad = parse_int(v, 0, 1, &m->spm_shortcut);
 		else if (KEY("n_batch"))
 			bad = parse_int(v, 2, 1 << 16, &m->n_batch);
 		else if (KEY("n_parallel"))
@@ -364,8 +430,8 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			    : strcmp(v, "off") == 0 ? (m->flash_attn = 0, 0)
 			    : strcmp(v, "auto") == 0 ? (m->flash_attn = -1, 0) : -1;
 		else {
-			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, kv_size, "
-				 "n_batch, n_parallel, n_threads, flash_attn, exact, poll)", (int)kl, o);
+			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, max_length, kv_size, kv_unified, "
+				 "n_batch, n_parallel, n_threads, flash_attn, exact, poll, spm_shortcut)", (int)kl, o);
 			goto fail;
 		}
 #undef KEY

@@ -170,7 +170,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  --system-instruction TEXT  a system message (prepended when no chat template)\n"
 	  "  --gen-kwargs K=V,...  temperature, top_p, max_gen_toks, do_sample, until=A|B\n"
 	  "  --batch-size N        documents per backend submission (default 32)\n"
-	  "  --threads N           CPU threads for the backend\n"
+	  "  --threads N           CPU threads for the backend (default: physical cores)\n"
 	  "  --max-length N        context length to use\n"
 	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default 100000)\n"
 	  "  --allow-weak-sandbox  run code tasks even where the sandbox lacks a protection\n"

@@ -430,6 +430,82 @@ TEST(batched_mode_agrees_within_float_rounding)
 	check_batchings("exact=0", 0);
 }
 
+/* The SentencePiece shortcut (plugins/llamacpp/eval.c, spm_split) must give
+ * the tokens of lm-evaluation-harness's whole encoding: texts with runs of
+ * spaces, spaces next to newlines and tabs, a no-break space, a literal "▁",
+ * continuations that start without a space, with several, or that merge with
+ * the end of the context. Each is checked against the shortcut turned off and
+ * against the by-the-book reference, to the last bit. */
+static int spm_yes, spm_no, spm_short;
+static void on_log(void *user, int level, const char *msg)
+{
+	(void)user;
+	(void)level;
+	const char *p = strstr(msg, "s (");
+	int k;
+	if (strstr(msg, "llamacpp: tokenised") && p && sscanf(p, "s (%d continuations", &k) == 1)
+		spm_short += k;
+	if (strstr(msg, "SentencePiece shortcut for continuations: yes"))
+		spm_yes++;
+	if (strstr(msg, "SentencePiece shortcut for continuations: no"))
+		spm_no++;
+}
+
+TEST(spm_shortcut_equals_whole_encoding)
+{
+	static const char *ctxs[] = {
+		"a  b  c", "word \n next word", " \tx y", "x\xc2\xa0y z", "literal \xe2\x96\x81 char z",
+		"Question: what?\nAnswer:", "q?  two  spaces", "emoji \xf0\x9f\x98\x80 then", "\xe6\x9d\xb1 \xe4\xba\xac x",
+		"hel", "the quick brown fox jumps over the", "x y", "tabs\tbetween\twords and spaces", "end ",
+		"new\n\nparagraph here", "  two leading", "a b c d e f g h i j k", "caf\xc3\xa9 au lait s",
+	};
+	static const char *cs[] = { " A", "A", "\n", " \xc3\xa9t\xc3\xa9", "  x", "lo world", " quick", "", " ", "\xe2\x96\x81z" };
+	enum { NC = sizeof(ctxs) / sizeof(ctxs[0]), NX = sizeof(cs) / sizeof(cs[0]), N = NC * NX };
+	static struct lle_request reqs[N];
+	static struct res on[N], off[N];
+	for (int i = 0; i < N; i++)
+		reqs[i] = (struct lle_request){ .size = sizeof(reqs[i]), .kind = LLE_REQ_LOGLIKELIHOOD,
+						.id = (uint64_t)i, .context = ctxs[i / NX],
+						.continuation = cs[i % NX] };
+	spm_yes = spm_no = spm_short = 0;
+	struct lle_model *m = open_model("exact=1", 0, NULL);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	CHECK(spm_yes == 1); /* the tiny model's vocabulary allows it */
+	CHECK(submit_chunks(m, reqs, N, N, on) == 0);
+	be->close(m);
+	/* contexts with a space after a non-space before their last word */
+	printf("#   %d of %d continuations tokenised from a split\n", spm_short, N);
+	CHECK(spm_short >= 14 * (int)NX);
+	spm_short = 0;
+	m = open_model2("exact=1", "spm_shortcut=0", 0, NULL);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	CHECK(spm_no == 1);
+	CHECK(submit_chunks(m, reqs, N, 7, off) == 0);
+	CHECK(spm_short == 0);
+	be->close(m);
+	int same = 0, ref_same = 0;
+	for (int i = 0; i < N; i++) {
+		int g;
+		double want = ref_loglikelihood(reqs[i].context, reqs[i].continuation, &g);
+		same += on[i].lp == off[i].lp && on[i].n_tokens == off[i].n_tokens && on[i].status == 0;
+		ref_same += on[i].lp == want && on[i].greedy == g;
+		if (on[i].lp != off[i].lp || on[i].lp != want)
+			printf("#   '%s' + '%s': shortcut %.8f, whole %.8f, reference %.8f\n",
+			       reqs[i].context, reqs[i].continuation, on[i].lp, off[i].lp, want);
+	}
+	printf("#   %d pairs: %d equal with the shortcut off, %d equal to the reference\n", N, same, ref_same);
+	CHECK(same == N);
+	CHECK(ref_same == N);
+	for (int i = 0; i < N; i++) {
+		free(on[i].text);
+		free(off[i].text);
+	}
+}
+
 TEST(rolling_matches_reference_windows)
 {
 	struct lle_model *m = open_model(NULL, 0, NULL);
@@ -768,6 +844,7 @@ int main(void)
 	static struct lle_host host;
 	host = *lle_backend_default_host();
 	host.progress = on_progress;
+	host.log = on_log;
 	host.interrupted = stop_now;
 	host.alloc = test_alloc;
 	host.realloc = test_realloc;
@@ -801,6 +878,7 @@ int main(void)
 	RUN(loglikelihood_matches_one_sequence_reference);
 	RUN(loglikelihood_bit_identical_for_batch_sizes_order_and_threads);
 	RUN(batched_mode_agrees_within_float_rounding);
+	RUN(spm_shortcut_equals_whole_encoding);
 	RUN(rolling_matches_reference_windows);
 	RUN(greedy_generation_matches_reference_and_stops_at_stop_strings);
 	RUN(chat_template_wraps_the_context);
