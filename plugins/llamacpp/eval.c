@@ -357,7 +357,7 @@ static int set_prefix(struct lle_model *m, const llama_token *toks, int n, char 
 static void clear_work_seqs(struct lle_model *m)
 {
 	llama_memory_t mem = llama_get_memory(m->ctx);
-	for (int s = 1; s <= m->n_parallel; s++)
+	for (int s = 1; s < m->ctx_seqs; s++)
 		llama_memory_seq_rm(mem, s, -1, -1);
 }
 
@@ -470,7 +470,6 @@ static int cmp_unit(const void *pa, const void *pb, void *arg)
 	return c;
 }
 
-/* Tokenise one loglikelihood request into its unit. */
 /* A shortcut to lm-evaluation-harness's encoding of context + continuation
  * for SentencePiece vocabularies. llama.cpp's SPM tokeniser merges adjacent
  * symbols only into vocabulary tokens; when no token of the vocabulary has a
@@ -557,12 +556,12 @@ static int ll_units(struct lle_model *m, struct score *sc, const char *context, 
 			int nt = spm_tail(m, whole, lc + lx, sc->ctx_split, &wt);
 			nw = nt < 0 ? -1 : nc - sc->ctx_nseg + nt;
 			nx = nt > sc->ctx_nseg ? nt - sc->ctx_nseg : 0;
-			cx = wt + sc->ctx_nseg;
+			cx = wt ? wt + sc->ctx_nseg : NULL;
 			sc->n_short++;
 		} else {
 			nw = nc >= 0 ? lc_tokenize(m, whole, lc + lx, m->add_bos, &wt) : -1;
 			nx = nw > nc ? nw - nc : 0;
-			cx = wt + nc;
+			cx = wt && nc >= 0 ? wt + nc : NULL;
 		}
 		if (nc >= 0 && nw >= 0) {
 			if (nc == 0) /* context of spaces only, and no BOS: start from the prefix token */
@@ -903,7 +902,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	sc.u = lc_alloc(sizeof(struct unit) * (size_t)(total ? total : 1));
 	for (int t = 0; t < nj; t++) {
 		struct score *part = &jobs[t].part;
-		if (sc.u)
+		if (sc.u && part->nu)
 			memcpy(sc.u + sc.nu, part->u, sizeof(struct unit) * (size_t)part->nu);
 		else /* no room to keep them: drop them, and fail below */
 			for (int i = 0; i < part->nu; i++) {

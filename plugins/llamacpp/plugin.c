@@ -420,7 +420,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 		else if (KEY("spm_shortcut"))
 			bad = parse_int(v, 0, 1, &m->spm_shortcut);
 		else if (KEY("n_batch"))
-			bad = parse_int(v, 2, 1 << 16, &m->n_batch);
+			bad = parse_int(v, 4, 1 << 16, &m->n_batch); /* calls of 2+ tokens (eval.c) */
 		else if (KEY("n_parallel"))
 			bad = parse_int(v, 1, 250, &m->n_parallel);
 		else if (KEY("n_threads"))
