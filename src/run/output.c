@@ -8,6 +8,7 @@
  * `total_evaluation_time_seconds`. Values depend only on the inputs and
  * seeds: keys are written in a fixed order, numbers with 17 significant
  * digits, so two runs with the same seed give identical values. */
+#include "run/figures.h"
 #include "run/output.h"
 
 #include <errno.h>
@@ -31,14 +32,6 @@
 #include "util/sha256.h"
 
 /* One aggregated figure, kept for groups and the table. */
-struct figure {
-	char *name;      /* task or group */
-	char *metric, *filter;
-	double value, stderr_;
-	size_t n;        /* documents */
-	int higher_is_better;
-};
-
 struct run_output {
 	const struct lle_run_opts *o;
 	char date[64];        /* file-name date, as the harness: ISO time with ':' -> '-' */
@@ -49,8 +42,7 @@ struct run_output {
 	double load_s;
 	char *dir;            /* OUTPUT/<model> */
 	json_t *results, *configs, *versions, *nshot, *hib, *nsamples, *task_seconds;
-	struct figure *figs;
-	size_t nfigs;
+	struct lle_figures figs;
 	/* run store, shards */
 	char *be_name, *be_version;
 	long long sent, cached;
@@ -121,14 +113,7 @@ static void model_reset(struct run_output *ro)
 	json_decref(ro->nsamples);
 	json_decref(ro->task_seconds);
 	ro->results = ro->configs = ro->versions = ro->nshot = ro->hib = ro->nsamples = ro->task_seconds = NULL;
-	for (size_t i = 0; i < ro->nfigs; i++) {
-		free(ro->figs[i].name);
-		free(ro->figs[i].metric);
-		free(ro->figs[i].filter);
-	}
-	free(ro->figs);
-	ro->figs = NULL;
-	ro->nfigs = 0;
+	lle_figures_free(&ro->figs);
 	free(ro->dir);
 	ro->dir = NULL;
 }
@@ -301,35 +286,6 @@ int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t do
 	return rc;
 }
 
-static int add_figure(struct run_output *ro, const char *name, const char *metric, const char *filter,
-		      double value, double se, size_t n, int hib)
-{
-	struct figure *nf = realloc(ro->figs, (ro->nfigs + 1) * sizeof(*nf));
-	if (!nf)
-		return -1;
-	ro->figs = nf;
-	struct figure *f = &ro->figs[ro->nfigs];
-	f->name = lle_strdup(name);
-	f->metric = lle_strdup(metric);
-	f->filter = lle_strdup(filter);
-	f->value = value;
-	f->stderr_ = se;
-	f->n = n;
-	f->higher_is_better = hib;
-	ro->nfigs++;
-	return f->name && f->metric && f->filter ? 0 : -1;
-}
-
-static const struct figure *find_figure(const struct run_output *ro, const char *name, const char *metric,
-					const char *filter)
-{
-	for (size_t i = 0; i < ro->nfigs; i++)
-		if (!strcmp(ro->figs[i].name, name) && !strcmp(ro->figs[i].metric, metric) &&
-		    !strcmp(ro->figs[i].filter, filter))
-			return &ro->figs[i];
-	return NULL;
-}
-
 void output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se)
 {
 	char key[256];
@@ -393,8 +349,8 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	for (size_t i = 0; i < nmr; i++) {
 		output_set_metric(res, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_);
 		json_object_set_new(hib, mr[i].metric, json_boolean(mr[i].higher_is_better));
-		if (add_figure(ro, pt->name, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_, mr[i].n,
-			       mr[i].higher_is_better) < 0) {
+		if (lle_figures_add(&ro->figs, pt->name, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_,
+				    mr[i].n, mr[i].higher_is_better) < 0) {
 			free(mr);
 			json_decref(res);
 			json_decref(hib);
@@ -432,44 +388,13 @@ static int group_figures(struct run_output *ro, const struct plan_group *g, json
 	json_object_set_new(res, "alias", json_string(g->alias ? g->alias : g->name));
 	for (size_t a = 0; a < g->naggs; a++) {
 		const struct plan_agg *ag = &g->aggs[a];
-		double *v = calloc(g->nmembers, sizeof(*v)), *se = calloc(g->nmembers, sizeof(*se));
-		size_t *sz = calloc(g->nmembers, sizeof(*sz));
-		size_t k = 0, total = 0;
-		int hib = 1;
-		if (!v || !se || !sz) {
-			free(v);
-			free(se);
-			free(sz);
+		int r = lle_figures_group(&ro->figs, g->name, (const char *const *)g->members, g->nmembers,
+					  ag->metric, ag->filter, ag->weight_by_size, res);
+		if (r < 0) {
 			json_decref(res);
 			return -1;
 		}
-		for (size_t i = 0; i < g->nmembers; i++) {
-			const struct figure *f = find_figure(ro, g->members[i], ag->metric, ag->filter);
-			if (!f)
-				continue;
-			v[k] = f->value;
-			se[k] = f->stderr_;
-			sz[k] = f->n;
-			total += f->n;
-			hib = f->higher_is_better;
-			k++;
-		}
-		if (k > 0) {
-			double value = lle_group_value(v, sz, k, ag->weight_by_size);
-			double s = lle_group_pooled_stderr(se, sz, k);
-			output_set_metric(res, ag->metric, ag->filter, value, s);
-			if (add_figure(ro, g->name, ag->metric, ag->filter, value, s, total, hib) < 0) {
-				free(v);
-				free(se);
-				free(sz);
-				json_decref(res);
-				return -1;
-			}
-			any = 1;
-		}
-		free(v);
-		free(se);
-		free(sz);
+		any |= r;
 	}
 	if (any)
 		json_object_set_new(groups, g->name, res);
@@ -500,8 +425,8 @@ static int print_rows(struct lle_buf *b, const struct run_output *ro, const char
 		if (!strcmp(p->tasks[i].name, name))
 			pt = &p->tasks[i];
 	int first = 1;
-	for (size_t i = 0; i < ro->nfigs; i++) {
-		const struct figure *f = &ro->figs[i];
+	for (size_t i = 0; i < ro->figs.n; i++) {
+		const struct lle_figure *f = &ro->figs.v[i];
 		if (strcmp(f->name, name))
 			continue;
 		char label[256], ver[32], nshot[32], val[32], se[32];
@@ -520,8 +445,8 @@ static int print_rows(struct lle_buf *b, const struct run_output *ro, const char
 		else
 			nshot[0] = '\0';
 		fmt_num(val, sizeof(val), f->value);
-		fmt_num(se, sizeof(se), f->stderr_);
-		const char *cols[] = { label, ver, f->filter, nshot, f->metric, f->higher_is_better ? "↑" : "↓",
+		fmt_num(se, sizeof(se), f->se);
+		const char *cols[] = { label, ver, f->filter, nshot, f->metric, f->hib ? "↑" : "↓",
 				       val, "±", se };
 		for (int c = 0; c < 9; c++) {
 			int w = (int)strlen(cols[c]);

@@ -38,12 +38,12 @@ void output_task_abort(struct task_output *to);
 int output_model_end(struct run_output *ro, const struct lle_plan *p, const struct lle_run_opts *o,
 		     struct lle_monitor *mon, int interrupted, struct lle_err *err);
 void output_close(struct run_output *ro);
-/* Write one figure into a results object as the harness does: "metric,filter"
- * and "metric_stderr,filter" ("N/A" when there is no standard error). Also
- * used by `llm-eval merge`, so merged files read exactly like a run's. */
 /* The directory name a model's results go under (OUTPUT/<this>/): its name
  * with '/', ' ' and ':' made '_'. malloc()ed; NULL when out of memory. */
 char *output_model_dirname(const char *name);
+/* Write one figure into a results object as the harness does: "metric,filter"
+ * and "metric_stderr,filter" ("N/A" when there is no standard error). Also
+ * used by `llm-eval merge`, so merged files read exactly like a run's. */
 void output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se);
 
 /* The response cache, the run store and sharding (the parts of output.c below

@@ -27,6 +27,7 @@
 #include "cli/cmd.h"
 #include "cli/engine/store_cli.h"
 #include "run/cache_glue.h"
+#include "run/figures.h"
 #include "run/output.h"
 #include "store/runstore.h"
 #include "tasks/metrics.h"
@@ -50,38 +51,9 @@ struct doc_items {
 	double *v;       /* ncols x (x, w) */
 };
 
-struct fig {
-	const char *name, *metric, *filter;
-	double value, se;
-	size_t n;
-	int hib;
-};
-
 struct merge {
-	struct fig *figs;
-	size_t nfigs;
+	struct lle_figures figs;
 };
-
-static int add_fig(struct merge *m, const char *name, const char *metric, const char *filter, double v, double se,
-		   size_t n, int hib)
-{
-	struct fig *nf = realloc(m->figs, (m->nfigs + 1) * sizeof(*nf));
-	if (!nf)
-		return -1;
-	m->figs = nf;
-	m->figs[m->nfigs++] = (struct fig){ name, metric, filter, v, se, n, hib };
-	return 0;
-}
-
-static const struct fig *find_fig(const struct merge *m, const char *name, const char *metric, const char *filter)
-{
-	for (size_t i = 0; i < m->nfigs; i++)
-		if (!strcmp(m->figs[i].name, name) && !strcmp(m->figs[i].metric, metric) &&
-		    !strcmp(m->figs[i].filter, filter))
-			return &m->figs[i];
-	return NULL;
-}
-
 
 static int agg_parse(const char *name, enum lle_agg *out)
 {
@@ -325,7 +297,7 @@ static int merge_task(struct merge *m, struct shard *sh, size_t nsh, const char 
 		double se = lle_agg_stderr(a, col, n, iters);
 		output_set_metric(res, metric, filter, v, se);
 		json_object_set_new(hib, metric, json_boolean(hb));
-		if (add_fig(m, task, metric, filter, v, se, n, hb) < 0) {
+		if (lle_figures_add(&m->figs, task, metric, filter, v, se, n, hb) < 0) {
 			lle_err_oom(err);
 			goto out;
 		}
@@ -353,52 +325,30 @@ static int merge_groups(struct merge *m, const json_t *groups, json_t *gout, jso
 		json_object_set_new(subtasks, name, json_deep_copy(members));
 		json_t *res = json_object();
 		json_object_set_new(res, "alias", json_string(alias ? alias : name));
-		int any = 0;
-		double *v = calloc(nm ? nm : 1, sizeof(*v)), *se = calloc(nm ? nm : 1, sizeof(*se));
-		size_t *sz = calloc(nm ? nm : 1, sizeof(*sz));
-		if (!v || !se || !sz) {
-			free(v);
-			free(se);
-			free(sz);
+		const char **mv = calloc(nm ? nm : 1, sizeof(*mv));
+		if (!mv) {
 			json_decref(res);
 			return -1;
 		}
+		for (size_t i = 0; i < nm; i++)
+			mv[i] = json_string_value(json_array_get(members, i)); /* NULL: not a name, skipped */
+		int any = 0;
 		for (size_t a = 0; a < json_array_size(aggs); a++) {
 			const json_t *ag = json_array_get(aggs, a);
 			const char *metric = json_string_value(json_object_get(ag, "metric"));
 			const char *filter = json_string_value(json_object_get(ag, "filter"));
 			if (!metric || !filter)
 				continue;
-			size_t k = 0, total = 0;
-			int hib = 1;
-			for (size_t i = 0; i < nm; i++) {
-				const struct fig *f = find_fig(m, json_string_value(json_array_get(members, i)), metric, filter);
-				if (!f)
-					continue;
-				v[k] = f->value;
-				se[k] = f->se;
-				sz[k] = f->n;
-				total += f->n;
-				hib = f->hib;
-				k++;
+			int r = lle_figures_group(&m->figs, name, mv, nm, metric, filter,
+						  json_is_true(json_object_get(ag, "weight_by_size")), res);
+			if (r < 0) {
+				free(mv);
+				json_decref(res);
+				return -1;
 			}
-			if (k > 0) {
-				double value = lle_group_value(v, sz, k, json_is_true(json_object_get(ag, "weight_by_size")));
-				double s = lle_group_pooled_stderr(se, sz, k);
-				output_set_metric(res, metric, filter, value, s);
-				if (add_fig(m, name, metric, filter, value, s, total, hib) < 0) {
-					free(v);
-					free(se);
-					free(sz);
-					json_decref(res);
-					return -1;
-				}
-				any = 1;
-			}
+			any |= r;
 		}
-		free(v);
-		free(se);
-		free(sz);
+		free(mv);
 		if (any)
 			json_object_set_new(gout, name, res);
 		else
@@ -574,7 +524,7 @@ static int merge_model(const char *model, struct shard *sh, size_t nsh, const ch
 out:
 	free(text);
 	lle_buf_free(&outpath);
-	free(m.figs);
+	lle_figures_free(&m.figs);
 	json_decref(top);
 	json_decref(results);
 	json_decref(groups);
