@@ -17,6 +17,7 @@
 
 #include "backend/loader.h"
 #include "registry/registry.h"
+#include "run/gguf_meta.h"
 #include "util/buf.h"
 #include "util/path.h"
 
@@ -459,6 +460,29 @@ static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, 
 	return add_model(p, &m, err);
 }
 
+/* --apply-chat-template needs a template: the registry's name for one, or
+ * the GGUF file's own (tokenizer.chat_template). Found here rather than once
+ * the model has loaded, which for a large model takes minutes. A file that
+ * does not parse as GGUF is left to the backend to report. */
+static int check_chat_templates(const struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
+{
+	if (!o->apply_chat_template)
+		return 0;
+	for (size_t i = 0; i < p->nmodels; i++) {
+		const struct plan_model *m = &p->models[i];
+		if (strcmp(m->backend, "llamacpp") != 0 || m->chat_template || !m->model)
+			continue;
+		if (lle_gguf_has_key(m->model, "tokenizer.chat_template") == 0)
+			return lle_err_set(err, LLE_EXIT_CONFIG,
+					   "model '%s': --apply-chat-template, but '%s' has no chat template "
+					   "(tokenizer.chat_template): name one of llama.cpp's built-in "
+					   "templates (chatml, llama3, ...) as chat_template in the model's "
+					   "registry entry, or run without --apply-chat-template",
+					   m->name, m->model);
+	}
+	return 0;
+}
+
 /* Every backend the plan uses must load (without opening a model). */
 static int check_backends(struct lle_plan *p, struct lle_err *err)
 {
@@ -515,6 +539,8 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 		if (resolve_registry_model(p, reg, names[i], o, err) < 0)
 			goto fail;
 	if (o->model_path && resolve_model_path(p, o, err) < 0)
+		goto fail;
+	if (check_chat_templates(p, o, err) < 0)
 		goto fail;
 	strv_free(names, nnames);
 	names = NULL;

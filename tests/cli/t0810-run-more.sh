@@ -181,9 +181,10 @@ for i in range(3):
     # same weights, same template (chatml) whether the GGUF or the registry names it
     assert reg[i]["resps"] == chat[i]["resps"], (reg[i]["resps"], chat[i]["resps"])
 PY
-expect "--apply-chat-template on a model without a template" 5 llm-eval $DEMO run $DD --model-path "$MODEL" \
+# found while planning (exit 3, configuration), before the model loads
+expect "--apply-chat-template on a model without a template" 3 llm-eval $DEMO run $DD --model-path "$MODEL" \
 	--tasks demo_arith_mc --limit 1 --apply-chat-template --no-progress &&
-	err_has "has no chat template"
+	err_has "has no chat template (tokenizer.chat_template)"
 
 # ---------- the prompts sent, byte for byte ----------
 if [ -d "$SHARED/datasets" ]; then
