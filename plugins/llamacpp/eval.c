@@ -403,6 +403,7 @@ struct score {
 	size_t ctx_split;    /* its SPM split (see spm_split), or 0 */
 	int ctx_nseg;        /* tokens of the context from the split on */
 	int n_short;         /* continuations tokenised by that shortcut */
+	int n_ctx_short;     /* contexts tokenised from the last one (spm_context) */
 };
 
 static int add_unit(struct score *sc, const llama_token *ctx, int nc, const llama_token *cont,
@@ -501,6 +502,46 @@ static int spm_tail(struct lle_model *m, const char *text, size_t len, size_t s,
 	return lc_tokenize(m, text + off, len - off, 0, out);
 }
 
+/* The same shortcut for a context that shares a long beginning with the last
+ * one (the few-shot examples of a task): split both at the last space after
+ * a non-space inside what they share, take the tokens before it from the
+ * last context's (after checking that the last context's tokens end with
+ * those of its own part after the split) and tokenise only the part after.
+ * Returns the token count with *out set, or -1 where it does not apply. */
+static int spm_context(struct lle_model *m, const struct score *sc, const char *c, size_t k,
+		       llama_token **out)
+{
+	*out = NULL;
+	const char *p = sc->ctx_text;
+	size_t kp = sc->ctx_len, l = 0;
+	if (!p || !sc->ctx_toks)
+		return -1;
+	while (l < k && l < kp && p[l] == c[l])
+		l++;
+	if (l < 64) /* not worth it */
+		return -1;
+	size_t s = spm_split(c, l); /* s + 1 < l: both go on past it */
+	if (!s)
+		return -1;
+	llama_token *pt = NULL, *ctail = NULL;
+	int np = spm_tail(m, p, kp, s, &pt), n = -1;
+	if (np > 0 && np <= sc->ctx_n &&
+	    memcmp(sc->ctx_toks + sc->ctx_n - np, pt, sizeof(llama_token) * (size_t)np) == 0) {
+		int head = sc->ctx_n - np, nt = spm_tail(m, c, k, s, &ctail);
+		llama_token *t = nt >= 0 ? lc_alloc(sizeof(llama_token) * (size_t)(head + nt + 1)) : NULL;
+		if (t) {
+			memcpy(t, sc->ctx_toks, sizeof(llama_token) * (size_t)head);
+			if (nt)
+				memcpy(t + head, ctail, sizeof(llama_token) * (size_t)nt);
+			*out = t;
+			n = head + nt;
+		}
+	}
+	lc_free(pt);
+	lc_free(ctail);
+	return n;
+}
+
 /* Tokenise one loglikelihood request into its unit. */
 static int ll_units(struct lle_model *m, struct score *sc, const char *context, const char *cont,
 		    size_t req)
@@ -527,7 +568,11 @@ static int ll_units(struct lle_model *m, struct score *sc, const char *context, 
 			nc = sc->ctx_n;
 			ct = sc->ctx_toks;
 		} else {
-			nc = lc_tokenize(m, whole, k, m->add_bos, &ct);
+			nc = m->spm_shortcut ? spm_context(m, sc, context, k, &ct) : -1;
+			if (nc < 0)
+				nc = lc_tokenize(m, whole, k, m->add_bos, &ct);
+			else
+				sc->n_ctx_short++;
 			lc_free(sc->ctx_text);
 			lc_free(sc->ctx_toks);
 			sc->ctx_text = NULL;
@@ -889,7 +934,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	for (int t = 1; t < nj; t++)
 		started[t] = pthread_create(&tid[t], NULL, tok_thread, &jobs[t]) == 0;
 	tok_range(&jobs[0]);
-	int tok_oom = jobs[0].oom, total = jobs[0].part.nu, n_short = 0;
+	int tok_oom = jobs[0].oom, total = jobs[0].part.nu, n_short = 0, n_ctx_short = 0;
 	for (int t = 1; t < nj; t++) {
 		if (started[t])
 			pthread_join(tid[t], NULL);
@@ -911,6 +956,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 			}
 		sc.nu += sc.u ? part->nu : 0;
 		n_short += part->n_short;
+		n_ctx_short += part->n_ctx_short;
 		m->n_naive += jobs[t].naive;
 		lc_free(part->u);
 		lc_free(part->ctx_text);
@@ -921,7 +967,8 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		goto oom;
 
 	lc_log(LLE_LOG_DEBUG, "llamacpp: tokenised %zu requests in %.3f s (%d continuations from a "
-	       "SentencePiece split)", nreq, lc_now() - t_tok, n_short);
+	       "SentencePiece split, %d contexts from the one before)", nreq, lc_now() - t_tok, n_short,
+	       n_ctx_short);
 	/* requests with no units (empty text, empty continuation) are done now */
 	for (size_t k = 0; k < nreq; k++)
 		if (sc.rq[k].failed || sc.rq[k].n_units == 0)

@@ -23,6 +23,8 @@ static const struct lle_backend *be;
 static struct llama_model *ref_model;
 static struct llama_context *ref_ctx;
 static const struct llama_vocab *vocab;
+/* what the plugin's debug log said about its SentencePiece shortcuts (on_log) */
+static int spm_yes, spm_no, spm_short, spm_ctx;
 
 /* ---- reference: tokenisation and decoding, one sequence at a time -------- */
 
@@ -340,7 +342,12 @@ TEST(loglikelihood_matches_one_sequence_reference)
 		return;
 	static struct lle_request reqs[NPAIRS];
 	ll_requests(reqs);
+	spm_ctx = 0;
 	CHECK(submit_chunks(m, reqs, NPAIRS, NPAIRS, base) == 0);
+	/* the questions after the first share the few-shot examples: their
+	 * contexts are tokenised from the one before (spm_context) */
+	printf("#   %d contexts tokenised from the one before\n", spm_ctx);
+	CHECK(spm_ctx >= 30);
 	int bad = 0, nflag = 0, nsame = 0;
 	double worst = 0;
 	for (int i = 0; i < NPAIRS; i++) {
@@ -436,21 +443,25 @@ TEST(batched_mode_agrees_within_float_rounding)
  * continuations that start without a space, with several, or that merge with
  * the end of the context. Each is checked against the shortcut turned off and
  * against the by-the-book reference, to the last bit. */
-static int spm_yes, spm_no, spm_short;
 static void on_log(void *user, int level, const char *msg)
 {
 	(void)user;
 	(void)level;
 	const char *p = strstr(msg, "s (");
 	int k;
-	if (strstr(msg, "llamacpp: tokenised") && p && sscanf(p, "s (%d continuations", &k) == 1)
+	int kc;
+	if (strstr(msg, "llamacpp: tokenised") && p &&
+	    sscanf(p, "s (%d continuations from a SentencePiece split, %d contexts", &k, &kc) == 2) {
 		spm_short += k;
+		spm_ctx += kc;
+	}
 	if (strstr(msg, "SentencePiece shortcut for continuations: yes"))
 		spm_yes++;
 	if (strstr(msg, "SentencePiece shortcut for continuations: no"))
 		spm_no++;
 }
 
+#define LONG "The following are questions about a long shared beginning, as few-shot examples make. Q: "
 TEST(spm_shortcut_equals_whole_encoding)
 {
 	static const char *ctxs[] = {
@@ -458,6 +469,9 @@ TEST(spm_shortcut_equals_whole_encoding)
 		"Question: what?\nAnswer:", "q?  two  spaces", "emoji \xf0\x9f\x98\x80 then", "\xe6\x9d\xb1 \xe4\xba\xac x",
 		"hel", "the quick brown fox jumps over the", "x y", "tabs\tbetween\twords and spaces", "end ",
 		"new\n\nparagraph here", "  two leading", "a b c d e f g h i j k", "caf\xc3\xa9 au lait s",
+		/* a long shared beginning, each told apart just before, at or after a space */
+		LONG "word  two", LONG "wordy two", LONG "word two", LONG " word", LONG "\n word two",
+		LONG "w\xc3\xb6rd \xe2\x96\x81 two", LONG "word\ttwo three", LONG "word  ",
 	};
 	static const char *cs[] = { " A", "A", "\n", " \xc3\xa9t\xc3\xa9", "  x", "lo world", " quick", "", " ", "\xe2\x96\x81z" };
 	enum { NC = sizeof(ctxs) / sizeof(ctxs[0]), NX = sizeof(cs) / sizeof(cs[0]), N = NC * NX };
@@ -467,7 +481,7 @@ TEST(spm_shortcut_equals_whole_encoding)
 		reqs[i] = (struct lle_request){ .size = sizeof(reqs[i]), .kind = LLE_REQ_LOGLIKELIHOOD,
 						.id = (uint64_t)i, .context = ctxs[i / NX],
 						.continuation = cs[i % NX] };
-	spm_yes = spm_no = spm_short = 0;
+	spm_yes = spm_no = spm_short = spm_ctx = 0;
 	struct lle_model *m = open_model("exact=1", 0, NULL);
 	CHECK(m != NULL);
 	if (!m)
@@ -478,14 +492,16 @@ TEST(spm_shortcut_equals_whole_encoding)
 	/* contexts with a space after a non-space before their last word */
 	printf("#   %d of %d continuations tokenised from a split\n", spm_short, N);
 	CHECK(spm_short >= 14 * (int)NX);
-	spm_short = 0;
+	printf("#   %d contexts tokenised from the one before\n", spm_ctx);
+	CHECK(spm_ctx >= 6);
+	spm_short = spm_ctx = 0;
 	m = open_model2("exact=1", "spm_shortcut=0", 0, NULL);
 	CHECK(m != NULL);
 	if (!m)
 		return;
 	CHECK(spm_no == 1);
 	CHECK(submit_chunks(m, reqs, N, 7, off) == 0);
-	CHECK(spm_short == 0);
+	CHECK(spm_short == 0 && spm_ctx == 0);
 	be->close(m);
 	int same = 0, ref_same = 0;
 	for (int i = 0; i < N; i++) {
