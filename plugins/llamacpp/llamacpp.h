@@ -26,6 +26,7 @@ struct lle_model {
 	int unified;           /* one KV cache for all sequences, or a stream each */
 	int exact;             /* score one sequence at a time, bit-reproducibly (eval.c) */
 	int poll;              /* polling level of the thread pool, 0 (sleep) .. 100 */
+	int n_gpu_layers;      /* layers offloaded where llama.cpp has a GPU */
 	int chat;              /* apply the chat template */
 	char *chat_name;       /* template name asked for, or NULL */
 	char *system;          /* system message, or NULL */

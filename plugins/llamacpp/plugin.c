@@ -309,7 +309,7 @@ static int load(struct lle_model *m, char *err, size_t len)
 		return -1;
 	}
 	struct llama_model_params mp = llama_model_default_params();
-	mp.n_gpu_layers = 999;
+	mp.n_gpu_layers = m->n_gpu_layers;
 	mp.progress_callback = load_progress;
 	mp.progress_callback_user_data = m;
 	pthread_mutex_lock(&log_mu);
@@ -394,6 +394,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	 * per decode keep it busy (exact=1 still asks for the former). */
 	m->exact = !llama_supports_gpu_offload();
 	m->spm_shortcut = 1; /* where the vocabulary allows it (eval.c) */
+	m->n_gpu_layers = 999; /* all of them, where there is a GPU */
 	m->chat = p->apply_chat_template;
 	if (!(m->path = lc_strdup(p->model)) ||
 	    (p->chat_template && !(m->chat_name = lc_strdup(p->chat_template))) ||
@@ -417,6 +418,8 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 0, 1, &m->exact);
 		else if (KEY("poll"))
 			bad = parse_int(v, 0, 100, &m->poll);
+		else if (KEY("n_gpu_layers"))
+			bad = parse_int(v, 0, 100000, &m->n_gpu_layers);
 		else if (KEY("spm_shortcut"))
 			bad = parse_int(v, 0, 1, &m->spm_shortcut);
 		else if (KEY("n_batch"))
@@ -431,7 +434,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			    : strcmp(v, "auto") == 0 ? (m->flash_attn = -1, 0) : -1;
 		else {
 			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, max_length, kv_size, kv_unified, "
-				 "n_batch, n_parallel, n_threads, flash_attn, exact, poll, spm_shortcut)", (int)kl, o);
+				 "n_batch, n_parallel, n_threads, n_gpu_layers, flash_attn, exact, poll, spm_shortcut)", (int)kl, o);
 			goto fail;
 		}
 #undef KEY

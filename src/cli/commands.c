@@ -154,6 +154,8 @@ const struct lle_cmd lle_commands[] = {
 	  "  --model NAME          a registry model (repeatable, or NAME,NAME)\n"
 	  "  --model-path FILE     a GGUF file, run with the llamacpp backend\n"
 	  "  --backend NAME        the backend plugin to use instead of the model's default\n"
+	  "  --model-args K=V,...  backend options after the registry's (repeatable), e.g.\n"
+	  "                        n_ctx=4096,n_gpu_layers=0 (llamacpp), base_url=URL (openai)\n"
 	  "  --model-dir DIR       where registry models' GGUF files are (LLM_EVAL_MODEL_DIR;\n"
 	  "                        default $XDG_DATA_HOME/llm-eval/models)\n"
 	  "  --tasks NAMES         tasks, groups or tags, comma-separated (repeatable)\n"

@@ -228,8 +228,12 @@ static const char *const output_types[] = { "generate_until", "loglikelihood", "
 					    "multiple_choice", NULL };
 static const char *const backend_names[] = { "llamacpp", "openai", NULL };
 static const struct keyspec llamacpp_keys[] = {
+	/* gguf and gguf_repo are the planner's; the rest are the plugin's options
+	 * (docs/backends.md), passed on as key=value */
 	{ "gguf", V_STR, 0 }, { "gguf_repo", V_STR, 0 }, { "n_ctx", V_INT, 0 }, { "n_gpu_layers", V_INT, 0 },
-	{ NULL, 0, 0 },
+	{ "kv_size", V_INT, 0 }, { "kv_unified", V_INT, 0 }, { "n_batch", V_INT, 0 }, { "n_parallel", V_INT, 0 },
+	{ "n_threads", V_INT, 0 }, { "flash_attn", V_STR, 0 }, { "exact", V_INT, 0 }, { "poll", V_INT, 0 },
+	{ "spm_shortcut", V_INT, 0 }, { NULL, 0, 0 },
 };
 static const struct keyspec openai_keys[] = {
 	{ "model", V_STR, 0 }, { "base_url", V_STRS, 0 }, { "api_key_env", V_STR, 0 }, { NULL, 0, 0 },

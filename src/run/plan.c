@@ -327,6 +327,73 @@ static int file_exists(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* A backend section's keys become key=value options for its plugin (lists
+ * joined with ','), but for the keys the planner itself reads (skip, NULL
+ * ended). */
+static int section_options(struct plan_model *m, const struct lle_node *sec, const char *const *skip)
+{
+	for (size_t i = 0; sec && sec->kind == LLE_NODE_MAP && i < sec->n; i++) {
+		const struct lle_node *v = sec->items[i];
+		int skipped = 0;
+		for (const char *const *k = skip; *k && !skipped; k++)
+			skipped = strcmp(sec->keys[i], *k) == 0;
+		if (skipped)
+			continue;
+		struct lle_buf b = LLE_BUF_INIT;
+		lle_buf_printf(&b, "%s=", sec->keys[i]);
+		if (v->kind == LLE_NODE_SCALAR)
+			lle_buf_adds(&b, v->str);
+		else if (v->kind == LLE_NODE_SEQ)
+			for (size_t j = 0; j < v->n; j++)
+				if (v->items[j]->kind == LLE_NODE_SCALAR)
+					lle_buf_printf(&b, "%s%s", j ? "," : "", v->items[j]->str);
+		char *s = lle_buf_detach(&b);
+		int rc = s ? strv_push(&m->options, &m->noptions, s) : -1;
+		free(s);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* --model-args, after the registry's options (a later one wins): K=V pairs
+ * split at commas, where a part without '=' continues the value before it
+ * (base_url=http://a/v1,http://b/v1). */
+static int cli_options(struct plan_model *m, const struct lle_run_opts *o, struct lle_err *err)
+{
+	for (size_t i = 0; i < o->nmodel_args; i++) {
+		char *all = lle_strdup(o->model_args[i]);
+		struct lle_buf cur = LLE_BUF_INIT;
+		int rc = all ? 0 : -1;
+		for (char *sp = NULL, *t = all ? strtok_r(all, ",", &sp) : NULL; t && rc == 0;
+		     t = strtok_r(NULL, ",", &sp)) {
+			if (strchr(t, '=')) {
+				if (cur.n)
+					rc = strv_push(&m->options, &m->noptions, lle_buf_str(&cur));
+				lle_buf_reset(&cur);
+				if (rc == 0 && t[0] == '=')
+					rc = -2;
+				if (rc == 0)
+					rc = lle_buf_adds(&cur, t);
+			} else if (cur.n) {
+				rc = lle_buf_printf(&cur, ",%s", t);
+			} else {
+				rc = -2;
+			}
+		}
+		if (rc == 0 && cur.n)
+			rc = strv_push(&m->options, &m->noptions, lle_buf_str(&cur));
+		lle_buf_free(&cur);
+		free(all);
+		if (rc == -2)
+			return lle_err_set(err, LLE_EXIT_USAGE, "--model-args '%s': want KEY=VALUE[,KEY=VALUE...]",
+					   o->model_args[i]);
+		if (rc < 0)
+			return lle_err_oom(err);
+	}
+	return 0;
+}
+
 static int add_model(struct lle_plan *p, struct plan_model *m, struct lle_err *err)
 {
 	for (size_t i = 0; i < p->nmodels; i++)
@@ -400,6 +467,12 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 				    name, m.model, repo ? "; it is published in " : "", repo ? repo : "");
 			goto out;
 		}
+		/* n_ctx, n_gpu_layers, ...: options of the plugin */
+		static const char *const skip[] = { "gguf", "gguf_repo", NULL };
+		if (section_options(&m, bcfg, skip) < 0) {
+			lle_err_oom(err);
+			goto out;
+		}
 	} else {
 		/* Server backends: the served model name and every other scalar or
 		 * list of the section become key=value options for the plugin. */
@@ -409,27 +482,14 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 			lle_err_oom(err);
 			goto out;
 		}
-		for (size_t i = 0; i < bcfg->n; i++) {
-			const struct lle_node *v = bcfg->items[i];
-			struct lle_buf b = LLE_BUF_INIT;
-			if (strcmp(bcfg->keys[i], "model") == 0)
-				continue;
-			lle_buf_printf(&b, "%s=", bcfg->keys[i]);
-			if (v->kind == LLE_NODE_SCALAR)
-				lle_buf_adds(&b, v->str);
-			else if (v->kind == LLE_NODE_SEQ)
-				for (size_t j = 0; j < v->n; j++)
-					if (v->items[j]->kind == LLE_NODE_SCALAR)
-						lle_buf_printf(&b, "%s%s", j ? "," : "", v->items[j]->str);
-			char *s = lle_buf_detach(&b);
-			if (!s || strv_push(&m.options, &m.noptions, s) < 0) {
-				free(s);
-				lle_err_oom(err);
-				goto out;
-			}
-			free(s);
+		static const char *const skip[] = { "model", NULL };
+		if (section_options(&m, bcfg, skip) < 0) {
+			lle_err_oom(err);
+			goto out;
 		}
 	}
+	if (cli_options(&m, o, err) < 0)
+		goto out;
 	rc = add_model(p, &m, err);
 	memset(&m, 0, sizeof(m));
 out:
@@ -457,6 +517,10 @@ static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, 
 	char *dot = strrchr(m.name, '.');
 	if (dot && strcmp(dot, ".gguf") == 0)
 		*dot = '\0';
+	if (cli_options(&m, o, err) < 0) {
+		plan_model_fini(&m);
+		return -1;
+	}
 	return add_model(p, &m, err);
 }
 

@@ -26,6 +26,8 @@ struct lle_run_opts {
 	size_t nmodels;
 	const char *model_path;       /* --model-path FILE.gguf (instead of or with models) */
 	const char *backend;          /* --backend: overrides the model's default */
+	const char *const *model_args; /* --model-args "K=V,K=V": backend options after the registry's */
+	size_t nmodel_args;
 	const char *model_dir;        /* --model-dir (else LLM_EVAL_MODEL_DIR, else XDG data) */
 	const char *const *tasks;     /* task, group or tag names */
 	size_t ntasks;

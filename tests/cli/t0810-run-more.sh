@@ -186,6 +186,34 @@ expect "--apply-chat-template on a model without a template" 3 llm-eval $DEMO ru
 	--tasks demo_arith_mc --limit 1 --apply-chat-template --no-progress &&
 	err_has "has no chat template (tokenizer.chat_template)"
 
+# ---------- backend options: the registry's, then --model-args ----------
+expect "llamacpp options from the registry entry" 0 llm-eval $DEMO $RX run $DD --model rx_tiny_ctx \
+	--model-dir "$BUILD/models" --tasks demo_arith_mc --limit 3 --output "$T/opts" --no-progress
+expect "--model-args after them" 0 llm-eval $DEMO $RX run $DD --model rx_tiny_ctx \
+	--model-dir "$BUILD/models" --tasks demo_arith_mc --limit 3 --output "$T/opts2" --no-progress \
+	--model-args n_ctx=48,exact=0 --model-args flash_attn=off
+check "the options reach the results' model_args in order" python3 - "$T" <<'PY'
+import glob, json, sys
+t = sys.argv[1]
+def args(d):
+    return json.load(open(glob.glob("%s/%s/rx_tiny_ctx/results_*.json" % (t, d))[0]))["config"]["model_args"]
+a, b = args("opts"), args("opts2")
+assert a.endswith("/tiny.gguf,n_ctx=64,n_batch=32"), a
+assert b.endswith("/tiny.gguf,n_ctx=64,n_batch=32,n_ctx=48,exact=0,flash_attn=off"), b
+PY
+expect "--model-args with an option the plugin does not know" 5 llm-eval $DEMO run $DD --model-path "$MODEL" \
+	--tasks demo_arith_mc --limit 1 --no-progress --model-args n_ctx=64,colour=blue &&
+	err_has "unknown option 'colour'"
+expect "--model-args: a part without '=' continues the value before it" 5 llm-eval $DEMO run $DD --model-path "$MODEL" \
+	--tasks demo_arith_mc --limit 1 --no-progress --model-args flash_attn=off,on &&
+	err_has "option 'flash_attn=off,on' has a bad value"
+expect "--model-args without KEY=" 2 llm-eval $DEMO run $DD --model-path "$MODEL" \
+	--tasks demo_arith_mc --limit 1 --no-progress --model-args 64 &&
+	err_has "want KEY=VALUE"
+expect "--model-args with an empty key" 2 llm-eval $DEMO run $DD --model-path "$MODEL" \
+	--tasks demo_arith_mc --limit 1 --no-progress --model-args =64 &&
+	err_has "want KEY=VALUE"
+
 # ---------- the prompts sent, byte for byte ----------
 if [ -d "$SHARED/datasets" ]; then
 	cat >"$T/pinned.py" <<'PY'

@@ -41,7 +41,7 @@ static int parse_long(const struct lle_cmd *c, const char *opt, const char *v, l
 enum {
 	OPT_MODEL = 256, OPT_MODEL_PATH, OPT_BACKEND, OPT_MODEL_DIR, OPT_TASKS, OPT_CATEGORY, OPT_LIMIT,
 	OPT_FEWSHOT, OPT_SEED, OPT_FEWSHOT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_GEN, OPT_BATCH, OPT_THREADS,
-	OPT_MAXLEN, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
+	OPT_MAXLEN, OPT_MODEL_ARGS, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
 	OPT_ON_ERROR,
 	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
 	OPT_WEAK_SANDBOX,
@@ -79,6 +79,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "gen-kwargs", required_argument, NULL, OPT_GEN },
 		{ "batch-size", required_argument, NULL, OPT_BATCH },
 		{ "threads", required_argument, NULL, OPT_THREADS },
+		{ "model-args", required_argument, NULL, OPT_MODEL_ARGS },
 		{ "max-length", required_argument, NULL, OPT_MAXLEN },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "output-path", required_argument, NULL, OPT_OUTPUT },
@@ -98,10 +99,11 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
-	const char *models[64], *tasks[256];
+	const char *models[64], *tasks[256], *margs[64];
 	struct lle_run_opts o = { 0 };
 	o.models = models;
 	o.tasks = tasks;
+	o.model_args = margs;
 	o.num_fewshot = -1;
 	o.fewshot_seed = 1234;
 	o.seed = 0;
@@ -120,6 +122,11 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			break;
 		case OPT_MODEL_PATH: o.model_path = optarg; break;
 		case OPT_BACKEND: o.backend = optarg; break;
+		case OPT_MODEL_ARGS:
+			if (o.nmodel_args == 64)
+				return lle_cmd_usage_error(c, "too many --model-args options");
+			margs[o.nmodel_args++] = optarg;
+			break;
 		case OPT_MODEL_DIR: o.model_dir = optarg; break;
 		case OPT_TASKS:
 			if (o.ntasks == 256)
