@@ -93,4 +93,14 @@ void lle_cmd_print_help(const struct lle_cmd *c, void *f /* FILE* */);
 int lle_cmd_usage_error(const struct lle_cmd *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* The value of option `name` at argv[*i], as "--name V" (moving *i on) or
+ * "--name=V"; NULL when argv[*i] is another option, or (with *missing set)
+ * when "--name" is last. */
+const char *lle_cmd_opt_value(int argc, char **argv, int *i, const char *name, int *missing);
+
+/* Output formats of the list commands, and the --format word for each:
+ * 0 with *fmt set, -1 for an unknown word. */
+enum { LLE_FMT_TABLE, LLE_FMT_TSV, LLE_FMT_JSON };
+int lle_cmd_format(const char *word, int *fmt);
+
 #endif

@@ -21,7 +21,6 @@
 #include "util/err.h"
 #include "util/utf8.h"
 
-enum { FMT_TABLE, FMT_TSV, FMT_JSON };
 
 struct list_opts {
 	int format;
@@ -175,7 +174,7 @@ struct rows {
 static void print_rows(const struct rows *R, const struct list_opts *o, struct lle_buf *out)
 {
 	const char *cells[MAXCOLS], *colour;
-	if (o->format == FMT_JSON) {
+	if (o->format == LLE_FMT_JSON) {
 		int first = 1;
 		lle_buf_addc(out, '[');
 		for (size_t i = 0; i < R->n; i++) {
@@ -189,7 +188,7 @@ static void print_rows(const struct rows *R, const struct list_opts *o, struct l
 		lle_buf_adds(out, first ? "]\n" : "\n]\n");
 		return;
 	}
-	if (o->format == FMT_TSV) {
+	if (o->format == LLE_FMT_TSV) {
 		/* TSV headers are lower case: they are the JSON keys. */
 		for (size_t c = 0; c < R->ncols; c++) {
 			for (const char *h = R->hdr[c]; *h; h++)
@@ -489,24 +488,6 @@ static const struct list_verb *find_verb(const char *name, int *ambiguous)
 	return hit;
 }
 
-/* The value of option `name` at argv[*i] ("--name V" or "--name=V"), or NULL. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 /* `list VERB` for a verb with its own options: find the verb (the first
  * argument that is no option or option value) and hand it argv with the verb
  * moved first, so `list --json datasets` and `list datasets --json` agree.
@@ -552,7 +533,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 	int own_rc = route_own(ctx, argc, argv);
 	if (own_rc >= 0)
 		return own_rc;
-	struct list_opts o = { FMT_TABLE, NULL, -1, NULL, 0 };
+	struct list_opts o = { LLE_FMT_TABLE, NULL, -1, NULL, 0 };
 	const char *verb = NULL, *kind = NULL;
 	int nopts = 1;
 	for (int i = 1; i < argc; i++) {
@@ -561,23 +542,17 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 		if (nopts && strcmp(a, "--") == 0) {
 			nopts = 0;
 		} else if (nopts && strcmp(a, "--json") == 0) {
-			o.format = FMT_JSON;
-		} else if (nopts && ((v = opt_value(argc, argv, &i, "--format", &missing)) || missing)) {
+			o.format = LLE_FMT_JSON;
+		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--format", &missing)) || missing)) {
 			if (missing)
 				return lle_cmd_usage_error(ctx->cmd, "option '--format' needs a value");
-			if (strcmp(v, "table") == 0)
-				o.format = FMT_TABLE;
-			else if (strcmp(v, "tsv") == 0)
-				o.format = FMT_TSV;
-			else if (strcmp(v, "json") == 0)
-				o.format = FMT_JSON;
-			else
+			if (lle_cmd_format(v, &o.format) < 0)
 				return lle_cmd_usage_error(ctx->cmd, "unknown format '%s' (table, tsv or json)", v);
-		} else if (nopts && ((v = opt_value(argc, argv, &i, "--category", &missing)) || missing)) {
+		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--category", &missing)) || missing)) {
 			if (missing)
 				return lle_cmd_usage_error(ctx->cmd, "option '--category' needs a value");
 			o.category = v;
-		} else if (nopts && ((v = opt_value(argc, argv, &i, "--kind", &missing)) || missing)) {
+		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--kind", &missing)) || missing)) {
 			if (missing)
 				return lle_cmd_usage_error(ctx->cmd, "option '--kind' needs a value");
 			kind = v;
@@ -604,7 +579,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 		if (o.kind < LLE_KIND_TASK)
 			return lle_cmd_usage_error(ctx->cmd, "unknown kind '%s' (task, group, tag or python-task)", kind);
 	}
-	o.color = o.format == FMT_TABLE && lle_use_color(stdout);
+	o.color = o.format == LLE_FMT_TABLE && lle_use_color(stdout);
 
 	int rc = 0;
 	struct lle_registry *r = NULL;

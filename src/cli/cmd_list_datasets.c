@@ -35,7 +35,6 @@
 #include "util/path.h"
 #include "util/utf8.h"
 
-enum { FMT_TABLE, FMT_TSV, FMT_JSON };
 enum { ST_PRESENT, ST_MISSING, ST_NODIR, ST_PARTIAL };
 static const char *const status_name[] = { "present", "missing", "no data dir", "partial" };
 static const char *const status_json[] = { "present", "missing", "no-data-dir", "partial" };
@@ -793,23 +792,6 @@ static void print_table(const struct ds_list *l, struct lle_buf *o, int color)
 		o->oom = 1;
 }
 
-static const char *opt_value(int argc, char **argv, int *i, const char *name, int *missing)
-{
-	size_t n = strlen(name);
-	const char *a = argv[*i];
-	if (strncmp(a, name, n) != 0)
-		return NULL;
-	if (a[n] == '=')
-		return a + n + 1;
-	if (a[n] != '\0')
-		return NULL;
-	if (*i + 1 >= argc) {
-		*missing = 1;
-		return NULL;
-	}
-	return argv[++*i];
-}
-
 static int usage(const char *fmt, const char *arg)
 {
 	lle_errorf(fmt, arg);
@@ -821,7 +803,7 @@ static int usage(const char *fmt, const char *arg)
 int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv)
 {
 	struct ds_list l = { 0 };
-	int fmt = FMT_TABLE, nopts = 1;
+	int fmt = LLE_FMT_TABLE, nopts = 1;
 	const char *data_dir = NULL;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v;
@@ -829,23 +811,17 @@ int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv)
 		if (nopts && strcmp(a, "--") == 0) {
 			nopts = 0;
 		} else if (nopts && strcmp(a, "--json") == 0) {
-			fmt = FMT_JSON;
-		} else if (nopts && ((v = opt_value(argc, argv, &i, "--format", &missing)) || missing)) {
+			fmt = LLE_FMT_JSON;
+		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--format", &missing)) || missing)) {
 			if (missing)
 				return usage("option '%s' needs a value", "--format");
-			if (strcmp(v, "table") == 0)
-				fmt = FMT_TABLE;
-			else if (strcmp(v, "tsv") == 0)
-				fmt = FMT_TSV;
-			else if (strcmp(v, "json") == 0)
-				fmt = FMT_JSON;
-			else
+			if (lle_cmd_format(v, &fmt) < 0)
 				return usage("unknown format '%s' (table, tsv or json)", v);
-		} else if (nopts && ((v = opt_value(argc, argv, &i, "--data-dir", &missing)) || missing)) {
+		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--data-dir", &missing)) || missing)) {
 			if (missing)
 				return usage("option '%s' needs a value", "--data-dir");
 			data_dir = v;
-		} else if (nopts && ((v = opt_value(argc, argv, &i, "--category", &missing)) || missing)) {
+		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--category", &missing)) || missing)) {
 			if (missing)
 				return usage("option '%s' needs a value", "--category");
 			l.category = v;
@@ -894,9 +870,9 @@ int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv)
 		lle_notef("no data directory: set --data-dir or LLM_EVAL_DATA_DIR");
 
 	struct lle_buf out = LLE_BUF_INIT;
-	if (fmt == FMT_JSON)
+	if (fmt == LLE_FMT_JSON)
 		print_json(&l, &out);
-	else if (fmt == FMT_TSV)
+	else if (fmt == LLE_FMT_TSV)
 		print_tsv(&l, &out);
 	else
 		print_table(&l, &out, lle_use_color(stdout));

@@ -305,3 +305,31 @@ int lle_cmd_usage_error(const struct lle_cmd *c, const char *fmt, ...)
 	fprintf(stderr, "usage: %s\nsee 'llm-eval help %s'\n", c->usage, c->name);
 	return LLE_EXIT_USAGE;
 }
+
+const char *lle_cmd_opt_value(int argc, char **argv, int *i, const char *name, int *missing)
+{
+	size_t n = strlen(name);
+	const char *a = argv[*i];
+	if (strncmp(a, name, n) != 0)
+		return NULL;
+	if (a[n] == '=')
+		return a + n + 1;
+	if (a[n] != '\0')
+		return NULL;
+	if (*i + 1 >= argc) {
+		*missing = 1;
+		return NULL;
+	}
+	return argv[++*i];
+}
+
+int lle_cmd_format(const char *word, int *fmt)
+{
+	static const char *const names[] = { "table", "tsv", "json" };
+	for (int k = 0; k < 3; k++)
+		if (strcmp(word, names[k]) == 0) {
+			*fmt = k;
+			return 0;
+		}
+	return -1;
+}
