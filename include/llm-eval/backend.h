@@ -76,6 +76,15 @@ struct lle_host {
 	int (*interrupted)(void *user);
 };
 
+/* Whether a plugin built against this header can use host h: the same major
+ * ABI and every service above. An entry function that gets 0 refuses to load,
+ * naming both versions. */
+static inline int lle_host_compatible(const struct lle_host *h)
+{
+	return h->abi_major == LLE_BACKEND_ABI_MAJOR &&
+	       h->size >= offsetof(struct lle_host, interrupted) + sizeof(h->interrupted);
+}
+
 /* Options of a model, given to open. Keys and values of `options` are
  * backend-specific settings ("n_ctx=2048", "base_url=http://...").
  * Strings belong to the host and live only during the open call. */

@@ -514,8 +514,7 @@ static struct lle_backend backend = {
 const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len);
 const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len)
 {
-	if (h->abi_major != LLE_BACKEND_ABI_MAJOR ||
-	    h->size < offsetof(struct lle_host, interrupted) + sizeof(h->interrupted)) {
+	if (!lle_host_compatible(h)) {
 		snprintf(err, len, "llamacpp plugin needs backend ABI %d.%d, the host has %u.%u",
 			 LLE_BACKEND_ABI_MAJOR, LLE_BACKEND_ABI_MINOR, h->abi_major, h->abi_minor);
 		return NULL;
