@@ -599,6 +599,21 @@ static void json_u64(struct lle_buf *b, const char *key, uint64_t v)
 	lle_buf_printf(b, "\"%s\":%llu", key, (unsigned long long)v);
 }
 
+/* The counters of a run's progress, as a sample and a summary both give them,
+ * each followed by ','. */
+static void json_counts(struct lle_buf *b, uint64_t prompt, uint64_t generated, uint64_t done,
+			uint64_t total)
+{
+	json_u64(b, "prompt_tokens", prompt);
+	lle_buf_addc(b, ',');
+	json_u64(b, "generated_tokens", generated);
+	lle_buf_addc(b, ',');
+	json_u64(b, "requests_done", done);
+	lle_buf_addc(b, ',');
+	json_u64(b, "requests_total", total);
+	lle_buf_addc(b, ',');
+}
+
 static void json_time(struct lle_buf *b, double unix_time)
 {
 	time_t sec = (time_t)unix_time;
@@ -680,14 +695,7 @@ int lle_monitor_sample_json(struct lle_buf *b, const struct lle_mon_sample *s)
 
 	if (s->has_progress) {
 		lle_buf_adds(b, ",\"progress\":{");
-		json_u64(b, "prompt_tokens", s->prompt_tokens);
-		lle_buf_addc(b, ',');
-		json_u64(b, "generated_tokens", s->generated_tokens);
-		lle_buf_addc(b, ',');
-		json_u64(b, "requests_done", s->requests_done);
-		lle_buf_addc(b, ',');
-		json_u64(b, "requests_total", s->requests_total);
-		lle_buf_addc(b, ',');
+		json_counts(b, s->prompt_tokens, s->generated_tokens, s->requests_done, s->requests_total);
 		json_num(b, "prompt_tokens_per_s", s->prompt_tok_s, 1);
 		lle_buf_addc(b, ',');
 		json_num(b, "generated_tokens_per_s", s->generated_tok_s, 1);
@@ -737,14 +745,7 @@ int lle_monitor_summary_json(struct lle_buf *b, const struct lle_mon_summary *s)
 	lle_buf_addc(b, ']');
 	if (s->has_progress) {
 		lle_buf_adds(b, ",\"progress\":{");
-		json_u64(b, "prompt_tokens", s->prompt_tokens);
-		lle_buf_addc(b, ',');
-		json_u64(b, "generated_tokens", s->generated_tokens);
-		lle_buf_addc(b, ',');
-		json_u64(b, "requests_done", s->requests_done);
-		lle_buf_addc(b, ',');
-		json_u64(b, "requests_total", s->requests_total);
-		lle_buf_addc(b, ',');
+		json_counts(b, s->prompt_tokens, s->generated_tokens, s->requests_done, s->requests_total);
 		json_num(b, "seconds", s->progress_s, 3);
 		lle_buf_addc(b, ',');
 		json_num(b, "prompt_tokens_per_s", s->prompt_tok_s, 1);
