@@ -299,6 +299,30 @@ static void pad(struct lle_buf *o, const char *s, size_t width, int right)
 			lle_buf_addc(o, ' ');
 }
 
+/* One row of the comparison as text: the model column first when there is
+ * one, numbers (columns 2 to 6) right-aligned, no trailing spaces. Cells and
+ * widths are in compare's column order, the model last (index 9). */
+static void compare_text_row(struct lle_buf *o, const char *const *cells, const size_t *w, int by_model)
+{
+	enum { MODEL = 9 };
+	struct lle_buf line = LLE_BUF_INIT;
+	if (by_model) {
+		pad(&line, cells[MODEL], w[MODEL], 0);
+		lle_buf_adds(&line, "  ");
+	}
+	for (int c = 0; c < MODEL; c++) {
+		pad(&line, cells[c], w[c], c >= 2 && c <= 6);
+		lle_buf_adds(&line, c < MODEL - 1 ? "  " : "");
+	}
+	while (line.n && line.p[line.n - 1] == ' ')
+		line.p[--line.n] = '\0';
+	lle_buf_adds(o, lle_buf_str(&line));
+	lle_buf_addc(o, '\n');
+	if (line.oom)
+		o->oom = 1;
+	lle_buf_free(&line);
+}
+
 /* --- table --- */
 
 static void write_table(struct lle_buf *o, const struct matrix *m)
@@ -933,22 +957,7 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 				lle_buf_adds(o, by_model ? "|---" : "");
 				lle_buf_adds(o, "|---|---|---:|---:|---:|---:|---:|---|---|\n");
 			} else {
-				struct lle_buf line = LLE_BUF_INIT;
-				if (by_model) {
-					pad(&line, head[MODEL], w[MODEL], 0);
-					lle_buf_adds(&line, "  ");
-				}
-				for (int c = 0; c < MODEL; c++) {
-					pad(&line, head[c], w[c], c >= 2 && c <= 6);
-					lle_buf_adds(&line, c < MODEL - 1 ? "  " : "");
-				}
-				while (line.n && line.p[line.n - 1] == ' ')
-					line.p[--line.n] = '\0';
-				lle_buf_adds(o, lle_buf_str(&line));
-				lle_buf_addc(o, '\n');
-				if (line.oom)
-					o->oom = 1;
-				lle_buf_free(&line);
+				compare_text_row(o, head, w, by_model);
 			}
 		}
 		if (pass == 0)
@@ -1047,22 +1056,10 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 				}
 				lle_buf_adds(o, "|\n");
 			} else {
-				struct lle_buf line = LLE_BUF_INIT;
-				if (by_model) {
-					pad(&line, f[MODEL], w[MODEL], 0);
-					lle_buf_adds(&line, "  ");
-				}
-				for (int c = 0; c < MODEL; c++) {
-					pad(&line, f[c], w[c], c >= 2 && c <= 6);
-					lle_buf_adds(&line, c < MODEL - 1 ? "  " : "");
-				}
-				while (line.n && line.p[line.n - 1] == ' ')
-					line.p[--line.n] = '\0';
-				lle_buf_adds(o, lle_buf_str(&line));
-				lle_buf_addc(o, '\n');
-				if (line.oom)
-					o->oom = 1;
-				lle_buf_free(&line);
+				const char *fp[NC];
+				for (int c = 0; c < NC; c++)
+					fp[c] = f[c];
+				compare_text_row(o, fp, w, by_model);
 			}
 		}
 	}
