@@ -4,17 +4,11 @@
  * LLM_EVAL_DATA_DIR), as a table, TSV or JSON.
  *
  * Files are never opened: a split's path is resolved exactly as a run
- * resolves it (data/datapath.c: `data_files`, else
- * `<dataset_path>/<split>.jsonl`) and checked with access() or glob(). A
- * task's dataset keys are read with libyaml's event API: only the top-level
- * keys that say where data is, following `include:` (harness tasks set
- * dataset_path in an included template) with each included file read once.
- * Over the built-in registry (107 task files) this scan takes 4-6 ms of CPU
- * on the shared build machine, against 6-11 ms for building every task's
- * full config with lle_reg_load_full (same output; `llm-eval -v list
- * datasets` prints the time). Neither is free, since libyaml still scans
- * every file: a cached index of these keys is what would make it so. Group
- * files, which may hold inline task configs, are few and are loaded in full.
+ * resolves it (data/datapath.c: `data_files`, else lle_data_split_spec's
+ * `<dataset_path>/<split>.jsonl`) and checked with access() or glob(). Each
+ * task and group file is read in full through the registry
+ * (lle_reg_load_full), so `include:` is merged by the one implementation a
+ * run uses. `llm-eval -v list datasets` prints the time the reading took.
  *
  * Reached as `list datasets` through cmd_list.c, which passes argv with the
  * verb first: argv[0] is "datasets", options and the pattern follow. */
@@ -23,8 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-#include <yaml.h>
 
 #include "cli/cmd.h"
 #include "data/datapath.h"
@@ -200,366 +192,19 @@ static int add_task(struct ds_list *l, const struct lle_node *cfg, const char *b
 		const char *split = scalar(cfg, split_keys[k]);
 		if (!split || (files && lle_node_get(files, split)) || !dpath)
 			continue;
-		struct lle_buf b = LLE_BUF_INIT;
-		lle_buf_printf(&b, "%s/%s.jsonl", dpath, split);
-		int rc = b.oom ? -1 : add_split(l, d, split, b.p, base_dir);
-		lle_buf_free(&b);
+		char *spec = lle_data_split_spec(dpath, split);
+		int rc = spec ? add_split(l, d, split, spec, base_dir) : -1;
+		free(spec);
 		if (rc < 0)
 			return -1;
 	}
 	return 0;
 }
 
-/* ---------- the event scan ---------- */
-
-struct memo;
-static int collect_with(struct lle_registry *r, struct ds_list *l, struct memo *memo, unsigned *nbroken);
-
-/* The keys that say where a task's data is, from one file and its includes. */
-enum { K_TASK, K_DPATH, K_DNAME, K_CATEGORY, K_TEST, K_VALID, K_TRAIN, K_FEWSHOT, K_N };
-static const char *const key_names[K_N] = { "task", "dataset_path", "dataset_name", "category",
-					    "test_split", "validation_split", "training_split", "fewshot_split" };
-
-struct dkeys {
-	char *path;          /* the file (memo key) */
-	char *v[K_N];        /* NULL: not set */
-	int has_files;       /* data_files was set (it replaces an included one whole) */
-	char **files;        /* split, spec, split, spec, ... */
-	size_t nfiles;
-	char **includes;     /* resolved paths */
-	size_t nincludes;
-	int state;           /* 0 scanned, 1 being merged (include cycle guard) */
-};
-
-struct memo {
-	struct dkeys **v;
-	size_t n;
-};
-
-static void dkeys_free(struct dkeys *k)
-{
-	if (!k)
-		return;
-	free(k->path);
-	for (int i = 0; i < K_N; i++)
-		free(k->v[i]);
-	for (size_t i = 0; i < k->nfiles; i++)
-		free(k->files[i]);
-	free(k->files);
-	for (size_t i = 0; i < k->nincludes; i++)
-		free(k->includes[i]);
-	free(k->includes);
-	free(k);
-}
-
-static int push_raw(char ***v, size_t *n, const char *s)
-{
-	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
-	if (!nv)
-		return -1;
-	*v = nv;
-	if (!(nv[*n] = lle_strdup(s)))
-		return -1;
-	(*n)++;
-	return 0;
-}
-
-/* Consume events up to the end of the node whose start was just read. */
-static int skip_node(yaml_parser_t *p)
-{
-	int depth = 1;
-	while (depth > 0) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(p, &ev))
-			return -1;
-		if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT)
-			depth++;
-		else if (ev.type == YAML_MAPPING_END_EVENT || ev.type == YAML_SEQUENCE_END_EVENT)
-			depth--;
-		else if (ev.type == YAML_STREAM_END_EVENT)
-			depth = 0;
-		yaml_event_delete(&ev);
-	}
-	return 0;
-}
-
-/* The value after `key` in the top mapping. rc: 0 ok, -1 parse error, -2 oom. */
-static int scan_value(yaml_parser_t *p, struct dkeys *k, const char *key, const char *dir)
-{
-	yaml_event_t ev;
-	if (!yaml_parser_parse(p, &ev))
-		return -1;
-	int rc = 0;
-	if (ev.type == YAML_SCALAR_EVENT) {
-		const char *v = (const char *)ev.data.scalar.value;
-		int null = ev.data.scalar.plain_implicit && (!*v || !strcmp(v, "null") || !strcmp(v, "~"));
-		for (int i = 0; i < K_N; i++)
-			if (strcmp(key, key_names[i]) == 0 && !null) {
-				free(k->v[i]);
-				if (!(k->v[i] = lle_strdup(v)))
-					rc = -2;
-			}
-		if (strcmp(key, "include") == 0 && !null) {
-			char *ip = lle_path_join(dir, v);
-			if (!ip || push_raw(&k->includes, &k->nincludes, ip) < 0)
-				rc = -2;
-			free(ip);
-		}
-	} else if (ev.type == YAML_SEQUENCE_START_EVENT && strcmp(key, "include") == 0) {
-		for (;;) {
-			yaml_event_t it;
-			if (!yaml_parser_parse(p, &it)) {
-				rc = -1;
-				break;
-			}
-			int end = it.type == YAML_SEQUENCE_END_EVENT;
-			if (it.type == YAML_SCALAR_EVENT) {
-				char *ip = lle_path_join(dir, (const char *)it.data.scalar.value);
-				if (!ip || push_raw(&k->includes, &k->nincludes, ip) < 0)
-					rc = -2;
-				free(ip);
-			} else if (it.type == YAML_MAPPING_START_EVENT || it.type == YAML_SEQUENCE_START_EVENT) {
-				rc = skip_node(p);
-			}
-			yaml_event_delete(&it);
-			if (end || rc < 0)
-				break;
-		}
-	} else if (ev.type == YAML_MAPPING_START_EVENT && strcmp(key, "data_files") == 0) {
-		/* split: file, or split: [file, ...] */
-		for (size_t i = 0; i < k->nfiles; i++)
-			free(k->files[i]);
-		k->nfiles = 0;
-		k->has_files = 1;
-		for (;;) {
-			yaml_event_t ke;
-			if (!yaml_parser_parse(p, &ke)) {
-				rc = -1;
-				break;
-			}
-			if (ke.type != YAML_SCALAR_EVENT) {
-				/* the end of the map, or a non-scalar key (which the
-				 * registry's loader rejects too) */
-				if (ke.type != YAML_MAPPING_END_EVENT)
-					rc = -1;
-				yaml_event_delete(&ke);
-				break;
-			}
-			char *split = lle_strdup((const char *)ke.data.scalar.value);
-			yaml_event_delete(&ke);
-			yaml_event_t ve;
-			if (!split) {
-				rc = -2;
-				break;
-			}
-			if (!yaml_parser_parse(p, &ve)) {
-				free(split);
-				rc = -1;
-				break;
-			}
-			if (ve.type == YAML_SCALAR_EVENT) {
-				if (push_raw(&k->files, &k->nfiles, split) < 0 ||
-				    push_raw(&k->files, &k->nfiles, (const char *)ve.data.scalar.value) < 0)
-					rc = -2;
-			} else if (ve.type == YAML_SEQUENCE_START_EVENT) {
-				for (;;) {
-					yaml_event_t it;
-					if (!yaml_parser_parse(p, &it)) {
-						rc = -1;
-						break;
-					}
-					int end = it.type == YAML_SEQUENCE_END_EVENT;
-					if (it.type == YAML_SCALAR_EVENT &&
-					    (push_raw(&k->files, &k->nfiles, split) < 0 ||
-					     push_raw(&k->files, &k->nfiles, (const char *)it.data.scalar.value) < 0))
-						rc = -2;
-					else if (it.type == YAML_MAPPING_START_EVENT || it.type == YAML_SEQUENCE_START_EVENT)
-						rc = skip_node(p);
-					yaml_event_delete(&it);
-					if (end || rc < 0)
-						break;
-				}
-			} else if (ve.type == YAML_MAPPING_START_EVENT) {
-				rc = skip_node(p);
-			}
-			yaml_event_delete(&ve);
-			free(split);
-			if (rc < 0)
-				break;
-		}
-	} else if (ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT) {
-		rc = skip_node(p);
-	}
-	yaml_event_delete(&ev);
-	return rc;
-}
-
-/* Scan one file's top-level keys. NULL with *oom set, or NULL when it cannot
- * be read or parsed (the caller counts it as broken). */
-static struct dkeys *scan_file(const char *path, int *oom)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct dkeys *k = calloc(1, sizeof(*k));
-	char *dir = lle_path_dirname(path);
-	if (!k || !dir || !(k->path = lle_strdup(path))) {
-		*oom = 1;
-		fclose(f);
-		free(dir);
-		dkeys_free(k);
-		return NULL;
-	}
-	yaml_parser_t p;
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_file(&p, f);
-	int depth = 0, rc = 0, done = 0;
-	while (!done && rc == 0) {
-		yaml_event_t ev;
-		if (!yaml_parser_parse(&p, &ev)) {
-			rc = -1;
-			break;
-		}
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-		case YAML_DOCUMENT_END_EVENT:
-			done = 1;
-			break;
-		case YAML_MAPPING_START_EVENT:
-			if (depth++ > 0)
-				rc = skip_node(&p) < 0 ? -1 : (depth--, 0);
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			rc = skip_node(&p);
-			break;
-		case YAML_MAPPING_END_EVENT:
-			done = --depth == 0;
-			break;
-		case YAML_SCALAR_EVENT:
-			if (depth == 1) {
-				char *key = lle_strdup((const char *)ev.data.scalar.value);
-				rc = key ? scan_value(&p, k, key, dir) : -2;
-				free(key);
-			}
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-	}
-	yaml_parser_delete(&p);
-	fclose(f);
-	free(dir);
-	if (rc < 0) {
-		*oom |= rc == -2;
-		dkeys_free(k);
-		return NULL;
-	}
-	return k;
-}
-
-static struct dkeys *memo_get(struct memo *m, const char *path, int *oom)
-{
-	for (size_t i = 0; i < m->n; i++)
-		if (strcmp(m->v[i]->path, path) == 0)
-			return m->v[i];
-	struct dkeys *k = scan_file(path, oom);
-	if (!k)
-		return NULL;
-	struct dkeys **nv = realloc(m->v, (m->n + 1) * sizeof(*nv));
-	if (!nv) {
-		*oom = 1;
-		dkeys_free(k);
-		return NULL;
-	}
-	m->v = nv;
-	m->v[m->n++] = k;
-	return k;
-}
-
-/* Merge a file's keys over `out`: its includes first, in order, then its own. */
-static int merge_keys(struct memo *m, const char *path, const char **out, const struct dkeys **files,
-		      int depth, int *oom)
-{
-	struct dkeys *k = memo_get(m, path, oom);
-	if (!k || depth > 16 || k->state == 1)
-		return -1;
-	k->state = 1;
-	for (size_t i = 0; i < k->nincludes; i++)
-		if (merge_keys(m, k->includes[i], out, files, depth + 1, oom) < 0) {
-			k->state = 0;
-			return -1;
-		}
-	k->state = 0;
-	for (int i = 0; i < K_N; i++)
-		if (k->v[i])
-			out[i] = k->v[i];
-	if (k->has_files)
-		*files = k;
-	return 0;
-}
-
-static void memo_free(struct memo *m)
-{
-	for (size_t i = 0; i < m->n; i++)
-		dkeys_free(m->v[i]);
-	free(m->v);
-}
-
-/* One registry task file, from its scanned keys. */
-static int add_scanned(struct ds_list *l, struct memo *m, const char *path, const char *dir, int *broken)
-{
-	const char *v[K_N] = { 0 };
-	const struct dkeys *files = NULL;
-	int oom = 0;
-	if (merge_keys(m, path, v, &files, 0, &oom) < 0) {
-		if (oom)
-			return -1;
-		*broken = 1;
-		return 0;
-	}
-	const char *task = v[K_TASK], *dpath = v[K_DPATH], *dname = v[K_DNAME];
-	size_t nf = files ? files->nfiles / 2 : 0;
-	if (!task || (!dpath && nf == 0))
-		return 0;
-	if (l->category && !str_eq(v[K_CATEGORY], l->category))
-		return 0;
-	const char *id = dpath ? dpath : files->files[1];
-	if (l->pattern && !pattern_hit(id, l->pattern) && !pattern_hit(dname, l->pattern) &&
-	    !pattern_hit(task, l->pattern))
-		return 0;
-	struct dataset *d = find_or_add(l, id, dname);
-	if (!d || push_str(&d->tasks, &d->ntasks, task) < 0)
-		return -1;
-	for (size_t i = 0; i < nf; i++)
-		if (add_split(l, d, files->files[2 * i], files->files[2 * i + 1], dir) < 0)
-			return -1;
-	for (int s = K_TEST; s <= K_FEWSHOT; s++) {
-		const char *split = v[s];
-		int listed = 0;
-		for (size_t i = 0; i < nf; i++)
-			listed |= split && strcmp(files->files[2 * i], split) == 0;
-		if (!split || listed || !dpath)
-			continue;
-		struct lle_buf b = LLE_BUF_INIT;
-		lle_buf_printf(&b, "%s/%s.jsonl", dpath, split);
-		int rc = b.oom ? -1 : add_split(l, d, split, b.p, dir);
-		lle_buf_free(&b);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
+/* Every registry task and group file, in full (includes merged by the
+ * registry, as a run merges them): a task's own keys, a group's inline
+ * task configs. */
 static int collect(struct lle_registry *r, struct ds_list *l, unsigned *nbroken)
-{
-	struct memo memo = { 0 };
-	int rc = collect_with(r, l, &memo, nbroken);
-	memo_free(&memo);
-	return rc;
-}
-
-static int collect_with(struct lle_registry *r, struct ds_list *l, struct memo *memo, unsigned *nbroken)
 {
 	size_t n = lle_registry_count(r, LLE_REG_TASKS);
 	for (size_t i = 0; i < n; i++) {
@@ -578,22 +223,15 @@ static int collect_with(struct lle_registry *r, struct ds_list *l, struct memo *
 			free(dir);
 			return -1;
 		}
-		int rc = 0, broken = 0;
-		if (e->kind == LLE_KIND_TASK) {
-			rc = add_scanned(l, memo, path, dir, &broken);
-			*nbroken += broken;
-			free(path);
-			free(dir);
-			if (rc < 0)
-				return -1;
-			continue;
-		}
+		int rc = 0;
 		struct lle_err err = { 0 };
 		struct lle_node *cfg = lle_reg_load_full(path, NULL, NULL, &err);
 		if (!cfg) {
 			/* A broken file is validate's business; say so once and go on. */
 			lle_debugf("%s", err.msg);
 			(*nbroken)++;
+		} else if (e->kind == LLE_KIND_TASK) {
+			rc = add_task(l, cfg, dir);
 		} else {
 			const struct lle_node *m = lle_node_get(cfg, "task");
 			for (size_t k = 0; rc == 0 && m && m->kind == LLE_NODE_SEQ && k < m->n; k++)

@@ -31,6 +31,17 @@ void lle_data_dir_pick(const char *flag_value, struct lle_data_dir *out)
 	}
 }
 
+char *lle_data_split_spec(const char *dataset_path, const char *split)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_printf(&b, "%s/%s.jsonl", dataset_path, split);
+	if (b.oom) {
+		lle_buf_free(&b);
+		return NULL;
+	}
+	return lle_buf_detach(&b);
+}
+
 int lle_data_present(const char *path_or_glob)
 {
 	if (!has_glob_chars(path_or_glob))

@@ -735,14 +735,13 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 		lle_err_set(err, LLE_EXIT_CONFIG, "%s: no data file (set data_files or dataset_path)", what);
 		return NULL;
 	}
-	struct lle_buf b = LLE_BUF_INIT;
-	lle_buf_printf(&b, "%s/%s.jsonl", t->dataset_path, split);
-	if (b.oom) {
+	char *spec = lle_data_split_spec(t->dataset_path, split);
+	if (!spec) {
 		lle_err_oom(err);
 		return NULL;
 	}
-	char *p = lle_data_resolve(lle_buf_str(&b), t->base_dir, dd, must_exist, what, err);
-	lle_buf_free(&b);
+	char *p = lle_data_resolve(spec, t->base_dir, dd, must_exist, what, err);
+	free(spec);
 	return p;
 }
 
