@@ -26,6 +26,7 @@
 #include "run/code_glue.h"
 #include "run/output.h"
 #include "run/plan.h"
+#include "tasks/genargs.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/utf8.h"
@@ -93,96 +94,6 @@ static void host_init(struct host_state *h)
 	h->host.realloc = host_realloc;
 	h->host.free = host_free;
 	h->host.interrupted = host_interrupted;
-}
-
-/* ---------- generation arguments ---------- */
-
-struct gen_args {
-	double temperature, top_p;
-	long max_gen_toks;
-	int do_sample;
-	int has_temperature, has_top_p, has_max, has_sample;
-	char **until;
-	size_t nuntil;
-	int has_until;
-};
-
-static void gen_args_fini(struct gen_args *g)
-{
-	for (size_t i = 0; i < g->nuntil; i++)
-		free(g->until[i]);
-	free(g->until);
-}
-
-/* --gen-kwargs "temperature=0.7,top_p=0.9,max_gen_toks=128,do_sample=true,until=a|b".
- * Stop strings are separated by '|' since ',' separates the pairs. */
-static int gen_args_parse(struct gen_args *g, const char *s, struct lle_err *err)
-{
-	memset(g, 0, sizeof(*g));
-	if (!s || !*s)
-		return 0;
-	char *copy = lle_strdup(s);
-	if (!copy)
-		return lle_err_oom(err);
-	int rc = 0;
-	for (char *save = NULL, *kv = strtok_r(copy, ",", &save); kv && rc == 0; kv = strtok_r(NULL, ",", &save)) {
-		char *eq = strchr(kv, '=');
-		if (!eq) {
-			rc = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: '%s' is not key=value", kv);
-			break;
-		}
-		*eq = '\0';
-		const char *v = eq + 1;
-		char *end = NULL;
-		if (strcmp(kv, "temperature") == 0) {
-			g->temperature = strtod(v, &end);
-			g->has_temperature = 1;
-		} else if (strcmp(kv, "top_p") == 0) {
-			g->top_p = strtod(v, &end);
-			g->has_top_p = 1;
-		} else if (strcmp(kv, "max_gen_toks") == 0 || strcmp(kv, "max_tokens") == 0) {
-			g->max_gen_toks = strtol(v, &end, 10);
-			g->has_max = 1;
-			if (g->max_gen_toks <= 0)
-				end = NULL;
-		} else if (strcmp(kv, "do_sample") == 0) {
-			g->has_sample = 1;
-			if (strcmp(v, "true") == 0 || strcmp(v, "True") == 0)
-				g->do_sample = 1;
-			else if (strcmp(v, "false") != 0 && strcmp(v, "False") != 0)
-				v = ""; /* reported as a bad value below */
-			end = (char *)v + strlen(v);
-		} else if (strcmp(kv, "until") == 0) {
-			g->has_until = 1;
-			char *vs = lle_strdup(v);
-			if (!vs) {
-				rc = lle_err_oom(err);
-				break;
-			}
-			for (char *s2 = NULL, *u = strtok_r(vs, "|", &s2); u; u = strtok_r(NULL, "|", &s2)) {
-				char **nu = realloc(g->until, (g->nuntil + 1) * sizeof(*nu));
-				if (!nu || !(nu[g->nuntil] = lle_strdup(u))) {
-					if (nu)
-						g->until = nu;
-					rc = lle_err_oom(err);
-					break;
-				}
-				g->until = nu;
-				g->nuntil++;
-			}
-			free(vs);
-			end = (char *)v + strlen(v);
-		} else {
-			rc = lle_err_set(err, LLE_EXIT_USAGE,
-					 "--gen-kwargs: unknown key '%s' (known: temperature, top_p, max_gen_toks, do_sample, until)",
-					 kv);
-			break;
-		}
-		if (rc == 0 && (!end || *end || end == v))
-			rc = lle_err_set(err, LLE_EXIT_USAGE, "--gen-kwargs: bad value '%s' for '%s'", v, kv);
-	}
-	free(copy);
-	return rc;
 }
 
 /* ---------- progress ---------- */
@@ -331,7 +242,7 @@ struct task_run {
 	const struct lle_run_opts *o;
 	const struct lle_backend *be;
 	struct lle_model *model;
-	struct gen_args *ga;
+	struct lle_gen_args *ga;
 	struct task_output *out;
 	struct progress *pr;
 	long failed;
@@ -428,14 +339,8 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	if (!reqs || !ck.slots)
 		goto oom;
 
-	const char *const *until = (const char *const *)(tr->ga->has_until ? tr->ga->until : t->until);
-	size_t nuntil = tr->ga->has_until ? tr->ga->nuntil : t->nuntil;
-	long max_toks = tr->ga->has_max ? tr->ga->max_gen_toks : t->max_gen_toks;
-	int do_sample = tr->ga->has_sample ? tr->ga->do_sample : t->do_sample;
-	double temp = tr->ga->has_temperature ? tr->ga->temperature : t->temperature;
-	if (!do_sample && !tr->ga->has_temperature)
-		temp = 0;
-	double top_p = tr->ga->has_top_p ? tr->ga->top_p : 1.0;
+	struct lle_gen_params gp;
+	lle_gen_args_apply(tr->ga, t, &gp);
 	for (size_t i = 0; i < ndocs; i++) {
 		for (size_t r = first[i]; r < first[i + 1]; r++) {
 			struct lle_request *q = &reqs[r];
@@ -446,11 +351,11 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 			switch (t->output_type) {
 			case LLE_OUT_GENERATE_UNTIL:
 				q->kind = LLE_REQ_GENERATE_UNTIL;
-				q->until = until;
-				q->n_until = nuntil;
-				q->max_tokens = (int32_t)max_toks;
-				q->temperature = temp;
-				q->top_p = top_p;
+				q->until = gp.until;
+				q->n_until = gp.nuntil;
+				q->max_tokens = (int32_t)gp.max_gen_toks;
+				q->temperature = gp.temperature;
+				q->top_p = gp.top_p;
 				q->seed = request_seed(o->seed, doc_ids[i], (long)j);
 				break;
 			case LLE_OUT_LOGLIKELIHOOD_ROLLING:
@@ -704,7 +609,7 @@ out:
 /* ---------- the whole run ---------- */
 
 static int run_model(struct lle_plan *p, const struct plan_model *pm, const struct lle_run_opts *o,
-		     struct gen_args *ga, struct lle_monitor *mon, struct run_output *ro, long *failed,
+		     struct lle_gen_args *ga, struct lle_monitor *mon, struct run_output *ro, long *failed,
 		     struct run_cache *cache, struct lle_err *err)
 {
 	struct host_state hs;
@@ -806,18 +711,18 @@ done:
 
 int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
 {
-	struct gen_args ga;
-	if (gen_args_parse(&ga, o->gen_kwargs, err) < 0)
+	struct lle_gen_args ga;
+	if (lle_gen_args_parse(&ga, o->gen_kwargs, err) < 0)
 		return err->code;
 	if (code_precheck(p, o, err) < 0) {
-		gen_args_fini(&ga);
+		lle_gen_args_fini(&ga);
 		return err->code;
 	}
 	struct lle_monitor *mon = NULL;
 	if (lle_monitor_enabled()) {
 		mon = lle_monitor_start(o->monitor_interval_ms ? o->monitor_interval_ms : LLE_MON_DEFAULT_INTERVAL_MS, err);
 		if (!mon && err->code) {
-			gen_args_fini(&ga);
+			lle_gen_args_fini(&ga);
 			return err->code;
 		}
 	}
@@ -840,7 +745,7 @@ int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 	output_close(ro);
 	run_cache_close(cache);
 	run_store_close(store);
-	gen_args_fini(&ga);
+	lle_gen_args_fini(&ga);
 	if (rc < 0)
 		return err->code ? err->code : LLE_EXIT_INTERNAL;
 	if (lle_run_interrupted)

@@ -103,13 +103,6 @@ void lle_task_free(struct lle_task *t);
 char *lle_task_split_path(const struct lle_task *t, const char *split,
 			  const struct lle_data_dir *dd, int must_exist, struct lle_err *err);
 
-/* `--gen-kwargs k=v,k2=v2`: merged over the task's generation_kwargs as
- * the harness merges them (values "true"/"false" are booleans, digits are
- * integers, other numbers floats, the rest strings; `until` may be one
- * string). Updates until / max_gen_toks / temperature / do_sample too.
- * Errors name the option and the bad value (code LLE_EXIT_USAGE). */
-int lle_task_update_gen_kwargs(struct lle_task *t, const char *spec, struct lle_err *err);
-
 /* Apply process_docs to one document in place. */
 int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
 

@@ -18,6 +18,7 @@
 
 #include "data/dataset.h"
 #include "data/yaml.h"
+#include "tasks/genargs.h"
 #include "tasks/task.h"
 #include "util/buf.h"
 
@@ -800,6 +801,8 @@ TEST(fewshot_samples_in_the_config)
 		    "sampler, samples, doc_to_text, doc_to_target, doc_to_choice)");
 }
 
+/* --gen-kwargs as a run reads it (tasks/genargs.c, docs/run.md): stop
+ * strings separated by '|', unknown keys refused. */
 TEST(gen_kwargs_override)
 {
 	struct lle_err e = { 0 };
@@ -808,22 +811,45 @@ TEST(gen_kwargs_override)
 	CHECK(t != NULL);
 	if (!t)
 		return;
-	CHECK(lle_task_update_gen_kwargs(t, "max_gen_toks=64,temperature=0.7,do_sample=True,top_p=0.9,"
-					 "until=\n\n", &e) == 0);
-	CHECK_INTEQ(t->max_gen_toks, 64);
-	CHECK_NEAR(t->temperature, 0.7, 0);
-	CHECK(t->do_sample == 1);
-	CHECK(t->nuntil == 1 && !strcmp(t->until[0], "\n\n"));
-	json_t *g = t->generation_kwargs;
-	CHECK_INTEQ(json_integer_value(json_object_get(g, "max_gen_toks")), 64);
-	CHECK(json_is_real(json_object_get(g, "top_p")));
-	CHECK(json_is_true(json_object_get(g, "do_sample")));
-	CHECK_STREQ(json_string_value(json_array_get(json_object_get(g, "until"), 0)), "\n\n");
-	CHECK(lle_task_update_gen_kwargs(t, "temperature=hot", &e) == -1);
-	CHECK_STREQ(e.msg, "--gen-kwargs: temperature must be a number >= 0, not 'hot'");
+	struct lle_gen_args g;
+	struct lle_gen_params p;
+	/* nothing given: the task's own arguments, greedy */
+	CHECK(lle_gen_args_parse(&g, NULL, &e) == 0);
+	lle_gen_args_apply(&g, t, &p);
+	CHECK_INTEQ(p.max_gen_toks, t->max_gen_toks);
+	CHECK(p.nuntil == t->nuntil && p.until == (const char *const *)t->until);
+	CHECK_NEAR(p.temperature, 0, 0);
+	CHECK_NEAR(p.top_p, 1.0, 0);
+	lle_gen_args_fini(&g);
+	CHECK(lle_gen_args_parse(&g, "max_gen_toks=64,temperature=0.7,do_sample=True,top_p=0.9,"
+				 "until=\n\n|Question:", &e) == 0);
+	lle_gen_args_apply(&g, t, &p);
+	CHECK_INTEQ(p.max_gen_toks, 64);
+	CHECK_NEAR(p.temperature, 0.7, 0);
+	CHECK_NEAR(p.top_p, 0.9, 0);
+	CHECK(g.do_sample == 1);
+	CHECK(p.nuntil == 2 && !strcmp(p.until[0], "\n\n") && !strcmp(p.until[1], "Question:"));
+	lle_gen_args_fini(&g);
+	/* do_sample=false without a temperature: greedy, whatever the task says */
+	CHECK(lle_gen_args_parse(&g, "do_sample=false,max_tokens=3", &e) == 0);
+	lle_gen_args_apply(&g, t, &p);
+	CHECK_NEAR(p.temperature, 0, 0);
+	CHECK_INTEQ(p.max_gen_toks, 3);
+	lle_gen_args_fini(&g);
+	CHECK(lle_gen_args_parse(&g, "temperature=hot", &e) == -1);
+	CHECK_STREQ(e.msg, "--gen-kwargs: bad value 'hot' for 'temperature'");
 	CHECK_INTEQ(e.code, LLE_EXIT_USAGE);
-	CHECK(lle_task_update_gen_kwargs(t, "max_gen_toks", &e) == -1);
+	lle_gen_args_fini(&g);
+	CHECK(lle_gen_args_parse(&g, "temperature=-1", &e) == -1);
+	CHECK_STREQ(e.msg, "--gen-kwargs: bad value '-1' for 'temperature'");
+	lle_gen_args_fini(&g);
+	CHECK(lle_gen_args_parse(&g, "max_gen_toks", &e) == -1);
 	CHECK_STREQ(e.msg, "--gen-kwargs: 'max_gen_toks' is not key=value");
+	lle_gen_args_fini(&g);
+	CHECK(lle_gen_args_parse(&g, "bogus=1", &e) == -1);
+	CHECK_STREQ(e.msg, "--gen-kwargs: unknown key 'bogus' (known: temperature, top_p, max_gen_toks, "
+		    "do_sample, until)");
+	lle_gen_args_fini(&g);
 	lle_task_free(t);
 	lle_node_free(tree);
 }
