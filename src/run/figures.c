@@ -72,8 +72,8 @@ int lle_figures_group(struct lle_figures *t, const char *name, const char *const
 	if (k > 0) {
 		double value = lle_group_value(v, sz, k, weight_by_size);
 		double s = lle_group_pooled_stderr(se, sz, k);
-		output_set_metric(res, metric, filter, value, s);
-		rc = lle_figures_add(t, name, metric, filter, value, s, total, hib) < 0 ? -1 : 1;
+		rc = output_set_metric(res, metric, filter, value, s) < 0 ||
+		     lle_figures_add(t, name, metric, filter, value, s, total, hib) < 0 ? -1 : 1;
 	}
 out:
 	free(v);

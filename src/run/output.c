@@ -2,8 +2,8 @@
  *
  * The results JSON follows lm-evaluation-harness's layout so that its tools
  * (and `llm-eval results import`) read it: `results` (per task and group,
- * keys "metric,filter" and "metric_stderr,filter", stderr "N/A" when it has
- * none), `groups`, `group_subtasks`, `configs`, `versions`, `n-shot`,
+ * keys "metric,filter" and "metric_stderr,filter"; a figure that is not a
+ * finite number is "N/A", see output_number), `groups`, `group_subtasks`, `configs`, `versions`, `n-shot`,
  * `higher_is_better`, `n-samples`, `config`, `date`,
  * `total_evaluation_time_seconds`. Values depend only on the inputs and
  * seeds: keys are written in a fixed order, numbers with 17 significant
@@ -286,13 +286,36 @@ int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t do
 	return rc;
 }
 
-void output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se)
+json_t *output_number(double x)
 {
-	char key[256];
-	snprintf(key, sizeof(key), "%s,%s", metric, filter);
-	json_object_set_new(obj, key, isfinite(v) ? json_real(v) : json_null());
-	snprintf(key, sizeof(key), "%s_stderr,%s", metric, filter);
-	json_object_set_new(obj, key, isfinite(se) ? json_real(se) : json_string("N/A"));
+	/* lm-evaluation-harness writes "N/A" for a standard error it does not
+	 * compute (lm_eval/evaluator_utils.py, TaskOutput.calculate_aggregate_metric:
+	 * `stderr_fn(items) if (stderr_fn and len(items) > 1) else "N/A"`; and
+	 * consolidate_group_results makes a group's stderr "N/A" when a member's
+	 * is). A NaN or infinite value it would hand to json.dumps, which writes
+	 * the bare tokens NaN / Infinity: not JSON, refused by strict readers. So
+	 * one rule for every figure: a number that is not finite is "N/A". */
+	return isfinite(x) ? json_real(x) : json_string("N/A");
+}
+
+int output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se)
+{
+	struct lle_buf k = LLE_BUF_INIT, ks = LLE_BUF_INIT;
+	lle_buf_printf(&k, "%s,%s", metric, filter);
+	lle_buf_printf(&ks, "%s_stderr,%s", metric, filter);
+	json_t *jv = output_number(v), *jse = output_number(se);
+	int bad = k.oom || ks.oom || !jv || !jse;
+	if (!bad) {
+		bad = json_object_set_new(obj, lle_buf_str(&k), jv) < 0;
+		jv = NULL;
+		bad = json_object_set_new(obj, lle_buf_str(&ks), jse) < 0 || bad;
+		jse = NULL;
+	}
+	json_decref(jv);
+	json_decref(jse);
+	lle_buf_free(&k);
+	lle_buf_free(&ks);
+	return bad ? -1 : 0;
 }
 
 static int close_samples(struct task_output *to, int complete, struct lle_err *err)
@@ -347,9 +370,9 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	json_object_set_new(res, "alias", json_string(pt->alias ? pt->alias : pt->name));
 	json_t *hib = json_object();
 	for (size_t i = 0; i < nmr; i++) {
-		output_set_metric(res, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_);
 		json_object_set_new(hib, mr[i].metric, json_boolean(mr[i].higher_is_better));
-		if (lle_figures_add(&ro->figs, pt->name, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_,
+		if (output_set_metric(res, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_) < 0 ||
+		    lle_figures_add(&ro->figs, pt->name, mr[i].metric, mr[i].filter, mr[i].value, mr[i].stderr_,
 				    mr[i].n, mr[i].higher_is_better) < 0) {
 			free(mr);
 			json_decref(res);
@@ -405,6 +428,8 @@ static int group_figures(struct run_output *ro, const struct plan_group *g, json
 
 /* ---------- the table ---------- */
 
+/* The table's rule: four decimals, and "N/A" for a figure that is not a
+ * finite number, as the results file writes it (output_number). */
 static void fmt_num(char *buf, size_t n, double v)
 {
 	if (!isfinite(v))
@@ -694,9 +719,11 @@ fail:
 
 static void put_double(FILE *f, double x)
 {
-	/* %.17g gives the double back exactly; JSON has no NaN or infinities */
+	/* %.17g gives the double back exactly. JSON has no NaN or infinities: a
+	 * NaN is "N/A" as in the results file (output_number); an infinity, which
+	 * merge must get back to recompute the same figures, "inf" / "-inf". */
 	if (isnan(x))
-		fputs("\"nan\"", f);
+		fputs("\"N/A\"", f);
 	else if (isinf(x))
 		fputs(x > 0 ? "\"inf\"" : "\"-inf\"", f);
 	else

@@ -41,10 +41,16 @@ void output_close(struct run_output *ro);
 /* The directory name a model's results go under (OUTPUT/<this>/): its name
  * with '/', ' ' and ':' made '_'. malloc()ed; NULL when out of memory. */
 char *output_model_dirname(const char *name);
+/* A figure of the results file: a JSON real, or the string "N/A" when it
+ * is not a finite number (the harness's spelling; the reason is at the
+ * definition). The results table shows such a figure as "N/A" too. New
+ * reference; NULL when out of memory. */
+json_t *output_number(double x);
 /* Write one figure into a results object as the harness does: "metric,filter"
- * and "metric_stderr,filter" ("N/A" when there is no standard error). Also
- * used by `llm-eval merge`, so merged files read exactly like a run's. */
-void output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se);
+ * and "metric_stderr,filter", each through output_number. The one writer of
+ * these keys: runs, groups (figures.c) and `llm-eval merge` use it, so merged
+ * files read exactly like a run's. 0, or -1 when out of memory. */
+int output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se);
 
 /* The response cache, the run store and sharding (the parts of output.c below
  * "run store, shards"): the backend's name and version for backend_versions,

@@ -1540,31 +1540,6 @@ int lle_task_agg_results(const struct lle_task_agg *a, long iters, struct lle_me
 
 /* ---------- results ---------- */
 
-json_t *lle_results_entry(const char *alias, const struct lle_metric_result *r, size_t n)
-{
-	json_t *o = json_object();
-	if (!o || (alias && json_object_set_new(o, "alias", json_string(alias)) < 0))
-		goto oom;
-	for (size_t i = 0; i < n; i++) {
-		struct lle_buf k = LLE_BUF_INIT, ks = LLE_BUF_INIT;
-		lle_buf_printf(&k, "%s,%s", r[i].metric, r[i].filter);
-		lle_buf_printf(&ks, "%s_stderr,%s", r[i].metric, r[i].filter);
-		json_t *v = isfinite(r[i].value) ? json_real(r[i].value) : json_null();
-		json_t *se = isfinite(r[i].stderr_) ? json_real(r[i].stderr_) : json_string("N/A");
-		int bad = k.oom || ks.oom || !v || !se || json_object_set_new(o, lle_buf_str(&k), v) < 0 ||
-			  json_object_set_new(o, lle_buf_str(&ks), se) < 0;
-		lle_buf_free(&k);
-		lle_buf_free(&ks);
-		if (bad)
-			goto oom;
-	}
-	return o;
-oom:
-	if (o)
-		json_decref(o);
-	return NULL;
-}
-
 json_t *lle_task_higher_is_better(const struct lle_task *t)
 {
 	json_t *o = json_object();
@@ -1575,57 +1550,4 @@ json_t *lle_task_higher_is_better(const struct lle_task *t)
 		}
 	}
 	return o;
-}
-
-static const struct lle_metric_result *find_result(const struct lle_metric_result *r, size_t n,
-						   const char *metric, const char *filter)
-{
-	for (size_t i = 0; i < n; i++)
-		if (!strcmp(r[i].metric, metric) && !strcmp(r[i].filter, filter))
-			return &r[i];
-	return NULL;
-}
-
-int lle_group_results(const struct lle_metric_result *const *res, const size_t *nres, size_t k,
-		      int weight_by_size, struct lle_metric_result **out, size_t *nout, struct lle_err *err)
-{
-	*out = NULL;
-	*nout = 0;
-	if (k == 0)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "a group needs at least one task");
-	*out = calloc(nres[0] ? nres[0] : 1, sizeof(**out));
-	double *v = malloc(k * sizeof(*v)), *se = malloc(k * sizeof(*se));
-	size_t *sz = malloc(k * sizeof(*sz));
-	if (!*out || !v || !se || !sz) {
-		free(*out);
-		*out = NULL;
-		free(v);
-		free(se);
-		free(sz);
-		return lle_err_oom(err);
-	}
-	for (size_t m = 0; m < nres[0]; m++) {
-		const struct lle_metric_result *first = &res[0][m];
-		size_t total = 0, i;
-		for (i = 0; i < k; i++) {
-			const struct lle_metric_result *r = find_result(res[i], nres[i], first->metric, first->filter);
-			if (!r)
-				break;
-			v[i] = r->value;
-			se[i] = r->stderr_;
-			sz[i] = r->n;
-			total += r->n;
-		}
-		if (i < k)
-			continue; /* not reported by every task */
-		struct lle_metric_result *g = &(*out)[(*nout)++];
-		*g = *first;
-		g->n = total;
-		g->value = lle_group_value(v, sz, k, weight_by_size);
-		g->stderr_ = lle_group_pooled_stderr(se, sz, k);
-	}
-	free(v);
-	free(se);
-	free(sz);
-	return 0;
 }

@@ -201,21 +201,8 @@ struct lle_metric_result {
 int lle_task_agg_results(const struct lle_task_agg *a, long bootstrap_iters,
 			 struct lle_metric_result **out, size_t *nout, struct lle_err *err);
 
-/* The results-file view of one task's results, in lm-evaluation-harness's
- * layout: {"alias": alias, "METRIC,FILTER": value, "METRIC_stderr,FILTER":
- * stderr or "N/A"}. New reference, NULL when out of memory. */
-json_t *lle_results_entry(const char *alias, const struct lle_metric_result *r, size_t n);
 /* {"METRIC": true/false, ...} for the results file's higher_is_better. */
 json_t *lle_task_higher_is_better(const struct lle_task *t);
-
-/* A group's results from its tasks' (k tasks, task i with nres[i] results):
- * for every METRIC,FILTER that all tasks report, the size-weighted value
- * (plain mean when !weight_by_size) and the pooled standard error (NAN when
- * any task has none). n is the total size. *out is malloc()ed; its metric
- * and filter names point into the first task's results. */
-int lle_group_results(const struct lle_metric_result *const *res, const size_t *nres, size_t k,
-		      int weight_by_size, struct lle_metric_result **out, size_t *nout,
-		      struct lle_err *err);
 
 /* A YAML tree as JSON (plain scalars typed as YAML 1.2 core: ints, floats,
  * booleans, null; quoted ones strings). */

@@ -854,38 +854,6 @@ TEST(gen_kwargs_override)
 	lle_node_free(tree);
 }
 
-TEST(results_entries_and_groups)
-{
-	struct lle_err e = { 0 };
-	struct lle_metric_result a[2] = {
-		{ "exact_match", "strict-match", LLE_AGG_MEAN, 1, 0.5, sqrt(1.0 / 3) / 2, 4 },
-		{ "exact_match", "flexible-extract", LLE_AGG_MEAN, 1, 0.75, 0.25, 4 },
-	};
-	struct lle_metric_result b[1] = { { "exact_match", "strict-match", LLE_AGG_MEAN, 1, 0.25,
-					    sqrt(0.25 / 3) / 2, 4 } };
-	json_t *o = lle_results_entry("gsm8k", a, 2);
-	CHECK_STREQ(json_string_value(json_object_get(o, "alias")), "gsm8k");
-	CHECK_NEAR(json_real_value(json_object_get(o, "exact_match,strict-match")), 0.5, 0);
-	CHECK_NEAR(json_real_value(json_object_get(o, "exact_match_stderr,flexible-extract")), 0.25, 0);
-	json_decref(o);
-	a[1].stderr_ = NAN;
-	o = lle_results_entry(NULL, a, 2);
-	CHECK_STREQ(json_string_value(json_object_get(o, "exact_match_stderr,flexible-extract")), "N/A");
-	CHECK(json_object_get(o, "alias") == NULL);
-	json_decref(o);
-	/* only keys every task has; values as in group_of_subtasks_weighted_by_size */
-	const struct lle_metric_result *tasks[2] = { a, b };
-	size_t nres[2] = { 2, 1 }, nout;
-	struct lle_metric_result *g;
-	CHECK(lle_group_results(tasks, nres, 2, 1, &g, &nout, &e) == 0);
-	CHECK_INTEQ(nout, 1);
-	CHECK_STREQ(g[0].filter, "strict-match");
-	CHECK_NEAR(g[0].value, 0.375, 1e-15);
-	CHECK_NEAR(g[0].stderr_, sqrt(1.25 / 48), 1e-15);
-	CHECK_INTEQ(g[0].n, 8);
-	free(g);
-}
-
 int main(void)
 {
 	RUN(gsm8k_config_is_the_harness_config);
@@ -904,6 +872,5 @@ int main(void)
 	RUN(group_of_subtasks_weighted_by_size);
 	RUN(fewshot_samples_in_the_config);
 	RUN(gen_kwargs_override);
-	RUN(results_entries_and_groups);
 	return check_done();
 }

@@ -157,7 +157,7 @@ static double item_value(const json_t *v, int *ok)
 	if (json_is_number(v))
 		return json_number_value(v);
 	const char *s = json_string_value(v);
-	if (s && !strcmp(s, "nan"))
+	if (s && (!strcmp(s, "N/A") || !strcmp(s, "nan"))) /* "nan": items files before output_number */
 		return NAN;
 	if (s && !strcmp(s, "inf"))
 		return INFINITY;
@@ -295,9 +295,9 @@ static int merge_task(struct merge *m, struct shard *sh, size_t nsh, const char 
 		}
 		double v = lle_aggregate(a, col, n);
 		double se = lle_agg_stderr(a, col, n, iters);
-		output_set_metric(res, metric, filter, v, se);
 		json_object_set_new(hib, metric, json_boolean(hb));
-		if (lle_figures_add(&m->figs, task, metric, filter, v, se, n, hb) < 0) {
+		if (output_set_metric(res, metric, filter, v, se) < 0 ||
+		    lle_figures_add(&m->figs, task, metric, filter, v, se, n, hb) < 0) {
 			lle_err_oom(err);
 			goto out;
 		}
