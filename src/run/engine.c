@@ -322,7 +322,7 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	for (size_t i = 0; i < ndocs; i++) {
 		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
-		    lle_task_build_ex(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
+		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
 			goto out;
 		first[i] = nreq;
 		switch (t->output_type) {

@@ -7,7 +7,7 @@
  *   ds = lle_ds_open(lle_task_split_path(t, t->test_split, dd))
  *   for each document, in order:
  *       lle_task_process_doc(t, doc)           the built-in process_docs
- *       lle_task_build(t, fs, doc, id, &rq)    prompt + continuations / gen args
+ *       lle_task_build(t, fs, doc, id, opts, &rq)  prompt + continuations
  *       ... backend ...
  *       lle_task_score_*(t, &rq, responses, items)
  *       lle_task_agg_add(agg, items)
@@ -161,12 +161,11 @@ struct lle_prompt_opts {
 					    examples as one user turn, the question appended */
 	int fewshot_as_multiturn;        /* chat: each example a user + assistant turn */
 };
-/* system_instruction: prepended as the harness does (with fewshot_delimiter
- * before the description), or NULL. */
+/* The requests of one document. opts NULL: no system instruction, no chat
+ * messages. A system instruction is prepended as the harness does (with
+ * fewshot_delimiter before the description). */
 int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
-		   const char *system_instruction, struct lle_requests *rq, struct lle_err *err);
-int lle_task_build_ex(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
-		      const struct lle_prompt_opts *opts, struct lle_requests *rq, struct lle_err *err);
+		   const struct lle_prompt_opts *opts, struct lle_requests *rq, struct lle_err *err);
 void lle_requests_free(struct lle_requests *rq);
 
 /* Scoring one document. items has nfilters x nmetrics entries, filter-major

@@ -401,7 +401,8 @@ TEST(fixture_task_local_data_and_seeded_examples)
 	CHECK_STREQ(rq.context, "Add the numbers.\n\nQ: 7 + 2\nA: 9\n\nQ: 1 + 1\nA: 2\n\nQ: 2 + 2\nA:");
 	CHECK_STREQ(json_string_value(rq.gold), "4");
 	lle_requests_free(&rq);
-	CHECK(lle_task_build(t, fs, json_array_get(docs, 1), 1, "Be brief.", &rq, &e) == 0);
+	struct lle_prompt_opts brief = { "Be brief.", 0, 0 };
+	CHECK(lle_task_build(t, fs, json_array_get(docs, 1), 1, &brief, &rq, &e) == 0);
 	CHECK_STREQ(rq.context, "Be brief.\n\nAdd the numbers.\n\nQ: 1 + 1\nA: 2\n\nQ: 3 + 3\nA: 6\n\nQ: 5 + 1\nA:");
 	lle_requests_free(&rq);
 	/* a fresh sampler with the same seed replays the same choices */
@@ -446,7 +447,7 @@ TEST(chat_messages_as_the_harness_builds_them)
 		struct lle_fewshot *fs = lle_fewshot_open(t, &none, 2, LLE_FEWSHOT_SEED, &e);
 		struct lle_prompt_opts o = { NULL, 1, multiturn };
 		struct lle_requests rq;
-		CHECK(lle_task_build_ex(t, fs, json_array_get(docs, 0), 0, &o, &rq, &e) == 0);
+		CHECK(lle_task_build(t, fs, json_array_get(docs, 0), 0, &o, &rq, &e) == 0);
 		char *got = json_dumps(rq.messages, JSON_COMPACT);
 		if (!multiturn)
 			CHECK_STREQ(got, "[{\"role\":\"system\",\"content\":\"Add the numbers.\\n\\n\"},"

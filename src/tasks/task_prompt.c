@@ -1,0 +1,411 @@
+/* Few-shot examples (Python's random.Random(seed).sample over the few-shot
+ * split, as the harness's ContextSampler) and the requests of one document:
+ * its prompt, as text and as chat messages, and its continuations. See
+ * task.h.
+ *
+ * Not here: a document's doc_to_* values (task_doc.c), scoring
+ * (task_score.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tasks/task.h"
+#include "tasks/task_int.h"
+#include "tasks/pystr.h"
+#include "util/buf.h"
+
+/* ---------- few-shot ---------- */
+
+struct lle_fewshot {
+	const struct lle_task *t;
+	json_t *docs;
+	size_t n;
+	long k;
+	int same_split;
+	struct lle_pyrand rnd;
+	char **cache;           /* per document: its text, then its target (2 * n) */
+	size_t *idx;
+};
+
+void lle_fewshot_free(struct lle_fewshot *fs)
+{
+	if (!fs)
+		return;
+	for (size_t i = 0; fs->cache && i < 2 * fs->n; i++)
+		free(fs->cache[i]);
+	free(fs->cache);
+	free(fs->idx);
+	if (fs->docs)
+		json_decref(fs->docs);
+	free(fs);
+}
+
+long lle_fewshot_k(const struct lle_fewshot *fs) { return fs ? fs->k : 0; }
+
+struct lle_fewshot *lle_fewshot_from_docs(const struct lle_task *t, json_t *docs, int same_split, long k,
+					  long seed, struct lle_err *err)
+{
+	struct lle_fewshot *fs = calloc(1, sizeof(*fs));
+	if (!fs) {
+		json_decref(docs);
+		lle_err_oom(err);
+		return NULL;
+	}
+	fs->t = t;
+	fs->docs = docs;
+	fs->n = json_array_size(docs);
+	fs->k = k;
+	fs->same_split = same_split;
+	lle_pyrand_seed(&fs->rnd, seed);
+	size_t need = (size_t)k + (same_split ? 1 : 0);
+	if (k > 0 && fs->n < need) {
+		lle_err_set(err, LLE_EXIT_DATA, "task '%s': num_fewshot is %ld but the few-shot split has only "
+			    "%zu documents%s", t->name, k, fs->n,
+			    same_split ? " (one more is needed: it is the test split)" : "");
+		lle_fewshot_free(fs);
+		return NULL;
+	}
+	fs->cache = calloc(fs->n ? 2 * fs->n : 1, sizeof(*fs->cache));
+	fs->idx = calloc(need ? need : 1, sizeof(*fs->idx));
+	if (!fs->cache || !fs->idx) {
+		lle_fewshot_free(fs);
+		lle_err_oom(err);
+		return NULL;
+	}
+	return fs;
+}
+
+struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_data_dir *dd, long k,
+				     long seed, struct lle_err *err)
+{
+	if (k <= 0) {
+		json_t *none = json_array();
+		if (!none) {
+			lle_err_oom(err);
+			return NULL;
+		}
+		return lle_fewshot_from_docs(t, none, 0, 0, seed, err);
+	}
+	if (t->fewshot_samples) { /* fewshot_config.samples: used as written */
+		json_t *docs = json_deep_copy(t->fewshot_samples);
+		if (!docs) {
+			lle_err_oom(err);
+			return NULL;
+		}
+		return lle_fewshot_from_docs(t, docs, 0, k, seed, err);
+	}
+	const char *split = t->fewshot_split ? t->fewshot_split
+		: t->training_split ? t->training_split
+		: t->validation_split ? t->validation_split : t->test_split;
+	int same = t->fewshot_split && t->test_split && !strcmp(t->fewshot_split, t->test_split);
+	char *path = lle_task_split_path(t, split, dd, 1, err);
+	if (!path)
+		return NULL;
+	json_t *docs = lle_ds_load_all(path, err);
+	free(path);
+	if (!docs) {
+		lle_err_prefix(err, "task '%s': few-shot split '%s'", t->name, split);
+		return NULL;
+	}
+	for (size_t i = 0; i < json_array_size(docs); i++) {
+		if (lle_task_process_doc(t, json_array_get(docs, i), i, err) < 0) {
+			json_decref(docs);
+			return NULL;
+		}
+	}
+	return lle_fewshot_from_docs(t, docs, same, k, seed, err);
+}
+
+long lle_fewshot_draw(struct lle_fewshot *fs, size_t *idx, struct lle_err *err)
+{
+	if (fs->k <= 0)
+		return 0;
+	size_t n = (size_t)fs->k + (fs->same_split ? 1 : 0);
+	if (fs->t->sampler == LLE_SAMPLER_FIRST_N) {
+		for (size_t i = 0; i < n; i++)
+			idx[i] = i;
+		return (long)n;
+	}
+	if (lle_pyrand_sample(&fs->rnd, fs->n, n, idx) < 0)
+		return lle_err_oom(err);
+	return (long)n;
+}
+
+/* A few-shot example's text and target, rendered once and kept. */
+static int example(struct lle_fewshot *fs, size_t i, const char **text, const char **target,
+		   struct lle_err *err)
+{
+	if (!fs->cache[2 * i]) {
+		const struct lle_task *t = fs->t;
+		const json_t *d = json_array_get(fs->docs, i);
+		char *x = lle_task_example_text(t, d, i, err);
+		char *y = x ? lle_task_example_target(t, d, i, err) : NULL;
+		if (!y) {
+			free(x);
+			lle_err_prefix(err, "few-shot example");
+			return -1;
+		}
+		fs->cache[2 * i] = x;
+		fs->cache[2 * i + 1] = y;
+	}
+	*text = fs->cache[2 * i];
+	*target = fs->cache[2 * i + 1];
+	return 0;
+}
+
+/* ---------- requests ---------- */
+
+void lle_requests_free(struct lle_requests *rq)
+{
+	free(rq->context);
+	for (size_t i = 0; i < rq->ncont; i++)
+		free(rq->continuations[i]);
+	free(rq->continuations);
+	if (rq->choices)
+		json_decref(rq->choices);
+	if (rq->target)
+		json_decref(rq->target);
+	if (rq->gold)
+		json_decref(rq->gold);
+	if (rq->messages)
+		json_decref(rq->messages);
+	memset(rq, 0, sizeof(*rq));
+}
+
+static int has_metric(const struct lle_task *t, enum lle_metric_kind k)
+{
+	for (size_t i = 0; i < t->nmetrics; i++)
+		if (t->metrics[i].kind == k)
+			return 1;
+	return 0;
+}
+
+static int chat_push(json_t *msgs, const char *role, const char *content)
+{
+	json_t *m = json_pack("{ssss}", "role", role, "content", content);
+	return m ? json_array_append_new(msgs, m) : -1;
+}
+
+/* The prompt as text (always) and as chat messages (when msgs is not NULL),
+ * as the harness's fewshot_context builds them. */
+static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
+			 const struct lle_prompt_opts *o, struct lle_buf *b, json_t *msgs, struct lle_err *err)
+{
+	char who[300];
+	const char *sys = o ? o->system_instruction : NULL;
+	int multiturn = o && o->fewshot_as_multiturn;
+	char *desc = NULL;
+	if (t->description) {
+		desc = lle_tpl_render(t->description, doc, lle_task_who_doc(who, sizeof(who), t, doc_id, "description"),
+				      NULL, err);
+		if (!desc)
+			return -1;
+	}
+	struct lle_buf sp = LLE_BUF_INIT;
+	if (sys && desc && *desc) {
+		lle_buf_adds(&sp, sys);
+		lle_buf_adds(&sp, t->fewshot_delimiter);
+		lle_buf_adds(&sp, desc);
+	} else if (sys) {
+		lle_buf_adds(&sp, sys);
+	} else if (desc) {
+		lle_buf_adds(&sp, desc);
+	}
+	free(desc);
+	lle_buf_add(b, lle_buf_str(&sp), sp.n);
+	int rc = 0;
+	if (msgs && sp.n && chat_push(msgs, "system", lle_buf_str(&sp)) < 0)
+		rc = lle_err_oom(err);
+	lle_buf_free(&sp);
+	if (rc < 0)
+		return -1;
+	if (fs && fs->k > 0) {
+		long n = lle_fewshot_draw(fs, fs->idx, err);
+		if (n < 0)
+			return -1;
+		struct lle_buf ex = LLE_BUF_INIT;
+		long used = 0;
+		for (long i = 0; i < n && used < fs->k; i++) {
+			const json_t *d = json_array_get(fs->docs, fs->idx[i]);
+			/* the document itself never shows as its own example */
+			if (fs->same_split && lle_py_eq(d, doc))
+				continue;
+			const char *text, *target;
+			if (example(fs, fs->idx[i], &text, &target, err) < 0) {
+				lle_buf_free(&ex);
+				return -1;
+			}
+			lle_buf_adds(&ex, text);
+			/* the harness adds the delimiters only after a non-empty target */
+			if (*target) {
+				lle_buf_adds(&ex, t->target_delimiter);
+				lle_buf_adds(&ex, target);
+				lle_buf_adds(&ex, t->fewshot_delimiter);
+			}
+			if (msgs && multiturn &&
+			    (chat_push(msgs, "user", text) < 0 || chat_push(msgs, "assistant", target) < 0))
+				rc = lle_err_oom(err);
+			used++;
+		}
+		lle_buf_add(b, lle_buf_str(&ex), ex.n);
+		if (msgs && !multiturn && chat_push(msgs, "user", lle_buf_str(&ex)) < 0)
+			rc = lle_err_oom(err);
+		lle_buf_free(&ex);
+		if (rc < 0)
+			return -1;
+	}
+	char *text = lle_task_doc_text(t, doc, doc_id, err);
+	if (!text)
+		return -1;
+	lle_buf_adds(b, text);
+	if (msgs) {
+		/* the question joins the last user turn, or starts one */
+		json_t *last = json_array_get(msgs, json_array_size(msgs) ? json_array_size(msgs) - 1 : 0);
+		const char *role = last ? json_string_value(json_object_get(last, "role")) : NULL;
+		if (!multiturn && role && !strcmp(role, "user")) {
+			struct lle_buf c = LLE_BUF_INIT;
+			lle_buf_adds(&c, json_string_value(json_object_get(last, "content")));
+			lle_buf_adds(&c, text);
+			json_t *js = c.oom ? NULL : json_stringn_nocheck(lle_buf_str(&c), c.n);
+			lle_buf_free(&c);
+			if (!js || json_object_set_new(last, "content", js) < 0)
+				rc = lle_err_oom(err);
+		} else if (chat_push(msgs, "user", text) < 0) {
+			rc = lle_err_oom(err);
+		}
+	}
+	free(text);
+	if (rc < 0)
+		return -1;
+	return b->oom ? lle_err_oom(err) : 0;
+}
+
+static int add_cont(struct lle_requests *rq, const char *delim, const json_t *v, struct lle_err *err)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_adds(&b, delim);
+	lle_py_str(&b, v);
+	char *s = lle_buf_detach(&b);
+	char **c = s ? realloc(rq->continuations, (rq->ncont + 1) * sizeof(*c)) : NULL;
+	if (!c) {
+		free(s);
+		return lle_err_oom(err);
+	}
+	rq->continuations = c;
+	c[rq->ncont++] = s;
+	return 0;
+}
+
+int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
+		   const struct lle_prompt_opts *o, struct lle_requests *rq, struct lle_err *err)
+{
+	memset(rq, 0, sizeof(*rq));
+	char who[300];
+	rq->target = lle_task_doc_target(t, doc, doc_id, err);
+	if (!rq->target)
+		goto fail;
+	if (t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING) {
+		/* the whole text is scored: the harness uses doc_to_target */
+		struct lle_buf b = LLE_BUF_INIT;
+		lle_py_str(&b, rq->target);
+		if (!(rq->context = lle_buf_detach(&b))) {
+			lle_err_oom(err);
+			goto fail;
+		}
+		return 0;
+	}
+	struct lle_buf b = LLE_BUF_INIT;
+	if (o && o->apply_chat_template && !(rq->messages = json_array())) {
+		lle_err_oom(err);
+		goto fail;
+	}
+	if (build_context(t, fs, doc, doc_id, o, &b, rq->messages, err) < 0) {
+		lle_buf_free(&b);
+		goto fail;
+	}
+	if (!(rq->context = lle_buf_detach(&b))) {
+		lle_err_oom(err);
+		goto fail;
+	}
+	if (t->doc_to_choice.kind != LLE_DOCFN_NONE) {
+		rq->choices = lle_task_doc_choices(t, doc, doc_id, err);
+		if (!rq->choices)
+			goto fail;
+	}
+	switch (t->output_type) {
+	case LLE_OUT_MULTIPLE_CHOICE: {
+		size_t n = json_array_size(rq->choices);
+		if (n == 0) {
+			lle_err_set(err, LLE_EXIT_DATA, "%s: no choices",
+				    lle_task_who_doc(who, sizeof(who), t, doc_id, "doc_to_choice"));
+			goto fail;
+		}
+		rq->nchoices = n;
+		for (size_t i = 0; i < n; i++)
+			if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
+				goto fail;
+		if (has_metric(t, LLE_M_ACC_MUTUAL_INFO)) {
+			/* the harness scores each choice alone, without the delimiter */
+			rq->unconditional = 1;
+			for (size_t i = 0; i < n; i++)
+				if (add_cont(rq, "", json_array_get(rq->choices, i), err) < 0)
+					goto fail;
+		}
+		break;
+	}
+	case LLE_OUT_LOGLIKELIHOOD:
+		if (add_cont(rq, t->target_delimiter, rq->target, err) < 0)
+			goto fail;
+		break;
+	case LLE_OUT_GENERATE_UNTIL: {
+		/* what the response is compared with (the harness's process_results) */
+		json_t *g;
+		if (rq->choices && json_is_integer(rq->target)) {
+			long long i = json_integer_value(rq->target);
+			if (i < 0 || (size_t)i >= json_array_size(rq->choices)) {
+				lle_err_set(err, LLE_EXIT_DATA, "%s: target index %lld is not one of the choices",
+					    lle_task_who_doc(who, sizeof(who), t, doc_id, "doc_to_target"), i);
+				goto fail;
+			}
+			g = json_array_get(rq->choices, (size_t)i);
+			b = (struct lle_buf)LLE_BUF_INIT;
+			lle_py_str(&b, g);
+			char *s = lle_buf_detach(&b);
+			rq->gold = s ? json_string_nocheck(s) : NULL;
+			free(s);
+		} else if (json_is_array(rq->target)) {
+			rq->gold = json_array();
+			for (size_t i = 0; rq->gold && i < json_array_size(rq->target); i++) {
+				b = (struct lle_buf)LLE_BUF_INIT;
+				lle_py_str(&b, json_array_get(rq->target, i));
+				char *s = lle_buf_detach(&b);
+				if (!s || json_array_append_new(rq->gold, json_string_nocheck(s)) < 0) {
+					free(s);
+					json_decref(rq->gold);
+					rq->gold = NULL;
+					break;
+				}
+				free(s);
+			}
+		} else {
+			b = (struct lle_buf)LLE_BUF_INIT;
+			lle_py_str(&b, rq->target);
+			char *s = lle_buf_detach(&b);
+			rq->gold = s ? json_string_nocheck(s) : NULL;
+			free(s);
+		}
+		if (!rq->gold) {
+			lle_err_oom(err);
+			goto fail;
+		}
+		break;
+	}
+	case LLE_OUT_LOGLIKELIHOOD_ROLLING:
+		break;
+	}
+	return 0;
+fail:
+	lle_requests_free(rq);
+	return -1;
+}
+
