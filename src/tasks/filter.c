@@ -16,7 +16,34 @@
 #include "tasks/pystr.h"
 #include "util/buf.h"
 
-enum step_kind { F_REGEX, F_TAKE_FIRST, F_LOWER, F_UPPER, F_LSTRIP, F_STRIP };
+enum step_kind { F_REGEX, F_TAKE_FIRST, F_MAP };
+
+/* A function applied to each response on its own (F_MAP). */
+typedef void (*map_fn)(struct lle_buf *b, const char *s, size_t n);
+
+static void map_lower(struct lle_buf *b, const char *s, size_t n) { lle_py_lower(b, s, n); }
+static void map_upper(struct lle_buf *b, const char *s, size_t n) { lle_py_upper(b, s, n); }
+static void map_lstrip(struct lle_buf *b, const char *s, size_t n) { lle_py_strip(b, s, n, NULL, LLE_STRIP_LEFT); }
+static void map_strip(struct lle_buf *b, const char *s, size_t n) { lle_py_strip(b, s, n, NULL, LLE_STRIP_BOTH); }
+
+/* The filter functions a filter_list step may name, as metrics.c's
+ * k_metrics: the one list of what is known (the "unknown filter" message
+ * is written from it). Names and behaviour: lm-evaluation-harness's
+ * lm_eval/filters (regex, take_first, lowercase, uppercase,
+ * remove_whitespace: lstrip, strip). Only regex takes arguments. */
+static const struct fdef {
+	const char *name;
+	enum step_kind k;
+	map_fn map;
+} k_filters[] = {
+	{ "regex", F_REGEX, NULL },
+	{ "take_first", F_TAKE_FIRST, NULL },
+	{ "lowercase", F_MAP, map_lower },
+	{ "uppercase", F_MAP, map_upper },
+	{ "remove_whitespace", F_MAP, map_lstrip },
+	{ "strip", F_MAP, map_strip },
+};
+#define NFILTERS (sizeof(k_filters) / sizeof(k_filters[0]))
 
 struct rx {
 	pcre2_code *code;
@@ -28,6 +55,7 @@ struct step {
 	struct rx *rx;          /* F_REGEX: the pattern, then fallback_regex ones */
 	size_t nrx;
 	char *fallback;
+	map_fn map;             /* F_MAP */
 };
 
 struct lle_filter_chain {
@@ -118,23 +146,25 @@ static int parse_step(const struct lle_node *f, struct step *st, const char *whe
 					   f->items[i]->file, f->items[i]->line, f->items[i]->col, where,
 					   f->keys[i], fn);
 	}
-	if (!strcmp(fn, "take_first"))
-		st->k = F_TAKE_FIRST;
-	else if (!strcmp(fn, "lowercase"))
-		st->k = F_LOWER;
-	else if (!strcmp(fn, "uppercase"))
-		st->k = F_UPPER;
-	else if (!strcmp(fn, "remove_whitespace"))
-		st->k = F_LSTRIP;
-	else if (!strcmp(fn, "strip"))
-		st->k = F_STRIP;
-	else if (!strcmp(fn, "regex"))
-		st->k = F_REGEX;
-	else
-		return lle_err_set(err, LLE_EXIT_CONFIG,
-				   "%s:%d:%d: %s: unknown filter '%s' (known: regex, take_first, "
-				   "lowercase, uppercase, remove_whitespace, strip)",
-				   fnn->file, fnn->line, fnn->col, where, fn);
+	const struct fdef *def = NULL;
+	for (size_t i = 0; i < NFILTERS && !def; i++)
+		if (!strcmp(fn, k_filters[i].name))
+			def = &k_filters[i];
+	if (!def) {
+		struct lle_buf known = LLE_BUF_INIT;
+		for (size_t i = 0; i < NFILTERS; i++)
+			lle_buf_printf(&known, "%s%s", i ? ", " : "", k_filters[i].name);
+		if (known.oom) {
+			lle_buf_free(&known);
+			return lle_err_oom(err);
+		}
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown filter '%s' (known: %s)", fnn->file,
+			    fnn->line, fnn->col, where, fn, lle_buf_str(&known));
+		lle_buf_free(&known);
+		return -1;
+	}
+	st->k = def->k;
+	st->map = def->map;
 	if (st->k != F_REGEX) {
 		if (f->n > 1)
 			return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: filter '%s' takes no "
@@ -389,7 +419,7 @@ char *lle_regex_extract(const char *pattern, int group_select, const char *fallb
 	struct rx rx = { compile_rx(pattern, "regex", err), group_select };
 	if (!rx.code)
 		return NULL;
-	struct step st = { F_REGEX, &rx, 1, (char *)fallback };
+	struct step st = { F_REGEX, &rx, 1, (char *)fallback, NULL };
 	char *s = regex_one(&st, text, err);
 	pcre2_code_free(rx.code);
 	return s;
@@ -428,10 +458,7 @@ json_t *lle_filter_apply(const struct lle_filter_chain *fc, const json_t *resps,
 					return NULL;
 				}
 				break;
-			case F_LOWER: lle_py_lower(&b, s, n); break;
-			case F_UPPER: lle_py_upper(&b, s, n); break;
-			case F_LSTRIP: lle_py_strip(&b, s, n, NULL, LLE_STRIP_LEFT); break;
-			case F_STRIP: lle_py_strip(&b, s, n, NULL, LLE_STRIP_BOTH); break;
+			case F_MAP: st->map(&b, s, n); break;
 			case F_TAKE_FIRST: break;
 			}
 			if (!res)
