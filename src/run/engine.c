@@ -249,7 +249,6 @@ struct task_run {
 	/* the response cache and sharding (see "cache, journal, shards" below) */
 	struct run_cache *cache;
 	size_t jbase;              /* journal index of the chunk's first request */
-	int keys_only;             /* the journal's pass: build requests, keep their keys */
 	unsigned char (*keys)[RUN_KEY_LEN];
 	size_t nkeys, capkeys;
 	size_t next_doc;           /* the document after the last one built (for shards) */
@@ -298,21 +297,40 @@ out:
 	return cc;
 }
 
-static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids,
-		     size_t ndocs, struct lle_fewshot *fs, struct lle_err *err)
+/* A chunk's requests: each document's (lle_requests) and the backend's
+ * requests in sending order, document i's at first[i]..first[i+1]-1. */
+struct chunk_reqs {
+	struct lle_requests *rqs;
+	size_t *first;
+	struct lle_request *reqs;
+	size_t ndocs, nreq;
+};
+
+static void chunk_reqs_free(struct chunk_reqs *cr)
+{
+	if (cr->rqs)
+		for (size_t i = 0; i < cr->ndocs; i++)
+			lle_requests_free(&cr->rqs[i]);
+	free(cr->rqs);
+	free(cr->first);
+	free(cr->reqs);
+	memset(cr, 0, sizeof(*cr));
+}
+
+/* Build every document's prompt and continuations, then the backend's
+ * requests (generation arguments with --gen-kwargs applied). Advances the
+ * few-shot sampler as the run does; sends nothing. */
+static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids, size_t ndocs,
+		       struct lle_fewshot *fs, struct chunk_reqs *cr, struct lle_err *err)
 {
 	const struct lle_task *t = tr->pt->task;
 	const struct lle_run_opts *o = tr->o;
-	struct lle_requests *rqs = calloc(ndocs, sizeof(*rqs));
-	size_t *first = calloc(ndocs + 1, sizeof(*first));
-	struct lle_request *reqs = NULL;
-	struct chunk ck = { 0 };
-	struct code_chunk *cc = NULL;
-	int rc = -1;
-	if (!rqs || !first)
-		goto oom;
-
-	/* Build every document's requests. */
+	memset(cr, 0, sizeof(*cr));
+	cr->ndocs = ndocs;
+	cr->rqs = calloc(ndocs ? ndocs : 1, sizeof(*cr->rqs));
+	cr->first = calloc(ndocs + 1, sizeof(*cr->first));
+	if (!cr->rqs || !cr->first)
+		return lle_err_oom(err);
 	/* With a chat template the system instruction is the system turn, which
 	 * the backend adds (lle_open_params.system_message, see run_model): it
 	 * must not also open the user turn's text. */
@@ -322,32 +340,30 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	for (size_t i = 0; i < ndocs; i++) {
 		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
-		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &rqs[i], err) < 0)
-			goto out;
-		first[i] = nreq;
+		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0)
+			return -1;
+		cr->first[i] = nreq;
 		switch (t->output_type) {
 		case LLE_OUT_GENERATE_UNTIL: nreq += (size_t)repeats; break;
 		case LLE_OUT_LOGLIKELIHOOD_ROLLING: nreq += 1; break;
-		default: nreq += rqs[i].ncont; break;
+		default: nreq += cr->rqs[i].ncont; break;
 		}
 	}
-	first[ndocs] = nreq;
-	reqs = calloc(nreq ? nreq : 1, sizeof(*reqs));
-	ck.slots = calloc(nreq ? nreq : 1, sizeof(*ck.slots));
-	ck.nslots = nreq;
-	ck.pr = tr->pr;
-	if (!reqs || !ck.slots)
-		goto oom;
-
+	cr->first[ndocs] = nreq;
+	cr->nreq = nreq;
+	cr->reqs = calloc(nreq ? nreq : 1, sizeof(*cr->reqs));
+	if (!cr->reqs)
+		return lle_err_oom(err);
 	struct lle_gen_params gp;
 	lle_gen_args_apply(tr->ga, t, &gp);
 	for (size_t i = 0; i < ndocs; i++) {
-		for (size_t r = first[i]; r < first[i + 1]; r++) {
-			struct lle_request *q = &reqs[r];
-			size_t j = r - first[i];
+		const struct lle_requests *rq = &cr->rqs[i];
+		for (size_t r = cr->first[i]; r < cr->first[i + 1]; r++) {
+			struct lle_request *q = &cr->reqs[r];
+			size_t j = r - cr->first[i];
 			q->size = sizeof(*q);
 			q->id = r;
-			q->context = rqs[i].context;
+			q->context = rq->context;
 			switch (t->output_type) {
 			case LLE_OUT_GENERATE_UNTIL:
 				q->kind = LLE_REQ_GENERATE_UNTIL;
@@ -363,58 +379,112 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 				break;
 			default:
 				q->kind = LLE_REQ_LOGLIKELIHOOD;
-				q->continuation = rqs[i].continuations[j];
-				if (rqs[i].unconditional && j >= rqs[i].nchoices)
+				q->continuation = rq->continuations[j];
+				if (rq->unconditional && j >= rq->nchoices)
 					q->context = "";
 				break;
 			}
 		}
 	}
-	/* The response cache: what it has fills its slots, only the rest is sent. */
-	struct lle_request *send = reqs;
-	size_t nsend = nreq;
-	if (chunk_cache_begin(tr, &ck, reqs, nreq, &send, &nsend, err) < 0)
-		goto out;
-	if (tr->keys_only) {
-		rc = 0;
-		goto out;
-	}
-	if (tr->pr->mon)
-		lle_monitor_add_requests_total(tr->pr->mon, nreq);
+	return 0;
+}
 
+/* Hand the requests the response cache does not have to the backend and
+ * wait for them; every slot of ck is then done, failed or cancelled. */
+static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct chunk *ck, struct lle_err *err)
+{
+	ck->slots = calloc(cr->nreq ? cr->nreq : 1, sizeof(*ck->slots));
+	ck->nslots = cr->nreq;
+	ck->pr = tr->pr;
+	if (!ck->slots)
+		return lle_err_oom(err);
+	/* The response cache: what it has fills its slots, only the rest is sent. */
+	struct lle_request *send = cr->reqs;
+	size_t nsend = cr->nreq;
+	if (chunk_cache_begin(tr, ck, cr->reqs, cr->nreq, &send, &nsend, err) < 0)
+		return -1;
+	if (tr->pr->mon)
+		lle_monitor_add_requests_total(tr->pr->mon, cr->nreq);
 	char ebuf[1024] = "";
-	if (nsend && tr->be->submit(tr->model, send, nsend, on_complete, &ck, ebuf, sizeof(ebuf)) < 0) {
+	if (nsend && tr->be->submit(tr->model, send, nsend, on_complete, ck, ebuf, sizeof(ebuf)) < 0) {
 		lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': %s", tr->pm->name, ebuf);
-		chunk_cache_end(tr, &ck, nreq, NULL);
-		goto out;
+		chunk_cache_end(tr, ck, cr->nreq, NULL);
+		return -1;
 	}
 	/* Responses count only once committed to the cache. */
-	if (chunk_cache_end(tr, &ck, nreq, err) < 0)
-		goto out;
+	return chunk_cache_end(tr, ck, cr->nreq, err);
+}
 
-	/* Score each document whose requests all succeeded. */
+/* Score one document whose requests all succeeded, add its items to agg and
+ * log it. 1: scored, 0: its scoring failed (reported, counted), -1: error. */
+static int score_doc(struct task_run *tr, struct lle_task_agg *agg, const json_t *doc, size_t doc_id,
+		     const struct chunk_reqs *cr, size_t i, const struct chunk *ck, struct code_chunk *cc,
+		     struct lle_item *items, double *ll, int *greedy, struct lle_err *err)
+{
+	const struct lle_task *t = tr->pt->task;
+	json_t *resps = NULL, *filtered = NULL, *extra = NULL;
+	struct lle_err serr = { 0 };
+	int src, rc = 1;
+	size_t first = cr->first[i], n = cr->first[i + 1] - first;
+	if (t->output_type == LLE_OUT_GENERATE_UNTIL) {
+		resps = json_array();
+		for (size_t r = first; r < first + n; r++)
+			json_array_append_new(resps, json_string(ck->slots[r].text ? ck->slots[r].text : ""));
+		src = lle_task_score_generated(t, &cr->rqs[i], resps, &filtered, items, &serr);
+		if (src == 0 && cc)
+			src = code_chunk_score(cc, i, items, &extra, &serr);
+	} else {
+		for (size_t r = 0; r < n; r++) {
+			ll[r] = ck->slots[first + r].logprob;
+			greedy[r] = ck->slots[first + r].is_greedy;
+		}
+		src = lle_task_score_loglik(t, &cr->rqs[i], ll, greedy, items, &serr);
+		resps = json_array();
+		for (size_t r = 0; r < n; r++) {
+			json_t *pair = json_pack("[fb]", ll[r], greedy[r]);
+			json_array_append_new(resps, json_pack("[o]", pair));
+		}
+	}
+	if (src < 0) {
+		lle_errorf("task '%s': doc %zu: %s", t->name, doc_id, serr.msg);
+		tr->failed++;
+		rc = 0;
+	} else if (lle_task_agg_add(agg, items) < 0) {
+		rc = lle_err_oom(err);
+	} else if (tr->out && output_sample_ex(tr->out, t, doc_id, doc, &cr->rqs[i], cr->reqs + first, n, resps,
+					       filtered, items, extra, err) < 0) {
+		rc = -1;
+	}
+	json_decref(resps);
+	json_decref(filtered);
+	json_decref(extra);
+	return rc;
+}
+
+/* Score each document whose requests all succeeded (a cancelled one is
+ * left out, a failed one reported and counted). */
+static int chunk_score(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, const size_t *doc_ids,
+		       const struct chunk_reqs *cr, const struct chunk *ck, struct lle_err *err)
+{
+	const struct lle_task *t = tr->pt->task;
 	size_t nitems = t->nfilters * t->nmetrics;
 	struct lle_item *items = calloc(nitems ? nitems : 1, sizeof(*items));
-	double *ll = calloc(nreq ? nreq : 1, sizeof(*ll));
-	int *greedy = calloc(nreq ? nreq : 1, sizeof(*greedy));
+	double *ll = calloc(cr->nreq ? cr->nreq : 1, sizeof(*ll));
+	int *greedy = calloc(cr->nreq ? cr->nreq : 1, sizeof(*greedy));
+	struct code_chunk *cc = NULL;
+	int rc = -1;
 	if (!items || !ll || !greedy) {
-		free(items);
-		free(ll);
-		free(greedy);
-		goto oom;
-	}
-	if (t->output_type == LLE_OUT_GENERATE_UNTIL && code_task_has(t) &&
-	    !(cc = run_code(t, o, docs, doc_ids, ndocs, &ck, first, err))) {
-		free(items);
-		free(ll);
-		free(greedy);
+		lle_err_oom(err);
 		goto out;
 	}
-	for (size_t i = 0; i < ndocs; i++) {
+	if (t->output_type == LLE_OUT_GENERATE_UNTIL && code_task_has(t) &&
+	    !(cc = run_code(t, tr->o, docs, doc_ids, cr->ndocs, ck, cr->first, err)))
+		goto out;
+	for (size_t i = 0; i < cr->ndocs; i++) {
 		const char *why = NULL;
 		int cancelled = 0;
-		for (size_t r = first[i]; r < first[i + 1]; r++) {
-			struct slot *s = &ck.slots[r];
+		for (size_t r = cr->first[i]; r < cr->first[i + 1]; r++) {
+			const struct slot *s = &ck->slots[r];
 			if (!s->done || s->status == LLE_STATUS_CANCELLED)
 				cancelled = 1;
 			else if (s->status != LLE_STATUS_OK && !why)
@@ -427,86 +497,69 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 			tr->failed++;
 			continue;
 		}
-		json_t *resps = NULL, *filtered = NULL, *extra = NULL;
-		struct lle_err serr = { 0 };
-		int src;
-		size_t n = first[i + 1] - first[i];
-		if (t->output_type == LLE_OUT_GENERATE_UNTIL) {
-			resps = json_array();
-			for (size_t r = first[i]; r < first[i + 1]; r++)
-				json_array_append_new(resps, json_string(ck.slots[r].text ? ck.slots[r].text : ""));
-			src = lle_task_score_generated(t, &rqs[i], resps, &filtered, items, &serr);
-			if (src == 0 && cc)
-				src = code_chunk_score(cc, i, items, &extra, &serr);
-		} else {
-			for (size_t r = 0; r < n; r++) {
-				ll[r] = ck.slots[first[i] + r].logprob;
-				greedy[r] = ck.slots[first[i] + r].is_greedy;
-			}
-			src = lle_task_score_loglik(t, &rqs[i], ll, greedy, items, &serr);
-			resps = json_array();
-			for (size_t r = 0; r < n; r++) {
-				json_t *pair = json_pack("[fb]", ll[r], greedy[r]);
-				json_array_append_new(resps, json_pack("[o]", pair));
-			}
-		}
-		if (src < 0) {
-			lle_errorf("task '%s': doc %zu: %s", t->name, doc_ids[i], serr.msg);
-			tr->failed++;
-			json_decref(resps);
-			json_decref(filtered);
-			json_decref(extra);
-			continue;
-		}
-		if (lle_task_agg_add(agg, items) < 0) {
-			json_decref(resps);
-			json_decref(filtered);
-			json_decref(extra);
-			free(items);
-			free(ll);
-			free(greedy);
-			goto oom;
-		}
-		if (tr->out && output_sample_ex(tr->out, t, doc_ids[i], docs[i], &rqs[i], reqs + first[i], n,
-						resps, filtered, items, extra, err) < 0) {
-			json_decref(resps);
-			json_decref(filtered);
-			json_decref(extra);
-			free(items);
-			free(ll);
-			free(greedy);
+		if (score_doc(tr, agg, docs[i], doc_ids[i], cr, i, ck, cc, items, ll, greedy, err) < 0)
 			goto out;
-		}
-		json_decref(resps);
-		json_decref(filtered);
-		json_decref(extra);
 	}
-	free(items);
-	free(ll);
-	free(greedy);
-	if (tr->failed && o->on_error_stop) {
+	if (tr->failed && tr->o->on_error_stop) {
 		lle_err_set(err, LLE_EXIT_EVAL, "task '%s': stopped at the first failed document (--on-error stop)",
 			    t->name);
 		goto out;
 	}
 	rc = 0;
-	goto out;
-oom:
-	lle_err_oom(err);
 out:
 	code_chunk_free(cc);
-	if (rqs)
-		for (size_t i = 0; i < ndocs; i++)
-			lle_requests_free(&rqs[i]);
-	free(rqs);
-	free(first);
-	free(reqs);
+	free(items);
+	free(ll);
+	free(greedy);
+	return rc;
+}
+
+/* One chunk of the run: build, send, score. */
+static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids,
+		     size_t ndocs, struct lle_fewshot *fs, struct lle_err *err)
+{
+	struct chunk_reqs cr;
+	struct chunk ck = { 0 };
+	int rc = -1;
+	if (chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err) == 0 && chunk_send(tr, &cr, &ck, err) == 0 &&
+	    chunk_score(tr, agg, docs, doc_ids, &cr, &ck, err) == 0)
+		rc = 0;
+	chunk_reqs_free(&cr);
 	for (size_t i = 0; i < ck.nslots; i++) {
 		free(ck.slots[i].text);
 		free(ck.slots[i].error);
 	}
 	free(ck.slots);
 	chunk_cache_free(&ck);
+	return rc;
+}
+
+/* One chunk of the journal's pass: build the requests as run_chunk does and
+ * keep their cache keys in tr->keys; nothing is sent. */
+static int journal_chunk(struct task_run *tr, json_t **docs, size_t *doc_ids, size_t ndocs,
+			 struct lle_fewshot *fs, struct lle_err *err)
+{
+	struct chunk_reqs cr;
+	int rc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	if (rc == 0 && tr->nkeys + cr.nreq > tr->capkeys) {
+		size_t cap = tr->capkeys ? tr->capkeys : 1024;
+		while (cap < tr->nkeys + cr.nreq)
+			cap *= 2;
+		unsigned char (*nk)[RUN_KEY_LEN] = realloc(tr->keys, cap * sizeof(*nk));
+		if (!nk) {
+			rc = lle_err_oom(err);
+		} else {
+			tr->keys = nk;
+			tr->capkeys = cap;
+		}
+	}
+	for (size_t r = 0; rc == 0 && r < cr.nreq; r++) {
+		if (run_cache_key(tr->cache, &cr.reqs[r], tr->keys[tr->nkeys], err) < 0)
+			rc = -1;
+		else
+			tr->nkeys++;
+	}
+	chunk_reqs_free(&cr);
 	return rc;
 }
 
@@ -690,7 +743,7 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 			rc = -1;
 			break;
 		}
-		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, 0, NULL, 0, 0, 0 };
+		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, NULL, 0, 0, 0 };
 		rc = run_task(&tr, err);
 		free(tr.keys);
 		*failed += tr.failed;
@@ -770,8 +823,7 @@ static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_r
 			     struct lle_request **send, size_t *nsend, struct lle_err *err)
 {
 	if (!run_cache_enabled(tr->cache)) {
-		if (!tr->keys_only)
-			run_cache_count(tr->cache, (long long)nreq, 0);
+		run_cache_count(tr->cache, (long long)nreq, 0);
 		return 0;
 	}
 	struct chunk_cache *cc = calloc(1, sizeof(*cc));
@@ -785,22 +837,6 @@ static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_r
 	for (size_t r = 0; r < nreq; r++)
 		if (run_cache_key(tr->cache, &reqs[r], cc->keys[r], err) < 0)
 			return -1;
-	if (tr->keys_only) {
-		/* the journal's pass: keep the keys, send nothing */
-		if (tr->nkeys + nreq > tr->capkeys) {
-			size_t cap = tr->capkeys ? tr->capkeys : 1024;
-			while (cap < tr->nkeys + nreq)
-				cap *= 2;
-			unsigned char (*nk)[RUN_KEY_LEN] = realloc(tr->keys, cap * sizeof(*nk));
-			if (!nk)
-				return lle_err_oom(err);
-			tr->keys = nk;
-			tr->capkeys = cap;
-		}
-		memcpy(tr->keys + tr->nkeys, cc->keys, nreq * sizeof(*cc->keys));
-		tr->nkeys += nreq;
-		return 0;
-	}
 	cc->send = malloc((nreq ? nreq : 1) * sizeof(*cc->send));
 	if (!cc->send)
 		return lle_err_oom(err);
@@ -945,7 +981,6 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 		goto out;
 	if (!(ds = lle_ds_open(pt->data_path, err)))
 		goto out;
-	tr->keys_only = 1;
 	tr->next_doc = 0;
 	long seen = 0;
 	int bad = 0;
@@ -979,14 +1014,13 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 			docs[n] = doc;
 			ids[n++] = (size_t)seen++;
 		}
-		if (!bad && n > 0 && run_chunk(tr, NULL, docs, ids, n, fs, err) < 0)
+		if (!bad && n > 0 && journal_chunk(tr, docs, ids, n, fs, err) < 0)
 			bad = 1;
 		for (size_t i = 0; i < n; i++)
 			json_decref(docs[i]);
 		if (n == 0)
 			break;
 	}
-	tr->keys_only = 0;
 	tr->jbase = 0;
 	tr->next_doc = 0;
 	if (!bad && lle_run_interrupted)
@@ -995,7 +1029,6 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 		rc = run_cache_task_begin(tr->cache, pt->name, (const unsigned char (*)[RUN_KEY_LEN])tr->keys,
 					  tr->nkeys, err);
 out:
-	tr->keys_only = 0;
 	lle_fewshot_free(fs);
 	lle_ds_close(ds);
 	free(docs);
