@@ -22,8 +22,6 @@
 #include "util/buf.h"
 #include "util/path.h"
 
-#define MAX_DEPTH 32
-
 struct chain {
 	const struct chain *up;
 	const char *abs; /* normalised absolute path */
@@ -174,9 +172,9 @@ static struct lle_node *load(const char *path, const struct chain *up, int depth
 			lle_node_free(own);
 			return NULL;
 		}
-	if (depth >= MAX_DEPTH) {
+	if (depth >= LLE_REG_MAX_INCLUDE_DEPTH) {
 		lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_INCLUDE_DEPTH, path, (unsigned)inc->line, (unsigned)inc->col,
-			    MAX_DEPTH);
+			    LLE_REG_MAX_INCLUDE_DEPTH);
 		lle_node_free(own);
 		return NULL;
 	}
@@ -209,9 +207,9 @@ static struct lle_node *load(const char *path, const struct chain *up, int depth
 				continue;
 			/* Show the chain from the file that starts the cycle. */
 			struct lle_buf b = LLE_BUF_INIT;
-			const char *names[MAX_DEPTH + 2];
+			const char *names[LLE_REG_MAX_INCLUDE_DEPTH + 2];
 			size_t k = 0;
-			for (const struct chain *d = up; d && k < MAX_DEPTH; d = d->up) {
+			for (const struct chain *d = up; d && k < LLE_REG_MAX_INCLUDE_DEPTH; d = d->up) {
 				names[k++] = d->shown;
 				if (d == c)
 					break;

@@ -41,7 +41,6 @@
  * again within the same clock tick without its mtime moving; such files are
  * re-read by the next load (git's "racily clean" problem). */
 #define RACY_NS (30 * 1000000LL)
-#define MAX_INCLUDE_DEPTH 32
 
 /* ---------- small helpers ---------- */
 
@@ -855,8 +854,8 @@ static int resolve(struct builder *B, uint32_t fi, int depth)
 		}
 		add_u32(&mydeps, ifi);
 		int r2;
-		if (depth >= MAX_INCLUDE_DEPTH) {
-			ext_of(B, fi)->error = pprintf(B, LLE_MSG_INCLUDE_DEPTH, path, inc.line, inc.col, MAX_INCLUDE_DEPTH);
+		if (depth >= LLE_REG_MAX_INCLUDE_DEPTH) {
+			ext_of(B, fi)->error = pprintf(B, LLE_MSG_INCLUDE_DEPTH, path, inc.line, inc.col, LLE_REG_MAX_INCLUDE_DEPTH);
 			rc = -1;
 			break;
 		}

@@ -42,6 +42,9 @@ enum lle_reg_layout {
 
 /* Files larger than this are not parsed (listing skips them, validate reports them). */
 #define LLE_REG_MAX_FILE (8u << 20)
+/* How deep `include:` chains may nest: one limit for the index (index.c)
+ * and full configs (config.c), so `list` and `show` agree on a file. */
+#define LLE_REG_MAX_INCLUDE_DEPTH 32
 
 /* One entry as `list` prints it. Strings are never NULL ("" when absent) and
  * live as long as the registry that returned them. */
