@@ -1,8 +1,8 @@
 /* The figures of a run: value, standard error, size and direction of each
  * (task or group, metric, filter), and a group's figures aggregated from its
  * members' ones. A run's results file (output.c) and `llm-eval merge`
- * (cmd_merge.c) both aggregate groups here, so a merged file reads exactly
- * like the run's. Internal to src/run/ and the engine commands. */
+ * (run/merge.c) both aggregate groups here, so a merged file reads exactly
+ * like the run's. Internal to src/run/. */
 #ifndef LLE_RUN_FIGURES_H
 #define LLE_RUN_FIGURES_H
 
