@@ -76,6 +76,25 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict);
 /* Write the buffer to stdout; LLE_EXIT_IO on a failed or short write. */
 struct lle_buf;
 int lle_cli_write_out(struct lle_buf *b);
+
+/* A listing, as the list commands print it: n candidate rows; row() fills
+ * the cells of row i (and a colour for column colour_col, or NULL) and
+ * returns 0 when the row is filtered out; json() writes row i as one JSON
+ * object. At most 8 columns. */
+struct lle_rows {
+	const char *const *hdr;
+	size_t ncols, n;
+	int (*row)(void *ctx, size_t i, const char **cells, const char **colour);
+	void (*json)(void *ctx, size_t i, struct lle_buf *out);
+	void *ctx;
+	size_t colour_col;
+};
+/* Print rows as format (LLE_FMT_*): a table (columns padded, the last cut
+ * to a terminal's width, a bold header when color), TSV (lower-case header,
+ * tabs and newlines in cells made spaces) or a JSON array. Two passes over
+ * the rows, widths then text, so nothing per row is kept; written out to
+ * stdout every 256 KB (lle_cli_write_out writes the rest). */
+void lle_cli_print_rows(const struct lle_rows *R, int format, int color, struct lle_buf *out);
 /* `list backends` (cmd_list_backends.c); argv[0] is "backends". */
 int lle_list_backends(struct lle_ctx *ctx, int argc, char **argv);
 /* `list datasets` (cmd_list_datasets.c); argv[0] is "datasets". */

@@ -160,21 +160,11 @@ static void add_cut(struct lle_buf *b, const char *s, size_t cols)
 
 #define MAXCOLS 8
 
-/* A listing: n candidate rows; row() fills the cells of row i (and a colour
- * for column 1, or NULL) and returns 0 when the row is filtered out. */
-struct rows {
-	const char *const *hdr;
-	size_t ncols, n;
-	int (*row)(void *ctx, size_t i, const char **cells, const char **colour);
-	void (*json)(void *ctx, size_t i, struct lle_buf *out); /* one JSON object */
-	void *ctx;
-};
-
 /* Two passes over the rows, widths then text, so nothing per row is kept. */
-static void print_rows(const struct rows *R, const struct list_opts *o, struct lle_buf *out)
+void lle_cli_print_rows(const struct lle_rows *R, int format, int color, struct lle_buf *out)
 {
 	const char *cells[MAXCOLS], *colour;
-	if (o->format == LLE_FMT_JSON) {
+	if (format == LLE_FMT_JSON) {
 		int first = 1;
 		lle_buf_addc(out, '[');
 		for (size_t i = 0; i < R->n; i++) {
@@ -188,7 +178,7 @@ static void print_rows(const struct rows *R, const struct list_opts *o, struct l
 		lle_buf_adds(out, first ? "]\n" : "\n]\n");
 		return;
 	}
-	if (o->format == LLE_FMT_TSV) {
+	if (format == LLE_FMT_TSV) {
 		/* TSV headers are lower case: they are the JSON keys. */
 		for (size_t c = 0; c < R->ncols; c++) {
 			for (const char *h = R->hdr[c]; *h; h++)
@@ -227,14 +217,14 @@ static void print_rows(const struct rows *R, const struct list_opts *o, struct l
 	for (size_t c = 0; c + 1 < R->ncols; c++)
 		lead += w[c] + 2;
 	size_t last = screen > lead + 10 ? screen - lead : (size_t)-1;
-	if (o->color)
+	if (color)
 		lle_buf_adds(out, "\033[1m");
 	for (size_t c = 0; c < R->ncols; c++) {
 		lle_buf_adds(out, R->hdr[c]);
 		if (c + 1 < R->ncols)
 			add_spaces(out, w[c] - width(R->hdr[c]) + 2);
 	}
-	lle_buf_adds(out, o->color ? "\033[0m\n" : "\n");
+	lle_buf_adds(out, color ? "\033[0m\n" : "\n");
 	for (size_t i = 0; i < R->n; i++) {
 		if (!R->row(R->ctx, i, cells, &colour))
 			continue;
@@ -244,8 +234,8 @@ static void print_rows(const struct rows *R, const struct list_opts *o, struct l
 				add_cut(out, s, last);
 				break;
 			}
-			/* Column 1 (the kind) carries the row's colour. */
-			int col = o->color && c == 1 && colour;
+			/* One column (the kind, a status) carries the row's colour. */
+			int col = color && c == R->colour_col && colour;
 			if (col)
 				lle_buf_printf(out, "\033[%sm", colour);
 			add_clean(out, s);
@@ -424,8 +414,8 @@ static int list_models(struct lle_registry *r, const struct list_opts *o, struct
 {
 	static const char *const hdr[] = { "NAME", "CATEGORIES", "PARAMS_B", "SIZE_GB", "BACKEND", "DESCRIPTION" };
 	struct list_ctx c = { .r = r, .o = o, .type = LLE_REG_MODELS };
-	struct rows R = { hdr, 6, lle_registry_count(r, LLE_REG_MODELS), model_row, model_json, &c };
-	print_rows(&R, o, out);
+	struct lle_rows R = { hdr, 6, lle_registry_count(r, LLE_REG_MODELS), model_row, model_json, &c, 1 };
+	lle_cli_print_rows(&R, o->format, o->color, out);
 	return 0;
 }
 
@@ -433,8 +423,8 @@ static int list_tasks(struct lle_registry *r, const struct list_opts *o, struct 
 {
 	static const char *const hdr[] = { "NAME", "KIND", "CATEGORY", "DESCRIPTION" };
 	struct list_ctx c = { .r = r, .o = o, .type = LLE_REG_TASKS };
-	struct rows R = { hdr, 4, lle_registry_count(r, LLE_REG_TASKS), task_row, task_json, &c };
-	print_rows(&R, o, out);
+	struct lle_rows R = { hdr, 4, lle_registry_count(r, LLE_REG_TASKS), task_row, task_json, &c, 1 };
+	lle_cli_print_rows(&R, o->format, o->color, out);
 	return 0;
 }
 
@@ -442,8 +432,8 @@ static int list_categories(struct lle_registry *r, const struct list_opts *o, st
 {
 	static const char *const hdr[] = { "NAME", "MODELS", "TASKS", "DESCRIPTION" };
 	struct list_ctx c = { .r = r, .o = o, .type = LLE_REG_CATEGORIES };
-	struct rows R = { hdr, 4, lle_registry_count(r, LLE_REG_CATEGORIES), category_row, category_json, &c };
-	print_rows(&R, o, out);
+	struct lle_rows R = { hdr, 4, lle_registry_count(r, LLE_REG_CATEGORIES), category_row, category_json, &c, 1 };
+	lle_cli_print_rows(&R, o->format, o->color, out);
 	return 0;
 }
 

@@ -287,147 +287,95 @@ static void ds_list_free(struct ds_list *l)
 
 /* ---------- output ---------- */
 
-static void add_clean(struct lle_buf *b, const char *s)
-{
-	size_t start = b->n;
-	lle_buf_adds(b, s);
-	for (size_t i = start; i < b->n; i++)
-		if (b->p[i] == '\t' || b->p[i] == '\n' || b->p[i] == '\r')
-			b->p[i] = ' ';
-}
+/* Rows through the list commands' writer (lle_cli_print_rows). The table
+ * says a status in words and "-" for no name; TSV and JSON use the JSON
+ * spellings. A dataset read by many tasks (an lm-evaluation-harness tree)
+ * shows its first task and a count in the table, so it does not widen every
+ * row. */
+struct ds_rows {
+	const struct ds_list *l;
+	int format;
+	struct lle_buf tasks, files;
+};
 
 static void join_tasks(struct lle_buf *b, const struct dataset *d)
 {
-	for (size_t k = 0; k < d->ntasks; k++) {
-		if (k)
-			lle_buf_adds(b, ",");
-		add_clean(b, d->tasks[k]);
-	}
+	for (size_t k = 0; k < d->ntasks; k++)
+		lle_buf_printf(b, "%s%s", k ? "," : "", d->tasks[k]);
 }
 
-static void join_files(struct lle_buf *b, const struct dataset *d)
+static int ds_row(void *ctx, size_t i, const char **cells, const char **colour)
 {
+	struct ds_rows *R = ctx;
+	const struct dataset *d = &R->l->v[i];
+	int table = R->format == LLE_FMT_TABLE;
+	lle_buf_reset(&R->tasks);
+	join_tasks(&R->tasks, d);
+	if (table && R->tasks.n > 40 && d->ntasks > 1) {
+		lle_buf_reset(&R->tasks);
+		lle_buf_printf(&R->tasks, "%s and %zu more", d->tasks[0], d->ntasks - 1);
+	}
+	lle_buf_reset(&R->files);
 	for (size_t k = 0; k < d->nsplits; k++) {
 		const struct ds_split *s = &d->splits[k];
-		lle_buf_printf(b, "%s%s=", k ? " " : "", s->split);
-		add_clean(b, s->path ? s->path : s->spec);
+		lle_buf_printf(&R->files, "%s%s=%s", k ? " " : "", s->split, s->path ? s->path : s->spec);
 		if (s->status != ST_PRESENT)
-			lle_buf_printf(b, " (%s)", status_name[s->status]);
+			lle_buf_printf(&R->files, " (%s)", status_name[s->status]);
 	}
+	cells[0] = d->path;
+	cells[1] = d->name ? d->name : table ? "-" : "";
+	cells[2] = (table ? status_name : status_json)[d->status];
+	cells[3] = lle_buf_str(&R->tasks);
+	cells[4] = lle_buf_str(&R->files);
+	*colour = d->status == ST_PRESENT ? "32" : d->status == ST_PARTIAL ? "33" : "31";
+	return 1;
 }
 
-static void print_json(const struct ds_list *l, struct lle_buf *o)
+static void ds_json(void *ctx, size_t i, struct lle_buf *o)
 {
-	lle_buf_adds(o, "[");
-	for (size_t i = 0; i < l->n; i++) {
-		const struct dataset *d = &l->v[i];
-		lle_buf_adds(o, i ? ",\n{\"dataset\":" : "\n{\"dataset\":");
-		lle_buf_add_json_str(o, d->path);
-		lle_buf_adds(o, ",\"name\":");
-		if (d->name)
-			lle_buf_add_json_str(o, d->name);
+	const struct dataset *d = &((struct ds_rows *)ctx)->l->v[i];
+	lle_buf_adds(o, "{\"dataset\":");
+	lle_buf_add_json_str(o, d->path);
+	lle_buf_adds(o, ",\"name\":");
+	if (d->name)
+		lle_buf_add_json_str(o, d->name);
+	else
+		lle_buf_adds(o, "null");
+	lle_buf_adds(o, ",\"status\":");
+	lle_buf_add_json_str(o, status_json[d->status]);
+	lle_buf_adds(o, ",\"tasks\":[");
+	for (size_t k = 0; k < d->ntasks; k++) {
+		if (k)
+			lle_buf_addc(o, ',');
+		lle_buf_add_json_str(o, d->tasks[k]);
+	}
+	lle_buf_adds(o, "],\"splits\":[");
+	for (size_t k = 0; k < d->nsplits; k++) {
+		const struct ds_split *s = &d->splits[k];
+		lle_buf_adds(o, k ? ",{\"split\":" : "{\"split\":");
+		lle_buf_add_json_str(o, s->split);
+		lle_buf_adds(o, ",\"file\":");
+		lle_buf_add_json_str(o, s->spec);
+		lle_buf_adds(o, ",\"path\":");
+		if (s->path)
+			lle_buf_add_json_str(o, s->path);
 		else
 			lle_buf_adds(o, "null");
-		lle_buf_adds(o, ",\"status\":");
-		lle_buf_add_json_str(o, status_json[d->status]);
-		lle_buf_adds(o, ",\"tasks\":[");
-		for (size_t k = 0; k < d->ntasks; k++) {
-			if (k)
-				lle_buf_addc(o, ',');
-			lle_buf_add_json_str(o, d->tasks[k]);
-		}
-		lle_buf_adds(o, "],\"splits\":[");
-		for (size_t k = 0; k < d->nsplits; k++) {
-			const struct ds_split *s = &d->splits[k];
-			lle_buf_adds(o, k ? ",{\"split\":" : "{\"split\":");
-			lle_buf_add_json_str(o, s->split);
-			lle_buf_adds(o, ",\"file\":");
-			lle_buf_add_json_str(o, s->spec);
-			lle_buf_adds(o, ",\"path\":");
-			if (s->path)
-				lle_buf_add_json_str(o, s->path);
-			else
-				lle_buf_adds(o, "null");
-			lle_buf_printf(o, ",\"present\":%s}", s->status == ST_PRESENT ? "true" : "false");
-		}
-		lle_buf_adds(o, "]}");
+		lle_buf_printf(o, ",\"present\":%s}", s->status == ST_PRESENT ? "true" : "false");
 	}
-	lle_buf_adds(o, l->n ? "\n]\n" : "]\n");
+	lle_buf_adds(o, "]}");
 }
 
-static void print_tsv(const struct ds_list *l, struct lle_buf *o)
+static void print_datasets(const struct ds_list *l, int format, int color, struct lle_buf *out)
 {
-	lle_buf_adds(o, "dataset\tname\tstatus\ttasks\tfiles\n");
-	for (size_t i = 0; i < l->n; i++) {
-		const struct dataset *d = &l->v[i];
-		add_clean(o, d->path);
-		lle_buf_addc(o, '\t');
-		add_clean(o, d->name ? d->name : "");
-		lle_buf_printf(o, "\t%s\t", status_json[d->status]);
-		join_tasks(o, d);
-		lle_buf_addc(o, '\t');
-		join_files(o, d);
-		lle_buf_addc(o, '\n');
-	}
-}
-
-static void pad(struct lle_buf *o, const char *s, size_t w)
-{
-	size_t n = lle_utf8_len(s);
-	add_clean(o, s);
-	lle_buf_printf(o, "%*s", (int)(w > n ? w - n : 0) + 2, "");
-}
-
-static void print_table(const struct ds_list *l, struct lle_buf *o, int color)
-{
-	size_t w[4] = { strlen("DATASET"), strlen("NAME"), strlen("STATUS"), strlen("TASKS") };
-	struct lle_buf tk = LLE_BUF_INIT;
-	for (size_t i = 0; i < l->n; i++) {
-		const struct dataset *d = &l->v[i];
-		size_t x = lle_utf8_len(d->path);
-		w[0] = x > w[0] ? x : w[0];
-		x = d->name ? lle_utf8_len(d->name) : 1;
-		w[1] = x > w[1] ? x : w[1];
-		x = strlen(status_name[d->status]);
-		w[2] = x > w[2] ? x : w[2];
-		lle_buf_reset(&tk);
-		join_tasks(&tk, d);
-		x = lle_utf8_len(lle_buf_str(&tk));
-		/* a dataset read by many tasks (an lm-evaluation-harness tree)
-		 * does not widen the table for every row */
-		w[3] = x > w[3] ? (x < 40 ? x : 40) : w[3];
-	}
-	if (color)
-		lle_buf_adds(o, "\033[1m");
-	pad(o, "DATASET", w[0]);
-	pad(o, "NAME", w[1]);
-	pad(o, "STATUS", w[2]);
-	pad(o, "TASKS", w[3]);
-	lle_buf_adds(o, color ? "FILES\033[0m\n" : "FILES\n");
-	for (size_t i = 0; i < l->n; i++) {
-		const struct dataset *d = &l->v[i];
-		pad(o, d->path, w[0]);
-		pad(o, d->name ? d->name : "-", w[1]);
-		const char *sgr = d->status == ST_PRESENT ? "32" : d->status == ST_PARTIAL ? "33" : "31";
-		if (color)
-			lle_buf_printf(o, "\033[%sm", sgr);
-		lle_buf_adds(o, status_name[d->status]);
-		if (color)
-			lle_buf_adds(o, "\033[0m");
-		lle_buf_printf(o, "%*s", (int)(w[2] - strlen(status_name[d->status])) + 2, "");
-		lle_buf_reset(&tk);
-		join_tasks(&tk, d);
-		if (tk.n > 40 && d->ntasks > 1) {
-			lle_buf_reset(&tk);
-			lle_buf_printf(&tk, "%s and %zu more", d->tasks[0], d->ntasks - 1);
-		}
-		pad(o, lle_buf_str(&tk), w[3]);
-		join_files(o, d);
-		lle_buf_addc(o, '\n');
-	}
-	lle_buf_free(&tk);
-	if (tk.oom)
-		o->oom = 1;
+	static const char *const hdr[] = { "DATASET", "NAME", "STATUS", "TASKS", "FILES" };
+	struct ds_rows ctx = { l, format, LLE_BUF_INIT, LLE_BUF_INIT };
+	struct lle_rows R = { hdr, 5, l->n, ds_row, ds_json, &ctx, 2 };
+	lle_cli_print_rows(&R, format, color, out);
+	if (ctx.tasks.oom || ctx.files.oom)
+		out->oom = 1;
+	lle_buf_free(&ctx.tasks);
+	lle_buf_free(&ctx.files);
 }
 
 static int usage(const char *fmt, const char *arg)
@@ -508,12 +456,7 @@ int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv)
 		lle_notef("no data directory: set --data-dir or LLM_EVAL_DATA_DIR");
 
 	struct lle_buf out = LLE_BUF_INIT;
-	if (fmt == LLE_FMT_JSON)
-		print_json(&l, &out);
-	else if (fmt == LLE_FMT_TSV)
-		print_tsv(&l, &out);
-	else
-		print_table(&l, &out, lle_use_color(stdout));
+	print_datasets(&l, fmt, lle_use_color(stdout), &out);
 	rc = lle_cli_write_out(&out);
 	lle_buf_free(&out);
 	lle_registry_free(r);
