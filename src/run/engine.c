@@ -563,6 +563,46 @@ static int journal_chunk(struct task_run *tr, json_t **docs, size_t *doc_ids, si
 	return rc;
 }
 
+/* The next chunk of documents to evaluate: up to max of the task's first
+ * pt->ndocs, this shard's only, each through process_docs. *seen counts the
+ * documents read, kept or skipped. Returns how many were kept (0: none
+ * left), or -1 with none kept. */
+static long read_docs(const struct task_run *tr, struct lle_ds *ds, struct lle_fewshot *fs, long *seen,
+		      json_t **docs, size_t *ids, size_t max, struct lle_err *err)
+{
+	const struct lle_task *t = tr->pt->task;
+	size_t n = 0;
+	while (n < max && *seen < tr->pt->ndocs) {
+		json_t *doc = NULL;
+		int r = lle_ds_next(ds, &doc, err);
+		if (r < 0) {
+			lle_err_prefix(err, "task '%s'", t->name);
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		int skip = shard_skips(tr->o, fs, (size_t)*seen, err);
+		if (skip) {
+			json_decref(doc);
+			if (skip < 0)
+				goto fail;
+			(*seen)++;
+			continue;
+		}
+		if (lle_task_process_doc(t, doc, (size_t)*seen, err) < 0) {
+			json_decref(doc);
+			goto fail;
+		}
+		docs[n] = doc;
+		ids[n++] = (size_t)(*seen)++;
+	}
+	return (long)n;
+fail:
+	for (size_t i = 0; i < n; i++)
+		json_decref(docs[i]);
+	return -1;
+}
+
 static int run_task(struct task_run *tr, struct lle_err *err)
 {
 	struct plan_task *pt = tr->pt;
@@ -599,47 +639,18 @@ static int run_task(struct task_run *tr, struct lle_err *err)
 	}
 	long seen = 0;
 	while (seen < pt->ndocs && !lle_run_interrupted) {
-		size_t n = 0;
-		while (n < (size_t)bsz && seen < pt->ndocs) {
-			json_t *doc = NULL;
-			int r = lle_ds_next(ds, &doc, err);
-			if (r < 0) {
-				lle_err_prefix(err, "task '%s'", t->name);
-				goto chunk_fail;
-			}
-			if (r == 0)
-				break;
-			int skip = shard_skips(o, fs, (size_t)seen, err);
-			if (skip) {
-				json_decref(doc);
-				if (skip < 0)
-					goto chunk_fail;
-				seen++;
-				continue;
-			}
-			if (lle_task_process_doc(t, doc, (size_t)seen, err) < 0) {
-				json_decref(doc);
-				goto chunk_fail;
-			}
-			docs[n] = doc;
-			ids[n] = (size_t)seen;
-			n++;
-			seen++;
-		}
+		long n = read_docs(tr, ds, fs, &seen, docs, ids, (size_t)bsz, err);
+		if (n < 0)
+			goto out;
 		if (n == 0)
 			break;
-		int crc = run_chunk(tr, agg, docs, ids, n, fs, err);
-		for (size_t i = 0; i < n; i++)
+		int crc = run_chunk(tr, agg, docs, ids, (size_t)n, fs, err);
+		for (long i = 0; i < n; i++)
 			json_decref(docs[i]);
 		if (crc < 0)
 			goto out;
 		tr->pr->done = seen;
 		progress_show(tr->pr, 0);
-		continue;
-chunk_fail:
-		for (size_t i = 0; i < n; i++)
-			json_decref(docs[i]);
-		goto out;
 	}
 	progress_show(tr->pr, 1);
 	/* Stopped means documents are missing: Ctrl-C during the last chunk can
@@ -985,41 +996,14 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	long seen = 0;
 	int bad = 0;
 	while (seen < pt->ndocs && !bad && !lle_run_interrupted) {
-		size_t n = 0;
-		while (n < (size_t)bsz && seen < pt->ndocs) {
-			json_t *doc = NULL;
-			int r = lle_ds_next(ds, &doc, err);
-			if (r < 0) {
-				lle_err_prefix(err, "task '%s'", t->name);
-				bad = 1;
-				break;
-			}
-			if (r == 0)
-				break;
-			int skip = shard_skips(o, fs, (size_t)seen, err);
-			if (skip) {
-				json_decref(doc);
-				seen++;
-				if (skip < 0) {
-					bad = 1;
-					break;
-				}
-				continue;
-			}
-			if (lle_task_process_doc(t, doc, (size_t)seen, err) < 0) {
-				json_decref(doc);
-				bad = 1;
-				break;
-			}
-			docs[n] = doc;
-			ids[n++] = (size_t)seen++;
-		}
-		if (!bad && n > 0 && journal_chunk(tr, docs, ids, n, fs, err) < 0)
-			bad = 1;
-		for (size_t i = 0; i < n; i++)
-			json_decref(docs[i]);
-		if (n == 0)
+		long n = read_docs(tr, ds, fs, &seen, docs, ids, (size_t)bsz, err);
+		if (n <= 0) {
+			bad = n < 0;
 			break;
+		}
+		bad = journal_chunk(tr, docs, ids, (size_t)n, fs, err) < 0;
+		for (long i = 0; i < n; i++)
+			json_decref(docs[i]);
 	}
 	tr->jbase = 0;
 	tr->next_doc = 0;
