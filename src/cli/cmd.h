@@ -77,6 +77,9 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict);
 struct lle_buf;
 int lle_cli_write_out(struct lle_buf *b);
 
+/* The list commands' PATTERN: a glob when it has * ? or [, else a
+ * case-insensitive substring; NULL matches every name. */
+int lle_cli_name_matches(const char *name, const char *pattern);
 /* A listing, as the list commands print it: n candidate rows; row() fills
  * the cells of row i (and a colour for column colour_col, or NULL) and
  * returns 0 when the row is filtered out; json() writes row i as one JSON

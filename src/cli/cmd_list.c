@@ -62,7 +62,7 @@ void lle_cli_registry_warnings(const struct lle_registry *r)
 
 /* ---------- filters ---------- */
 
-static int name_matches(const char *name, const char *pattern)
+int lle_cli_name_matches(const char *name, const char *pattern)
 {
 	if (!pattern)
 		return 1;
@@ -295,7 +295,7 @@ static int model_row(void *ctx, size_t i, const char **cells, const char **colou
 	struct list_ctx *c = ctx;
 	struct lle_reg_entry *e = &c->e;
 	lle_registry_get(c->r, LLE_REG_MODELS, i, e);
-	if (!name_matches(e->name, c->o->pattern) || (c->o->category && !list_has(e->category, c->o->category)))
+	if (!lle_cli_name_matches(e->name, c->o->pattern) || (c->o->category && !list_has(e->category, c->o->category)))
 		return 0;
 	cells[0] = e->name;
 	cells[1] = e->category;
@@ -349,7 +349,7 @@ static int task_row(void *ctx, size_t i, const char **cells, const char **colour
 	struct list_ctx *c = ctx;
 	struct lle_reg_entry *e = &c->e;
 	lle_registry_get(c->r, LLE_REG_TASKS, i, e);
-	if (!name_matches(e->name, c->o->pattern) || (c->o->kind >= 0 && e->kind != c->o->kind) ||
+	if (!lle_cli_name_matches(e->name, c->o->pattern) || (c->o->kind >= 0 && e->kind != c->o->kind) ||
 	    (c->o->category && strcmp(e->category, c->o->category) != 0))
 		return 0;
 	cells[0] = e->name;
@@ -380,7 +380,7 @@ static int category_row(void *ctx, size_t i, const char **cells, const char **co
 	struct list_ctx *c = ctx;
 	struct lle_reg_entry *e = &c->e, x;
 	lle_registry_get(c->r, LLE_REG_CATEGORIES, i, e);
-	if (!name_matches(e->name, c->o->pattern) || (c->o->category && strcmp(e->name, c->o->category) != 0))
+	if (!lle_cli_name_matches(e->name, c->o->pattern) || (c->o->category && strcmp(e->name, c->o->category) != 0))
 		return 0;
 	unsigned cm = 0, ct = 0;
 	size_t nm = lle_registry_count(c->r, LLE_REG_MODELS), nt = lle_registry_count(c->r, LLE_REG_TASKS);

@@ -12,7 +12,6 @@
  *
  * Reached as `list datasets` through cmd_list.c, which passes argv with the
  * verb first: argv[0] is "datasets", options and the pattern follow. */
-#include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,15 +144,6 @@ static int add_files(struct ds_list *l, struct dataset *d, const char *split, co
 	return 0;
 }
 
-static int pattern_hit(const char *s, const char *pattern)
-{
-	if (!s)
-		return 0;
-	if (strpbrk(pattern, "*?["))
-		return fnmatch(pattern, s, 0) == 0;
-	return strcasestr(s, pattern) != NULL;
-}
-
 /* One task config (a registry task, or a task written inline in a group). */
 static int add_task(struct ds_list *l, const struct lle_node *cfg, const char *base_dir)
 {
@@ -176,8 +166,8 @@ static int add_task(struct ds_list *l, const struct lle_node *cfg, const char *b
 		if (!id)
 			return 0;
 	}
-	if (l->pattern && !pattern_hit(id, l->pattern) && !pattern_hit(dname, l->pattern) &&
-	    !pattern_hit(task, l->pattern))
+	if (l->pattern && !lle_cli_name_matches(id, l->pattern) &&
+	    !(dname && lle_cli_name_matches(dname, l->pattern)) && !lle_cli_name_matches(task, l->pattern))
 		return 0;
 	struct dataset *d = find_or_add(l, id, dname);
 	if (!d || push_str(&d->tasks, &d->ntasks, task) < 0)
