@@ -9,6 +9,8 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tasks/template.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <pcre2.h>
 #include <stdlib.h>
@@ -24,7 +26,7 @@ enum ek {
 	E_NOT, E_NEG, E_AND, E_OR, E_COND, E_LIST, E_RANGE
 };
 
-enum op { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_CONCAT,
+enum op { OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_FLOORDIV, OP_MOD, OP_POW, OP_CONCAT,
 	  OP_EQ, OP_NE, OP_LT, OP_GT, OP_LE, OP_GE, OP_IN, OP_NOTIN };
 
 struct expr {
@@ -238,7 +240,7 @@ static int lex(struct cc *c)
 		c->p = q + 1;
 		return 0;
 	}
-	static const char *ops2[] = { "==", "!=", "<=", ">=", "//", NULL };
+	static const char *ops2[] = { "==", "!=", "<=", ">=", "//", "**", NULL };
 	for (int i = 0; ops2[i]; i++) {
 		if (c->p + 1 < c->lim && s[c->p] == ops2[i][0] && s[c->p + 1] == ops2[i][1]) {
 			t->k = T_OP;
@@ -405,6 +407,16 @@ static struct expr *p_primary(struct cc *c)
 				if (*r != '_')
 					*w++ = *r;
 			*w = '\0';
+			/* Python's ints are unbounded and its floats overflow to inf;
+			 * here both must fit a JSON number */
+			errno = 0;
+			int too_big = c->t.k == T_INT ? (strtoll(t, NULL, 10), errno == ERANGE)
+						       : !isfinite(strtod(t, NULL));
+			if (too_big) {
+				cfail(c, pos, "number '%s' is out of range (integers are 64-bit)", t);
+				free(t);
+				return NULL;
+			}
 		}
 		struct lle_err e2 = { 0 };
 		json_t *v = lle_py_literal_eval(t, &e2);
@@ -693,9 +705,28 @@ static struct expr *bin(struct cc *c, enum ek k, int op, struct expr *a, struct 
 	return e;
 }
 
-static struct expr *p_math2(struct cc *c)
+/* Jinja's `**` binds tighter than * and looser than unary minus, and
+ * associates to the left: -2 ** 2 is 4 and 2 ** 3 ** 2 is 64, as Jinja gives. */
+static struct expr *p_pow(struct cc *c)
 {
 	struct expr *e = p_unary(c, 1);
+	while (e && tok_is_op(c, "**")) {
+		if (lex(c) < 0)
+			goto fail;
+		struct expr *b = p_unary(c, 1);
+		if (!b)
+			goto fail;
+		e = bin(c, E_BIN, OP_POW, e, b);
+	}
+	return e;
+fail:
+	expr_free(e);
+	return NULL;
+}
+
+static struct expr *p_math2(struct cc *c)
+{
+	struct expr *e = p_pow(c);
 	while (e) {
 		int op;
 		if (tok_is_op(c, "*"))
@@ -710,7 +741,7 @@ static struct expr *p_math2(struct cc *c)
 			break;
 		if (lex(c) < 0)
 			goto fail;
-		struct expr *b = p_unary(c, 1);
+		struct expr *b = p_pow(c);
 		if (!b)
 			goto fail;
 		e = bin(c, E_BIN, op, e, b);
@@ -1313,6 +1344,7 @@ static int missing(struct rc *r, const struct expr *e)
 }
 
 static int eval(struct rc *r, const struct expr *e, json_t **out);
+static int float_result(struct rc *r, const struct expr *e, double z, json_t **out);
 
 /* Evaluate and insist on a defined value. */
 static int need(struct rc *r, const struct expr *e, json_t **out)
@@ -1660,38 +1692,65 @@ static int call_method(struct rc *r, const struct expr *e, json_t *self, json_t 
 	return *out ? 0 : lle_err_oom(r->err);
 }
 
-/* Jinja's int filter: int(x), else int(float(x)), else the default (0). */
-static json_t *to_int(const json_t *v, const json_t *dflt)
+/* int(d) for a float: 0 and *out set, or -1 when the integer would not fit
+ * in 64 bits (Python's would; converting such a double in C is undefined). */
+static int float_to_int(double d, long long *out)
 {
-	if (json_is_integer(v))
-		return json_incref((json_t *)v);
-	if (json_is_boolean(v))
-		return json_integer(json_is_true(v));
-	if (json_is_real(v)) {
-		double d = json_real_value(v);
-		if (isfinite(d))
-			return json_integer((json_int_t)d);
+	if (!(d >= -0x1p63 && d < 0x1p63))
+		return -1;
+	*out = (long long)d;
+	return 0;
+}
+
+/* Jinja's int filter: int(x), else int(float(x)), else the default (0).
+ * 0 and *out set, or -1 with the error for a value past 64 bits. */
+static int to_int(struct rc *r, const struct expr *e, const json_t *v, const json_t *dflt, json_t **out)
+{
+	long long x;
+	*out = NULL;
+	if (json_is_integer(v)) {
+		*out = json_incref((json_t *)v);
+		return 0;
 	}
+	if (json_is_boolean(v)) {
+		*out = json_integer(json_is_true(v));
+		return *out ? 0 : lle_err_oom(r->err);
+	}
+	double d = NAN;
+	if (json_is_real(v))
+		d = json_real_value(v);
 	if (json_is_string(v)) {
 		struct lle_buf b = LLE_BUF_INIT;
 		lle_py_strip(&b, json_string_value(v), json_string_length(v), NULL, LLE_STRIP_BOTH);
 		const char *s = lle_buf_str(&b);
 		char *end;
 		if (*s) {
-			long long x = strtoll(s, &end, 10);
+			errno = 0;
+			x = strtoll(s, &end, 10);
+			int erange = errno == ERANGE;
 			if (!*end) {
 				lle_buf_free(&b);
-				return json_integer(x);
+				if (erange)
+					return rfail(r, e, "int: the value does not fit in 64 bits%s", "");
+				*out = json_integer(x);
+				return *out ? 0 : lle_err_oom(r->err);
 			}
-			double d = strtod(s, &end);
-			if (!*end && isfinite(d)) {
-				lle_buf_free(&b);
-				return json_integer((json_int_t)d);
-			}
+			double f = strtod(s, &end);
+			if (!*end)
+				d = f;
 		}
 		lle_buf_free(&b);
 	}
-	return dflt ? json_incref((json_t *)dflt) : json_integer(0);
+	if (!isnan(d)) {
+		if (!isfinite(d)) /* Jinja catches int(float('inf'))'s OverflowError */
+			return *out = dflt ? json_incref((json_t *)dflt) : json_integer(0), *out ? 0 : lle_err_oom(r->err);
+		if (float_to_int(d, &x) < 0)
+			return rfail(r, e, "int: the value does not fit in 64 bits%s", "");
+		*out = json_integer(x);
+	} else {
+		*out = dflt ? json_incref((json_t *)dflt) : json_integer(0);
+	}
+	return *out ? 0 : lle_err_oom(r->err);
 }
 
 /* Python's re.sub(pattern, repl, s, count): repl may use \\1..\\99 and
@@ -1916,8 +1975,7 @@ static int apply_filter(struct rc *r, const struct expr *e, json_t *v, json_t **
 	if (!strcmp(f, "int")) {
 		if (nargs_ok(r, e, 0, 1) < 0)
 			return -1;
-		*out = to_int(v, e->nargs ? av[0] : NULL);
-		return *out ? 0 : lle_err_oom(r->err);
+		return to_int(r, e, v, e->nargs ? av[0] : NULL, out);
 	}
 	if (!strcmp(f, "float")) {
 		if (nargs_ok(r, e, 0, 1) < 0)
@@ -1937,8 +1995,7 @@ static int apply_filter(struct rc *r, const struct expr *e, json_t *v, json_t **
 			*out = e->nargs ? json_incref(av[0]) : json_real(0.0);
 			return *out ? 0 : lle_err_oom(r->err);
 		}
-		*out = json_real(d);
-		return *out ? 0 : lle_err_oom(r->err);
+		return float_result(r, e, d, out);
 	}
 	if (!strcmp(f, "length") || !strcmp(f, "count")) {
 		if (nargs_ok(r, e, 0, 0) < 0)
@@ -2009,9 +2066,15 @@ static int py_in(struct rc *r, const struct expr *e, json_t *x, json_t *coll)
 	return rfail(r, e, "'in' needs a string, list or dict on the right, not %s", type_name(coll));
 }
 
-/* <, >, <=, >= on numbers or strings: -1 error, else the comparison (-1/0/1) in *cmp. */
+/* <, >, <=, >= on numbers or strings: -1 error, else the comparison (-1/0/1) in *cmp.
+ * Two integers compare exactly (as doubles, 2**53 + 1 would equal 2**53). */
 static int order(struct rc *r, const struct expr *e, json_t *a, json_t *b, int *cmp)
 {
+	if (is_intlike(a) && is_intlike(b)) {
+		long long x = ival(a), y = ival(b);
+		*cmp = x < y ? -1 : x > y ? 1 : 0;
+		return 0;
+	}
 	if ((json_is_number(a) || json_is_boolean(a)) && (json_is_number(b) || json_is_boolean(b))) {
 		double x = json_is_boolean(a) ? json_is_true(a) : json_number_value(a);
 		double y = json_is_boolean(b) ? json_is_true(b) : json_number_value(b);
@@ -2024,6 +2087,158 @@ static int order(struct rc *r, const struct expr *e, json_t *a, json_t *b, int *
 		return 0;
 	}
 	return rfail(r, e, "cannot order %s and another type", type_name(a));
+}
+
+static const char *const k_op_text[] = {
+	[OP_ADD] = "+", [OP_SUB] = "-", [OP_MUL] = "*", [OP_DIV] = "/", [OP_FLOORDIV] = "//",
+	[OP_MOD] = "%", [OP_POW] = "**", [OP_CONCAT] = "~",
+};
+
+/* Python's ints are unbounded; ours are 64-bit, and a result that does not
+ * fit is refused rather than wrapped (or, for LLONG_MIN // -1, a SIGFPE). */
+static int int_overflow(struct rc *r, const struct expr *e, const char *op)
+{
+	return rfail(r, e, "integer overflow: the result of '%s' does not fit in 64 bits", op);
+}
+
+/* A float result. Python prints inf and nan, but JSON values cannot hold
+ * them, so a non-finite result is refused cleanly. */
+static int float_result(struct rc *r, const struct expr *e, double z, json_t **out)
+{
+	if (!isfinite(z))
+		return rfail(r, e, "float result is %s, which templates cannot represent",
+			     isnan(z) ? "nan" : "infinite");
+	*out = json_real(z);
+	return *out ? 0 : lle_err_oom(r->err);
+}
+
+/* base ** exp for exp >= 0 by squaring; 1 on overflow. Once base*base
+ * overflows with bits of exp left, the result would overflow too. */
+static int int_pow(long long base, long long exp, long long *out)
+{
+	long long z = 1;
+	while (exp) {
+		if ((exp & 1) && __builtin_mul_overflow(z, base, &z))
+			return 1;
+		exp >>= 1;
+		if (exp && __builtin_mul_overflow(base, base, &base))
+			return 1;
+	}
+	*out = z;
+	return 0;
+}
+
+/* Python's float ** float (Objects/floatobject.c float_pow), for finite operands. */
+static int float_pow(struct rc *r, const struct expr *e, double x, double y, json_t **out)
+{
+	if (y == 0)
+		return float_result(r, e, 1.0, out);
+	if (x == 0 && y < 0)
+		return rfail(r, e, "0.0 cannot be raised to a negative power%s", "");
+	if (x < 0 && y != floor(y))
+		return rfail(r, e, "a negative number to a fractional power is complex, which templates "
+			     "do not support%s", "");
+	double z = pow(x, y);
+	if (isinf(z))
+		return rfail(r, e, "float overflow in '**'%s", "");
+	return float_result(r, e, z, out);
+}
+
+/* Python's int op int for + - * // % ** (/ is done on floats). */
+static int int_arith(struct rc *r, const struct expr *e, int op, long long x, long long y, json_t **out)
+{
+	long long z = 0;
+	int overflow = 0;
+	switch (op) {
+	case OP_ADD: overflow = __builtin_add_overflow(x, y, &z); break;
+	case OP_SUB: overflow = __builtin_sub_overflow(x, y, &z); break;
+	case OP_MUL: overflow = __builtin_mul_overflow(x, y, &z); break;
+	case OP_FLOORDIV:
+	case OP_MOD: {
+		if (y == 0)
+			return rfail(r, e, "division by zero%s", "");
+		if (y == -1) { /* C's x / -1 traps for LLONG_MIN */
+			if (op == OP_MOD)
+				z = 0;
+			else
+				overflow = __builtin_sub_overflow(0LL, x, &z);
+			break;
+		}
+		/* Python floors the quotient; the remainder takes the divisor's sign */
+		long long q = x / y, m = x % y;
+		if (m != 0 && ((m < 0) != (y < 0))) {
+			q--;
+			m += y;
+		}
+		z = op == OP_MOD ? m : q;
+		break;
+	}
+	case OP_POW:
+		if (y < 0) /* Python: int ** negative int is a float */
+			return float_pow(r, e, (double)x, (double)y, out);
+		overflow = int_pow(x, y, &z);
+		break;
+	}
+	if (overflow)
+		return int_overflow(r, e, k_op_text[op]);
+	*out = json_integer(z);
+	return *out ? 0 : lle_err_oom(r->err);
+}
+
+/* Python's float op float (Objects/floatobject.c: float_div, float_divmod, float_rem). */
+static int float_arith(struct rc *r, const struct expr *e, int op, double x, double y, json_t **out)
+{
+	if ((op == OP_DIV || op == OP_FLOORDIV || op == OP_MOD) && y == 0)
+		return rfail(r, e, "division by zero%s", "");
+	switch (op) {
+	case OP_ADD: return float_result(r, e, x + y, out);
+	case OP_SUB: return float_result(r, e, x - y, out);
+	case OP_MUL: return float_result(r, e, x * y, out);
+	case OP_DIV: return float_result(r, e, x / y, out);
+	case OP_POW: return float_pow(r, e, x, y, out);
+	}
+	double mod = fmod(x, y), div = (x - mod) / y, floordiv;
+	if (mod != 0) {
+		if ((y < 0) != (mod < 0)) {
+			mod += y;
+			div -= 1.0;
+		}
+	} else {
+		mod = copysign(0.0, y);
+	}
+	if (div != 0) {
+		floordiv = floor(div);
+		if (div - floordiv > 0.5)
+			floordiv += 1.0;
+	} else {
+		floordiv = copysign(0.0, x / y);
+	}
+	return float_result(r, e, op == OP_MOD ? mod : floordiv, out);
+}
+
+/* Python's str * int and list * int (either order): n copies, none if n <= 0. */
+static int repeat(struct rc *r, const struct expr *e, json_t *seq, long long n, json_t **out)
+{
+	size_t unit = json_is_string(seq) ? json_string_length(seq) : json_array_size(seq);
+	if (n < 0 || unit == 0)
+		n = 0;
+	if (n && unit && (unsigned long long)n > (64u << 20) / unit)
+		return rfail(r, e, "the result of '*' would be over 64 MiB%s", "");
+	if (json_is_string(seq)) {
+		struct lle_buf b = LLE_BUF_INIT;
+		for (long long i = 0; i < n; i++)
+			lle_buf_add(&b, json_string_value(seq), unit);
+		*out = buf_to_str(&b);
+		return *out ? 0 : lle_err_oom(r->err);
+	}
+	json_t *x = json_array();
+	for (long long i = 0; x && i < n; i++)
+		if (json_array_extend(x, seq) < 0) {
+			json_decref(x);
+			x = NULL;
+		}
+	*out = x;
+	return x ? 0 : lle_err_oom(r->err);
 }
 
 static int arith(struct rc *r, const struct expr *e, int op, json_t *a, json_t *b, json_t **out)
@@ -2052,53 +2267,21 @@ static int arith(struct rc *r, const struct expr *e, int op, json_t *a, json_t *
 		*out = x;
 		return 0;
 	}
+	if (op == OP_MUL && (json_is_string(a) || json_is_array(a)) && is_intlike(b))
+		return repeat(r, e, a, ival(b), out);
+	if (op == OP_MUL && is_intlike(a) && (json_is_string(b) || json_is_array(b)))
+		return repeat(r, e, b, ival(a), out);
 	int na = json_is_number(a) || json_is_boolean(a), nb = json_is_number(b) || json_is_boolean(b);
 	if (!na || !nb) {
 		char m[100];
 		snprintf(m, sizeof(m), "unsupported operand types %s and %s", type_name(a), type_name(b));
 		return rfail(r, e, "%s", m);
 	}
-	if (is_intlike(a) && is_intlike(b) && op != OP_DIV) {
-		long long x = ival(a), y = ival(b), z = 0;
-		if ((op == OP_FLOORDIV || op == OP_MOD) && y == 0)
-			return rfail(r, e, "division by zero%s", "");
-		switch (op) {
-		case OP_ADD: z = x + y; break;
-		case OP_SUB: z = x - y; break;
-		case OP_MUL: z = x * y; break;
-		case OP_FLOORDIV:
-			z = x / y;
-			if ((x % y != 0) && ((x < 0) != (y < 0)))
-				z--;
-			break;
-		case OP_MOD:
-			z = x % y;
-			if (z != 0 && ((z < 0) != (y < 0)))
-				z += y;
-			break;
-		}
-		*out = json_integer(z);
-		return *out ? 0 : lle_err_oom(r->err);
-	}
+	if (is_intlike(a) && is_intlike(b) && op != OP_DIV)
+		return int_arith(r, e, op, ival(a), ival(b), out);
 	double x = json_is_boolean(a) ? json_is_true(a) : json_number_value(a);
 	double y = json_is_boolean(b) ? json_is_true(b) : json_number_value(b);
-	double z = 0;
-	if ((op == OP_DIV || op == OP_FLOORDIV || op == OP_MOD) && y == 0)
-		return rfail(r, e, "division by zero%s", "");
-	switch (op) {
-	case OP_ADD: z = x + y; break;
-	case OP_SUB: z = x - y; break;
-	case OP_MUL: z = x * y; break;
-	case OP_DIV: z = x / y; break;
-	case OP_FLOORDIV: z = floor(x / y); break;
-	case OP_MOD:
-		z = fmod(x, y);
-		if (z != 0 && ((z < 0) != (y < 0)))
-			z += y;
-		break;
-	}
-	*out = json_real(z);
-	return *out ? 0 : lle_err_oom(r->err);
+	return float_arith(r, e, op, x, y, out);
 }
 
 static json_t *lookup(struct rc *r, const char *name)
@@ -2231,7 +2414,10 @@ static int eval(struct rc *r, const struct expr *e, json_t **out)
 	case E_NEG:
 		if (need(r, e->a, &a) < 0)
 			break;
-		if (is_intlike(a))
+		if (is_intlike(a) && ival(a) == LLONG_MIN) {
+			int_overflow(r, e, "-");
+			break;
+		} else if (is_intlike(a))
 			*out = json_integer(-ival(a));
 		else if (json_is_real(a))
 			*out = json_real(-json_real_value(a));
@@ -2278,11 +2464,13 @@ static int eval(struct rc *r, const struct expr *e, json_t **out)
 			goto done;
 		}
 		json_t *l = json_array();
-		for (long long i = a3[0]; l && (a3[2] > 0 ? i < a3[1] : i > a3[1]); i += a3[2]) {
+		for (long long i = a3[0]; l && (a3[2] > 0 ? i < a3[1] : i > a3[1]);) {
 			if (json_array_size(l) >= 1000000 || json_array_append_new(l, json_integer(i)) < 0) {
 				json_decref(l);
 				l = NULL;
 			}
+			if (__builtin_add_overflow(i, a3[2], &i))
+				break; /* past the 64-bit range, so past the stop */
 		}
 		if (!l) {
 			rfail(r, e, "range() is too long%s", "");
