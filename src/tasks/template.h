@@ -14,10 +14,15 @@
  *   filters trim lower upper capitalize join replace int float string length
  *   count first last default list regex_replace (the harness's re.sub);
  *   range(); tests defined undefined none string number;  and or not == !=
- *   < > <= >= in, not in;  + - * / // %  ~;  `a if c else b`.
+ *   < > <= >= in, not in;  + - * / // % **  ~;  `a if c else b`.
  * Anything else (macros, blocks, dict literals, unknown filters or methods)
  * is a compile error naming the position. Values print as Python's str():
- * a list prints as "['a', 'b']", 1.0 as "1.0", None as "None". */
+ * a list prints as "['a', 'b']", 1.0 as "1.0", None as "None". Arithmetic
+ * is Python's, on 64-bit integers: a result that does not fit (Python's
+ * ints are unbounded) or a float that is not finite is a render error.
+ * The implementation is template_*.c (template_int.h says which phase is
+ * where); tests/template/template.test holds the cases, checked against
+ * Jinja2. */
 #ifndef LLE_TASKS_TEMPLATE_H
 #define LLE_TASKS_TEMPLATE_H
 
