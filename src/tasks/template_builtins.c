@@ -57,6 +57,16 @@ static json_t *characters(const json_t *v)
 	return a;
 }
 
+/* Python's str.capitalize(): the first character upper case, the rest lower. */
+static void capitalize(struct lle_buf *b, const char *p, size_t n)
+{
+	size_t l = 0;
+	if (n)
+		lle_py_decode(p, n, &l);
+	lle_py_upper(b, p, l);
+	lle_py_lower(b, p + l, n - l);
+}
+
 /* ---------- str methods ---------- */
 
 static int method_strip(struct tpl_render *R, const struct expr *e, json_t *self, json_t **av,
@@ -86,6 +96,15 @@ static int method_upper(struct tpl_render *R, const struct expr *e, json_t *self
 	(void)e, (void)av;
 	struct lle_buf b = LLE_BUF_INIT;
 	lle_py_upper(&b, json_string_value(self), json_string_length(self));
+	return str_result(R, &b, out);
+}
+
+static int method_capitalize(struct tpl_render *R, const struct expr *e, json_t *self, json_t **av,
+			     json_t **out)
+{
+	(void)e, (void)av;
+	struct lle_buf b = LLE_BUF_INIT;
+	capitalize(&b, json_string_value(self), json_string_length(self));
 	return str_result(R, &b, out);
 }
 
@@ -207,22 +226,23 @@ static int method_keys_values(struct tpl_render *R, const struct expr *e, json_t
 }
 
 static const struct tpl_builtin k_methods[] = {
-	{ "get", JSON_OBJECT, 1, 2, 0, method_get },
-	{ "keys", JSON_OBJECT, 0, 0, 0, method_keys_values },
-	{ "values", JSON_OBJECT, 0, 0, 0, method_keys_values },
-	{ "index", JSON_ARRAY, 1, 1, 0, method_list_index },
-	{ "strip", JSON_STRING, 0, 1, 0, method_strip },
-	{ "lstrip", JSON_STRING, 0, 1, 0, method_strip },
-	{ "rstrip", JSON_STRING, 0, 1, 0, method_strip },
-	{ "lower", JSON_STRING, 0, 0, 0, method_lower },
-	{ "upper", JSON_STRING, 0, 0, 0, method_upper },
-	{ "split", JSON_STRING, 0, 1, 0, method_split },
-	{ "index", JSON_STRING, 1, 1, 0, method_str_find },
-	{ "find", JSON_STRING, 1, 1, 0, method_str_find },
-	{ "replace", JSON_STRING, 2, 2, 0, method_replace },
-	{ "join", JSON_STRING, 1, 1, 0, method_join },
-	{ "startswith", JSON_STRING, 1, 1, 0, method_startswith },
-	{ "endswith", JSON_STRING, 1, 1, 0, method_startswith },
+	{ "get", JSON_OBJECT, 1, 2, 0, method_get, NULL },
+	{ "keys", JSON_OBJECT, 0, 0, 0, method_keys_values, NULL },
+	{ "values", JSON_OBJECT, 0, 0, 0, method_keys_values, NULL },
+	{ "index", JSON_ARRAY, 1, 1, 0, method_list_index, NULL },
+	{ "strip", JSON_STRING, 0, 1, 0, method_strip, NULL },
+	{ "lstrip", JSON_STRING, 0, 1, 0, method_strip, NULL },
+	{ "rstrip", JSON_STRING, 0, 1, 0, method_strip, NULL },
+	{ "lower", JSON_STRING, 0, 0, 0, method_lower, NULL },
+	{ "upper", JSON_STRING, 0, 0, 0, method_upper, NULL },
+	{ "capitalize", JSON_STRING, 0, 0, 0, method_capitalize, NULL },
+	{ "split", JSON_STRING, 0, 1, 0, method_split, NULL },
+	{ "index", JSON_STRING, 1, 1, 0, method_str_find, NULL },
+	{ "find", JSON_STRING, 1, 1, 0, method_str_find, NULL },
+	{ "replace", JSON_STRING, 2, 2, 0, method_replace, NULL },
+	{ "join", JSON_STRING, 1, 1, 0, method_join, NULL },
+	{ "startswith", JSON_STRING, 1, 1, 0, method_startswith, NULL },
+	{ "endswith", JSON_STRING, 1, 1, 0, method_startswith, NULL },
 };
 
 const struct tpl_builtin *lle_tpl_find_method(const char *name, json_type t)
@@ -274,12 +294,8 @@ static int filter_string_op(struct tpl_render *R, const struct expr *e, json_t *
 		lle_py_lower(&b, p, n);
 	} else if (f[0] == 'u') {
 		lle_py_upper(&b, p, n);
-	} else if (f[0] == 'c') { /* the first character upper, the rest lower */
-		size_t l = 0;
-		if (n)
-			lle_py_decode(p, n, &l);
-		lle_py_upper(&b, p, l);
-		lle_py_lower(&b, p + l, n - l);
+	} else if (f[0] == 'c') {
+		capitalize(&b, p, n);
 	} else {
 		lle_buf_add(&b, p, n);
 	}
@@ -600,25 +616,124 @@ static int filter_list(struct tpl_render *R, const struct expr *e, json_t *v, js
 	return lle_tpl_render_error(R, e, "cannot make a list of %s", lle_tpl_type_name(v));
 }
 
+/* The keyword argument `name` of call e, or NULL. */
+static json_t *keyword_arg(const struct expr *e, json_t **av, const char *name)
+{
+	for (size_t i = 0; i < e->nkwargs; i++)
+		if (!strcmp(e->kwnames[i], name))
+			return av[e->nargs - e->nkwargs + i];
+	return NULL;
+}
+
+/* item[part] for each part of a dotted attribute path ("a.b.0"), as Jinja's
+ * make_attrgetter: a part of digits is an index. NULL (undefined) if any
+ * step is. */
+static int get_attribute_path(struct tpl_render *R, const struct expr *e, json_t *item, const char *path,
+			      json_t **out)
+{
+	json_t *cur = json_incref(item);
+	const char *p = path;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		size_t digits = 0;
+		while (digits < n && p[digits] >= '0' && p[digits] <= '9')
+			digits++;
+		json_t *key = digits == n && n > 0 && n < 19 ? json_integer(strtoll(p, NULL, 10))
+							     : json_stringn_nocheck(p, n);
+		json_t *next = NULL;
+		int rv = key ? lle_tpl_subscript(R, e, cur, key, &next) : lle_tpl_oom(R);
+		if (key)
+			json_decref(key);
+		json_decref(cur);
+		if (rv < 0)
+			return -1;
+		cur = next;
+		if (!cur || !dot)
+			break;
+		p = dot + 1;
+	}
+	*out = cur;
+	return 0;
+}
+
+/* Jinja's map: map(attribute='a.b'[, default=x]) takes that attribute of
+ * each item, map('filter', args...) applies a filter to each. Jinja gives
+ * a generator, which the templates this serves pass on to list or join;
+ * here it is a list. */
+static int filter_map(struct tpl_render *R, const struct expr *e, json_t *v, json_t **av, json_t **out)
+{
+	json_t *attribute = keyword_arg(e, av, "attribute"), *dflt = keyword_arg(e, av, "default");
+	size_t positional = e->nargs - e->nkwargs;
+	if (!attribute && (positional == 0 || !json_is_string(av[0])))
+		return lle_tpl_render_error(R, e, "map needs a filter name or attribute=");
+	if (attribute && positional)
+		return lle_tpl_render_error(R, e, "map takes a filter name or attribute=, not both");
+	if (dflt && !attribute)
+		return lle_tpl_render_error(R, e, "map: default= goes with attribute=");
+	if (attribute && !json_is_string(attribute) && !json_is_integer(attribute))
+		return lle_tpl_render_error(R, e, "map: attribute must be a string");
+	if (!json_is_array(v))
+		return lle_tpl_render_error(R, e, "map needs a list, not %s", lle_tpl_type_name(v));
+	const struct tpl_builtin *f = NULL;
+	struct expr call = *e; /* the filter applied to each item: its name, the rest of the arguments */
+	if (!attribute) {
+		if (!(f = lle_tpl_find_filter(json_string_value(av[0]))) || f->fn == filter_map)
+			return lle_tpl_render_error(R, e, "map: unsupported filter '%s'", json_string_value(av[0]));
+		call.name = (char *)f->name;
+		call.nargs = positional - 1;
+		call.nkwargs = 0;
+	}
+	char path[32];
+	if (attribute && json_is_integer(attribute))
+		snprintf(path, sizeof(path), "%lld", (long long)json_integer_value(attribute));
+	json_t *list = json_array();
+	if (!list)
+		return lle_tpl_oom(R);
+	for (size_t i = 0; i < json_array_size(v); i++) {
+		json_t *item = json_array_get(v, i), *x = NULL;
+		int rv;
+		if (attribute) {
+			rv = get_attribute_path(R, e, item, json_is_string(attribute) ? json_string_value(attribute) : path, &x);
+			if (rv == 0 && !x && dflt)
+				x = json_incref(dflt);
+			if (rv == 0 && !x)
+				rv = lle_tpl_render_error(R, e, "map: item %zu has no attribute '%s'", i,
+							  json_is_string(attribute) ? json_string_value(attribute) : path);
+		} else {
+			rv = lle_tpl_call_builtin(R, &call, f, item, av + 1, &x);
+		}
+		if (rv < 0 || json_array_append_new(list, x) < 0) {
+			json_decref(list);
+			return rv < 0 ? -1 : lle_tpl_oom(R);
+		}
+	}
+	*out = list;
+	return 0;
+}
+
+static const char *const k_map_keywords[] = { "attribute", "default", NULL };
+
 static const struct tpl_builtin k_filters[] = {
-	{ "default", 0, 0, 2, 1, filter_default },
-	{ "d", 0, 0, 2, 1, filter_default },
-	{ "trim", 0, 0, 1, 0, filter_string_op },
-	{ "lower", 0, 0, 0, 0, filter_string_op },
-	{ "upper", 0, 0, 0, 0, filter_string_op },
-	{ "capitalize", 0, 0, 0, 0, filter_string_op },
-	{ "string", 0, 0, 0, 0, filter_string_op },
-	{ "join", 0, 0, 1, 0, filter_join },
-	{ "replace", 0, 2, 2, 0, filter_replace },
-	{ "regex_replace", 0, 2, 3, 0, filter_regex_replace },
-	{ "int", 0, 0, 1, 0, filter_int },
-	{ "float", 0, 0, 1, 0, filter_float },
-	{ "length", 0, 0, 0, 0, filter_length },
-	{ "count", 0, 0, 0, 0, filter_length },
-	{ "first", 0, 0, 0, 0, filter_first_last },
-	{ "last", 0, 0, 0, 0, filter_first_last },
+	{ "default", 0, 0, 2, 1, filter_default, NULL },
+	{ "d", 0, 0, 2, 1, filter_default, NULL },
+	{ "trim", 0, 0, 1, 0, filter_string_op, NULL },
+	{ "lower", 0, 0, 0, 0, filter_string_op, NULL },
+	{ "upper", 0, 0, 0, 0, filter_string_op, NULL },
+	{ "capitalize", 0, 0, 0, 0, filter_string_op, NULL },
+	{ "string", 0, 0, 0, 0, filter_string_op, NULL },
+	{ "join", 0, 0, 1, 0, filter_join, NULL },
+	{ "replace", 0, 2, 2, 0, filter_replace, NULL },
+	{ "regex_replace", 0, 2, 3, 0, filter_regex_replace, NULL },
+	{ "int", 0, 0, 1, 0, filter_int, NULL },
+	{ "float", 0, 0, 1, 0, filter_float, NULL },
+	{ "length", 0, 0, 0, 0, filter_length, NULL },
+	{ "count", 0, 0, 0, 0, filter_length, NULL },
+	{ "first", 0, 0, 0, 0, filter_first_last, NULL },
+	{ "last", 0, 0, 0, 0, filter_first_last, NULL },
 	/* arguments to list were never checked; kept so by the restructuring */
-	{ "list", 0, 0, LLE_TPL_MAX_ARGS, 0, filter_list },
+	{ "list", 0, 0, LLE_TPL_MAX_ARGS, 0, filter_list, NULL },
+	{ "map", 0, 0, LLE_TPL_MAX_ARGS, 0, filter_map, k_map_keywords },
 };
 
 const struct tpl_builtin *lle_tpl_find_filter(const char *name)

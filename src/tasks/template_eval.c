@@ -210,13 +210,13 @@ static void free_args(json_t **av, size_t n)
 		put(av[i]);
 }
 
-/* A filter or method: arguments counted, self undefined only where allowed. */
-static int call_builtin(struct tpl_render *R, const struct expr *e, const struct tpl_builtin *b,
-			json_t *self, json_t **av, json_t **out)
+int lle_tpl_call_builtin(struct tpl_render *R, const struct expr *e, const struct tpl_builtin *b,
+			 json_t *self, json_t **av, json_t **out)
 {
+	size_t positional = e->nargs - e->nkwargs;
 	if (!self && !b->accepts_undefined)
 		return lle_tpl_missing(R, e->a);
-	if (e->nargs < b->min_args || e->nargs > b->max_args)
+	if (positional < b->min_args || positional > b->max_args)
 		return lle_tpl_render_error(R, e, "wrong number of arguments to '%s'", e->name);
 	return b->fn(R, e, self, av, out);
 }
@@ -240,7 +240,7 @@ static int eval_method(struct tpl_render *R, const struct expr *e, json_t **out)
 	int rv = eval_args(R, e, av);
 	if (rv == 0) {
 		const struct tpl_builtin *m = lle_tpl_find_method(e->name, json_typeof(self));
-		rv = m ? call_builtin(R, e, m, self, av, out) : no_such_method(R, e, self);
+		rv = m ? lle_tpl_call_builtin(R, e, m, self, av, out) : no_such_method(R, e, self);
 		free_args(av, e->nargs);
 	}
 	json_decref(self);
@@ -256,7 +256,7 @@ static int eval_filter(struct tpl_render *R, const struct expr *e, json_t **out)
 		return -1;
 	int rv = eval_args(R, e, av);
 	if (rv == 0) {
-		rv = call_builtin(R, e, e->filter, self, av, out);
+		rv = lle_tpl_call_builtin(R, e, e->filter, self, av, out);
 		free_args(av, e->nargs);
 	}
 	put(self);
@@ -376,6 +376,43 @@ static int eval_list(struct tpl_render *R, const struct expr *e, json_t **out)
 	return 0;
 }
 
+/* A dict literal. JSON objects have string keys only: another key, which
+ * Python would allow, is an error. A repeated key keeps its first place and
+ * takes the last value, as in Python. */
+static int eval_dict(struct tpl_render *R, const struct expr *e, json_t **out)
+{
+	json_t *d = json_object();
+	if (!d)
+		return lle_tpl_oom(R);
+	for (size_t i = 0; i + 1 < e->nargs; i += 2) {
+		json_t *k, *v;
+		if (lle_tpl_eval_defined(R, e->args[i], &k) < 0) {
+			json_decref(d);
+			return -1;
+		}
+		if (!json_is_string(k)) {
+			lle_tpl_render_error(R, e->args[i], "dict keys must be strings here, not %s",
+					     lle_tpl_type_name(k));
+			json_decref(k);
+			json_decref(d);
+			return -1;
+		}
+		if (lle_tpl_eval_defined(R, e->args[i + 1], &v) < 0) {
+			json_decref(k);
+			json_decref(d);
+			return -1;
+		}
+		int rv = json_object_setn_new_nocheck(d, json_string_value(k), json_string_length(k), v);
+		json_decref(k);
+		if (rv < 0) {
+			json_decref(d);
+			return lle_tpl_oom(R);
+		}
+	}
+	*out = d;
+	return 0;
+}
+
 int lle_tpl_eval(struct tpl_render *R, const struct expr *e, json_t **out)
 {
 	int rv = 0;
@@ -403,6 +440,7 @@ int lle_tpl_eval(struct tpl_render *R, const struct expr *e, json_t **out)
 	case EXPR_OR: rv = eval_logic(R, e, out); break;
 	case EXPR_CONDITIONAL: rv = eval_conditional(R, e, out); break;
 	case EXPR_LIST: rv = eval_list(R, e, out); break;
+	case EXPR_DICT: rv = eval_dict(R, e, out); break;
 	case EXPR_RANGE: rv = lle_tpl_range(R, e, out); break;
 	}
 	if (rv < 0 && *out) {

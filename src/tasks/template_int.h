@@ -41,6 +41,7 @@ enum expr_kind {
 	EXPR_OR,               /* a or b */
 	EXPR_CONDITIONAL,      /* a if b else c, c optional */
 	EXPR_LIST,             /* [args] */
+	EXPR_DICT,             /* {args[0]: args[1], args[2]: args[3], ...} */
 	EXPR_RANGE,            /* range(args) */
 };
 
@@ -60,10 +61,12 @@ struct expr {
 	const struct tpl_test *test;       /* EXPR_TEST, resolved when compiling */
 	json_t *literal;       /* EXPR_LITERAL */
 	struct expr *a, *b, *c;
-	struct expr **args;    /* EXPR_METHOD, EXPR_FILTER, EXPR_LIST, EXPR_RANGE;
+	struct expr **args;    /* EXPR_METHOD, EXPR_FILTER, EXPR_LIST, EXPR_DICT, EXPR_RANGE;
 				  EXPR_COMPARE: the right operands */
 	int *ops;              /* EXPR_COMPARE: the operators */
 	size_t nargs;
+	char **kwnames;        /* the names of the last nkwargs args (keyword arguments) */
+	size_t nkwargs;
 	size_t pos, end;       /* source span, for messages */
 };
 
@@ -163,6 +166,10 @@ int lle_tpl_render_error(struct tpl_render *R, const struct expr *e, const char 
 /* "WHO: missing field 'SOURCE TEXT OF e'". Returns -1. */
 int lle_tpl_missing(struct tpl_render *R, const struct expr *e);
 int lle_tpl_oom(struct tpl_render *R);
+/* Call filter or method b for the call e on self (evaluated) with args av:
+ * checks the positional argument count and an undefined self. */
+int lle_tpl_call_builtin(struct tpl_render *R, const struct expr *e, const struct tpl_builtin *b,
+			 json_t *self, json_t **av, json_t **out);
 /* *out: a new reference, or NULL for undefined. 0 or -1. */
 int lle_tpl_eval(struct tpl_render *R, const struct expr *e, json_t **out);
 /* The same, undefined being a "missing field" error. */
@@ -205,9 +212,10 @@ typedef int (*lle_tpl_builtin_fn)(struct tpl_render *R, const struct expr *e, js
 struct tpl_builtin {
 	const char *name;
 	json_type self_type;   /* methods: the object's type */
-	unsigned char min_args, max_args;
+	unsigned char min_args, max_args;   /* positional arguments */
 	unsigned char accepts_undefined;
 	lle_tpl_builtin_fn fn;
+	const char *const *keywords;        /* keyword arguments it takes, NULL-ended; or NULL */
 };
 struct tpl_test {
 	const char *name;

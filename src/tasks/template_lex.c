@@ -55,12 +55,22 @@ static int is_space(char ch)
 }
 
 /* Where the tag whose inside starts at `inner` ends: the index of its
- * closing "}}", "%}" or "#}", string literals inside code skipped; or n. */
+ * closing "}}", "%}" or "#}", string literals inside code skipped; or n.
+ * As Jinja's lexer balances braces, "}}" closes {{ only outside a dict
+ * literal: {{ {'a': 1}}} is a dict. */
 static size_t find_tag_end(const char *s, size_t n, size_t inner, char kind)
 {
 	char close = kind == '{' ? '}' : kind;
 	size_t j = inner;
+	int depth = 0;
 	while (j + 1 < n) {
+		if (kind == '{' && s[j] == '{') {
+			depth++;
+		} else if (kind == '{' && s[j] == '}' && depth > 0) {
+			depth--;
+			j++;
+			continue;
+		}
 		if (kind != '#' && (s[j] == '\'' || s[j] == '"')) {
 			char q = s[j++];
 			while (j < n && s[j] != q) {

@@ -35,6 +35,9 @@ void lle_tpl_expr_free(struct expr *e)
 	for (size_t i = 0; i < e->nargs; i++)
 		lle_tpl_expr_free(e->args[i]);
 	free(e->args);
+	for (size_t i = 0; i < e->nkwargs; i++)
+		free(e->kwnames[i]);
+	free(e->kwnames);
 	free(e->ops);
 	free(e);
 }
@@ -154,17 +157,70 @@ static int expect_op(struct tpl_parser *P, const char *op)
 	return lle_tpl_lex(P);
 }
 
-/* "(args)" with the '(' current; appends to e->args. */
-static int parse_call_args(struct tpl_parser *P, struct expr *e)
+/* Whether the current token is the name of a keyword argument: `name =`
+ * (and not `name ==`). */
+static int at_keyword(const struct tpl_parser *P)
+{
+	if (P->tok.kind != TOK_NAME)
+		return 0;
+	size_t q = P->p;
+	while (q < P->lim && (P->src[q] == ' ' || P->src[q] == '\t' || P->src[q] == '\n' || P->src[q] == '\r'))
+		q++;
+	return q < P->lim && P->src[q] == '=' && (q + 1 >= P->lim || P->src[q + 1] != '=');
+}
+
+/* `name = expr` with the name current, for a callee taking `keywords`. */
+static int parse_keyword_arg(struct tpl_parser *P, struct expr *e, const char *const *keywords)
+{
+	char *name = lle_tpl_tok_text(P);
+	if (!name)
+		return lle_tpl_parser_oom(P);
+	size_t pos = P->tok.pos;
+	int known = 0;
+	for (const char *const *k = keywords; k && *k; k++)
+		known |= !strcmp(*k, name);
+	if (!known) {
+		if (keywords)
+			lle_tpl_syntax_error(P, pos, "unsupported keyword argument '%s'", name);
+		else
+			lle_tpl_syntax_error(P, pos, "keyword arguments are not supported");
+		free(name);
+		return -1;
+	}
+	char **v = realloc(e->kwnames, (e->nkwargs + 1) * sizeof(*v));
+	if (!v) {
+		free(name);
+		return lle_tpl_parser_oom(P);
+	}
+	e->kwnames = v;
+	struct expr *a = NULL;
+	if (lle_tpl_lex(P) < 0 || expect_op(P, "=") < 0 || !(a = parse_expression(P)) ||
+	    expr_add_arg(P, e, a) < 0) {
+		free(name);
+		return -1;
+	}
+	e->kwnames[e->nkwargs++] = name;
+	return 0;
+}
+
+/* "(args)" with the '(' current; appends to e->args, keyword arguments
+ * (those in `keywords`, after the positional ones) last. */
+static int parse_call_args(struct tpl_parser *P, struct expr *e, const char *const *keywords)
 {
 	if (lle_tpl_lex(P) < 0)
 		return -1;
 	while (!lle_tpl_tok_is_op(P, ")")) {
-		if (P->tok.kind == TOK_NAME && P->p < P->lim && P->src[P->p] == '=')
-			return lle_tpl_syntax_error(P, P->tok.pos, "keyword arguments are not supported");
-		struct expr *a = parse_expression(P);
-		if (!a || expr_add_arg(P, e, a) < 0)
-			return -1;
+		if (at_keyword(P)) {
+			if (parse_keyword_arg(P, e, keywords) < 0)
+				return -1;
+		} else if (e->nkwargs) {
+			return lle_tpl_syntax_error(P, P->tok.pos,
+						    "a positional argument after keyword arguments");
+		} else {
+			struct expr *a = parse_expression(P);
+			if (!a || expr_add_arg(P, e, a) < 0)
+				return -1;
+		}
 		if (lle_tpl_tok_is_op(P, ",")) {
 			if (lle_tpl_lex(P) < 0)
 				return -1;
@@ -213,7 +269,7 @@ static struct expr *parse_name(struct tpl_parser *P)
 			goto fail;
 		}
 		e->kind = EXPR_RANGE;
-		if (parse_call_args(P, e) < 0)
+		if (parse_call_args(P, e, NULL) < 0)
 			goto fail;
 		if (e->nargs < 1 || e->nargs > 3) {
 			lle_tpl_syntax_error(P, pos, "range() takes 1 to 3 arguments");
@@ -300,6 +356,37 @@ fail:
 	return NULL;
 }
 
+/* {k: v, ...} with the '{' current, as Jinja's parse_dict (a trailing comma
+ * allowed); keys and values alternate in args. */
+static struct expr *parse_dict(struct tpl_parser *P)
+{
+	struct expr *e = new_expr(P, EXPR_DICT, P->tok.pos);
+	if (!e || lle_tpl_lex(P) < 0)
+		goto fail;
+	while (!lle_tpl_tok_is_op(P, "}")) {
+		struct expr *k = parse_expression(P);
+		if (!k || expr_add_arg(P, e, k) < 0 || expect_op(P, ":") < 0)
+			goto fail;
+		struct expr *v = parse_expression(P);
+		if (!v || expr_add_arg(P, e, v) < 0)
+			goto fail;
+		if (lle_tpl_tok_is_op(P, ",")) {
+			if (lle_tpl_lex(P) < 0)
+				goto fail;
+		} else if (!lle_tpl_tok_is_op(P, "}")) {
+			lle_tpl_syntax_error(P, P->tok.pos, "expected ',' or '}'");
+			goto fail;
+		}
+	}
+	e->end = P->tok.pos + 1;
+	if (lle_tpl_lex(P) < 0)
+		goto fail;
+	return e;
+fail:
+	lle_tpl_expr_free(e);
+	return NULL;
+}
+
 /* ( expr ) with the '(' current: the span grows to the parentheses. */
 static struct expr *parse_parenthesized(struct tpl_parser *P)
 {
@@ -340,9 +427,8 @@ static struct expr *parse_primary(struct tpl_parser *P)
 		if (lle_tpl_tok_is_op(P, "["))
 			return parse_list(P);
 		if (lle_tpl_tok_is_op(P, "{"))
-			lle_tpl_syntax_error(P, pos, "dict literals are not supported");
-		else
-			lle_tpl_syntax_error(P, pos, "unexpected '%s'", P->tok.op);
+			return parse_dict(P);
+		lle_tpl_syntax_error(P, pos, "unexpected '%s'", P->tok.op);
 		return NULL;
 	case TOK_END:
 		lle_tpl_syntax_error(P, pos, "expected an expression");
@@ -383,7 +469,7 @@ static struct expr *parse_attribute(struct tpl_parser *P, struct expr *e)
 	m->name = n;
 	m->a = e;
 	m->end = nend;
-	if (call && parse_call_args(P, m) < 0) {
+	if (call && parse_call_args(P, m, NULL) < 0) {
 		lle_tpl_expr_free(m);
 		return NULL;
 	}
@@ -477,7 +563,7 @@ static struct expr *parse_filter(struct tpl_parser *P, struct expr *e)
 	x->filter = f;
 	x->a = e;
 	x->end = P->tok.pos + P->tok.len;
-	if (lle_tpl_lex(P) < 0 || (lle_tpl_tok_is_op(P, "(") && parse_call_args(P, x) < 0)) {
+	if (lle_tpl_lex(P) < 0 || (lle_tpl_tok_is_op(P, "(") && parse_call_args(P, x, f->keywords) < 0)) {
 		lle_tpl_expr_free(x);
 		return NULL;
 	}
