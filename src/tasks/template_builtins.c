@@ -206,7 +206,7 @@ static int method_get(struct tpl_render *R, const struct expr *e, json_t *self, 
 	return *out ? 0 : lle_tpl_oom(R);
 }
 
-/* dict.keys() and dict.values(), as lists. */
+/* dict.keys() and dict.values(), as views (template_int.h). */
 static int method_keys_values(struct tpl_render *R, const struct expr *e, json_t *self, json_t **av,
 			      json_t **out)
 {
@@ -221,8 +221,8 @@ static int method_keys_values(struct tpl_render *R, const struct expr *e, json_t
 			a = NULL;
 		}
 	}
-	*out = a;
-	return a ? 0 : lle_tpl_oom(R);
+	*out = a ? lle_tpl_view_new(keys ? "dict_keys" : "dict_values", a, 0, 0, 0) : NULL;
+	return *out ? 0 : lle_tpl_oom(R);
 }
 
 static const struct tpl_builtin k_methods[] = {
@@ -797,6 +797,6 @@ int lle_tpl_range(struct tpl_render *R, const struct expr *e, json_t **out)
 	}
 	if (!l)
 		return lle_tpl_render_error(R, e, "range() is too long");
-	*out = l;
-	return 0;
+	*out = lle_tpl_view_new("range", l, arg[0], arg[1], step);
+	return *out ? 0 : lle_tpl_oom(R);
 }

@@ -40,6 +40,8 @@ int lle_tpl_oom(struct tpl_render *R)
 	return lle_err_oom(R->err);
 }
 
+static int eval_raw(struct tpl_render *R, const struct expr *e, json_t **out);
+
 int lle_tpl_eval_defined(struct tpl_render *R, const struct expr *e, json_t **out)
 {
 	if (lle_tpl_eval(R, e, out) < 0)
@@ -47,6 +49,111 @@ int lle_tpl_eval_defined(struct tpl_render *R, const struct expr *e, json_t **ou
 	if (!*out)
 		return lle_tpl_missing(R, e);
 	return 0;
+}
+
+/* The value as it is, a view kept (see template_int.h), defined. */
+static int eval_raw_defined(struct tpl_render *R, const struct expr *e, json_t **out)
+{
+	if (eval_raw(R, e, out) < 0)
+		return -1;
+	if (!*out)
+		return lle_tpl_missing(R, e);
+	return 0;
+}
+
+/* ---------- views ---------- */
+
+static const char k_view_key[] = "\0view";
+#define VIEW_KEY_LEN (sizeof(k_view_key) - 1)
+
+json_t *lle_tpl_view_new(const char *kind, json_t *items, long long start, long long stop,
+			 long long step)
+{
+	json_t *a = json_pack("[soIII]", kind, items, (json_int_t)start, (json_int_t)stop,
+			      (json_int_t)step); /* items stolen, even on failure */
+	json_t *o = a ? json_object() : NULL;
+	if (!o) {
+		if (a)
+			json_decref(a);
+		return NULL;
+	}
+	if (json_object_setn_new_nocheck(o, k_view_key, VIEW_KEY_LEN, a) < 0) { /* a released */
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* The [kind, items, start, stop, step] of a view, or NULL. */
+static const json_t *view_of(const json_t *v)
+{
+	if (!json_is_object(v) || json_object_size(v) != 1)
+		return NULL;
+	return json_object_getn(v, k_view_key, VIEW_KEY_LEN);
+}
+
+/* A view becomes its items (a list); anything else stays. */
+static void unwrap_view(json_t **v)
+{
+	const json_t *view = view_of(*v);
+	if (view) {
+		json_t *items = json_incref(json_array_get(view, 1));
+		json_decref(*v);
+		*v = items;
+	}
+}
+
+static int print_view(struct lle_buf *out, const json_t *view)
+{
+	const char *kind = json_string_value(json_array_get(view, 0));
+	if (!strcmp(kind, "range")) {
+		long long a = json_integer_value(json_array_get(view, 2));
+		long long b = json_integer_value(json_array_get(view, 3));
+		long long s = json_integer_value(json_array_get(view, 4));
+		return s == 1 ? lle_buf_printf(out, "range(%lld, %lld)", a, b)
+			      : lle_buf_printf(out, "range(%lld, %lld, %lld)", a, b, s);
+	}
+	lle_buf_printf(out, "%s(", kind);
+	lle_tpl_print(out, json_array_get(view, 1), 1);
+	return lle_buf_addc(out, ')');
+}
+
+/* As pystr.c's lle_py_str/lle_py_repr, looking for views inside lists and dicts. */
+int lle_tpl_print(struct lle_buf *out, const json_t *v, int repr)
+{
+	const json_t *view = view_of(v);
+	if (view)
+		return print_view(out, view);
+	if (json_is_array(v)) {
+		lle_buf_addc(out, '[');
+		for (size_t i = 0; i < json_array_size(v); i++) {
+			if (i)
+				lle_buf_adds(out, ", ");
+			lle_tpl_print(out, json_array_get(v, i), 1);
+		}
+		return lle_buf_addc(out, ']');
+	}
+	if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		int first = 1;
+		lle_buf_addc(out, '{');
+		json_object_foreach((json_t *)v, k, x) {
+			json_t *key = json_string_nocheck(k);
+			if (!key) {
+				out->oom = 1;
+				return -1;
+			}
+			lle_buf_adds(out, first ? "" : ", ");
+			first = 0;
+			lle_py_repr(out, key);
+			json_decref(key);
+			lle_buf_adds(out, ": ");
+			lle_tpl_print(out, x, 1);
+		}
+		return lle_buf_addc(out, '}');
+	}
+	return repr ? lle_py_repr(out, v) : lle_py_str(out, v);
 }
 
 /* ---------- names and subscripts ---------- */
@@ -329,18 +436,25 @@ static int eval_negate(struct tpl_render *R, const struct expr *e, json_t **out)
 	return rv;
 }
 
+/* Truthiness, of a view's items for a view. */
+static int truthy(const json_t *v)
+{
+	const json_t *view = view_of(v);
+	return lle_py_truthy(view ? json_array_get(view, 1) : v);
+}
+
 /* and, or: Python returns the deciding operand itself. */
 static int eval_logic(struct tpl_render *R, const struct expr *e, json_t **out)
 {
 	json_t *a;
-	if (lle_tpl_eval_defined(R, e->a, &a) < 0)
+	if (eval_raw_defined(R, e->a, &a) < 0)
 		return -1;
-	if (lle_py_truthy(a) == (e->kind == EXPR_OR)) {
+	if (truthy(a) == (e->kind == EXPR_OR)) {
 		*out = a;
 		return 0;
 	}
 	json_decref(a);
-	return lle_tpl_eval_defined(R, e->b, out);
+	return eval_raw_defined(R, e->b, out);
 }
 
 /* a if cond else b; without else, undefined. */
@@ -352,8 +466,8 @@ static int eval_conditional(struct tpl_render *R, const struct expr *e, json_t *
 	int take = lle_py_truthy(cond);
 	json_decref(cond);
 	if (take)
-		return lle_tpl_eval(R, e->a, out);
-	return e->c ? lle_tpl_eval(R, e->c, out) : 0;
+		return eval_raw(R, e->a, out);
+	return e->c ? eval_raw(R, e->c, out) : 0;
 }
 
 static int eval_list(struct tpl_render *R, const struct expr *e, json_t **out)
@@ -363,7 +477,7 @@ static int eval_list(struct tpl_render *R, const struct expr *e, json_t **out)
 		return lle_tpl_oom(R);
 	for (size_t i = 0; i < e->nargs; i++) {
 		json_t *x;
-		if (lle_tpl_eval_defined(R, e->args[i], &x) < 0) {
+		if (eval_raw_defined(R, e->args[i], &x) < 0) {
 			json_decref(l);
 			return -1;
 		}
@@ -397,7 +511,7 @@ static int eval_dict(struct tpl_render *R, const struct expr *e, json_t **out)
 			json_decref(d);
 			return -1;
 		}
-		if (lle_tpl_eval_defined(R, e->args[i + 1], &v) < 0) {
+		if (eval_raw_defined(R, e->args[i + 1], &v) < 0) {
 			json_decref(k);
 			json_decref(d);
 			return -1;
@@ -414,6 +528,15 @@ static int eval_dict(struct tpl_render *R, const struct expr *e, json_t **out)
 }
 
 int lle_tpl_eval(struct tpl_render *R, const struct expr *e, json_t **out)
+{
+	if (eval_raw(R, e, out) < 0)
+		return -1;
+	if (*out)
+		unwrap_view(out);
+	return 0;
+}
+
+static int eval_raw(struct tpl_render *R, const struct expr *e, json_t **out)
 {
 	int rv = 0;
 	*out = NULL;
@@ -578,15 +701,15 @@ static int render_nodes(struct tpl_render *R, const struct nodelist *l, struct l
 				return lle_tpl_oom(R);
 			break;
 		case NODE_OUTPUT:
-			if (lle_tpl_eval_defined(R, n->e, &v) < 0)
+			if (eval_raw_defined(R, n->e, &v) < 0)
 				return -1;
-			lle_py_str(out, v);
+			lle_tpl_print(out, v, 0);
 			json_decref(v);
 			if (out->oom)
 				return lle_tpl_oom(R);
 			break;
 		case NODE_SET:
-			if (lle_tpl_eval_defined(R, n->e, &v) < 0 || push_var(R, n->var, v) < 0)
+			if (eval_raw_defined(R, n->e, &v) < 0 || push_var(R, n->var, v) < 0)
 				return -1;
 			break;
 		case NODE_IF:

@@ -179,6 +179,19 @@ int lle_tpl_eval_defined(struct tpl_render *R, const struct expr *e, json_t **ou
 int lle_tpl_subscript(struct tpl_render *R, const struct expr *e, json_t *base, json_t *key,
 		      json_t **out);
 
+/* ---------- views (template_eval.c) ---------- */
+
+/* range(), dict.keys() and dict.values() give Python objects that are not
+ * lists and print otherwise: range(0, 3), dict_keys(['a']). Such a "view"
+ * is a JSON object with one key no document can have (it starts with a NUL
+ * byte), holding the items and how to print them. lle_tpl_eval hands every
+ * consumer the items, a list; only printing, {% set %}, list and dict
+ * literals, and/or and if-else keep the view itself. */
+json_t *lle_tpl_view_new(const char *kind, json_t *items, long long start, long long stop,
+			 long long step); /* items stolen; NULL out of memory */
+/* str(v) (repr: repr(v)) as Python prints it, views included. */
+int lle_tpl_print(struct lle_buf *out, const json_t *v, int repr);
+
 /* ---------- operators and values (template_ops.c) ---------- */
 
 const char *lle_tpl_type_name(const json_t *v);
@@ -231,7 +244,7 @@ const struct tpl_builtin *lle_tpl_find_method(const char *name, json_type t);
 /* Whether any type has a method `name` (checked when compiling). */
 int lle_tpl_method_exists(const char *name);
 const struct tpl_test *lle_tpl_find_test(const char *name);
-/* range(args): a list, as Jinja's range() iterated. */
+/* range(args): a view of its items (see views above). */
 int lle_tpl_range(struct tpl_render *R, const struct expr *e, json_t **out);
 
 #endif

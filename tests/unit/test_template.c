@@ -64,7 +64,7 @@ static char **section_field(struct tcase *c, const char *name, int *known)
 		return &c->error_contains;
 	if (!strcmp(name, "compile-error"))
 		return &c->compile_error;
-	if (!strcmp(name, "deviation") || !strcmp(name, "jinja2"))
+	if (!strcmp(name, "deviation") || !strcmp(name, "jinja2") || !strcmp(name, "jinja2-since"))
 		return NULL;
 	*known = 0;
 	return NULL;
