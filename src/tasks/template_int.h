@@ -1,7 +1,8 @@
 /* The template engine's inside, shared by its phases and by nothing else:
  *
  *   template_lex.c       source -> text segments and tags; a tag -> tokens
- *   template_parse.c     tokens -> the tree below (expressions, statements);
+ *   template_parse.c     tokens -> the expression trees below
+ *   template_stmt.c      segments -> the node tree (statements);
  *                        lle_tpl_compile, lle_tpl_free
  *   template_eval.c      the tree + a document -> text: expressions, subscripts,
  *                        statements; lle_tpl_render
@@ -139,9 +140,15 @@ int lle_tpl_tok_is_op(const struct tpl_parser *P, const char *op);
 int lle_tpl_tok_is_name(const struct tpl_parser *P, const char *name);
 char *lle_tpl_tok_text(const struct tpl_parser *P);
 
-/* ---------- parsing (template_parse.c) ---------- */
+/* ---------- parsing (template_parse.c: expressions; template_stmt.c: statements) ---------- */
 
 void lle_tpl_expr_free(struct expr *e);
+/* An expression from the current token on; NULL (the error set) if none. */
+struct expr *lle_tpl_parse_expression(struct tpl_parser *P);
+/* The rest of the tag, after the current token, as exactly one expression. */
+struct expr *lle_tpl_parse_rest_as_expression(struct tpl_parser *P);
+/* The current token must be op: read past it. */
+int lle_tpl_expect_op(struct tpl_parser *P, const char *op);
 
 /* ---------- rendering (template_eval.c) ---------- */
 
