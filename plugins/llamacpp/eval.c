@@ -901,23 +901,15 @@ static int score_cluster_exact(struct lle_model *m, struct score *sc, int c0, in
 	return 0;
 }
 
-static int run_scoring(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
-		       size_t nidx, lle_complete_fn cb, void *user, char *err, size_t len)
+/* Phase 1 of run_scoring: tokenise requests into sc's units (index k of idx
+ * is "request k"), on up to n_threads threads: lm-evaluation-harness's
+ * encoding of context and context + continuation for every request costs as
+ * much as decoding on a small model, and llama.cpp's tokeniser may run on
+ * many threads. The units end up in request order, as one thread would have
+ * made them. -1 out of memory. */
+static int tokenise_requests(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
+			     size_t nidx, struct score *sc)
 {
-	struct score sc = { 0 };
-	int rc = -1;
-	size_t nreq = nidx;
-	sc.rq = lc_alloc(sizeof(*sc.rq) * (nreq ? nreq : 1));
-	if (!sc.rq) {
-		fail_all(reqs, idx, nidx, cb, user);
-		return 0;
-	}
-	memset(sc.rq, 0, sizeof(*sc.rq) * (nreq ? nreq : 1));
-
-	/* 1. tokenise into units (index k of idx is "request k" below), on up to
-	 * n_threads threads: lm-evaluation-harness's encoding of context and
-	 * context + continuation for every request costs as much as decoding on
-	 * a small model, and llama.cpp's tokeniser may run on many threads */
 	double t_tok = lc_now();
 	struct tok_job jobs[LC_TOK_THREADS];
 	pthread_t tid[LC_TOK_THREADS];
@@ -927,7 +919,7 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 	if (nj < 1)
 		nj = 1;
 	for (int t = 0; t < nj; t++)
-		jobs[t] = (struct tok_job){ .m = m, .reqs = reqs, .idx = idx, .rq = sc.rq,
+		jobs[t] = (struct tok_job){ .m = m, .reqs = reqs, .idx = idx, .rq = sc->rq,
 					    .k0 = nidx * (size_t)t / (size_t)nj,
 					    .k1 = nidx * (size_t)(t + 1) / (size_t)nj };
 	int started[LC_TOK_THREADS] = { 0 };
@@ -943,18 +935,17 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		tok_oom |= jobs[t].oom;
 		total += jobs[t].part.nu;
 	}
-	/* the units in request order, as one thread would have made them */
-	sc.u = lc_alloc(sizeof(struct unit) * (size_t)(total ? total : 1));
+	sc->u = lc_alloc(sizeof(struct unit) * (size_t)(total ? total : 1));
 	for (int t = 0; t < nj; t++) {
 		struct score *part = &jobs[t].part;
-		if (sc.u && part->nu)
-			memcpy(sc.u + sc.nu, part->u, sizeof(struct unit) * (size_t)part->nu);
+		if (sc->u && part->nu)
+			memcpy(sc->u + sc->nu, part->u, sizeof(struct unit) * (size_t)part->nu);
 		else /* no room to keep them: drop them, and fail below */
 			for (int i = 0; i < part->nu; i++) {
 				lc_free(part->u[i].toks);
 				lc_free(part->u[i].tgt);
 			}
-		sc.nu += sc.u ? part->nu : 0;
+		sc->nu += sc->u ? part->nu : 0;
 		n_short += part->n_short;
 		n_ctx_short += part->n_ctx_short;
 		m->n_naive += jobs[t].naive;
@@ -962,221 +953,323 @@ static int run_scoring(struct lle_model *m, const struct lle_request *reqs, cons
 		lc_free(part->ctx_text);
 		lc_free(part->ctx_toks);
 	}
-	sc.capu = total;
-	if (tok_oom || !sc.u)
-		goto oom;
-
+	sc->capu = total;
+	if (tok_oom || !sc->u)
+		return -1;
 	lc_log(LLE_LOG_DEBUG, "llamacpp: tokenised %zu requests in %.3f s (%d continuations from a "
-	       "SentencePiece split, %d contexts from the one before)", nreq, lc_now() - t_tok, n_short,
+	       "SentencePiece split, %d contexts from the one before)", nidx, lc_now() - t_tok, n_short,
 	       n_ctx_short);
-	/* requests with no units (empty text, empty continuation) are done now */
-	for (size_t k = 0; k < nreq; k++)
-		if (sc.rq[k].failed || sc.rq[k].n_units == 0)
-			finish_score_req(reqs, &sc.rq[k], idx[k], 0, cb, user);
+	return 0;
+}
 
-	/* units with nothing to score need no decoding */
-	sc.order = lc_alloc(sizeof(int) * (size_t)(sc.nu ? sc.nu : 1));
-	sc.gstart = lc_alloc(sizeof(int) * (size_t)(sc.nu + 1));
-	sc.gseq = lc_alloc(sizeof(int) * (size_t)(sc.nu + 1));
-	if (!sc.order || !sc.gstart || !sc.gseq)
-		goto oom;
+/* Hand back what needs no decoding: requests that failed or have no units
+ * (empty text, empty continuation), and units with nothing to score. The
+ * other units go into sc->order, sorted (see the head of this file). The
+ * number of units to decode, or -1 out of memory. */
+static int finish_trivial(struct score *sc, size_t nreq, const struct lle_request *reqs,
+			  const size_t *idx, lle_complete_fn cb, void *user)
+{
+	for (size_t k = 0; k < nreq; k++)
+		if (sc->rq[k].failed || sc->rq[k].n_units == 0)
+			finish_score_req(reqs, &sc->rq[k], idx[k], 0, cb, user);
+	sc->order = lc_alloc(sizeof(int) * (size_t)(sc->nu ? sc->nu : 1));
+	sc->gstart = lc_alloc(sizeof(int) * (size_t)(sc->nu + 1));
+	sc->gseq = lc_alloc(sizeof(int) * (size_t)(sc->nu + 1));
+	if (!sc->order || !sc->gstart || !sc->gseq)
+		return -1;
 	int nwork = 0;
-	for (int i = 0; i < sc.nu; i++) {
-		if (sc.u[i].s > 0) {
-			sc.order[nwork++] = i;
+	for (int i = 0; i < sc->nu; i++) {
+		if (sc->u[i].s > 0) {
+			sc->order[nwork++] = i;
 		} else {
-			struct score_req *q = &sc.rq[sc.u[i].req];
-			q->win_lp[sc.u[i].win] = 0;
+			struct score_req *q = &sc->rq[sc->u[i].req];
+			q->win_lp[sc->u[i].win] = 0;
 			if (++q->n_done == q->n_units)
-				finish_score_req(reqs, q, idx[sc.u[i].req], 0, cb, user);
+				finish_score_req(reqs, q, idx[sc->u[i].req], 0, cb, user);
 		}
 	}
-	qsort_r(sc.order, (size_t)nwork, sizeof(int), cmp_unit, sc.u);
+	qsort_r(sc->order, (size_t)nwork, sizeof(int), cmp_unit, sc->u);
+	return nwork;
+}
 
-	/* 2. groups, and clusters of groups with a common prefix: the sorted
-	 * groups are cut where two neighbours share no more than all groups of
-	 * the batch share (a subject's few-shot prefix makes a cluster) */
-	sc.ng = 0;
+/* Phase 2: the sorted units' groups (equal group parts side by side). */
+static void find_groups(struct score *sc, int nwork)
+{
+	sc->ng = 0;
 	for (int p = 0; p < nwork; p++) {
-		struct unit *u = &sc.u[sc.order[p]];
-		if (p == 0 || cmp_toks(u->toks, u->g, sc.u[sc.order[p - 1]].toks,
-				       sc.u[sc.order[p - 1]].g) != 0)
-			sc.gstart[sc.ng++] = p;
-		u->group = sc.ng - 1;
+		struct unit *u = &sc->u[sc->order[p]];
+		if (p == 0 || cmp_toks(u->toks, u->g, sc->u[sc->order[p - 1]].toks,
+				       sc->u[sc->order[p - 1]].g) != 0)
+			sc->gstart[sc->ng++] = p;
+		u->group = sc->ng - 1;
 	}
-	sc.gstart[sc.ng] = nwork;
-	if (nwork == 0) {
-		rc = 0;
-		goto out;
-	}
-	/* gl[i]: tokens group i shares with group i - 1, capped so that each
-	 * group keeps its last token to itself */
-	int *gl = lc_alloc(sizeof(int) * (size_t)sc.ng);
+	sc->gstart[sc->ng] = nwork;
+}
+
+/* The first unit of group i. */
+static const struct unit *group_unit(const struct score *sc, int i)
+{
+	return &sc->u[sc->order[sc->gstart[i]]];
+}
+
+/* gl[i]: the tokens group i shares with group i - 1, capped so that each
+ * group keeps its last token to itself; *pmin: the fewest any group shares
+ * (what all groups of the batch share). NULL out of memory. */
+static int *group_overlaps(const struct score *sc, int *pmin)
+{
+	int *gl = lc_alloc(sizeof(int) * (size_t)sc->ng);
 	if (!gl)
-		goto oom;
-	int pmin = 1 << 30;
-	for (int i = 0; i < sc.ng; i++) {
-		const struct unit *a = &sc.u[sc.order[sc.gstart[i]]];
-		if (a->g - 1 < pmin)
-			pmin = a->g - 1;
+		return NULL;
+	*pmin = 1 << 30;
+	for (int i = 0; i < sc->ng; i++) {
+		const struct unit *a = group_unit(sc, i);
+		if (a->g - 1 < *pmin)
+			*pmin = a->g - 1;
 		if (i == 0) {
 			gl[i] = 0;
 			continue;
 		}
-		const struct unit *b = &sc.u[sc.order[sc.gstart[i - 1]]];
+		const struct unit *b = group_unit(sc, i - 1);
 		int l = 0;
 		while (l < a->g - 1 && l < b->g - 1 && a->toks[l] == b->toks[l])
 			l++;
 		gl[i] = l;
-		if (l < pmin)
-			pmin = l;
+		if (l < *pmin)
+			*pmin = l;
 	}
+	return gl;
+}
 
-	/* 3. per cluster: its prefix in sequence 0, then the exact evaluator or
-	 * waves of many sequences. The exact one needs the cache to hold sequence 0
-	 * alone, each token in the cell of its position; anything else that used
-	 * the cache may have left the prefix elsewhere, so it starts afresh. */
+/* The cluster of groups that starts at c0: the sorted groups are cut where
+ * two neighbours share no more than all groups of the batch share (a
+ * subject's few-shot prefix makes a cluster). Returns its end c1; *prefix
+ * is the tokens all its groups share (the exact evaluator leaves each group
+ * two tokens of its own, and wants no prefix of one). */
+static int cluster_end(const struct score *sc, const int *gl, int pmin, int c0, int exact, int *prefix)
+{
+	int c1, P = group_unit(sc, c0)->g - 1;
+	for (c1 = c0 + 1; c1 < sc->ng && (sc->ng == 1 || gl[c1] > pmin); c1++) {
+		int gm = group_unit(sc, c1)->g - 1;
+		if (gl[c1] < P)
+			P = gl[c1];
+		if (gm < P)
+			P = gm;
+	}
+	if (exact) {
+		for (int c = c0; c < c1; c++)
+			if (group_unit(sc, c)->g - 2 < P)
+				P = group_unit(sc, c)->g - 2;
+		if (P < 2)
+			P = 0;
+	}
+	*prefix = P;
+	return c1;
+}
+
+/* The batched evaluator's state across the waves of a cluster: the group
+ * whose part stays decoded (in sequence alive_seq, alive_cells cells) because
+ * the last wave ended inside it; alive is -1 when none. */
+struct wave_state {
+	int alive, alive_seq, alive_cells;
+};
+
+/* One wave: the group parts to decode (ga) and the units' own tokens (ub),
+ * for sorted units [p0, p). */
+struct wave {
+	struct item *ga, *ub;
+	int nga, nub;
+	int p0, p;
+};
+
+/* Fill a wave from sorted position p on with what fits the free sequences
+ * and KV cells. -1 (err set) when even the first unit does not fit. */
+static int plan_wave(struct lle_model *m, struct score *sc, int P, const struct wave_state *ws,
+		     struct item *items, int p, int pend, struct wave *w, char *err, size_t len)
+{
+	int free_seqs = m->n_parallel - (ws->alive >= 0);
+	int budget = m->unified ? m->kv_size - m->n_pre - ws->alive_cells - 8 : 1 << 30;
+	int next_seq = 1;
+	*w = (struct wave){ .ga = items, .ub = items + m->n_parallel + 1, .p0 = p };
+	while (p < pend) {
+		struct unit *u = &sc->u[sc->order[p]];
+		int new_group = u->group != ws->alive && (w->nga == 0 || w->ga[w->nga - 1].owner != u->group);
+		int need_seq = new_group + (u->s > 1);
+		int need_cells = (new_group ? u->g - P : 0) + (u->s > 1 ? u->s - 1 : 0);
+		if (need_seq > free_seqs || need_cells > budget) {
+			if (p > w->p0)
+				break;
+			snprintf(err, len, "a request needs %d KV cells, more than the %d free: "
+				 "raise kv_size", need_cells, budget);
+			return -1;
+		}
+		if (new_group) {
+			while (next_seq == ws->alive_seq)
+				next_seq++;
+			sc->gseq[u->group] = next_seq++;
+			w->ga[w->nga++] = (struct item){ sc->gseq[u->group], P, u->toks + P, u->g - P,
+							 u->g - P - 1, u->group };
+		}
+		if (u->s > 1) {
+			while (next_seq == ws->alive_seq)
+				next_seq++;
+			u->seq = next_seq++;
+			w->ub[w->nub++] = (struct item){ u->seq, u->g, u->toks + u->g, u->s - 1, 0,
+							 sc->order[p] };
+		}
+		free_seqs -= need_seq;
+		budget -= need_cells;
+		p++;
+	}
+	w->p = p;
+	return 0;
+}
+
+/* Decode a wave: phase A, the group parts on copies of the prefix; phase B,
+ * each unit's own tokens on a copy of its group. */
+static int decode_wave(struct lle_model *m, struct score *sc, int P, const struct wave *w, char *err,
+		       size_t len)
+{
 	llama_memory_t mem = llama_get_memory(m->ctx);
+	struct score_cb cbu = { sc };
+	for (int i = 0; i < w->nga; i++)
+		if (P > 0)
+			llama_memory_seq_cp(mem, 0, w->ga[i].seq, -1, -1);
+	if (decode_items(m, w->ga, w->nga, group_row, &cbu, err, len) < 0)
+		return -1;
+	for (int i = 0; i < w->nub; i++) {
+		struct unit *u = &sc->u[w->ub[i].owner];
+		llama_memory_seq_cp(mem, sc->gseq[u->group], w->ub[i].seq, -1, -1);
+	}
+	if (decode_items(m, w->ub, w->nub, unit_row, &cbu, err, len) < 0)
+		return -1;
+	for (int i = 0; i < w->nub; i++)
+		llama_memory_seq_rm(mem, w->ub[i].seq, -1, -1);
+	return 0;
+}
+
+/* After a wave: free its sequences, except the last group's when the next
+ * wave goes on inside it. */
+static void retire_wave(struct lle_model *m, const struct score *sc, const struct wave *w, int pend,
+			int P, struct wave_state *ws)
+{
+	llama_memory_t mem = llama_get_memory(m->ctx);
+	int last_group = sc->u[sc->order[w->p - 1]].group;
+	int straddles = w->p < pend && sc->u[sc->order[w->p]].group == last_group;
+	for (int i = 0; i < w->nga; i++)
+		if (!(straddles && w->ga[i].owner == last_group))
+			llama_memory_seq_rm(mem, w->ga[i].seq, -1, -1);
+	if (ws->alive >= 0 && !(straddles && ws->alive == last_group)) {
+		llama_memory_seq_rm(mem, ws->alive_seq, -1, -1);
+		ws->alive = -1;
+		ws->alive_seq = 0;
+		ws->alive_cells = 0;
+	}
+	if (straddles && ws->alive != last_group) {
+		ws->alive = last_group;
+		ws->alive_seq = sc->gseq[last_group];
+		ws->alive_cells = sc->u[sc->order[w->p - 1]].g - P;
+	}
+}
+
+/* The batched evaluator: the cluster's groups [c0, c1) in waves of many
+ * sequences on top of the prefix in sequence 0. items has room for
+ * 2 * n_parallel + 2. */
+static int score_cluster_waves(struct lle_model *m, struct score *sc, int c0, int c1, int P,
+			       struct item *items, const struct lle_request *reqs, const size_t *idx,
+			       lle_complete_fn cb, void *user, int *cancelled, char *err, size_t len)
+{
+	struct wave_state ws = { -1, 0, 0 };
+	int p = sc->gstart[c0], pend = sc->gstart[c1];
+	while (p < pend) {
+		if (lc_host->interrupted(lc_host->user)) {
+			*cancelled = 1;
+			return 0;
+		}
+		struct wave w;
+		if (plan_wave(m, sc, P, &ws, items, p, pend, &w, err, len) < 0 ||
+		    decode_wave(m, sc, P, &w, err, len) < 0)
+			return -1;
+		retire_wave(m, sc, &w, pend, P, &ws);
+		/* results, in sorted order */
+		for (int q = w.p0; q < w.p; q++)
+			unit_done(sc, &sc->u[sc->order[q]], reqs, idx, cb, user);
+		p = w.p;
+	}
+	return 0;
+}
+
+/* Phase 3: per cluster, its prefix in sequence 0, then the exact evaluator
+ * or waves of many sequences. The exact one needs the cache to hold
+ * sequence 0 alone, each token in the cell of its position; anything else
+ * that used the cache may have left the prefix elsewhere, so it starts
+ * afresh. -1 with err set (oom: *oom set). */
+static int score_clusters(struct lle_model *m, struct score *sc, const struct lle_request *reqs,
+			  const size_t *idx, lle_complete_fn cb, void *user, int *cancelled, int *oom,
+			  char *err, size_t len)
+{
+	int pmin, rc = -1;
+	int *gl = group_overlaps(sc, &pmin);
+	struct item *items = gl ? lc_alloc(sizeof(struct item) * (size_t)(2 * m->n_parallel + 2)) : NULL;
 	int exact = m->exact || m->n_parallel < 2;
+	if (!gl || !items) {
+		*oom = 1;
+		goto out;
+	}
 	if (exact && !m->canonical) {
-		llama_memory_clear(mem, false);
+		llama_memory_clear(llama_get_memory(m->ctx), false);
 		m->n_pre = 0;
 	}
 	m->canonical = exact;
-	struct score_cb cbu = { &sc };
-	struct item *items = lc_alloc(sizeof(struct item) * (size_t)(2 * m->n_parallel + 2));
-	if (!items) {
-		lc_free(gl);
-		goto oom;
-	}
-	int cancelled = 0;
-	for (int c0 = 0, c1; c0 < sc.ng && !cancelled; c0 = c1) {
-		int P = sc.u[sc.order[sc.gstart[c0]]].g - 1;
-		for (c1 = c0 + 1; c1 < sc.ng && (sc.ng == 1 || gl[c1] > pmin); c1++) {
-			int gm = sc.u[sc.order[sc.gstart[c1]]].g - 1;
-			if (gl[c1] < P)
-				P = gl[c1];
-			if (gm < P)
-				P = gm;
-		}
-		if (exact) { /* each group keeps two tokens of its own; no prefix of one */
-			for (int c = c0; c < c1; c++)
-				if (sc.u[sc.order[sc.gstart[c]]].g - 2 < P)
-					P = sc.u[sc.order[sc.gstart[c]]].g - 2;
-			if (P < 2)
-				P = 0;
-		}
-		lc_log(LLE_LOG_DEBUG, "llamacpp: cluster of %d groups, prefix %d tokens (had %d)", c1 - c0, P, m->n_pre);
-		if (set_prefix(m, sc.u[sc.order[sc.gstart[c0]]].toks, P, err, len) < 0) {
-			lc_free(gl);
-			lc_free(items);
+	for (int c0 = 0, c1; c0 < sc->ng && !*cancelled; c0 = c1) {
+		int P;
+		c1 = cluster_end(sc, gl, pmin, c0, exact, &P);
+		lc_log(LLE_LOG_DEBUG, "llamacpp: cluster of %d groups, prefix %d tokens (had %d)", c1 - c0,
+		       P, m->n_pre);
+		if (set_prefix(m, group_unit(sc, c0)->toks, P, err, len) < 0)
 			goto out;
-		}
-		if (exact) {
-			if (score_cluster_exact(m, &sc, c0, c1, P, reqs, idx, cb, user, &cancelled, err,
-						len) < 0) {
-				lc_free(gl);
-				lc_free(items);
-				goto out;
-			}
-			continue;
-		}
-	int p = sc.gstart[c0], pend = sc.gstart[c1], alive = -1, alive_seq = 0, alive_cells = 0;
-	while (p < pend) {
-		if (lc_host->interrupted(lc_host->user)) {
-			cancelled = 1;
-			break;
-		}
-		int free_seqs = m->n_parallel - (alive >= 0);
-		int budget = m->unified ? m->kv_size - m->n_pre - alive_cells - 8 : 1 << 30;
-		int p0 = p, nga = 0, nub = 0, next_seq = 1;
-		struct item *ga = items, *ub = items + m->n_parallel + 1;
-		while (p < pend) {
-			struct unit *u = &sc.u[sc.order[p]];
-			int new_group = u->group != alive && (nga == 0 || ga[nga - 1].owner != u->group);
-			int need_seq = new_group + (u->s > 1);
-			int need_cells = (new_group ? u->g - P : 0) + (u->s > 1 ? u->s - 1 : 0);
-			if (need_seq > free_seqs || need_cells > budget) {
-				if (p > p0)
-					break;
-				snprintf(err, len, "a request needs %d KV cells, more than the %d free: "
-					 "raise kv_size", need_cells, budget);
-				lc_free(items);
-				lc_free(gl);
-				goto out;
-			}
-			if (new_group) {
-				while (next_seq == alive_seq)
-					next_seq++;
-				sc.gseq[u->group] = next_seq++;
-				ga[nga++] = (struct item){ sc.gseq[u->group], P, u->toks + P, u->g - P,
-							   u->g - P - 1, u->group };
-			}
-			if (u->s > 1) {
-				while (next_seq == alive_seq)
-					next_seq++;
-				u->seq = next_seq++;
-				ub[nub++] = (struct item){ u->seq, u->g, u->toks + u->g, u->s - 1, 0,
-							   sc.order[p] };
-			}
-			free_seqs -= need_seq;
-			budget -= need_cells;
-			p++;
-		}
-		/* phase A: group parts */
-		for (int i = 0; i < nga; i++)
-			if (P > 0)
-				llama_memory_seq_cp(mem, 0, ga[i].seq, -1, -1);
-		if (decode_items(m, ga, nga, group_row, &cbu, err, len) < 0) {
-			lc_free(items);
-			lc_free(gl);
+		int r = exact ? score_cluster_exact(m, sc, c0, c1, P, reqs, idx, cb, user, cancelled, err, len)
+			      : score_cluster_waves(m, sc, c0, c1, P, items, reqs, idx, cb, user, cancelled,
+						    err, len);
+		if (r < 0)
 			goto out;
-		}
-		/* phase B: each unit's own tokens, from a copy of its group */
-		for (int i = 0; i < nub; i++) {
-			struct unit *u = &sc.u[ub[i].owner];
-			llama_memory_seq_cp(mem, sc.gseq[u->group], ub[i].seq, -1, -1);
-		}
-		if (decode_items(m, ub, nub, unit_row, &cbu, err, len) < 0) {
-			lc_free(items);
-			lc_free(gl);
-			goto out;
-		}
-		for (int i = 0; i < nub; i++)
-			llama_memory_seq_rm(mem, ub[i].seq, -1, -1);
-		/* the last group of the wave may go on in the next one */
-		int last_group = sc.u[sc.order[p - 1]].group;
-		int straddles = p < pend && sc.u[sc.order[p]].group == last_group;
-		for (int i = 0; i < nga; i++)
-			if (!(straddles && ga[i].owner == last_group))
-				llama_memory_seq_rm(mem, ga[i].seq, -1, -1);
-		if (alive >= 0 && !(straddles && alive == last_group)) {
-			llama_memory_seq_rm(mem, alive_seq, -1, -1);
-			alive = -1;
-			alive_seq = 0;
-			alive_cells = 0;
-		}
-		if (straddles && alive != last_group) {
-			alive = last_group;
-			alive_seq = sc.gseq[last_group];
-			const struct unit *u = &sc.u[sc.order[p - 1]];
-			alive_cells = u->g - P;
-		}
-		/* results, in sorted order */
-		for (int q = p0; q < p; q++)
-			unit_done(&sc, &sc.u[sc.order[q]], reqs, idx, cb, user);
 	}
-	}
+	rc = 0;
+out:
 	lc_free(gl);
 	lc_free(items);
+	return rc;
+}
+
+/* Score requests idx[0..nidx) of reqs, handing each result to cb. Errors
+ * go to the callbacks too; always 0. */
+static int run_scoring(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
+		       size_t nidx, lle_complete_fn cb, void *user, char *err, size_t len)
+{
+	struct score sc = { 0 };
+	int rc = -1, oom = 0, cancelled = 0;
+	size_t nreq = nidx;
+	sc.rq = lc_alloc(sizeof(*sc.rq) * (nreq ? nreq : 1));
+	if (!sc.rq) {
+		fail_all(reqs, idx, nidx, cb, user);
+		return 0;
+	}
+	memset(sc.rq, 0, sizeof(*sc.rq) * (nreq ? nreq : 1));
+	int nwork = -1;
+	if (tokenise_requests(m, reqs, idx, nidx, &sc) < 0 ||
+	    (nwork = finish_trivial(&sc, nreq, reqs, idx, cb, user)) < 0) {
+		oom = 1;
+		goto out;
+	}
+	find_groups(&sc, nwork);
+	if (nwork > 0 && score_clusters(m, &sc, reqs, idx, cb, user, &cancelled, &oom, err, len) < 0)
+		goto out;
 	if (cancelled)
 		for (size_t k = 0; k < nreq; k++)
 			finish_score_req(reqs, &sc.rq[k], idx[k], 1, cb, user);
 	rc = 0;
-	goto out;
-oom:
-	snprintf(err, len, "out of memory");
 out:
+	if (oom)
+		snprintf(err, len, "out of memory");
 	clear_work_seqs(m);
 	if (rc < 0) {
 		/* a failed decode may leave sequence 0 half-written: start afresh */

@@ -570,7 +570,6 @@ static json_t *lit_string(struct lit *L)
 		case 'n': lle_buf_addc(&b, '\n'); break;
 		case 't': lle_buf_addc(&b, '\t'); break;
 		case 'r': lle_buf_addc(&b, '\r'); break;
-		case '0': lle_buf_addc(&b, '\0'); break;
 		case 'a': lle_buf_addc(&b, '\a'); break;
 		case 'b': lle_buf_addc(&b, '\b'); break;
 		case 'f': lle_buf_addc(&b, '\f'); break;
@@ -580,6 +579,14 @@ static json_t *lit_string(struct lit *L)
 		case 'x': nhex = 2; break;
 		case 'u': nhex = 4; break;
 		case 'U': nhex = 8; break;
+		case '0': case '1': case '2': case '3': case '4': case '5': case '6': case '7': {
+			/* \ooo: up to three octal digits, a code point up to 0o777 */
+			uint32_t cp = (uint32_t)(c - '0');
+			for (int i = 0; i < 2 && *L->p >= '0' && *L->p <= '7'; i++)
+				cp = cp * 8 + (uint32_t)(*L->p++ - '0');
+			lle_py_encode(&b, cp);
+			break;
+		}
 		default:
 			lle_buf_addc(&b, '\\');
 			if (c)

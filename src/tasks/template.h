@@ -8,16 +8,21 @@
  *   {% for x in xs %}...{% endfor %} with loop.index, loop.index0, loop.first,
  *   loop.last, loop.length;  {% set x = expr %};  {# comments #};
  *   whitespace control {%- -%} {{- -}};
- *   literals: 'str', "str", 12, 1.5, true/false/none, [lists];
+ *   literals: 'str', "str", 12, 1.5, true/false/none, [lists], {dicts};
  *   a.b  a[0]  a[-1]  a[1:3]  a['k'];  methods strip lstrip rstrip split index
- *   find lower upper replace join startswith endswith get keys values;
+ *   find lower upper capitalize replace join startswith endswith get keys values;
  *   filters trim lower upper capitalize join replace int float string length
- *   count first last default list regex_replace (the harness's re.sub);
+ *   count first last default list map regex_replace (the harness's re.sub);
  *   range(); tests defined undefined none string number;  and or not == !=
- *   < > <= >= in, not in;  + - * / // %  ~;  `a if c else b`.
- * Anything else (macros, blocks, dict literals, unknown filters or methods)
+ *   < > <= >= in, not in;  + - * / // % **  ~;  `a if c else b`.
+ * Anything else (macros, blocks, unknown filters or methods)
  * is a compile error naming the position. Values print as Python's str():
- * a list prints as "['a', 'b']", 1.0 as "1.0", None as "None". */
+ * a list prints as "['a', 'b']", 1.0 as "1.0", None as "None". Arithmetic
+ * is Python's, on 64-bit integers: a result that does not fit (Python's
+ * ints are unbounded) or a float that is not finite is a render error.
+ * The implementation is template_*.c (template_int.h says which phase is
+ * where); tests/template/template.test holds the cases, checked against
+ * Jinja2. */
 #ifndef LLE_TASKS_TEMPLATE_H
 #define LLE_TASKS_TEMPLATE_H
 

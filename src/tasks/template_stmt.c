@@ -1,0 +1,291 @@
+/* The template's statement parser and its entry point: the segments of
+ * the source (template_lex.c) -> the node tree of template_int.h: text,
+ * {{ expr }} (expressions are template_parse.c's), {% if %}/{% elif %}/
+ * {% else %}, {% for %}, {% set %}; lle_tpl_compile, and the tree's
+ * destructors. Evaluation is template_eval.c's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tasks/template_int.h"
+
+/* ---------- the tree ---------- */
+
+static void nodelist_free(struct nodelist *l);
+
+static void node_free(struct node *n)
+{
+	if (!n)
+		return;
+	free(n->text);
+	lle_tpl_expr_free(n->e);
+	free(n->var);
+	for (size_t i = 0; i < n->nbranches; i++) {
+		lle_tpl_expr_free(n->conds[i]);
+		nodelist_free(&n->bodies[i]);
+	}
+	free(n->conds);
+	free(n->bodies);
+	nodelist_free(&n->body);
+	free(n);
+}
+
+static void nodelist_free(struct nodelist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		node_free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = l->cap = 0;
+}
+
+void lle_tpl_free(struct lle_tpl *t)
+{
+	if (!t)
+		return;
+	nodelist_free(&t->root);
+	free(t->src);
+	free(t);
+}
+
+const char *lle_tpl_source(const struct lle_tpl *t) { return t->src; }
+
+static struct node *new_node(struct tpl_parser *P, enum node_kind kind, struct nodelist *into)
+{
+	struct node *n = calloc(1, sizeof(*n));
+	if (!n) {
+		lle_tpl_parser_oom(P);
+		return NULL;
+	}
+	n->kind = kind;
+	if (into->n == into->cap) {
+		size_t cap = into->cap ? into->cap * 2 : 8;
+		struct node **v = realloc(into->v, cap * sizeof(*v));
+		if (!v) {
+			free(n);
+			lle_tpl_parser_oom(P);
+			return NULL;
+		}
+		into->v = v;
+		into->cap = cap;
+	}
+	into->v[into->n++] = n;
+	return n;
+}
+
+/* ---------- statements ---------- */
+
+static int parse_body(struct tpl_parser *P, struct segments *sg, struct nodelist *out,
+		      const char *const *stops, char *stopped, size_t stopped_size);
+
+static int is_one_of(const char *const *list, const char *s)
+{
+	for (; *list; list++)
+		if (strcmp(*list, s) == 0)
+			return 1;
+	return 0;
+}
+
+/* The first word of a statement tag, which becomes the current token. */
+static int statement_word(struct tpl_parser *P, const struct segment *sg, char *word, size_t size)
+{
+	if (lle_tpl_lex_start(P, sg->pos, sg->len) < 0)
+		return -1;
+	if (P->tok.kind != TOK_NAME) {
+		word[0] = '\0';
+		return lle_tpl_syntax_error(P, P->tok.pos, "expected a statement name");
+	}
+	snprintf(word, size, "%.*s", (int)P->tok.len, P->src + P->tok.pos);
+	return 0;
+}
+
+static int rest_is_empty(struct tpl_parser *P)
+{
+	if (lle_tpl_lex(P) < 0)
+		return -1;
+	if (P->tok.kind != TOK_END)
+		return lle_tpl_syntax_error(P, P->tok.pos, "unexpected text in the tag");
+	return 0;
+}
+
+/* A new branch of n with condition cond (NULL for else); frees cond on failure. */
+static struct nodelist *add_branch(struct tpl_parser *P, struct node *n, struct expr *cond)
+{
+	struct expr **cv = realloc(n->conds, (n->nbranches + 1) * sizeof(*cv));
+	if (cv)
+		n->conds = cv;
+	struct nodelist *bv = cv ? realloc(n->bodies, (n->nbranches + 1) * sizeof(*bv)) : NULL;
+	if (!bv) {
+		lle_tpl_expr_free(cond);
+		lle_tpl_parser_oom(P);
+		return NULL;
+	}
+	n->bodies = bv;
+	n->conds[n->nbranches] = cond;
+	memset(&n->bodies[n->nbranches], 0, sizeof(n->bodies[0]));
+	return &n->bodies[n->nbranches++];
+}
+
+static int parse_if(struct tpl_parser *P, struct segments *sg, struct nodelist *out)
+{
+	static const char *const stops[] = { "elif", "else", "endif", NULL };
+	struct node *n = new_node(P, NODE_IF, out);
+	if (!n)
+		return -1;
+	int have_else = 0;
+	size_t open_pos = P->tok.pos;
+	for (;;) {
+		struct expr *cond = NULL;
+		if (!have_else) {
+			if (!(cond = lle_tpl_parse_rest_as_expression(P)))
+				return -1;
+		} else if (rest_is_empty(P) < 0) {
+			return -1;
+		}
+		struct nodelist *body = add_branch(P, n, cond);
+		char stopped[16] = "";
+		if (!body || parse_body(P, sg, body, stops, stopped, sizeof(stopped)) < 0)
+			return -1;
+		if (!stopped[0])
+			return lle_tpl_syntax_error(P, open_pos, "'if' without 'endif'");
+		if (!strcmp(stopped, "endif"))
+			return rest_is_empty(P);
+		if (have_else)
+			return lle_tpl_syntax_error(P, P->tok.pos, "'%s' after 'else'", stopped);
+		if (!strcmp(stopped, "else"))
+			have_else = 1;
+	}
+}
+
+static int parse_for(struct tpl_parser *P, struct segments *sg, struct nodelist *out)
+{
+	static const char *const stops[] = { "endfor", "else", NULL };
+	size_t open_pos = P->tok.pos;
+	if (lle_tpl_lex(P) < 0)
+		return -1;
+	if (P->tok.kind != TOK_NAME)
+		return lle_tpl_syntax_error(P, P->tok.pos, "expected a loop variable");
+	struct node *n = new_node(P, NODE_FOR, out);
+	if (!n)
+		return -1;
+	if (!(n->var = lle_tpl_tok_text(P)))
+		return lle_tpl_parser_oom(P);
+	if (lle_tpl_lex(P) < 0)
+		return -1;
+	if (lle_tpl_tok_is_op(P, ","))
+		return lle_tpl_syntax_error(P, P->tok.pos,
+					    "unpacking several loop variables is not supported");
+	if (!lle_tpl_tok_is_name(P, "in"))
+		return lle_tpl_syntax_error(P, P->tok.pos, "expected 'in'");
+	if (lle_tpl_lex(P) < 0)
+		return -1;
+	if (!(n->e = lle_tpl_parse_expression(P)))
+		return -1;
+	if (P->tok.kind != TOK_END)
+		return lle_tpl_syntax_error(P, P->tok.pos, "unsupported text after the loop's list "
+					    "(filters with 'if' or 'recursive' are not supported)");
+	char stopped[16] = "";
+	if (parse_body(P, sg, &n->body, stops, stopped, sizeof(stopped)) < 0)
+		return -1;
+	if (!stopped[0])
+		return lle_tpl_syntax_error(P, open_pos, "'for' without 'endfor'");
+	if (strcmp(stopped, "endfor"))
+		return lle_tpl_syntax_error(P, P->tok.pos, "'else' in a for loop is not supported");
+	return rest_is_empty(P);
+}
+
+static int parse_set(struct tpl_parser *P, struct nodelist *out)
+{
+	if (lle_tpl_lex(P) < 0)
+		return -1;
+	if (P->tok.kind != TOK_NAME)
+		return lle_tpl_syntax_error(P, P->tok.pos, "expected a variable name");
+	struct node *n = new_node(P, NODE_SET, out);
+	if (!n)
+		return -1;
+	if (!(n->var = lle_tpl_tok_text(P)))
+		return lle_tpl_parser_oom(P);
+	if (lle_tpl_lex(P) < 0)
+		return -1;
+	if (!lle_tpl_tok_is_op(P, "="))
+		return lle_tpl_syntax_error(P, P->tok.pos, "expected '=' (block set is not supported)");
+	n->e = lle_tpl_parse_rest_as_expression(P);
+	return n->e ? 0 : -1;
+}
+
+static int parse_statement(struct tpl_parser *P, struct segments *sg, struct nodelist *out,
+			   const char *word)
+{
+	static const char *const closers[] = { "elif", "else", "endif", "endfor", NULL };
+	if (!strcmp(word, "if"))
+		return parse_if(P, sg, out);
+	if (!strcmp(word, "for"))
+		return parse_for(P, sg, out);
+	if (!strcmp(word, "set"))
+		return parse_set(P, out);
+	if (is_one_of(closers, word))
+		return lle_tpl_syntax_error(P, P->tok.pos, "'%s' without a matching opening tag", word);
+	return lle_tpl_syntax_error(P, P->tok.pos, "unsupported statement '%s'", word);
+}
+
+/* Segments into out until a statement named in stops (its name copied to
+ * stopped; the tag's first token current) or the end (stopped left empty). */
+static int parse_body(struct tpl_parser *P, struct segments *sg, struct nodelist *out,
+		      const char *const *stops, char *stopped, size_t stopped_size)
+{
+	while (sg->next < sg->n) {
+		const struct segment *s = &sg->v[sg->next++];
+		if (s->kind == SEG_TEXT) {
+			struct node *n = new_node(P, NODE_TEXT, out);
+			if (!n)
+				return -1;
+			if (!(n->text = lle_strndup(P->src + s->pos, s->len)))
+				return lle_tpl_parser_oom(P);
+			n->len = s->len;
+			continue;
+		}
+		if (s->kind == SEG_OUTPUT) {
+			P->p = s->pos;
+			P->lim = s->pos + s->len;
+			struct node *n = new_node(P, NODE_OUTPUT, out);
+			if (!n || !(n->e = lle_tpl_parse_rest_as_expression(P)))
+				return -1;
+			continue;
+		}
+		char word[32];
+		if (statement_word(P, s, word, sizeof(word)) < 0)
+			return -1;
+		if (stops && is_one_of(stops, word)) {
+			snprintf(stopped, stopped_size, "%s", word);
+			return 0;
+		}
+		if (parse_statement(P, sg, out, word) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+struct lle_tpl *lle_tpl_compile(const char *src, const char *who, struct lle_err *err)
+{
+	struct lle_tpl *t = calloc(1, sizeof(*t));
+	if (!t || !(t->src = lle_strdup(src))) {
+		free(t);
+		lle_err_oom(err);
+		return NULL;
+	}
+	struct tpl_parser P;
+	memset(&P, 0, sizeof(P));
+	P.src = t->src;
+	P.who = who;
+	P.err = err;
+	struct segments sg = { 0 };
+	int rv = lle_tpl_split_segments(&P, &sg);
+	if (rv == 0)
+		rv = parse_body(&P, &sg, &t->root, NULL, NULL, 0);
+	free(sg.v);
+	if (rv < 0 || P.failed) {
+		lle_tpl_free(t);
+		return NULL;
+	}
+	return t;
+}
