@@ -253,7 +253,7 @@ int code_chunk_score(const struct code_chunk *cc, size_t i, struct lle_item *ite
 							   "completions, the document has %zu", t->name, mt->name,
 							   mt->pass_k, nrep);
 				}
-				items[f * t->nmetrics + m] = (struct lle_item){ v, 0 };
+				items[f * t->nmetrics + m] = (struct lle_item){ .x = v };
 			}
 			json_array_append_new(per_cfg, json_pack("{s:s,s:I,s:I,s:o}", "interpreter",
 								 cc->cfgs[c]->interpreter, "n", (json_int_t)nrep,

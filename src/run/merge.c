@@ -57,7 +57,7 @@ struct merge {
 
 static int agg_parse(const char *name, enum lle_agg *out)
 {
-	for (int a = LLE_AGG_MEAN; a <= LLE_AGG_MCC; a++)
+	for (int a = LLE_AGG_MEAN; a < LLE_AGG_COUNT; a++)
 		if (name && !strcmp(lle_agg_name((enum lle_agg)a), name)) {
 			*out = (enum lle_agg)a;
 			return 0;
@@ -152,6 +152,9 @@ static int doc_cmp(const void *a, const void *b)
 	return (x->doc_id > y->doc_id) - (x->doc_id < y->doc_id);
 }
 
+/* Numbers kept per item column: x, w and the statistics of a corpus metric. */
+#define ITEM_NUMS (2 + LLE_ITEM_NSTATS)
+
 static double item_value(const json_t *v, int *ok)
 {
 	if (json_is_number(v))
@@ -216,7 +219,7 @@ static int read_items(const struct shard *sh, const char *task, size_t ncols, st
 		struct doc_items *d = &(*docs)[*n];
 		d->doc_id = json_integer_value(id);
 		d->shard = sh->i;
-		d->v = malloc((ncols ? ncols : 1) * 2 * sizeof(*d->v));
+		d->v = malloc((ncols ? ncols : 1) * ITEM_NUMS * sizeof(*d->v));
 		if (!d->v) {
 			json_decref(o);
 			rc = lle_err_oom(err);
@@ -226,8 +229,10 @@ static int read_items(const struct shard *sh, const char *task, size_t ncols, st
 		int ok = 1;
 		for (size_t c = 0; c < ncols; c++) {
 			json_t *pair = json_array_get(it, c);
-			d->v[2 * c] = item_value(json_array_get(pair, 0), &ok);
-			d->v[2 * c + 1] = item_value(json_array_get(pair, 1), &ok);
+			/* x, w, then a corpus metric's statistics (absent: 0) */
+			for (size_t k = 0; k < ITEM_NUMS; k++)
+				d->v[ITEM_NUMS * c + k] = k < 2 || k < json_array_size(pair)
+					? item_value(json_array_get(pair, k), &ok) : 0;
 		}
 		json_decref(o);
 		if (!ok || d->doc_id < 0 || d->doc_id % sh->n != sh->i)
@@ -290,8 +295,9 @@ static int merge_task(struct merge *m, struct shard *sh, size_t nsh, const char 
 		}
 		int hb = json_is_true(json_object_get(cj, "higher_is_better"));
 		for (size_t d = 0; d < n; d++) {
-			col[d].x = docs[d].v[2 * c];
-			col[d].w = docs[d].v[2 * c + 1];
+			col[d].x = docs[d].v[ITEM_NUMS * c];
+			col[d].w = docs[d].v[ITEM_NUMS * c + 1];
+			memcpy(col[d].s, docs[d].v + ITEM_NUMS * c + 2, sizeof(col[d].s));
 		}
 		double v = lle_aggregate(a, col, n);
 		double se = lle_agg_stderr(a, col, n, iters);

@@ -730,7 +730,8 @@ static void put_double(FILE *f, double x)
 		fprintf(f, "%.17g", x);
 }
 
-/* {"doc_id": 7, "items": [[x, w], ...]}: nfilters x nmetrics items, filter-major. */
+/* {"doc_id": 7, "items": [[x, w], ...]}: nfilters x nmetrics items, filter-major;
+ * bleu, chrf and ter items add their statistics: [x, w, s0, s1, ...]. */
 static int items_write(struct items_log *il, const struct lle_task *t, size_t doc_id, const struct lle_item *items,
 		       struct lle_err *err)
 {
@@ -741,6 +742,10 @@ static int items_write(struct items_log *il, const struct lle_task *t, size_t do
 		put_double(il->f, items[i].x);
 		fputc(',', il->f);
 		put_double(il->f, items[i].w);
+		for (size_t k = 0; k < lle_agg_nstats(t->metrics[i % t->nmetrics].agg); k++) {
+			fputc(',', il->f);
+			put_double(il->f, items[i].s[k]);
+		}
 		fputc(']', il->f);
 	}
 	if (fputs("]}\n", il->f) == EOF || ferror(il->f))

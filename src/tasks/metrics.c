@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tasks/code_metric.h"
+#include "tasks/metric_mt.h"
 #include "tasks/pyrand.h"
 #include "tasks/pystr.h"
 #include "util/buf.h"
@@ -28,13 +29,14 @@ const char *lle_output_type_name(enum lle_output_type t)
 }
 
 static const char *const k_agg_names[] = { "mean", "median", "perplexity", "weighted_perplexity",
-					   "bits_per_byte", "f1", "matthews_corrcoef" };
+					   "bits_per_byte", "f1", "matthews_corrcoef", "bleu", "chrf",
+					   "ter" };
 
 const char *lle_agg_name(enum lle_agg a) { return k_agg_names[a]; }
 
 /* What a metric's items are, which aggregations fit them, and where it can
  * come from. */
-enum item_kind { IK_VALUE, IK_WEIGHTED, IK_PAIR };
+enum item_kind { IK_VALUE, IK_WEIGHTED, IK_PAIR, IK_CORPUS };
 
 static const struct mdef {
 	const char *name;
@@ -60,6 +62,12 @@ static const struct mdef {
 	  1u << LLE_OUT_LOGLIKELIHOOD_ROLLING, IK_WEIGHTED },
 	{ "bits_per_byte", LLE_M_BITS_PER_BYTE, LLE_AGG_BITS_PER_BYTE, 0,
 	  1u << LLE_OUT_LOGLIKELIHOOD_ROLLING, IK_WEIGHTED },
+	/* lm_eval/api/metrics.py: acc_bytes_fn, bleu_fn, chrf_fn, ter_fn
+	 * (ter registered with higher_is_better=True, kept as the harness has it) */
+	{ "acc_bytes", LLE_M_ACC_BYTES, LLE_AGG_MEAN, 1, 1u << LLE_OUT_MULTIPLE_CHOICE, IK_VALUE },
+	{ "bleu", LLE_M_BLEU, LLE_AGG_BLEU, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
+	{ "chrf", LLE_M_CHRF, LLE_AGG_CHRF, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
+	{ "ter", LLE_M_TER, LLE_AGG_TER, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
 };
 
 static enum item_kind items_of(const struct lle_metric *m, enum lle_output_type ot)
@@ -79,6 +87,7 @@ static int agg_fits(enum lle_agg a, enum item_kind ik)
 	case IK_VALUE: return a == LLE_AGG_MEAN || a == LLE_AGG_MEDIAN || a == LLE_AGG_PERPLEXITY;
 	case IK_WEIGHTED: return a == LLE_AGG_WEIGHTED_PERPLEXITY || a == LLE_AGG_BITS_PER_BYTE;
 	case IK_PAIR: return a == LLE_AGG_F1 || a == LLE_AGG_MCC;
+	case IK_CORPUS: return a == LLE_AGG_BLEU || a == LLE_AGG_CHRF || a == LLE_AGG_TER;
 	}
 	return 0;
 }
@@ -160,8 +169,8 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 	if (!d)
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "%s:%d:%d: %s: unknown metric '%s' (known: exact_match, acc, acc_norm, "
-				   "acc_mutual_info, f1, mcc, perplexity, word_perplexity, "
-				   "byte_perplexity, bits_per_byte, code_exec)", mn->file, mn->line, mn->col, who,
+				   "acc_mutual_info, acc_bytes, f1, mcc, perplexity, word_perplexity, "
+				   "byte_perplexity, bits_per_byte, bleu, chrf, ter, code_exec)", mn->file, mn->line, mn->col, who,
 				   mn->str);
 	if (!(d->outs & (1u << ot)))
 		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric '%s' does not apply to "
@@ -194,10 +203,12 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 		if (k == na) {
 			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown aggregation '%s' (known: mean, "
 				    "median, perplexity, weighted_perplexity, bits_per_byte, f1, "
-				    "matthews_corrcoef)", an->file, an->line, an->col, who, s);
+				    "matthews_corrcoef, bleu, chrf, ter)", an->file, an->line, an->col, who, s);
 			goto fail;
 		}
-		if (!agg_fits((enum lle_agg)k, items_of(m, ot))) {
+		/* a corpus metric's statistics fit its own aggregation only */
+		if (!agg_fits((enum lle_agg)k, items_of(m, ot)) ||
+		    (items_of(m, ot) == IK_CORPUS && (enum lle_agg)k != d->agg)) {
 			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: aggregation '%s' does not fit metric "
 				    "'%s'", an->file, an->line, an->col, who, s, d->name);
 			goto fail;
@@ -432,10 +443,31 @@ size_t lle_count_words(const char *text)
 
 size_t lle_count_bytes(const char *text) { return strlen(text); }
 
+/* bleu, chrf, ter: one document's statistics, and its score alone as x. */
+static int score_corpus(const struct lle_metric *m, const char *pred, const json_t *gold,
+			struct lle_item *out, struct lle_err *err)
+{
+	/* the harness scores each of several targets into 1.0 and its
+	 * aggregation then fails on those numbers */
+	if (!json_is_string(gold))
+		return lle_err_set(err, LLE_EXIT_DATA, "metric '%s' needs one target string per document "
+				   "(lm-evaluation-harness fails on several)", m->name);
+	const char *ref = json_string_value(gold);
+	int r = m->kind == LLE_M_BLEU ? lle_bleu_stats(pred, ref, out->s, err)
+		: m->kind == LLE_M_CHRF ? lle_chrf_stats(pred, ref, out->s, err)
+		: lle_ter_stats(pred, ref, out->s, err);
+	if (r < 0)
+		return -1;
+	out->x = lle_aggregate(m->agg, out, 1);
+	return 0;
+}
+
 int lle_score_generated(const struct lle_metric *m, const char *pred, const json_t *gold,
 			struct lle_item *out, struct lle_err *err)
 {
-	out->w = 0;
+	memset(out, 0, sizeof(*out));
+	if (m->kind == LLE_M_BLEU || m->kind == LLE_M_CHRF || m->kind == LLE_M_TER)
+		return score_corpus(m, pred, gold, out, err);
 	size_t n = json_is_array(gold) ? json_array_size(gold) : 1;
 	double best = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -475,6 +507,7 @@ int lle_score_choices(const struct lle_metric *m, const double *ll, const int *i
 		      const double *ll_uncond, const json_t *choices, const json_t *gold,
 		      struct lle_item *out, struct lle_err *err)
 {
+	memset(out, 0, sizeof(*out));
 	size_t n = json_array_size(choices);
 	if (n == 0)
 		return lle_err_set(err, LLE_EXIT_DATA, "no choices to score");
@@ -515,6 +548,14 @@ int lle_score_choices(const struct lle_metric *m, const double *ll, const int *i
 		}
 		pred = argmax(tmp, n);
 		break;
+	case LLE_M_ACC_BYTES:
+		/* np.argmax(lls / byte_length), len(choice.encode("utf-8")) */
+		for (size_t i = 0; i < n; i++) {
+			const json_t *c = json_array_get(choices, i);
+			tmp[i] = ll[i] / (double)(json_is_string(c) ? json_string_length(c) : 0);
+		}
+		pred = argmax(tmp, n);
+		break;
 	case LLE_M_ACC_MUTUAL_INFO:
 		if (!ll_uncond) {
 			free(tmp);
@@ -536,6 +577,7 @@ int lle_score_choices(const struct lle_metric *m, const double *ll, const int *i
 	switch (m->kind) {
 	case LLE_M_ACC:
 	case LLE_M_ACC_NORM:
+	case LLE_M_ACC_BYTES:
 	case LLE_M_ACC_MUTUAL_INFO:
 		out->x = hit ? 1.0 : 0.0;
 		return 0;
@@ -560,7 +602,7 @@ int lle_score_choices(const struct lle_metric *m, const double *ll, const int *i
 int lle_score_loglikelihood(const struct lle_metric *m, double ll, int is_greedy,
 			    struct lle_item *out, struct lle_err *err)
 {
-	out->w = 0;
+	memset(out, 0, sizeof(*out));
 	if (m->kind == LLE_M_PERPLEXITY)
 		out->x = ll;
 	else if (m->kind == LLE_M_ACC)
@@ -574,6 +616,7 @@ int lle_score_loglikelihood(const struct lle_metric *m, double ll, int is_greedy
 int lle_score_rolling(const struct lle_metric *m, double ll, const char *text, struct lle_item *out,
 		      struct lle_err *err)
 {
+	memset(out, 0, sizeof(*out));
 	out->x = ll;
 	if (m->kind == LLE_M_WORD_PERPLEXITY)
 		out->w = (double)lle_count_words(text);
@@ -587,29 +630,33 @@ int lle_score_rolling(const struct lle_metric *m, double ll, const char *text, s
 
 /* ---- aggregation ---- */
 
-static double mean_x(const struct lle_item *it, size_t n)
+/* The aggregations read item i as AT(i): it[idx[i]] for a bootstrap
+ * resample (no copy of the items), it[i] otherwise. */
+#define AT(i) (it[idx ? idx[i] : (i)])
+
+static double mean_x(const struct lle_item *it, const size_t *idx, size_t n)
 {
 	double s = 0;
 	for (size_t i = 0; i < n; i++)
-		s += it[i].x;
+		s += AT(i).x;
 	return s / (double)n;
 }
 
-static double weighted_mean(const struct lle_item *it, size_t n)
+static double weighted_mean(const struct lle_item *it, const size_t *idx, size_t n)
 {
 	double a = 0, b = 0;
 	for (size_t i = 0; i < n; i++) {
-		a += it[i].x;
-		b += it[i].w;
+		a += AT(i).x;
+		b += AT(i).w;
 	}
 	return a / b;
 }
 
-static double f1_binary(const struct lle_item *it, size_t n)
+static double f1_binary(const struct lle_item *it, const size_t *idx, size_t n)
 {
 	double tp = 0, fp = 0, fn = 0;
 	for (size_t i = 0; i < n; i++) {
-		int g = it[i].x == 1, p = it[i].w == 1;
+		int g = AT(i).x == 1, p = AT(i).w == 1;
 		tp += g && p;
 		fp += !g && p;
 		fn += g && !p;
@@ -618,7 +665,7 @@ static double f1_binary(const struct lle_item *it, size_t n)
 	return d > 0 ? 2 * tp / d : 0.0;
 }
 
-static double mcc(const struct lle_item *it, size_t n)
+static double mcc(const struct lle_item *it, const size_t *idx, size_t n)
 {
 	/* multiclass: (c*s - sum t_k p_k) / sqrt((s^2 - sum p_k^2)(s^2 - sum t_k^2)) */
 	double labels[256];
@@ -626,7 +673,7 @@ static double mcc(const struct lle_item *it, size_t n)
 	size_t nl = 0;
 	double c = 0, s = (double)n;
 	for (size_t i = 0; i < n; i++) {
-		double v[2] = { it[i].x, it[i].w };
+		double v[2] = { AT(i).x, AT(i).w };
 		size_t k[2];
 		for (int j = 0; j < 2; j++) {
 			size_t q = 0;
@@ -641,7 +688,7 @@ static double mcc(const struct lle_item *it, size_t n)
 		}
 		t[k[0]] += 1;
 		p[k[1]] += 1;
-		c += it[i].x == it[i].w;
+		c += AT(i).x == AT(i).w;
 	}
 	double tp = 0, pp = 0, tt = 0;
 	for (size_t q = 0; q < nl; q++) {
@@ -660,33 +707,61 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* The harness's median: sorted(values)[n // 2] (the upper one for even n). */
-static double median_x(const struct lle_item *it, size_t n)
+static double median_x(const struct lle_item *it, const size_t *idx, size_t n)
 {
 	double *v = malloc(n * sizeof(*v));
 	if (!v)
 		return NAN;
 	for (size_t i = 0; i < n; i++)
-		v[i] = it[i].x;
+		v[i] = AT(i).x;
 	qsort(v, n, sizeof(*v), cmp_double);
 	double m = v[n / 2];
 	free(v);
 	return m;
 }
 
-double lle_aggregate(enum lle_agg a, const struct lle_item *it, size_t n)
+size_t lle_agg_nstats(enum lle_agg a)
+{
+	return a == LLE_AGG_BLEU ? LLE_BLEU_NSTATS : a == LLE_AGG_CHRF ? LLE_CHRF_NSTATS
+		: a == LLE_AGG_TER ? LLE_TER_NSTATS : 0;
+}
+
+/* sacrebleu's sum_of_lists over the segments, in order, then the score. */
+static double corpus(enum lle_agg a, const struct lle_item *it, const size_t *idx, size_t n)
+{
+	double sum[LLE_ITEM_NSTATS] = { 0 };
+	size_t k = lle_agg_nstats(a);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = 0; j < k; j++)
+			sum[j] += AT(i).s[j];
+	return a == LLE_AGG_BLEU ? lle_bleu_score(sum) : a == LLE_AGG_CHRF ? lle_chrf_score(sum)
+		: lle_ter_score(sum);
+}
+
+static double agg_at(enum lle_agg a, const struct lle_item *it, const size_t *idx, size_t n)
 {
 	if (n == 0)
 		return NAN;
 	switch (a) {
-	case LLE_AGG_MEAN: return mean_x(it, n);
-	case LLE_AGG_MEDIAN: return median_x(it, n);
-	case LLE_AGG_PERPLEXITY: return exp(-mean_x(it, n));
-	case LLE_AGG_WEIGHTED_PERPLEXITY: return exp(-weighted_mean(it, n));
-	case LLE_AGG_BITS_PER_BYTE: return -weighted_mean(it, n) / log(2.0);
-	case LLE_AGG_F1: return f1_binary(it, n);
-	case LLE_AGG_MCC: return mcc(it, n);
+	case LLE_AGG_MEAN: return mean_x(it, idx, n);
+	case LLE_AGG_MEDIAN: return median_x(it, idx, n);
+	case LLE_AGG_PERPLEXITY: return exp(-mean_x(it, idx, n));
+	case LLE_AGG_WEIGHTED_PERPLEXITY: return exp(-weighted_mean(it, idx, n));
+	case LLE_AGG_BITS_PER_BYTE: return -weighted_mean(it, idx, n) / log(2.0);
+	case LLE_AGG_F1: return f1_binary(it, idx, n);
+	case LLE_AGG_MCC: return mcc(it, idx, n);
+	case LLE_AGG_BLEU:
+	case LLE_AGG_CHRF:
+	case LLE_AGG_TER: return corpus(a, it, idx, n);
 	}
 	return NAN;
+}
+
+#undef AT
+
+double lle_aggregate(enum lle_agg a, const struct lle_item *it, size_t n)
+{
+	return agg_at(a, it, NULL, n);
 }
 
 static double sample_stddev(const double *v, size_t n)
@@ -722,12 +797,15 @@ double lle_agg_stderr(enum lle_agg a, const struct lle_item *it, size_t n, long 
 	}
 	if (iters < 1)
 		return NAN;
+	/* evaluator_utils.py: bootstrap_iters=min(bootstrap_iters, 100) if
+	 * metric in ["bleu", "chrf", "ter"] */
+	if ((a == LLE_AGG_BLEU || a == LLE_AGG_CHRF || a == LLE_AGG_TER) && iters > 100)
+		iters = 100;
 	long chunk = iters < 1000 ? iters : 1000, nchunks = iters / chunk;
 	double *res = malloc((size_t)(nchunks * chunk) * sizeof(*res));
-	struct lle_item *smp = malloc(n * sizeof(*smp));
 	size_t *idx = malloc(n * sizeof(*idx));
 	double out = NAN;
-	if (!res || !smp || !idx)
+	if (!res || !idx)
 		goto done;
 	size_t k = 0;
 	for (long c = 0; c < nchunks; c++) {
@@ -735,15 +813,12 @@ double lle_agg_stderr(enum lle_agg a, const struct lle_item *it, size_t n, long 
 		lle_pyrand_seed(&r, c);
 		for (long j = 0; j < chunk; j++) {
 			lle_pyrand_choices(&r, n, n, idx);
-			for (size_t i = 0; i < n; i++)
-				smp[i] = it[idx[i]];
-			res[k++] = lle_aggregate(a, smp, n);
+			res[k++] = agg_at(a, it, idx, n);
 		}
 	}
 	out = k >= 2 ? sample_stddev(res, k) : NAN;
 done:
 	free(res);
-	free(smp);
 	free(idx);
 	return out;
 }

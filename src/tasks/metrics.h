@@ -4,7 +4,8 @@
  * A metric scores one document into an item (x, w): a value for `mean` and
  * `median`, a log-likelihood for `perplexity`, (log-likelihood, words or
  * bytes) for the weighted aggregations, (gold, prediction) for `f1` and
- * `matthews_corrcoef` over multiple-choice predictions. An aggregation turns
+ * `matthews_corrcoef` over multiple-choice predictions, sacrebleu segment
+ * statistics for `bleu`, `chrf` and `ter`. An aggregation turns
  * a task's items into one number; its standard error is
  *   mean:               sample standard deviation / sqrt(n)
  *   everything else:    bootstrap: `iters` resamples with replacement, in
@@ -13,7 +14,8 @@
  *                       of the resampled values (the harness's procedure, so
  *                       the same iters give the same number)
  * and NAN when n < 2 (the harness prints "N/A"). The harness bootstraps
- * median, perplexity, f1 and mcc only and gives no standard error for
+ * median, perplexity, f1, mcc, bleu, chrf and ter (the last three with at
+ * most 100 resamples) and gives no standard error for
  * weighted_perplexity and bits_per_byte; llm-eval bootstraps those too.
  * Groups combine subtasks weighted by size with the pooled variance.
  *
@@ -45,20 +47,33 @@ enum lle_agg {
 	LLE_AGG_WEIGHTED_PERPLEXITY,  /* exp(-sum(ll)/sum(w)) */
 	LLE_AGG_BITS_PER_BYTE,        /* -sum(ll)/sum(bytes)/ln 2 */
 	LLE_AGG_F1,                   /* binary F1 of (gold, pred), positive label 1 */
-	LLE_AGG_MCC                   /* Matthews correlation of (gold, pred) */
+	LLE_AGG_MCC,                  /* Matthews correlation of (gold, pred) */
+	LLE_AGG_BLEU,                 /* sacrebleu corpus scores from summed */
+	LLE_AGG_CHRF,                 /* segment statistics (metric_mt.h) */
+	LLE_AGG_TER
 };
+#define LLE_AGG_COUNT (LLE_AGG_TER + 1)
 const char *lle_agg_name(enum lle_agg a);
 
 enum lle_metric_kind {
 	LLE_M_EXACT_MATCH, LLE_M_ACC, LLE_M_ACC_NORM, LLE_M_ACC_MUTUAL_INFO, LLE_M_F1, LLE_M_MCC,
 	LLE_M_PERPLEXITY, LLE_M_WORD_PERPLEXITY, LLE_M_BYTE_PERPLEXITY, LLE_M_BITS_PER_BYTE,
-	LLE_M_PASS_AT_K          /* one k of a code_exec metric (code_metric.h) */
+	LLE_M_PASS_AT_K,         /* one k of a code_exec metric (code_metric.h) */
+	LLE_M_ACC_BYTES,         /* acc with log-likelihoods per UTF-8 byte of the choice */
+	LLE_M_BLEU, LLE_M_CHRF, LLE_M_TER
 };
 
 struct lle_code_cfg;
 
+/* The most statistics a corpus metric's item carries (chrf's 6 x 3). */
+#define LLE_ITEM_NSTATS 18
+
 struct lle_item {
 	double x, w;
+	/* bleu, chrf, ter: the document's sacrebleu segment statistics, which
+	 * the aggregation sums (lle_agg_nstats(agg) of them); x is then the
+	 * score of the document alone, for the samples file */
+	double s[LLE_ITEM_NSTATS];
 };
 
 struct lle_metric {
@@ -114,8 +129,13 @@ double lle_token_f1(const char *pred, const char *ref);
 size_t lle_count_words(const char *text);
 size_t lle_count_bytes(const char *text);
 
+/* How many of an item's s[] the aggregation reads (0 but for bleu, chrf,
+ * ter). */
+size_t lle_agg_nstats(enum lle_agg a);
 double lle_aggregate(enum lle_agg a, const struct lle_item *items, size_t n);
-/* NAN when n < 2 (or for the bootstrap when iters < 1). */
+/* NAN when n < 2 (or for the bootstrap when iters < 1). bleu, chrf and ter
+ * bootstrap min(iters, 100) resamples, as the harness's
+ * calculate_aggregate_metric asks for those three. */
 double lle_agg_stderr(enum lle_agg a, const struct lle_item *items, size_t n, long iters);
 double lle_mean_stderr(const double *v, size_t n);
 

@@ -34,7 +34,7 @@ int lle_task_score_generated(const struct lle_task *t, const struct lle_requests
 		for (size_t m = 0; m < t->nmetrics; m++) {
 			if (t->metrics[m].kind == LLE_M_PASS_AT_K) {
 				/* scored from the programs' runs (the run's code glue) */
-				items[f * t->nmetrics + m] = (struct lle_item){ NAN, 0 };
+				items[f * t->nmetrics + m] = (struct lle_item){ .x = NAN };
 				continue;
 			}
 			if (lle_score_generated(&t->metrics[m], pred ? pred : "", rq->gold,

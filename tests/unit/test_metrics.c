@@ -274,7 +274,7 @@ TEST(multiple_choice_scores)
 
 TEST(aggregations_by_hand)
 {
-	struct lle_item v[5] = { { -1.0, 0 }, { -2.0, 0 }, { -0.5, 0 }, { -3.0, 0 }, { -1.5, 0 } };
+	struct lle_item v[5] = { { .x = -1.0, .w = 0 }, { .x = -2.0, .w = 0 }, { .x = -0.5, .w = 0 }, { .x = -3.0, .w = 0 }, { .x = -1.5, .w = 0 } };
 	/* mean -1.6; perplexity exp(1.6); median is the harness's
 	 * sorted(v)[n // 2]: -3 -2 -1.5 -1 -0.5 -> -1.5 */
 	CHECK_NEAR(lle_aggregate(LLE_AGG_MEAN, v, 5), -1.6, 1e-15);
@@ -286,32 +286,32 @@ TEST(aggregations_by_hand)
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_MEAN, v, 5, 0), sqrt(0.925 / 5), 1e-15);
 	CHECK(isnan(lle_agg_stderr(LLE_AGG_MEAN, v, 1, 0)));
 	/* weighted: sum ll -22.5 over 10 words: exp(2.25); bits 2.25/ln 2 */
-	struct lle_item w[4] = { { -10.0, 3 }, { -4.0, 2 }, { -7.5, 4 }, { -1.0, 1 } };
+	struct lle_item w[4] = { { .x = -10.0, .w = 3 }, { .x = -4.0, .w = 2 }, { .x = -7.5, .w = 4 }, { .x = -1.0, .w = 1 } };
 	CHECK_NEAR(lle_aggregate(LLE_AGG_WEIGHTED_PERPLEXITY, w, 4), exp(2.25), 1e-13);
 	CHECK_NEAR(lle_aggregate(LLE_AGG_BITS_PER_BYTE, w, 4), 2.25 / log(2.0), 1e-15);
 	/* f1 of (gold, pred): tp 2, fp 1, fn 1 -> 4/6 */
-	struct lle_item p[6] = { { 1, 1 }, { 0, 1 }, { 1, 0 }, { 1, 1 }, { 0, 0 }, { 0, 0 } };
+	struct lle_item p[6] = { { .x = 1, .w = 1 }, { .x = 0, .w = 1 }, { .x = 1, .w = 0 }, { .x = 1, .w = 1 }, { .x = 0, .w = 0 }, { .x = 0, .w = 0 } };
 	CHECK_NEAR(lle_aggregate(LLE_AGG_F1, p, 6), 2.0 / 3, 1e-15);
 	/* mcc, three classes: c = 4 right of s = 6; true counts 2,2,2, predicted
 	 * 3,2,1: (4*6 - 12) / sqrt((36 - 14) * (36 - 12)) = 12 / sqrt(528) */
-	struct lle_item q[6] = { { 0, 0 }, { 1, 1 }, { 2, 1 }, { 2, 2 }, { 1, 0 }, { 0, 0 } };
+	struct lle_item q[6] = { { .x = 0, .w = 0 }, { .x = 1, .w = 1 }, { .x = 2, .w = 1 }, { .x = 2, .w = 2 }, { .x = 1, .w = 0 }, { .x = 0, .w = 0 } };
 	CHECK_NEAR(lle_aggregate(LLE_AGG_MCC, q, 6), 12 / sqrt(528.0), 1e-15);
-	struct lle_item same[3] = { { 1, 1 }, { 1, 1 }, { 1, 1 } };
+	struct lle_item same[3] = { { .x = 1, .w = 1 }, { .x = 1, .w = 1 }, { .x = 1, .w = 1 } };
 	CHECK_NEAR(lle_aggregate(LLE_AGG_MCC, same, 3), 0.0, 0); /* zero denominator */
 }
 
 TEST(bootstrap_stderr_matches_the_harness_procedure)
 {
-	struct lle_item v[5] = { { -1.0, 0 }, { -2.0, 0 }, { -0.5, 0 }, { -3.0, 0 }, { -1.5, 0 } };
+	struct lle_item v[5] = { { .x = -1.0, .w = 0 }, { .x = -2.0, .w = 0 }, { .x = -0.5, .w = 0 }, { .x = -3.0, .w = 0 }, { .x = -1.5, .w = 0 } };
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_PERPLEXITY, v, 5, 2000), 2.2151013373750907, 1e-12);
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_PERPLEXITY, v, 5, 500), 2.2680692760529073, 1e-12);
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_MEDIAN, v, 5, 1000), 0.5777064520539331, 1e-12);
-	struct lle_item w[4] = { { -10.0, 3 }, { -4.0, 2 }, { -7.5, 4 }, { -1.0, 1 } };
+	struct lle_item w[4] = { { .x = -10.0, .w = 3 }, { .x = -4.0, .w = 2 }, { .x = -7.5, .w = 4 }, { .x = -1.0, .w = 1 } };
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_WEIGHTED_PERPLEXITY, w, 4, 1000), 4.110866318791342, 1e-12);
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_BITS_PER_BYTE, w, 4, 1000), 0.5726850369121115, 1e-12);
-	struct lle_item p[6] = { { 1, 1 }, { 0, 1 }, { 1, 0 }, { 1, 1 }, { 0, 0 }, { 0, 0 } };
+	struct lle_item p[6] = { { .x = 1, .w = 1 }, { .x = 0, .w = 1 }, { .x = 1, .w = 0 }, { .x = 1, .w = 1 }, { .x = 0, .w = 0 }, { .x = 0, .w = 0 } };
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_F1, p, 6, 1000), 0.2720792738188961, 1e-12);
-	struct lle_item q[6] = { { 0, 0 }, { 1, 1 }, { 2, 1 }, { 2, 2 }, { 1, 0 }, { 0, 0 } };
+	struct lle_item q[6] = { { .x = 0, .w = 0 }, { .x = 1, .w = 1 }, { .x = 2, .w = 1 }, { .x = 2, .w = 2 }, { .x = 1, .w = 0 }, { .x = 0, .w = 0 } };
 	CHECK_NEAR(lle_agg_stderr(LLE_AGG_MCC, q, 6, 1000), 0.30194784312685513, 1e-12);
 	CHECK(isnan(lle_agg_stderr(LLE_AGG_PERPLEXITY, v, 5, 0)));
 }

@@ -642,9 +642,10 @@ TEST(config_errors_name_task_key_and_position)
 		  "t.yaml:2:14: task 'x': doc_to_text: at character 8: unsupported filter 'title'" },
 		{ "task: x\ndoc_to_text: '{% if q %}'\ndoc_to_target: a\n",
 		  "t.yaml:2:14: task 'x': doc_to_text: at character 4: 'if' without 'endif'" },
-		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nmetric_list: [{metric: bleu}]\n",
-		  "t.yaml:4:24: task 'x': unknown metric 'bleu' (known: exact_match, acc, acc_norm, "
-		  "acc_mutual_info, f1, mcc, perplexity, word_perplexity, byte_perplexity, bits_per_byte, code_exec)" },
+		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nmetric_list: [{metric: meteor}]\n",
+		  "t.yaml:4:24: task 'x': unknown metric 'meteor' (known: exact_match, acc, acc_norm, "
+		  "acc_mutual_info, acc_bytes, f1, mcc, perplexity, word_perplexity, byte_perplexity, bits_per_byte, "
+		  "bleu, chrf, ter, code_exec)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: majority}]}]\n",
 		  "t.yaml:4:45: task 'x': filter 'f': unknown filter 'majority' (known: regex, take_first, "
 		  "lowercase, uppercase, remove_whitespace, strip)" },
