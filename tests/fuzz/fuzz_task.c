@@ -15,6 +15,8 @@
 
 #include "data/yaml.h"
 #include "fuzz.h"
+#include "run/figures.h"
+#include "tasks/genargs.h"
 #include "tasks/task.h"
 
 static const char default_docs[] =
@@ -47,7 +49,7 @@ static void run_doc(const struct lle_task *t, json_t *docs, size_t i, struct lle
 	memset(&rq, 0, sizeof(rq));
 	struct lle_prompt_opts po = { .system_instruction = (i & 1) ? "Be brief." : NULL,
 				      .apply_chat_template = (int)(i & 1), .fewshot_as_multiturn = (int)(i & 2) };
-	if (lle_task_build_ex(t, fs, doc, i, &po, &rq, &err) == 0) {
+	if (lle_task_build(t, fs, doc, i, &po, &rq, &err) == 0) {
 		size_t nitems = t->nfilters * t->nmetrics;
 		struct lle_item *items = calloc(nitems ? nitems : 1, sizeof(*items));
 		int scored = -1;
@@ -102,8 +104,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct lle_task *t = root ? lle_task_from_node(root, &err) : NULL;
 	if (t) {
 		/* A --gen-kwargs override, as `run --gen-kwargs` applies it. */
-		if (t->output_type == LLE_OUT_GENERATE_UNTIL)
-			lle_task_update_gen_kwargs(t, "max_gen_toks=16,until=Q:", &err);
+		if (t->output_type == LLE_OUT_GENERATE_UNTIL) {
+			struct lle_gen_args ga = { 0 };
+			struct lle_gen_params gp;
+			if (lle_gen_args_parse(&ga, "max_gen_toks=16,until=Q:", &err) == 0)
+				lle_gen_args_apply(&ga, t, &gp);
+			lle_gen_args_fini(&ga);
+		}
 		struct lle_task_agg *agg = lle_task_agg_new(t);
 		for (size_t i = 0; agg && i < json_array_size(docs) && i < 8; i++)
 			run_doc(t, docs, i, agg);
@@ -111,8 +118,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			struct lle_metric_result *res = NULL;
 			size_t nres = 0;
 			if (lle_task_agg_results(agg, 10, &res, &nres, &err) == 0) {
-				json_t *e = lle_results_entry(t->name, res, nres);
-				json_decref(e);
+				/* as the run records them for its results file */
+				struct lle_figures fig = { 0 };
+				for (size_t r = 0; r < nres; r++)
+					if (lle_figures_add(&fig, t->name, res[r].metric, res[r].filter, res[r].value,
+							    res[r].stderr_, res[r].n, res[r].higher_is_better) < 0)
+						break;
+				lle_figures_free(&fig);
 			}
 			free(res);
 		}
