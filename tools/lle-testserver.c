@@ -41,7 +41,11 @@
  *                       {token, logprob} objects (the chat API's shape)
  * --retry-after TEXT is sent verbatim, so "inf" or "1e9" can be tried.
  *
- * Prints "port N" on stdout once it listens (--port 0: an ephemeral port). */
+ * Prints "port N" on stdout once it listens (--port 0: an ephemeral port).
+ *
+ * Over 1,000 lines because it is one test program whose parts (options,
+ * model worker, answers, faults, HTTP) share one option table; splitting it
+ * would only spread that table over files. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
