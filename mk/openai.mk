@@ -37,7 +37,7 @@ $(TESTSERVER): tools/lle-testserver.c $(TESTSERVER_OBJ) $(LLAMA_RUNTIME)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LLAMA_CFLAGS) $(shell $(PKG_CONFIG) --cflags libmicrohttpd) -o $@ $< \
 		$(TESTSERVER_OBJ) $(ALL_LDFLAGS) $(CORE_LIBS) $(LLAMACPP_TEST_LINK) \
-		$(shell $(PKG_CONFIG) --libs libmicrohttpd jansson) -lm -ldl -lpthread
+		$(shell $(PKG_CONFIG) --libs libmicrohttpd jansson zlib) -lm -ldl -lpthread
 
 # `make install` installs openai.so with every other plugin of PLUGINS (it
 # needs only libcurl and jansson from the system); the test server is not

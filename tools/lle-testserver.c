@@ -28,7 +28,24 @@
  * --no-logprobs refuses prompt log-probabilities as llama-server does,
  * --bad-answer nonjson|nochoices answers every request badly.
  *
- * Prints "port N" on stdout once it listens (--port 0: an ephemeral port). */
+ * Hostile answers (for the client's input checks), --hostile KIND[:VALUE],
+ * repeatable:
+ *   big-body:N          generations answer a valid completion N bytes long
+ *                       (streamed, never held whole)
+ *   gzip-bomb:N         the same N bytes gzip-compressed (Content-Encoding:
+ *                       gzip), about N / 1000 bytes on the wire
+ *   models-max-len:N    /v1/models gives max_model_len N (any 64-bit integer)
+ *   logprob:X           every prompt token's log-probability is X
+ *   completion-tokens:N usage.completion_tokens is N
+ *   top-logprobs-list   echo answers give top_logprobs per token as a list of
+ *                       {token, logprob} objects (the chat API's shape)
+ * --retry-after TEXT is sent verbatim, so "inf" or "1e9" can be tried.
+ *
+ * Prints "port N" on stdout once it listens (--port 0: an ephemeral port).
+ *
+ * Over 1,000 lines because it is one test program whose parts (options,
+ * model worker, answers, faults, HTTP) share one option table; splitting it
+ * would only spread that table over files. */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -44,6 +61,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <zlib.h>
 
 #include "backend/loader.h"
 #include "llama.h"
@@ -57,10 +75,14 @@ static const char *fault_names[F_N] = { "none", "500", "503", "429", "drop", "ma
 static struct {
 	const char *model_path, *key_env, *plugin, *served, *chat_template, *bad_answer, *system;
 	int port, threads, no_inference, no_logprobs, latency_ms, trickle_ms, max_model_len;
-	double retry_after;
+	const char *retry_after;
 	long die_after;
 	double share[F_N];
-} opt = { .served = "tiny", .threads = 1, .chat_template = "chatml", .retry_after = 0.05, .trickle_ms = 20 };
+	/* --hostile */
+	long long big_body, gzip_bomb, models_max_len, completion_tokens;
+	int has_models_max_len, has_lp, has_completion_tokens, top_list;
+	double lp;
+} opt = { .served = "tiny", .threads = 1, .chat_template = "chatml", .retry_after = "0.05", .trickle_ms = 20 };
 
 static atomic_long n_post;
 
@@ -348,7 +370,8 @@ struct reply {
 	int status;
 	char *body;      /* malloc()ed */
 	size_t len;
-	double retry_after;
+	const char *retry_after;
+	const char *encoding; /* Content-Encoding, or NULL */
 };
 
 static void reply_json(struct reply *r, int status, json_t *j)
@@ -377,8 +400,9 @@ static void reply_error(struct reply *r, int status, const char *fmt, ...)
 
 static void do_models(struct reply *r)
 {
-	reply_json(r, 200, json_pack("{s:s,s:[{s:s,s:s,s:s,s:i}]}", "object", "list", "data", "id", opt.served,
-				     "object", "model", "owned_by", "llm-eval", "max_model_len", max_len + 1));
+	json_int_t ml = opt.has_models_max_len ? (json_int_t)opt.models_max_len : max_len + 1;
+	reply_json(r, 200, json_pack("{s:s,s:[{s:s,s:s,s:s,s:I}]}", "object", "list", "data", "id", opt.served,
+				     "object", "model", "owned_by", "llm-eval", "max_model_len", ml));
 }
 
 static void do_tokenize(struct reply *r, json_t *req)
@@ -461,6 +485,11 @@ static void do_prompt_logprobs(struct reply *r, json_t *prompt, int pl_mode)
 	} else {
 		run_job(&j);
 	}
+	if (opt.has_lp && j.lp && j.argmax)
+		for (int i = 1; i < n; i++) {
+			j.lp[i] = opt.lp;
+			j.argmax[i] = t[i];
+		}
 	if (j.failed || !j.lp) {
 		free(t);
 		free(j.lp);
@@ -523,6 +552,15 @@ static void do_prompt_logprobs(struct reply *r, json_t *prompt, int pl_mode)
 				if (strcmp(pa, pc) == 0)
 					snprintf(pa + strlen(pa), sizeof(pa) - strlen(pa), "#%d", j.argmax[i]);
 				json_object_set_new(d, pa, json_real(j.amax_lp ? j.amax_lp[i] : 0.0));
+			}
+			if (opt.top_list) { /* the chat API's shape, where the completions API has an object */
+				json_t *l = json_array();
+				const char *k;
+				json_t *v;
+				json_object_foreach(d, k, v)
+					json_array_append_new(l, json_pack("{s:s,s:O}", "token", k, "logprob", v));
+				json_decref(d);
+				d = l;
 			}
 			json_array_append_new(top, d);
 		}
@@ -621,10 +659,82 @@ static void do_generate(struct reply *r, json_t *req, int chat)
 			  : json_pack("{s:i,s:s%,s:n,s:s}", "index", 0, "text", j.text ? j.text : "", j.text_len,
 				      "logprobs", "finish_reason", "stop");
 	free(j.text);
-	reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:[o],s:{s:i,s:i,s:i}}", "id", "cmpl-lle", "object",
+	json_int_t ct = opt.has_completion_tokens ? (json_int_t)opt.completion_tokens : j.n_tokens;
+	reply_json(r, 200, json_pack("{s:s,s:s,s:s,s:[o],s:{s:i,s:I,s:I}}", "id", "cmpl-lle", "object",
 				     chat ? "chat.completion" : "text_completion", "model", opt.served, "choices", ch,
-				     "usage", "prompt_tokens", 0, "completion_tokens", j.n_tokens, "total_tokens",
-				     j.n_tokens));
+				     "usage", "prompt_tokens", 0, "completion_tokens", ct, "total_tokens", ct));
+}
+
+/* big-body: a completion whose text is 'a' repeated, n bytes in all, made
+ * as it is sent. */
+struct big {
+	size_t n;
+	char head[128], tail[64];
+	size_t hn, tn;
+};
+
+static ssize_t big_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct big *b = cls;
+	if (pos >= b->n)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t k = 0;
+	while (k < max && pos + k < b->n) {
+		uint64_t p = pos + k;
+		buf[k++] = p < b->hn ? b->head[p] : p >= b->n - b->tn ? b->tail[p - (b->n - b->tn)] : 'a';
+	}
+	return (ssize_t)k;
+}
+
+static void big_init(struct big *b, size_t n)
+{
+	b->hn = (size_t)snprintf(b->head, sizeof(b->head), "{\"object\":\"text_completion\",\"choices\":"
+				 "[{\"index\":0,\"text\":\"");
+	b->tn = (size_t)snprintf(b->tail, sizeof(b->tail), "\",\"finish_reason\":\"stop\"}]}");
+	b->n = n > b->hn + b->tn ? n : b->hn + b->tn;
+}
+
+/* gzip-bomb: the big body, gzip-compressed (with gzip's header, as HTTP's
+ * Content-Encoding: gzip wants), into a malloc()ed buffer. */
+static char *gzip_bomb(size_t n, size_t *out_len)
+{
+	struct big b;
+	big_init(&b, n);
+	z_stream z;
+	memset(&z, 0, sizeof(z));
+	if (deflateInit2(&z, 9, Z_DEFLATED, 15 + 16, 9, Z_DEFAULT_STRATEGY) != Z_OK)
+		return NULL;
+	size_t cap = n / 500 + 4096, len = 0;
+	char *out = malloc(cap), in[1 << 16];
+	uint64_t pos = 0;
+	int rc = Z_OK;
+	while (out && rc != Z_STREAM_END) {
+		ssize_t k = pos < b.n ? big_read(&b, pos, in, sizeof(in)) : 0;
+		if (k < 0)
+			k = 0;
+		pos += (uint64_t)k;
+		z.next_in = (unsigned char *)in;
+		z.avail_in = (unsigned)k;
+		do {
+			if (cap - len < 4096) {
+				char *o = realloc(out, cap * 2);
+				if (!o) {
+					free(out);
+					out = NULL;
+					break;
+				}
+				out = o;
+				cap *= 2;
+			}
+			z.next_out = (unsigned char *)out + len;
+			z.avail_out = (unsigned)(cap - len);
+			rc = deflate(&z, pos >= b.n ? Z_FINISH : Z_NO_FLUSH);
+			len = cap - z.avail_out;
+		} while (out && (z.avail_in > 0 || (pos >= b.n && rc != Z_STREAM_END)));
+	}
+	deflateEnd(&z);
+	*out_len = len;
+	return out;
 }
 
 /* ---- HTTP ----------------------------------------------------------------- */
@@ -685,11 +795,10 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct reply *r, enu
 	if (!resp)
 		return MHD_NO;
 	MHD_add_response_header(resp, "Content-Type", "application/json");
-	if (r->status == 429) {
-		char ra[32];
-		snprintf(ra, sizeof(ra), "%g", r->retry_after);
-		MHD_add_response_header(resp, "Retry-After", ra);
-	}
+	if (r->status == 429 && r->retry_after)
+		MHD_add_response_header(resp, "Retry-After", r->retry_after);
+	if (r->encoding)
+		MHD_add_response_header(resp, "Content-Encoding", r->encoding);
 	enum MHD_Result rc = MHD_queue_response(c, (unsigned)r->status, resp);
 	MHD_destroy_response(resp);
 	return rc;
@@ -764,6 +873,31 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		r.retry_after = opt.retry_after;
 		return send_reply(c, &r, F_NONE);
 	}
+	if (post && (opt.big_body || opt.gzip_bomb) &&
+	    (strcmp(url, "/v1/completions") == 0 || strcmp(url, "/v1/chat/completions") == 0)) {
+		struct MHD_Response *resp;
+		if (opt.big_body) {
+			struct big *b = malloc(sizeof(*b));
+			if (!b)
+				return MHD_NO;
+			big_init(b, (size_t)opt.big_body);
+			resp = MHD_create_response_from_callback(b->n, 1 << 16, big_read, b, free);
+		} else {
+			size_t n = 0;
+			char *z = gzip_bomb((size_t)opt.gzip_bomb, &n);
+			if (!z)
+				return MHD_NO;
+			resp = MHD_create_response_from_buffer(n, z, MHD_RESPMEM_MUST_FREE);
+			if (resp)
+				MHD_add_response_header(resp, "Content-Encoding", "gzip");
+		}
+		if (!resp)
+			return MHD_NO;
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+		enum MHD_Result rc = MHD_queue_response(c, 200, resp);
+		MHD_destroy_response(resp);
+		return rc;
+	}
 	if (strcmp(url, "/health") == 0 && !post) {
 		r.status = 200;
 		r.body = strdup("{}");
@@ -818,6 +952,8 @@ static void usage(void)
 		"       [--served-name NAME] [--latency-ms N] [--fault KIND:SHARE]... [--retry-after S]\n"
 		"       [--trickle-ms N] [--die-after N] [--no-logprobs] [--bad-answer nonjson|nochoices]\n"
 		"       [--chat-template NAME] [--system TEXT] [--max-model-len N] [--threads N]\n"
+		"       [--hostile big-body:N|gzip-bomb:N|models-max-len:N|logprob:X|completion-tokens:N|\n"
+		"                  top-logprobs-list]...\n"
 		"       [--require-key-env VAR]   answer 401 unless \"Authorization: Bearer $VAR\"\n"
 		"  KIND: 500 503 429 drop malformed truncated trickle\n");
 	exit(2);
@@ -850,7 +986,29 @@ int main(int argc, char **argv)
 		else if (ARG("--trickle-ms"))
 			opt.trickle_ms = atoi(v);
 		else if (ARG("--retry-after"))
-			opt.retry_after = atof(v);
+			opt.retry_after = v;
+		else if (ARG("--hostile")) {
+			const char *val = strchr(v, ':');
+			val = val ? val + 1 : "";
+#define HK(k) (strncmp(v, k, strlen(k)) == 0 && (v[strlen(k)] == ':' || v[strlen(k)] == '\0'))
+			if (HK("big-body"))
+				opt.big_body = atoll(val);
+			else if (HK("gzip-bomb"))
+				opt.gzip_bomb = atoll(val);
+			else if (HK("models-max-len"))
+				opt.models_max_len = atoll(val), opt.has_models_max_len = 1;
+			else if (HK("logprob"))
+				opt.lp = atof(val), opt.has_lp = 1;
+			else if (HK("completion-tokens"))
+				opt.completion_tokens = atoll(val), opt.has_completion_tokens = 1;
+			else if (HK("top-logprobs-list"))
+				opt.top_list = 1;
+			else {
+				fprintf(stderr, "lle-testserver: bad --hostile '%s'\n", v);
+				return 2;
+			}
+#undef HK
+		}
 		else if (ARG("--die-after"))
 			opt.die_after = atol(v);
 		else if (ARG("--bad-answer"))

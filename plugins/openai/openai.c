@@ -19,8 +19,15 @@
  * log-probabilities. Several base URLs are load-balanced by least outstanding
  * requests; one that stops answering is taken out and probed again later with
  * backoff; requests fail only when no replica answers. Connection errors,
- * timeouts, 429 (Retry-After honoured), 5xx and unreadable answers are retried
- * with exponential backoff and jitter, up to max_retries.
+ * timeouts, 429 (Retry-After honoured, up to retry_after_max), 5xx and
+ * unreadable answers are retried with exponential backoff and jitter, up to
+ * max_retries.
+ *
+ * Answers are not trusted: a body (after gzip/deflate decoding) larger than
+ * max_response_mb fails its request without being kept; log-probabilities
+ * must be finite and not above LP_MAX, token ids and counts in range,
+ * top_logprobs in the completions API's shape, and a continuation must have
+ * at least one token; a server's max_model_len out of range is refused.
  *
  * The API key is read from the variable api_key_env names and goes only into
  * the Authorization header: it is never logged or put in a message.
@@ -43,6 +50,17 @@
 
 #define OA_VERSION "1.0"
 #define GEN_DEFAULT_MAX 256
+/* The largest answer body kept, decoded (max_response_mb); the default holds
+ * the echo answer of a 128k-token window (about 80 bytes a token) with room. */
+#define RESPONSE_MAX_DEFAULT (32.0 * 1024 * 1024)
+/* The longest wait a Retry-After header may ask for (retry_after_max). */
+#define RETRY_AFTER_MAX_DEFAULT 60.0
+/* The largest log-probability accepted: 0, plus rounding in the server's
+ * float32 log-softmax (a value in (0, LP_MAX] is summed as given, as
+ * lm-evaluation-harness does). */
+#define LP_MAX 1e-4
+/* The largest context (max_model_len, max_length) and token count accepted. */
+#define TOKENS_MAX (1 << 24)
 
 static const struct lle_host *H;
 
@@ -80,12 +98,18 @@ struct sbuf {
 	char *p;
 	size_t n, cap;
 	int oom;
+	size_t max;           /* 0: no limit; else more is refused (toolarge) */
+	int toolarge;
 };
 
 static void sb_add(struct sbuf *b, const void *d, size_t n)
 {
-	if (b->oom)
+	if (b->oom || b->toolarge)
 		return;
+	if (b->max && n > b->max - b->n) {
+		b->toolarge = 1;
+		return;
+	}
 	if (b->n + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 1024;
 		while (cap < b->n + n + 1)
@@ -105,8 +129,10 @@ static void sb_add(struct sbuf *b, const void *d, size_t n)
 
 static void sb_free(struct sbuf *b)
 {
+	size_t max = b->max;
 	free(b->p);
 	memset(b, 0, sizeof(*b));
+	b->max = max;
 }
 
 /* ---- the model ------------------------------------------------------------- */
@@ -134,6 +160,8 @@ struct lle_model {
 	int max_retries;
 	double timeout;       /* seconds per request */
 	double backoff, backoff_max;
+	double max_response;  /* bytes */
+	double retry_after_max;
 	int chat;
 	char *system;
 	int max_length;
@@ -172,31 +200,51 @@ static void handle_put(struct lle_model *m, CURL *h)
 	m->pool[m->npool++] = h;
 }
 
+/* Returning less than given makes curl stop the transfer: out of memory, or
+ * an answer past max_response_mb (counted after gzip/deflate decoding, so a
+ * small compressed bomb stops as early as a large plain body). */
 static size_t write_cb(char *d, size_t sz, size_t n, void *user)
 {
 	struct sbuf *b = user;
 	sb_add(b, d, sz * n);
-	return b->oom ? 0 : sz * n;
+	return b->oom || b->toolarge ? 0 : sz * n;
 }
 
 struct hdr_info {
 	double retry_after;
 };
 
+/* Retry-After in seconds: a finite number >= 0 and nothing else; an HTTP date,
+ * "inf", "nan" or any other text is taken as absent (backoff applies). The
+ * wait is capped at retry_after_max where it is used. */
+static double parse_retry_after(const char *v, size_t n)
+{
+	char tmp[64];
+	while (n > 0 && (*v == ' ' || *v == '\t'))
+		v++, n--;
+	while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t' || v[n - 1] == '\r' || v[n - 1] == '\n'))
+		n--;
+	if (n == 0 || n >= sizeof(tmp))
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (!isdigit((unsigned char)v[i]) && !strchr(".eE+-", v[i]))
+			return -1; /* rejects inf, nan and hex, which strtod takes */
+	memcpy(tmp, v, n);
+	tmp[n] = '\0';
+	char *end;
+	errno = 0;
+	double x = strtod(tmp, &end);
+	if (*end || errno || !isfinite(x) || x < 0)
+		return -1;
+	return x;
+}
+
 static size_t header_cb(char *d, size_t sz, size_t n, void *user)
 {
 	struct hdr_info *hi = user;
 	size_t len = sz * n;
-	if (len > 12 && strncasecmp(d, "retry-after:", 12) == 0) {
-		char tmp[64];
-		size_t k = len - 12 < sizeof(tmp) - 1 ? len - 12 : sizeof(tmp) - 1;
-		memcpy(tmp, d + 12, k);
-		tmp[k] = '\0';
-		char *end;
-		double v = strtod(tmp, &end);
-		if (end != tmp && v >= 0)
-			hi->retry_after = v; /* seconds; an HTTP date is ignored (backoff applies) */
-	}
+	if (len > 12 && strncasecmp(d, "retry-after:", 12) == 0)
+		hi->retry_after = parse_retry_after(d + 12, len - 12);
 	return len;
 }
 
@@ -209,7 +257,10 @@ static void setup(struct lle_model *m, CURL *h, const char *url, const char *bod
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, m->headers);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, write_cb);
+	resp->max = (size_t)m->max_response;
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, resp);
+	/* refused at once when the server says its length */
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)m->max_response);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, hi);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -345,6 +396,8 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 	m->timeout = 300;
 	m->backoff = 0.5;
 	m->backoff_max = 30;
+	m->max_response = RESPONSE_MAX_DEFAULT;
+	m->retry_after_max = RETRY_AFTER_MAX_DEFAULT;
 	m->prefix_tok = -1;
 	m->chat = p->apply_chat_template;
 	m->max_length = p->max_length;
@@ -411,8 +464,13 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 		} else if (KEY("backoff_max")) {
 			bad = parse_num(v, 0, 86400, &m->backoff_max);
 		} else if (KEY("max_length")) {
-			bad = parse_num(v, 1, 1 << 24, &x);
+			bad = parse_num(v, 1, TOKENS_MAX, &x);
 			m->max_length = (int)x;
+		} else if (KEY("max_response_mb")) {
+			bad = parse_num(v, 0.001, 65536, &x);
+			m->max_response = x * 1024 * 1024;
+		} else if (KEY("retry_after_max")) {
+			bad = parse_num(v, 0, 86400, &m->retry_after_max);
 		} else if (KEY("endpoint")) {
 			if (strcmp(v, "chat") == 0)
 				m->chat = 1;
@@ -438,7 +496,7 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 		} else {
 			snprintf(err, len, "openai: unknown option '%.*s' (known: base_url, api_key_env, headers, "
 				 "num_concurrent, max_retries, timeout, backoff, backoff_max, max_length, endpoint, "
-				 "logprobs, tokenizer)", (int)(kl > 100 ? 100 : kl), o);
+				 "logprobs, tokenizer, max_response_mb, retry_after_max)", (int)(kl > 100 ? 100 : kl), o);
 			goto fail;
 		}
 #undef KEY
@@ -502,6 +560,7 @@ static void call_blocking(struct lle_model *m, const char *url, const char *body
 	struct hdr_info hi = { -1 };
 	memset(c, 0, sizeof(*c));
 	c->retry_after = -1;
+	c->resp.max = (size_t)m->max_response;
 	if (!h) {
 		c->cc = CURLE_OUT_OF_MEMORY;
 		return;
@@ -515,9 +574,18 @@ static void call_blocking(struct lle_model *m, const char *url, const char *body
 	m->n_http++;
 }
 
+/* The answer was larger than max_response_mb. */
+static int too_large(const struct sbuf *b, CURLcode cc)
+{
+	return b->toolarge || cc == CURLE_FILESIZE_EXCEEDED;
+}
+
 static void describe_fail(const struct call *c, char *out, size_t len)
 {
-	if (c->cc != CURLE_OK) {
+	if (too_large(&c->resp, c->cc)) {
+		snprintf(out, len, "the answer is larger than max_response_mb (%.0f bytes); it was not read",
+			 (double)c->resp.max);
+	} else if (c->cc != CURLE_OK) {
 		snprintf(out, len, "%s", c->curl_err[0] ? c->curl_err : curl_easy_strerror(c->cc));
 	} else {
 		char msg[256];
@@ -528,6 +596,8 @@ static void describe_fail(const struct call *c, char *out, size_t len)
 
 static int retryable(const struct call *c)
 {
+	if (too_large(&c->resp, c->cc))
+		return 0; /* the same question would get the same answer */
 	return c->cc != CURLE_OK || c->status == 429 || c->status >= 500;
 }
 
@@ -537,6 +607,8 @@ static double backoff_delay(struct lle_model *m, int attempt, double retry_after
 	if (d > m->backoff_max)
 		d = m->backoff_max;
 	d *= 0.5 + 0.5 * ((double)rand_r(&m->rng) / RAND_MAX);
+	if (retry_after > m->retry_after_max)
+		retry_after = m->retry_after_max;
 	if (retry_after > d)
 		d = retry_after;
 	return d;
@@ -565,7 +637,7 @@ static int call_retry(struct lle_model *m, const char *url, const char *body, in
 			json_decref(j);
 		}
 		if (!again || a >= m->max_retries || H->interrupted(H->user))
-			return c->cc == CURLE_OK ? 0 : -1;
+			return c->cc == CURLE_OK && !c->resp.toolarge ? 0 : -1;
 		sleep_s(backoff_delay(m, a, c->retry_after));
 		sb_free(&c->resp);
 	}
@@ -619,8 +691,24 @@ static int probe_replica(struct lle_model *m, struct replica *r, char *err, size
 		if (strcmp(id, m->model) == 0) {
 			found = 1;
 			json_t *ml = json_object_get(e, "max_model_len");
-			if (m->max_length <= 0 && json_is_integer(ml) && json_integer_value(ml) > 1)
+			if (m->max_length <= 0 && ml && !json_is_null(ml)) {
+				/* a context beyond what any request here could fill is a wrong answer */
+				if (!json_is_integer(ml) || json_integer_value(ml) < 2 ||
+				    json_integer_value(ml) > (json_int_t)TOKENS_MAX + 1) {
+					char v[64];
+					if (json_is_integer(ml))
+						snprintf(v, sizeof(v), "%" JSON_INTEGER_FORMAT, json_integer_value(ml));
+					else
+						snprintf(v, sizeof(v), "that is not an integer");
+					snprintf(err, len, "server '%s': /models gives model '%.200s' a max_model_len %s, "
+						 "outside 2..%d; set max_length in the model's backends.openai",
+						 r->api, m->model, v, TOKENS_MAX + 1);
+					json_decref(j);
+					sb_free(&c.resp);
+					return -1;
+				}
 				m->max_length = (int)json_integer_value(ml) - 1;
+			}
 		}
 		if (so < sizeof(served) - 1)
 			so += (size_t)snprintf(served + so, sizeof(served) - so, "%s'%s'", so ? ", " : "", id);
@@ -633,6 +721,33 @@ static int probe_replica(struct lle_model *m, struct replica *r, char *err, size
 		return -1;
 	}
 	return 0;
+}
+
+/* The token ids of a /tokenize answer's array: malloc()ed, count in *n; NULL
+ * with *bad the index of an entry that is not an integer in 0..INT32_MAX (or
+ * the array longer than TOKENS_MAX), or with *bad < 0 out of memory. */
+static int32_t *tokens_from(json_t *t, int *n, int *bad)
+{
+	size_t k = json_array_size(t);
+	*bad = -1;
+	if (k > TOKENS_MAX) {
+		*bad = TOKENS_MAX;
+		return NULL;
+	}
+	int32_t *o = malloc(sizeof(int32_t) * (k + 1));
+	if (!o)
+		return NULL;
+	for (size_t i = 0; i < k; i++) {
+		json_t *v = json_array_get(t, i);
+		if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT32_MAX) {
+			free(o);
+			*bad = (int)i;
+			return NULL;
+		}
+		o[i] = (int32_t)json_integer_value(v);
+	}
+	*n = (int)k;
+	return o;
 }
 
 /* Tokenise with the server: a malloc()ed array, its count in *n; -1 with err. */
@@ -664,16 +779,16 @@ static int tokenize_blocking(struct lle_model *m, struct replica *r, const char 
 		json_decref(j);
 		return -1;
 	}
-	*n = (int)json_array_size(t);
-	*out = malloc(sizeof(int32_t) * (size_t)(*n + 1));
+	int bad = -1;
+	*out = tokens_from(t, n, &bad);
+	json_decref(j);
 	if (!*out) {
-		json_decref(j);
-		snprintf(err, len, "out of memory");
+		if (bad >= 0)
+			snprintf(err, len, "server '%s': /tokenize answer: tokens[%d] is not a token id", r->root, bad);
+		else
+			snprintf(err, len, "out of memory");
 		return -1;
 	}
-	for (int i = 0; i < *n; i++)
-		(*out)[i] = (int32_t)json_integer_value(json_array_get(t, (size_t)i));
-	json_decref(j);
 	return 0;
 }
 
@@ -721,7 +836,7 @@ static int oa_wait_ready(struct lle_model *m, char *err, size_t len)
 		char e[1024];
 		if (probe_replica(m, r, e, sizeof(e)) < 0) {
 			/* a wrong model name or a non-OpenAI answer is the same on every replica: fail now */
-			if (strstr(e, "does not serve") || strstr(e, "model list")) {
+			if (strstr(e, "does not serve") || strstr(e, "model list") || strstr(e, "max_model_len")) {
 				snprintf(m->ready_err, sizeof(m->ready_err), "%s", e);
 				goto fail;
 			}
@@ -828,6 +943,12 @@ static char *score_body(struct lle_model *m, const int32_t *toks, int n, int mod
 	return s;
 }
 
+/* A log-probability a server may give: finite and at most LP_MAX. */
+static int lp_ok(double x)
+{
+	return isfinite(x) && x <= LP_MAX;
+}
+
 /* Sum the log-probabilities of the last s of the n prompt tokens. */
 static int parse_score(struct lle_model *m, const char *body, size_t blen, const int32_t *toks, int n, int s,
 		       double *lp, int *greedy, char *err, size_t len)
@@ -854,16 +975,40 @@ static int parse_score(struct lle_model *m, const char *body, size_t blen, const
 		for (int i = n - s; i < n; i++) {
 			char id[24];
 			snprintf(id, sizeof(id), "%d", toks[i]);
-			json_t *e = json_object_get(json_array_get(pl, (size_t)i), id);
+			json_t *all = json_array_get(pl, (size_t)i);
+			json_t *e = json_object_get(all, id);
 			json_t *v = json_object_get(e, "logprob");
 			if (!json_is_number(v)) {
 				snprintf(err, len, "prompt_logprobs[%d] lacks token %s", i, id);
 				goto out;
 			}
-			*lp += json_number_value(v);
+			double x = json_number_value(v);
+			if (!lp_ok(x)) {
+				snprintf(err, len, "prompt_logprobs[%d] gives token %s a log-probability of %g, "
+					 "not a finite number <= 0", i, id, x);
+				goto out;
+			}
+			*lp += x;
 			json_t *rk = json_object_get(e, "rank");
-			if (json_is_integer(rk) && json_integer_value(rk) != 1)
+			if (rk && !(json_is_integer(rk) && json_integer_value(rk) >= 1)) {
+				snprintf(err, len, "prompt_logprobs[%d]: the rank of token %s is not an integer >= 1", i, id);
+				goto out;
+			}
+			if (rk && json_integer_value(rk) != 1)
 				*greedy = 0;
+			/* without a rank, a likelier alternative says it */
+			const char *k;
+			json_t *alt;
+			json_object_foreach(all, k, alt) {
+				json_t *av = json_object_get(alt, "logprob");
+				if (!json_is_number(av) || !lp_ok(json_number_value(av))) {
+					snprintf(err, len, "prompt_logprobs[%d]: alternative %.40s has no log-probability "
+						 "that is a finite number <= 0", i, k);
+					goto out;
+				}
+				if (!rk && json_number_value(av) > x + 1e-6)
+					*greedy = 0;
+			}
 		}
 	} else {
 		json_t *lps = json_object_get(ch, "logprobs");
@@ -874,6 +1019,12 @@ static int parse_score(struct lle_model *m, const char *body, size_t blen, const
 				 "(echo with logprobs)", n);
 			goto out;
 		}
+		/* the completions API: top_logprobs[i] is an object {token: log-probability} */
+		if (!json_is_array(top) || (int)json_array_size(top) < n) {
+			snprintf(err, len, "answer has no 'logprobs.top_logprobs' for the %d prompt tokens "
+				 "(is_greedy needs them)", n);
+			goto out;
+		}
 		for (int i = n - s; i < n; i++) {
 			json_t *v = json_array_get(tl, (size_t)i);
 			if (!json_is_number(v)) {
@@ -881,13 +1032,29 @@ static int parse_score(struct lle_model *m, const char *body, size_t blen, const
 				goto out;
 			}
 			double x = json_number_value(v);
+			if (!lp_ok(x)) {
+				snprintf(err, len, "token_logprobs[%d] is %g, not a finite log-probability <= 0", i, x);
+				goto out;
+			}
 			*lp += x;
 			json_t *t = json_array_get(top, (size_t)i);
+			if (!json_is_object(t) || json_object_size(t) == 0) {
+				snprintf(err, len, "top_logprobs[%d] is %s, not an object of token: log-probability "
+					 "(the completions API's form)", i, json_is_array(t) ? "a list" :
+					 json_is_object(t) ? "empty" : "not an object");
+				goto out;
+			}
 			const char *k;
 			json_t *tv;
-			json_object_foreach(t, k, tv)
-				if (json_is_number(tv) && json_number_value(tv) > x + 1e-6)
+			json_object_foreach(t, k, tv) {
+				if (!json_is_number(tv) || !lp_ok(json_number_value(tv))) {
+					snprintf(err, len, "top_logprobs[%d]: the log-probability of %.40s is not a "
+						 "finite number <= 0", i, k);
+					goto out;
+				}
+				if (json_number_value(tv) > x + 1e-6)
 					*greedy = 0;
+			}
 		}
 	}
 	rc = 0;
@@ -1155,17 +1322,6 @@ static int start_xfer(struct run *R, struct job *j, struct replica *r)
 	return 0;
 }
 
-static int32_t *tokens_of(json_t *jt, int *n)
-{
-	json_t *t = json_object_get(jt, "tokens");
-	if (!json_is_array(t))
-		return NULL;
-	*n = (int)json_array_size(t);
-	int32_t *o = malloc(sizeof(int32_t) * (size_t)(*n + 1));
-	for (int i = 0; o && i < *n; i++)
-		o[i] = (int32_t)json_integer_value(json_array_get(t, (size_t)i));
-	return o;
-}
 
 static const char *step_name(int step)
 {
@@ -1247,16 +1403,34 @@ static int on_answer(struct run *R, struct job *j, struct replica *r, struct sbu
 			return 0;
 		}
 		json_t *ct = json_object_get(json_object_get(js, "usage"), "completion_tokens");
+		if (ct && !json_is_null(ct) &&
+		    (!json_is_integer(ct) || json_integer_value(ct) < 0 || json_integer_value(ct) > TOKENS_MAX)) {
+			char v[64];
+			if (json_is_integer(ct))
+				snprintf(v, sizeof(v), "%" JSON_INTEGER_FORMAT, json_integer_value(ct));
+			else
+				snprintf(v, sizeof(v), "not an integer");
+			json_decref(js);
+			fail_job(R, j, "server '%s': answer's usage.completion_tokens is %s, outside 0..%d", r->api,
+				 v, TOKENS_MAX);
+			return 0;
+		}
 		j->ntok = json_is_integer(ct) ? (int)json_integer_value(ct) : 0;
 		finish(R, j, LLE_STATUS_OK, NULL, t, cut_stop(q, t, tl));
 		json_decref(js);
 		return 0;
 	}
-	int n = 0;
-	int32_t *t = tokens_of(js, &n);
+	int n = 0, bad = -1;
+	json_t *ta = json_object_get(js, "tokens");
+	int32_t *t = json_is_array(ta) ? tokens_from(ta, &n, &bad) : NULL;
 	json_decref(js);
 	if (!t) {
-		fail_job(R, j, "server '%s': /tokenize answer has no 'tokens' array", r->root);
+		if (!json_is_array(ta))
+			fail_job(R, j, "server '%s': /tokenize answer has no 'tokens' array", r->root);
+		else if (bad >= 0)
+			fail_job(R, j, "server '%s': /tokenize answer: tokens[%d] is not a token id", r->root, bad);
+		else
+			fail_job(R, j, "out of memory");
 		return 0;
 	}
 	j->attempt = 0;
@@ -1279,6 +1453,12 @@ static int on_answer(struct run *R, struct job *j, struct replica *r, struct sbu
 		j->nwhole = n;
 		int nx = n > j->nctx ? n - j->nctx : 0;
 		int rc;
+		if ((j->nctx > 0 && nx == 0) || n == 0) {
+			fail_job(R, j, "server '%s': the continuation has no tokens (context + continuation "
+				 "tokenise to %d tokens, the context alone to %d); lm-evaluation-harness refuses "
+				 "an empty continuation too", r->root, n, j->nctx);
+			return 0;
+		}
 		if (j->nctx == 0) {
 			int32_t one = m->prefix_tok;
 			if (one < 0) {
@@ -1296,6 +1476,12 @@ static int on_answer(struct run *R, struct job *j, struct replica *r, struct sbu
 	}
 	case ST_TOK_CONT: {
 		int32_t one = m->prefix_tok;
+		if (n == 0) {
+			free(t);
+			fail_job(R, j, "server '%s': the continuation has no tokens; lm-evaluation-harness "
+				 "refuses an empty continuation too", r->root);
+			return 0;
+		}
 		if (one < 0) {
 			free(t);
 			fail_job(R, j, "server '%s': the tokenizer adds no BOS token, which an empty context needs", r->root);
@@ -1380,7 +1566,11 @@ static void on_done(struct run *R, struct xfer *x, CURLcode cc)
 	R->inflight--;
 	char why[512] = "";
 	int retry = 0;
-	if (cc != CURLE_OK) {
+	if (too_large(&x->resp, cc)) {
+		/* not retried: the same question would get the same answer */
+		fail_job(R, j, "server '%s': %s answer larger than max_response_mb (%.0f bytes); it was not read",
+			 r->root, step_name(j->step), (double)x->resp.max);
+	} else if (cc != CURLE_OK) {
 		snprintf(why, sizeof(why), "%s", x->curl_err[0] ? x->curl_err : curl_easy_strerror(cc));
 		replica_failed(m, r, why, cc == CURLE_COULDNT_CONNECT);
 		retry = 1;

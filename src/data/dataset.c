@@ -3,7 +3,9 @@
  * Every file is read through zlib's gzread, which passes plain files through
  * unchanged, so one buffered byte reader serves all formats, compressed or
  * not. Only the current record (one line, one array element, one CSV row) is
- * held in memory. This file does not interpret documents; file resolution
+ * held in memory, and a record may not grow past a limit (64 MiB; see
+ * dataset.h), so a damaged or hostile file (one 512 MB line inside a small
+ * .gz) is refused with its file and line instead of filling memory. This file does not interpret documents; file resolution
  * is datapath.c. */
 #include "data/dataset.h"
 
@@ -40,6 +42,29 @@ struct lle_ds {
 };
 
 #define BUFSZ (1u << 17)
+
+static size_t max_record = LLE_DS_MAX_RECORD;
+
+size_t lle_ds_set_max_record(size_t bytes)
+{
+	size_t old = max_record;
+	max_record = bytes ? bytes : LLE_DS_MAX_RECORD;
+	return old;
+}
+
+/* The record being gathered has passed the limit: an error naming the file
+ * and the line where the record starts. */
+static int too_big(const struct lle_ds *ds, struct lle_err *err)
+{
+	char lim[32];
+	if (max_record % (1u << 20) == 0)
+		snprintf(lim, sizeof(lim), "%zu MiB", max_record >> 20);
+	else
+		snprintf(lim, sizeof(lim), "%zu bytes", max_record);
+	return lle_err_set(err, LLE_EXIT_DATA,
+			   "%s:%ld: a record longer than %s, the limit for one line or document; "
+			   "the file is damaged or not a dataset", ds->path, ds->doc_line, lim);
+}
 
 static int name_ends(const char *s, const char *suffix)
 {
@@ -306,6 +331,8 @@ static int next_jsonl(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 			size_t avail = ds->len - ds->pos;
 			const unsigned char *q = memchr(p, '\n', avail);
 			size_t take = q ? (size_t)(q - p) : avail;
+			if (take > max_record - ds->rec.n)
+				return too_big(ds, err);
 			if (take && lle_buf_add(&ds->rec, p, take) < 0)
 				return lle_err_oom(err);
 			any = 1;
@@ -402,6 +429,8 @@ static int next_json(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 		if (!instr && depth == 0 && (c == ',' || c == ']' || is_ws(c)) && ds->rec.n > 0)
 			break;
 		getb(ds, err);
+		if (ds->rec.n >= max_record)
+			return too_big(ds, err);
 		if (lle_buf_addc(&ds->rec, (char)c) < 0)
 			return lle_err_oom(err);
 		if (instr) {
@@ -483,6 +512,8 @@ static int csv_record(struct lle_ds *ds, struct lle_err *err)
 							break;
 						}
 					}
+					if (ds->rec.n >= max_record)
+						return too_big(ds, err);
 					if (lle_buf_addc(&ds->rec, (char)c) < 0)
 						return lle_err_oom(err);
 				}
@@ -494,6 +525,8 @@ static int csv_record(struct lle_ds *ds, struct lle_err *err)
 							   ds->path, ds->line, c);
 			} else {
 				while (c >= 0 && c != ',' && c != '\n' && c != '\r') {
+					if (ds->rec.n >= max_record)
+						return too_big(ds, err);
 					if (lle_buf_addc(&ds->rec, (char)c) < 0)
 						return lle_err_oom(err);
 					c = getb(ds, err);

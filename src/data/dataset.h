@@ -33,6 +33,15 @@ int lle_ds_next(struct lle_ds *ds, json_t **doc, struct lle_err *err);
 /* File and first line of the document last returned (for messages). */
 const char *lle_ds_file(const struct lle_ds *ds);
 long lle_ds_line(const struct lle_ds *ds);
+/* The longest record (a JSON line, an array element, a CSV row), in bytes
+ * after decompression: a longer one is an error naming the file and the line
+ * it starts on (LLE_EXIT_DATA), read no further, so a damaged or hostile file
+ * cannot take memory without bound. The largest documents of real long-context
+ * sets are a few MiB. */
+#define LLE_DS_MAX_RECORD ((size_t)64 << 20)
+/* Set the limit for the readers opened after it (0: back to the default);
+ * returns the previous one. For tests, which prove the limit with small files. */
+size_t lle_ds_set_max_record(size_t bytes);
 /* Documents returned so far. */
 size_t lle_ds_index(const struct lle_ds *ds);
 void lle_ds_close(struct lle_ds *ds);

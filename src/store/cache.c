@@ -1,16 +1,25 @@
 /* The response cache and run journal: see cache.h for what and why.
  *
- * Schema (user_version 1, application_id 'LLEC'):
- *   responses(key BLOB PRIMARY KEY, kind, logprob, greedy, text, tok_in, tok_out, seconds, created)
+ * Schema (user_version 2, application_id 'LLEC'):
+ *   responses(key BLOB PRIMARY KEY, kind, logprob, greedy, text, tok_in, tok_out, seconds, created, sum)
  *   jruns(id INTEGER PRIMARY KEY, name UNIQUE, total, created)
  *   jreqs(run, idx, key, done, PRIMARY KEY(run, idx))   + partial index on done = 0
  * logprob is stored as the 8 bytes of the IEEE double (big-endian), not as a
  * REAL: SQLite stores an integral REAL as an integer and would turn -0.0 into
- * 0.0, and a resumed run must give results identical bit for bit. */
+ * 0.0, and a resumed run must give results identical bit for bit.
+ *
+ * sum (version 2) is the SHA-256 of everything a lookup returns (see
+ * resp_sum): a lookup recomputes it and serves a row only when it matches, so
+ * a flipped byte, a NULL put into a column or a row edited by hand is a miss
+ * (warned about once per cache), and the next put of that key replaces it.
+ * Version 1 files are upgraded in place: the column is added and every row's
+ * sum computed from what it holds (a row already wrong then gets none and is
+ * a miss). */
 #include "store/cache.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,28 +30,155 @@
 
 #include "store/sqlutil.h"
 #include "util/buf.h"
+#include "util/diag.h"
 #include "util/path.h"
 
 #define CACHE_APP_ID 0x4c4c4543 /* "LLEC" */
-#define CACHE_VERSION 1
+#define CACHE_VERSION 2
 #define KEY_VERSION 1
 #define WHAT "cache"
 
 static const char SCHEMA[] =
 	"CREATE TABLE responses(key BLOB PRIMARY KEY, kind INTEGER NOT NULL, logprob BLOB,"
 	" greedy INTEGER, text BLOB, tok_in INTEGER, tok_out INTEGER, seconds REAL,"
-	" created INTEGER NOT NULL) WITHOUT ROWID;"
+	" created INTEGER NOT NULL, sum BLOB) WITHOUT ROWID;"
 	"CREATE TABLE jruns(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, total INTEGER NOT NULL,"
 	" created INTEGER NOT NULL);"
 	"CREATE TABLE jreqs(run INTEGER NOT NULL, idx INTEGER NOT NULL, key BLOB NOT NULL,"
 	" done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(run, idx)) WITHOUT ROWID;"
 	"CREATE INDEX jreqs_todo ON jreqs(run, idx) WHERE done = 0;";
 
+/* The columns a sum covers, in order, as in SQL_COLS. */
+#define SQL_COLS "key, kind, logprob, greedy, text, tok_in, tok_out, seconds"
+#define N_COLS 8
+
+static const char *const UPGRADE[] = {
+	/* 1 -> 2: the checksum of every row, from what it holds now */
+	"ALTER TABLE responses ADD COLUMN sum BLOB;"
+	"UPDATE responses SET sum = lle_resp_sum(" SQL_COLS ");",
+};
+
 struct lle_cache {
 	sqlite3 *db;            /* NULL in no-cache mode */
 	char *path;
 	sqlite3_stmt *get, *put, *mark;
+	int legacy;             /* a version 1 file opened read-only: no sums to check */
+	long long n_bad;        /* records that failed their check (lookups) */
 };
+
+/* --- record checksums --- */
+
+static void h_field(struct lle_sha256 *h, unsigned char tag, const void *p, size_t n);
+static void h_u64(struct lle_sha256 *h, unsigned char tag, uint64_t v);
+
+/* One stored row as SQLite gives it back (types as stored). */
+struct row {
+	int type[N_COLS];
+	const void *blob[N_COLS];   /* key, logprob, text */
+	int bytes[N_COLS];
+	sqlite3_int64 i[N_COLS];    /* kind, greedy, tok_in, tok_out */
+	double d;                   /* seconds */
+};
+
+static void row_set(struct row *r, int k, int type, const void *blob, int bytes, sqlite3_int64 i, double d)
+{
+	r->type[k] = type;
+	r->blob[k] = blob;
+	r->bytes[k] = bytes;
+	r->i[k] = i;
+	if (k == 7)
+		r->d = d;
+}
+
+static void row_from_stmt(struct row *r, sqlite3_stmt *st)
+{
+	for (int k = 0; k < N_COLS; k++) {
+		int t = sqlite3_column_type(st, k);
+		const void *b = t == SQLITE_BLOB || t == SQLITE_TEXT ? sqlite3_column_blob(st, k) : NULL;
+		int n = b ? sqlite3_column_bytes(st, k) : 0;
+		row_set(r, k, t, b, n, t == SQLITE_INTEGER ? sqlite3_column_int64(st, k) : 0,
+			t == SQLITE_INTEGER || t == SQLITE_FLOAT ? sqlite3_column_double(st, k) : 0);
+	}
+}
+
+static void row_from_values(struct row *r, sqlite3_value **v)
+{
+	for (int k = 0; k < N_COLS; k++) {
+		int t = sqlite3_value_type(v[k]);
+		const void *b = t == SQLITE_BLOB || t == SQLITE_TEXT ? sqlite3_value_blob(v[k]) : NULL;
+		int n = b ? sqlite3_value_bytes(v[k]) : 0;
+		row_set(r, k, t, b, n, t == SQLITE_INTEGER ? sqlite3_value_int64(v[k]) : 0,
+			t == SQLITE_INTEGER || t == SQLITE_FLOAT ? sqlite3_value_double(v[k]) : 0);
+	}
+}
+
+/* The checksum of a row: 0 and sum set, or -1 when the row cannot be a stored
+ * response at all (a key that is not 32 bytes, an unknown kind, a
+ * log-likelihood without its 8 bytes, a generation without text, a missing
+ * count). Every field put_one writes and lookup returns is in it. */
+static int resp_sum(const struct row *r, unsigned char sum[LLE_SHA256_LEN])
+{
+	enum { KEY, KIND, LP, GREEDY, TEXT, TIN, TOUT, SECS };
+	if (r->type[KEY] != SQLITE_BLOB || r->bytes[KEY] != LLE_SHA256_LEN || r->type[KIND] != SQLITE_INTEGER ||
+	    r->type[TIN] != SQLITE_INTEGER || r->type[TOUT] != SQLITE_INTEGER ||
+	    (r->type[SECS] != SQLITE_FLOAT && r->type[SECS] != SQLITE_INTEGER))
+		return -1;
+	sqlite3_int64 kind = r->i[KIND];
+	if (kind == LLE_REQ_GENERATE_UNTIL) {
+		if ((r->type[TEXT] != SQLITE_BLOB && r->type[TEXT] != SQLITE_TEXT) || r->type[LP] != SQLITE_NULL ||
+		    r->type[GREEDY] != SQLITE_NULL)
+			return -1;
+	} else if (kind == LLE_REQ_LOGLIKELIHOOD || kind == LLE_REQ_LOGLIKELIHOOD_ROLLING) {
+		if (r->type[LP] != SQLITE_BLOB || r->bytes[LP] != 8 || r->type[GREEDY] != SQLITE_INTEGER ||
+		    (r->i[GREEDY] != 0 && r->i[GREEDY] != 1) || r->type[TEXT] != SQLITE_NULL)
+			return -1;
+	} else {
+		return -1;
+	}
+	struct lle_sha256 h;
+	lle_sha256_init(&h);
+	h_field(&h, 1, "llm-eval response sum", 21);
+	h_u64(&h, 2, CACHE_VERSION);
+	h_field(&h, 3, r->blob[KEY], LLE_SHA256_LEN);
+	h_u64(&h, 4, (uint64_t)kind);
+	if (kind == LLE_REQ_GENERATE_UNTIL) {
+		h_field(&h, 7, r->bytes[TEXT] ? r->blob[TEXT] : "", (size_t)r->bytes[TEXT]);
+	} else {
+		h_field(&h, 5, r->blob[LP], 8);
+		h_u64(&h, 6, (uint64_t)r->i[GREEDY]);
+	}
+	h_u64(&h, 8, (uint64_t)r->i[TIN]);
+	h_u64(&h, 9, (uint64_t)r->i[TOUT]);
+	double d = r->d == 0 ? 0 : r->d; /* SQLite keeps a REAL -0.0 as the integer 0 */
+	uint64_t bits;
+	memcpy(&bits, &d, 8);
+	h_u64(&h, 10, bits);
+	lle_sha256_final(&h, sum);
+	return 0;
+}
+
+/* SQL lle_resp_sum(key, kind, logprob, greedy, text, tok_in, tok_out, seconds):
+ * the sum as a blob, NULL for a row that cannot be valid. */
+static void sql_resp_sum(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct row r;
+	unsigned char sum[LLE_SHA256_LEN];
+	if (argc != N_COLS) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	row_from_values(&r, argv);
+	if (resp_sum(&r, sum) < 0)
+		sqlite3_result_null(ctx);
+	else
+		sqlite3_result_blob(ctx, sum, LLE_SHA256_LEN, SQLITE_TRANSIENT);
+}
+
+static int cache_setup(sqlite3 *db)
+{
+	return sqlite3_create_function(db, "lle_resp_sum", N_COLS, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				       sql_resp_sum, NULL, NULL);
+}
 
 char *lle_cache_default_path(struct lle_err *err)
 {
@@ -76,15 +212,31 @@ struct lle_cache *lle_cache_open(const char *path, const struct lle_cache_opts *
 		lle_err_oom(err);
 		return NULL;
 	}
-	c->db = lle_sql_open(path, WHAT, o.readonly, o.busy_timeout_ms, o.sync != LLE_CACHE_SYNC_NORMAL,
-			     CACHE_APP_ID, CACHE_VERSION, SCHEMA, err);
+	static const struct lle_sql_schema sch = { CACHE_APP_ID, CACHE_VERSION, SCHEMA, UPGRADE, cache_setup };
+	c->db = lle_sql_open_schema(path, WHAT, o.readonly, o.busy_timeout_ms, o.sync != LLE_CACHE_SYNC_NORMAL,
+				    &sch, err);
 	if (!c->db)
 		goto fail;
-	if (prep(c, "SELECT kind, logprob, greedy, text, tok_in, tok_out, seconds FROM responses WHERE key = ?",
-		 &c->get, err) < 0)
+	if (o.readonly) {
+		sqlite3_stmt *v;
+		if (prep(c, "PRAGMA user_version", &v, err) < 0)
+			goto fail;
+		c->legacy = sqlite3_step(v) == SQLITE_ROW && sqlite3_column_int(v, 0) < 2;
+		sqlite3_finalize(v);
+	}
+	if (prep(c, c->legacy ? "SELECT " SQL_COLS ", NULL FROM responses WHERE key = ?"
+			      : "SELECT " SQL_COLS ", sum FROM responses WHERE key = ?", &c->get, err) < 0)
 		goto fail;
+	/* A key already present keeps its first value, unless that row fails its
+	 * check: then the new answer replaces it. */
 	if (!o.readonly &&
-	    (prep(c, "INSERT OR IGNORE INTO responses VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?)", &c->put, err) < 0 ||
+	    (prep(c, "INSERT INTO responses(" SQL_COLS ", created, sum) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+		     "ON CONFLICT(key) DO UPDATE SET kind = excluded.kind, logprob = excluded.logprob, "
+		     "greedy = excluded.greedy, text = excluded.text, tok_in = excluded.tok_in, "
+		     "tok_out = excluded.tok_out, seconds = excluded.seconds, created = excluded.created, "
+		     "sum = excluded.sum WHERE coalesce(lle_resp_sum(responses.key, responses.kind, "
+		     "responses.logprob, responses.greedy, responses.text, responses.tok_in, "
+		     "responses.tok_out, responses.seconds) != responses.sum, 1)", &c->put, err) < 0 ||
 	     prep(c, "UPDATE jreqs SET done = 1 WHERE run = ? AND idx = ? AND done = 0", &c->mark, err) < 0))
 		goto fail;
 	return c;
@@ -108,6 +260,8 @@ void lle_cache_close(struct lle_cache *c)
 	sqlite3_finalize(c->get);
 	sqlite3_finalize(c->put);
 	sqlite3_finalize(c->mark);
+	if (c->n_bad > 1)
+		lle_warnf("cache '%s': %lld damaged records in all were treated as missing", c->path, c->n_bad);
 	/* The last connection to close checkpoints the WAL into the database. */
 	sqlite3_close(c->db);
 	free(c->path);
@@ -117,6 +271,11 @@ void lle_cache_close(struct lle_cache *c)
 const char *lle_cache_path(const struct lle_cache *c)
 {
 	return c && c->db ? c->path : NULL;
+}
+
+long long lle_cache_bad_records(const struct lle_cache *c)
+{
+	return c ? c->n_bad : 0;
 }
 
 /* --- keys --- */
@@ -304,31 +463,48 @@ int lle_cache_lookup(struct lle_cache *c, const unsigned char key[LLE_SHA256_LEN
 	sqlite3_bind_blob(c->get, 1, key, LLE_SHA256_LEN, SQLITE_STATIC);
 	int rc = sqlite3_step(c->get), hit = 0;
 	if (rc == SQLITE_ROW) {
-		out->kind = sqlite3_column_int(c->get, 0);
-		if (sqlite3_column_bytes(c->get, 1) == 8) {
-			const unsigned char *b = sqlite3_column_blob(c->get, 1);
+		struct row r;
+		unsigned char sum[LLE_SHA256_LEN];
+		row_from_stmt(&r, c->get);
+		int ok = resp_sum(&r, sum) == 0 && memcmp(r.blob[0], key, LLE_SHA256_LEN) == 0;
+		if (ok && !c->legacy)
+			ok = sqlite3_column_type(c->get, N_COLS) == SQLITE_BLOB &&
+			     sqlite3_column_bytes(c->get, N_COLS) == LLE_SHA256_LEN &&
+			     memcmp(sqlite3_column_blob(c->get, N_COLS), sum, LLE_SHA256_LEN) == 0;
+		if (!ok) {
+			if (c->n_bad++ == 0) {
+				char hex[17];
+				for (int i = 0; i < 8; i++)
+					snprintf(hex + 2 * i, 3, "%02x", key[i]);
+				lle_warnf("cache '%s': the stored response %s... fails its check (a damaged "
+					  "record): it is treated as missing and requested again", c->path, hex);
+			}
+			sqlite3_reset(c->get);
+			return 0;
+		}
+		out->kind = (int)r.i[1];
+		if (r.type[2] == SQLITE_BLOB) {
+			const unsigned char *b = r.blob[2];
 			uint64_t bits = 0;
 			for (int i = 0; i < 8; i++)
 				bits = bits << 8 | b[i];
 			memcpy(&out->logprob, &bits, 8);
-		}
-		out->is_greedy = sqlite3_column_int(c->get, 2);
-		if (sqlite3_column_type(c->get, 3) != SQLITE_NULL) {
-			const void *t = sqlite3_column_blob(c->get, 3);
-			size_t n = (size_t)sqlite3_column_bytes(c->get, 3);
+			out->is_greedy = (int)r.i[3];
+		} else {
+			size_t n = (size_t)r.bytes[4];
 			out->text = malloc(n + 1);
 			if (!out->text) {
 				sqlite3_reset(c->get);
 				return lle_err_oom(err);
 			}
 			if (n)
-				memcpy(out->text, t, n);
+				memcpy(out->text, r.blob[4], n);
 			out->text[n] = '\0';
 			out->text_len = n;
 		}
-		out->tokens_in = (long)sqlite3_column_int64(c->get, 4);
-		out->tokens_out = (long)sqlite3_column_int64(c->get, 5);
-		out->seconds = sqlite3_column_double(c->get, 6);
+		out->tokens_in = (long)r.i[5];
+		out->tokens_out = (long)r.i[6];
+		out->seconds = r.d;
 		hit = 1;
 	} else if (rc != SQLITE_DONE) {
 		lle_sql_fail(c->db, c->path, WHAT, "cannot read", err);
@@ -364,13 +540,36 @@ static int put_one(struct lle_cache *c, const unsigned char *key, const struct l
 		for (int i = 0; i < 8; i++)
 			lp[i] = (unsigned char)(bits >> (56 - 8 * i));
 		sqlite3_bind_blob(s, 3, lp, 8, SQLITE_TRANSIENT);
-		sqlite3_bind_int(s, 4, r->is_greedy);
+		sqlite3_bind_int(s, 4, r->is_greedy != 0);
 		sqlite3_bind_null(s, 5);
 	}
 	sqlite3_bind_int64(s, 6, r->tokens_in);
 	sqlite3_bind_int64(s, 7, r->tokens_out);
-	sqlite3_bind_double(s, 8, r->seconds);
+	/* SQLite stores a NaN as NULL: a time that is not a number is kept as 0 */
+	double secs = isfinite(r->seconds) ? r->seconds : 0;
+	sqlite3_bind_double(s, 8, secs);
 	sqlite3_bind_int64(s, 9, now);
+	/* the sum over the values as SQLite will give them back */
+	struct row w;
+	unsigned char sum[LLE_SHA256_LEN];
+	memset(&w, 0, sizeof(w));
+	row_set(&w, 0, SQLITE_BLOB, key, LLE_SHA256_LEN, 0, 0);
+	row_set(&w, 1, SQLITE_INTEGER, NULL, 0, r->kind, 0);
+	if (r->kind == LLE_REQ_GENERATE_UNTIL) {
+		row_set(&w, 2, SQLITE_NULL, NULL, 0, 0, 0);
+		row_set(&w, 3, SQLITE_NULL, NULL, 0, 0, 0);
+		row_set(&w, 4, SQLITE_BLOB, r->text ? r->text : "", (int)r->text_len, 0, 0);
+	} else {
+		row_set(&w, 2, SQLITE_BLOB, lp, 8, 0, 0);
+		row_set(&w, 3, SQLITE_INTEGER, NULL, 0, r->is_greedy != 0, 0);
+		row_set(&w, 4, SQLITE_NULL, NULL, 0, 0, 0);
+	}
+	row_set(&w, 5, SQLITE_INTEGER, NULL, 0, r->tokens_in, 0);
+	row_set(&w, 6, SQLITE_INTEGER, NULL, 0, r->tokens_out, 0);
+	row_set(&w, 7, SQLITE_FLOAT, NULL, 0, 0, secs);
+	if (resp_sum(&w, sum) < 0)
+		return -2;
+	sqlite3_bind_blob(s, 10, sum, LLE_SHA256_LEN, SQLITE_TRANSIENT);
 	int rc = sqlite3_step(s);
 	sqlite3_reset(s);
 	return rc == SQLITE_DONE ? 0 : -1;
@@ -402,7 +601,13 @@ int lle_cache_put_batch(struct lle_cache *c, int64_t journal_run, const struct l
 		return lle_sql_fail(c->db, c->path, WHAT, "cannot start writing", err);
 	long long now = (long long)time(NULL);
 	for (size_t i = 0; i < n; i++) {
-		if (put_one(c, e[i].key, e[i].resp, now) < 0 ||
+		int prc = put_one(c, e[i].key, e[i].resp, now);
+		if (prc == -2) {
+			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+			return lle_err_set(err, LLE_EXIT_INTERNAL, "cache '%s': a response of kind %d cannot be "
+					   "stored", c->path, e[i].resp->kind);
+		}
+		if (prc < 0 ||
 		    (journal_run > 0 && e[i].journal_idx >= 0 && mark_one(c, journal_run, e[i].journal_idx) < 0))
 			return lle_sql_fail(c->db, c->path, WHAT, "cannot write a response", err);
 	}

@@ -78,6 +78,9 @@ struct lle_cache *lle_cache_open_none(struct lle_err *err);
 void lle_cache_close(struct lle_cache *c);
 /* The file, or NULL in no-cache mode. */
 const char *lle_cache_path(const struct lle_cache *c);
+/* How many stored records lookups found damaged (failing their checksum, or
+ * not a possible response): each was a miss, the first one warned about. */
+long long lle_cache_bad_records(const struct lle_cache *c);
 
 /* Model identities (32 bytes) to key requests with.
  * GGUF: the backend name, the file's size, modification time (ns) and the
@@ -94,7 +97,9 @@ int lle_cache_model_id_server(const char *backend, const char *const *urls, size
 int lle_cache_key(const unsigned char model_id[LLE_SHA256_LEN], const struct lle_cache_req *req,
 		  unsigned char key[LLE_SHA256_LEN], struct lle_err *err);
 
-/* 1 and *out filled on a hit, 0 on a miss, -1 on error. */
+/* 1 and *out filled on a hit, 0 on a miss, -1 on error. A stored record
+ * that fails its checksum is a miss (see lle_cache_bad_records), and the next
+ * put of its key replaces it. */
 int lle_cache_lookup(struct lle_cache *c, const unsigned char key[LLE_SHA256_LEN],
 		     struct lle_cache_resp *out, struct lle_err *err);
 void lle_cache_resp_free(struct lle_cache_resp *r);
@@ -107,7 +112,8 @@ struct lle_cache_entry {
 	int64_t journal_idx;               /* or -1 */
 };
 /* Store one response; committed when it returns 0. A key already present keeps
- * its first value (the same request gives the same answer). */
+ * its first value (the same request gives the same answer), unless that value
+ * is a damaged record. */
 int lle_cache_put(struct lle_cache *c, const unsigned char key[LLE_SHA256_LEN],
 		  const struct lle_cache_resp *resp, struct lle_err *err);
 /* Store n responses in one transaction (all or none), marking journal entries

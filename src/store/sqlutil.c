@@ -113,6 +113,14 @@ static int pragma_int(sqlite3 *db, const char *sql, int *v)
 sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy_ms, int sync_full,
 		      int app_id, int version, const char *schema, struct lle_err *err)
 {
+	struct lle_sql_schema s = { app_id, version, schema, NULL, NULL };
+	return lle_sql_open_schema(path, what, readonly, busy_ms, sync_full, &s, err);
+}
+
+sqlite3 *lle_sql_open_schema(const char *path, const char *what, int readonly, int busy_ms, int sync_full,
+			     const struct lle_sql_schema *sch, struct lle_err *err)
+{
+	const int app_id = sch->app_id, version = sch->version;
 	sqlite3 *db = NULL;
 	if (readonly) {
 		struct stat sb;
@@ -142,7 +150,11 @@ sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy
 	}
 	sqlite3_extended_result_codes(db, 1);
 	sqlite3_busy_timeout(db, busy_ms > 0 ? busy_ms : 30000);
-	int have_app = 0, have_ver = 0;
+	if (sch->setup && sch->setup(db) != SQLITE_OK) {
+		lle_sql_fail(db, path, what, "cannot open", err);
+		goto fail;
+	}
+	int have_app = 0, have_ver = 0, n_tables = 0;
 	/* Reading the header first tells a damaged or foreign file apart before anything is written. */
 	if (pragma_int(db, "PRAGMA application_id", &have_app) < 0 && readonly &&
 	    (sqlite3_errcode(db) == SQLITE_CANTOPEN || sqlite3_errcode(db) == SQLITE_READONLY) &&
@@ -173,13 +185,20 @@ sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy
 			goto fail;
 		}
 		sqlite3_extended_result_codes(db, 1);
+		if (sch->setup && sch->setup(db) != SQLITE_OK) {
+			lle_sql_fail(db, path, what, "cannot open", err);
+			goto fail;
+		}
 	}
 	if (pragma_int(db, "PRAGMA application_id", &have_app) < 0 ||
-	    pragma_int(db, "PRAGMA user_version", &have_ver) < 0) {
+	    pragma_int(db, "PRAGMA user_version", &have_ver) < 0 ||
+	    pragma_int(db, "SELECT count(*) FROM sqlite_master", &n_tables) < 0) {
 		lle_sql_fail(db, path, what, "cannot read", err);
 		goto fail;
 	}
-	if (have_app != 0 && have_app != app_id) {
+	/* Application id 0 is a new, empty file, or another program's database
+	 * that never set one: only the first may be taken. */
+	if ((have_app != 0 && have_app != app_id) || (have_app == 0 && (n_tables > 0 || have_ver != 0))) {
 		lle_err_set(err, LLE_EXIT_IO, "'%s' is a SQLite database but not an llm-eval %s; "
 			    "give another path", path, what);
 		goto fail;
@@ -189,6 +208,13 @@ sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy
 			    "to %d; use a newer llm-eval or another path", what, path, have_ver, version);
 		goto fail;
 	}
+	for (int v = have_ver; v > 0 && v < version && !readonly; v++)
+		if (!sch->upgrade || !sch->upgrade[v - 1]) {
+			lle_err_set(err, LLE_EXIT_IO, "%s '%s' has format version %d, older than this "
+				    "llm-eval's %d, and cannot be upgraded; give another path", what, path,
+				    have_ver, version);
+			goto fail;
+		}
 	if (readonly) {
 		if (have_ver == 0) {
 			lle_err_set(err, LLE_EXIT_IO, "'%s' is not an llm-eval %s (empty)", path, what);
@@ -246,8 +272,25 @@ sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy
 		if (have_ver < version) {
 			snprintf(head, sizeof(head), "PRAGMA application_id=%d; PRAGMA user_version=%d;",
 				 app_id, version);
-			if (lle_sql_exec(db, path, what, schema, err) < 0 ||
-			    lle_sql_exec(db, path, what, head, err) < 0)
+			if (have_ver == 0) {
+				if (lle_sql_exec(db, path, what, sch->create, err) < 0)
+					goto fail;
+			} else {
+				for (int v = have_ver; v < version; v++) {
+					if (!sch->upgrade || !sch->upgrade[v - 1]) {
+						/* another process made it an old version meanwhile */
+						lle_err_set(err, LLE_EXIT_IO, "%s '%s' has format version %d, "
+							    "older than this llm-eval's %d, and cannot be "
+							    "upgraded; give another path", what, path, have_ver,
+							    version);
+						sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+						goto fail;
+					}
+					if (lle_sql_exec(db, path, what, sch->upgrade[v - 1], err) < 0)
+						goto fail;
+				}
+			}
+			if (lle_sql_exec(db, path, what, head, err) < 0)
 				goto fail;
 		}
 		if (sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {

@@ -114,6 +114,54 @@ TEST(gzipped_jsonl)
 	CHECK(strstr(e.msg, "broken.jsonl.gz:1: cannot read") != NULL);
 }
 
+/* Issue 13 item 5: one record may not grow without bound. A 64 MiB + 1
+ * byte line inside a small .gz (64 KiB compressed) is refused at the default
+ * limit, naming file and line, before it is parsed; smaller limits (set for
+ * the test) prove the same for JSON arrays and CSV, and a record exactly at
+ * the limit is still read. */
+TEST(record_size_limit)
+{
+	struct lle_err e = { 0 };
+	gzFile gz = gzopen(path("bomb.jsonl.gz"), "wb9");
+	CHECK(gz != NULL);
+	gzprintf(gz, "{\"q\": \"ok\"}\n");
+	static char chunk[1 << 16];
+	memset(chunk, 'a', sizeof(chunk));
+	gzprintf(gz, "{\"q\": \"");
+	for (size_t n = 0; n < LLE_DS_MAX_RECORD / sizeof(chunk); n++)
+		gzwrite(gz, chunk, sizeof(chunk));
+	gzprintf(gz, "\"}\n");
+	gzclose(gz);
+	CHECK(lle_ds_count(path("bomb.jsonl.gz"), &e) == -1);
+	char want[600];
+	snprintf(want, sizeof(want), "%s:2: a record longer than 64 MiB, the limit for one line or document",
+		 path("bomb.jsonl.gz"));
+	CHECK(strstr(e.msg, want) != NULL);
+	CHECK_INTEQ(e.code, LLE_EXIT_DATA);
+
+	lle_ds_set_max_record(20);
+	put("lim.jsonl", "{\"q\": \"12345678\"}\n\n{\"q\": \"12345678901\"}\n"); /* 17 and 20 bytes */
+	CHECK_INTEQ(lle_ds_count(path("lim.jsonl"), &e), 2);
+	put("lim.jsonl", "{\"q\": \"12345678\"}\n\n{\"q\": \"1234567890123\"}\n"); /* 22 bytes on line 3 */
+	CHECK(lle_ds_count(path("lim.jsonl"), &e) == -1);
+	snprintf(want, sizeof(want), "%s:3: a record longer than 20 bytes", path("lim.jsonl"));
+	CHECK(strstr(e.msg, want) != NULL);
+	put("lim.json", "[{\"q\": \"1\"},\n {\"q\": \"1234567890123456\"}]");
+	CHECK(lle_ds_count(path("lim.json"), &e) == -1);
+	snprintf(want, sizeof(want), "%s:2: a record longer than 20 bytes", path("lim.json"));
+	CHECK(strstr(e.msg, want) != NULL);
+	put("lim.csv", "q,a\nshort,1\n\"a quoted field that goes on\",2\n");
+	CHECK(lle_ds_count(path("lim.csv"), &e) == -1);
+	snprintf(want, sizeof(want), "%s:3: a record longer than 20 bytes", path("lim.csv"));
+	CHECK(strstr(e.msg, want) != NULL);
+	put("lim2.csv", "q,a\nan unquoted field, longer than twenty\n");
+	CHECK(lle_ds_count(path("lim2.csv"), &e) == -1);
+	snprintf(want, sizeof(want), "%s:2: a record longer than 20 bytes", path("lim2.csv"));
+	CHECK(strstr(e.msg, want) != NULL);
+	lle_ds_set_max_record(0);
+	CHECK_INTEQ(lle_ds_count(path("lim2.csv"), &e), 1);
+}
+
 TEST(csv_rfc4180)
 {
 	struct lle_err e = { 0 };
@@ -337,6 +385,7 @@ int main(void)
 	RUN(jsonl_lines_blank_lines_and_crlf);
 	RUN(jsonl_errors_name_path_and_line);
 	RUN(gzipped_jsonl);
+	RUN(record_size_limit);
 	RUN(csv_rfc4180);
 	RUN(csv_errors);
 	RUN(json_array_streamed);

@@ -64,7 +64,7 @@ struct got {
 	int n, status[16];
 	double lp[16];
 	int greedy[16], ntok[16];
-	char text[16][64];
+	char text[16][200];
 };
 
 static void cb(void *user, const struct lle_request *req, const struct lle_result *res)
@@ -76,7 +76,7 @@ static void cb(void *user, const struct lle_request *req, const struct lle_resul
 	g->lp[i] = res->logprob;
 	g->greedy[i] = res->is_greedy;
 	g->ntok[i] = res->n_tokens;
-	snprintf(g->text[i], sizeof(g->text[i]), "%.*s", res->status ? 60 : (int)res->text_len,
+	snprintf(g->text[i], sizeof(g->text[i]), "%.*s", res->status ? 190 : (int)res->text_len,
 		 res->status ? res->error : res->text ? res->text : "");
 }
 
@@ -153,6 +153,40 @@ TEST(requests)
 	pl->be->close(m);
 }
 
+/* Issue 13 item 9: a continuation that tokenises to nothing is refused with
+ * a message, not scored as log-probability 0 (lm-evaluation-harness asserts
+ * a continuation of at least one token); an empty context with an empty
+ * continuation too. Requests beside them still succeed. */
+TEST(empty_continuation)
+{
+	char err[512], bu[300];
+	snprintf(bu, sizeof(bu), "base_url=%s", url1);
+	const char *o[] = { bu, "backoff=0.01", "max_retries=1" };
+	struct lle_model *m = open_with(o, 3, err, sizeof(err));
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	struct lle_request r[4] = {
+		{ .size = sizeof(r[0]), .kind = LLE_REQ_LOGLIKELIHOOD, .id = 0, .context = "Answer:", .continuation = "" },
+		{ .size = sizeof(r[0]), .kind = LLE_REQ_LOGLIKELIHOOD, .id = 1, .context = "", .continuation = "" },
+		{ .size = sizeof(r[0]), .kind = LLE_REQ_LOGLIKELIHOOD, .id = 2, .context = "Answer: ", .continuation = "" },
+		{ .size = sizeof(r[0]), .kind = LLE_REQ_LOGLIKELIHOOD, .id = 3, .context = "Answer:", .continuation = " 4" },
+	};
+	struct got g = { 0 };
+	CHECK(pl->be->submit(m, r, 4, cb, &g, err, sizeof(err)) == 0);
+	CHECK_INTEQ(g.n, 4);
+	CHECK_INTEQ(g.status[0], LLE_STATUS_ERROR);
+	CHECK(strstr(g.text[0], "the continuation has no tokens") != NULL);
+	CHECK_INTEQ(g.status[1], LLE_STATUS_ERROR);
+	CHECK(strstr(g.text[1], "the continuation has no tokens") != NULL);
+	/* the context's trailing space goes with the continuation: one token */
+	CHECK_INTEQ(g.status[2], LLE_STATUS_OK);
+	CHECK_NEAR(g.lp[2], -1.0, 1e-12);
+	CHECK_INTEQ(g.status[3], LLE_STATUS_OK);
+	CHECK_NEAR(g.lp[3], -2.0, 1e-12);
+	pl->be->close(m);
+}
+
 TEST(faults)
 {
 	char err[512], bu[300];
@@ -201,6 +235,7 @@ int main(void)
 	}
 	RUN(options);
 	RUN(requests);
+	RUN(empty_continuation);
 	RUN(faults);
 	for (int i = 0; i < nservers; i++) {
 		kill(servers[i], SIGTERM);

@@ -475,6 +475,191 @@ TEST(damaged_and_foreign_files)
 
 /* A file size limit stands in for a full disk: the put that crosses it fails
  * with a clear message, and every put that returned 0 is still there. */
+static int exec_sql(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		printf("# sql: %s\n", msg ? msg : "?");
+	sqlite3_free(msg);
+	sqlite3_close(db);
+	return rc == SQLITE_OK ? 0 : -1;
+}
+
+static int sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int v = -1;
+	if (sqlite3_open(path, &db) != SQLITE_OK)
+		return -1;
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Issue 13 item 8: a SQLite file whose application_id is 0 but which holds
+ * another program's tables is refused before anything is written (it stays
+ * in rollback-journal mode, without our tables); an empty file is taken. */
+TEST(foreign_file_without_application_id)
+{
+	struct lle_err e = { 0 };
+	char *p = tpath("noid.sqlite");
+	CHECK(exec_sql(p, "CREATE TABLE notes(x TEXT); INSERT INTO notes VALUES('mine');") == 0);
+	struct stat before, after;
+	CHECK(stat(p, &before) == 0);
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	CHECK(c == NULL);
+	CHECK(strstr(e.msg, "is a SQLite database but not an llm-eval cache") != NULL && strstr(e.msg, p));
+	CHECK_INTEQ(e.code, LLE_EXIT_IO);
+	lle_cache_close(c);
+	CHECK(sql_int(p, "SELECT count(*) FROM sqlite_master WHERE name = 'responses'") == 0);
+	CHECK(sql_int(p, "SELECT journal_mode = 'delete' FROM pragma_journal_mode") == 1);
+	CHECK(stat(p, &after) == 0 && after.st_size == before.st_size);
+	c = lle_cache_open(p, &(struct lle_cache_opts){ .readonly = 1 }, &e);
+	CHECK(c == NULL && strstr(e.msg, "not an llm-eval cache"));
+	rm_db(p);
+
+	/* an empty file (as `touch` leaves it) is a new cache */
+	p = tpath("empty.sqlite");
+	FILE *f = fopen(p, "wb");
+	fclose(f);
+	c = lle_cache_open(p, NULL, &e);
+	CHECK(c != NULL);
+	unsigned char k[32];
+	key_n(1, k);
+	struct lle_cache_resp r = resp_n(1);
+	CHECK(c && lle_cache_put(c, k, &r, &e) == 0);
+	lle_cache_close(c);
+	CHECK(sql_int(p, "PRAGMA application_id") == 0x4c4c4543);
+	rm_db(p);
+}
+
+/* Issue 13 item 8: a flipped byte in a stored text or log-probability, a NULL
+ * put into a column, a count changed: each record fails its checksum and is a
+ * miss (counted; the rest still hit), and a put of its key replaces it. */
+TEST(damaged_records_are_misses)
+{
+	struct lle_err e = { 0 };
+	char *p = tpath("records.sqlite");
+	struct lle_cache *c = lle_cache_open(p, NULL, &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	unsigned char k[6][32];
+	struct lle_cache_resp r[6];
+	for (int i = 0; i < 6; i++) {
+		key_n(i, k[i]);
+		r[i] = resp_n(i);
+	}
+	r[0].kind = r[1].kind = LLE_REQ_GENERATE_UNTIL;
+	r[0].text = "The answer is 42.";
+	r[0].text_len = strlen(r[0].text);
+	r[1].text = "";
+	r[1].text_len = 0;
+	r[2].seconds = -0.0; /* kept by SQLite as the integer 0: the check must allow it */
+	for (int i = 0; i < 6; i++)
+		CHECK(lle_cache_put(c, k[i], &r[i], &e) == 0);
+	lle_cache_close(c);
+	/* damage four records the way a bad disk or a hand edit would */
+	CHECK(exec_sql(p, "UPDATE responses SET text = CAST('The answer is 43.' AS BLOB) "
+			  "WHERE text = CAST('The answer is 42.' AS BLOB);"
+			  "UPDATE responses SET logprob = NULL WHERE tok_in = 13;"
+			  "UPDATE responses SET logprob = CAST(x'3ff0000000000000' AS BLOB) WHERE tok_in = 14;"
+			  "UPDATE responses SET tok_out = -2147483648 WHERE tok_in = 15;") == 0);
+	c = lle_cache_open(p, NULL, &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	struct lle_cache_resp got;
+	int hits[6];
+	for (int i = 0; i < 6; i++) {
+		hits[i] = lle_cache_lookup(c, k[i], &got, &e);
+		lle_cache_resp_free(&got);
+	}
+	CHECK(hits[0] == 0 && hits[1] == 1 && hits[2] == 1);
+	CHECK(hits[3] == 0 && hits[4] == 0 && hits[5] == 0);
+	CHECK_INTEQ(lle_cache_bad_records(c), 4);
+	/* the answer asked for again replaces each damaged record */
+	for (int i = 0; i < 6; i++)
+		CHECK(lle_cache_put(c, k[i], &r[i], &e) == 0);
+	for (int i = 0; i < 6; i++) {
+		CHECK(lle_cache_lookup(c, k[i], &got, &e) == 1);
+		CHECK(got.tokens_out == r[i].tokens_out && got.kind == r[i].kind);
+		if (r[i].kind == LLE_REQ_GENERATE_UNTIL)
+			CHECK(got.text_len == r[i].text_len && memcmp(got.text, r[i].text, got.text_len) == 0);
+		else
+			CHECK(memcmp(&got.logprob, &r[i].logprob, 8) == 0);
+		lle_cache_resp_free(&got);
+	}
+	CHECK_INTEQ(lle_cache_bad_records(c), 4);
+	/* a good record is still never overwritten: the first answer stays */
+	struct lle_cache_resp other = r[2];
+	other.logprob = -99;
+	CHECK(lle_cache_put(c, k[2], &other, &e) == 0);
+	CHECK(lle_cache_lookup(c, k[2], &got, &e) == 1 && got.logprob == r[2].logprob);
+	lle_cache_close(c);
+	rm_db(p);
+}
+
+/* A version 1 cache (before checksums) is upgraded in place when opened for
+ * writing: its records keep hitting, and one already wrong (a NULL
+ * log-probability) gets no checksum and is a miss. Read-only, it is read as
+ * it is. */
+TEST(version1_upgrade)
+{
+	struct lle_err e = { 0 };
+	char *p = tpath("v1.sqlite");
+	unsigned char k0[32], k1[32];
+	key_n(0, k0);
+	key_n(1, k1);
+	char sql[2048];
+	char h0[65], h1[65];
+	for (int i = 0; i < 32; i++) {
+		snprintf(h0 + 2 * i, 3, "%02x", k0[i]);
+		snprintf(h1 + 2 * i, 3, "%02x", k1[i]);
+	}
+	snprintf(sql, sizeof(sql),
+		 "PRAGMA journal_mode=WAL;"
+		 "CREATE TABLE responses(key BLOB PRIMARY KEY, kind INTEGER NOT NULL, logprob BLOB,"
+		 " greedy INTEGER, text BLOB, tok_in INTEGER, tok_out INTEGER, seconds REAL,"
+		 " created INTEGER NOT NULL) WITHOUT ROWID;"
+		 "CREATE TABLE jruns(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, total INTEGER NOT NULL,"
+		 " created INTEGER NOT NULL);"
+		 "CREATE TABLE jreqs(run INTEGER NOT NULL, idx INTEGER NOT NULL, key BLOB NOT NULL,"
+		 " done INTEGER NOT NULL DEFAULT 0, PRIMARY KEY(run, idx)) WITHOUT ROWID;"
+		 "CREATE INDEX jreqs_todo ON jreqs(run, idx) WHERE done = 0;"
+		 "INSERT INTO responses VALUES(x'%s', 1, x'bff0000000000000', 1, NULL, 7, 1, 0.5, 1);"
+		 "INSERT INTO responses VALUES(x'%s', 1, NULL, 1, NULL, 7, 1, 0.5, 1);"
+		 "PRAGMA application_id=1280066883; PRAGMA user_version=1;", h0, h1);
+	CHECK(exec_sql(p, sql) == 0);
+	struct lle_cache_resp got;
+	struct lle_cache *c = lle_cache_open(p, &(struct lle_cache_opts){ .readonly = 1 }, &e);
+	CHECK(c && lle_cache_lookup(c, k0, &got, &e) == 1 && got.logprob == -1.0);
+	lle_cache_close(c);
+	CHECK(sql_int(p, "PRAGMA user_version") == 1);
+	c = lle_cache_open(p, NULL, &e);
+	CHECK(c != NULL);
+	if (!c)
+		return;
+	CHECK(sql_int(p, "PRAGMA user_version") == 2);
+	CHECK(lle_cache_lookup(c, k0, &got, &e) == 1 && got.logprob == -1.0 && got.is_greedy == 1 &&
+	      got.tokens_in == 7 && got.seconds == 0.5);
+	CHECK(lle_cache_lookup(c, k1, &got, &e) == 0);
+	CHECK_INTEQ(lle_cache_bad_records(c), 1);
+	lle_cache_close(c);
+	/* a version this llm-eval cannot upgrade from is refused, naming both */
+	CHECK(exec_sql(p, "PRAGMA user_version=3") == 0);
+	c = lle_cache_open(p, NULL, &e);
+	CHECK(c == NULL && strstr(e.msg, "has format version 3, this llm-eval reads up to 2"));
+	rm_db(p);
+}
+
 TEST(file_size_limit)
 {
 	char *p = tpath("full.sqlite");
@@ -753,6 +938,9 @@ int main(void)
 	RUN(kill9_keeps_commits);
 	RUN(two_writers_at_once);
 	RUN(damaged_and_foreign_files);
+	RUN(foreign_file_without_application_id);
+	RUN(damaged_records_are_misses);
+	RUN(version1_upgrade);
 	RUN(file_size_limit);
 	RUN(journal);
 	RUN(batches);
