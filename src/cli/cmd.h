@@ -98,6 +98,21 @@ int lle_cmd_usage_error(const struct lle_cmd *c, const char *fmt, ...)
  * when "--name" is last. */
 const char *lle_cmd_opt_value(int argc, char **argv, int *i, const char *name, int *missing);
 
+/* The options a command documents, from the table: those of its usage line
+ * and those that begin an indented line of its help ("  --json  ..."), in
+ * order, once each, at most max. Completion, suggestions and the help test
+ * all read this, so the table is the one list. */
+#define LLE_OPT_MAX 40
+size_t lle_cmd_options(const struct lle_cmd *c, char (*out)[LLE_OPT_MAX], size_t max);
+/* "unknown option 'ARG' (did you mean '--X'?)" and the usage; LLE_EXIT_USAGE. */
+int lle_cmd_unknown_option(const struct lle_cmd *c, const char *arg);
+/* The command name or alias closest to a mistyped one, or NULL. */
+const char *lle_cmd_suggest(const char *name);
+/* "unknown WHAT 'WORD' (did you mean 'K'?)", else "(CHOICES)", with the
+ * usage; known is NULL-terminated. LLE_EXIT_USAGE. */
+int lle_cmd_unknown_word(const struct lle_cmd *c, const char *what, const char *word,
+			 const char *const *known, const char *choices);
+
 /* Output formats of the list commands, and the --format word for each:
  * 0 with *fmt set, -1 for an unknown word. */
 enum { LLE_FMT_TABLE, LLE_FMT_TSV, LLE_FMT_JSON };

@@ -21,7 +21,11 @@ int lle_cmd_help(struct lle_ctx *ctx, int argc, char **argv)
 	int ambiguous;
 	const struct lle_cmd *c = lle_cmd_find(argv[1], &ambiguous);
 	if (!c) {
-		lle_errorf("%s command '%s'", ambiguous ? "ambiguous" : "unknown", argv[1]);
+		const char *near = ambiguous ? NULL : lle_cmd_suggest(argv[1]);
+		if (near)
+			lle_errorf("unknown command '%s' (did you mean '%s'?)", argv[1], near);
+		else
+			lle_errorf("%s command '%s'", ambiguous ? "ambiguous" : "unknown", argv[1]);
 		return LLE_EXIT_USAGE;
 	}
 	lle_cmd_print_help(c, stdout);

@@ -468,6 +468,10 @@ static const struct list_verb {
 	{ "tasks", "task", T(LLE_REG_TASKS), list_tasks, 1, NULL },
 };
 
+static const char *const k_verbs[] = { "models", "tasks", "categories", "datasets", "backends", NULL };
+static const char *const k_formats[] = { "table", "tsv", "json", NULL };
+static const char *const k_kinds[] = { "task", "group", "tag", "python-task", NULL };
+
 static const struct list_verb *find_verb(const char *name, int *ambiguous)
 {
 	const struct list_verb *hit = NULL;
@@ -547,7 +551,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 			if (missing)
 				return lle_cmd_usage_error(ctx->cmd, "option '--format' needs a value");
 			if (lle_cmd_format(v, &o.format) < 0)
-				return lle_cmd_usage_error(ctx->cmd, "unknown format '%s' (table, tsv or json)", v);
+				return lle_cmd_unknown_word(ctx->cmd, "format", v, k_formats, "table, tsv or json");
 		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--category", &missing)) || missing)) {
 			if (missing)
 				return lle_cmd_usage_error(ctx->cmd, "option '--category' needs a value");
@@ -557,7 +561,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 				return lle_cmd_usage_error(ctx->cmd, "option '--kind' needs a value");
 			kind = v;
 		} else if (nopts && a[0] == '-' && a[1]) {
-			return lle_cmd_usage_error(ctx->cmd, "unknown option '%s'", a);
+			return lle_cmd_unknown_option(ctx->cmd, a);
 		} else if (!verb) {
 			verb = a;
 		} else if (!o.pattern) {
@@ -570,14 +574,16 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 		return lle_cmd_usage_error(ctx->cmd, "what to list? models, tasks, categories, datasets or backends");
 	int ambiguous;
 	const struct list_verb *lv = find_verb(verb, &ambiguous);
+	if (!lv && ambiguous)
+		return lle_cmd_usage_error(ctx->cmd, "ambiguous list '%s'", verb);
 	if (!lv)
-		return lle_cmd_usage_error(ctx->cmd, "%s list '%s'", ambiguous ? "ambiguous" : "unknown", verb);
+		return lle_cmd_unknown_word(ctx->cmd, "list", verb, k_verbs, "models, tasks, categories, datasets or backends");
 	if (kind) {
 		if (!lv->kinds)
 			return lle_cmd_usage_error(ctx->cmd, "option '--kind' applies to 'list tasks' only");
 		o.kind = lle_reg_kind_parse(kind);
 		if (o.kind < LLE_KIND_TASK)
-			return lle_cmd_usage_error(ctx->cmd, "unknown kind '%s' (task, group, tag or python-task)", kind);
+			return lle_cmd_unknown_word(ctx->cmd, "kind", kind, k_kinds, "task, group, tag or python-task");
 	}
 	o.color = o.format == LLE_FMT_TABLE && lle_use_color(stdout);
 
@@ -590,14 +596,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 			return rc;
 		if (o.category && lle_registry_count(r, LLE_REG_CATEGORIES) > 0 &&
 		    !lle_registry_find(r, LLE_REG_CATEGORIES, o.category, NULL)) {
-			const char *known[256];
-			size_t nk = 0, nc = lle_registry_count(r, LLE_REG_CATEGORIES);
-			struct lle_reg_entry ce;
-			for (size_t i = 0; i < nc && nk < 255; i++)
-				if (lle_registry_get(r, LLE_REG_CATEGORIES, i, &ce) == 0)
-					known[nk++] = ce.name;
-			known[nk] = NULL;
-			const char *near = lle_reg_closest(o.category, known);
+			const char *near = lle_registry_suggest(r, LLE_REG_CATEGORIES, o.category);
 			lle_cli_registry_warnings(r);
 			if (near)
 				lle_errorf("unknown category '%s' (did you mean '%s'?)", o.category, near);

@@ -20,6 +20,7 @@
 #include "util/diag.h"
 #include "util/err.h"
 #include "util/path.h"
+#include "util/suggest.h"
 
 #define MAX_PATHS 64
 
@@ -48,6 +49,12 @@ static void print_main_help(FILE *f)
 		"codes, the environment variables and the files llm-eval reads.\n");
 }
 
+/* The global options, and the old tool's flags, for suggestions. */
+static const char *const global_options[] = {
+	"--include-path", "--verbose", "--quiet", "--color", "--no-color", "--help", "--version",
+	"--list-models", "--list-categories", "--list-tasks", NULL,
+};
+
 /* Remove argv[i .. i+n) in place. */
 static void drop_args(int *argc, char **argv, int i, int n)
 {
@@ -68,7 +75,9 @@ static int take_globals(int *argc, char **argv, struct globals *g)
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)
 			break;
-		if (strcmp(a, "--include-path") == 0 || strncmp(a, "--include-path=", 15) == 0) {
+		/* --include_path: lm-evaluation-harness's spelling */
+		if (strncmp(a, "--include", 9) == 0 && (a[9] == '-' || a[9] == '_') &&
+		    (strcmp(a + 10, "path") == 0 || strncmp(a + 10, "path=", 5) == 0)) {
 			const char *v = a[14] == '=' ? a + 15 : (i + 1 < *argc ? argv[i + 1] : NULL);
 			if (!v) {
 				lle_errorf("option '--include-path' needs a directory");
@@ -217,7 +226,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
 		argv[1] = "version";
 	if (argv[1][0] == '-') {
-		lle_errorf("unknown option '%s'", argv[1]);
+		char word[64];
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(argv[1], "="), argv[1]);
+		const char *near = lle_suggest(word, global_options);
+		if (near)
+			lle_errorf("unknown option '%s' (did you mean '%s'?)", argv[1], near);
+		else
+			lle_errorf("unknown option '%s'", argv[1]);
 		fprintf(stderr, "see 'llm-eval --help'\n");
 		return LLE_EXIT_USAGE;
 	}
@@ -234,7 +249,11 @@ int main(int argc, char **argv)
 			lle_errorf("ambiguous command '%s', could be: %s", argv[1], lle_buf_str(&b));
 			lle_buf_free(&b);
 		} else {
-			lle_errorf("unknown command '%s'", argv[1]);
+			const char *near = lle_cmd_suggest(argv[1]);
+			if (near)
+				lle_errorf("unknown command '%s' (did you mean '%s'?)", argv[1], near);
+			else
+				lle_errorf("unknown command '%s'", argv[1]);
 			fprintf(stderr, "see 'llm-eval help' for the list of commands\n");
 		}
 		return LLE_EXIT_USAGE;

@@ -15,6 +15,7 @@
 
 #include "tasks/pystr.h"
 #include "util/buf.h"
+#include "util/suggest.h"
 
 enum step_kind { F_REGEX, F_TAKE_FIRST, F_LOWER, F_UPPER, F_LSTRIP, F_STRIP };
 
@@ -118,6 +119,9 @@ static int parse_step(const struct lle_node *f, struct step *st, const char *whe
 					   f->items[i]->file, f->items[i]->line, f->items[i]->col, where,
 					   f->keys[i], fn);
 	}
+	static const char *const k_filters[] = { "regex", "take_first", "lowercase", "uppercase",
+						 "remove_whitespace", "strip", NULL };
+	const char *near;
 	if (!strcmp(fn, "take_first"))
 		st->k = F_TAKE_FIRST;
 	else if (!strcmp(fn, "lowercase"))
@@ -130,6 +134,9 @@ static int parse_step(const struct lle_node *f, struct step *st, const char *whe
 		st->k = F_STRIP;
 	else if (!strcmp(fn, "regex"))
 		st->k = F_REGEX;
+	else if ((near = lle_suggest(fn, k_filters)))
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown filter '%s' (did you mean '%s'?)",
+				   fnn->file, fnn->line, fnn->col, where, fn, near);
 	else
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "%s:%d:%d: %s: unknown filter '%s' (known: regex, take_first, "

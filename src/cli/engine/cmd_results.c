@@ -343,7 +343,7 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 			samples = 0;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			free(args);
-			return lle_cmd_usage_error(cmd, "unknown option '%s'", argv[i]);
+			return lle_cmd_unknown_option(cmd, argv[i]);
 		} else if (!verb) {
 			verb = argv[i];
 		} else {
@@ -357,8 +357,9 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 	int is_list = !strcmp(verb, "list"), is_show = !strcmp(verb, "show"), is_import = !strcmp(verb, "import"),
 	    is_delete = !strcmp(verb, "delete");
 	if (!is_list && !is_show && !is_import && !is_delete) {
+		static const char *const actions[] = { "list", "show", "import", "delete", NULL };
 		free(args);
-		return lle_cmd_usage_error(cmd, "unknown action '%s' (list, show, import or delete)", verb);
+		return lle_cmd_unknown_word(cmd, "action", verb, actions, "list, show, import or delete");
 	}
 	if ((is_list && nargs) || ((is_show || is_delete) && nargs != 1) || (is_import && nargs == 0)) {
 		free(args);
