@@ -38,6 +38,24 @@ static int parse_long(const struct lle_cmd *c, const char *opt, const char *v, l
 	return 0;
 }
 
+/* The closing lines: where each model's results went and the run id that
+ * `compare` and `results show` take, on stderr (stdout has the table or the
+ * JSON); -q leaves them out. */
+static void say_kept(const struct lle_run_outcome *oc)
+{
+	if (lle_diag_verbosity() < LLE_NORMAL)
+		return;
+	for (size_t i = 0; i < oc->nmodels; i++) {
+		const struct lle_run_model_outcome *m = &oc->models[i];
+		if (m->results_path)
+			fprintf(stderr, "model '%s': results written to %s\n", m->model, m->results_path);
+		if (m->run_id > 0)
+			fprintf(stderr, "model '%s': results stored in the run store as run %lld "
+				"(llm-eval results show %lld)\n", m->model, m->run_id, m->run_id);
+	}
+	fflush(stderr);
+}
+
 /* lm-evaluation-harness's --seed list: "R,N,T[,F]", the seeds of Python's
  * random, numpy, torch and the few-shot sampler, each an integer or "None".
  * The first is the sampling seed here, the fourth (when given and not None)
@@ -346,15 +364,22 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	struct lle_run_outcome outcome = { 0 };
+	o.outcome = &outcome;
 	rc = lle_run_execute(plan, &o, &err);
 	if (rc != LLE_EXIT_OK && rc != LLE_EXIT_EVAL && rc != LLE_EXIT_INTERRUPTED)
 		lle_errorf("%s", err.msg);
+	else if (rc == LLE_EXIT_INTERRUPTED && outcome.tasks_done == 0 && !outcome.incomplete)
+		lle_warnf("interrupted before any task finished: no results were written; "
+			  "run the same command again to start over");
 	else if (rc == LLE_EXIT_INTERRUPTED)
 		lle_warnf("interrupted: finished tasks are written; run the same command again to redo the rest");
 	else if (rc == LLE_EXIT_EVAL && err.msg[0])
 		lle_errorf("%s", err.msg); /* --on-error stop */
 	else if (rc == LLE_EXIT_EVAL)
 		lle_warnf("some documents failed (see the errors above); the scores cover the others");
+	say_kept(&outcome);
+	lle_run_outcome_free(&outcome);
 	lle_plan_free(plan);
 	lle_registry_free(reg);
 	return rc;
