@@ -54,10 +54,48 @@ struct lle_registry *lle_cli_registry(struct lle_ctx *ctx, unsigned types, int *
 	return r;
 }
 
+/* The harness tree whose entry a diagnostic says overrides another one
+ * ("ROOT/REL:L:C: task 'x' overrides the one in ..."), or NULL. */
+static const char *overriding_tree(const struct lle_registry *r, const char *msg)
+{
+	if (!strstr(msg, " overrides the one in "))
+		return NULL;
+	for (size_t i = 0; i < lle_registry_nsources(r, LLE_REG_TASKS); i++) {
+		const struct lle_reg_source *s = lle_registry_source(r, LLE_REG_TASKS, i);
+		const char *root = lle_reg_source_root(s);
+		size_t n = strlen(root);
+		if (lle_reg_source_layout(s) == LLE_LAYOUT_HARNESS && strncmp(msg, root, n) == 0 && msg[n] == '/')
+			return root;
+	}
+	return NULL;
+}
+
 void lle_cli_registry_warnings(const struct lle_registry *r)
 {
-	for (size_t i = 0; i < lle_registry_ndiags(r); i++)
-		lle_warnf("%s", lle_registry_diag(r, i));
+	/* An lm-evaluation-harness tree shadows the built-in tasks of the same
+	 * name by design (gsm8k, mmlu, ...): one line per tree, with the count;
+	 * -v lists them. Other overrides are one line each. */
+	int verbose = lle_diag_verbosity() >= LLE_VERBOSE;
+	const char *tree[16];
+	size_t count[16], ntree = 0;
+	for (size_t i = 0; i < lle_registry_ndiags(r); i++) {
+		const char *msg = lle_registry_diag(r, i);
+		const char *root = verbose ? NULL : overriding_tree(r, msg);
+		size_t k = 0;
+		while (root && k < ntree && tree[k] != root)
+			k++;
+		if (root && k == ntree && ntree < 16) {
+			tree[ntree] = root;
+			count[ntree++] = 0;
+		}
+		if (root && k < ntree)
+			count[k]++;
+		else
+			lle_warnf("%s", msg);
+	}
+	for (size_t k = 0; k < ntree; k++)
+		lle_warnf("lm-evaluation-harness tree '%s' overrides %zu task%s of the same name earlier on "
+			  "the search path (-v lists them)", tree[k], count[k], count[k] == 1 ? "" : "s");
 }
 
 /* ---------- filters ---------- */
