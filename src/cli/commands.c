@@ -111,7 +111,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  LLM_EVAL_NVML_PATH   the NVML library to load (default libnvidia-ml.so.1)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
 	{ "report", NULL, "report models x tasks with standard errors, as text, CSV, JSON or HTML",
-	  "llm-eval report [RUN...] [--category C] [--format F] [--output FILE] [--store PATH]",
+	  "llm-eval report [RUN...] [--category C] [--format F | --json] [--output FILE] [--store PATH]",
 	  "One row per model, one column per task (its metric with the standard error),\n"
 	  "and the average of each category. With no RUN, every stored run; a model and\n"
 	  "task found in several runs shows the latest. The HTML report is one file with\n"
@@ -120,6 +120,7 @@ const struct lle_cmd lle_commands[] = {
 	  "Options:\n"
 	  "  --category C   only the tasks of category C\n"
 	  "  --format F     table (default), markdown, csv, json or html\n"
+	  "  --json         the same as --format json\n"
 	  "  --output FILE  write to FILE instead of standard output (without --format,\n"
 	  "                 the format follows its extension: .html, .md, .csv, .json)\n"
 	  "  --metric M     show metric M where a task has it (acc, exact_match,flexible-extract)\n"

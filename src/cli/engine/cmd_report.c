@@ -42,6 +42,8 @@ int lle_cmd_report(struct lle_ctx *ctx, int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--subtasks") == 0) {
 			o.subtasks = 1;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			fmt = "json"; /* as compare, results, list, cache, monitor and version */
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			free(refs);
 			return lle_cmd_unknown_option(cmd, argv[i]);

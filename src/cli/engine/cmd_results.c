@@ -106,8 +106,10 @@ static int do_list(struct lle_runstore *rs, int json)
 			print_json_str(r->file);
 			printf("}");
 		} else {
-			printf("%-4lld  %-16s  %-20s  %8lld  %-22s  %s\n", r->id, r->uid, r->date ? r->date : "-",
-			       nres[i], r->source ? r->source : "-", r->model ? r->model : "-");
+			/* A shard is a part of a run (`merge` combines them): say which. */
+			printf("%-4lld  %-16s  %-20s  %8lld  %-22s  %s%s%s%s\n", r->id, r->uid, r->date ? r->date : "-",
+			       nres[i], r->source ? r->source : "-", r->model ? r->model : "-",
+			       r->shard ? " (shard " : "", r->shard ? r->shard : "", r->shard ? ")" : "");
 		}
 		lle_run_record_free(r);
 	}
