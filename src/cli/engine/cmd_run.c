@@ -144,6 +144,73 @@ static const struct option *with_underscores(const struct option *opts)
  * missing value ':' rather than '?'. */
 #define SHORT_OPTS "+:m:t:a:f:b:o:L:s"
 
+/* An environment variable that must be an integer >= 0: 1 with *v set, 0
+ * when unset, -1 (after the usage error) when it is something else. */
+static int env_long(const struct lle_cmd *c, const char *name, long *v)
+{
+	const char *s = getenv(name);
+	if (!s)
+		return 0;
+	char *end;
+	*v = strtol(s, &end, 10);
+	if (!*s || *end || *v < 0) {
+		lle_cmd_usage_error(c, "--shard auto: %s is '%s', not an integer >= 0", name, s);
+		return -1;
+	}
+	return 1;
+}
+
+/* --shard auto or auto/N: the shard from a job array. Slurm's
+ * SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN) of SLURM_ARRAY_TASK_COUNT,
+ * which must be a contiguous range (--array=0-7, not 1,3,5); or Kubernetes'
+ * Indexed Job, JOB_COMPLETION_INDEX, with the count given as auto/N. */
+static int auto_shard(const struct lle_cmd *c, const char *v, long *i, long *n)
+{
+	long id, count, min = 0, max, given = 0;
+	int have_id, have_count, have_min, have_max, have_k8s;
+	if (v[4] == '/') {
+		char *end;
+		given = strtol(v + 5, &end, 10);
+		if (!v[5] || *end || given < 1 || given > 100000)
+			return lle_cmd_usage_error(c, "--shard auto/N needs a count N >= 1, not '%s'", v + 5);
+	} else if (v[4]) {
+		return lle_cmd_usage_error(c, "--shard takes i/N, auto or auto/N, not '%s'", v);
+	}
+	if ((have_id = env_long(c, "SLURM_ARRAY_TASK_ID", &id)) < 0 ||
+	    (have_count = env_long(c, "SLURM_ARRAY_TASK_COUNT", &count)) < 0 ||
+	    (have_min = env_long(c, "SLURM_ARRAY_TASK_MIN", &min)) < 0 ||
+	    (have_max = env_long(c, "SLURM_ARRAY_TASK_MAX", &max)) < 0)
+		return LLE_EXIT_USAGE;
+	if (have_id) {
+		if (!have_count && !given)
+			return lle_cmd_usage_error(c, "--shard auto: SLURM_ARRAY_TASK_ID is set but not "
+						   "SLURM_ARRAY_TASK_COUNT; give the count as --shard auto/N");
+		if (have_count && have_max && max - min + 1 != count)
+			return lle_cmd_usage_error(c, "--shard auto: the Slurm array %ld-%ld has %ld tasks, not a "
+						   "contiguous range; use --array=0-%ld", min, max, count, count - 1);
+		if (have_count && given && given != count)
+			return lle_cmd_usage_error(c, "--shard auto/%ld: the Slurm array has %ld tasks", given, count);
+		*i = id - min;
+		*n = given ? given : count;
+	} else {
+		long k8s;
+		if ((have_k8s = env_long(c, "JOB_COMPLETION_INDEX", &k8s)) < 0)
+			return LLE_EXIT_USAGE;
+		if (!have_k8s)
+			return lle_cmd_usage_error(c, "--shard auto: neither SLURM_ARRAY_TASK_ID (a Slurm job array) "
+						   "nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set");
+		if (!given)
+			return lle_cmd_usage_error(c, "--shard auto: JOB_COMPLETION_INDEX is set; give the number of "
+						   "completions as --shard auto/N");
+		*i = k8s;
+		*n = given;
+	}
+	if (*i < 0 || *i >= *n || *n < 1 || *n > 100000)
+		return lle_cmd_usage_error(c, "--shard auto: index %ld is not below the count %ld", *i, *n);
+	lle_notef("--shard auto: shard %ld/%ld", *i, *n);
+	return 0;
+}
+
 int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 {
 	static const struct option canon[] = {
@@ -294,7 +361,10 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		case OPT_STORE: o.store_path = optarg; break;
 		case OPT_NO_STORE: o.no_store = 1; break;
 		case OPT_SHARD:
-			if (parse_shard(optarg, &o.shard_i, &o.shard_n) < 0)
+			if (strncmp(optarg, "auto", 4) == 0) {
+				if (auto_shard(c, optarg, &o.shard_i, &o.shard_n))
+					return LLE_EXIT_USAGE;
+			} else if (parse_shard(optarg, &o.shard_i, &o.shard_n) < 0)
 				return lle_cmd_usage_error(c, "--shard takes i/N with 0 <= i < N (e.g. 0/4), not '%s'", optarg);
 			break;
 		case OPT_WEAK_SANDBOX: o.allow_weak_sandbox = 1; break;
