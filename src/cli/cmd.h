@@ -63,6 +63,7 @@ int lle_cmd_version(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_validate(struct lle_ctx *ctx, int argc, char **argv);
+int lle_cmd_completion(struct lle_ctx *ctx, int argc, char **argv);
 
 /* Registry helpers shared by list, show and validate (cmd_list.c). Open the
  * registry over ctx->search_path for the types in `types` (bits of 1 << enum

@@ -43,6 +43,18 @@ const struct lle_cmd lle_commands[] = {
 	  "  --json        the same as --format json\n"
 	  "  --store PATH  the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_compare" },
+	{ "completion", NULL, "print a shell completion script for bash or zsh",
+	  "llm-eval completion bash|zsh",
+	  "Prints a completion script generated from the command table: commands,\n"
+	  "options, the words commands take (list models|tasks|..., cache stats|...),\n"
+	  "option values (--format, --color, --kind, ...), and the names of models, tasks,\n"
+	  "groups, tags and categories, read at completion time from the registry index\n"
+	  "as `list` reads them (LLM_EVAL_INCLUDE_PATH is honoured).\n"
+	  "\n"
+	  "Examples:\n"
+	  "  source <(llm-eval completion bash)       # in ~/.bashrc\n"
+	  "  llm-eval completion zsh > ~/.zfunc/_llm-eval\n",
+	  LLE_NEED_REGISTRY, lle_cmd_completion, NULL },
 	{ "help", NULL, "show help for llm-eval or one command",
 	  "llm-eval help [COMMAND]",
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"
@@ -180,7 +192,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  --allow-weak-sandbox  run code tasks even where the sandbox lacks a protection\n"
 	  "\n"
 	  "Output:\n"
-	  "  --output DIR          write results (and samples) under DIR/<model>/\n"
+	  "  --output DIR          write results (and samples) under DIR/<model>/ (or --output-path)\n"
 	  "  --log-samples         write every document's prompt, responses and scores\n"
 	  "  --json                print the results JSON instead of the table\n"
 	  "  --no-progress         no progress lines (-q also silences warnings)\n"
