@@ -44,7 +44,7 @@ expect "the harness's short options" 0 llm-eval $DEMO run $DD --model-path "$MOD
 expect "the harness's underscore spellings, --batch_size auto" 0 llm-eval run --include_path "$TOP/examples/demo" \
 	--data_dir "$TOP/examples/demo/data" --model_path "$MODEL" --tasks demo_arith_mc,demo_arith_gen \
 	--num_fewshot 1 --limit 3 --batch_size auto --output_path "$T/c" --log_samples --model_args n_ctx=512 \
-	--no_progress --no_store
+	--no_progress --no_store --seed 5,None,None,1234
 check "all three give the same results and samples; auto is the default batch size" python3 - "$T" <<'PY'
 import glob, json, sys
 t = sys.argv[1]
@@ -56,10 +56,14 @@ for k in "bc":
     assert len(glob.glob("%s/%s/tiny/samples_*.jsonl" % (t, k))) == 2, k
 assert res["b"]["config"]["batch_size"] == 2
 assert res["c"]["config"]["batch_size"] == 32, res["c"]["config"]["batch_size"]
+# the harness's --seed list: the first is the sampling seed, the fourth the few-shot seed
+assert res["c"]["config"]["random_seed"] == 5 and res["c"]["config"]["fewshot_seed"] == 1234, res["c"]["config"]
 PY
 
 expect "--batch-size auto:4 is accepted" 2 llm-eval run --batch-size auto:4 && err_has "give --model"
 expect "--batch-size autox is refused" 2 llm-eval run --batch-size autox && err_has "option '--batch-size' needs an integer >= 1, not 'autox'"
+expect "--seed list of two" 2 llm-eval run --seed 1,2 && err_has "option '--seed' takes S or the harness's R,N,T[,F], not '1,2'"
+expect "--seed list with a word" 2 llm-eval run --seed 1,x,2 && err_has "option '--seed': 'x' is not an integer >= 0 or None"
 expect "a long option's missing value" 2 llm-eval run --tasks && err_has "error: option '--tasks' needs a value"
 expect "a short option's missing value" 2 llm-eval run -o && err_has "error: option '-o' needs a value"
 expect "a flag given a value" 2 llm-eval run --log_samples=1 && err_has "error: option '--log_samples=1' takes no value"
