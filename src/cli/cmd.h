@@ -84,6 +84,8 @@ int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv);
 
 extern const struct lle_cmd lle_commands[];
 extern const size_t lle_ncommands;
+/* The "Global options:" lines of `llm-eval --help` and the man page. */
+extern const char lle_global_options_help[];
 
 /* Find a command by exact name, alias, or unique prefix. On an ambiguous
  * prefix, *ambiguous is set and NULL returned. */

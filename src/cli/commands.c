@@ -56,9 +56,13 @@ const struct lle_cmd lle_commands[] = {
 	  "  llm-eval completion zsh > ~/.zfunc/_llm-eval\n",
 	  LLE_NEED_REGISTRY, lle_cmd_completion, NULL },
 	{ "help", NULL, "show help for llm-eval or one command",
-	  "llm-eval help [COMMAND]",
+	  "llm-eval help [COMMAND | --man]",
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"
-	  "`llm-eval help COMMAND`.\n",
+	  "`llm-eval help COMMAND`.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --man         print the manual page llm-eval(1), written from the same text\n"
+	  "                (`make install` installs it)\n",
 	  0, lle_cmd_help, NULL },
 	{ "list", "ls", "list models, tasks, categories, datasets or backends",
 	  "llm-eval list [--json | --format table|tsv|json] [--category NAME] [--kind KIND]\n"
@@ -277,6 +281,16 @@ const struct lle_cmd lle_commands[] = {
 	  0, lle_cmd_version, NULL },
 };
 const size_t lle_ncommands = sizeof(lle_commands) / sizeof(lle_commands[0]);
+
+const char lle_global_options_help[] =
+	"  --include-path DIR  add a registry directory (models, tasks, categories, or an\n"
+	"                      lm-evaluation-harness tasks/ tree); may be repeated\n"
+	"  -v, --verbose       say more (twice: debug)\n"
+	"  -q, --quiet         only errors\n"
+	"  --color WHEN        auto, always or never (NO_COLOR is honoured)\n"
+	"  --no-color          the same as --color never\n"
+	"  -h, --help          this help; `llm-eval COMMAND --help` for a command's\n"
+	"  --version           print the version\n";
 
 const struct lle_cmd *lle_cmd_find(const char *name, int *ambiguous)
 {

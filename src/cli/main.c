@@ -34,16 +34,8 @@ static void print_main_help(FILE *f)
 		"Commands:\n");
 	for (size_t i = 0; i < lle_ncommands; i++)
 		fprintf(f, "  %-12s %s\n", lle_commands[i].name, lle_commands[i].summary);
+	fprintf(f, "\nGlobal options:\n%s", lle_global_options_help);
 	fprintf(f,
-		"\n"
-		"Global options:\n"
-		"  --include-path DIR  add a registry directory (models, tasks, categories, or an\n"
-		"                      lm-evaluation-harness tasks/ tree); may be repeated\n"
-		"  -v, --verbose       say more (twice: debug)\n"
-		"  -q, --quiet         only errors\n"
-		"  --color WHEN        auto, always or never (NO_COLOR is honoured)\n"
-		"  -h, --help          this help; `llm-eval COMMAND --help` for a command's\n"
-		"  --version           print the version\n"
 		"\n"
 		"Commands may be abbreviated to a unique prefix. See README.md for the exit\n"
 		"codes, the environment variables and the files llm-eval reads.\n");
