@@ -11,7 +11,9 @@
  *      `int lle_cmd_NAME(struct lle_ctx *ctx, int argc, char **argv)`;
  *   2. add its row to commands.c, with its usage and help text;
  *   3. document it in README.md (tests/cli/t0002-help.sh checks that every
- *      command of the table is in the README and answers --help);
+ *      command of the table is in the README, answers --help, has its section
+ *      in the man page and completes with every option its help lists: the
+ *      man page and the completion are generated from this table);
  *   4. add tests/cli/tNNNN-NAME.sh.
  */
 #ifndef LLE_CLI_CMD_H
