@@ -15,6 +15,7 @@ expect "command, through help" 2 llm-eval help rnu && err_has "error: unknown co
 expect "no command is close" 2 llm-eval zzzzzz && err_has "error: unknown command 'zzzzzz'" && ! grep -q "did you mean" "$ERR" || fail "suggested a command for zzzzzz"
 expect "global option" 2 llm-eval --verbos list && err_has "error: unknown option '--verbos' (did you mean '--verbose'?)"
 expect "list option" 2 llm-eval list --jsn models && err_has "error: unknown option '--jsn' (did you mean '--json'?)"
+expect "list backends option" 2 llm-eval list backends --jsno && err_has "error: unknown option '--jsno' for 'list backends' (did you mean '--json'?)"
 expect "run option" 2 llm-eval run --num-fewshots 3 && err_has "error: unknown option '--num-fewshots' (did you mean '--num-fewshot'?)"
 expect "run option with =value" 2 llm-eval run --batchsize=4 && err_has "error: unknown option '--batchsize=4' (did you mean '--batch-size'?)"
 expect "report option" 2 llm-eval report --fromat csv && err_has "error: unknown option '--fromat' (did you mean '--format'?)"
