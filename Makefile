@@ -18,6 +18,7 @@ PREFIX    ?= /usr/local
 BINDIR     = $(PREFIX)/bin
 LIBDIR     = $(PREFIX)/lib/llm-eval
 DATADIR    = $(PREFIX)/share/llm-eval
+MANDIR     = $(PREFIX)/share/man
 BUILD     ?= build
 SAN       ?=
 CC        ?= cc
@@ -117,6 +118,8 @@ install: all
 	install -m 755 $(ENGINE) $(DESTDIR)$(LIBDIR)/
 	for p in $(PLUGINS); do install -m 755 $$p $(DESTDIR)$(LIBDIR)/; done
 	cp -R registry/. $(DESTDIR)$(DATADIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1
+	$(BIN) help --man >$(DESTDIR)$(MANDIR)/man1/llm-eval.1
 
 clean:
 	rm -rf $(BUILD) build-san

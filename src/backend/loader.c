@@ -13,6 +13,7 @@
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/path.h"
+#include "util/suggest.h"
 
 /* ---- default host services ------------------------------------------------ */
 
@@ -99,6 +100,24 @@ static int file_exists(const char *p)
 	return stat(p, &st) == 0 && S_ISREG(st.st_mode);
 }
 
+/* The installed plugin names, for "did you mean": copies, since a scan's
+ * names live only during its callback. */
+struct near_plugin {
+	struct lle_suggest sg;
+	char names[32][64];
+	size_t n;
+};
+
+static int near_plugin_add(void *user, const struct lle_plugin_file *f)
+{
+	struct near_plugin *np = user;
+	if (strlen(f->name) < sizeof(np->names[0])) {
+		strcpy(np->names[np->n], f->name);
+		lle_suggest_add(&np->sg, np->names[np->n++]);
+	}
+	return np->n == sizeof(np->names) / sizeof(np->names[0]);
+}
+
 char *lle_backend_find(const char *name, struct lle_err *err)
 {
 	if (strchr(name, '/')) {
@@ -127,11 +146,18 @@ char *lle_backend_find(const char *name, struct lle_err *err)
 			free(p);
 		lle_buf_printf(&where, "%s%s", i ? ", " : "", dirs[i]);
 	}
-	if (!found && !file.oom && !where.oom)
+	if (!found && !file.oom && !where.oom) {
+		struct near_plugin np;
+		lle_suggest_init(&np.sg, name);
+		np.n = 0;
+		struct lle_err serr = { 0 };
+		lle_backend_scan(near_plugin_add, &np, &serr);
+		const char *near = lle_suggest_result(&np.sg);
 		lle_err_set(err, LLE_EXIT_BACKEND,
-			    "backend '%s' is not installed: no '%s' in %s (LLM_EVAL_PLUGIN_PATH adds directories)",
-			    name, lle_buf_str(&file), lle_buf_str(&where));
-	else if (!found)
+			    "backend '%s' is not installed: no '%s' in %s (LLM_EVAL_PLUGIN_PATH adds directories)%s%s%s",
+			    name, lle_buf_str(&file), lle_buf_str(&where), near ? "; did you mean '" : "",
+			    near ? near : "", near ? "'?" : "");
+	} else if (!found)
 		lle_err_oom(err);
 	lle_buf_free(&file);
 	lle_buf_free(&where);

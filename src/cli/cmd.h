@@ -11,7 +11,9 @@
  *      `int lle_cmd_NAME(struct lle_ctx *ctx, int argc, char **argv)`;
  *   2. add its row to commands.c, with its usage and help text;
  *   3. document it in README.md (tests/cli/t0002-help.sh checks that every
- *      command of the table is in the README and answers --help);
+ *      command of the table is in the README, answers --help, has its section
+ *      in the man page and completes with every option its help lists: the
+ *      man page and the completion are generated from this table);
  *   4. add tests/cli/tNNNN-NAME.sh.
  */
 #ifndef LLE_CLI_CMD_H
@@ -63,6 +65,7 @@ int lle_cmd_version(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv);
 int lle_cmd_validate(struct lle_ctx *ctx, int argc, char **argv);
+int lle_cmd_completion(struct lle_ctx *ctx, int argc, char **argv);
 
 /* Registry helpers shared by list, show and validate (cmd_list.c). Open the
  * registry over ctx->search_path for the types in `types` (bits of 1 << enum
@@ -105,6 +108,8 @@ int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv);
 
 extern const struct lle_cmd lle_commands[];
 extern const size_t lle_ncommands;
+/* The "Global options:" lines of `llm-eval --help` and the man page. */
+extern const char lle_global_options_help[];
 
 /* Find a command by exact name, alias, or unique prefix. On an ambiguous
  * prefix, *ambiguous is set and NULL returned. */
@@ -119,6 +124,21 @@ int lle_cmd_usage_error(const struct lle_cmd *c, const char *fmt, ...)
  * "--name=V"; NULL when argv[*i] is another option, or (with *missing set)
  * when "--name" is last. */
 const char *lle_cmd_opt_value(int argc, char **argv, int *i, const char *name, int *missing);
+
+/* The options a command documents, from the table: those of its usage line
+ * and those that begin an indented line of its help ("  --json  ..."), in
+ * order, once each, at most max. Completion, suggestions and the help test
+ * all read this, so the table is the one list. */
+#define LLE_OPT_MAX 40
+size_t lle_cmd_options(const struct lle_cmd *c, char (*out)[LLE_OPT_MAX], size_t max);
+/* "unknown option 'ARG' (did you mean '--X'?)" and the usage; LLE_EXIT_USAGE. */
+int lle_cmd_unknown_option(const struct lle_cmd *c, const char *arg);
+/* The command name or alias closest to a mistyped one, or NULL. */
+const char *lle_cmd_suggest(const char *name);
+/* "unknown WHAT 'WORD' (did you mean 'K'?)", else "(CHOICES)", with the
+ * usage; known is NULL-terminated. LLE_EXIT_USAGE. */
+int lle_cmd_unknown_word(const struct lle_cmd *c, const char *what, const char *word,
+			 const char *const *known, const char *choices);
 
 /* Output formats of the list commands, and the --format word for each:
  * 0 with *fmt set, -1 for an unknown word. */

@@ -54,10 +54,48 @@ struct lle_registry *lle_cli_registry(struct lle_ctx *ctx, unsigned types, int *
 	return r;
 }
 
+/* The harness tree whose entry a diagnostic says overrides another one
+ * ("ROOT/REL:L:C: task 'x' overrides the one in ..."), or NULL. */
+static const char *overriding_tree(const struct lle_registry *r, const char *msg)
+{
+	if (!strstr(msg, " overrides the one in "))
+		return NULL;
+	for (size_t i = 0; i < lle_registry_nsources(r, LLE_REG_TASKS); i++) {
+		const struct lle_reg_source *s = lle_registry_source(r, LLE_REG_TASKS, i);
+		const char *root = lle_reg_source_root(s);
+		size_t n = strlen(root);
+		if (lle_reg_source_layout(s) == LLE_LAYOUT_HARNESS && strncmp(msg, root, n) == 0 && msg[n] == '/')
+			return root;
+	}
+	return NULL;
+}
+
 void lle_cli_registry_warnings(const struct lle_registry *r)
 {
-	for (size_t i = 0; i < lle_registry_ndiags(r); i++)
-		lle_warnf("%s", lle_registry_diag(r, i));
+	/* An lm-evaluation-harness tree shadows the built-in tasks of the same
+	 * name by design (gsm8k, mmlu, ...): one line per tree, with the count;
+	 * -v lists them. Other overrides are one line each. */
+	int verbose = lle_diag_verbosity() >= LLE_VERBOSE;
+	const char *tree[16];
+	size_t count[16], ntree = 0;
+	for (size_t i = 0; i < lle_registry_ndiags(r); i++) {
+		const char *msg = lle_registry_diag(r, i);
+		const char *root = verbose ? NULL : overriding_tree(r, msg);
+		size_t k = 0;
+		while (root && k < ntree && tree[k] != root)
+			k++;
+		if (root && k == ntree && ntree < 16) {
+			tree[ntree] = root;
+			count[ntree++] = 0;
+		}
+		if (root && k < ntree)
+			count[k]++;
+		else
+			lle_warnf("%s", msg);
+	}
+	for (size_t k = 0; k < ntree; k++)
+		lle_warnf("lm-evaluation-harness tree '%s' overrides %zu task%s of the same name earlier on "
+			  "the search path (-v lists them)", tree[k], count[k], count[k] == 1 ? "" : "s");
 }
 
 /* ---------- filters ---------- */
@@ -458,6 +496,10 @@ static const struct list_verb {
 	{ "tasks", "task", T(LLE_REG_TASKS), list_tasks, 1, NULL },
 };
 
+static const char *const k_verbs[] = { "models", "tasks", "categories", "datasets", "backends", NULL };
+static const char *const k_formats[] = { "table", "tsv", "json", NULL };
+static const char *const k_kinds[] = { "task", "group", "tag", "python-task", NULL };
+
 static const struct list_verb *find_verb(const char *name, int *ambiguous)
 {
 	const struct list_verb *hit = NULL;
@@ -537,7 +579,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 			if (missing)
 				return lle_cmd_usage_error(ctx->cmd, "option '--format' needs a value");
 			if (lle_cmd_format(v, &o.format) < 0)
-				return lle_cmd_usage_error(ctx->cmd, "unknown format '%s' (table, tsv or json)", v);
+				return lle_cmd_unknown_word(ctx->cmd, "format", v, k_formats, "table, tsv or json");
 		} else if (nopts && ((v = lle_cmd_opt_value(argc, argv, &i, "--category", &missing)) || missing)) {
 			if (missing)
 				return lle_cmd_usage_error(ctx->cmd, "option '--category' needs a value");
@@ -547,7 +589,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 				return lle_cmd_usage_error(ctx->cmd, "option '--kind' needs a value");
 			kind = v;
 		} else if (nopts && a[0] == '-' && a[1]) {
-			return lle_cmd_usage_error(ctx->cmd, "unknown option '%s'", a);
+			return lle_cmd_unknown_option(ctx->cmd, a);
 		} else if (!verb) {
 			verb = a;
 		} else if (!o.pattern) {
@@ -560,14 +602,16 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 		return lle_cmd_usage_error(ctx->cmd, "what to list? models, tasks, categories, datasets or backends");
 	int ambiguous;
 	const struct list_verb *lv = find_verb(verb, &ambiguous);
+	if (!lv && ambiguous)
+		return lle_cmd_usage_error(ctx->cmd, "ambiguous list '%s'", verb);
 	if (!lv)
-		return lle_cmd_usage_error(ctx->cmd, "%s list '%s'", ambiguous ? "ambiguous" : "unknown", verb);
+		return lle_cmd_unknown_word(ctx->cmd, "list", verb, k_verbs, "models, tasks, categories, datasets or backends");
 	if (kind) {
 		if (!lv->kinds)
 			return lle_cmd_usage_error(ctx->cmd, "option '--kind' applies to 'list tasks' only");
 		o.kind = lle_reg_kind_parse(kind);
 		if (o.kind < LLE_KIND_TASK)
-			return lle_cmd_usage_error(ctx->cmd, "unknown kind '%s' (task, group, tag or python-task)", kind);
+			return lle_cmd_unknown_word(ctx->cmd, "kind", kind, k_kinds, "task, group, tag or python-task");
 	}
 	o.color = o.format == LLE_FMT_TABLE && lle_use_color(stdout);
 
@@ -580,14 +624,7 @@ int lle_cmd_list(struct lle_ctx *ctx, int argc, char **argv)
 			return rc;
 		if (o.category && lle_registry_count(r, LLE_REG_CATEGORIES) > 0 &&
 		    !lle_registry_find(r, LLE_REG_CATEGORIES, o.category, NULL)) {
-			const char *known[256];
-			size_t nk = 0, nc = lle_registry_count(r, LLE_REG_CATEGORIES);
-			struct lle_reg_entry ce;
-			for (size_t i = 0; i < nc && nk < 255; i++)
-				if (lle_registry_get(r, LLE_REG_CATEGORIES, i, &ce) == 0)
-					known[nk++] = ce.name;
-			known[nk] = NULL;
-			const char *near = lle_reg_closest(o.category, known);
+			const char *near = lle_registry_suggest(r, LLE_REG_CATEGORIES, o.category);
 			lle_cli_registry_warnings(r);
 			if (near)
 				lle_errorf("unknown category '%s' (did you mean '%s'?)", o.category, near);

@@ -12,6 +12,7 @@
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/err.h"
+#include "util/suggest.h"
 
 struct list_state {
 	int json;
@@ -83,6 +84,10 @@ int lle_list_backends(struct lle_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			st.json = 1;
+		} else if (argv[i][0] == '-' && lle_suggest(argv[i], (const char *const[]){ "--json", NULL })) {
+			lle_errorf("unknown option '%s' for 'list backends' (did you mean '--json'?)", argv[i]);
+			fprintf(stderr, "usage: llm-eval list backends [--json]\n");
+			return LLE_EXIT_USAGE;
 		} else {
 			lle_errorf("unknown option '%s' for 'list backends'", argv[i]);
 			fprintf(stderr, "usage: llm-eval list backends [--json]\n");

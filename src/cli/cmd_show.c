@@ -230,22 +230,11 @@ static int list_has(const char *list, const char *item)
 
 static int not_found(struct lle_registry *r, int type, const char *what, const char *name)
 {
-	const char **known = malloc((lle_registry_count(r, type) + 1) * sizeof(*known));
-	const char *near = NULL;
-	if (known) {
-		size_t n = lle_registry_count(r, type), k = 0;
-		struct lle_reg_entry e;
-		for (size_t i = 0; i < n; i++)
-			if (lle_registry_get(r, type, i, &e) == 0)
-				known[k++] = e.name;
-		known[k] = NULL;
-		near = lle_reg_closest(name, known);
-	}
+	const char *near = lle_registry_suggest(r, type, name);
 	if (near)
 		lle_errorf("unknown %s '%s' (did you mean '%s'?)", what, name, near);
 	else
 		lle_errorf("unknown %s '%s'; see 'llm-eval list %s'", what, name, lle_reg_type_name(type));
-	free(known);
 	return LLE_EXIT_USAGE;
 }
 
@@ -282,7 +271,7 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
 		else if (argv[i][0] == '-' && argv[i][1])
-			return lle_cmd_usage_error(ctx->cmd, "unknown option '%s'", argv[i]);
+			return lle_cmd_unknown_option(ctx->cmd, argv[i]);
 		else if (!verb)
 			verb = argv[i];
 		else if (!name)
@@ -301,8 +290,9 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 		if (strcmp(verbs[i].name, verb) == 0 || strcmp(lle_reg_type_name(verbs[i].type), verb) == 0)
 			break;
 	}
+	static const char *const types[] = { "model", "task", "category", NULL };
 	if (!sv)
-		return lle_cmd_usage_error(ctx->cmd, "unknown type '%s' (model, task or category)", verb);
+		return lle_cmd_unknown_word(ctx->cmd, "type", verb, types, "model, task or category");
 
 	int rc = 0;
 	struct lle_registry *r = lle_cli_registry(ctx, sv->types, &rc);

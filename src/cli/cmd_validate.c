@@ -59,7 +59,7 @@ int lle_cmd_validate(struct lle_ctx *ctx, int argc, char **argv)
 		if (strcmp(argv[i], "--strict") == 0)
 			strict = 1;
 		else if (argv[i][0] == '-')
-			return lle_cmd_usage_error(ctx->cmd, "unknown option '%s'", argv[i]);
+			return lle_cmd_unknown_option(ctx->cmd, argv[i]);
 		else
 			return lle_cmd_usage_error(ctx->cmd, "unexpected argument '%s'", argv[i]);
 	}

@@ -10,6 +10,7 @@
 
 #include "util/diag.h"
 #include "util/err.h"
+#include "util/suggest.h"
 
 const struct lle_cmd lle_commands[] = {
 	{ "cache", NULL, "show or clear the response cache",
@@ -42,10 +43,26 @@ const struct lle_cmd lle_commands[] = {
 	  "  --json        the same as --format json\n"
 	  "  --store PATH  the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_compare" },
+	{ "completion", NULL, "print a shell completion script for bash or zsh",
+	  "llm-eval completion bash|zsh",
+	  "Prints a completion script generated from the command table: commands,\n"
+	  "options, the words commands take (list models|tasks|..., cache stats|...),\n"
+	  "option values (--format, --color, --kind, ...), and the names of models, tasks,\n"
+	  "groups, tags and categories, read at completion time from the registry index\n"
+	  "as `list` reads them (LLM_EVAL_INCLUDE_PATH is honoured).\n"
+	  "\n"
+	  "Examples:\n"
+	  "  source <(llm-eval completion bash)       # in ~/.bashrc\n"
+	  "  llm-eval completion zsh > ~/.zfunc/_llm-eval\n",
+	  LLE_NEED_REGISTRY, lle_cmd_completion, NULL },
 	{ "help", NULL, "show help for llm-eval or one command",
-	  "llm-eval help [COMMAND]",
+	  "llm-eval help [COMMAND | --man]",
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"
-	  "`llm-eval help COMMAND`.\n",
+	  "`llm-eval help COMMAND`.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --man         print the manual page llm-eval(1), written from the same text\n"
+	  "                (`make install` installs it)\n",
 	  0, lle_cmd_help, NULL },
 	{ "list", "ls", "list models, tasks, categories, datasets or backends",
 	  "llm-eval list [--json | --format table|tsv|json] [--category NAME] [--kind KIND]\n"
@@ -110,7 +127,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  LLM_EVAL_NVML_PATH   the NVML library to load (default libnvidia-ml.so.1)\n",
 	  LLE_NEED_ENGINE, NULL, "lle_cmd_monitor" },
 	{ "report", NULL, "report models x tasks with standard errors, as text, CSV, JSON or HTML",
-	  "llm-eval report [RUN...] [--category C] [--format F] [--output FILE] [--store PATH]",
+	  "llm-eval report [RUN...] [--category C] [--format F | --json] [--output FILE] [--store PATH]",
 	  "One row per model, one column per task (its metric with the standard error),\n"
 	  "and the average of each category. With no RUN, every stored run; a model and\n"
 	  "task found in several runs shows the latest. The HTML report is one file with\n"
@@ -119,6 +136,7 @@ const struct lle_cmd lle_commands[] = {
 	  "Options:\n"
 	  "  --category C   only the tasks of category C\n"
 	  "  --format F     table (default), markdown, csv, json or html\n"
+	  "  --json         the same as --format json\n"
 	  "  --output FILE  write to FILE instead of standard output (without --format,\n"
 	  "                 the format follows its extension: .html, .md, .csv, .json)\n"
 	  "  --metric M     show metric M where a task has it (acc, exact_match,flexible-extract)\n"
@@ -171,14 +189,14 @@ const struct lle_cmd lle_commands[] = {
 	  "  --apply-chat-template wrap prompts in the model's chat template\n"
 	  "  --system-instruction TEXT  a system message (prepended when no chat template)\n"
 	  "  --gen-kwargs K=V,...  temperature, top_p, max_gen_toks, do_sample, until=A|B\n"
-	  "  --batch-size N        documents per backend submission (default 32)\n"
+	  "  --batch-size N|auto   documents per backend submission (default 32; auto: the default)\n"
 	  "  --threads N           CPU threads for the backend (default: physical cores)\n"
 	  "  --max-length N        context length to use\n"
 	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default 100000)\n"
 	  "  --allow-weak-sandbox  run code tasks even where the sandbox lacks a protection\n"
 	  "\n"
 	  "Output:\n"
-	  "  --output DIR          write results (and samples) under DIR/<model>/\n"
+	  "  --output DIR          write results (and samples) under DIR/<model>/ (or --output-path)\n"
 	  "  --log-samples         write every document's prompt, responses and scores\n"
 	  "  --json                print the results JSON instead of the table\n"
 	  "  --no-progress         no progress lines (-q also silences warnings)\n"
@@ -194,9 +212,16 @@ const struct lle_cmd lle_commands[] = {
 	  "  --no-store            do not add the results to the run store\n"
 	  "  --shard i/N           only the documents with doc_id % N == i (needs --output);\n"
 	  "                        combine the N shards with `llm-eval merge`\n"
+	  "  --shard auto[/N]      i/N from a Slurm job array (SLURM_ARRAY_TASK_ID of\n"
+	  "                        SLURM_ARRAY_TASK_COUNT) or, with N, a Kubernetes Indexed\n"
+	  "                        Job (JOB_COMPLETION_INDEX)\n"
+	  "\n"
+	  "lm-evaluation-harness's spellings work too: each option with '_' for '-'\n"
+	  "(--num_fewshot, --model_args, --output_path, --log_samples, --batch_size) and\n"
+	  "its short options -m, -t, -a, -f, -b, -o, -L, -s (see docs/run.md).\n"
 	  "\n"
 	  "Exit codes: 0 all scored, 1 some documents failed, 2 usage, 3 config, 4 data,\n"
-	  "5 backend, 6 I/O, 130 interrupted (finished tasks are written).\n"
+	  "5 backend, 6 I/O, 130 interrupted (what finished is written).\n"
 	  "\n"
 	  "Examples:\n"
 	  "  llm-eval run --model-path model.gguf --tasks gsm8k --data-dir datasets --limit 50\n"
@@ -256,6 +281,16 @@ const struct lle_cmd lle_commands[] = {
 	  0, lle_cmd_version, NULL },
 };
 const size_t lle_ncommands = sizeof(lle_commands) / sizeof(lle_commands[0]);
+
+const char lle_global_options_help[] =
+	"  --include-path DIR  add a registry directory (models, tasks, categories, or an\n"
+	"                      lm-evaluation-harness tasks/ tree); may be repeated\n"
+	"  -v, --verbose       say more (twice: debug)\n"
+	"  -q, --quiet         only errors\n"
+	"  --color WHEN        auto, always or never (NO_COLOR is honoured)\n"
+	"  --no-color          the same as --color never\n"
+	"  -h, --help          this help; `llm-eval COMMAND --help` for a command's\n"
+	"  --version           print the version\n";
 
 const struct lle_cmd *lle_cmd_find(const char *name, int *ambiguous)
 {
@@ -332,4 +367,96 @@ int lle_cmd_format(const char *word, int *fmt)
 			return 0;
 		}
 	return -1;
+}
+
+/* ---------- options and names, from the table ---------- */
+
+static int opt_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+	       ch == '_';
+}
+
+/* Add the option that starts at p ("--name" or "-x") to the set. */
+static void add_opt(const char *p, char (*out)[LLE_OPT_MAX], size_t max, size_t *n)
+{
+	size_t len = 0;
+	while (opt_char(p[len]))
+		len++;
+	/* "--" alone (the end of options) and "-" are not options; "-xy" is prose. */
+	if (len < 2 || len >= LLE_OPT_MAX || (p[1] == '-' && len < 3) || (p[1] != '-' && len != 2))
+		return;
+	for (size_t i = 0; i < *n; i++)
+		if (strncmp(out[i], p, len) == 0 && out[i][len] == '\0')
+			return;
+	if (*n < max) {
+		memcpy(out[*n], p, len);
+		out[*n][len] = '\0';
+		(*n)++;
+	}
+}
+
+size_t lle_cmd_options(const struct lle_cmd *c, char (*out)[LLE_OPT_MAX], size_t max)
+{
+	size_t n = 0;
+	/* The usage line: every option in it, wherever it stands. */
+	for (const char *p = c->usage; *p; p++)
+		if (*p == '-' && (p == c->usage || strchr(" [(|", p[-1])))
+			add_opt(p, out, max, &n), p += strspn(p, "-");
+	/* The help: the options that begin an indented line, with their
+	 * comma-separated spellings ("  -h, --help"). Prose is not read. */
+	for (const char *line = c->help; line && *line;) {
+		const char *p = line + strspn(line, " ");
+		while (p > line && *p == '-') {
+			add_opt(p, out, max, &n);
+			p += strspn(p, "-");
+			while (opt_char(*p))
+				p++;
+			if (p[0] != ',' || p[1] != ' ' || p[2] != '-')
+				break;
+			p += 2;
+		}
+		const char *nl = strchr(line, '\n');
+		line = nl ? nl + 1 : line + strlen(line);
+	}
+	return n;
+}
+
+int lle_cmd_unknown_option(const struct lle_cmd *c, const char *arg)
+{
+	char word[LLE_OPT_MAX], names[128][LLE_OPT_MAX];
+	size_t len = strcspn(arg, "=");
+	if (len >= sizeof(word))
+		len = sizeof(word) - 1;
+	memcpy(word, arg, len);
+	word[len] = '\0';
+	size_t n = lle_cmd_options(c, names, 128);
+	struct lle_suggest sg;
+	lle_suggest_init(&sg, word);
+	for (size_t i = 0; i < n; i++)
+		lle_suggest_add(&sg, names[i]);
+	const char *near = lle_suggest_result(&sg);
+	if (near)
+		return lle_cmd_usage_error(c, "unknown option '%s' (did you mean '%s'?)", arg, near);
+	return lle_cmd_usage_error(c, "unknown option '%s'", arg);
+}
+
+const char *lle_cmd_suggest(const char *name)
+{
+	struct lle_suggest sg;
+	lle_suggest_init(&sg, name);
+	for (size_t i = 0; i < lle_ncommands; i++) {
+		lle_suggest_add(&sg, lle_commands[i].name);
+		lle_suggest_add(&sg, lle_commands[i].alias);
+	}
+	return lle_suggest_result(&sg);
+}
+
+int lle_cmd_unknown_word(const struct lle_cmd *c, const char *what, const char *word,
+			 const char *const *known, const char *choices)
+{
+	const char *near = lle_suggest(word, known);
+	if (near)
+		return lle_cmd_usage_error(c, "unknown %s '%s' (did you mean '%s'?)", what, word, near);
+	return lle_cmd_usage_error(c, "unknown %s '%s' (%s)", what, word, choices);
 }

@@ -20,6 +20,7 @@
 #include "util/diag.h"
 #include "util/err.h"
 #include "util/path.h"
+#include "util/suggest.h"
 
 #define MAX_PATHS 64
 
@@ -33,20 +34,18 @@ static void print_main_help(FILE *f)
 		"Commands:\n");
 	for (size_t i = 0; i < lle_ncommands; i++)
 		fprintf(f, "  %-12s %s\n", lle_commands[i].name, lle_commands[i].summary);
+	fprintf(f, "\nGlobal options:\n%s", lle_global_options_help);
 	fprintf(f,
-		"\n"
-		"Global options:\n"
-		"  --include-path DIR  add a registry directory (models, tasks, categories, or an\n"
-		"                      lm-evaluation-harness tasks/ tree); may be repeated\n"
-		"  -v, --verbose       say more (twice: debug)\n"
-		"  -q, --quiet         only errors\n"
-		"  --color WHEN        auto, always or never (NO_COLOR is honoured)\n"
-		"  -h, --help          this help; `llm-eval COMMAND --help` for a command's\n"
-		"  --version           print the version\n"
 		"\n"
 		"Commands may be abbreviated to a unique prefix. See README.md for the exit\n"
 		"codes, the environment variables and the files llm-eval reads.\n");
 }
+
+/* The global options, and the old tool's flags, for suggestions. */
+static const char *const global_options[] = {
+	"--include-path", "--verbose", "--quiet", "--color", "--no-color", "--help", "--version",
+	"--list-models", "--list-categories", "--list-tasks", NULL,
+};
 
 /* Remove argv[i .. i+n) in place. */
 static void drop_args(int *argc, char **argv, int i, int n)
@@ -68,7 +67,9 @@ static int take_globals(int *argc, char **argv, struct globals *g)
 		const char *a = argv[i];
 		if (strcmp(a, "--") == 0)
 			break;
-		if (strcmp(a, "--include-path") == 0 || strncmp(a, "--include-path=", 15) == 0) {
+		/* --include_path: lm-evaluation-harness's spelling */
+		if (strncmp(a, "--include", 9) == 0 && (a[9] == '-' || a[9] == '_') &&
+		    (strcmp(a + 10, "path") == 0 || strncmp(a + 10, "path=", 5) == 0)) {
 			const char *v = a[14] == '=' ? a + 15 : (i + 1 < *argc ? argv[i + 1] : NULL);
 			if (!v) {
 				lle_errorf("option '--include-path' needs a directory");
@@ -217,7 +218,13 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
 		argv[1] = "version";
 	if (argv[1][0] == '-') {
-		lle_errorf("unknown option '%s'", argv[1]);
+		char word[64];
+		snprintf(word, sizeof(word), "%.*s", (int)strcspn(argv[1], "="), argv[1]);
+		const char *near = lle_suggest(word, global_options);
+		if (near)
+			lle_errorf("unknown option '%s' (did you mean '%s'?)", argv[1], near);
+		else
+			lle_errorf("unknown option '%s'", argv[1]);
 		fprintf(stderr, "see 'llm-eval --help'\n");
 		return LLE_EXIT_USAGE;
 	}
@@ -234,7 +241,11 @@ int main(int argc, char **argv)
 			lle_errorf("ambiguous command '%s', could be: %s", argv[1], lle_buf_str(&b));
 			lle_buf_free(&b);
 		} else {
-			lle_errorf("unknown command '%s'", argv[1]);
+			const char *near = lle_cmd_suggest(argv[1]);
+			if (near)
+				lle_errorf("unknown command '%s' (did you mean '%s'?)", argv[1], near);
+			else
+				lle_errorf("unknown command '%s'", argv[1]);
 			fprintf(stderr, "see 'llm-eval help' for the list of commands\n");
 		}
 		return LLE_EXIT_USAGE;

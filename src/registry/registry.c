@@ -17,6 +17,7 @@
 #include "registry/registry.h"
 #include "util/buf.h"
 #include "util/path.h"
+#include "util/suggest.h"
 
 #define MAX_SOURCES 160
 
@@ -236,6 +237,19 @@ int lle_registry_find(struct lle_registry *r, int type, const char *name, struct
 			lo = mid + 1;
 	}
 	return 0;
+}
+
+const char *lle_registry_suggest(struct lle_registry *r, int type, const char *name)
+{
+	struct lle_suggest sg;
+	lle_suggest_init(&sg, name);
+	if (merge(r, type) < 0)
+		return NULL;
+	for (size_t i = 0; i < r->nmerged[type]; i++) {
+		const struct slot *sl = &r->merged[type][i];
+		lle_suggest_add(&sg, lle_reg_source_name(r->src[type][sl->src], sl->idx));
+	}
+	return lle_suggest_result(&sg);
 }
 
 size_t lle_registry_ndiags(const struct lle_registry *r) { return r->diag_offs.n / sizeof(size_t); }

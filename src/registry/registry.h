@@ -127,6 +127,9 @@ size_t lle_registry_count(struct lle_registry *r, int type);
 int lle_registry_get(struct lle_registry *r, int type, size_t i, struct lle_reg_entry *e);
 /* Whether name is an entry of the type; fills *e (when not NULL). */
 int lle_registry_find(struct lle_registry *r, int type, const char *name, struct lle_reg_entry *e);
+/* The entry name of the type closest to a mistyped `name` (util/suggest.h),
+ * or NULL when none is close; it lives as long as the registry. */
+const char *lle_registry_suggest(struct lle_registry *r, int type, const char *name);
 /* Warnings of all loaded sources and of the merge, in order. */
 size_t lle_registry_ndiags(const struct lle_registry *r);
 const char *lle_registry_diag(const struct lle_registry *r, size_t i);
@@ -184,9 +187,5 @@ void lle_reg_problem(struct lle_reg_problems *p, int is_error, const char *fmt, 
  * values only, so this reads v's file for the last `key:` at or before the
  * value's line. Falls back to the value's position. */
 void lle_reg_key_pos(const struct lle_node *v, const char *key, unsigned *line, unsigned *col);
-
-/* Closest known key to `key` among `known` (NULL-terminated), or NULL when
- * none is close enough to suggest. */
-const char *lle_reg_closest(const char *key, const char *const *known);
 
 #endif

@@ -17,6 +17,7 @@
 #include "registry/msg.h"
 #include "registry/registry.h"
 #include "util/buf.h"
+#include "util/suggest.h"
 
 /* ---------- problems ---------- */
 
@@ -84,59 +85,6 @@ void lle_reg_problems_free(struct lle_reg_problems *p)
 	free(s);
 	lle_buf_free(&p->text);
 	memset(p, 0, sizeof(*p));
-}
-
-/* ---------- closest key ---------- */
-
-/* Optimal string alignment distance (Levenshtein with transpositions). */
-static size_t distance(const char *a, const char *b)
-{
-	size_t n = strlen(a), m = strlen(b);
-	if (n > 63 || m > 63)
-		return 99;
-	size_t d[64][64];
-	for (size_t i = 0; i <= n; i++)
-		d[i][0] = i;
-	for (size_t j = 0; j <= m; j++)
-		d[0][j] = j;
-	for (size_t i = 1; i <= n; i++)
-		for (size_t j = 1; j <= m; j++) {
-			size_t cost = a[i - 1] != b[j - 1];
-			size_t v = d[i - 1][j] + 1;
-			if (d[i][j - 1] + 1 < v)
-				v = d[i][j - 1] + 1;
-			if (d[i - 1][j - 1] + cost < v)
-				v = d[i - 1][j - 1] + cost;
-			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-				v = d[i - 2][j - 2] + 1;
-			d[i][j] = v;
-		}
-	return d[n][m];
-}
-
-const char *lle_reg_closest(const char *key, const char *const *known)
-{
-	const char *best = NULL;
-	size_t bd = 99, len = strlen(key);
-	for (size_t i = 0; known[i]; i++) {
-		size_t d = distance(key, known[i]);
-		if (d < bd) {
-			bd = d;
-			best = known[i];
-		}
-	}
-	/* Close enough to be a typo: at most 2 edits, or a third of the key. */
-	if (best && (bd <= 2 || bd * 3 <= len) && bd < len)
-		return best;
-	/* Or a stem of a known key ("category" for "categories"). */
-	for (size_t i = 0; len >= 4 && known[i]; i++) {
-		size_t k = strlen(known[i]), common = 0;
-		while (common < len && common < k && key[common] == known[i][common])
-			common++;
-		if (common * 3 >= (len > k ? len : k) * 2)
-			return known[i];
-	}
-	return NULL;
 }
 
 /* ---------- schemas ---------- */
@@ -386,7 +334,7 @@ static void unknown_key(struct lle_reg_problems *p, const struct lle_node *map, 
 {
 	const char *names[96];
 	const struct lle_node *v = map->items[i];
-	const char *near = lle_reg_closest(map->keys[i], key_names(spec, names, 96));
+	const char *near = lle_suggest(map->keys[i], key_names(spec, names, 96));
 	unsigned line, col;
 	lle_reg_key_pos(v, map->keys[i], &line, &col);
 	if (near)
@@ -436,7 +384,7 @@ static void check_category_ref(struct lle_reg_problems *p, struct lle_registry *
 		if (lle_registry_get(r, LLE_REG_CATEGORIES, i, &e) == 0)
 			known[nk++] = e.name;
 	known[nk] = NULL;
-	const char *near = lle_reg_closest(v->str, known);
+	const char *near = lle_suggest(v->str, known);
 	if (near)
 		lle_reg_problem(p, 1, LLE_MSG_NO_CATEGORY_HINT, v->file, L(v), C(v), v->str, near);
 	else

@@ -47,6 +47,7 @@ struct run_output {
 	char *be_name, *be_version;
 	long long sent, cached;
 	struct lle_runstore *store;
+	long long run_id;     /* the current model's run in the store, 0 when not stored */
 };
 
 struct task_output {
@@ -533,9 +534,55 @@ static void print_table(const struct run_output *ro, const struct lle_plan *p, F
 	lle_buf_free(&b);
 }
 
+/* Note what the model kept in o->outcome, for the command's closing lines.
+ * Out of memory only shortens that list. */
+static void outcome_note(const struct run_output *ro, size_t ntasks, const char *path)
+{
+	struct lle_run_outcome *oc = ro->o->outcome;
+	if (!oc)
+		return;
+	oc->tasks_done += ntasks;
+	struct lle_run_model_outcome *m = realloc(oc->models, (oc->nmodels + 1) * sizeof(*m));
+	if (!m) {
+		oc->incomplete = 1;
+		return;
+	}
+	oc->models = m;
+	m += oc->nmodels;
+	m->model = lle_strdup(ro->pm->name);
+	m->results_path = path ? lle_strdup(path) : NULL;
+	m->run_id = ro->run_id;
+	m->tasks = ntasks;
+	if (!m->model || (path && !m->results_path)) {
+		free(m->model);
+		free(m->results_path);
+		oc->incomplete = 1;
+		return;
+	}
+	oc->nmodels++;
+}
+
+void lle_run_outcome_free(struct lle_run_outcome *oc)
+{
+	for (size_t i = 0; i < oc->nmodels; i++) {
+		free(oc->models[i].model);
+		free(oc->models[i].results_path);
+	}
+	free(oc->models);
+	memset(oc, 0, sizeof(*oc));
+}
+
 int output_model_end(struct run_output *ro, const struct lle_plan *p, const struct lle_run_opts *o,
 		     struct lle_monitor *mon, int interrupted, struct lle_err *err)
 {
+	/* Stopped before any task finished: there is nothing to write or show. */
+	size_t ntasks = json_object_size(ro->results);
+	if (interrupted && ntasks == 0) {
+		if (ro->dir)
+			rmdir(ro->dir); /* made for this model; kept when a .part log is in it */
+		return 0;
+	}
+	ro->run_id = 0;
 	json_t *groups = json_object(), *subtasks = json_object();
 	/* Groups are listed parents first: aggregate children first. */
 	for (size_t i = p->ngroups; i-- > 0;)
@@ -615,10 +662,10 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 			rc = lle_err_oom(err);
 		else if (lle_write_file_atomic(path.p, text, strlen(text), err) < 0)
 			rc = -1;
-		else
-			lle_notef("results written to %s", path.p);
 		if (rc == 0 && model_end_store(ro, text, path.p, err) < 0)
 			rc = -1;
+		if (rc == 0)
+			outcome_note(ro, ntasks, path.p);
 		free(text);
 		lle_buf_free(&path);
 	} else if (ro->store) {
@@ -627,7 +674,11 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 			rc = lle_err_oom(err);
 		else if (model_end_store(ro, text, NULL, err) < 0)
 			rc = -1;
+		else
+			outcome_note(ro, ntasks, NULL);
 		free(text);
+	} else {
+		outcome_note(ro, ntasks, NULL);
 	}
 	/* The model's results stay in `top` until here; the table reads figures. */
 	if (rc == 0 && o->json_table) {
@@ -912,6 +963,6 @@ static int model_end_store(struct run_output *ro, const char *text, const char *
 		lle_warnf("results not added to the run store: %s", serr.msg);
 		return 0;
 	}
-	lle_notef("results stored in the run store as run %lld", id);
+	ro->run_id = id;
 	return 0;
 }

@@ -262,6 +262,15 @@ static void collect_tag(void *arg, const char *task)
 		c->oom = 1;
 }
 
+/* "unknown task 'gsm8kk' (did you mean 'gsm8k'?)": tasks, groups, tags, models. */
+static int unknown_name(struct lle_registry *reg, int type, const char *what, const char *name, struct lle_err *err)
+{
+	const char *near = lle_registry_suggest(reg, type, name);
+	if (near)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "unknown %s '%s' (did you mean '%s'?)", what, name, near);
+	return lle_err_set(err, LLE_EXIT_CONFIG, "unknown %s '%s' (see 'llm-eval list %ss')", what, name, what);
+}
+
 static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *name, int depth,
 		    const struct lle_run_opts *o, struct lle_err *err)
 {
@@ -273,8 +282,7 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 	struct lle_reg_entry ent;
 	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_TASKS, name, &ent) ? &ent : NULL;
 	if (!e)
-		return lle_err_set(err, LLE_EXIT_CONFIG,
-				   "unknown task '%s' (see 'llm-eval list tasks')", name);
+		return unknown_name(reg, LLE_REG_TASKS, "task", name, err);
 	if (e->kind == LLE_KIND_PYTASK)
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "%s/%s: task '%s' is a Python task (class:), which llm-eval cannot run",
@@ -417,7 +425,7 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 	struct lle_reg_entry ent;
 	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_MODELS, name, &ent) ? &ent : NULL;
 	if (!e)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "unknown model '%s' (see 'llm-eval list models')", name);
+		return unknown_name(reg, LLE_REG_MODELS, "model", name, err);
 	char *path = entry_path(e);
 	if (!path)
 		return lle_err_oom(err);
@@ -646,6 +654,7 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 	}
 	strv_free(names, nnames);
 	names = NULL;
+	nnames = 0;
 	if (check_backends(p, err) < 0)
 		goto fail;
 	return p;

@@ -57,7 +57,24 @@ struct lle_run_opts {
 	int no_store;                 /* --no-store */
 	long shard_i, shard_n;        /* --shard i/N: documents with doc_id % N == i; shard_n 0: all */
 	int allow_weak_sandbox;       /* code tasks: run even where the sandbox lacks a protection */
+	struct lle_run_outcome *outcome; /* NULL, or filled by lle_run_execute: what was kept */
 };
+
+/* What a run kept, for the command's closing lines: where each model's
+ * results went and its run id (which `compare` takes). */
+struct lle_run_model_outcome {
+	char *model;                  /* the model's name */
+	char *results_path;           /* the results file written; NULL without --output */
+	long long run_id;             /* its run in the run store; 0 when not stored */
+	size_t tasks;                 /* tasks with results */
+};
+struct lle_run_outcome {
+	struct lle_run_model_outcome *models; /* the models that finished a task, in run order */
+	size_t nmodels;
+	size_t tasks_done;            /* tasks with results, all models together */
+	int incomplete;               /* out of memory while noting: models[] is short */
+};
+void lle_run_outcome_free(struct lle_run_outcome *oc);
 
 struct lle_plan;
 

@@ -15,6 +15,7 @@
 
 #include "tasks/pystr.h"
 #include "util/buf.h"
+#include "util/suggest.h"
 
 enum step_kind { F_REGEX, F_TAKE_FIRST, F_MAP };
 
@@ -151,6 +152,14 @@ static int parse_step(const struct lle_node *f, struct step *st, const char *whe
 		if (!strcmp(fn, k_filters[i].name))
 			def = &k_filters[i];
 	if (!def) {
+		struct lle_suggest sg;
+		lle_suggest_init(&sg, fn);
+		for (size_t i = 0; i < NFILTERS; i++)
+			lle_suggest_add(&sg, k_filters[i].name);
+		const char *near = lle_suggest_result(&sg);
+		if (near)
+			return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown filter '%s' (did you mean '%s'?)",
+					   fnn->file, fnn->line, fnn->col, where, fn, near);
 		struct lle_buf known = LLE_BUF_INIT;
 		for (size_t i = 0; i < NFILTERS; i++)
 			lle_buf_printf(&known, "%s%s", i ? ", " : "", k_filters[i].name);

@@ -16,6 +16,7 @@
 #include "tasks/pyrand.h"
 #include "tasks/pystr.h"
 #include "util/buf.h"
+#include "util/suggest.h"
 
 const char *lle_output_type_name(enum lle_output_type t)
 {
@@ -166,6 +167,13 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 	for (size_t i = 0; i < sizeof(k_metrics) / sizeof(k_metrics[0]); i++)
 		if (!strcmp(k_metrics[i].name, mn->str))
 			d = &k_metrics[i];
+	struct lle_suggest sg;
+	lle_suggest_init(&sg, mn->str);
+	for (size_t i = 0; !d && i < sizeof(k_metrics) / sizeof(k_metrics[0]); i++)
+		lle_suggest_add(&sg, k_metrics[i].name);
+	if (!d && lle_suggest_result(&sg))
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown metric '%s' (did you mean '%s'?)",
+				   mn->file, mn->line, mn->col, who, mn->str, lle_suggest_result(&sg));
 	if (!d)
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "%s:%d:%d: %s: unknown metric '%s' (known: exact_match, acc, acc_norm, "

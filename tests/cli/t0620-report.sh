@@ -41,6 +41,9 @@ assert [m["model"] for m in d["models"]] == ["qwen25_05b_instruct", "EleutherAI/
 assert d["models"][1]["scores"]["mmlu"] is None and d["models"][1]["categories"]["reasoning"] is None
 assert d["models"][0]["categories"]["reasoning"]["tasks"] == 2
 ' "$OUT"
+cp "$OUT" "$T/format-json"
+expect "--json, as compare, results and list have" 0 llm-eval report --json &&
+	check "--json is --format json" cmp -s "$T/format-json" "$OUT"
 expect "--output writes the file" 0 llm-eval report --format csv --output "$T/r.csv" && check "it is the csv" diff -u "$EXP/report.csv" "$T/r.csv"
 [ ! -s "$OUT" ] || fail "stdout is not empty with --output"
 expect "a later run of the same model wins" 0 llm-eval report 1 3 2 --format csv

@@ -72,4 +72,9 @@ expect "no shards" 4 llm-eval merge "$T/full" --no-store && err_has "no shard re
 expect "merge needs a directory" 2 llm-eval merge
 expect "bad --shard" 2 llm-eval $RUN --shard 3/3 --output "$T/x" && err_has "0 <= i < N"
 expect "--shard needs --output" 2 llm-eval $RUN --shard 0/2 && err_has "--shard needs --output"
+# `results list` marks the runs that are shards (issue 18, item 7).
+expect "import the 3 shards and the unsharded run" 0 llm-eval results import "$T/s3" "$T/full"
+expect "results list marks each shard" 0 llm-eval results list &&
+	out_has "tiny (shard 0/3)" && out_has "tiny (shard 1/3)" && out_has "tiny (shard 2/3)"
+[ "$(grep -c ' tiny$' "$OUT")" -eq 1 ] || fail "the unsharded run is not listed plainly"
 done_testing

@@ -41,17 +41,6 @@ static void rm(const char *rel)
 	unlink(p);
 }
 
-TEST(closest_key)
-{
-	static const char *const keys[] = { "name", "description", "hf_repo", "license", "categories", NULL };
-	CHECK_STREQ(lle_reg_closest("nmae", keys), "name");        /* transposition */
-	CHECK_STREQ(lle_reg_closest("licence", keys), "license");
-	CHECK_STREQ(lle_reg_closest("descripton", keys), "description");
-	CHECK_STREQ(lle_reg_closest("category", keys), "categories");
-	CHECK(lle_reg_closest("zzzz", keys) == NULL);
-	CHECK(lle_reg_closest("x", keys) == NULL);
-}
-
 TEST(normalise_paths)
 {
 	char a[64] = "/a/b/../c/./d//e/";
@@ -335,7 +324,6 @@ int main(void)
 		perror("mkdtemp");
 		return 1;
 	}
-	RUN(closest_key);
 	RUN(normalise_paths);
 	RUN(index_entries);
 	RUN(corrupt_blobs_are_refused);

@@ -1,4 +1,4 @@
-/* Unit tests for src/util: buffers, JSON strings, UTF-8, paths, errors. */
+/* Unit tests for src/util: buffers, JSON strings, UTF-8, paths, errors, suggestions. */
 #include "check.h"
 
 #include <stdlib.h>
@@ -6,6 +6,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/path.h"
+#include "util/suggest.h"
 #include "util/utf8.h"
 
 TEST(buf_grows_and_formats)
@@ -76,6 +77,39 @@ TEST(errors_carry_code_and_prefix)
 	CHECK(lle_err_set(NULL, 3, "ignored") == -1);
 }
 
+TEST(suggestions)
+{
+	static const char *const keys[] = { "name", "description", "hf_repo", "license", "categories", NULL };
+	CHECK_STREQ(lle_suggest("nmae", keys), "name");        /* transposition */
+	CHECK_STREQ(lle_suggest("licence", keys), "license");
+	CHECK_STREQ(lle_suggest("descripton", keys), "description");
+	CHECK_STREQ(lle_suggest("category", keys), "categories"); /* a stem */
+	CHECK(lle_suggest("zzzz", keys) == NULL);
+	CHECK(lle_suggest("x", keys) == NULL);
+	/* The names of issue 18: a task, a category, a command, an option. */
+	static const char *const names[] = { "gsm8k", "gsm8k_cot", "mathematics", "coding", "--batch-size",
+					     "--num-fewshot", "list", "run", NULL };
+	CHECK_STREQ(lle_suggest("gsm8kk", names), "gsm8k");
+	CHECK_STREQ(lle_suggest("mathematic", names), "mathematics");
+	CHECK_STREQ(lle_suggest("lsit", names), "list");
+	CHECK_STREQ(lle_suggest("--batchsize", names), "--batch-size");
+	CHECK_STREQ(lle_suggest("--num-fewshots", names), "--num-fewshot");
+	CHECK(lle_suggest("xyz", names) == NULL);
+	/* Fed one by one: the first of the smallest distance wins. */
+	struct lle_suggest sg;
+	lle_suggest_init(&sg, "abd");
+	lle_suggest_add(&sg, "abc");
+	lle_suggest_add(&sg, "abe");
+	lle_suggest_add(&sg, NULL);
+	CHECK_STREQ(lle_suggest_result(&sg), "abc");
+	char longw[100];
+	memset(longw, 'a', 99);
+	longw[99] = '\0';
+	lle_suggest_init(&sg, longw);
+	lle_suggest_add(&sg, "b");
+	CHECK(lle_suggest_result(&sg) == NULL);
+}
+
 int main(void)
 {
 	RUN(buf_grows_and_formats);
@@ -83,5 +117,6 @@ int main(void)
 	RUN(utf8_validation);
 	RUN(paths);
 	RUN(errors_carry_code_and_prefix);
+	RUN(suggestions);
 	return check_done();
 }

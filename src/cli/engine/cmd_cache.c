@@ -59,7 +59,7 @@ int lle_cmd_cache(struct lle_ctx *ctx, int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0)
 			json = 1;
 		else if (argv[i][0] == '-' && argv[i][1])
-			return lle_cmd_usage_error(cmd, "unknown option '%s'", argv[i]);
+			return lle_cmd_unknown_option(cmd, argv[i]);
 		else if (!verb)
 			verb = argv[i];
 		else
@@ -67,8 +67,9 @@ int lle_cmd_cache(struct lle_ctx *ctx, int argc, char **argv)
 	}
 	if (!verb)
 		return lle_cmd_usage_error(cmd, "say what to do: stats, clear or path");
+	static const char *const actions[] = { "stats", "clear", "path", NULL };
 	if (strcmp(verb, "stats") && strcmp(verb, "clear") && strcmp(verb, "path"))
-		return lle_cmd_usage_error(cmd, "unknown action '%s' (stats, clear or path)", verb);
+		return lle_cmd_unknown_word(cmd, "action", verb, actions, "stats, clear or path");
 	struct lle_err err = { 0 };
 	char *def = NULL;
 	if (!path && !(path = def = lle_cache_default_path(&err))) {

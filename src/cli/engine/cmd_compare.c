@@ -44,7 +44,7 @@ int lle_cmd_compare(struct lle_ctx *ctx, int argc, char **argv)
 		} else if (strcmp(argv[i], "--json") == 0) {
 			fmt = "json";
 		} else if (argv[i][0] == '-' && argv[i][1]) {
-			return lle_cmd_usage_error(cmd, "unknown option '%s'", argv[i]);
+			return lle_cmd_unknown_option(cmd, argv[i]);
 		} else if (nref < 2) {
 			ref[nref++] = argv[i];
 		} else {
@@ -54,8 +54,9 @@ int lle_cmd_compare(struct lle_ctx *ctx, int argc, char **argv)
 	if (nref != 2)
 		return lle_cmd_usage_error(cmd, "compare needs two runs: RUN_A RUN_B");
 	int format = LLE_REPORT_TABLE;
+	static const char *const formats[] = { "table", "markdown", "csv", "json", NULL };
 	if (fmt && ((format = lle_report_format_parse(fmt)) < 0 || format == LLE_REPORT_HTML))
-		return lle_cmd_usage_error(cmd, "unknown format '%s' (table, markdown, csv or json)", fmt);
+		return lle_cmd_unknown_word(cmd, "format", fmt, formats, "table, markdown, csv or json");
 	struct lle_runstore *rs = lle_store_cli_open_runs(store, 1, &rc);
 	if (!rs)
 		return rc;

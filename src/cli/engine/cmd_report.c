@@ -42,9 +42,11 @@ int lle_cmd_report(struct lle_ctx *ctx, int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--subtasks") == 0) {
 			o.subtasks = 1;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			fmt = "json"; /* as compare, results, list, cache, monitor and version */
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			free(refs);
-			return lle_cmd_usage_error(cmd, "unknown option '%s'", argv[i]);
+			return lle_cmd_unknown_option(cmd, argv[i]);
 		} else {
 			refs[nrefs++] = argv[i];
 		}
@@ -63,8 +65,9 @@ int lle_cmd_report(struct lle_ctx *ctx, int argc, char **argv)
 			format = LLE_REPORT_JSON;
 	}
 	if (fmt && (format = lle_report_format_parse(fmt)) < 0) {
+		static const char *const formats[] = { "table", "markdown", "csv", "json", "html", NULL };
 		free(refs);
-		return lle_cmd_usage_error(cmd, "unknown format '%s' (table, markdown, csv, json or html)", fmt);
+		return lle_cmd_unknown_word(cmd, "format", fmt, formats, "table, markdown, csv, json or html");
 	}
 	struct lle_runstore *rs = lle_store_cli_open_runs(store, 1, &rc);
 	if (!rs) {

@@ -106,8 +106,10 @@ static int do_list(struct lle_runstore *rs, int json)
 			print_json_str(r->file);
 			printf("}");
 		} else {
-			printf("%-4lld  %-16s  %-20s  %8lld  %-22s  %s\n", r->id, r->uid, r->date ? r->date : "-",
-			       nres[i], r->source ? r->source : "-", r->model ? r->model : "-");
+			/* A shard is a part of a run (`merge` combines them): say which. */
+			printf("%-4lld  %-16s  %-20s  %8lld  %-22s  %s%s%s%s\n", r->id, r->uid, r->date ? r->date : "-",
+			       nres[i], r->source ? r->source : "-", r->model ? r->model : "-",
+			       r->shard ? " (shard " : "", r->shard ? r->shard : "", r->shard ? ")" : "");
 		}
 		lle_run_record_free(r);
 	}
@@ -343,7 +345,7 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 			samples = 0;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			free(args);
-			return lle_cmd_usage_error(cmd, "unknown option '%s'", argv[i]);
+			return lle_cmd_unknown_option(cmd, argv[i]);
 		} else if (!verb) {
 			verb = argv[i];
 		} else {
@@ -357,8 +359,9 @@ int lle_cmd_results(struct lle_ctx *ctx, int argc, char **argv)
 	int is_list = !strcmp(verb, "list"), is_show = !strcmp(verb, "show"), is_import = !strcmp(verb, "import"),
 	    is_delete = !strcmp(verb, "delete");
 	if (!is_list && !is_show && !is_import && !is_delete) {
+		static const char *const actions[] = { "list", "show", "import", "delete", NULL };
 		free(args);
-		return lle_cmd_usage_error(cmd, "unknown action '%s' (list, show, import or delete)", verb);
+		return lle_cmd_unknown_word(cmd, "action", verb, actions, "list, show, import or delete");
 	}
 	if ((is_list && nargs) || ((is_show || is_delete) && nargs != 1) || (is_import && nargs == 0)) {
 		free(args);

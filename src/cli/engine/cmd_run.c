@@ -38,6 +38,55 @@ static int parse_long(const struct lle_cmd *c, const char *opt, const char *v, l
 	return 0;
 }
 
+/* The closing lines: where each model's results went and the run id that
+ * `compare` and `results show` take, on stderr (stdout has the table or the
+ * JSON); -q leaves them out. */
+static void say_kept(const struct lle_run_outcome *oc)
+{
+	if (lle_diag_verbosity() < LLE_NORMAL)
+		return;
+	for (size_t i = 0; i < oc->nmodels; i++) {
+		const struct lle_run_model_outcome *m = &oc->models[i];
+		if (m->results_path)
+			fprintf(stderr, "model '%s': results written to %s\n", m->model, m->results_path);
+		if (m->run_id > 0)
+			fprintf(stderr, "model '%s': results stored in the run store as run %lld "
+				"(llm-eval results show %lld)\n", m->model, m->run_id, m->run_id);
+	}
+	fflush(stderr);
+}
+
+/* lm-evaluation-harness's --seed list: "R,N,T[,F]", the seeds of Python's
+ * random, numpy, torch and the few-shot sampler, each an integer or "None".
+ * The first is the sampling seed here, the fourth (when given and not None)
+ * the few-shot seed; numpy's and torch's have nothing to seed. */
+static int parse_harness_seeds(const struct lle_cmd *c, const char *v, long *seed, long *fewshot)
+{
+	char buf[128];
+	if (strlen(v) >= sizeof(buf))
+		return lle_cmd_usage_error(c, "option '--seed': too long a list '%s'", v);
+	strcpy(buf, v);
+	long vals[4];
+	int nv = 0, none[4] = { 0 };
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		char *end;
+		if (nv == 4)
+			return lle_cmd_usage_error(c, "option '--seed' takes S or the harness's R,N,T[,F], not '%s'", v);
+		none[nv] = strcmp(t, "None") == 0 || strcmp(t, "none") == 0;
+		vals[nv] = none[nv] ? 0 : strtol(t, &end, 10);
+		if (!none[nv] && (!*t || *end || vals[nv] < 0))
+			return lle_cmd_usage_error(c, "option '--seed': '%s' is not an integer >= 0 or None", t);
+		nv++;
+	}
+	if (nv < 3)
+		return lle_cmd_usage_error(c, "option '--seed' takes S or the harness's R,N,T[,F], not '%s'", v);
+	if (!none[0])
+		*seed = vals[0];
+	if (nv == 4 && !none[3])
+		*fewshot = vals[3];
+	return 0;
+}
+
 enum {
 	OPT_MODEL = 256, OPT_MODEL_PATH, OPT_BACKEND, OPT_MODEL_DIR, OPT_TASKS, OPT_CATEGORY, OPT_LIMIT,
 	OPT_FEWSHOT, OPT_SEED, OPT_FEWSHOT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_GEN, OPT_BATCH, OPT_THREADS,
@@ -61,9 +110,110 @@ static int parse_shard(const char *v, long *i, long *n)
 	return 0;
 }
 
+/* The table getopt_long reads: each option of `opts`, and for each one with a
+ * '-' in its name the underscore spelling of lm-evaluation-harness
+ * (--num_fewshot, --model_args, --output_path, ...). NULL when too long. */
+static const struct option *with_underscores(const struct option *opts)
+{
+	static struct option all[128];
+	static char names[64][32];
+	size_t n = 0, nn = 0;
+	for (const struct option *o = opts; o->name; o++) {
+		if (n + 2 >= sizeof(all) / sizeof(all[0]))
+			return NULL;
+		all[n++] = *o;
+		if (!strchr(o->name, '-'))
+			continue;
+		if (nn == sizeof(names) / sizeof(names[0]) || strlen(o->name) >= sizeof(names[0]))
+			return NULL;
+		char *u = names[nn++];
+		strcpy(u, o->name);
+		for (char *p = u; *p; p++)
+			if (*p == '-')
+				*p = '_';
+		all[n] = *o;
+		all[n++].name = u;
+	}
+	all[n] = (struct option){ NULL, 0, NULL, 0 };
+	return all;
+}
+
+/* lm-evaluation-harness's short options (its __main__.py's setup_parser):
+ * -m --model, -t --tasks, -a --model_args, -f --num_fewshot, -b --batch_size,
+ * -o --output_path, -L --limit, -s --log_samples. The leading ':' makes a
+ * missing value ':' rather than '?'. */
+#define SHORT_OPTS "+:m:t:a:f:b:o:L:s"
+
+/* An environment variable that must be an integer >= 0: 1 with *v set, 0
+ * when unset, -1 (after the usage error) when it is something else. */
+static int env_long(const struct lle_cmd *c, const char *name, long *v)
+{
+	const char *s = getenv(name);
+	if (!s)
+		return 0;
+	char *end;
+	*v = strtol(s, &end, 10);
+	if (!*s || *end || *v < 0) {
+		lle_cmd_usage_error(c, "--shard auto: %s is '%s', not an integer >= 0", name, s);
+		return -1;
+	}
+	return 1;
+}
+
+/* --shard auto or auto/N: the shard from a job array. Slurm's
+ * SLURM_ARRAY_TASK_ID (less SLURM_ARRAY_TASK_MIN) of SLURM_ARRAY_TASK_COUNT,
+ * which must be a contiguous range (--array=0-7, not 1,3,5); or Kubernetes'
+ * Indexed Job, JOB_COMPLETION_INDEX, with the count given as auto/N. */
+static int auto_shard(const struct lle_cmd *c, const char *v, long *i, long *n)
+{
+	long id, count, min = 0, max, given = 0;
+	int have_id, have_count, have_min, have_max, have_k8s;
+	if (v[4] == '/') {
+		char *end;
+		given = strtol(v + 5, &end, 10);
+		if (!v[5] || *end || given < 1 || given > 100000)
+			return lle_cmd_usage_error(c, "--shard auto/N needs a count N >= 1, not '%s'", v + 5);
+	} else if (v[4]) {
+		return lle_cmd_usage_error(c, "--shard takes i/N, auto or auto/N, not '%s'", v);
+	}
+	if ((have_id = env_long(c, "SLURM_ARRAY_TASK_ID", &id)) < 0 ||
+	    (have_count = env_long(c, "SLURM_ARRAY_TASK_COUNT", &count)) < 0 ||
+	    (have_min = env_long(c, "SLURM_ARRAY_TASK_MIN", &min)) < 0 ||
+	    (have_max = env_long(c, "SLURM_ARRAY_TASK_MAX", &max)) < 0)
+		return LLE_EXIT_USAGE;
+	if (have_id) {
+		if (!have_count && !given)
+			return lle_cmd_usage_error(c, "--shard auto: SLURM_ARRAY_TASK_ID is set but not "
+						   "SLURM_ARRAY_TASK_COUNT; give the count as --shard auto/N");
+		if (have_count && have_max && max - min + 1 != count)
+			return lle_cmd_usage_error(c, "--shard auto: the Slurm array %ld-%ld has %ld tasks, not a "
+						   "contiguous range; use --array=0-%ld", min, max, count, count - 1);
+		if (have_count && given && given != count)
+			return lle_cmd_usage_error(c, "--shard auto/%ld: the Slurm array has %ld tasks", given, count);
+		*i = id - min;
+		*n = given ? given : count;
+	} else {
+		long k8s;
+		if ((have_k8s = env_long(c, "JOB_COMPLETION_INDEX", &k8s)) < 0)
+			return LLE_EXIT_USAGE;
+		if (!have_k8s)
+			return lle_cmd_usage_error(c, "--shard auto: neither SLURM_ARRAY_TASK_ID (a Slurm job array) "
+						   "nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set");
+		if (!given)
+			return lle_cmd_usage_error(c, "--shard auto: JOB_COMPLETION_INDEX is set; give the number of "
+						   "completions as --shard auto/N");
+		*i = k8s;
+		*n = given;
+	}
+	if (*i < 0 || *i >= *n || *n < 1 || *n > 100000)
+		return lle_cmd_usage_error(c, "--shard auto: index %ld is not below the count %ld", *i, *n);
+	lle_notef("--shard auto: shard %ld/%ld", *i, *n);
+	return 0;
+}
+
 int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
+	static const struct option canon[] = {
 		{ "model", required_argument, NULL, OPT_MODEL },
 		{ "model-path", required_argument, NULL, OPT_MODEL_PATH },
 		{ "backend", required_argument, NULL, OPT_BACKEND },
@@ -99,6 +249,11 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
+	const struct option *opts = with_underscores(canon);
+	if (!opts) {
+		lle_errorf("internal error: run's option table is too large");
+		return LLE_EXIT_INTERNAL;
+	}
 	const char *models[64], *tasks[256], *margs[64];
 	struct lle_run_opts o = { 0 };
 	o.models = models;
@@ -111,11 +266,12 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 	int opt;
 	opterr = 0;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, SHORT_OPTS, opts, NULL)) != -1) {
 		long v = 0;
 		struct lle_err err = { 0 };
 		switch (opt) {
 		case OPT_MODEL:
+		case 'm':
 			if (o.nmodels == 64)
 				return lle_cmd_usage_error(c, "too many --model options");
 			models[o.nmodels++] = optarg;
@@ -123,18 +279,21 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		case OPT_MODEL_PATH: o.model_path = optarg; break;
 		case OPT_BACKEND: o.backend = optarg; break;
 		case OPT_MODEL_ARGS:
+		case 'a':
 			if (o.nmodel_args == 64)
 				return lle_cmd_usage_error(c, "too many --model-args options");
 			margs[o.nmodel_args++] = optarg;
 			break;
 		case OPT_MODEL_DIR: o.model_dir = optarg; break;
 		case OPT_TASKS:
+		case 't':
 			if (o.ntasks == 256)
 				return lle_cmd_usage_error(c, "too many --tasks options");
 			tasks[o.ntasks++] = optarg;
 			break;
 		case OPT_CATEGORY: o.category = optarg; break;
-		case OPT_LIMIT: {
+		case OPT_LIMIT:
+		case 'L': {
 			char *end;
 			double d = strtod(optarg, &end);
 			if (!*optarg || *end || !(d > 0) || (d > 1 && d != (double)(long)d))
@@ -144,12 +303,17 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			break;
 		}
 		case OPT_FEWSHOT:
+		case 'f':
 			if (parse_long(c, "--num-fewshot", optarg, 0, &o.num_fewshot))
 				return LLE_EXIT_USAGE;
 			break;
 		case OPT_SEED:
-			if (parse_long(c, "--seed", optarg, 0, &o.seed))
+			if (strchr(optarg, ',')) {
+				if (parse_harness_seeds(c, optarg, &o.seed, &o.fewshot_seed))
+					return LLE_EXIT_USAGE;
+			} else if (parse_long(c, "--seed", optarg, 0, &o.seed)) {
 				return LLE_EXIT_USAGE;
+			}
 			break;
 		case OPT_FEWSHOT_SEED:
 			if (parse_long(c, "--fewshot-seed", optarg, 0, &o.fewshot_seed))
@@ -159,7 +323,12 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		case OPT_SYSTEM: o.system_instruction = optarg; break;
 		case OPT_GEN: o.gen_kwargs = optarg; break;
 		case OPT_BATCH:
-			if (parse_long(c, "--batch-size", optarg, 1, &o.batch_size))
+		case 'b':
+			/* The harness's "auto" and "auto:N" pick the largest batch that
+			 * fits; here results never depend on it: the default. */
+			if (strcmp(optarg, "auto") == 0 || strncmp(optarg, "auto:", 5) == 0)
+				o.batch_size = 0;
+			else if (parse_long(c, "--batch-size", optarg, 1, &o.batch_size))
 				return LLE_EXIT_USAGE;
 			break;
 		case OPT_THREADS:
@@ -170,8 +339,10 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			if (parse_long(c, "--max-length", optarg, 8, &o.max_length))
 				return LLE_EXIT_USAGE;
 			break;
-		case OPT_OUTPUT: o.output_dir = optarg; break;
-		case OPT_LOG: o.log_samples = 1; break;
+		case OPT_OUTPUT:
+		case 'o': o.output_dir = optarg; break;
+		case OPT_LOG:
+		case 's': o.log_samples = 1; break;
 		case OPT_DATA: o.data_dir = optarg; break;
 		case OPT_BOOT:
 			if (parse_long(c, "--bootstrap-iters", optarg, 1, &v))
@@ -190,7 +361,10 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		case OPT_STORE: o.store_path = optarg; break;
 		case OPT_NO_STORE: o.no_store = 1; break;
 		case OPT_SHARD:
-			if (parse_shard(optarg, &o.shard_i, &o.shard_n) < 0)
+			if (strncmp(optarg, "auto", 4) == 0) {
+				if (auto_shard(c, optarg, &o.shard_i, &o.shard_n))
+					return LLE_EXIT_USAGE;
+			} else if (parse_shard(optarg, &o.shard_i, &o.shard_n) < 0)
 				return lle_cmd_usage_error(c, "--shard takes i/N with 0 <= i < N (e.g. 0/4), not '%s'", optarg);
 			break;
 		case OPT_WEAK_SANDBOX: o.allow_weak_sandbox = 1; break;
@@ -201,8 +375,18 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			o.monitor_interval_ms = ms;
 			break;
 		}
-		default:
-			return lle_cmd_usage_error(c, "unknown option '%s'", argv[optind - 1]);
+		case ':': {
+			/* A value is missing: a long option is the last argument. */
+			char sh[3] = { '-', (char)optopt, '\0' };
+			return lle_cmd_usage_error(c, "option '%s' needs a value", optopt >= 256 ? argv[argc - 1] : sh);
+		}
+		default: {
+			char sh[3] = { '-', (char)optopt, '\0' };
+			if (optopt >= 256) /* --flag=VALUE for a flag */
+				return lle_cmd_usage_error(c, "option '%s' takes no value", argv[optind - 1]);
+			/* An unknown short option is one letter of an argument. */
+			return lle_cmd_unknown_option(c, optopt ? sh : argv[optind - 1]);
+		}
 		}
 	}
 	if (optind < argc)
@@ -221,10 +405,23 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		return lle_cmd_usage_error(c, "--shard needs --output DIR (`llm-eval merge` reads the shards from there)");
 
 	int rc = 0;
-	struct lle_registry *reg = lle_cli_registry(ctx, (1u << LLE_REG_MODELS) | (1u << LLE_REG_TASKS), &rc);
+	struct lle_registry *reg = lle_cli_registry(ctx, (1u << LLE_REG_MODELS) | (1u << LLE_REG_TASKS) |
+						   (o.category ? 1u << LLE_REG_CATEGORIES : 0), &rc);
 	if (!reg)
 		return rc;
 	lle_cli_registry_warnings(reg);
+	/* A mistyped category would plan nothing ("has no models"): say so, as
+	 * `list --category` does. Trees without categories skip the check. */
+	if (o.category && lle_registry_count(reg, LLE_REG_CATEGORIES) > 0 &&
+	    !lle_registry_find(reg, LLE_REG_CATEGORIES, o.category, NULL)) {
+		const char *near = lle_registry_suggest(reg, LLE_REG_CATEGORIES, o.category);
+		if (near)
+			lle_errorf("unknown category '%s' (did you mean '%s'?)", o.category, near);
+		else
+			lle_errorf("unknown category '%s' (see 'llm-eval list categories')", o.category);
+		lle_registry_free(reg);
+		return LLE_EXIT_CONFIG;
+	}
 	struct lle_err err = { 0 };
 	struct lle_plan *plan = lle_run_plan(reg, &o, &err);
 	if (!plan) {
@@ -237,15 +434,22 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	struct lle_run_outcome outcome = { 0 };
+	o.outcome = &outcome;
 	rc = lle_run_execute(plan, &o, &err);
 	if (rc != LLE_EXIT_OK && rc != LLE_EXIT_EVAL && rc != LLE_EXIT_INTERRUPTED)
 		lle_errorf("%s", err.msg);
+	else if (rc == LLE_EXIT_INTERRUPTED && outcome.tasks_done == 0 && !outcome.incomplete)
+		lle_warnf("interrupted before any task finished: no results were written; "
+			  "run the same command again to start over");
 	else if (rc == LLE_EXIT_INTERRUPTED)
 		lle_warnf("interrupted: finished tasks are written; run the same command again to redo the rest");
 	else if (rc == LLE_EXIT_EVAL && err.msg[0])
 		lle_errorf("%s", err.msg); /* --on-error stop */
 	else if (rc == LLE_EXIT_EVAL)
 		lle_warnf("some documents failed (see the errors above); the scores cover the others");
+	say_kept(&outcome);
+	lle_run_outcome_free(&outcome);
 	lle_plan_free(plan);
 	lle_registry_free(reg);
 	return rc;

@@ -118,7 +118,7 @@ int lle_cmd_sandbox(struct lle_ctx *ctx, int argc, char **argv)
 			file_paths[nfiles++] = v;
 			i++;
 		} else if (a[0] == '-' && a[1]) {
-			return lle_cmd_usage_error(c, "unknown option '%s'", a);
+			return lle_cmd_unknown_option(c, a);
 		} else {
 			break;
 		}
