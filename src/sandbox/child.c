@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -88,7 +89,8 @@ int lle_sb_write_all(int fd, const void *p, size_t n)
 /* Fixed descriptor numbers in the children. */
 enum { FD_STATUS = 3, FD_SYNC = 4, FD_OUT = 5, FD_ERR = 6, FD_FIRST_FREE = 7 };
 
-static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c, int in_fd)
+static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c, int in_fd,
+						    pid_t init_pid)
 {
 	/* A session of its own: the init kills the group when the program ends,
 	 * which matters when there is no PID namespace to do it. */
@@ -130,7 +132,11 @@ static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c,
 		child_fail(FD_STATUS, ST_NNP, errno);
 	/* Should the init die (the parent's timeout), so does the program, even
 	 * without a PID namespace. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		child_fail(FD_STATUS, ST_CAPS, errno);
+	/* The init may have been killed before the prctl. */
+	if (getppid() != init_pid)
+		_exit(127);
 	if (c->prog && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->prog, 0, 0) < 0)
 		child_fail(FD_STATUS, ST_SECCOMP, errno);
 
@@ -248,9 +254,6 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 	if (nfd < 0 || dup2(nfd, 0) < 0 || dup2(nfd, 1) < 0 || dup2(nfd, 2) < 0)
 		child_fail(FD_STATUS, ST_FDS, errno);
 	close(nfd);
-	/* Should the parent die (and with it the timeout), so do we, and with
-	 * us the whole namespace. */
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	/* The parent writes our uid/gid maps, then sends 'g'. End of file
 	 * means it gave up (or died). */
 	char b;
@@ -260,7 +263,6 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 	while (r < 0 && errno == EINTR);
 	if (r != 1 || b != 'g')
 		_exit(127);
-	close(FD_SYNC);
 	/* Our memory is a copy of the parent's (its environment, its keys): no
 	 * process of the sandbox may read it through /proc or ptrace. Only now,
 	 * as it also makes our /proc files root's, which the maps needed. */
@@ -276,6 +278,20 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 		    syscall(SYS_setresuid, c->uid, c->uid, c->uid) < 0)
 			child_fail(FD_STATUS, ST_IDS, errno);
 	}
+	/* Should the parent die (and with it the timeout), so do we, and with
+	 * us the whole namespace. Only now: a change of credentials (the
+	 * setresuid above) clears the parent-death signal. The parent may have
+	 * died before the prctl: it holds the other end of the sync socket
+	 * until it has reaped us, so an end of file there means it is gone
+	 * (getppid() says nothing here: it is 0 for pid 1 of a namespace). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		child_fail(FD_STATUS, ST_IDS, errno);
+	do
+		r = recv(FD_SYNC, &b, 1, MSG_DONTWAIT | MSG_PEEK);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		_exit(127);
+	close(FD_SYNC);
 	if (c->nsflags & CLONE_NEWNS) {
 		/* Nothing we mount may propagate back to the host: not optional. */
 		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -327,11 +343,12 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 	 * a large parent this halves the cost of a run. program_main() only
 	 * makes system calls and writes its own stack frames. We are single
 	 * threaded, and the C library's vfork takes no locks. */
+	pid_t self = getpid();
 	pid_t pid = vfork();
 	if (pid < 0)
 		child_fail(FD_STATUS, ST_CLONE, errno);
 	if (pid == 0)
-		program_main(c, in_fd);
+		program_main(c, in_fd, self);
 	lle_sb_send_msg(FD_STATUS, LLE_SB_START, pid, 0);
 	close(FD_OUT);
 	close(FD_ERR);
@@ -395,7 +412,7 @@ struct config_hdr {
 	uint32_t magic;
 	uint32_t argc, envc, nfiles;
 	uint64_t nsflags;
-	int32_t set_ids, drop_to_nobody, root, allow_weak;
+	int32_t set_ids, drop_to_nobody, root, allow_weak, parent_pid;
 	uint32_t uid, outer_uid, gid, outer_gid;
 	uint64_t lim[6][2];
 	uint64_t input_len;         /* UINT64_MAX: no input (stdin is /dev/null) */
@@ -454,6 +471,7 @@ void *lle_sb_config_encode(const struct lle_sb_child *c, size_t *len)
 	h.drop_to_nobody = c->drop_to_nobody;
 	h.root = c->root;
 	h.allow_weak = c->allow_weak;
+	h.parent_pid = (int32_t)c->parent_pid;
 	h.uid = c->uid;
 	h.outer_uid = c->outer_uid;
 	h.gid = c->gid;
@@ -528,6 +546,7 @@ int lle_sb_config_decode(void *vbuf, size_t len, struct lle_sb_child *c)
 	c->drop_to_nobody = h.drop_to_nobody;
 	c->root = h.root;
 	c->allow_weak = h.allow_weak;
+	c->parent_pid = (pid_t)h.parent_pid;
 	c->uid = h.uid;
 	c->outer_uid = h.outer_uid;
 	c->gid = h.gid;

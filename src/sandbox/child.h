@@ -46,6 +46,7 @@ struct lle_sb_child {
 	uid_t uid, outer_uid;       /* inside the user namespace, and what it maps to */
 	gid_t gid, outer_gid;
 	int allow_weak;
+	pid_t parent_pid;           /* who spawned the helper (the helper checks it is still there) */
 	const char *workdir;        /* "/tmp", or a host directory without a mount namespace */
 	const char *tmpfs_opts;
 	char *const *argv;

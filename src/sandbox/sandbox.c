@@ -143,8 +143,12 @@ static void build_filter(void)
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 &&
 	    rc != -EDOM)
 		goto fail;
-	/* Pushing characters into a terminal's input. */
-	if ((rc = rule1(ctx, deny, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, TIOCSTI, 0)) < 0)
+	/* Pushing characters into a terminal's input. The kernel reads an
+	 * ioctl's request as a 32-bit unsigned int (fs/ioctl.c), so a request
+	 * with any of the upper 32 bits set is still TIOCSTI there: compare
+	 * only the low 32 bits, as the kernel does. */
+	if ((rc = rule1(ctx, deny, SCMP_SYS(ioctl), 1, SCMP_CMP_MASKED_EQ, 0xffffffffULL,
+			TIOCSTI)) < 0)
 		goto fail;
 
 	memfd = (int)syscall(SYS_memfd_create, "lle-seccomp", MFD_CLOEXEC);
@@ -630,6 +634,7 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	memset(&c, 0, sizeof(c));
 	c.root = p->root;
 	c.allow_weak = o->allow_weak;
+	c.parent_pid = getpid();
 	c.job = job;
 	c.path = path;
 	c.argv = (char *const *)job->argv;
@@ -749,7 +754,8 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			kill(pid, SIGKILL);
 			goto reap;
 		}
-		close_fd(&sync[1]);
+		/* sync[1] stays open until the init is reaped: the init takes
+		 * its end of file for our death (see lle_sb_init_main). */
 	}
 	close_fd(&status[1]);
 	close_fd(&out[1]);

@@ -94,6 +94,39 @@ static int process_with(const char *marker)
 	return found;
 }
 
+/* How many host processes have this string in their command line; with
+ * kill_them, SIGKILL them (to clean up after a failed check). */
+static int processes_with(const char *marker, int kill_them)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		size_t n;
+		char *s = slurp(path, &n);
+		if (!s)
+			continue;
+		int hit = 0;
+		for (size_t i = 0; i < n; i += strlen(s + i) + 1)
+			if (strstr(s + i, marker))
+				hit = 1;
+		free(s);
+		if (hit) {
+			found++;
+			if (kill_them)
+				kill((pid_t)atoi(e->d_name), SIGKILL);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 TEST(probe_reports_every_protection)
 {
 	const struct lle_sandbox_probe *p = lle_sandbox_probe();
@@ -187,6 +220,38 @@ TEST(what_the_program_sees)
 	CHECK(strstr(r.out, "host sandbox\n") != NULL);
 	if (check_failed_now)
 		printf("#   out: %s\n", r.out);
+	lle_sandbox_result_free(&r);
+}
+
+TEST(tiocsti_denied_whatever_the_upper_bits)
+{
+	/* The kernel takes an ioctl's request as 32 bits: TIOCSTI with bit 32
+	 * set is TIOCSTI. The filter must refuse it (EPERM) as it refuses the
+	 * plain one; another request with the same bit set is not refused by
+	 * the filter (ENOTTY: /dev/null is no terminal). */
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "python3", "-c",
+		"import ctypes, os, termios\n"
+		"libc = ctypes.CDLL(None, use_errno=True)\n"
+		"nr = {'x86_64': 16, 'aarch64': 29}[os.uname().machine]\n"
+		"c = ctypes.c_char(b'x')\n"
+		"for req in (termios.TIOCSTI, termios.TIOCSTI | 1 << 32, termios.FIONREAD | 1 << 32):\n"
+		"    rc = libc.syscall(ctypes.c_long(nr), ctypes.c_long(0), ctypes.c_ulong(req), ctypes.byref(c))\n"
+		"    print(hex(req), rc, os.strerror(ctypes.get_errno()) if rc < 0 else '')\n",
+		NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	CHECK_INTEQ(r.exit_code, 0);
+	CHECK(strstr(r.out, "0x5412 -1 Operation not permitted\n") != NULL);
+	CHECK(strstr(r.out, "0x100005412 -1 Operation not permitted\n") != NULL);
+	CHECK(strstr(r.out, "0x10000541b -1 Inappropriate ioctl for device\n") != NULL);
+	if (check_failed_now)
+		printf("#   out: %s#   err: %s\n", r.out, r.err);
 	lle_sandbox_result_free(&r);
 }
 
@@ -503,6 +568,62 @@ TEST(attack_leave_a_process_behind)
 	CHECK_INTEQ(process_with(marker_linger), 0);
 }
 
+/* ---- llm-eval killed while its sandboxes run ----
+ * A child process (this binary, --orphan) runs NORPHAN sleeping programs on
+ * the pool; the test kills it with SIGKILL once they all run. Every process
+ * of those sandboxes must then go, well before the programs' own end: the
+ * init dies with its parent (PR_SET_PDEATHSIG, which a change of uid clears,
+ * so it must be set after it), and the PID namespace with its init. */
+
+#define NORPHAN 4
+
+static int orphan_main(const char *marker)
+{
+	struct lle_sandbox_opts o = { .timeout_s = 120 };
+	const char *argv[] = { "python3", "-c", "import time; time.sleep(120)", marker, NULL };
+	struct lle_sandbox_job jobs[NORPHAN];
+	for (int i = 0; i < NORPHAN; i++)
+		jobs[i] = (struct lle_sandbox_job){ .argv = argv };
+	struct lle_err err = { 0 };
+	lle_sandbox_run_all(&o, jobs, NORPHAN, NORPHAN, NULL, NULL, &err);
+	return 1; /* never reached: killed first */
+}
+
+static void orphans_die_with(const char *how)
+{
+	char marker[64];
+	snprintf(marker, sizeof(marker), "lle-orphan-%d-%s", (int)getpid(), how);
+	char *rargv[] = { "test_sandbox", "--orphan", marker, NULL };
+	extern char **environ;
+	pid_t pid;
+	CHECK(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, rargv, environ) == 0);
+	/* Until all of them run (bounded: the machine may be busy). */
+	int n = 0;
+	for (int i = 0; i < 600 && (n = processes_with(marker, 0)) < NORPHAN + 1; i++)
+		usleep(100000);
+	/* NORPHAN programs, and the child itself. */
+	CHECK(n >= NORPHAN + 1);
+	kill(pid, SIGKILL);
+	int st;
+	waitpid(pid, &st, 0);
+	/* The programs would sleep two minutes; the kernel takes them at once. */
+	for (int i = 0; i < 200 && (n = processes_with(marker, 0)) > 0; i++)
+		usleep(50000);
+	CHECK_INTEQ(n, 0);
+	if (n > 0)
+		printf("#   %d sandboxed processes outlived the killed caller (%s)\n", n, how);
+	processes_with(marker, 1);
+}
+
+TEST(sandboxes_die_with_a_killed_caller)
+{
+	setenv("LLM_EVAL_SANDBOX_INIT", "none", 1);
+	orphans_die_with("forked");
+	setenv("LLM_EVAL_SANDBOX_INIT", helper, 1);
+	orphans_die_with("helper");
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
+}
+
 /* ---- a kernel that refuses some namespaces ----
  * The test binary runs itself again with a seccomp filter that refuses user
  * and network namespaces, as container runtimes do: as root, the sandbox
@@ -617,6 +738,8 @@ int main(int argc, char **argv)
 		setenv("OPENAI_API_KEY", "sk-test-secret", 1);
 		return restricted_main();
 	}
+	if (argc == 3 && strcmp(argv[1], "--orphan") == 0)
+		return orphan_main(argv[2]);
 	unsetenv("LLM_EVAL_SANDBOX_INIT"); /* each test says how it wants it */
 	/* Not under /tmp, which the sandbox replaces with its own. */
 	char tmpl[4096];
@@ -630,10 +753,12 @@ int main(int argc, char **argv)
 	RUN(probe_reports_every_protection);
 	RUN(runs_and_captures);
 	RUN(what_the_program_sees);
+	RUN(tiocsti_denied_whatever_the_upper_bits);
 	RUN(missing_program_is_an_error);
 	RUN(small_caller_forks_the_init_itself);
 	RUN(output_is_capped_head_and_tail);
 	RUN(pool_runs_every_job_once);
+	RUN(sandboxes_die_with_a_killed_caller);
 	run_attacks();
 	RUN(attack_tcp_connect);
 	RUN(attack_resolve_host_name);
