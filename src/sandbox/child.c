@@ -89,7 +89,17 @@ int lle_sb_write_all(int fd, const void *p, size_t n)
 /* Fixed descriptor numbers in the children. */
 enum { FD_STATUS = 3, FD_SYNC = 4, FD_OUT = 5, FD_ERR = 6, FD_FIRST_FREE = 7 };
 
-static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c, int in_fd,
+/* Close every descriptor from lo to hi (inclusive). */
+static void close_fds(unsigned lo, unsigned hi)
+{
+	if (lo > hi)
+		return;
+	if (syscall(SYS_close_range, lo, hi, 0U) < 0)
+		for (unsigned fd = lo; fd <= hi && fd < 1024; fd++)
+			close((int)fd);
+}
+
+static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c, int in_fd, int fd3,
 						    pid_t init_pid)
 {
 	/* A session of its own: the init kills the group when the program ends,
@@ -98,21 +108,29 @@ static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c,
 	if (dup2(in_fd, 0) < 0 || dup2(FD_OUT, 1) < 0 || dup2(FD_ERR, 2) < 0 ||
 	    fcntl(FD_STATUS, F_SETFD, FD_CLOEXEC) < 0)
 		child_fail(FD_STATUS, ST_FDS, errno);
-	/* Only 0, 1, 2 and the status pipe (closed by execve) stay open. */
-	if (syscall(SYS_close_range, (unsigned)FD_STATUS + 1, ~0U, 0U) < 0) {
-		for (int fd = FD_STATUS + 1; fd < 1024; fd++)
-			close(fd);
+	/* Only 0, 1, 2, the status pipe (closed by execve) and, when there is
+	 * one, the job's descriptor 3 stay open. The status pipe moves out of
+	 * 3's way first. */
+	int st = FD_STATUS;
+	if (fd3 >= 0) {
+		st = fcntl(FD_STATUS, F_DUPFD_CLOEXEC, FD_FIRST_FREE);
+		if (st < 0 || dup2(fd3, 3) < 0)
+			child_fail(FD_STATUS, ST_FDS, errno);
+		close_fds(4, (unsigned)st - 1);
+		close_fds((unsigned)st + 1, ~0U);
+	} else {
+		close_fds(FD_STATUS + 1, ~0U);
 	}
 	if (setrlimit(RLIMIT_CPU, &c->lim_cpu) < 0 || setrlimit(RLIMIT_AS, &c->lim_as) < 0 ||
 	    setrlimit(RLIMIT_FSIZE, &c->lim_fsize) < 0 || setrlimit(RLIMIT_NPROC, &c->lim_nproc) < 0 ||
 	    setrlimit(RLIMIT_NOFILE, &c->lim_nofile) < 0 || setrlimit(RLIMIT_CORE, &c->lim_core) < 0)
-		child_fail(FD_STATUS, ST_LIMITS, errno);
+		child_fail(st, ST_LIMITS, errno);
 	/* Capabilities: empty the bounding and ambient sets (needs CAP_SETPCAP,
 	 * so before any uid change), then the rest. */
 	for (int cap = 0; cap <= 63; cap++)
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL) {
 			if (!c->allow_weak || c->root)
-				child_fail(FD_STATUS, ST_CAPS, errno);
+				child_fail(st, ST_CAPS, errno);
 			break;
 		}
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
@@ -121,24 +139,24 @@ static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c,
 		if (syscall(SYS_setgroups, 1, &g) < 0 ||
 		    syscall(SYS_setresgid, LLE_SB_NOBODY, LLE_SB_NOBODY, LLE_SB_NOBODY) < 0 ||
 		    syscall(SYS_setresuid, LLE_SB_NOBODY, LLE_SB_NOBODY, LLE_SB_NOBODY) < 0)
-			child_fail(FD_STATUS, ST_CAPS, errno);
+			child_fail(st, ST_CAPS, errno);
 	}
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		child_fail(FD_STATUS, ST_CAPS, errno);
+		child_fail(st, ST_CAPS, errno);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		child_fail(FD_STATUS, ST_NNP, errno);
+		child_fail(st, ST_NNP, errno);
 	/* Should the init die (the parent's timeout), so does the program, even
 	 * without a PID namespace. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		child_fail(FD_STATUS, ST_CAPS, errno);
+		child_fail(st, ST_CAPS, errno);
 	/* The init may have been killed before the prctl. */
 	if (getppid() != init_pid)
 		_exit(127);
 	if (c->prog && prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, c->prog, 0, 0) < 0)
-		child_fail(FD_STATUS, ST_SECCOMP, errno);
+		child_fail(st, ST_SECCOMP, errno);
 
 	/* execvpe without malloc: try each PATH entry in a stack buffer. */
 	const char *name = c->argv[0];
@@ -166,7 +184,7 @@ static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c,
 				p++;
 		}
 	}
-	lle_sb_send_msg(FD_STATUS, LLE_SB_EXEC, 0, err);
+	lle_sb_send_msg(st, LLE_SB_EXEC, 0, err);
 	_exit(127);
 }
 
@@ -337,6 +355,13 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 	} else {
 		in_fd = 0; /* /dev/null, opened above */
 	}
+	int fd3 = -1;
+	if (job->fd3) {
+		fd3 = (int)syscall(SYS_memfd_create, "fd3", MFD_CLOEXEC);
+		if (fd3 < 0 || lle_sb_write_all(fd3, job->fd3, job->fd3_len) < 0 ||
+		    lseek(fd3, 0, SEEK_SET) < 0)
+			child_fail(FD_STATUS, ST_STDIN, errno);
+	}
 
 	/* vfork: the program shares our memory until its execve, so the parent's
 	 * address space (ours is a copy of it) is not copied a second time; with
@@ -348,7 +373,13 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 	if (pid < 0)
 		child_fail(FD_STATUS, ST_CLONE, errno);
 	if (pid == 0)
-		program_main(c, in_fd, self);
+		program_main(c, in_fd, fd3, self);
+	/* The program has its copies (or failed): ours go, so that no process
+	 * of the sandbox can reach them through /proc/1/fd. */
+	if (fd3 >= 0)
+		close(fd3);
+	if (in_fd > 2)
+		close(in_fd);
 	lle_sb_send_msg(FD_STATUS, LLE_SB_START, pid, 0);
 	close(FD_OUT);
 	close(FD_ERR);
@@ -416,6 +447,7 @@ struct config_hdr {
 	uint32_t uid, outer_uid, gid, outer_gid;
 	uint64_t lim[6][2];
 	uint64_t input_len;         /* UINT64_MAX: no input (stdin is /dev/null) */
+	uint64_t fd3_len;           /* UINT64_MAX: nothing on descriptor 3 */
 	uint32_t prog_len;          /* BPF instructions; 0: no filter */
 };
 
@@ -483,6 +515,7 @@ void *lle_sb_config_encode(const struct lle_sb_child *c, size_t *len)
 		h.lim[i][1] = lims[i]->rlim_max;
 	}
 	h.input_len = c->job->input ? c->job->input_len : UINT64_MAX;
+	h.fd3_len = c->job->fd3 ? c->job->fd3_len : UINT64_MAX;
 	h.prog_len = c->prog ? c->prog->len : 0;
 	struct cbuf b = { 0 };
 	cb_add(&b, &h, sizeof(h));
@@ -499,6 +532,8 @@ void *lle_sb_config_encode(const struct lle_sb_child *c, size_t *len)
 	}
 	if (c->job->input)
 		cb_add(&b, c->job->input, c->job->input_len);
+	if (c->job->fd3)
+		cb_add(&b, c->job->fd3, c->job->fd3_len);
 	if (c->prog)
 		cb_add(&b, c->prog->filter, (size_t)c->prog->len * sizeof(struct sock_filter));
 	if (b.oom) {
@@ -587,6 +622,11 @@ int lle_sb_config_decode(void *vbuf, size_t len, struct lle_sb_child *c)
 		if (!(job->input = take(buf, len, &off, h.input_len)))
 			return -1;
 		job->input_len = (size_t)h.input_len;
+	}
+	if (h.fd3_len != UINT64_MAX) {
+		if (!(job->fd3 = take(buf, len, &off, h.fd3_len)))
+			return -1;
+		job->fd3_len = (size_t)h.fd3_len;
 	}
 	if (h.prog_len) {
 		struct sock_fprog *prog = calloc(1, sizeof(*prog));

@@ -49,6 +49,9 @@ struct lle_sandbox_job {
 	size_t input_len;
 	const struct lle_sandbox_file *files;
 	size_t nfiles;
+	const char *fd3;         /* bytes the program can read once on its descriptor 3 (a
+	                            memfd; code_exec's per-program secret); NULL: 3 is closed */
+	size_t fd3_len;
 };
 
 enum lle_sandbox_end {

@@ -379,7 +379,7 @@ static void attack_done(void *ud, size_t i, const struct lle_sandbox_result *r, 
 	if (!r->helper)
 		snprintf(a->errmsg[i], sizeof(a->errmsg[i]), "not run through the helper");
 	a->ran[i] = r->helper;
-	lle_code_classify(r, 5, 128, 0, &a->out[i]);
+	lle_code_classify(r, 5, 128, NULL, &a->out[i]);
 	a->stdout_[i] = lle_strdup(r->out);
 	a->stderr_[i] = lle_strdup(r->err);
 }
