@@ -29,10 +29,10 @@ const char *const lle_sb_step_names[ST_NSTEP] = {
 	[ST_FDS] = "set up descriptors",
 	[ST_IDS] = "take the sandbox's user and group ids",
 	[ST_PRIVATE] = "make the mounts private",
-	[ST_ROOT_RO] = "make the root file system read-only",
+	[ST_ROOT_RO] = "build the sandbox's read-only root file system",
 	[ST_TMP] = "mount a tmpfs on '/tmp'",
 	[ST_DEV] = "build a minimal '/dev'",
-	[ST_HIDE] = "hide '/home', '/root' and '/sys'",
+	[ST_HIDE] = "switch to the sandbox's root (pivot_root)",
 	[ST_PROC] = "mount '/proc'",
 	[ST_CHDIR] = "enter the working directory",
 	[ST_FILES] = "write the input files",
@@ -188,26 +188,164 @@ static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c,
 	_exit(127);
 }
 
-/* A step that adds a protection: fatal unless allow_weak, then reported. */
-static void weak_step(const struct lle_sb_child *c, int step, int e)
+/* The sandbox's root is built on a tmpfs mounted here (inside the init's own
+ * mount namespace, so the host's /tmp is untouched), then made the root with
+ * pivot_root. */
+#define NEWROOT "/tmp"
+
+/* What the program sees of the host, read-only: the interpreter's files.
+ * Symbolic links (/bin -> usr/bin on a merged /usr) are made again as links;
+ * paths this host does not have are left out; /etc/python* entries are
+ * added by add_etc_python(). Nothing else of the host is there: not the
+ * checkout, the datasets, the cache, /var, /opt, /srv, /home, /run (and its
+ * sockets) or /sys. */
+static const char *const allowed_paths[] = {
+	"/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32",
+	"/etc/ld.so.cache", "/etc/localtime", "/etc/alternatives",
+};
+
+/* buf = NEWROOT + path, or -1 (ENAMETOOLONG). */
+static int in_newroot(char *buf, size_t size, const char *path)
 {
-	if (!c->allow_weak)
-		child_fail(FD_STATUS, step, e);
-	lle_sb_send_msg(FD_STATUS, LLE_SB_WEAK, step, e);
+	size_t a = sizeof(NEWROOT) - 1, b = strlen(path);
+	if (a + b + 1 > size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, NEWROOT, a);
+	memcpy(buf + a, path, b + 1);
+	return 0;
 }
 
-static int mount_hide(const char *dir)
+/* Read-only, nosuid, nodev: the mount at path, and with recursive every
+ * mount below it. */
+static int set_readonly(const char *path, int recursive)
 {
-	if (mount("tmpfs", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  "size=4k,nr_inodes=8,mode=0755") < 0 && errno != ENOENT)
+	struct mount_attr attr;
+	memset(&attr, 0, sizeof(attr));
+	attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV;
+	return (int)syscall(SYS_mount_setattr, AT_FDCWD, path, recursive ? AT_RECURSIVE : 0, &attr,
+			    sizeof(attr));
+}
+
+/* Bind one host path into the new root, read-only (a link: the same link). */
+static int add_path(const char *path)
+{
+	char dst[PATH_MAX];
+	struct stat st;
+	if (in_newroot(dst, sizeof(dst), path) < 0)
 		return -1;
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -1;
+	if (S_ISLNK(st.st_mode)) {
+		char target[PATH_MAX];
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			return -1;
+		target[n] = '\0';
+		return symlink(target, dst);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(dst, 0755) < 0)
+			return -1;
+	} else {
+		int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -1;
+		close(fd);
+	}
+	if (mount(path, dst, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return -1;
+	return set_readonly(dst, 1);
+}
+
+/* /etc/python3, /etc/python3.11, ...: Debian's sitecustomize lives there. */
+static int add_etc_python(void)
+{
+	int dfd = open("/etc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return errno == ENOENT ? 0 : -1;
+	char buf[4096];
+	for (;;) {
+		long n = syscall(SYS_getdents64, dfd, buf, sizeof(buf));
+		if (n <= 0) {
+			close(dfd);
+			return n < 0 ? -1 : 0;
+		}
+		for (long off = 0; off < n;) {
+			struct { uint64_t ino; int64_t off; unsigned short reclen; unsigned char type; char name[]; }
+				*d = (void *)(buf + off);
+			off += d->reclen;
+			if (strncmp(d->name, "python", 6) != 0 || strlen(d->name) > 64)
+				continue;
+			char path[80] = "/etc/";
+			memcpy(path + 5, d->name, strlen(d->name) + 1);
+			if (add_path(path) < 0) {
+				int e = errno;
+				close(dfd);
+				errno = e;
+				return -1;
+			}
+		}
+	}
+}
+
+/* Decimal, without stdio. */
+static size_t put_uint(char *p, unsigned v)
+{
+	char t[12];
+	size_t n = 0;
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) > 0);
+	for (size_t i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	return n;
+}
+
+/* /etc/passwd and /etc/group of the sandbox: root, nobody, and the program's
+ * own user (getpass.getuser(), ~ expansion). Not the host's. */
+static int write_etc_ids(const struct lle_sb_child *c)
+{
+	uid_t uid = c->drop_to_nobody ? LLE_SB_NOBODY : c->set_ids ? c->uid : getuid();
+	gid_t gid = c->drop_to_nobody ? LLE_SB_NOBODY : c->set_ids ? c->gid : getgid();
+	for (int k = 0; k < 2; k++) {
+		char text[256];
+		size_t n = 0;
+		const char *head = k == 0 ? "root:x:0:0:root:/root:/usr/sbin/nologin\n"
+					    "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+					  : "root:x:0:\nnogroup:x:65534:\n";
+		memcpy(text, head, strlen(head));
+		n = strlen(head);
+		if ((k == 0 && uid != 0 && uid != LLE_SB_NOBODY) || (k == 1 && gid != 0 && gid != LLE_SB_NOBODY)) {
+			memcpy(text + n, "sandbox:x:", 10);
+			n += 10;
+			n += put_uint(text + n, k == 0 ? (unsigned)uid : (unsigned)gid);
+			text[n++] = ':';
+			if (k == 0) {
+				n += put_uint(text + n, (unsigned)gid);
+				memcpy(text + n, ":sandbox:/tmp:/usr/sbin/nologin\n", 32);
+				n += 32;
+			} else {
+				text[n++] = '\n';
+			}
+		}
+		int fd = open(k == 0 ? NEWROOT "/etc/passwd" : NEWROOT "/etc/group",
+			      O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -1;
+		int rc = lle_sb_write_all(fd, text, n);
+		close(fd);
+		if (rc < 0)
+			return -1;
+	}
 	return 0;
 }
 
 /* A /dev of our own: a read-only tmpfs with the harmless devices bound in
  * from the host's, the usual links, and an empty /dev/shm. The host's /dev
  * would show every device (GPUs, disks, /dev/fuse) to the program's
- * permission checks. Built in /tmp/.dev, then moved over /dev. */
+ * permission checks. */
 static int make_dev(void)
 {
 	static const char *const devs[] = { "null", "zero", "full", "random", "urandom" };
@@ -215,14 +353,16 @@ static int make_dev(void)
 		{ "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
 		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
 	};
-	const char *stage = "/tmp/.dev";
+	const char *dev = NEWROOT "/dev";
+	size_t dl = strlen(dev);
 	char path[64];
-	if (mkdir(stage, 0755) < 0 ||
-	    mount("tmpfs", stage, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755") < 0)
+	if (mkdir(dev, 0755) < 0 ||
+	    mount("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "size=64k,nr_inodes=64,mode=0755") < 0)
 		return -1;
+	memcpy(path, dev, dl);
+	path[dl] = '/';
 	for (size_t i = 0; i < sizeof(devs) / sizeof(devs[0]); i++) {
-		memcpy(path, "/tmp/.dev/", 10);
-		memcpy(path + 10, devs[i], strlen(devs[i]) + 1);
+		memcpy(path + dl + 1, devs[i], strlen(devs[i]) + 1);
 		char src[32] = "/dev/";
 		memcpy(src + 5, devs[i], strlen(devs[i]) + 1);
 		int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
@@ -233,19 +373,101 @@ static int make_dev(void)
 			return -1;
 	}
 	for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-		memcpy(path, "/tmp/.dev/", 10);
-		memcpy(path + 10, links[i][1], strlen(links[i][1]) + 1);
+		memcpy(path + dl + 1, links[i][1], strlen(links[i][1]) + 1);
 		if (symlink(links[i][0], path) < 0)
 			return -1;
 	}
-	if (mkdir("/tmp/.dev/shm", 01777) < 0 || chmod("/tmp/.dev/shm", 01777) < 0 ||
-	    mount("tmpfs", "/tmp/.dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+	memcpy(path + dl + 1, "shm", 4);
+	if (mkdir(path, 01777) < 0 || chmod(path, 01777) < 0 ||
+	    mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 		  "size=1m,nr_inodes=64,mode=1777") < 0)
 		return -1;
-	if (mount(stage, "/dev", NULL, MS_MOVE, NULL) < 0)
-		return -1;
-	rmdir(stage);
-	return mount(NULL, "/dev", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
+	return mount(NULL, dev, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
+}
+
+/* The file system the program sees, built as an allow-list (as bubblewrap
+ * and nsjail do): a fresh read-only tmpfs root holding the allowed host
+ * paths (read-only binds), our /etc/passwd and /etc/group, our /dev, a
+ * writable tmpfs /tmp and a fresh /proc (only with a PID namespace: it must
+ * show ours), made the root with pivot_root; the host's root is then
+ * detached, so no path leads back to it. Returns 0, or the failed step with
+ * errno set. */
+static int build_root(const struct lle_sb_child *c)
+{
+	/* Nothing we mount may propagate back to the host. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return ST_PRIVATE;
+	if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,nr_inodes=256,mode=0755") < 0 ||
+	    mkdir(NEWROOT "/etc", 0755) < 0)
+		return ST_ROOT_RO;
+	for (size_t i = 0; i < sizeof(allowed_paths) / sizeof(allowed_paths[0]); i++)
+		if (add_path(allowed_paths[i]) < 0)
+			return ST_ROOT_RO;
+	if (add_etc_python() < 0 || write_etc_ids(c) < 0)
+		return ST_ROOT_RO;
+	if (make_dev() < 0)
+		return ST_DEV;
+	if (mkdir(NEWROOT "/tmp", 01777) < 0 || mkdir(NEWROOT "/proc", 0555) < 0)
+		return ST_ROOT_RO;
+	if (set_readonly(NEWROOT, 0) < 0)
+		return ST_ROOT_RO;
+	if (mount("tmpfs", NEWROOT "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmpfs_opts) < 0)
+		return ST_TMP;
+	/* Without a PID namespace a /proc would show the host's processes:
+	 * then none (the directory stays empty). */
+	if ((c->nsflags & CLONE_NEWPID) &&
+	    mount("proc", NEWROOT "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		return ST_PROC;
+	if (chdir(NEWROOT) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 ||
+	    umount2(".", MNT_DETACH) < 0 || chdir("/") < 0)
+		return ST_HIDE;
+	return 0;
+}
+
+/* /proc/1/cmdline shows the memory that held our argv, and we are a copy of
+ * whoever cloned us: llm-eval's arguments (--model-args headers=... with a
+ * key) would be there for the program to read, as would the environment
+ * were it not for non-dumpable. Overwrite both in our copy: the positions
+ * are fields 48 to 51 of /proc/self/stat. */
+static void scrub_cmdline(void)
+{
+	char buf[2048];
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	if (!p)
+		return;
+	unsigned long v[4] = { 0, 0, 0, 0 };
+	int field = 2; /* the ')' ends field 2 */
+	while (*p && field < 51) {
+		while (*p && *p != ' ')
+			p++;
+		while (*p == ' ')
+			p++;
+		field++;
+		if (field >= 48) {
+			unsigned long x = 0;
+			while (*p >= '0' && *p <= '9')
+				x = x * 10 + (unsigned long)(*p++ - '0');
+			v[field - 48] = x;
+		}
+	}
+	if (field < 51)
+		return;
+	static const char name[] = "llm-eval-sandbox-init";
+	if (v[1] > v[0] && v[0]) {
+		size_t len = v[1] - v[0];
+		memset((void *)v[0], 0, len);
+		memcpy((void *)v[0], name, len > sizeof(name) ? sizeof(name) - 1 : len - 1);
+	}
+	if (v[3] > v[2] && v[2])
+		memset((void *)v[2], 0, v[3] - v[2]);
 }
 
 __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
@@ -311,27 +533,9 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 		_exit(127);
 	close(FD_SYNC);
 	if (c->nsflags & CLONE_NEWNS) {
-		/* Nothing we mount may propagate back to the host: not optional. */
-		if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-			child_fail(FD_STATUS, ST_PRIVATE, errno);
-		struct mount_attr attr;
-		memset(&attr, 0, sizeof(attr));
-		attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID;
-		if (syscall(SYS_mount_setattr, AT_FDCWD, "/", AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-			weak_step(c, ST_ROOT_RO, errno);
-		if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmpfs_opts) < 0)
-			child_fail(FD_STATUS, ST_TMP, errno);
-		if (make_dev() < 0)
-			weak_step(c, ST_DEV, errno);
-		if (mount_hide("/home") < 0 || mount_hide("/root") < 0 || mount_hide("/sys") < 0 ||
-		    mount_hide("/run") < 0 || mount_hide("/var/tmp") < 0)
-			weak_step(c, ST_HIDE, errno);
-		/* A /proc of our own PID namespace; without one, none at all. */
-		if (!(c->nsflags & CLONE_NEWPID) ||
-		    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
-			if (mount_hide("/proc") < 0)
-				weak_step(c, ST_PROC, errno);
-		}
+		int step = build_root(c);
+		if (step)
+			child_fail(FD_STATUS, step, errno);
 	}
 	if (c->nsflags & CLONE_NEWUTS)
 		sethostname("sandbox", 7);
@@ -368,6 +572,10 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 	 * a large parent this halves the cost of a run. program_main() only
 	 * makes system calls and writes its own stack frames. We are single
 	 * threaded, and the C library's vfork takes no locks. */
+	/* After everything that may read the job (its files, its input: the
+	 * caller's argv may hold them) and before the program can look; the
+	 * program's argv, environment and PATH are the parent's copies. */
+	scrub_cmdline();
 	pid_t self = getpid();
 	pid_t pid = vfork();
 	if (pid < 0)

@@ -444,6 +444,27 @@ static struct rlimit limit(int resource, rlim_t want)
 	return r;
 }
 
+/* A copy of a NULL-terminated string array (the program's argv: the
+ * caller's may point into the memory of its own argv, which the init
+ * overwrites). NULL when out of memory. */
+static char **copy_strv(const char *const *v)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	char **c = calloc(n + 1, sizeof(char *));
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(c[i] = lle_strdup(v[i]))) {
+			for (size_t j = 0; j < i; j++)
+				free(c[j]);
+			free(c);
+			return NULL;
+		}
+	return c;
+}
+
 static void free_env(char **env)
 {
 	if (!env)
@@ -637,7 +658,6 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	c.parent_pid = getpid();
 	c.job = job;
 	c.path = path;
-	c.argv = (char *const *)job->argv;
 	if (p->have & LLE_PROT_PID)
 		c.nsflags |= CLONE_NEWPID;
 	if (p->have & LLE_PROT_NET)
@@ -692,16 +712,20 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	c.workdir = workdir;
 
 	char **env = build_env(o, workdir, path);
+	char **argv_copy = copy_strv(job->argv);
+	char *path_copy = lle_strdup(path);
 	int status[2] = { -1, -1 }, sync[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int rc = -1, failed = 0;
 	pid_t pid = -1;
 	struct capture cout = { -1, LLE_BUF_INIT, LLE_BUF_INIT, out_cap, 0, 0 };
 	struct capture cerr = { -1, LLE_BUF_INIT, LLE_BUF_INIT, err_cap, 0, 0 };
-	if (!env) {
+	if (!env || !argv_copy || !path_copy) {
 		lle_err_oom(err);
 		goto done;
 	}
 	c.envp = env;
+	c.argv = argv_copy;
+	c.path = path_copy;
 	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
 		goto done;
@@ -927,6 +951,8 @@ done:
 	lle_buf_free(&cout.tail);
 	lle_buf_free(&cerr.tail);
 	free_env(env);
+	free_env(argv_copy);
+	free(path_copy);
 	if (own_workdir)
 		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;

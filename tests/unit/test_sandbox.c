@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -173,7 +174,7 @@ TEST(what_the_program_sees)
 		"print('fds', sorted(int(f) for f in os.listdir('/proc/self/fd')))\n"
 		"print('ifaces', [l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]])\n"
 		"print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
-		"print('cwd', os.getcwd(), 'home', os.listdir('/home'), os.listdir('/root'))\n"
+		"print('cwd', os.getcwd(), 'home', os.path.exists('/home'), os.path.exists('/root'))\n"
 		"import ctypes\n"
 		"libc = ctypes.CDLL(None, use_errno=True)\n"
 		"def denied(rc):\n"
@@ -209,7 +210,7 @@ TEST(what_the_program_sees)
 	CHECK(strstr(r.out, "ifaces ['lo']\n") != NULL);
 	/* Only the sandbox's init (1) and the program (2). */
 	CHECK(strstr(r.out, "pids [1, 2]\n") != NULL);
-	CHECK(strstr(r.out, "cwd /tmp home [] []\n") != NULL);
+	CHECK(strstr(r.out, "cwd /tmp home False False\n") != NULL);
 	/* The seccomp filter: namespaces, ptrace, mount, sockets but AF_UNIX. */
 	CHECK(strstr(r.out, "unshare denied\nptrace denied\nmount denied\ninet denied inet6 denied\n"
 			    "unix True\nsetsid denied\n") != NULL);
@@ -253,6 +254,113 @@ TEST(tiocsti_denied_whatever_the_upper_bits)
 	if (check_failed_now)
 		printf("#   out: %s#   err: %s\n", r.out, r.err);
 	lle_sandbox_result_free(&r);
+}
+
+/* Did the program print "absent PATH" on a line? */
+static int said_absent(const char *out, const char *path)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_printf(&b, "absent %s\n", path);
+	int ok = !b.oom && strstr(out, b.p) != NULL;
+	lle_buf_free(&b);
+	return ok;
+}
+
+/* The file system is an allow-list: none of the host's files but the
+ * interpreter's. Host paths with a file in them (the checkout, /var, /opt,
+ * /srv, the shared datasets), a pathname unix socket listening on the host,
+ * and what /proc shows of pid 1 (a copy of this process: its arguments) and
+ * of the mounts. */
+static void host_files_invisible(const char *how)
+{
+	static char top[4096], base[4096], sock_path[4200], files[4][4200], shared[4200];
+	if (!getcwd(top, sizeof(top)) || !realpath(run_dir, base))
+		return;
+	/* In the checkout (the scratch directory is in the build tree). */
+	snprintf(files[0], sizeof(files[0]), "%s/visible", base);
+	snprintf(files[1], sizeof(files[1]), "/var/lle-visible-%d", (int)getpid());
+	snprintf(files[2], sizeof(files[2]), "/opt/lle-visible-%d", (int)getpid());
+	snprintf(files[3], sizeof(files[3]), "/srv/lle-visible-%d", (int)getpid());
+	for (int i = 0; i < 4; i++) {
+		FILE *f = fopen(files[i], "w");
+		if (f)
+			fclose(f);
+	}
+	const char *sh = getenv("SHARED");
+	if (realpath(sh && *sh ? sh : "../shared", base))
+		snprintf(shared, sizeof(shared), "%s/datasets", base);
+	else
+		snprintf(shared, sizeof(shared), "%s/../shared/datasets", top);
+	if (!realpath(run_dir, base))
+		return;
+	snprintf(sock_path, sizeof(sock_path), "%s/sock", base);
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		printf("#   '%s' is too long for a unix socket\n", sock_path);
+	else
+		memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	unlink(sock_path);
+	CHECK(ls >= 0 && bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(ls, 4) == 0 &&
+	      chmod(sock_path, 0777) == 0);
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "python3", "-c",
+		"import os, socket, sys\n"
+		"for p in sys.argv[1:-1]:\n"
+		"    print('exists' if os.path.exists(p) else 'absent', p)\n"
+		"s = socket.socket(socket.AF_UNIX)\n"
+		"try:\n"
+		"    s.connect(sys.argv[-1])\n"
+		"    s.send(b'hello')\n"
+		"    print('CONNECTED')\n"
+		"except OSError as e:\n"
+		"    print('connect', e.strerror)\n"
+		"print('cmdline', open('/proc/1/cmdline', 'rb').read().replace(b'\\0', b' ').strip().decode())\n"
+		"mi = open('/proc/self/mountinfo').read()\n"
+		"print('mountinfo', mi.replace('\\n', ' | '))\n",
+		files[0], files[1], files[2], files[3], shared, top, sock_path, NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		goto out;
+	}
+	CHECK_INTEQ(r.exit_code, 0);
+	for (int i = 0; i < 4; i++)
+		CHECK(said_absent(r.out, files[i]));
+	CHECK(said_absent(r.out, shared));
+	CHECK(said_absent(r.out, top));
+	CHECK(strstr(r.out, "connect No such file or directory\n") != NULL);
+	int cs = accept(ls, NULL, NULL);
+	CHECK(cs < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	if (cs >= 0)
+		close(cs);
+	/* pid 1 is the sandbox's init, a copy of this process: not our argv. */
+	CHECK(strstr(r.out, "cmdline llm-eval-sandbox-init\n") != NULL);
+	CHECK(strstr(r.out, "test_sandbox") == NULL);
+	/* No host path in the mount table: only the allowed ones. */
+	const char *mi = strstr(r.out, "mountinfo ");
+	CHECK(mi && !strstr(mi, top) && !strstr(mi, "/sys/fs") && !strstr(mi, "/home") &&
+	      !strstr(mi, "/var"));
+	if (check_failed_now)
+		printf("#   %s: out: %s#   err: %s\n", how, r.out, r.err);
+	lle_sandbox_result_free(&r);
+out:
+	if (ls >= 0)
+		close(ls);
+	unlink(sock_path);
+	for (int i = 0; i < 4; i++)
+		unlink(files[i]);
+}
+
+TEST(host_files_are_invisible)
+{
+	setenv("LLM_EVAL_SANDBOX_INIT", "none", 1);
+	host_files_invisible("forked");
+	setenv("LLM_EVAL_SANDBOX_INIT", helper, 1);
+	host_files_invisible("helper");
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
 }
 
 TEST(missing_program_is_an_error)
@@ -522,14 +630,12 @@ TEST(attack_infinite_loop)
 
 TEST(attack_write_outside_its_directory)
 {
-	/* /etc is read-only; /var/tmp hidden and read-only; the scratch
-	 * directory read-only, or hidden when the tree lives under /tmp or
-	 * /home. */
+	/* /etc is read-only; /var and the scratch directory are not there. */
 	CHECK(outcome_is(&attacks, A_WRITE, LLE_CODE_EXCEPTION, "OSError"));
 	char want[600];
 	snprintf(want, sizeof(want), "blocked %s: Read-only file system\n", host_etc_file);
 	CHECK(has(attacks.stdout_[A_WRITE], want));
-	snprintf(want, sizeof(want), "blocked %s: Read-only file system\n", host_vartmp_file);
+	snprintf(want, sizeof(want), "blocked %s: No such file or directory\n", host_vartmp_file);
 	CHECK(has(attacks.stdout_[A_WRITE], want));
 	snprintf(want, sizeof(want), "blocked %s: ", host_dir_file);
 	CHECK(has(attacks.stdout_[A_WRITE], want));
@@ -754,6 +860,7 @@ int main(int argc, char **argv)
 	RUN(runs_and_captures);
 	RUN(what_the_program_sees);
 	RUN(tiocsti_denied_whatever_the_upper_bits);
+	RUN(host_files_are_invisible);
 	RUN(missing_program_is_an_error);
 	RUN(small_caller_forks_the_init_itself);
 	RUN(output_is_capped_head_and_tail);
