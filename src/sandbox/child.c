@@ -44,6 +44,7 @@ const char *const lle_sb_step_names[ST_NSTEP] = {
 	[ST_SECCOMP] = "load the seccomp filter",
 	[ST_MAPS] = "write the user namespace's id maps",
 	[ST_CONFIG] = "read the sandbox's configuration",
+	[ST_CGROUP] = "move the sandbox into its cgroup",
 };
 
 
@@ -626,6 +627,27 @@ static int write_file(pid_t pid, const char *what, const char *text)
 }
 
 
+int lle_sb_cgroup_enter(const struct lle_sb_child *c, pid_t pid)
+{
+	char num[16];
+	snprintf(num, sizeof(num), "%d", (int)pid);
+	for (int i = 0; i < 2; i++) {
+		if (!c->cg_procs[i] || !c->cg_procs[i][0])
+			continue;
+		int fd = open(c->cg_procs[i], O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		int rc = lle_sb_write_all(fd, num, strlen(num));
+		int e = errno;
+		close(fd);
+		if (rc < 0) {
+			errno = e;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int lle_sb_write_maps(pid_t pid, const struct lle_sb_child *c)
 {
 	char map[64];
@@ -730,6 +752,8 @@ void *lle_sb_config_encode(const struct lle_sb_child *c, size_t *len)
 	cb_str(&b, c->workdir);
 	cb_str(&b, c->tmpfs_opts);
 	cb_str(&b, c->path);
+	cb_str(&b, c->cg_procs[0] ? c->cg_procs[0] : "");
+	cb_str(&b, c->cg_procs[1] ? c->cg_procs[1] : "");
 	for (uint32_t i = 0; i < h.argc; i++)
 		cb_str(&b, c->argv[i]);
 	for (uint32_t i = 0; i < h.envc; i++)
@@ -801,7 +825,8 @@ int lle_sb_config_decode(void *vbuf, size_t len, struct lle_sb_child *c)
 		lims[i]->rlim_max = (rlim_t)h.lim[i][1];
 	}
 	if (!(c->workdir = take_str(buf, len, &off)) || !(c->tmpfs_opts = take_str(buf, len, &off)) ||
-	    !(c->path = take_str(buf, len, &off)))
+	    !(c->path = take_str(buf, len, &off)) || !(c->cg_procs[0] = take_str(buf, len, &off)) ||
+	    !(c->cg_procs[1] = take_str(buf, len, &off)))
 		return -1;
 	char **argv = calloc(h.argc + 1, sizeof(char *));
 	char **envp = calloc(h.envc + 1, sizeof(char *));

@@ -63,6 +63,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/cgroup.h"
 #include "sandbox/child.h"
 #include "util/buf.h"
 #include "util/path.h"
@@ -298,6 +299,11 @@ static void run_probe(void)
 	}
 	snprintf(p->missing, sizeof(p->missing), "%s", miss.oom ? "(out of memory)" : lle_buf_str(&miss));
 	lle_buf_free(&miss);
+}
+
+int lle_sandbox_cgroup(const char **desc)
+{
+	return lle_sb_cgroup_available(desc);
 }
 
 const struct lle_sandbox_probe *lle_sandbox_probe(void)
@@ -711,6 +717,8 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	}
 	c.workdir = workdir;
 
+	struct lle_sb_cgroup cg;
+	memset(&cg, 0, sizeof(cg));
 	char **env = build_env(o, workdir, path);
 	char **argv_copy = copy_strv(job->argv);
 	char *path_copy = lle_strdup(path);
@@ -726,6 +734,12 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	c.envp = env;
 	c.argv = argv_copy;
 	c.path = path_copy;
+	/* The memory of all the sandbox's processes together, and their
+	 * number: a cgroup where the system allows one (cgroup.h). */
+	if (lle_sb_cgroup_create(&cg, (unsigned long long)mem << 20, o->nproc ? o->nproc : 64, err) < 0)
+		goto done;
+	c.cg_procs[0] = cg.procs[0];
+	c.cg_procs[1] = cg.procs[1];
 	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
 		goto done;
@@ -768,6 +782,13 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			failed = 1;
 			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s",
 				    lle_sb_step_names[ST_MAPS], strerror(errno));
+			kill(pid, SIGKILL);
+			goto reap;
+		}
+		if (lle_sb_cgroup_enter(&c, pid) < 0) {
+			failed = 1;
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s",
+				    lle_sb_step_names[ST_CGROUP], strerror(errno));
 			kill(pid, SIGKILL);
 			goto reap;
 		}
@@ -950,6 +971,7 @@ done:
 	lle_buf_free(&cerr.buf);
 	lle_buf_free(&cout.tail);
 	lle_buf_free(&cerr.tail);
+	lle_sb_cgroup_destroy(&cg);
 	free_env(env);
 	free_env(argv_copy);
 	free(path_copy);

@@ -11,9 +11,11 @@
  * the wall-clock timeout kills pid 1, the kernel kills everything left in the
  * namespace. See docs/sandbox.md for what this protects against and what not.
  *
- * What it does not do: cgroups (memory is bounded per process by RLIMIT_AS,
- * and the pool bounds how many run at once), interpreting the program's
- * output (src/tasks/code_exec.c does that for Python). */
+ * Where the system allows it, each run also gets a cgroup bounding the
+ * memory and the number of its processes together (cgroup.h).
+ *
+ * What it does not do: interpret the program's output (src/tasks/code_exec.c
+ * does that for Python). */
 #ifndef LLE_SANDBOX_SANDBOX_H
 #define LLE_SANDBOX_SANDBOX_H
 
@@ -129,6 +131,11 @@ struct lle_sandbox_probe {
 
 /* The probe's answer (computed on the first call, then cached). */
 const struct lle_sandbox_probe *lle_sandbox_probe(void);
+/* Whether each run gets a cgroup bounding the memory (memfd and tmpfs pages
+ * included) and the number of all its processes together; desc says where
+ * or why not. Not counted among the protections above: without one, runs go
+ * on with the per-process limits. */
+int lle_sandbox_cgroup(const char **desc);
 /* Name of one protection bit: "user namespace", ... */
 const char *lle_sandbox_prot_name(unsigned bit);
 

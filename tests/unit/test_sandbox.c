@@ -674,6 +674,75 @@ TEST(attack_leave_a_process_behind)
 	CHECK_INTEQ(process_with(marker_linger), 0);
 }
 
+/* ---- the memory of the whole sandbox ----
+ * RLIMIT_AS bounds each process's address space: pages of a memfd (or of a
+ * tmpfs) written with write() are not in it, and N processes hold N times
+ * it. The run's cgroup bounds them all together (issue 13: 1,440 MB held
+ * under --memory 128). */
+
+TEST(memory_bounds_the_whole_sandbox)
+{
+	struct lle_sandbox_opts o = { .timeout_s = 30, .memory_mb = 128 };
+	/* 256 MB into memfds, 1 MB at a time, a new one every 32 MB (each
+	 * stays under RLIMIT_FSIZE). */
+	const char *memfd[] = { "python3", "-c",
+		"import os\n"
+		"chunk = b'x' * (1 << 20)\n"
+		"fds = []\n"
+		"for i in range(1, 257):\n"
+		"    if i % 32 == 1:\n"
+		"        fds.append(os.memfd_create('x'))\n"
+		"    os.write(fds[-1], chunk)\n"
+		"    if i % 8 == 0:\n"
+		"        print('held', i, flush=True)\n"
+		"print('DONE', flush=True)\n", NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, memfd, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	int most = 0;
+	for (const char *p = r.out; (p = strstr(p, "held ")); p += 5)
+		most = atoi(p + 5);
+	CHECK(strstr(r.out, "DONE") == NULL);
+	CHECK(most < 128);
+	CHECK(r.end == LLE_SANDBOX_SIGNALED || (r.end == LLE_SANDBOX_EXITED && r.exit_code != 0));
+	if (check_failed_now)
+		printf("#   memfd: most %d MB; out: %s#   err: %s\n", most, r.out, r.err);
+	lle_sandbox_result_free(&r);
+
+	/* Four processes of 64 MB each, well under RLIMIT_AS each, held at
+	 * once for three seconds: at most one can do so within 128 MB. */
+	const char *procs[] = { "python3", "-c",
+		"import os, time\n"
+		"kids = []\n"
+		"for i in range(4):\n"
+		"    pid = os.fork()\n"
+		"    if pid == 0:\n"
+		"        b = bytearray(64 << 20)\n"
+		"        for j in range(0, len(b), 4096):\n"
+		"            b[j] = 1\n"
+		"        time.sleep(3)\n"
+		"        os._exit(0)\n"
+		"    kids.append(pid)\n"
+		"ok = 0\n"
+		"for pid in kids:\n"
+		"    st = os.waitpid(pid, 0)[1]\n"
+		"    ok += os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0\n"
+		"print('held at once', ok, flush=True)\n", NULL };
+	CHECK(run(&o, procs, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	CHECK(strstr(r.out, "held at once 0\n") != NULL || strstr(r.out, "held at once 1\n") != NULL);
+	if (check_failed_now)
+		printf("#   processes: out: %s#   err: %s\n", r.out, r.err);
+	lle_sandbox_result_free(&r);
+}
+
 /* ---- llm-eval killed while its sandboxes run ----
  * A child process (this binary, --orphan) runs NORPHAN sleeping programs on
  * the pool; the test kills it with SIGKILL once they all run. Every process
@@ -861,6 +930,11 @@ int main(int argc, char **argv)
 	RUN(what_the_program_sees);
 	RUN(tiocsti_denied_whatever_the_upper_bits);
 	RUN(host_files_are_invisible);
+	const char *cg_desc;
+	if (lle_sandbox_cgroup(&cg_desc))
+		RUN(memory_bounds_the_whole_sandbox);
+	else
+		printf("ok - memory_bounds_the_whole_sandbox # skip no cgroup: %s\n", cg_desc);
 	RUN(missing_program_is_an_error);
 	RUN(small_caller_forks_the_init_itself);
 	RUN(output_is_capped_head_and_tail);

@@ -91,6 +91,9 @@ int main(void)
 	if ((c.nsflags & CLONE_NEWUSER) && lle_sb_write_maps(pid, &c) < 0) {
 		lle_sb_send_msg(FD_STATUS, LLE_SB_SETUP, ST_MAPS, errno);
 		kill(pid, SIGKILL);
+	} else if (lle_sb_cgroup_enter(&c, pid) < 0) {
+		lle_sb_send_msg(FD_STATUS, LLE_SB_SETUP, ST_CGROUP, errno);
+		kill(pid, SIGKILL);
 	} else if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
 		lle_sb_send_msg(FD_STATUS, LLE_SB_SETUP, ST_CLONE, errno);
 		kill(pid, SIGKILL);
