@@ -3,9 +3,10 @@
  *
  * One run forks a child into new user, PID, network, mount, IPC and UTS
  * namespaces where the kernel allows them. That child is pid 1 of its PID
- * namespace: it makes the file system read-only, mounts a fresh tmpfs on /tmp
- * (the program's working directory), hides /home and /root, mounts its own
- * /proc, then starts the program as its only child and waits. The program runs
+ * namespace: it builds a file system of its own (a read-only root holding
+ * only the interpreter's files, a fresh tmpfs on /tmp, the program's working
+ * directory, its own /dev and /proc), then starts the program as its only
+ * child and waits. The program runs
  * with resource limits, a seccomp filter, no capabilities, no_new_privs, an
  * empty environment and no inherited descriptors. When the program ends, or
  * the wall-clock timeout kills pid 1, the kernel kills everything left in the
