@@ -224,6 +224,34 @@ TEST(what_the_program_sees)
 	lle_sandbox_result_free(&r);
 }
 
+TEST(descriptor_3_is_the_jobs_alone)
+{
+	/* A job's fd3 bytes (code_exec's secret) are on descriptor 3, the only
+	 * one besides 0, 1 and 2; whoever clones the init included. */
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "python3", "-c",
+		"import os\n"
+		"fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n"
+		"print('fds', fds, os.read(3, 100), os.read(3, 100))\n", NULL };
+	struct lle_sandbox_job job = { .argv = argv, .fd3 = "the-secret", .fd3_len = 10 };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	for (int k = 0; k < 2; k++) {
+		setenv("LLM_EVAL_SANDBOX_INIT", k ? helper : "none", 1);
+		int fd = open("/dev/null", O_RDONLY); /* not O_CLOEXEC: must still not be inherited */
+		CHECK(lle_sandbox_run(&o, &job, &r, &err) == 0);
+		close(fd);
+		if (err.code) {
+			printf("#   %s\n", err.msg);
+			break;
+		}
+		/* 0, 1, 2, 3 and the one listdir opens. */
+		CHECK_STREQ(r.out, "fds [0, 1, 2, 3, 4] b'the-secret' b''\n");
+		lle_sandbox_result_free(&r);
+	}
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
+}
+
 TEST(tiocsti_denied_whatever_the_upper_bits)
 {
 	/* The kernel takes an ioctl's request as 32 bits: TIOCSTI with bit 32
@@ -928,6 +956,7 @@ int main(int argc, char **argv)
 	RUN(probe_reports_every_protection);
 	RUN(runs_and_captures);
 	RUN(what_the_program_sees);
+	RUN(descriptor_3_is_the_jobs_alone);
 	RUN(tiocsti_denied_whatever_the_upper_bits);
 	RUN(host_files_are_invisible);
 	const char *cg_desc;
