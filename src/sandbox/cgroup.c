@@ -180,7 +180,9 @@ static void probe(void)
 	char dir[PATH_MAX], top[PATH_MAX], why[PATH_MAX + 100] = "", why2[PATH_MAX + 100] = "";
 	if (own_dir(NULL, dir, sizeof(dir)) == 0) {
 		/* Delegated: our own cgroup, its children ours to make. */
-		if (access(dir, W_OK) == 0 && v2_usable(dir, why, sizeof(why))) {
+		if (access(dir, W_OK) < 0)
+			snprintf(why, sizeof(why), "cgroup v2 at %s: %s", dir, strerror(errno));
+		else if (v2_usable(dir, why, sizeof(why))) {
 			cg_mode = CG_V2;
 			snprintf(cg_base[0], sizeof(cg_base[0]), "%s", dir);
 		} else if (geteuid() == 0 && v2_top(top, sizeof(top)) == 0 && strcmp(top, dir) != 0 &&
@@ -212,6 +214,8 @@ static void probe(void)
 	else if (cg_mode == CG_V1)
 		snprintf(cg_desc, sizeof(cg_desc), "v1, under %s%s%s", cg_base[0], cg_base[1][0] ? " and " : "",
 			 cg_base[1][0] ? cg_base[1] : " (no pids controller)");
+	else if (!why[0] && !why2[0])
+		snprintf(cg_desc, sizeof(cg_desc), "no cgroup with the memory controller");
 	else
 		snprintf(cg_desc, sizeof(cg_desc), "%.*s%s%.*s", PATH_MAX, why,
 			 why[0] && why2[0] ? "; " : "", PATH_MAX, why2);
