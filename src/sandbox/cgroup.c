@@ -286,6 +286,22 @@ fail:;
 			   strerror(e));
 }
 
+unsigned long lle_sb_cgroup_oom_kills(const struct lle_sb_cgroup *cg)
+{
+	if (!cg->dir[0][0])
+		return 0;
+	char path[PATH_MAX + 32], line[128];
+	snprintf(path, sizeof(path), "%s/%s", cg->dir[0], cg->v2 ? "memory.events" : "memory.oom_control");
+	FILE *f = fopen(path, "re");
+	unsigned long n = 0;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "oom_kill %lu", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
 /* SIGKILL every process listed in a cgroup.procs; how many there were. */
 static int kill_listed(const char *procs)
 {

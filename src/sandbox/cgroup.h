@@ -37,6 +37,9 @@ int lle_sb_cgroup_available(const char **desc);
 int lle_sb_cgroup_create(struct lle_sb_cgroup *cg, unsigned long long mem_bytes, unsigned pids,
 			 struct lle_err *err);
 
+/* How many processes the kernel's OOM killer killed in it (0 when unknown). */
+unsigned long lle_sb_cgroup_oom_kills(const struct lle_sb_cgroup *cg);
+
 /* Kill whatever is left in it, and remove it. */
 void lle_sb_cgroup_destroy(struct lle_sb_cgroup *cg);
 

@@ -126,6 +126,16 @@ static __attribute__((noreturn)) void program_main(const struct lle_sb_child *c,
 	    setrlimit(RLIMIT_FSIZE, &c->lim_fsize) < 0 || setrlimit(RLIMIT_NPROC, &c->lim_nproc) < 0 ||
 	    setrlimit(RLIMIT_NOFILE, &c->lim_nofile) < 0 || setrlimit(RLIMIT_CORE, &c->lim_core) < 0)
 		child_fail(st, ST_LIMITS, errno);
+	/* When the run's cgroup runs out of memory, the kernel's OOM killer
+	 * must take the program (or its children, which inherit this), never
+	 * the init: a fork of its caller, its resident size may be the
+	 * largest, and without it the run has no report. Raising one's own
+	 * score needs no privilege. */
+	int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (oom >= 0) {
+		lle_sb_write_all(oom, "1000", 4);
+		close(oom);
+	}
 	/* Capabilities: empty the bounding and ambient sets (needs CAP_SETPCAP,
 	 * so before any uid change), then the rest. */
 	for (int cap = 0; cap <= 63; cap++)
@@ -629,6 +639,13 @@ static int write_file(pid_t pid, const char *what, const char *text)
 
 int lle_sb_cgroup_enter(const struct lle_sb_child *c, pid_t pid)
 {
+	/* The init is a fork of its caller: its resident size may be the
+	 * largest in the cgroup, and the kernel's OOM killer must take the
+	 * program (whose score it raises itself), never the init, without which
+	 * the run has no report. Lowering a score needs CAP_SYS_RESOURCE: tried
+	 * as root, and the parent copes with an init killed all the same. */
+	if (c->root && c->cg_procs[0] && c->cg_procs[0][0])
+		write_file(pid, "oom_score_adj", "-1000");
 	char num[16];
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	for (int i = 0; i < 2; i++) {

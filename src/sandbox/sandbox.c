@@ -925,6 +925,15 @@ reap:;
 			    strerror(exec_errno), path);
 		goto done;
 	}
+	/* The init itself may be the OOM killer's choice when the cgroup runs
+	 * out of memory (a fork of a large caller, without the privilege to
+	 * lower its score): the sandbox was killed for its memory, as the
+	 * program would have been. */
+	if (r->end != LLE_SANDBOX_TIMEOUT && !got_exit && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL &&
+	    !helper && lle_sb_cgroup_oom_kills(&cg) > 0) {
+		got_exit = 1;
+		wstatus = st;
+	}
 	if (r->end != LLE_SANDBOX_TIMEOUT) {
 		if (!got_exit) {
 			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process ended "
