@@ -32,7 +32,7 @@ struct lle_sb_msg {
 enum lle_sb_step {
 	ST_FDS, ST_IDS, ST_PRIVATE, ST_ROOT_RO, ST_TMP, ST_DEV, ST_HIDE, ST_PROC,
 	ST_CHDIR, ST_FILES, ST_STDIN, ST_CLONE, ST_LIMITS, ST_CAPS, ST_NNP, ST_SECCOMP,
-	ST_MAPS, ST_CONFIG,
+	ST_MAPS, ST_CONFIG, ST_CGROUP,
 	ST_NSTEP
 };
 extern const char *const lle_sb_step_names[ST_NSTEP];
@@ -46,6 +46,7 @@ struct lle_sb_child {
 	uid_t uid, outer_uid;       /* inside the user namespace, and what it maps to */
 	gid_t gid, outer_gid;
 	int allow_weak;
+	pid_t parent_pid;           /* who spawned the helper (the helper checks it is still there) */
 	const char *workdir;        /* "/tmp", or a host directory without a mount namespace */
 	const char *tmpfs_opts;
 	char *const *argv;
@@ -54,6 +55,7 @@ struct lle_sb_child {
 	const struct lle_sandbox_job *job;
 	struct rlimit lim_cpu, lim_as, lim_fsize, lim_nproc, lim_nofile, lim_core;
 	const struct sock_fprog *prog;
+	const char *cg_procs[2];    /* cgroup.procs files of the run's cgroup (cgroup.h), or "" */
 	/* descriptors, in the numbering of whoever clones the init */
 	int status_w, sync_r, out_w, err_w;
 };
@@ -65,6 +67,8 @@ int lle_sb_write_all(int fd, const void *p, size_t n);
 void lle_sb_send_msg(int fd, int kind, int a, int b);
 /* Write the init's uid_map, setgroups and gid_map; -1 with errno on failure. */
 int lle_sb_write_maps(pid_t pid, const struct lle_sb_child *c);
+/* Move the init into the run's cgroup (before it is let go); -1 with errno. */
+int lle_sb_cgroup_enter(const struct lle_sb_child *c, pid_t pid);
 /* The init: pid 1 of the new namespaces. Never returns. */
 __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c);
 

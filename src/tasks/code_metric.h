@@ -20,9 +20,10 @@
  *
  * `program` is a template like doc_to_text, rendered over the document's
  * fields plus `completion` (the model's text after the filter chain). With
- * an interpreter whose name starts with "python" a last line that prints a
- * sentinel is appended (code_exec.h), so a program that exits early with
- * status 0 does not pass.
+ * an interpreter whose name starts with "python" the program runs under
+ * code_exec's runner, which prints a marker with a per-program secret only
+ * when the program ran to its end (code_exec.h), so a program that exits
+ * early with status 0 does not pass.
  *
  * Not here: running programs (code_exec.h, the run's code glue) or the
  * estimator (passk.h). */
@@ -44,7 +45,7 @@ struct lle_code_cfg {
 	struct lle_tpl *program;
 	double timeout_s;
 	unsigned memory_mb;
-	int raw;                  /* not Python: no sentinel line */
+	int raw;                  /* not Python: no runner, no marker */
 };
 
 void lle_code_cfg_unref(struct lle_code_cfg *c);

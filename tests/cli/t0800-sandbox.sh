@@ -4,7 +4,8 @@
 
 expect "--check reports every protection" 0 llm-eval sandbox --check &&
 	out_has "network namespace    yes" && out_has "seccomp filter       yes" &&
-	out_has "trial run            ok" && out_has "complete: every protection is available"
+	out_has "trial run            ok" && out_has "complete: every protection is available" &&
+	out_has "cgroup limits        "
 expect "--help" 0 llm-eval sandbox --help && out_has "usage: llm-eval sandbox" && out_has "--allow-weak-sandbox"
 expect "runs a program, output passed through" 0 llm-eval sandbox -- python3 -c 'import sys; print("out"); sys.stderr.write("err\n")' &&
 	out_has "out" && err_has "err"

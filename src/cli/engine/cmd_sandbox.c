@@ -57,6 +57,14 @@ static int check(int allow_weak)
 			state = "no (running as root: programs run as uid 65534 instead)";
 		printf("%-20s %s\n", lle_sandbox_prot_name(bit), state);
 	}
+	/* Not a protection the sandbox refuses to run without: without it,
+	 * --memory bounds each process's address space, not the sandbox. */
+	const char *cg;
+	if (lle_sandbox_cgroup(&cg))
+		printf("%-20s yes: %s\n", "cgroup limits", cg);
+	else
+		printf("%-20s no: %s; --memory bounds each process, not the sandbox's total\n",
+		       "cgroup limits", cg);
 	/* The probe covers what clone allows; a trial run covers the mounts. */
 	const char *argv[] = { "true", NULL };
 	struct lle_sandbox_opts o = { .timeout_s = 10, .allow_weak = allow_weak };

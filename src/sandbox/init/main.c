@@ -44,7 +44,8 @@ static void on_term(int sig)
 
 int main(void)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		return 127;
 	if (syscall(SYS_close_range, (unsigned)FD_ERR + 1, ~0U, 0U) < 0)
 		for (int fd = FD_ERR + 1; fd < 1024; fd++)
 			close(fd);
@@ -58,6 +59,9 @@ int main(void)
 		return 127;
 	}
 	close(FD_CONFIG);
+	/* The engine may have died before the prctl above. */
+	if (getppid() != c.parent_pid)
+		return 127;
 	int sync[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0) {
 		lle_sb_send_msg(FD_STATUS, LLE_SB_SETUP, ST_CLONE, errno);
@@ -87,14 +91,18 @@ int main(void)
 	if ((c.nsflags & CLONE_NEWUSER) && lle_sb_write_maps(pid, &c) < 0) {
 		lle_sb_send_msg(FD_STATUS, LLE_SB_SETUP, ST_MAPS, errno);
 		kill(pid, SIGKILL);
+	} else if (lle_sb_cgroup_enter(&c, pid) < 0) {
+		lle_sb_send_msg(FD_STATUS, LLE_SB_SETUP, ST_CGROUP, errno);
+		kill(pid, SIGKILL);
 	} else if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
 		lle_sb_send_msg(FD_STATUS, LLE_SB_SETUP, ST_CLONE, errno);
 		kill(pid, SIGKILL);
 	}
-	close(sync[1]);
 	close(FD_STATUS);
 	int ws;
 	while (waitpid(pid, &ws, __WALL) < 0 && errno == EINTR)
 		;
+	/* Only now: the init takes an end of file on sync for our death. */
+	close(sync[1]);
 	return 0;
 }
