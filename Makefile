@@ -9,7 +9,10 @@
 #                           CMD_NEED_ENGINE; links jansson, PCRE2, zlib, SQLite,
 #                           libseccomp. It resolves util/registry symbols from the
 #                           executable (built with --export-dynamic).
-# Backend plugins live in plugins/<name>/ and include only include/llm-eval/backend.h.
+# Backend plugins live in plugins/<name>/ and include only include/llm-eval/backend.h;
+# the host knows them only by what they declare (caps, option table), so a new
+# backend is its directory and its mk/<name>.mk. DEFAULT_BACKEND is the one a
+# model entry without `backend:` and --model-path use.
 #
 # Extra rules for one area go in mk/<area>.mk (included below), so areas do not
 # edit this file for every addition.
@@ -18,6 +21,7 @@ PREFIX    ?= /usr/local
 BINDIR     = $(PREFIX)/bin
 LIBDIR     = $(PREFIX)/lib/llm-eval
 DATADIR    = $(PREFIX)/share/llm-eval
+DEFAULT_BACKEND ?= llamacpp
 BUILD     ?= build
 SAN       ?=
 CC        ?= cc
@@ -31,7 +35,8 @@ OPT    ?= -O2 -g
 CFLAGS ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc \
 	-DLLE_VERSION='"$(VERSION)"' -DLLE_GIT_REV='"$(GIT_REV)"' \
-	-DLLE_DATADIR='"$(DATADIR)"' -DLLE_LIBDIR='"$(LIBDIR)"'
+	-DLLE_DATADIR='"$(DATADIR)"' -DLLE_LIBDIR='"$(LIBDIR)"' \
+	-DLLE_DEFAULT_BACKEND='"$(DEFAULT_BACKEND)"'
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS = -fsanitize=address,undefined

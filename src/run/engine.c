@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/describe.h"
 #include "backend/loader.h"
 #include "monitor/monitor.h"
 #include "run/cache_glue.h"
@@ -37,6 +38,7 @@ volatile int lle_run_interrupted;
 struct host_state {
 	struct lle_host host;
 	const struct lle_host *dflt;
+	const struct lle_secrets *secrets; /* removed from what the plugin logs */
 	int tty;
 	double last_progress;
 };
@@ -57,7 +59,11 @@ static int host_interrupted(void *user)
 static void host_log(void *user, int level, const char *msg)
 {
 	struct host_state *h = user;
-	h->dflt->log(h->dflt->user, level, msg);
+	char *clean = h->secrets && h->secrets->n ? lle_secrets_scrub(h->secrets, msg) : NULL;
+	if (h->secrets && h->secrets->n && !clean)
+		return; /* no memory to scrub it: say nothing rather than a secret */
+	h->dflt->log(h->dflt->user, level, clean ? clean : msg);
+	free(clean);
 }
 
 static void host_progress(void *user, const char *what, double done, double total)
@@ -265,6 +271,7 @@ struct chunk {
 	size_t nslots;
 	struct progress *pr;
 	struct chunk_cache *cc;  /* the response cache's part (cache_glue.c), or NULL */
+	const struct lle_secrets *secrets; /* removed from the plugin's error texts */
 };
 
 static void chunk_cache_complete(struct chunk *c, const struct lle_request *req, const struct lle_result *res);
@@ -304,7 +311,7 @@ static void on_complete(void *user, const struct lle_request *req, const struct 
 	if (res->status == LLE_STATUS_OK && res->text)
 		s->text = valid_utf8(res->text, res->text_len);
 	if (res->status != LLE_STATUS_OK)
-		s->error = lle_strdup(res->error ? res->error : "request failed");
+		s->error = lle_secrets_scrub(c->secrets, res->error ? res->error : "request failed");
 	chunk_cache_complete(c, req, res);
 	c->pr->requests++;
 	c->pr->tokens += (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0);
@@ -425,6 +432,7 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 	ck.slots = calloc(nreq ? nreq : 1, sizeof(*ck.slots));
 	ck.nslots = nreq;
 	ck.pr = tr->pr;
+	ck.secrets = &tr->pm->secrets;
 	if (!reqs || !ck.slots)
 		goto oom;
 
@@ -479,6 +487,7 @@ static int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **doc
 
 	char ebuf[1024] = "";
 	if (nsend && tr->be->submit(tr->model, send, nsend, on_complete, &ck, ebuf, sizeof(ebuf)) < 0) {
+		lle_secrets_scrub_buf(&tr->pm->secrets, ebuf, sizeof(ebuf));
 		lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': %s", tr->pm->name, ebuf);
 		chunk_cache_end(tr, &ck, nreq, NULL);
 		goto out;
@@ -709,6 +718,7 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 {
 	struct host_state hs;
 	host_init(&hs);
+	hs.secrets = &pm->secrets;
 	struct lle_plugin *pl = lle_backend_load(pm->backend, &hs.host, err);
 	if (!pl) {
 		lle_err_prefix(err, "model '%s'", pm->name);
@@ -725,13 +735,16 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	op.system_message = o->apply_chat_template ? o->system_instruction : NULL;
 	op.options = (const char *const *)pm->options;
 	op.n_options = pm->noptions;
-	/* The openai backend is told which tasks need prompt log-probabilities,
-	 * so a server without them is refused at wait_ready, naming them. */
+	/* A backend that asks for them (an LLE_OPT_HOST option of its table) is
+	 * told which tasks need prompt log-probabilities, so a server without
+	 * them is refused at wait_ready, naming them. */
 	const char **xopts = NULL;
 	char *lltasks = NULL;
-	if (strcmp(pm->backend, "openai") == 0) {
+	const struct lle_option *llo = lle_backend_option(be, LLE_OPTION_LOGLIKELIHOOD_TASKS,
+							  strlen(LLE_OPTION_LOGLIKELIHOOD_TASKS));
+	if (llo && (llo->flags & LLE_OPT_HOST)) {
 		struct lle_buf b = LLE_BUF_INIT;
-		lle_buf_adds(&b, "loglikelihood_tasks=");
+		lle_buf_adds(&b, LLE_OPTION_LOGLIKELIHOOD_TASKS "=");
 		size_t n0 = b.n;
 		for (size_t i = 0; i < p->ntasks; i++)
 			if (p->tasks[i].task->output_type != LLE_OUT_GENERATE_UNTIL)
@@ -760,6 +773,7 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	free(xopts);
 	free(lltasks);
 	if (orc < 0) {
+		lle_secrets_scrub_buf(&pm->secrets, ebuf, sizeof(ebuf));
 		lle_plugin_close(pl);
 		return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 	}
@@ -771,10 +785,11 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	pr.model = pm->name;
 	pr.mon = mon;
 	if (be->wait_ready && be->wait_ready(model, ebuf, sizeof(ebuf)) < 0) {
+		lle_secrets_scrub_buf(&pm->secrets, ebuf, sizeof(ebuf));
 		rc = lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 		goto done;
 	}
-	if (output_model_begin(ro, pm, now_s() - t0, err) < 0 || run_cache_model(cache, pm, err) < 0) {
+	if (output_model_begin(ro, pm, now_s() - t0, err) < 0 || run_cache_model(cache, pm, be, model, err) < 0) {
 		rc = -1;
 		goto done;
 	}

@@ -527,10 +527,14 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 	json_t *cfg = json_object();
 	json_object_set_new(cfg, "model", json_string(ro->pm->backend));
 	struct lle_buf ma = LLE_BUF_INIT;
-	lle_buf_printf(&ma, "%s=%s", strcmp(ro->pm->backend, "llamacpp") == 0 ? "model_path" : "model", ro->pm->model);
-	for (size_t i = 0; i < ro->pm->noptions; i++)
-		if (strncmp(ro->pm->options[i], "api_key", 7) != 0)
-			lle_buf_printf(&ma, ",%s", ro->pm->options[i]);
+	/* Options as they may be shown: secret values and URLs' user-info
+	 * redacted (describe.h). */
+	lle_buf_printf(&ma, "%s=%s", lle_backend_caps(ro->pm->be) & LLE_CAP_MODEL_FILE ? "model_path" : "model",
+		       ro->pm->model);
+	for (size_t i = 0; i < ro->pm->noptions; i++) {
+		lle_buf_addc(&ma, ',');
+		lle_option_add_shown(&ma, ro->pm->be, ro->pm->options[i]);
+	}
 	json_object_set_new(cfg, "model_args", json_string(lle_buf_str(&ma)));
 	lle_buf_free(&ma);
 	json_object_set_new(cfg, "model_name", json_string(ro->pm->name));
