@@ -168,29 +168,26 @@ void lle_backend_catalog_free(struct lle_backend_catalog *c)
 
 /* ---- secrets ---------------------------------------------------------------- */
 
-/* The user-info of the URL starting at s ("scheme://user:pw@host/..."): its
- * offset and length, or 0 when it has none. */
+/* The user-info of the first URL in s[0..len) that has one
+ * ("scheme://user:pw@host/..."): its offset and length, or 0 when none has. */
 static size_t url_userinfo(const char *s, size_t len, size_t *off)
 {
-	const char *sep = NULL;
-	for (size_t i = 0; i + 2 < len; i++)
-		if (s[i] == ':' && s[i + 1] == '/' && s[i + 2] == '/') {
-			sep = s + i + 3;
-			break;
+	for (size_t i = 0; i + 2 < len; i++) {
+		if (s[i] != ':' || s[i + 1] != '/' || s[i + 2] != '/')
+			continue;
+		size_t start = i + 3, end = start, at = 0;
+		while (end < len && s[end] != '/' && s[end] != '?' && s[end] != '#' && s[end] != ',')
+			end++;
+		for (size_t j = start; j < end; j++)
+			if (s[j] == '@')
+				at = j;
+		if (at) {
+			*off = start;
+			return at - start;
 		}
-	if (!sep)
-		return 0;
-	size_t start = (size_t)(sep - s), end = start;
-	while (end < len && s[end] != '/' && s[end] != '?' && s[end] != '#' && s[end] != ',')
-		end++;
-	size_t at = 0;
-	for (size_t i = start; i < end; i++)
-		if (s[i] == '@')
-			at = i;
-	if (!at)
-		return 0;
-	*off = start;
-	return at - start;
+		i = end ? end - 1 : 0;
+	}
+	return 0;
 }
 
 int lle_option_add_shown(struct lle_buf *b, const struct lle_backend *be, const char *kv)
