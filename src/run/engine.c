@@ -622,7 +622,7 @@ static int run_task(struct task_run *tr, struct lle_err *err)
 	struct lle_fewshot *fs = NULL;
 	struct lle_ds *ds = NULL;
 	struct lle_task_agg *agg = lle_task_agg_new(t);
-	long bsz = o->batch_size > 0 ? o->batch_size : 32;
+	long bsz = lle_run_batch_size(o);
 	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
 	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
 	int rc = -1;
@@ -1041,7 +1041,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	const struct lle_run_opts *o = tr->o;
 	struct lle_fewshot *fs = NULL;
 	struct lle_ds *ds = NULL;
-	long bsz = o->batch_size > 0 ? o->batch_size : 32;
+	long bsz = lle_run_batch_size(o);
 	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
 	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
 	int rc = -1;
