@@ -93,10 +93,13 @@ $(BIN): $(CORE_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Wl,--export-dynamic -o $@ $(CORE_OBJ) $(ALL_LDFLAGS) $(CORE_LIBS) -ldl -lpthread
 
-$(ENGINE): $(ENGINE_OBJ)
+# The engine exports only what the executable dlsym()s (engine.map).
+ENGINE_MAP = src/cli/engine/engine.map
+$(ENGINE): $(ENGINE_OBJ) $(ENGINE_MAP)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $(ENGINE_OBJ) $(ALL_LDFLAGS) $(ENGINE_LIBS) -lm -lpthread -ldl
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=$(ENGINE_MAP) -o $@ $(ENGINE_OBJ) $(ALL_LDFLAGS) \
+		$(ENGINE_LIBS) -lm -lpthread -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) tests/unit/check.h
 	@mkdir -p $(dir $@)
