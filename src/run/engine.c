@@ -712,14 +712,19 @@ out:
 
 /* ---------- the whole run ---------- */
 
+/* The plan keeps a plugin loaded after its models ran (its catalog), and the
+ * plugin keeps the host it was last given: the host lives as long as the
+ * process, its secrets cleared when the run ends (lle_run_execute). */
+static struct host_state run_host;
+
 static int run_model(struct lle_plan *p, const struct plan_model *pm, const struct lle_run_opts *o,
 		     struct gen_args *ga, struct lle_monitor *mon, struct run_output *ro, long *failed,
 		     struct run_cache *cache, struct lle_err *err)
 {
-	struct host_state hs;
-	host_init(&hs);
-	hs.secrets = &pm->secrets;
-	struct lle_plugin *pl = lle_backend_load(pm->backend, &hs.host, err);
+	struct host_state *hs = &run_host;
+	host_init(hs);
+	hs->secrets = &pm->secrets;
+	struct lle_plugin *pl = lle_backend_load(pm->backend, &hs->host, err);
 	if (!pl) {
 		lle_err_prefix(err, "model '%s'", pm->name);
 		return -1;
@@ -851,6 +856,7 @@ int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 		output_store(ro, store);
 	for (size_t i = 0; rc == 0 && i < p->nmodels && !lle_run_interrupted; i++)
 		rc = run_model(p, &p->models[i], o, &ga, mon, ro, &failed, cache, err);
+	run_host.secrets = NULL; /* the plan's, freed after this */
 	lle_monitor_stop(mon, NULL);
 	output_close(ro);
 	run_cache_close(cache);
