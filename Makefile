@@ -9,7 +9,10 @@
 #                           CMD_NEED_ENGINE; links jansson, PCRE2, zlib, SQLite,
 #                           libseccomp. It resolves util/registry symbols from the
 #                           executable (built with --export-dynamic).
-# Backend plugins live in plugins/<name>/ and include only include/llm-eval/backend.h.
+# Backend plugins live in plugins/<name>/ and include only include/llm-eval/backend.h;
+# the host knows them only by what they declare (caps, option table), so a new
+# backend is its directory and its mk/<name>.mk. DEFAULT_BACKEND is the one a
+# model entry without `backend:` and --model-path use.
 #
 # Extra rules for one area go in mk/<area>.mk (included below), so areas do not
 # edit this file for every addition.
@@ -19,6 +22,7 @@ BINDIR     = $(PREFIX)/bin
 LIBDIR     = $(PREFIX)/lib/llm-eval
 DATADIR    = $(PREFIX)/share/llm-eval
 MANDIR     = $(PREFIX)/share/man
+DEFAULT_BACKEND ?= llamacpp
 BUILD     ?= build
 SAN       ?=
 CC        ?= cc
@@ -32,7 +36,8 @@ OPT    ?= -O2 -g
 CFLAGS ?= $(OPT)
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) -fPIC -Iinclude -Isrc \
 	-DLLE_VERSION='"$(VERSION)"' -DLLE_GIT_REV='"$(GIT_REV)"' \
-	-DLLE_DATADIR='"$(DATADIR)"' -DLLE_LIBDIR='"$(LIBDIR)"'
+	-DLLE_DATADIR='"$(DATADIR)"' -DLLE_LIBDIR='"$(LIBDIR)"' \
+	-DLLE_DEFAULT_BACKEND='"$(DEFAULT_BACKEND)"'
 ifneq ($(SAN),)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS = -fsanitize=address,undefined
@@ -89,10 +94,13 @@ $(BIN): $(CORE_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -Wl,--export-dynamic -o $@ $(CORE_OBJ) $(ALL_LDFLAGS) $(CORE_LIBS) -ldl -lpthread
 
-$(ENGINE): $(ENGINE_OBJ)
+# The engine exports only what the executable dlsym()s (engine.map).
+ENGINE_MAP = src/cli/engine/engine.map
+$(ENGINE): $(ENGINE_OBJ) $(ENGINE_MAP)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) -shared -o $@ $(ENGINE_OBJ) $(ALL_LDFLAGS) $(ENGINE_LIBS) -lm -lpthread -ldl
+	$(Q)$(CC) $(ALL_CFLAGS) -shared -Wl,--version-script=$(ENGINE_MAP) -o $@ $(ENGINE_OBJ) $(ALL_LDFLAGS) \
+		$(ENGINE_LIBS) -lm -lpthread -ldl
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB_OBJ) tests/unit/check.h
 	@mkdir -p $(dir $@)

@@ -18,6 +18,10 @@
  *  - The first three fields of struct lle_backend and the entry signature are
  *    frozen for all major versions, so the host can always read the version
  *    of a plugin built for another ABI.
+ *  - Tables a plugin points to (struct lle_option) end with a row whose key
+ *    is NULL; flag and capability bits are only ever added, each with a
+ *    meaning that is off when the bit is 0, so an older plugin reads as
+ *    "none of the newer features".
  *
  * Requests come in batches (submit) and results go back through a callback,
  * one call per request, as each completes, so the host can journal, score and
@@ -36,7 +40,7 @@ extern "C" {
 #endif
 
 #define LLE_BACKEND_ABI_MAJOR 1
-#define LLE_BACKEND_ABI_MINOR 0
+#define LLE_BACKEND_ABI_MINOR 1
 
 #define LLE_BACKEND_ENTRY_SYMBOL "lle_backend_entry"
 
@@ -151,6 +155,74 @@ struct lle_result {
 typedef void (*lle_complete_fn)(void *user, const struct lle_request *req,
 				const struct lle_result *res);
 
+/* ---- how a backend describes itself (ABI 1.1) ------------------------------
+ *
+ * The host knows a backend only by what it declares here: the options it
+ * takes (the host checks registry files and --model-args against them, lists
+ * them in `llm-eval list backends -v`, and hides secret values wherever it
+ * writes or shows options) and what it can do (capability bits). No host file
+ * names a backend. */
+
+/* Types of an option's value (as text in "key=value"; registry files may give
+ * a list, which the host joins with ','). */
+enum lle_option_type {
+	LLE_OPT_STRING = 1,  /* any text */
+	LLE_OPT_INT = 2,     /* a whole number, 0 or more */
+	LLE_OPT_NUMBER = 3,  /* a number, 0 or more */
+	LLE_OPT_URL = 4,     /* one URL or a comma-separated list (a list in YAML); a
+			      * user:password@ in a URL is never written or shown */
+	LLE_OPT_LIST = 5,    /* comma-separated items (a list in YAML) */
+};
+
+/* Flags of an option. */
+enum lle_option_flag {
+	/* The value can carry a credential (an Authorization header): the host
+	 * writes and shows "key=<redacted>" and removes the value from every
+	 * message of the plugin it passes on. It still reaches the plugin. */
+	LLE_OPT_SECRET = 1u << 0,
+	/* Does not change answers (thread counts, the name of a variable):
+	 * left out of the model's identity in the response cache. */
+	LLE_OPT_NO_IDENTITY = 1u << 1,
+	/* Set by the host, not by users (see the option's doc): registry files
+	 * and --help do not offer it. */
+	LLE_OPT_HOST = 1u << 2,
+};
+
+/* One option a backend takes. A table ends with a row whose key is NULL. */
+struct lle_option {
+	const char *key;     /* [a-z0-9_]+ */
+	uint32_t type;       /* enum lle_option_type */
+	uint32_t flags;      /* enum lle_option_flag bits */
+	const char *doc;     /* one line, lower case: what it does, its default */
+};
+
+/* The one option the host fills in itself, for a backend whose table has it
+ * (with LLE_OPT_HOST): the names of the run's tasks that need log-likelihoods
+ * ('a', 'b' quoted and joined with "', '"), so a backend that cannot score
+ * prompts on the model given refuses at wait_ready, naming them. */
+#define LLE_OPTION_LOGLIKELIHOOD_TASKS "loglikelihood_tasks"
+
+/* Capability bits of struct lle_backend.caps. */
+enum lle_backend_cap {
+	/* The model is a GGUF file: lle_open_params.model is its path, which the
+	 * host finds from the registry entry's backends.<name>.gguf under the
+	 * model directory (gguf_repo: where it is published) and checks before a
+	 * run; the file's size, time and header are the model's cache identity;
+	 * results say model_path=. Without it the model is a name (registry key
+	 * backends.<name>.model, default the entry's name) and its identity is
+	 * that name with the option values of type LLE_OPT_URL. */
+	LLE_CAP_MODEL_FILE = 1u << 0,
+	/* Always gives prompt log-probabilities (loglikelihood requests). */
+	LLE_CAP_PROMPT_LOGPROBS = 1u << 1,
+	/* Renders chat templates itself (from the model file's
+	 * tokenizer.chat_template, or a built-in name): with LLE_CAP_MODEL_FILE
+	 * the host checks before a run that the file has one. */
+	LLE_CAP_CHAT_TEMPLATE = 1u << 2,
+	/* Has an exact mode (option exact=1): results that do not depend on
+	 * batching or threads to the last bit. */
+	LLE_CAP_EXACT = 1u << 3,
+};
+
 /* A model opened by a backend; opaque to the host. */
 struct lle_model;
 
@@ -189,6 +261,19 @@ struct lle_backend {
 	int64_t (*count_tokens)(struct lle_model *m, const char *text, char *err, size_t err_len);
 	/* Free everything of the model; waits for a background load to end. */
 	void (*close)(struct lle_model *m);
+	/* ABI 1.1 (read only when LLE_HAS_FIELD says so; absent reads as 0): */
+	uint64_t caps;             /* enum lle_backend_cap bits */
+	/* The options open accepts; NULL: the host checks none and lists none. */
+	const struct lle_option *options;
+	/* The model's identity for the response cache, when the default above
+	 * (LLE_CAP_MODEL_FILE) is not enough: write text that changes whenever
+	 * the model's answers can (a checksum of its files, a server's model
+	 * version) into out (NUL-terminated) and return 0; -1 with err filled
+	 * when it cannot be known (the run then stops before any request). The
+	 * host hashes it with the backend's name, the model and the options that
+	 * change answers. Cheap: called once per model after wait_ready. May be
+	 * NULL. */
+	int (*model_identity)(struct lle_model *m, char *out, size_t out_len, char *err, size_t err_len);
 };
 
 /* The one symbol a plugin exports. It receives the host's services (valid

@@ -496,6 +496,23 @@ static void lc_close(struct lle_model *m)
 	model_free(m);
 }
 
+/* What `open` accepts (docs/backends.md, "The llamacpp backend"). */
+static const struct lle_option lc_options[] = {
+	{ "n_ctx", LLE_OPT_INT, 0, "tokens one request may use (default: the model's training context, at most 2048)" },
+	{ "max_length", LLE_OPT_INT, 0, "the same as n_ctx" },
+	{ "kv_size", LLE_OPT_INT, 0, "kv cache cells in all" },
+	{ "kv_unified", LLE_OPT_INT, 0, "1: one kv cache shared by all sequences (default); 0: a stream per sequence" },
+	{ "n_batch", LLE_OPT_INT, 0, "tokens per llama_decode call, at least 4 (default 512)" },
+	{ "n_parallel", LLE_OPT_INT, 0, "sequences evaluated at once (default 16)" },
+	{ "n_threads", LLE_OPT_INT, LLE_OPT_NO_IDENTITY, "threads of llama.cpp (default: the physical cores)" },
+	{ "n_gpu_layers", LLE_OPT_INT, 0, "layers offloaded to a gpu (default 999, all)" },
+	{ "flash_attn", LLE_OPT_STRING, 0, "on, off (default) or auto" },
+	{ "exact", LLE_OPT_INT, 0, "1: one question at a time, bit-reproducible (default without a gpu); 0: batched" },
+	{ "poll", LLE_OPT_INT, 0, "how hard idle threads poll for the next decode, 0 (default) to 100" },
+	{ "spm_shortcut", LLE_OPT_INT, 0, "1: tokenise a continuation from the last space of its context (default)" },
+	{ NULL, 0, 0, NULL },
+};
+
 static struct lle_backend backend = {
 	.abi_major = LLE_BACKEND_ABI_MAJOR,
 	.abi_minor = LLE_BACKEND_ABI_MINOR,
@@ -509,6 +526,8 @@ static struct lle_backend backend = {
 	.submit = lc_submit_api,
 	.count_tokens = lc_count_tokens,
 	.close = lc_close,
+	.caps = LLE_CAP_MODEL_FILE | LLE_CAP_PROMPT_LOGPROBS | LLE_CAP_CHAT_TEMPLATE | LLE_CAP_EXACT,
+	.options = lc_options,
 };
 
 const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len);

@@ -1840,6 +1840,27 @@ static int oa_probe(char *msg, size_t len)
 	return 0;
 }
 
+/* What `open` accepts (docs/openai.md); the host checks registry files and
+ * --model-args against it and never writes or shows a secret value. */
+static const struct lle_option oa_options[] = {
+	{ "base_url", LLE_OPT_URL, 0, "the server, with or without /v1; a list is load-balanced (required)" },
+	{ "api_key_env", LLE_OPT_STRING, LLE_OPT_NO_IDENTITY,
+	  "name of the environment variable holding the key, sent as authorization: bearer" },
+	{ "headers", LLE_OPT_LIST, LLE_OPT_SECRET, "extra headers, 'name: value', several as a list" },
+	{ "num_concurrent", LLE_OPT_INT, 0, "requests in flight at once, over all replicas (default 8)" },
+	{ "max_retries", LLE_OPT_INT, 0, "retries of a failed request before its document fails (default 5)" },
+	{ "timeout", LLE_OPT_NUMBER, 0, "seconds per http request (default 300)" },
+	{ "backoff", LLE_OPT_NUMBER, 0, "first retry delay, seconds (default 0.5)" },
+	{ "backoff_max", LLE_OPT_NUMBER, 0, "ceiling of the retry delay, seconds (default 30)" },
+	{ "max_length", LLE_OPT_INT, 0, "tokens of context a log-likelihood request may use (default: the server's)" },
+	{ "endpoint", LLE_OPT_STRING, 0, "completions or chat, for generation (default completions; chat with a chat template)" },
+	{ "logprobs", LLE_OPT_STRING, 0, "how prompt log-probabilities are asked for: auto, echo, prompt_logprobs, none" },
+	{ "tokenizer", LLE_OPT_STRING, 0, "where token counts come from: server (the only one)" },
+	{ LLE_OPTION_LOGLIKELIHOOD_TASKS, LLE_OPT_LIST, LLE_OPT_HOST | LLE_OPT_NO_IDENTITY,
+	  "the run's tasks that need prompt log-probabilities, named when the server has none" },
+	{ NULL, 0, 0, NULL },
+};
+
 static struct lle_backend backend = {
 	.abi_major = LLE_BACKEND_ABI_MAJOR,
 	.abi_minor = LLE_BACKEND_ABI_MINOR,
@@ -1853,6 +1874,9 @@ static struct lle_backend backend = {
 	.submit = oa_submit,
 	.count_tokens = oa_count_tokens,
 	.close = oa_close,
+	/* the server renders chat templates and may lack prompt log-probabilities */
+	.caps = 0,
+	.options = oa_options,
 };
 
 const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len);

@@ -22,10 +22,12 @@
 #include <stddef.h>
 
 /* The interface between the executable and libllm-eval-engine.so: struct
- * lle_ctx, the command signature, and every util/registry function the engine
- * calls. Bump it when any of them changes incompatibly; the dispatcher refuses
- * an engine of another version or interface. */
-#define LLE_ENGINE_ABI "1"
+ * lle_ctx, the command signature, and every util/registry/backend function
+ * the engine calls, listed in src/cli/engine/imports.txt (a test compares it
+ * with the build). Bump it when any of them changes incompatibly or the list
+ * grows; the dispatcher refuses an engine of another version or interface.
+ * 2: the backend descriptions and secret scrubbing (src/backend/describe.h). */
+#define LLE_ENGINE_ABI "3"
 
 /* What a command needs set up before it runs. */
 enum lle_cmd_need {

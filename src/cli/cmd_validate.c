@@ -5,15 +5,45 @@
  * warning with --strict.
  *
  * LLM_EVAL_LAZY_LOADING=0 makes the dispatcher run the same check before
- * every registry command (lle_cli_validate_all). */
+ * every registry command (lle_cli_validate_all).
+ *
+ * Backends: a model's `backend:` and `backends:` must name installed plugins
+ * (their files; nothing is loaded for that), and the keys of a backends.NAME
+ * section are checked against the plugin's option table, which loads that
+ * plugin (once, and only when some model has its section). */
 #include <stdio.h>
 #include <string.h>
 
+#include "backend/describe.h"
 #include "cli/cmd.h"
 #include "registry/registry.h"
 #include "util/buf.h"
 #include "util/diag.h"
 #include "util/err.h"
+
+static const char *be_names(void *user)
+{
+	return lle_backend_catalog_names(user);
+}
+
+static int be_has(void *user, const char *name)
+{
+	return lle_backend_catalog_has(user, name);
+}
+
+static int be_describe(void *user, const char *name, uint64_t *caps, const struct lle_option **options,
+		       char *why, size_t why_len)
+{
+	struct lle_err err = { 0 };
+	const struct lle_backend *be = lle_backend_catalog_get(user, name, &err);
+	if (!be) {
+		snprintf(why, why_len, "%s", err.msg);
+		return -1;
+	}
+	*caps = lle_backend_caps(be);
+	*options = lle_backend_options(be);
+	return 0;
+}
 
 int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
 {
@@ -22,12 +52,20 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
 		lle_cli_registry(ctx, 1u << LLE_REG_MODELS | 1u << LLE_REG_TASKS | 1u << LLE_REG_CATEGORIES, &rc);
 	if (!r)
 		return rc;
-	struct lle_reg_problems p = { LLE_BUF_INIT, 0, 0, 0, NULL };
+	struct lle_backend_catalog *cat = lle_backend_catalog_new();
+	if (!cat) {
+		lle_registry_free(r);
+		lle_errorf("out of memory");
+		return LLE_EXIT_INTERNAL;
+	}
+	struct lle_reg_backends backends = { cat, be_names, be_has, be_describe };
+	struct lle_reg_problems p = { LLE_BUF_INIT, 0, 0, 0, NULL, &backends };
 	struct lle_err err = { 0 };
 	if (lle_registry_validate(r, &p, &err) < 0) {
 		lle_errorf("%s", err.msg);
 		lle_reg_problems_free(&p);
 		lle_registry_free(r);
+		lle_backend_catalog_free(cat);
 		return err.code ? err.code : LLE_EXIT_INTERNAL;
 	}
 	/* One diagnostic per line, through the one place that prints them. */
@@ -49,6 +87,7 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
 	rc = p.nerrors || (strict && p.nwarnings) ? LLE_EXIT_CONFIG : LLE_EXIT_OK;
 	lle_reg_problems_free(&p);
 	lle_registry_free(r);
+	lle_backend_catalog_free(cat);
 	return rc;
 }
 

@@ -8,9 +8,15 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "run/run.h"          /* run defaults, named in `run --help` (macros only) */
+#include "tasks/metrics.h"
+#include "tasks/task.h"
 #include "util/diag.h"
 #include "util/err.h"
 #include "util/suggest.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 const struct lle_cmd lle_commands[] = {
 	{ "cache", NULL, "show or clear the response cache",
@@ -170,10 +176,10 @@ const struct lle_cmd lle_commands[] = {
 	  "\n"
 	  "What to run:\n"
 	  "  --model NAME          a registry model (repeatable, or NAME,NAME)\n"
-	  "  --model-path FILE     a GGUF file, run with the llamacpp backend\n"
+	  "  --model-path FILE     a GGUF file, run with the " LLE_DEFAULT_BACKEND " backend\n"
 	  "  --backend NAME        the backend plugin to use instead of the model's default\n"
-	  "  --model-args K=V,...  backend options after the registry's (repeatable), e.g.\n"
-	  "                        n_ctx=4096,n_gpu_layers=0 (llamacpp), base_url=URL (openai)\n"
+	  "  --model-args K=V,...  backend options after the registry's (repeatable); each\n"
+	  "                        backend's are listed by 'llm-eval -v list backends'\n"
 	  "  --model-dir DIR       where registry models' GGUF files are (LLM_EVAL_MODEL_DIR;\n"
 	  "                        default $XDG_DATA_HOME/llm-eval/models)\n"
 	  "  --tasks NAMES         tasks, groups or tags, comma-separated (repeatable)\n"
@@ -184,15 +190,15 @@ const struct lle_cmd lle_commands[] = {
 	  "How:\n"
 	  "  --limit N|F           the first N documents of each task, or a fraction 0<F<1\n"
 	  "  --num-fewshot K       few-shot examples per prompt instead of each task's own\n"
-	  "  --fewshot-seed S      seed of the few-shot sampler (default 1234, as the harness)\n"
+	  "  --fewshot-seed S      seed of the few-shot sampler (default " STR(LLE_FEWSHOT_SEED) ", as the harness)\n"
 	  "  --seed S              seed of sampled generations (default 0)\n"
 	  "  --apply-chat-template wrap prompts in the model's chat template\n"
 	  "  --system-instruction TEXT  a system message (prepended when no chat template)\n"
 	  "  --gen-kwargs K=V,...  temperature, top_p, max_gen_toks, do_sample, until=A|B\n"
-	  "  --batch-size N|auto   documents per backend submission (default 32; auto: the default)\n"
+	  "  --batch-size N|auto   documents per backend submission (default " STR(LLE_RUN_BATCH_SIZE) "; auto: the default)\n"
 	  "  --threads N           CPU threads for the backend (default: physical cores)\n"
 	  "  --max-length N        context length to use\n"
-	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default 100000)\n"
+	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default " STR(LLE_BOOTSTRAP_ITERS) ")\n"
 	  "  --allow-weak-sandbox  run code tasks even where the sandbox lacks a protection\n"
 	  "\n"
 	  "Output:\n"

@@ -53,6 +53,7 @@
 #define LLE_MSG_IN_INCLUDE "%s:%u:%u: in included '%s': %s"
 /* path, line, col, backend */
 #define LLE_MSG_NO_BACKEND_ENTRY "%s:%u:%u: default backend '%s' has no entry under 'backends'"
+#define LLE_MSG_BACKEND_UNCHECKED "%s:%u:%u: the options of backend '%s' are not checked: %s"
 /* number of tasks, plural "s" or "" */
 #define LLE_MSG_TAG_DESCRIPTION "tag of %u task%s"
 /* dir, strerror */

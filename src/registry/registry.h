@@ -161,10 +161,29 @@ struct lle_node *lle_reg_load_full(const char *path, char ***files, size_t *nfil
 
 /* ---- Validation (validate.c) ---- */
 
+/* What the validator knows of the installed backends, from the command
+ * line side (src/cli/cmd_validate.c fills it through src/backend/). */
+struct lle_option;
+struct lle_reg_backends {
+	void *user;
+	/* The installed backends' names joined with ", " ("" when none; NULL on
+	 * no memory), found without loading any. */
+	const char *(*names)(void *user);
+	/* Whether name is an installed backend (without loading it). */
+	int (*has)(void *user, const char *name);
+	/* Its capability bits and option table (NULL: it declares none), loaded
+	 * once; -1 with why filled when it does not load. */
+	int (*describe)(void *user, const char *name, uint64_t *caps, const struct lle_option **options,
+			char *why, size_t why_len);
+};
+
 struct lle_reg_problems {
 	struct lle_buf text;  /* "error: ...\n" / "warning: ...\n" lines, unique */
 	unsigned nerrors, nwarnings, nfiles;
 	void *seen;           /* private: set of messages already reported */
+	/* Backends that model files may name; NULL: backend names and options
+	 * are not checked (only that `backends` is a map). */
+	const struct lle_reg_backends *backends;
 };
 
 /* Check every file of every loaded source of the registry: parse, includes,

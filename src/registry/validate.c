@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "llm-eval/backend.h"
 #include "registry/index_fmt.h"
 #include "registry/msg.h"
 #include "registry/registry.h"
@@ -94,6 +95,7 @@ enum vtype {
 	V_STR,      /* a scalar that is not null (numbers are fine: dtype 16) */
 	V_TEXT,     /* a string, one line */
 	V_NUM,      /* a number > 0 */
+	V_NUM0,     /* a number >= 0 */
 	V_INT,      /* an integer >= 0 */
 	V_BOOL,
 	V_MAP,
@@ -174,18 +176,10 @@ static const struct keyspec task_keys[] = {
 
 static const char *const output_types[] = { "generate_until", "loglikelihood", "loglikelihood_rolling",
 					    "multiple_choice", NULL };
-static const char *const backend_names[] = { "llamacpp", "openai", NULL };
-static const struct keyspec llamacpp_keys[] = {
-	/* gguf and gguf_repo are the planner's; the rest are the plugin's options
-	 * (docs/backends.md), passed on as key=value */
-	{ "gguf", V_STR, 0 }, { "gguf_repo", V_STR, 0 }, { "n_ctx", V_INT, 0 }, { "n_gpu_layers", V_INT, 0 },
-	{ "kv_size", V_INT, 0 }, { "kv_unified", V_INT, 0 }, { "n_batch", V_INT, 0 }, { "n_parallel", V_INT, 0 },
-	{ "n_threads", V_INT, 0 }, { "flash_attn", V_STR, 0 }, { "exact", V_INT, 0 }, { "poll", V_INT, 0 },
-	{ "spm_shortcut", V_INT, 0 }, { NULL, 0, 0 },
-};
-static const struct keyspec openai_keys[] = {
-	{ "model", V_STR, 0 }, { "base_url", V_STRS, 0 }, { "api_key_env", V_STR, 0 }, { NULL, 0, 0 },
-};
+/* The keys of a model's backends.<name> section the planner itself reads
+ * (src/run/plan.c), by whether the backend's model is a file. */
+static const struct keyspec file_model_keys[] = { { "gguf", V_STR, 0 }, { "gguf_repo", V_STR, 0 }, { NULL, 0, 0 } };
+static const struct keyspec named_model_keys[] = { { "model", V_STR, 0 }, { NULL, 0, 0 } };
 
 static unsigned L(const struct lle_node *n) { return (unsigned)n->line; }
 static unsigned C(const struct lle_node *n) { return (unsigned)n->col; }
@@ -230,6 +224,10 @@ static void check_value(struct lle_reg_problems *p, const char *key, const struc
 	case V_NUM:
 		if (lle_node_double(v, &d) < 0 || !(d > 0))
 			type_error(p, v, key, "a positive number");
+		break;
+	case V_NUM0:
+		if (lle_node_double(v, &d) < 0 || !(d >= 0))
+			type_error(p, v, key, "a number, 0 or more");
 		break;
 	case V_INT:
 		if (lle_node_long(v, &l) < 0 || l < 0)
@@ -406,6 +404,100 @@ static void check_enum(struct lle_reg_problems *p, const struct lle_node *v, con
 	lle_buf_free(&b);
 }
 
+/* The installed backends' names, split from the ", "-joined list into
+ * `names` (NULL ended, pointing into buf). */
+static const struct keyspec *backend_name_spec(const struct lle_reg_backends *b, char *buf, size_t len,
+					       struct keyspec *names, size_t cap)
+{
+	const char *all = b->names(b->user);
+	snprintf(buf, len, "%s", all ? all : "");
+	size_t n = 0;
+	for (char *sp = NULL, *t = strtok_r(buf, ", ", &sp); t && n + 1 < cap; t = strtok_r(NULL, ", ", &sp))
+		names[n++] = (struct keyspec){ t, 0, 0 };
+	names[n] = (struct keyspec){ NULL, 0, 0 };
+	return names;
+}
+
+static int opt_vtype(uint32_t t)
+{
+	switch (t) {
+	case LLE_OPT_INT: return V_INT;
+	case LLE_OPT_NUMBER: return V_NUM0;
+	case LLE_OPT_URL:
+	case LLE_OPT_LIST: return V_STRS;
+	case LLE_OPT_STRING: return V_STR;
+	default: return V_ANY;
+	}
+}
+
+/* One backends.<name> section, against what the plugin declares: the
+ * planner's keys (by LLE_CAP_MODEL_FILE) and the options of its table but
+ * those the host sets. A plugin that declares no table is not checked. */
+static void check_backend_section(struct lle_reg_problems *p, const struct lle_node *bk, size_t i)
+{
+	const struct lle_node *v = bk->items[i];
+	const struct lle_reg_backends *b = p->backends;
+	uint64_t caps = 0;
+	const struct lle_option *opts = NULL;
+	char why[512] = "";
+	if (b->describe(b->user, bk->keys[i], &caps, &opts, why, sizeof(why)) < 0) {
+		unsigned line, col;
+		lle_reg_key_pos(v, bk->keys[i], &line, &col);
+		lle_reg_problem(p, 0, LLE_MSG_BACKEND_UNCHECKED, v->file, line, col, bk->keys[i], why);
+		return;
+	}
+	if (!opts)
+		return;
+	enum { CAP = 128 };
+	struct keyspec spec[CAP];
+	size_t n = 0;
+	for (const struct keyspec *k = (caps & LLE_CAP_MODEL_FILE) ? file_model_keys : named_model_keys; k->key; k++)
+		spec[n++] = *k;
+	for (const struct lle_option *o = opts; o->key && n + 1 < CAP; o++)
+		if (!(o->flags & LLE_OPT_HOST))
+			spec[n++] = (struct keyspec){ o->key, opt_vtype(o->type), 0 };
+	spec[n] = (struct keyspec){ NULL, 0, 0 };
+	check_keys(p, v, spec, 0, bk->keys[i]);
+}
+
+/* `backend:` and `backends:` name installed plugins (found by file name: no
+ * plugin is loaded for that); a section's keys are checked against its
+ * plugin's option table, the only step that loads a plugin, once per
+ * backend and only when a model has its section. */
+static void check_backends(struct lle_reg_problems *p, const struct lle_node *cfg)
+{
+	const struct lle_reg_backends *b = p->backends;
+	const struct lle_node *def = lle_node_get(cfg, "backend");
+	const struct lle_node *bk = lle_node_get(cfg, "backends");
+	if (!b) {
+		if (bk && bk->kind != LLE_NODE_MAP)
+			type_error(p, bk, "backends", "a map");
+		return;
+	}
+	if (def && is_str_node(def) && !b->has(b->user, def->str)) {
+		const char *all = b->names(b->user);
+		lle_reg_problem(p, 1, LLE_MSG_BAD_VALUE, def->file, L(def), C(def), "backend", def->str,
+				all && *all ? all : "(no backend is installed)");
+	}
+	if (bk && bk->kind != LLE_NODE_MAP) {
+		type_error(p, bk, "backends", "a map");
+	} else if (bk) {
+		char buf[2048];
+		struct keyspec names[64];
+		for (size_t i = 0; i < bk->n; i++) {
+			const struct lle_node *v = bk->items[i];
+			if (!b->has(b->user, bk->keys[i]))
+				unknown_key(p, bk, i, backend_name_spec(b, buf, sizeof(buf), names, 64));
+			else if (v->kind != LLE_NODE_MAP)
+				type_error(p, v, bk->keys[i], "a map");
+			else
+				check_backend_section(p, bk, i);
+		}
+		if (def && is_str_node(def) && !lle_node_get(bk, def->str) && b->has(b->user, def->str))
+			lle_reg_problem(p, 1, LLE_MSG_NO_BACKEND_ENTRY, def->file, L(def), C(def), def->str);
+	}
+}
+
 static void check_model(struct lle_reg_problems *p, const struct lle_node *cfg, struct lle_registry *r)
 {
 	check_keys(p, cfg, model_keys, 1, "model");
@@ -415,30 +507,7 @@ static void check_model(struct lle_reg_problems *p, const struct lle_node *cfg, 
 	const struct lle_node *cats = lle_node_get(cfg, "categories");
 	for (size_t i = 0; cats && cats->kind == LLE_NODE_SEQ && i < cats->n; i++)
 		check_category_ref(p, r, cats->items[i]);
-	check_enum(p, lle_node_get(cfg, "backend"), "backend", backend_names);
-	const struct lle_node *bk = lle_node_get(cfg, "backends");
-	if (bk && bk->kind != LLE_NODE_MAP) {
-		type_error(p, bk, "backends", "a map");
-	} else if (bk) {
-		for (size_t i = 0; i < bk->n; i++) {
-			const struct keyspec *spec = strcmp(bk->keys[i], "llamacpp") == 0 ? llamacpp_keys
-						     : strcmp(bk->keys[i], "openai") == 0 ? openai_keys : NULL;
-			const struct lle_node *v = bk->items[i];
-			if (!spec) {
-				static const struct keyspec names[] = { { "llamacpp", 0, 0 }, { "openai", 0, 0 }, { NULL, 0, 0 } };
-				unknown_key(p, bk, i, names);
-			} else if (v->kind != LLE_NODE_MAP) {
-				type_error(p, v, bk->keys[i], "a map");
-			} else {
-				check_keys(p, v, spec, 0, bk->keys[i]);
-			}
-		}
-		const struct lle_node *def = lle_node_get(cfg, "backend");
-		if (def && is_str_node(def) && !lle_node_get(bk, def->str) &&
-		    (strcmp(def->str, "llamacpp") == 0 || strcmp(def->str, "openai") == 0))
-			lle_reg_problem(p, 1, LLE_MSG_NO_BACKEND_ENTRY,
-					def->file, L(def), C(def), def->str);
-	}
+	check_backends(p, cfg);
 }
 
 static void check_task(struct lle_reg_problems *p, const struct lle_node *cfg, int kind, int strict,

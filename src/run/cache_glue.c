@@ -128,26 +128,43 @@ static int split_urls(const char *s, char ***out, size_t *n)
 	return 0;
 }
 
-int run_cache_model(struct run_cache *rc, const struct plan_model *pm, struct lle_err *err)
+int run_cache_model(struct run_cache *rc, const struct plan_model *pm, const struct lle_backend *be,
+		    struct lle_model *model, struct lle_err *err)
 {
 	rc->pm = pm;
 	rc->sent = rc->cached = 0;
 	free(rc->model_name);
 	free(rc->extra);
 	rc->model_name = lle_strdup(pm->name);
-	/* Options that change answers: every backend option but secrets and
-	 * thread counts (a backend's results do not depend on its threads). The
-	 * base URLs of a server are part of its identity already. */
+	/* Options that change answers: every backend option but those its
+	 * table marks LLE_OPT_NO_IDENTITY (thread counts, the name of the key's
+	 * variable). The URLs of a server (LLE_OPT_URL) are part of its identity
+	 * already. */
 	struct lle_buf args = LLE_BUF_INIT, urls = LLE_BUF_INIT;
 	for (size_t i = 0; i < pm->noptions; i++) {
-		const char *opt = pm->options[i];
-		if (!strncmp(opt, "api_key", 7) || !strncmp(opt, "threads", 7) || !strncmp(opt, "n_threads", 9))
+		const char *opt = pm->options[i], *eq = strchr(opt, '=');
+		const struct lle_option *od = lle_backend_option(be, opt, eq ? (size_t)(eq - opt) : strlen(opt));
+		if (od && (od->flags & LLE_OPT_NO_IDENTITY))
 			continue;
-		if (!strncmp(opt, "base_url=", 9)) {
-			lle_buf_printf(&urls, "%s%s", urls.n ? "," : "", opt + 9);
+		if (od && od->type == LLE_OPT_URL && eq) {
+			lle_buf_printf(&urls, "%s%s", urls.n ? "," : "", eq + 1);
 			continue;
 		}
 		lle_buf_printf(&args, "%s\n", opt);
+	}
+	/* What the plugin itself says identifies the model (its hook). */
+	lle_model_identity_fn idf = rc->enabled ? lle_backend_identity_fn(be) : NULL;
+	if (idf) {
+		char id[1024] = "", ebuf[1024] = "";
+		if (idf(model, id, sizeof(id), ebuf, sizeof(ebuf)) < 0) {
+			lle_buf_free(&args);
+			lle_buf_free(&urls);
+			lle_secrets_scrub_buf(&pm->secrets, ebuf, sizeof(ebuf));
+			return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': its identity for the cache: %s",
+					   pm->name, ebuf);
+		}
+		id[sizeof(id) - 1] = '\0';
+		lle_buf_printf(&args, "\nmodel_identity=%s\n", id);
 	}
 	struct lle_buf ex = LLE_BUF_INIT;
 	lle_buf_printf(&ex, "chat=%d\nmax_length=%ld\n", rc->o->apply_chat_template, rc->o->max_length);
@@ -157,7 +174,7 @@ int run_cache_model(struct run_cache *rc, const struct plan_model *pm, struct ll
 		r = lle_err_oom(err);
 	} else if (!rc->enabled) {
 		memset(rc->model_id, 0, sizeof(rc->model_id));
-	} else if (!strcmp(pm->backend, "llamacpp") || (!urls.n && access(pm->model, R_OK) == 0)) {
+	} else if ((lle_backend_caps(be) & LLE_CAP_MODEL_FILE) || (!urls.n && access(pm->model, R_OK) == 0)) {
 		/* a model file: its size, time and header say which model it is */
 		r = lle_cache_model_id_gguf(pm->backend, pm->model, args.n ? lle_buf_str(&args) : NULL, rc->model_id, err);
 	} else {

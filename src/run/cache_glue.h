@@ -30,7 +30,8 @@ void run_cache_close(struct run_cache *rc);
 /* Whether responses are cached at all (not --no-cache). */
 int run_cache_enabled(const struct run_cache *rc);
 /* The model's identity: computed once per model, before its first request. */
-int run_cache_model(struct run_cache *rc, const struct plan_model *pm, struct lle_err *err);
+int run_cache_model(struct run_cache *rc, const struct plan_model *pm, const struct lle_backend *be,
+		    struct lle_model *model, struct lle_err *err);
 
 /* The key of one request of the current model. */
 int run_cache_key(const struct run_cache *rc, const struct lle_request *q, unsigned char key[RUN_KEY_LEN],

@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend/describe.h"
 #include "backend/loader.h"
 #include "monitor/monitor.h"
 #include "run/cache_glue.h"
@@ -38,6 +39,7 @@ volatile int lle_run_interrupted;
 struct host_state {
 	struct lle_host host;
 	const struct lle_host *dflt;
+	const struct lle_secrets *secrets; /* removed from what the plugin logs */
 	int tty;
 	double last_progress;
 };
@@ -58,7 +60,11 @@ static int host_interrupted(void *user)
 static void host_log(void *user, int level, const char *msg)
 {
 	struct host_state *h = user;
-	h->dflt->log(h->dflt->user, level, msg);
+	char *clean = h->secrets && h->secrets->n ? lle_secrets_scrub(h->secrets, msg) : NULL;
+	if (h->secrets && h->secrets->n && !clean)
+		return; /* no memory to scrub it: say nothing rather than a secret */
+	h->dflt->log(h->dflt->user, level, clean ? clean : msg);
+	free(clean);
 }
 
 static void host_progress(void *user, const char *what, double done, double total)
@@ -176,6 +182,7 @@ struct chunk {
 	size_t nslots;
 	struct progress *pr;
 	struct chunk_cache *cc;  /* the response cache's part (cache_glue.c), or NULL */
+	const struct lle_secrets *secrets; /* removed from the plugin's error texts */
 };
 
 static void chunk_cache_complete(struct chunk *c, const struct lle_request *req, const struct lle_result *res);
@@ -215,7 +222,7 @@ static void on_complete(void *user, const struct lle_request *req, const struct 
 	if (res->status == LLE_STATUS_OK && res->text)
 		s->text = valid_utf8(res->text, res->text_len);
 	if (res->status != LLE_STATUS_OK)
-		s->error = lle_strdup(res->error ? res->error : "request failed");
+		s->error = lle_secrets_scrub(c->secrets, res->error ? res->error : "request failed");
 	chunk_cache_complete(c, req, res);
 	c->pr->requests++;
 	c->pr->tokens += (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0);
@@ -396,6 +403,7 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
 	ck->slots = calloc(cr->nreq ? cr->nreq : 1, sizeof(*ck->slots));
 	ck->nslots = cr->nreq;
 	ck->pr = tr->pr;
+	ck->secrets = &tr->pm->secrets;
 	if (!ck->slots)
 		return lle_err_oom(err);
 	/* The response cache: what it has fills its slots, only the rest is sent. */
@@ -407,6 +415,7 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
 		lle_monitor_add_requests_total(tr->pr->mon, cr->nreq);
 	char ebuf[1024] = "";
 	if (nsend && tr->be->submit(tr->model, send, nsend, on_complete, ck, ebuf, sizeof(ebuf)) < 0) {
+		lle_secrets_scrub_buf(&tr->pm->secrets, ebuf, sizeof(ebuf));
 		lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': %s", tr->pm->name, ebuf);
 		chunk_cache_end(tr, ck, cr->nreq, NULL);
 		return -1;
@@ -611,7 +620,7 @@ static int run_task(struct task_run *tr, struct lle_err *err)
 	struct lle_fewshot *fs = NULL;
 	struct lle_ds *ds = NULL;
 	struct lle_task_agg *agg = lle_task_agg_new(t);
-	long bsz = o->batch_size > 0 ? o->batch_size : 32;
+	long bsz = lle_run_batch_size(o);
 	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
 	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
 	int rc = -1;
@@ -672,13 +681,19 @@ out:
 
 /* ---------- the whole run ---------- */
 
+/* The plan keeps a plugin loaded after its models ran (its catalog), and the
+ * plugin keeps the host it was last given: the host lives as long as the
+ * process, its secrets cleared when the run ends (lle_run_execute). */
+static struct host_state run_host;
+
 static int run_model(struct lle_plan *p, const struct plan_model *pm, const struct lle_run_opts *o,
 		     struct lle_gen_args *ga, struct lle_monitor *mon, struct run_output *ro, long *failed,
 		     struct run_cache *cache, struct lle_err *err)
 {
-	struct host_state hs;
-	host_init(&hs);
-	struct lle_plugin *pl = lle_backend_load(pm->backend, &hs.host, err);
+	struct host_state *hs = &run_host;
+	host_init(hs);
+	hs->secrets = &pm->secrets;
+	struct lle_plugin *pl = lle_backend_load(pm->backend, &hs->host, err);
 	if (!pl) {
 		lle_err_prefix(err, "model '%s'", pm->name);
 		return -1;
@@ -694,13 +709,16 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	op.system_message = o->apply_chat_template ? o->system_instruction : NULL;
 	op.options = (const char *const *)pm->options;
 	op.n_options = pm->noptions;
-	/* The openai backend is told which tasks need prompt log-probabilities,
-	 * so a server without them is refused at wait_ready, naming them. */
+	/* A backend that asks for them (an LLE_OPT_HOST option of its table) is
+	 * told which tasks need prompt log-probabilities, so a server without
+	 * them is refused at wait_ready, naming them. */
 	const char **xopts = NULL;
 	char *lltasks = NULL;
-	if (strcmp(pm->backend, "openai") == 0) {
+	const struct lle_option *llo = lle_backend_option(be, LLE_OPTION_LOGLIKELIHOOD_TASKS,
+							  strlen(LLE_OPTION_LOGLIKELIHOOD_TASKS));
+	if (llo && (llo->flags & LLE_OPT_HOST)) {
 		struct lle_buf b = LLE_BUF_INIT;
-		lle_buf_adds(&b, "loglikelihood_tasks=");
+		lle_buf_adds(&b, LLE_OPTION_LOGLIKELIHOOD_TASKS "=");
 		size_t n0 = b.n;
 		for (size_t i = 0; i < p->ntasks; i++)
 			if (p->tasks[i].task->output_type != LLE_OUT_GENERATE_UNTIL)
@@ -729,6 +747,7 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	free(xopts);
 	free(lltasks);
 	if (orc < 0) {
+		lle_secrets_scrub_buf(&pm->secrets, ebuf, sizeof(ebuf));
 		lle_plugin_close(pl);
 		return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 	}
@@ -740,10 +759,11 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	pr.model = pm->name;
 	pr.mon = mon;
 	if (be->wait_ready && be->wait_ready(model, ebuf, sizeof(ebuf)) < 0) {
+		lle_secrets_scrub_buf(&pm->secrets, ebuf, sizeof(ebuf));
 		rc = lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 		goto done;
 	}
-	if (output_model_begin(ro, pm, now_s() - t0, err) < 0 || run_cache_model(cache, pm, err) < 0) {
+	if (output_model_begin(ro, pm, now_s() - t0, err) < 0 || run_cache_model(cache, pm, be, model, err) < 0) {
 		rc = -1;
 		goto done;
 	}
@@ -805,6 +825,7 @@ int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 		output_store(ro, store);
 	for (size_t i = 0; rc == 0 && i < p->nmodels && !lle_run_interrupted; i++)
 		rc = run_model(p, &p->models[i], o, &ga, mon, ro, &failed, cache, err);
+	run_host.secrets = NULL; /* the plan's, freed after this */
 	lle_monitor_stop(mon, NULL);
 	output_close(ro);
 	run_cache_close(cache);
@@ -978,7 +999,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	const struct lle_run_opts *o = tr->o;
 	struct lle_fewshot *fs = NULL;
 	struct lle_ds *ds = NULL;
-	long bsz = o->batch_size > 0 ? o->batch_size : 32;
+	long bsz = lle_run_batch_size(o);
 	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
 	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
 	int rc = -1;

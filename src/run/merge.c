@@ -417,7 +417,7 @@ static int merge_model(const char *model, struct shard *sh, size_t nsh, const ch
 	const json_t *plan = json_object_get(sh[0].root, "shard_plan");
 	const json_t *tasks = json_object_get(plan, "tasks");
 	json_t *biters = json_object_get(json_object_get(sh[0].root, "config"), "bootstrap_iters");
-	long iters = json_is_integer(biters) ? (long)json_integer_value(biters) : 100000;
+	long iters = json_is_integer(biters) ? (long)json_integer_value(biters) : LLE_BOOTSTRAP_ITERS;
 	if (!json_is_object(tasks))
 		return lle_err_set(err, LLE_EXIT_DATA, "'%s' has no shard plan: it was not written by `llm-eval run --shard`",
 				   sh[0].path);

@@ -365,7 +365,7 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	size_t n = lle_task_agg_count(agg);
 	if (n == 0)
 		return 0; /* nothing scored (all failed, or stopped before the first chunk) */
-	if (lle_task_agg_results(agg, bootstrap_iters > 0 ? bootstrap_iters : 100000, &mr, &nmr, err) < 0)
+	if (lle_task_agg_results(agg, bootstrap_iters > 0 ? bootstrap_iters : LLE_BOOTSTRAP_ITERS, &mr, &nmr, err) < 0)
 		return -1;
 	json_t *res = json_object();
 	json_object_set_new(res, "alias", json_string(pt->alias ? pt->alias : pt->name));
@@ -599,16 +599,20 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 	json_t *cfg = json_object();
 	json_object_set_new(cfg, "model", json_string(ro->pm->backend));
 	struct lle_buf ma = LLE_BUF_INIT;
-	lle_buf_printf(&ma, "%s=%s", strcmp(ro->pm->backend, "llamacpp") == 0 ? "model_path" : "model", ro->pm->model);
-	for (size_t i = 0; i < ro->pm->noptions; i++)
-		if (strncmp(ro->pm->options[i], "api_key", 7) != 0)
-			lle_buf_printf(&ma, ",%s", ro->pm->options[i]);
+	/* Options as they may be shown: secret values and URLs' user-info
+	 * redacted (describe.h). */
+	lle_buf_printf(&ma, "%s=%s", lle_backend_caps(ro->pm->be) & LLE_CAP_MODEL_FILE ? "model_path" : "model",
+		       ro->pm->model);
+	for (size_t i = 0; i < ro->pm->noptions; i++) {
+		lle_buf_addc(&ma, ',');
+		lle_option_add_shown(&ma, ro->pm->be, ro->pm->options[i]);
+	}
 	json_object_set_new(cfg, "model_args", json_string(lle_buf_str(&ma)));
 	lle_buf_free(&ma);
 	json_object_set_new(cfg, "model_name", json_string(ro->pm->name));
-	json_object_set_new(cfg, "batch_size", json_integer(o->batch_size > 0 ? o->batch_size : 32));
+	json_object_set_new(cfg, "batch_size", json_integer(lle_run_batch_size(o)));
 	json_object_set_new(cfg, "limit", o->limit > 0 ? json_real(o->limit) : json_null());
-	json_object_set_new(cfg, "bootstrap_iters", json_integer(o->bootstrap_iters > 0 ? o->bootstrap_iters : 100000));
+	json_object_set_new(cfg, "bootstrap_iters", json_integer(lle_run_bootstrap_iters(o)));
 	json_object_set_new(cfg, "gen_kwargs", o->gen_kwargs ? json_string(o->gen_kwargs) : json_null());
 	json_object_set_new(cfg, "random_seed", json_integer(o->seed));
 	json_object_set_new(cfg, "fewshot_seed", json_integer(o->fewshot_seed));

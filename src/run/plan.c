@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend/loader.h"
+#include "backend/describe.h"
 #include "registry/registry.h"
 #include "run/gguf_meta.h"
 #include "util/buf.h"
@@ -438,7 +438,7 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 	int rc = -1;
 	const char *backend = o->backend ? o->backend : lle_node_str(cfg, "backend");
 	if (!backend)
-		backend = "llamacpp";
+		backend = LLE_DEFAULT_BACKEND;
 	const struct lle_node *bcfg = lle_node_get(lle_node_get(cfg, "backends"), backend);
 	m.name = lle_strdup(name);
 	m.backend = lle_strdup(backend);
@@ -454,11 +454,15 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 			    backend);
 		goto out;
 	}
-	if (strcmp(backend, "llamacpp") == 0) {
+	/* A backend that does not load is reported by check_backends, after
+	 * the tasks, as before any model's files are looked at. */
+	struct lle_err berr = { 0 };
+	m.be = lle_backend_catalog_get(p->backends, backend, &berr);
+	if (lle_backend_caps(m.be) & LLE_CAP_MODEL_FILE) {
 		const char *gguf = lle_node_str(bcfg, "gguf");
 		if (!gguf) {
-			lle_err_set(err, LLE_EXIT_CONFIG, "%s: model '%s': backends.llamacpp has no 'gguf' file name",
-				    path, name);
+			lle_err_set(err, LLE_EXIT_CONFIG, "%s: model '%s': backends.%s has no 'gguf' file name",
+				    path, name, backend);
 			goto out;
 		}
 		char *dir = o->model_dir ? lle_strdup(o->model_dir) : default_model_dir();
@@ -516,7 +520,7 @@ static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, 
 	const char *base = strrchr(o->model_path, '/');
 	base = base ? base + 1 : o->model_path;
 	m.name = lle_strdup(base);
-	m.backend = lle_strdup(o->backend ? o->backend : "llamacpp");
+	m.backend = lle_strdup(o->backend ? o->backend : LLE_DEFAULT_BACKEND);
 	m.model = lle_strdup(o->model_path);
 	if (!m.name || !m.backend || !m.model) {
 		plan_model_fini(&m);
@@ -525,6 +529,8 @@ static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, 
 	char *dot = strrchr(m.name, '.');
 	if (dot && strcmp(dot, ".gguf") == 0)
 		*dot = '\0';
+	struct lle_err berr = { 0 };
+	m.be = lle_backend_catalog_get(p->backends, m.backend, &berr); /* NULL: check_backends says why */
 	if (cli_options(&m, o, err) < 0) {
 		plan_model_fini(&m);
 		return -1;
@@ -542,7 +548,8 @@ static int check_chat_templates(const struct lle_plan *p, const struct lle_run_o
 		return 0;
 	for (size_t i = 0; i < p->nmodels; i++) {
 		const struct plan_model *m = &p->models[i];
-		if (strcmp(m->backend, "llamacpp") != 0 || m->chat_template || !m->model)
+		uint64_t need = LLE_CAP_MODEL_FILE | LLE_CAP_CHAT_TEMPLATE;
+		if ((lle_backend_caps(m->be) & need) != need || m->chat_template || !m->model)
 			continue;
 		if (lle_gguf_has_key(m->model, "tokenizer.chat_template") == 0)
 			return lle_err_set(err, LLE_EXIT_CONFIG,
@@ -555,21 +562,28 @@ static int check_chat_templates(const struct lle_plan *p, const struct lle_run_o
 	return 0;
 }
 
-/* Every backend the plan uses must load (without opening a model). */
+/* Every backend the plan uses must load (without opening a model): the
+ * plan's catalog loaded each one while resolving its models and keeps it
+ * open, so these calls only say again why one did not load. */
 static int check_backends(struct lle_plan *p, struct lle_err *err)
 {
 	for (size_t i = 0; i < p->nmodels; i++) {
-		int seen = 0;
-		for (size_t j = 0; j < i; j++)
-			seen |= strcmp(p->models[j].backend, p->models[i].backend) == 0;
-		if (seen)
-			continue;
-		struct lle_plugin *pl = lle_backend_load(p->models[i].backend, NULL, err);
-		if (!pl) {
+		if (!lle_backend_catalog_get(p->backends, p->models[i].backend, err)) {
 			lle_err_prefix(err, "model '%s'", p->models[i].name);
 			return -1;
 		}
-		lle_plugin_close(pl);
+	}
+	return 0;
+}
+
+/* The secret values of each model's options, removed from whatever its
+ * plugin says (lle_secrets_scrub). */
+static int collect_secrets(struct lle_plan *p, struct lle_err *err)
+{
+	for (size_t i = 0; i < p->nmodels; i++) {
+		struct plan_model *m = &p->models[i];
+		if (lle_secrets_collect(&m->secrets, m->be, (const char *const *)m->options, m->noptions) < 0)
+			return lle_err_oom(err);
 	}
 	return 0;
 }
@@ -584,6 +598,8 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 		return NULL;
 	}
 	lle_data_dir_pick(o->data_dir, &p->dd);
+	if (!(p->backends = lle_backend_catalog_new()))
+		goto oom;
 
 	/* Models: --model names, --model-path, or the category's models. */
 	for (size_t i = 0; i < o->nmodels; i++)
@@ -655,7 +671,7 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 	strv_free(names, nnames);
 	names = NULL;
 	nnames = 0;
-	if (check_backends(p, err) < 0)
+	if (check_backends(p, err) < 0 || collect_secrets(p, err) < 0)
 		goto fail;
 	return p;
 oom:
@@ -673,6 +689,7 @@ void plan_model_fini(struct plan_model *m)
 	free(m->model);
 	free(m->chat_template);
 	strv_free(m->options, m->noptions);
+	lle_secrets_free(&m->secrets);
 	memset(m, 0, sizeof(*m));
 }
 
@@ -708,5 +725,6 @@ void lle_plan_free(struct lle_plan *p)
 		plan_group_fini(&p->groups[i]);
 	free(p->groups);
 	strv_free(p->top, p->ntop);
+	lle_backend_catalog_free(p->backends);
 	free(p);
 }

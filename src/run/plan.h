@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "backend/describe.h"
 #include "data/dataset.h"
 #include "run/run.h"
 #include "tasks/task.h"
@@ -12,10 +13,12 @@
 struct plan_model {
 	char *name;            /* registry name, or the GGUF file's base name */
 	char *backend;         /* plugin name */
-	char *model;           /* GGUF path (llamacpp) or served model name */
+	char *model;           /* GGUF path (LLE_CAP_MODEL_FILE) or the model's name */
 	char *chat_template;   /* the registry's template name, or NULL: the model's own */
 	char **options;        /* "key=value" for the plugin */
 	size_t noptions;
+	const struct lle_backend *be;  /* its description (the plan's catalog keeps it loaded) */
+	struct lle_secrets secrets;    /* option values never written or shown */
 };
 
 struct plan_task {
@@ -55,6 +58,7 @@ struct lle_plan {
 	char **top;                /* the names asked for */
 	size_t ntop;
 	struct lle_data_dir dd;
+	struct lle_backend_catalog *backends; /* every backend of models[], loaded */
 };
 
 void plan_model_fini(struct plan_model *m);

@@ -21,6 +21,12 @@
 
 struct lle_registry;
 
+/* Documents per backend submission when not told (--batch-size). */
+#define LLE_RUN_BATCH_SIZE 32
+
+/* The options of a run. Start from lle_run_opts_default(), which sets every
+ * default in one place; a field left 0 by a caller that zeroes the struct
+ * means the same default where 0 is not a meaningful value. */
 struct lle_run_opts {
 	const char *const *models;    /* registry model names */
 	size_t nmodels;
@@ -34,18 +40,18 @@ struct lle_run_opts {
 	const char *category;         /* --category: its models x its tasks */
 	double limit;                 /* 0: all; >= 1: documents per task; < 1: a fraction */
 	long num_fewshot;             /* -1: each task's own */
-	long fewshot_seed;            /* the harness's fewshot_random_seed (1234) */
+	long fewshot_seed;            /* the harness's fewshot_random_seed (LLE_FEWSHOT_SEED) */
 	long seed;                    /* seed of sampled generations */
 	int apply_chat_template;
 	const char *system_instruction;
 	const char *gen_kwargs;       /* "k=v,k=v": temperature, top_p, max_gen_toks, do_sample, until */
-	long batch_size;              /* documents per backend submission (default 32) */
+	long batch_size;              /* documents per backend submission (LLE_RUN_BATCH_SIZE) */
 	long threads;                 /* 0: the backend's default */
 	long max_length;              /* 0: the model's context */
 	const char *output_dir;       /* NULL: no files, only the table */
 	int log_samples;
 	const char *data_dir;         /* --data-dir */
-	long bootstrap_iters;         /* for stderr of non-mean metrics (default 100000 as the harness) */
+	long bootstrap_iters;         /* for stderr of non-mean metrics (LLE_BOOTSTRAP_ITERS, as the harness) */
 	int quiet;                    /* no progress */
 	int json_table;               /* print the final results JSON to stdout instead of a table */
 	unsigned monitor_interval_ms; /* 0: the default */
@@ -77,6 +83,14 @@ struct lle_run_outcome {
 void lle_run_outcome_free(struct lle_run_outcome *oc);
 
 struct lle_plan;
+
+/* Every default: num_fewshot -1 (each task's own), fewshot_seed
+ * LLE_FEWSHOT_SEED, seed 0, batch_size LLE_RUN_BATCH_SIZE, bootstrap_iters
+ * LLE_BOOTSTRAP_ITERS; everything else 0 or NULL (src/run/opts.c). */
+struct lle_run_opts lle_run_opts_default(void);
+/* The batch size and bootstrap resamples of o, with their defaults for 0. */
+long lle_run_batch_size(const struct lle_run_opts *o);
+long lle_run_bootstrap_iters(const struct lle_run_opts *o);
 
 /* Resolve everything the run needs; NULL with err set (config, data or
  * backend code) naming the model, task, file or document at fault. */

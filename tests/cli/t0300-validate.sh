@@ -116,6 +116,33 @@ expect "multi-line description, default backend missing" 3 llm-eval validate --i
 	err_has "error: $F:2:14: 'description' must be one line" &&
 	err_has "error: $F:7:10: default backend 'openai' has no entry under 'backends'"
 
+# Backend sections are checked against the plugin's own option table (read
+# from the plugin: no host file lists a backend's options).
+case_file models o.yaml 'name: opts\ndescription: d\nhf_repo: a/b\ncategories: [coding]\nbackend: openai\nbackends:\n  openai:\n    model: m\n    base_url: [http://a/v1, http://b/v1]\n    num_concurent: 4\n    max_retries: many\n    backoff: 0\n    headers: ["X-A: 1"]\n    loglikelihood_tasks: x\n  vllm: {model: m}\n'
+expect "backend options from the plugin's table" 3 llm-eval validate --include-path "$D" && lines_ok &&
+	err_has "warning: $F:10:5: unknown key 'num_concurent' (did you mean 'num_concurrent'?)" &&
+	err_has "error: $F:11:18: 'max_retries' must be a whole number, 0 or more, not a string" &&
+	err_has "warning: $F:14:5: unknown key 'loglikelihood_tasks'" &&
+	err_has "warning: $F:15:3: unknown key 'vllm'" &&
+	{ ! grep -q "backoff\|headers\|base_url" "$ERR" || fail "a declared option was refused"; }
+# a plugin without an option table (the test backend) is not checked; one
+# that does not load is reported, its section left unchecked
+case_file models p.yaml 'name: tb\ndescription: d\nhf_repo: a/b\ncategories: [coding]\nbackend: testbackend\nbackends:\n  testbackend: {model: x, reply: y}\n  refuse: {model: x}\n'
+expect "test plugins" 0 env LLM_EVAL_PLUGIN_PATH="$BUILD/tests/plugins" "$LLM_EVAL" validate --include-path "$D" &&
+	lines_ok && err_has "warning: $F:8:3: the options of backend 'refuse' are not checked: backend plugin '" &&
+	err_has "refuse.so' refused to start: no device found" && { ! grep -q "testbackend" "$ERR" || fail "testbackend checked"; }
+expect "a backend that is not installed" 3 llm-eval validate --include-path "$D" &&
+	err_has "error: $F:5:10: 'backend' is 'testbackend', expected one of: llamacpp, openai"
+rm -f "$F"
+# a registry whose models have no backend sections loads no plugin
+mkdir -p "$T/nobk/models" "$T/nobk/categories"
+printf 'category: coding\ndescription: d\n' >"$T/nobk/categories/coding.yaml"
+printf 'name: plain\ndescription: d\nhf_repo: a/b\ncategories: [coding]\nbackend: openai\n' >"$T/nobk/models/q.yaml"
+expect "no backends section: no plugin loaded" 0 env LD_DEBUG=libs LLM_EVAL_DATADIR="$T/nobk" "$LLM_EVAL" validate &&
+	{ ! grep -Eq 'openai\.so|llamacpp\.so|libllama' "$ERR" || fail "it loaded a plugin"; }
+expect "a backends section loads its plugin" 0 env LD_DEBUG=libs "$LLM_EVAL" validate --include-path "$T/nobk" &&
+	{ grep -q 'llamacpp\.so' "$ERR" || fail "llamacpp.so was not loaded"; }
+
 case_file tasks t1.yaml 'task: t1\ncategory: coding\ndescription: d\ndataset_path: x\ndoc_to_text: q\noutput_type: generate\nnum_fewshot: -1\nmetric_list: [acc]\n'
 expect "task values" 3 llm-eval validate --include-path "$D" && lines_ok &&
 	err_has "error: $F:6:14: 'output_type' is 'generate', expected one of: generate_until, loglikelihood, loglikelihood_rolling, multiple_choice" &&

@@ -16,13 +16,22 @@ expect "list backends with the test plugins" 0 env LLM_EVAL_PLUGIN_PATH="$BUILD/
 	"$LLM_EVAL" list backends &&
 	out_has "testbackend    ok" && out_has "nosym          error" &&
 	out_has "has no entry symbol 'lle_backend_entry'" &&
-	out_has "was built for backend ABI 2.3, but this llm-eval supports ABI 1.0" &&
+	out_has "was built for backend ABI 2.3, but this llm-eval supports ABI 1.1" &&
 	out_has "a library it needs, 'libllemissing.so', is missing" &&
 	out_has "refused to start: no device found"
 expect "list backends finds llamacpp in the build" 0 "$LLM_EVAL" list backends &&
 	out_has "llamacpp       ok" && out_has "devices:"
 expect "list backends --json" 0 "$LLM_EVAL" list backends --json &&
 	out_has '"name": "llamacpp"' && out_has '"status": "ok"'
+expect "list backends -v: capabilities and options from each plugin's table" 0 "$LLM_EVAL" list backends -v &&
+	out_has "capabilities: model-file, prompt-logprobs, chat-template, exact" &&
+	out_has "n_gpu_layers=int  layers offloaded" && out_has "headers=list (secret)" &&
+	{ ! grep -q loglikelihood_tasks "$OUT" || fail "an option the host sets is offered"; }
+expect "list backends --json: caps and options" 0 "$LLM_EVAL" list backends --json &&
+	out_has '"caps": ["model-file", "prompt-logprobs", "chat-template", "exact"]' &&
+	out_has '{"key": "headers", "type": "list", "secret": true, "set_by_host": false'
+expect "a plugin without a table" 0 env LLM_EVAL_PLUGIN_PATH="$BUILD/tests/plugins" "$LLM_EVAL" -v list backends &&
+	out_has "options: not declared (any key=value is passed on)"
 expect "list backends loads the plugins (and only then llama.cpp)" 0 \
 	env LD_DEBUG=libs "$LLM_EVAL" list backends &&
 	{ grep -q 'libllama' "$ERR" || fail "llama.cpp was not loaded"; }

@@ -209,6 +209,20 @@ static void t_close(struct lle_model *m)
 	host->free(host->user, m);
 }
 
+/* The model's identity for the response cache (ABI 1.1): what the scripted
+ * replies say, so that editing the replies file changes the cache key even
+ * though the option (the file's name) does not. */
+static int t_identity(struct lle_model *m, char *out, size_t len, char *err, size_t errlen)
+{
+	(void)err;
+	(void)errlen;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (size_t i = 0; i < m->nentries; i++)
+		h = fnv1a(fnv1a(h, m->entries[i]), "\n%%\n");
+	snprintf(out, len, "test backend replies %zu %016llx", m->nentries, (unsigned long long)h);
+	return 0;
+}
+
 static const struct lle_backend backend = {
 	.abi_major = LLE_BACKEND_ABI_MAJOR,
 	.abi_minor = LLE_BACKEND_ABI_MINOR,
@@ -222,6 +236,7 @@ static const struct lle_backend backend = {
 	.submit = t_submit,
 	.count_tokens = t_count,
 	.close = t_close,
+	.model_identity = t_identity,  /* no option table: options are not checked */
 };
 
 const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len);

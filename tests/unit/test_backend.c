@@ -1,5 +1,6 @@
-/* Unit tests for the backend plugin loader (src/backend/loader.c) and
- * `list backends`, with the test plugins of tests/plugins/: one that works
+/* Unit tests for the backend plugin loader (src/backend/loader.c), what the
+ * host reads of a backend's description and its secret scrubbing
+ * (src/backend/describe.c), and `list backends`, with the test plugins of tests/plugins/: one that works
  * (testbackend) and one for each failure the loader must explain. */
 #include "check.h"
 
@@ -8,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backend/describe.h"
 #include "backend/loader.h"
 #include "cli/cmd.h"
 #include "util/buf.h"
@@ -33,6 +35,85 @@ static const char *load_error(const char *name)
 		return "(loaded)";
 	}
 	return err.code == LLE_EXIT_BACKEND ? err.msg : "(wrong exit code)";
+}
+
+/* A table as a plugin declares it: a secret list, a URL, a plain option. */
+static const struct lle_option t_opts[] = {
+	{ "headers", LLE_OPT_LIST, LLE_OPT_SECRET, "h" },
+	{ "base_url", LLE_OPT_URL, 0, "u" },
+	{ "n", LLE_OPT_INT, LLE_OPT_NO_IDENTITY, "n" },
+	{ NULL, 0, 0, NULL },
+};
+
+TEST(description_fields_of_an_older_plugin_read_as_absent)
+{
+	struct lle_backend be = { 0 };
+	be.size = sizeof(be);
+	be.caps = LLE_CAP_MODEL_FILE;
+	be.options = t_opts;
+	CHECK(lle_backend_caps(&be) == LLE_CAP_MODEL_FILE);
+	CHECK(lle_backend_option(&be, "base_url", 8) == &t_opts[1]);
+	CHECK(lle_backend_option(&be, "base", 4) == NULL);
+	/* a plugin built against ABI 1.0 ends at close: caps and options unread */
+	be.size = (uint32_t)(offsetof(struct lle_backend, close) + sizeof(be.close));
+	CHECK(lle_backend_caps(&be) == 0);
+	CHECK(lle_backend_options(&be) == NULL);
+	CHECK(lle_backend_identity_fn(&be) == NULL);
+}
+
+TEST(secret_options_are_shown_redacted_and_scrubbed_from_text)
+{
+	struct lle_backend be = { 0 };
+	be.size = sizeof(be);
+	be.options = t_opts;
+	struct lle_buf b = LLE_BUF_INIT;
+	CHECK(lle_option_add_shown(&b, &be, "headers=Authorization: Bearer tok123456,X-B: other99") == 0);
+	CHECK_STREQ(lle_buf_str(&b), "headers=<redacted>");
+	lle_buf_reset(&b);
+	CHECK(lle_option_add_shown(&b, &be, "base_url=http://u:pw12@h:1/v1,https://h2/v1,http://k@h3") == 0);
+	CHECK_STREQ(lle_buf_str(&b), "base_url=http://<redacted>@h:1/v1,https://h2/v1,http://<redacted>@h3");
+	lle_buf_reset(&b);
+	/* any option's URL, and options of a backend without a table */
+	CHECK(lle_option_add_shown(&b, NULL, "x=ftp://me:pass@host/p") == 0);
+	CHECK_STREQ(lle_buf_str(&b), "x=ftp://<redacted>@host/p");
+	lle_buf_reset(&b);
+	CHECK(lle_option_add_shown(&b, &be, "n=4") == 0);
+	CHECK_STREQ(lle_buf_str(&b), "n=4");
+	lle_buf_free(&b);
+
+	const char *opts[] = { "headers=Authorization: Bearer tok123456,X-B: other99",
+			       "base_url=http://user:pw12345@h:1/v1", "n=4" };
+	struct lle_secrets sec = { 0 };
+	CHECK(lle_secrets_collect(&sec, &be, opts, 3) == 0);
+	char *t = lle_secrets_scrub(&sec, "401 for 'Bearer tok123456' at http://user:pw12345@h:1 (pw12345), X-B: other99, n=4");
+	/* the longest secret that matches goes: the whole header, then its token */
+	CHECK_STREQ(t, "401 for '<redacted>' at http://<redacted>@h:1 (<redacted>), <redacted>, n=4");
+	free(t);
+	t = lle_secrets_scrub(&sec, "token tok123456 refused");
+	CHECK_STREQ(t, "token <redacted> refused");
+	free(t);
+	char small[24] = "key tok123456 here";
+	lle_secrets_scrub_buf(&sec, small, sizeof(small));
+	CHECK_STREQ(small, "key <redacted> here");
+	lle_secrets_free(&sec);
+}
+
+TEST(catalog_loads_each_backend_once_and_names_the_installed_ones)
+{
+	struct lle_backend_catalog *c = lle_backend_catalog_new();
+	struct lle_err err = { 0 };
+	CHECK(c != NULL);
+	const struct lle_backend *a = lle_backend_catalog_get(c, "testbackend", &err);
+	CHECK(a != NULL && lle_backend_catalog_get(c, "testbackend", &err) == a);
+	CHECK(lle_backend_catalog_get(c, "refuse", &err) == NULL);
+	CHECK(strstr(err.msg, "refused to start: no device found") != NULL);
+	lle_err_clear(&err);
+	CHECK(lle_backend_catalog_get(c, "refuse", &err) == NULL); /* remembered */
+	CHECK(strstr(err.msg, "refused to start") != NULL);
+	CHECK(lle_backend_catalog_has(c, "nosym") && !lle_backend_catalog_has(c, "nope"));
+	const char *names = lle_backend_catalog_names(c);
+	CHECK(names && strstr(names, "missingdep, newabi, nosym, refuse, testbackend") == names);
+	lle_backend_catalog_free(c);
 }
 
 TEST(missing_plugin_names_the_search_path)
@@ -296,7 +377,7 @@ TEST(list_backends_shows_each_plugin_and_why_it_fails)
 	s = lle_buf_str(&out);
 	CHECK(s[0] == '[');
 	CHECK(strstr(s, "{\"name\": \"testbackend\", \"path\": \"") != NULL);
-	CHECK(strstr(s, "\"status\": \"ok\", \"abi\": \"1.0\", \"version\": \"1.0\"") != NULL);
+	CHECK(strstr(s, "\"status\": \"ok\", \"abi\": \"1.1\", \"version\": \"1.0\"") != NULL);
 	CHECK(strstr(s, "\"status\": \"error\", \"error\": \"backend plugin '") != NULL);
 	lle_buf_reset(&out);
 	char *bad[] = { "backends", "--frob", NULL };
@@ -334,5 +415,8 @@ int main(void)
 	RUN(working_plugin_round_trip);
 	RUN(scan_lists_plugins_in_path_order_with_shadowing);
 	RUN(list_backends_shows_each_plugin_and_why_it_fails);
+	RUN(description_fields_of_an_older_plugin_read_as_absent);
+	RUN(secret_options_are_shown_redacted_and_scrubbed_from_text);
+	RUN(catalog_loads_each_backend_once_and_names_the_installed_ones);
 	return check_done();
 }

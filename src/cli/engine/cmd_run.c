@@ -255,14 +255,10 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		return LLE_EXIT_INTERNAL;
 	}
 	const char *models[64], *tasks[256], *margs[64];
-	struct lle_run_opts o = { 0 };
+	struct lle_run_opts o = lle_run_opts_default();
 	o.models = models;
 	o.tasks = tasks;
 	o.model_args = margs;
-	o.num_fewshot = -1;
-	o.fewshot_seed = 1234;
-	o.seed = 0;
-	o.bootstrap_iters = 100000;
 	int opt;
 	opterr = 0;
 	optind = 1;
