@@ -6,7 +6,7 @@
 #                           `show` map nothing else.
 #   libllm-eval-engine.so   datasets, tasks, the run engine, the store, the monitor,
 #                           the sandbox. dlopen()ed by the commands that declare
-#                           CMD_NEED_ENGINE; links jansson, PCRE2, zlib, SQLite,
+#                           LLE_NEED_ENGINE; links jansson, PCRE2, zlib, SQLite,
 #                           libseccomp. It resolves util/registry symbols from the
 #                           executable (built with --export-dynamic).
 # Backend plugins live in plugins/<name>/ and include only include/llm-eval/backend.h;
