@@ -55,6 +55,7 @@ struct lle_plan {
 	char **top;                /* the names asked for */
 	size_t ntop;
 	struct lle_data_dir dd;
+	int check_only;            /* lle_run_check_task: compile, read no data */
 };
 
 void plan_model_fini(struct plan_model *m);
