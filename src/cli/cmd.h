@@ -83,7 +83,8 @@ struct lle_buf;
  * `show task`: plan NAME (NULL: every task, group and python task of reg)
  * as `run --tasks NAME` would without a model or data, print each problem
  * as one error line (a problem shared by several names once), and with
- * report, add a line "name<TAB>kind<TAB>ok|problem" per name. An exit
+ * report, add a line "name<TAB>kind<TAB>python|-<TAB>ok|problem" per name
+ * (python: its config, includes merged, has a `!function` or `class`). An exit
  * code: 0, or LLE_EXIT_INTERNAL (out of memory); problems are counted in c. */
 struct lle_check_counts {
 	size_t nchecked;  /* names planned */

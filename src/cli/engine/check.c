@@ -29,6 +29,33 @@ static int seen_before(struct lle_buf *seen, const char *msg)
 	return 0;
 }
 
+/* Whether a config holds Python: a `!function` anywhere, or `class`. */
+static int has_python(const struct lle_node *n, int top)
+{
+	if (!n)
+		return 0;
+	if (n->tag && strcmp(n->tag, "!function") == 0)
+		return 1;
+	for (size_t i = 0; (n->kind == LLE_NODE_MAP || n->kind == LLE_NODE_SEQ) && i < n->n; i++)
+		if ((top && n->kind == LLE_NODE_MAP && strcmp(n->keys[i], "class") == 0) ||
+		    has_python(n->items[i], 0))
+			return 1;
+	return 0;
+}
+
+/* "python" when the entry's config, includes merged, holds Python, else "-". */
+static const char *python_cell(const struct lle_reg_entry *e)
+{
+	struct lle_buf path = LLE_BUF_INIT;
+	lle_buf_printf(&path, "%s/%s", e->root, e->relpath);
+	struct lle_err err = { 0 };
+	struct lle_node *n = path.oom ? NULL : lle_reg_load_full(lle_buf_str(&path), NULL, NULL, &err);
+	int py = has_python(n, 1);
+	lle_node_free(n);
+	lle_buf_free(&path);
+	return py ? "python" : "-";
+}
+
 static void tsv_cell(struct lle_buf *out, const char *s)
 {
 	for (; *s; s++)
@@ -46,20 +73,22 @@ int lle_engine_check_tasks(struct lle_registry *reg, const char *name, struct ll
 	for (size_t i = 0; i < n && rc == LLE_EXIT_OK; i++) {
 		struct lle_reg_entry e;
 		const char *what = name;
-		const char *kind = NULL;
+		const char *kind = NULL, *py = "-";
 		if (!name) {
 			/* Tags only list tasks, which are checked on their own. */
 			if (lle_registry_get(reg, LLE_REG_TASKS, i, &e) < 0 || e.kind == LLE_KIND_TAG)
 				continue;
 			what = e.name;
 			kind = lle_reg_kind_name(e.kind);
+			if (report)
+				py = python_cell(&e);
 		}
 		c->nchecked++;
 		lle_err_clear(&err);
 		if (lle_run_check_task(reg, what, &err) == 0) {
 			if (report) {
 				tsv_cell(report, what);
-				lle_buf_printf(report, "\t%s\tok\n", kind ? kind : "");
+				lle_buf_printf(report, "\t%s\t%s\tok\n", kind ? kind : "", py);
 			}
 			continue;
 		}
@@ -73,7 +102,7 @@ int lle_engine_check_tasks(struct lle_registry *reg, const char *name, struct ll
 			c->first_code = err.code;
 		if (report) {
 			tsv_cell(report, what);
-			lle_buf_printf(report, "\t%s\t", kind ? kind : "");
+			lle_buf_printf(report, "\t%s\t%s\t", kind ? kind : "", py);
 			tsv_cell(report, err.msg);
 			lle_buf_addc(report, '\n');
 		}
