@@ -27,7 +27,7 @@
  * with the build). Bump it when any of them changes incompatibly or the list
  * grows; the dispatcher refuses an engine of another version or interface.
  * 2: the backend descriptions and secret scrubbing (src/backend/describe.h). */
-#define LLE_ENGINE_ABI "3"
+#define LLE_ENGINE_ABI "4"
 
 /* What a command needs set up before it runs. */
 enum lle_cmd_need {
@@ -78,6 +78,30 @@ struct lle_registry *lle_cli_registry(struct lle_ctx *ctx, unsigned types, int *
 void lle_cli_registry_warnings(const struct lle_registry *r);
 /* Validate the whole registry and print its problems; the exit code. */
 int lle_cli_validate_all(struct lle_ctx *ctx, int strict);
+/* Load the engine into ctx->engine (once; the version checked as for an
+ * engine command) and return its symbol `sym`; NULL after printing why. */
+void *lle_cli_engine_sym(struct lle_ctx *ctx, const char *sym);
+struct lle_buf;
+
+/* The task check, in the engine (src/cli/engine/check.c), found with
+ * lle_cli_engine_sym(ctx, "lle_engine_check_tasks") by `validate` and
+ * `show task`: plan NAME (NULL: every task, group and python task of reg)
+ * as `run --tasks NAME` would without a model or data, print each problem
+ * as one error line (a problem shared by several names once), and with
+ * report, add a line "name<TAB>kind<TAB>python|-<TAB>ok|problem" per name
+ * (python: its config, includes merged, has a `!function` or `class`). An exit
+ * code: 0, or LLE_EXIT_INTERNAL (out of memory); problems are counted in c. */
+struct lle_check_counts {
+	size_t nchecked;  /* names planned */
+	size_t nfailed;   /* names that do not plan */
+	size_t nlines;    /* error lines printed */
+	int first_code;   /* the first problem's exit code */
+};
+typedef int (*lle_check_tasks_fn)(struct lle_registry *reg, const char *name, struct lle_buf *report,
+				  struct lle_check_counts *c);
+int lle_engine_check_tasks(struct lle_registry *reg, const char *name, struct lle_buf *report,
+			   struct lle_check_counts *c);
+
 /* Write the buffer to stdout; LLE_EXIT_IO on a failed or short write. */
 struct lle_buf;
 int lle_cli_write_out(struct lle_buf *b);

@@ -3,7 +3,11 @@
  * came from (or as JSON with --json). A category also lists its members; a
  * tag lists its tasks.
  *
- * This is the first place a file is parsed in full; `list` never does. */
+ * This is the first place a file is parsed in full; `list` never does. A
+ * task or group is also compiled by the engine's task check, the step `run`
+ * plans with (src/cli/engine/check.c): its config is printed, and a problem
+ * `run` would refuse it for is reported and sets the exit code. `show model`
+ * and `show category` do not load the engine. */
 #include <ctype.h>
 #include <math.h>
 #include <stdio.h>
@@ -337,7 +341,10 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 	char **files = NULL;
 	size_t nfiles = 0;
 	struct lle_err err = { 0 };
+	int cfg_ok = 0; /* printed, even when the check then refuses it */
 	struct lle_node *cfg = lle_reg_load_full(lle_buf_str(&path), &files, &nfiles, &err);
+	if (cfg)
+		cfg_ok = 1;
 	if (!cfg) {
 		lle_errorf("%s", err.msg);
 		rc = err.code ? err.code : LLE_EXIT_CONFIG;
@@ -426,6 +433,15 @@ int lle_cmd_show(struct lle_ctx *ctx, int argc, char **argv)
 			names_print(&out, "tasks", &tasks, 0);
 		}
 	}
+	if (sv->type == LLE_REG_TASKS) {
+		/* What run would refuse, show refuses too (after printing). */
+		lle_check_tasks_fn check;
+		struct lle_check_counts c = { 0 };
+		*(void **)&check = lle_cli_engine_sym(ctx, "lle_engine_check_tasks");
+		rc = !check ? LLE_EXIT_INTERNAL : check(r, e->name, NULL, &c);
+		if (rc == 0 && c.nfailed)
+			rc = c.first_code;
+	}
 	if (models.b.oom || tasks.b.oom)
 		out.oom = 1;
 	lle_buf_free(&models.b);
@@ -436,13 +452,14 @@ done:
 		free(files[i]);
 	free(files);
 	lle_buf_free(&path);
-	if (rc) {
+	if (rc == LLE_EXIT_INTERNAL || (rc && !cfg_ok)) {
 		lle_buf_free(&out);
 		lle_registry_free(r);
 		return rc;
 	}
-write:
-	rc = lle_cli_write_out(&out);
+write:;
+	int wrc = lle_cli_write_out(&out);
+	rc = rc ? rc : wrc;
 	lle_buf_free(&out);
 	lle_registry_free(r);
 	return rc;

@@ -1,11 +1,14 @@
-/* `llm-eval validate [--strict]`: parse every registry file on the search
- * path in full and check it (src/registry/validate.c). Each problem is one
- * line, `error: path:line:col: ...` or `warning: ...`, on stderr; nothing is
- * printed when all is well. Exit 3 (config) when there is an error, or a
+/* `llm-eval validate [--strict] [--report]`: parse every registry file on
+ * the search path in full and check it (src/registry/validate.c), then
+ * compile every task, group and python task through the engine, the step
+ * `run` plans with (src/cli/engine/check.c), so what validate accepts, run
+ * accepts. Each problem is one line, `error: path:line:col: ...` or
+ * `warning: ...`, on stderr. Exit 3 (config) when there is an error, or a
  * warning with --strict.
  *
- * LLM_EVAL_LAZY_LOADING=0 makes the dispatcher run the same check before
- * every registry command (lle_cli_validate_all).
+ * LLM_EVAL_LAZY_LOADING=0 makes the dispatcher run the registry check (not
+ * the compile, which would load the engine) before every registry command
+ * (lle_cli_validate_all).
  *
  * Backends: a model's `backend:` and `backends:` must name installed plugins
  * (their files; nothing is loaded for that), and the keys of a backends.NAME
@@ -45,7 +48,23 @@ static int be_describe(void *user, const char *name, uint64_t *caps, const struc
 	return 0;
 }
 
-int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
+/* The engine's task check over the whole registry: error lines to stderr,
+ * the report (--report) to stdout; 0, or an exit code. */
+static int compile_all(struct lle_ctx *ctx, struct lle_registry *r, int report, struct lle_check_counts *c)
+{
+	lle_check_tasks_fn check;
+	*(void **)&check = lle_cli_engine_sym(ctx, "lle_engine_check_tasks");
+	if (!check)
+		return LLE_EXIT_INTERNAL;
+	struct lle_buf out = LLE_BUF_INIT;
+	int rc = check(r, NULL, report ? &out : NULL, c);
+	if (rc == 0 && report)
+		rc = lle_cli_write_out(&out);
+	lle_buf_free(&out);
+	return rc;
+}
+
+static int validate(struct lle_ctx *ctx, int strict, int deep, int report)
 {
 	int rc = 0;
 	struct lle_registry *r =
@@ -68,6 +87,7 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
 		lle_backend_catalog_free(cat);
 		return err.code ? err.code : LLE_EXIT_INTERNAL;
 	}
+	struct lle_check_counts c = { 0 };
 	/* One diagnostic per line, through the one place that prints them. */
 	const char *s = lle_buf_str(&p.text);
 	while (*s) {
@@ -79,11 +99,21 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
 			lle_warnf("%.*s", n - 9, s + 9);
 		s += n + (nl != NULL);
 	}
+	if (deep && (rc = compile_all(ctx, r, report, &c)) != 0) {
+		lle_reg_problems_free(&p);
+		lle_registry_free(r);
+		lle_backend_catalog_free(cat);
+		return rc;
+	}
+	/* A task that does not compile is one error line more. */
+	p.nerrors += (unsigned)c.nlines;
 	if (p.nerrors || p.nwarnings)
 		fprintf(stderr, "%u error%s, %u warning%s in %u file%s\n", p.nerrors, p.nerrors == 1 ? "" : "s",
 			p.nwarnings, p.nwarnings == 1 ? "" : "s", p.nfiles, p.nfiles == 1 ? "" : "s");
-	else
+	if (!p.nerrors && !p.nwarnings)
 		lle_notef("%u file%s, no problems", p.nfiles, p.nfiles == 1 ? "" : "s");
+	if (deep && !c.nfailed)
+		lle_notef("%zu tasks, groups and python tasks compile", c.nchecked);
 	rc = p.nerrors || (strict && p.nwarnings) ? LLE_EXIT_CONFIG : LLE_EXIT_OK;
 	lle_reg_problems_free(&p);
 	lle_registry_free(r);
@@ -91,16 +121,23 @@ int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
 	return rc;
 }
 
+int lle_cli_validate_all(struct lle_ctx *ctx, int strict)
+{
+	return validate(ctx, strict, 0, 0);
+}
+
 int lle_cmd_validate(struct lle_ctx *ctx, int argc, char **argv)
 {
-	int strict = 0;
+	int strict = 0, report = 0;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--strict") == 0)
 			strict = 1;
+		else if (strcmp(argv[i], "--report") == 0)
+			report = 1;
 		else if (argv[i][0] == '-')
 			return lle_cmd_unknown_option(ctx->cmd, argv[i]);
 		else
 			return lle_cmd_usage_error(ctx->cmd, "unexpected argument '%s'", argv[i]);
 	}
-	return lle_cli_validate_all(ctx, strict);
+	return validate(ctx, strict, 1, report);
 }

@@ -261,7 +261,9 @@ const struct lle_cmd lle_commands[] = {
 	  "llm-eval show [--json] model|task|category NAME",
 	  "Prints the entry's config with its include: files merged, as YAML, each\n"
 	  "top-level key followed by the file:line it was set in. A category also lists\n"
-	  "its models and tasks; a tag lists its tasks.\n"
+	  "its models and tasks; a tag lists its tasks. A task or group is compiled as\n"
+	  "`run` plans it: a problem run would refuse it for is printed after the config,\n"
+	  "and the exit code is run's (3).\n"
 	  "\n"
 	  "Options:\n"
 	  "  --json        one JSON object: config, origin of each key, includes\n"
@@ -271,15 +273,19 @@ const struct lle_cmd lle_commands[] = {
 	  "  llm-eval show task gsm8k --json\n",
 	  LLE_NEED_REGISTRY, lle_cmd_show, NULL },
 	{ "validate", NULL, "check every registry file and report each problem",
-	  "llm-eval validate [--strict]",
+	  "llm-eval validate [--strict] [--report]",
 	  "Parses every model, task and category file on the search path in full and\n"
 	  "checks required keys, types, allowed values, unknown keys (a warning naming\n"
 	  "the closest known key), includes, names, categories and duplicate names.\n"
-	  "Each problem is one line naming path:line:column. Prints nothing when all is\n"
-	  "well. Exits 3 when there is an error.\n"
+	  "Then compiles every task and group as `run` plans it (without a model or\n"
+	  "data), so what validate accepts, run accepts. Each problem is one line naming\n"
+	  "path:line:column. Prints nothing when all is well. Exits 3 when there is an error.\n"
 	  "\n"
 	  "Options:\n"
-	  "  --strict      warnings are errors too (exit 3)\n",
+	  "  --strict      warnings are errors too (exit 3)\n"
+	  "  --report      print one line per task, group and python task: name, kind,\n"
+	  "                python or - (a !function or class: in its config), and ok\n"
+	  "                or its problem, tab-separated (bench/compat.sh reads it)\n",
 	  LLE_NEED_REGISTRY, lle_cmd_validate, NULL },
 	{ "version", NULL, "print the version of llm-eval and of what it was built with",
 	  "llm-eval version [--json]",

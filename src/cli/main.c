@@ -10,7 +10,6 @@
  *   --include-path DIR   -v/--verbose  -q/--quiet  --color WHEN  --no-color
  * The flags of the Python tool this replaces still work:
  *   --help, --list-models, --list-categories, --list-tasks. */
-#include <dlfcn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,49 +133,15 @@ static int build_search_path(struct lle_ctx *ctx, const struct globals *g)
 	return 0;
 }
 
-static int load_engine(struct lle_ctx *ctx, const struct lle_cmd *c, lle_cmd_fn *fn)
-{
-	char *path = lle_path_join(lle_lib_dir(), "libllm-eval-engine.so");
-	if (!path) {
-		lle_errorf("out of memory");
-		return LLE_EXIT_INTERNAL;
-	}
-	/* The engine resolves util and registry symbols from the executable
-	 * (--export-dynamic); plugins never link against either. */
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-	if (!h) {
-		lle_errorf("cannot load the evaluation engine '%s': %s", path, dlerror());
-		free(path);
-		return LLE_EXIT_INTERNAL;
-	}
-	free(path);
-	void *sym = dlsym(h, c->engine_sym);
-	if (!sym) {
-		lle_errorf("the evaluation engine has no '%s': %s", c->engine_sym, dlerror());
-		dlclose(h);
-		return LLE_EXIT_INTERNAL;
-	}
-	const char *ver = dlsym(h, "lle_engine_version");
-	if (!ver || strcmp(ver, LLE_VERSION "/" LLE_ENGINE_ABI) != 0) {
-		lle_errorf("the evaluation engine '%s/libllm-eval-engine.so' is version %s, "
-			   "this llm-eval is %s; reinstall both together",
-			   lle_lib_dir(), ver ? ver : "(unknown)", LLE_VERSION "/" LLE_ENGINE_ABI);
-		dlclose(h);
-		return LLE_EXIT_INTERNAL;
-	}
-	ctx->engine = h;
-	*(void **)fn = sym; /* POSIX: a data pointer from dlsym converts to a function pointer */
-	return 0;
-}
-
 static int dispatch(struct lle_ctx *ctx, const struct lle_cmd *c, int argc, char **argv)
 {
 	ctx->cmd = c;
 	lle_cmd_fn fn = c->fn;
 	if (c->need & LLE_NEED_ENGINE) {
-		int rc = load_engine(ctx, c, &fn);
-		if (rc)
-			return rc;
+		void *sym = lle_cli_engine_sym(ctx, c->engine_sym);
+		if (!sym)
+			return LLE_EXIT_INTERNAL;
+		*(void **)&fn = sym; /* POSIX: a data pointer from dlsym converts to a function pointer */
 	}
 	return fn(ctx, argc, argv);
 }

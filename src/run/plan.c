@@ -75,6 +75,35 @@ static char *entry_path(const struct lle_reg_entry *e)
 	return lle_path_join(e->root, e->relpath);
 }
 
+/* ---------- problems ---------- */
+
+/* Keep a copy of err in pp (once: a problem two names share, such as a
+ * group member that is also asked for, is listed once) and clear err for
+ * the next step. */
+static int problem_add(struct lle_plan_problems *pp, struct lle_err *err)
+{
+	for (size_t i = 0; i < pp->n; i++)
+		if (strcmp(pp->v[i].msg, err->msg) == 0)
+			goto done;
+	struct lle_err *nv = realloc(pp->v, (pp->n + 1) * sizeof(*nv));
+	if (!nv)
+		return -1;
+	pp->v = nv;
+	pp->v[pp->n++] = *err;
+done:
+	lle_err_clear(err);
+	return 0;
+}
+
+void lle_plan_problems_free(struct lle_plan_problems *pp)
+{
+	if (!pp)
+		return;
+	free(pp->v);
+	pp->v = NULL;
+	pp->n = 0;
+}
+
 /* ---------- tasks and groups ---------- */
 
 static struct plan_task *find_task(struct lle_plan *p, const char *name)
@@ -106,6 +135,15 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	pt->split = lle_strdup(split);
 	if (!pt->split)
 		return lle_err_oom(err);
+	if (p->check_only) {
+		/* Without data: only what the config decides (a data file named,
+		 * one file per split). The data directory is a stand-in; nothing
+		 * is opened. */
+		static const struct lle_data_dir any = { "DATA_DIR", "the check" };
+		char *path = lle_task_split_path(t, split, &any, 0, err);
+		free(path);
+		return path ? 0 : -1;
+	}
 	pt->data_path = lle_task_split_path(t, split, &p->dd, 1, err);
 	if (!pt->data_path)
 		return -1;
@@ -285,8 +323,8 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 		return unknown_name(reg, LLE_REG_TASKS, "task", name, err);
 	if (e->kind == LLE_KIND_PYTASK)
 		return lle_err_set(err, LLE_EXIT_CONFIG,
-				   "%s/%s: task '%s' is a Python task (class:), which llm-eval cannot run",
-				   e->root, e->relpath, name);
+				   "%s/%s:%u:%u: task '%s' is a Python task (class:), which llm-eval cannot run",
+				   e->root, e->relpath, e->line, e->col, name);
 	if (e->kind == LLE_KIND_TAG) {
 		struct tag_collect c = { 0 };
 		for (size_t i = 0; i < lle_registry_nsources(reg, LLE_REG_TASKS); i++)
@@ -588,11 +626,20 @@ static int collect_secrets(struct lle_plan *p, struct lle_err *err)
 	return 0;
 }
 
-struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opts *o, struct lle_err *err)
+/* Each step that fails adds its problem to pp and planning goes on with
+ * the next model or task name, so that one run reports every problem at
+ * once. A problem inside a name (a group's second member) still ends that
+ * name. */
+struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opts *o,
+			      struct lle_plan_problems *pp, struct lle_err *err)
 {
 	struct lle_plan *p = calloc(1, sizeof(*p));
 	char **names = NULL;
 	size_t nnames = 0;
+	struct lle_plan_problems mine = { 0 };
+	if (!pp)
+		pp = &mine;
+	pp->n = 0;
 	if (!p) {
 		lle_err_oom(err);
 		return NULL;
@@ -600,6 +647,12 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 	lle_data_dir_pick(o->data_dir, &p->dd);
 	if (!(p->backends = lle_backend_catalog_new()))
 		goto oom;
+#define PROBLEM()                                      \
+	do {                                           \
+		if (err->code == LLE_EXIT_INTERNAL ||  \
+		    problem_add(pp, err) < 0)          \
+			goto oom;                      \
+	} while (0)
 
 	/* Models: --model names, --model-path, or the category's models. */
 	for (size_t i = 0; i < o->nmodels; i++)
@@ -625,21 +678,21 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 	}
 	for (size_t i = 0; i < nnames; i++)
 		if (resolve_registry_model(p, reg, names[i], o, err) < 0)
-			goto fail;
+			PROBLEM();
 	if (o->model_path && resolve_model_path(p, o, err) < 0)
-		goto fail;
+		PROBLEM();
 	if (check_chat_templates(p, o, err) < 0)
-		goto fail;
+		PROBLEM();
 	strv_free(names, nnames);
 	names = NULL;
 	nnames = 0;
-	if (p->nmodels == 0) {
+	if (p->nmodels == 0 && pp->n == 0) {
 		if (o->category)
 			lle_err_set(err, LLE_EXIT_CONFIG, "category '%s' has no models; give --model or --model-path",
 				    o->category);
 		else
 			lle_err_set(err, LLE_EXIT_USAGE, "no model: give --model NAME, --model-path FILE.gguf or --category NAME");
-		goto fail;
+		PROBLEM();
 	}
 
 	/* Tasks: --tasks names, or the category's tasks (top-level entries only:
@@ -660,26 +713,47 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 	if (nnames == 0) {
 		lle_err_set(err, o->category ? LLE_EXIT_CONFIG : LLE_EXIT_USAGE,
 			    o->category ? "category has no tasks" : "no task: give --tasks NAME[,NAME...] or --category NAME");
-		goto fail;
+		PROBLEM();
 	}
 	for (size_t i = 0; i < nnames; i++) {
 		if (add_name(p, reg, names[i], 0, o, err) < 0)
-			goto fail;
-		if (strv_push(&p->top, &p->ntop, names[i]) < 0)
+			PROBLEM();
+		else if (strv_push(&p->top, &p->ntop, names[i]) < 0)
 			goto oom;
 	}
 	strv_free(names, nnames);
 	names = NULL;
 	nnames = 0;
-	if (check_backends(p, err) < 0 || collect_secrets(p, err) < 0)
-		goto fail;
-	return p;
+	if (check_backends(p, err) < 0)
+		PROBLEM();
+#undef PROBLEM
+	if (pp->n == 0) {
+		if (collect_secrets(p, err) < 0)
+			goto fail;
+		return p;
+	}
+	/* The first problem decides the exit code. */
+	*err = pp->v[0];
+	goto fail;
 oom:
 	lle_err_oom(err);
 fail:
+	lle_plan_problems_free(&mine);
 	strv_free(names, nnames);
 	lle_plan_free(p);
 	return NULL;
+}
+
+int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_err *err)
+{
+	struct lle_plan *p = calloc(1, sizeof(*p));
+	if (!p)
+		return lle_err_oom(err);
+	p->check_only = 1;
+	struct lle_run_opts o = { .num_fewshot = -1, .fewshot_seed = 1234 };
+	int rc = add_name(p, reg, name, 0, &o, err);
+	lle_plan_free(p);
+	return rc;
 }
 
 void plan_model_fini(struct plan_model *m)

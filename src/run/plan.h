@@ -59,6 +59,7 @@ struct lle_plan {
 	size_t ntop;
 	struct lle_data_dir dd;
 	struct lle_backend_catalog *backends; /* every backend of models[], loaded */
+	int check_only;            /* lle_run_check_task: compile, read no data */
 };
 
 void plan_model_fini(struct plan_model *m);

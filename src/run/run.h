@@ -91,12 +91,26 @@ struct lle_run_opts lle_run_opts_default(void);
 /* The batch size and bootstrap resamples of o, with their defaults for 0. */
 long lle_run_batch_size(const struct lle_run_opts *o);
 long lle_run_bootstrap_iters(const struct lle_run_opts *o);
+/* Every problem a plan found, in the order found, each one line. */
+struct lle_plan_problems {
+	struct lle_err *v;
+	size_t n;
+};
+void lle_plan_problems_free(struct lle_plan_problems *pp);
 
 /* Resolve everything the run needs; NULL with err set (config, data or
- * backend code) naming the model, task, file or document at fault. */
+ * backend code) naming the model, task, file or document at fault. Planning
+ * goes on past a problem with the next model and task name; every problem
+ * is put in pp (which may be NULL), and err is the first (its code is the
+ * run's exit code), or out of memory. */
 struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opts *o,
-			      struct lle_err *err);
+			      struct lle_plan_problems *pp, struct lle_err *err);
 void lle_plan_free(struct lle_plan *p);
+
+/* Plan NAME (a task, group, tag or python task of reg) as `run --tasks NAME`
+ * would, with no model and without reading data: the one compile step that
+ * `validate` and `show task` share with `run`. 0, or -1 with err set. */
+int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_err *err);
 
 /* Run the plan. Returns an exit code: 0, LLE_EXIT_EVAL when some documents
  * failed, LLE_EXIT_INTERRUPTED after Ctrl-C (what was done is written), or the

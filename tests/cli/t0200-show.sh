@@ -30,13 +30,13 @@ grep -q "^category: mathematics  *# $R/tasks/_math_template_yaml:1$" "$OUT" || f
 grep -q "^metric_list:  *# $R/tasks/_math_template_yaml:4$" "$OUT" || fail "metric_list key line"
 out_has "  - metric: exact_match"
 out_has '"Question: {{question}}\nAnswer:"'
-expect "!function is kept as written" 0 llm-eval show task arith_fx && out_has "process_docs: !function utils.process_docs"
+expect "!function is kept as written" 0 llm-eval show task arith_fx && out_has "process_docs: !function utils.parse_ints"
 expect "show task --json" 0 llm-eval show task arith_fx --json
 check "json is right" python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1]))
 assert d["type"]=="task" and d["kind"]=="task" and d["name"]=="arith_fx", d
-assert d["config"]["process_docs"]=="!function utils.process_docs", d
+assert d["config"]["process_docs"]=="!function utils.parse_ints", d
 assert d["config"]["metric_list"][0]["higher_is_better"] is True
 assert d["origin"]["task"].endswith("tasks/arith_fx.yaml:2:1"), d["origin"]
 assert d["origin"]["category"].endswith("tasks/_math_template_yaml:1:1")
@@ -56,7 +56,9 @@ check "category json" python3 -c '
 import json,sys
 d=json.load(open(sys.argv[1])); assert d["models"]==["tiny_coder"] and d["tasks"]==["humaneval_fx"], d' "$OUT"
 expect "plural type and prefix" 0 llm-eval show models llama_small && out_has "llama_small"
-expect "harness python task" 0 llm-eval show task squad_py --include-path "$FX/harness" && out_has "class: !function task.SQuAD"
+# show prints a config run refuses, then refuses it as run does (exit 3)
+expect "harness python task" 3 llm-eval show task squad_py --include-path "$FX/harness" && out_has "class: !function task.SQuAD" &&
+	err_has "py.yaml:1:1: task 'squad_py' is a Python task (class:), which llm-eval cannot run"
 expect "an overridden model shows the winner" 0 llm-eval show model qwen_math --include-path "$FX/override" &&
 	out_has "The overriding maths model" && err_has "overrides the one in"
 

@@ -154,7 +154,8 @@ expect "registry tasks need what a run needs" 3 llm-eval validate --include-path
 case_file tasks p.yaml 'task: p\ncategory: coding\ndescription: "Prompt prefix,\\nover lines.\\n\\n"\ndataset_path: x\ndoc_to_text: q\noutput_type: generate_until\ntarget_delimiter: ""\nmetric_list: [{metric: acc}]\nmetadata: {version: 1}\n'
 expect "the summary is metadata.description; description is the prompt prefix" 3 llm-eval validate --include-path "$D" &&
 	err_has "error: $F:9:11: missing required key 'metadata.description'" &&
-	err_has "1 error, 0 warnings"
+	err_has "task 'p': metric 'acc' does not apply to output_type 'generate_until'" &&
+	err_has "2 errors, 0 warnings"
 case_file tasks p2.yaml 'task: p2\ncategory: coding\ndataset_path: x\ndoc_to_text: q\noutput_type: generate_until\nmetric_list: [{metric: acc}]\nmetadata:\n  description: |\n    two\n    lines\n'
 expect "metadata.description is one line" 3 llm-eval validate --include-path "$D" &&
 	err_has "error: $F:8:16: 'metadata.description' must be one line"
@@ -169,15 +170,23 @@ expect "the fixture harness tree" 3 llm-eval validate --include-path "$FX/harnes
 	err_has "error: $FX/harness/mmlu_mini/broken.yaml:2:1: did not find expected" &&
 	err_has "warning: $FX/harness/mmlu_mini/nothing.yaml:1:1: not a task" &&
 	err_has "error: $FX/harness/mmlu_mini/dup.yaml:1:1: task 'arith_1' is already registered" &&
-	err_has "2 errors, 1 warning in 18 files"
+	err_has "error: $FX/harness/mmlu_mini/sub/py.yaml:1:1: task 'squad_py' is a Python task (class:), which llm-eval cannot run" &&
+	err_has "task 'arith_1': process_docs: '!function utils.process_docs' is not a built-in transform" &&
+	err_has "5 errors, 1 warning in 18 files"
 
 # Overrides between directories are intended: a warning, not an error.
 expect "override is a warning" 0 llm-eval validate --include-path "$FX/override" &&
 	err_has "warning: $FX/override/models/qwen_math.yaml:1:1: model 'qwen_math' overrides the one in"
 
-# The built-in registry, when this tree has one, validates without a word.
+# The built-in registry, when this tree has one, validates but for the tasks
+# that `run` refuses today (validate compiles each task as run plans it).
+# Each is a defect of the registry or the compiler: when one is fixed, take
+# it out of this list.
 if [ -d "$TOP/registry/models" ]; then
-	expect "the built-in registry validates clean" 0 env -u LLM_EVAL_DATADIR "$LLM_EVAL" validate && err_empty
+	expect "the built-in registry: only the known refusals" 3 env -u LLM_EVAL_DATADIR "$LLM_EVAL" validate
+	grep '^error: ' "$ERR" | sed "s|^error: $TOP/registry/tasks/||; s|:.*||" | sort -u | tr '\n' ' ' >"$T/refused"
+	[ "$(cat "$T/refused")" = "drop.yaml gpqa_main_zeroshot.yaml hellaswag.yaml ifeval.yaml openllm.yaml truthfulqa_mc2.yaml wikitext.yaml winogrande.yaml " ] ||
+		fail "built-in refusals changed: $(cat "$T/refused")"
 else
 	echo "ok - the built-in registry validates clean # SKIP no registry/ in this tree"
 fi

@@ -419,9 +419,15 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		return LLE_EXIT_CONFIG;
 	}
 	struct lle_err err = { 0 };
-	struct lle_plan *plan = lle_run_plan(reg, &o, &err);
+	struct lle_plan_problems pp = { 0 };
+	struct lle_plan *plan = lle_run_plan(reg, &o, &pp, &err);
 	if (!plan) {
-		lle_errorf("%s", err.msg);
+		/* Every problem, one line each; the first one's code is the exit code. */
+		for (size_t i = 0; i < pp.n; i++)
+			lle_errorf("%s", pp.v[i].msg);
+		if (pp.n == 0 || err.code == LLE_EXIT_INTERNAL)
+			lle_errorf("%s", err.msg);
+		lle_plan_problems_free(&pp);
 		lle_registry_free(reg);
 		return err.code ? err.code : LLE_EXIT_INTERNAL;
 	}
