@@ -1,7 +1,7 @@
 #!/bin/sh
 # The interface between the executable and libllm-eval-engine.so, as built:
 # the engine exports only what the dispatcher dlsym()s (the lle_cmd_NAME of
-# each LLE_NEED_ENGINE row and lle_engine_version: src/cli/engine/engine.map),
+# each LLE_NEED_ENGINE row, lle_engine_version and lle_engine_check_tasks: src/cli/engine/engine.map),
 # and what it imports from the executable is exactly the checked-in list
 # src/cli/engine/imports.txt, so a change of that interface is seen and
 # LLE_ENGINE_ABI (src/cli/cmd.h) bumped on purpose rather than by memory.
@@ -15,9 +15,9 @@ if ! command -v nm >/dev/null 2>&1; then
 	exit
 fi
 nm -D --defined-only "$ENG" | awk '{ print $3 }' | sort >"$T/exports"
-{ sed -n 's/.*NULL, "\(lle_cmd_[a-z_]*\)" },*$/\1/p' "$TOP/src/cli/commands.c"; echo lle_engine_version; } |
+{ sed -n 's/.*NULL, "\(lle_cmd_[a-z_]*\)" },*$/\1/p' "$TOP/src/cli/commands.c"; echo lle_engine_version; echo lle_engine_check_tasks; } |
 	sort >"$T/wanted"
-check "the engine exports only the commands and its version" \
+check "the engine exports only the commands, its version and the task check" \
 	sh -c "diff '$T/wanted' '$T/exports' && test -s '$T/wanted'"
 
 nm -D --undefined-only "$ENG" | awk '{ print $2 }' | sort >"$T/undef"
