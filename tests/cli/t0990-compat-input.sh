@@ -119,6 +119,17 @@ for task, n in (("compat_idx", 2), ("compat_wino", 3)):
     assert abs(res["results"][task]["acc,none"] - sum(s["acc"] for s in sm) / n) < 1e-12
 PY
 
+# the built-in registry's winogrande is the same task, native (it was
+# refused for its !function hooks)
+expect "built-in winogrande runs natively" 0 llm-eval $RUN --tasks winogrande --num-fewshot 2 --output "$T/wg"
+check "built-in winogrande sends what compat_wino sends" python3 - "$T/wg" "$T/mi" <<'PY'
+import glob, json, sys
+a, b = (glob.glob(d + "/*/samples_%s_*.jsonl" % t)[0] for d, t in zip(sys.argv[1:3], ("winogrande", "compat_wino")))
+ra, rb = ([json.loads(l) for l in open(f)] for f in (a, b))
+assert [s["arguments"] for s in ra] == [s["arguments"] for s in rb]
+assert [s["acc"] for s in ra] == [s["acc"] for s in rb]
+PY
+
 expect "multiple inputs with --apply-chat-template are refused" 3 llm-eval $MI $CHAT --tasks compat_idx \
 	--output "$T/mic" && err_has "multiple inputs with --apply-chat-template are not supported"
 
