@@ -387,6 +387,8 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 			default:
 				q->kind = LLE_REQ_LOGLIKELIHOOD;
 				q->continuation = rq->continuations[j];
+				if (rq->contexts && j < rq->nchoices)
+					q->context = rq->contexts[j]; /* multiple inputs */
 				if (rq->unconditional && j >= rq->nchoices)
 					q->context = "";
 				break;

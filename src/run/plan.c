@@ -122,6 +122,26 @@ static struct plan_group *find_group(struct lle_plan *p, const char *name)
 	return NULL;
 }
 
+/* Multiple inputs (winogrande) are decided from the first test document,
+ * as the harness decides them (lle_task_detect_inputs). */
+static int first_doc_inputs(struct lle_task *t, const char *path, struct lle_err *err)
+{
+	struct lle_ds *ds = lle_ds_open(path, err);
+	json_t *doc = NULL;
+	int rc = -1;
+	if (!ds)
+		return -1;
+	int got = lle_ds_next(ds, &doc, err);
+	if (got > 0 && lle_task_process_doc(t, doc, 0, err) == 0)
+		rc = lle_task_detect_inputs(t, doc, err);
+	else if (got == 0)
+		rc = 0;
+	if (doc)
+		json_decref(doc);
+	lle_ds_close(ds);
+	return rc;
+}
+
 /* Count the documents of the task's test split and check its few-shot split. */
 static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct lle_run_opts *o,
 			struct lle_err *err)
@@ -162,6 +182,15 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	else if (o->limit >= 1)
 		want = (long)o->limit;
 	pt->ndocs = want < n ? want : n;
+	if (o->apply_chat_template && t->has_gen_prefix && t->gen_prefix)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': gen_prefix with --apply-chat-template is not "
+				   "supported (the assistant's turn would have to start with it)", t->name);
+	if (t->doc_to_choice.kind != LLE_DOCFN_NONE && first_doc_inputs(t, pt->data_path, err) < 0)
+		return -1;
+	if (o->apply_chat_template && t->multiple_input == 1)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template are "
+				   "not supported (the harness templates the examples and each choice separately)",
+				   t->name);
 	pt->k = o->num_fewshot >= 0 ? o->num_fewshot : t->num_fewshot;
 	if (pt->k > 0) {
 		/* Opening the few-shot split now catches a missing file or too few

@@ -135,6 +135,7 @@ void lle_task_free(struct lle_task *t)
 	if (t->fewshot_samples)
 		json_decref(t->fewshot_samples);
 	lle_tpl_free(t->description);
+	lle_tpl_free(t->gen_prefix);
 	free(t->target_delimiter);
 	free(t->fewshot_delimiter);
 	if (t->generation_kwargs)
@@ -516,7 +517,7 @@ static const char *const k_keys[] = {
 	"dataset_kwargs", "training_split", "validation_split", "test_split", "fewshot_split",
 	"output_type", "doc_to_text", "doc_to_target", "doc_to_choice", "target_delimiter",
 	"fewshot_delimiter", "num_fewshot", "fewshot_config", "process_docs", "generation_kwargs",
-	"filter_list", "metric_list", "repeats", "metadata",
+	"filter_list", "metric_list", "repeats", "metadata", "gen_prefix",
 	/* accepted and ignored: they do not change what is evaluated */
 	"tag", "group", "group_alias", "task_alias", "should_decontaminate",
 	"doc_to_decontamination_query", "include", "unsafe_code", NULL
@@ -531,6 +532,7 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 	}
 	t->version = NAN;
 	t->repeats = 1;
+	t->multiple_input = -1;
 	if (!root || root->kind != LLE_NODE_MAP) {
 		lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: a task config must be a map",
 			    root ? root->file : "?", root ? root->line : 0, root ? root->col : 0);
@@ -599,6 +601,23 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 			goto fail;
 		}
 		if (*d->str && !(t->description = compile_at(t, d, "description", d->str, err)))
+			goto fail;
+	}
+	/* gen_prefix: a template (or field name), rendered per document
+	 * (the harness's doc_to_prefix); null is no prefix */
+	const struct lle_node *gp = lle_node_get(root, "gen_prefix");
+	if (gp && !lle_node_is_null(gp)) {
+		if (gp->tag && !strcmp(gp->tag, "!function")) {
+			kerr(t, gp, "gen_prefix", err, "'!function %s' is Python code, which llm-eval does not run; "
+			     "write it as a template", gp->str);
+			goto fail;
+		}
+		if (gp->kind != LLE_NODE_SCALAR) {
+			kerr(t, gp, "gen_prefix", err, "must be a string%s", "");
+			goto fail;
+		}
+		t->has_gen_prefix = 1;
+		if (*gp->str && !(t->gen_prefix = compile_at(t, gp, "gen_prefix", gp->str, err)))
 			goto fail;
 	}
 	const struct lle_node *md = lle_node_get(root, "metadata");

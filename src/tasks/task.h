@@ -68,6 +68,13 @@ struct lle_task {
 	enum lle_output_type output_type;
 	struct lle_docfn doc_to_text, doc_to_target, doc_to_choice;
 	struct lle_tpl *description; /* NULL when none */
+	int has_gen_prefix;          /* gen_prefix given (the harness's `is not None`) */
+	struct lle_tpl *gen_prefix;  /* its template (a field name when a document has that
+					field); NULL for "" */
+	int multiple_input;          /* doc_to_text gives an index into the choices, which are
+					then the contexts (winogrande): 1 / 0 as decided from
+					the first test document (lle_task_detect_inputs, as the
+					harness does), -1 undecided: per document */
 	char *target_delimiter;      /* default " " */
 	char *fewshot_delimiter;     /* default "\n\n" */
 	long num_fewshot;            /* 0 when not set */
@@ -116,6 +123,11 @@ json_t *lle_task_doc_target(const struct lle_task *t, const json_t *doc, size_t 
 json_t *lle_task_doc_choices(const struct lle_task *t, const json_t *doc, size_t doc_id,
 			     struct lle_err *err);
 
+/* Decide multiple inputs as the harness's ConfigurableTask.__init__ does
+ * from its first test document: doc_to_choice is set and doc_to_text gives
+ * an integer. Sets t->multiple_input to 0 or 1. */
+int lle_task_detect_inputs(struct lle_task *t, const json_t *doc0, struct lle_err *err);
+
 /* Few-shot examples. */
 struct lle_fewshot;
 /* Load the few-shot examples: fewshot_config.samples when given (used as
@@ -140,7 +152,10 @@ long lle_fewshot_draw(struct lle_fewshot *fs, size_t *idx, struct lle_err *err);
 
 /* The requests of one document. */
 struct lle_requests {
-	char *context;          /* the prompt; loglikelihood_rolling: the whole text */
+	char *context;          /* the prompt; loglikelihood_rolling: the whole text;
+				   multiple inputs: the first choice's context */
+	char **contexts;        /* multiple inputs: choice i's context for continuation i
+				   (nchoices of them); else NULL */
 	char **continuations;   /* multiple_choice: target_delimiter + choice, then (for
 				   acc_mutual_info) each choice alone, with an empty context;
 				   loglikelihood: target_delimiter + target */
@@ -149,7 +164,9 @@ struct lle_requests {
 	int unconditional;      /* continuations[nchoices..] have an empty context */
 	json_t *choices;        /* multiple_choice: the choices */
 	json_t *target;         /* doc_to_target's value */
-	json_t *gold;           /* generate_until: str or list of str to compare with */
+	json_t *gold;           /* generate_until: str or list of str to compare with;
+				   multiple_choice with multiple inputs: the gold index
+				   (doc_to_text's); else NULL */
 	json_t *messages;       /* with apply_chat_template: [{role, content}, ...] for the
 				   backend's chat template; else NULL */
 };

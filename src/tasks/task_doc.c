@@ -270,3 +270,42 @@ char *lle_task_example_target(const struct lle_task *t, const json_t *doc, size_
 	return s;
 }
 
+
+json_t *lle_task_doc_text_value(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+{
+	return text_value(t, &t->doc_to_text, doc, doc_id, err);
+}
+
+/* lm_eval/api/task.py (v0.4.9.2), ConfigurableTask.doc_to_prefix: the
+ * field's value when gen_prefix names one, else the rendered template. */
+char *lle_task_doc_prefix(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	if (t->gen_prefix) {
+		json_t *v = eval_tpl(t, t->gen_prefix, doc, doc_id, "gen_prefix", err);
+		if (!v)
+			return NULL;
+		lle_py_str(&b, v);
+		json_decref(v);
+	}
+	char *s = lle_buf_detach(&b);
+	if (!s)
+		lle_err_oom(err);
+	return s;
+}
+
+/* lm_eval/api/task.py (v0.4.9.2), ConfigurableTask.__init__ ("Test One
+ * Doc"): multiple_input = len(choices) when doc_to_choice is set and
+ * doc_to_text(task_docs[0]) is an int. */
+int lle_task_detect_inputs(struct lle_task *t, const json_t *doc0, struct lle_err *err)
+{
+	t->multiple_input = 0;
+	if (t->doc_to_choice.kind == LLE_DOCFN_NONE || t->doc_to_text.kind == LLE_DOCFN_NONE)
+		return 0;
+	json_t *v = text_value(t, &t->doc_to_text, doc0, 0, err);
+	if (!v)
+		return -1;
+	t->multiple_input = json_is_integer(v);
+	json_decref(v);
+	return 0;
+}

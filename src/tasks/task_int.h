@@ -17,5 +17,9 @@ int lle_task_digits_only(const char *s);
  * (fewshot_config's doc_to_* when given). malloc()ed; NULL on error. */
 char *lle_task_example_text(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err);
 char *lle_task_example_target(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err);
+/* doc_to_text's value (a string, or an integer: an index into the choices). */
+json_t *lle_task_doc_text_value(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err);
+/* gen_prefix rendered for a document (call only when t->has_gen_prefix). */
+char *lle_task_doc_prefix(const struct lle_task *t, const json_t *doc, size_t doc_id, struct lle_err *err);
 
 #endif

@@ -158,6 +158,9 @@ static int example(struct lle_fewshot *fs, size_t i, const char **text, const ch
 void lle_requests_free(struct lle_requests *rq)
 {
 	free(rq->context);
+	for (size_t i = 0; rq->contexts && i < rq->nchoices; i++)
+		free(rq->contexts[i]);
+	free(rq->contexts);
 	for (size_t i = 0; i < rq->ncont; i++)
 		free(rq->continuations[i]);
 	free(rq->continuations);
@@ -188,8 +191,12 @@ static int chat_push(json_t *msgs, const char *role, const char *content)
 
 /* The prompt as text (always) and as chat messages (when msgs is not NULL),
  * as the harness's fewshot_context builds them. */
+/* gp: the document's gen_prefix (NULL: none). mi: multiple inputs, the
+ * question is left out (lm_eval/api/task.py v0.4.9.2, fewshot_context:
+ * `if self.multiple_input: return labeled_examples`). */
 static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
-			 const struct lle_prompt_opts *o, struct lle_buf *b, json_t *msgs, struct lle_err *err)
+			 const struct lle_prompt_opts *o, const char *gp, int mi, struct lle_buf *b, json_t *msgs,
+			 struct lle_err *err)
 {
 	char who[300];
 	const char *sys = o ? o->system_instruction : NULL;
@@ -236,9 +243,16 @@ static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const
 				return -1;
 			}
 			lle_buf_adds(&ex, text);
-			/* the harness adds the delimiters only after a non-empty target */
+			/* the harness adds the delimiters only after a non-empty target;
+			 * a gen_prefix (the evaluated document's) and a space go before
+			 * it (lm_eval/api/samplers.py v0.4.9.2, get_context: `prefix =
+			 * gen_prefix + " " if gen_prefix else ""`) */
 			if (*target) {
 				lle_buf_adds(&ex, t->target_delimiter);
+				if (gp && *gp) {
+					lle_buf_adds(&ex, gp);
+					lle_buf_adds(&ex, " ");
+				}
 				lle_buf_adds(&ex, target);
 				lle_buf_adds(&ex, t->fewshot_delimiter);
 			}
@@ -254,10 +268,19 @@ static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const
 		if (rc < 0)
 			return -1;
 	}
+	if (mi)
+		return b->oom ? lle_err_oom(err) : 0;
 	char *text = lle_task_doc_text(t, doc, doc_id, err);
 	if (!text)
 		return -1;
 	lle_buf_adds(b, text);
+	/* fewshot_context: `prefix = target_delimiter + gen_prefix if gen_prefix
+	 * is not None` after the question (so an empty one still adds the
+	 * delimiter) */
+	if (gp) {
+		lle_buf_adds(b, t->target_delimiter);
+		lle_buf_adds(b, gp);
+	}
 	if (msgs) {
 		/* the question joins the last user turn, or starts one */
 		json_t *last = json_array_get(msgs, json_array_size(msgs) ? json_array_size(msgs) - 1 : 0);
@@ -301,6 +324,9 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 {
 	memset(rq, 0, sizeof(*rq));
 	char who[300];
+	char *gp = NULL;     /* the document's gen_prefix */
+	json_t *tv = NULL;   /* doc_to_text's value, when there are choices */
+	int mi = 0;          /* multiple inputs */
 	rq->target = lle_task_doc_target(t, doc, doc_id, err);
 	if (!rq->target)
 		goto fail;
@@ -314,12 +340,46 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 		}
 		return 0;
 	}
+	int chat = o && o->apply_chat_template;
+	if (t->has_gen_prefix && !(gp = lle_task_doc_prefix(t, doc, doc_id, err)))
+		goto fail;
+	if (chat && gp && *gp) {
+		/* the harness ends the chat with an assistant turn holding the
+		 * prefix and renders it with continue_final_message; the backends
+		 * here wrap the context as one user turn and open the reply */
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s: gen_prefix with --apply-chat-template is not supported "
+			    "(the assistant's turn would have to start with it)",
+			    lle_task_who_doc(who, sizeof(who), t, doc_id, "gen_prefix"));
+		goto fail;
+	}
+	if (t->doc_to_choice.kind != LLE_DOCFN_NONE && t->multiple_input != 0) {
+		if (!(tv = lle_task_doc_text_value(t, doc, doc_id, err)))
+			goto fail;
+		if (t->multiple_input == 1 && !json_is_integer(tv)) {
+			lle_err_set(err, LLE_EXIT_DATA, "%s: not an index into the choices, though the first "
+				    "document's is (multiple inputs)",
+				    lle_task_who_doc(who, sizeof(who), t, doc_id, "doc_to_text"));
+			goto fail;
+		}
+		mi = json_is_integer(tv) && (t->multiple_input == 1 || t->output_type == LLE_OUT_MULTIPLE_CHOICE);
+	}
+	if (mi && t->output_type != LLE_OUT_MULTIPLE_CHOICE) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s: an index into the choices (multiple inputs) is supported "
+			    "for multiple_choice tasks only", lle_task_who_doc(who, sizeof(who), t, doc_id, "doc_to_text"));
+		goto fail;
+	}
+	if (mi && chat) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s: multiple inputs with --apply-chat-template are not supported "
+			    "(the harness templates the examples and each choice separately)",
+			    lle_task_who_doc(who, sizeof(who), t, doc_id, "doc_to_text"));
+		goto fail;
+	}
 	struct lle_buf b = LLE_BUF_INIT;
-	if (o && o->apply_chat_template && !(rq->messages = json_array())) {
+	if (chat && !(rq->messages = json_array())) {
 		lle_err_oom(err);
 		goto fail;
 	}
-	if (build_context(t, fs, doc, doc_id, o, &b, rq->messages, err) < 0) {
+	if (build_context(t, fs, doc, doc_id, o, gp, mi, &b, rq->messages, err) < 0) {
 		lle_buf_free(&b);
 		goto fail;
 	}
@@ -341,9 +401,36 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 			goto fail;
 		}
 		rq->nchoices = n;
-		for (size_t i = 0; i < n; i++)
-			if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
+		if (mi) {
+			/* lm_eval/api/task.py v0.4.9.2, construct_requests: `(ctx +
+			 * choice, f"{target_delimiter}{cont}") for choice in choices`
+			 * with cont = doc_to_target; process_results scores against
+			 * gold = doc_to_text */
+			if (!(rq->contexts = calloc(n, sizeof(*rq->contexts)))) {
+				lle_err_oom(err);
 				goto fail;
+			}
+			for (size_t i = 0; i < n; i++) {
+				b = (struct lle_buf)LLE_BUF_INIT;
+				lle_buf_adds(&b, rq->context);
+				lle_py_str(&b, json_array_get(rq->choices, i));
+				if (!(rq->contexts[i] = lle_buf_detach(&b)) ||
+				    add_cont(rq, t->target_delimiter, rq->target, err) < 0) {
+					lle_err_oom(err);
+					goto fail;
+				}
+			}
+			free(rq->context);
+			if (!(rq->context = lle_strdup(rq->contexts[0]))) {
+				lle_err_oom(err);
+				goto fail;
+			}
+			rq->gold = json_incref(tv);
+		} else {
+			for (size_t i = 0; i < n; i++)
+				if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
+					goto fail;
+		}
 		if (has_metric(t, LLE_M_ACC_MUTUAL_INFO)) {
 			/* the harness scores each choice alone, without the delimiter */
 			rq->unconditional = 1;
@@ -403,8 +490,14 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 	case LLE_OUT_LOGLIKELIHOOD_ROLLING:
 		break;
 	}
+	free(gp);
+	if (tv)
+		json_decref(tv);
 	return 0;
 fail:
+	free(gp);
+	if (tv)
+		json_decref(tv);
 	lle_requests_free(rq);
 	return -1;
 }

@@ -65,7 +65,7 @@ int lle_task_score_loglik(const struct lle_task *t, const struct lle_requests *r
 		switch (t->output_type) {
 		case LLE_OUT_MULTIPLE_CHOICE:
 			r = lle_score_choices(mt, ll, is_greedy, rq->unconditional ? ll + rq->nchoices : NULL,
-					      rq->choices, rq->target, &items[m], err);
+					      rq->choices, rq->gold ? rq->gold : rq->target, &items[m], err);
 			break;
 		case LLE_OUT_LOGLIKELIHOOD:
 			r = lle_score_loglikelihood(mt, ll[0], is_greedy ? is_greedy[0] : 0, &items[m], err);
