@@ -1,7 +1,7 @@
 /* Response filters, as lm-evaluation-harness's filter_list: a task has
  * named chains (`strict-match`, `flexible-extract`, ...), each a list of
  * steps applied in order to the responses of one document (one string per
- * repeat). Every filter the harness registers (lm_eval/filters/*.py):
+ * repeat). Every filter the harness registers (lm_eval/filters/, every module):
  *   regex               regex_pattern, group_select, fallback (+ llm-eval's
  *                       fallback_regex list)
  *   multi_choice_regex  regex, then the document's "choices", then ": X"
