@@ -89,7 +89,7 @@ static long run_split(struct lle_task *t, const struct lle_data_dir *dd, long k,
 		for (size_t i = 0; i < rq.ncont; i++)
 			*bytes += strlen(rq.continuations[i]);
 		if (score) {
-			if (lle_task_score_generated(t, &rq, resp, NULL, items, &e) < 0)
+			if (lle_task_score_generated(t, &rq, doc, resp, NULL, items, &e) < 0)
 				die(&e);
 			lle_task_agg_add(agg, items);
 		}

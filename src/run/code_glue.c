@@ -97,21 +97,22 @@ static void on_done(void *ud, size_t i, const struct lle_code_outcome *o, const 
 }
 
 /* The completion that runs: one response through the chain alone. */
-static char *filtered_one(const struct lle_filter_chain *fc, json_t *resp, struct lle_err *err)
+static char *filtered_one(const struct lle_filter_chain *fc, json_t *resp, const json_t *doc,
+			  struct lle_err *err)
 {
 	json_t *one = json_pack("[O]", resp);
 	if (!one) {
 		lle_err_oom(err);
 		return NULL;
 	}
-	json_t *fr = lle_filter_apply(fc, one, err);
+	json_t *fr = lle_filter_apply(fc, one, doc, err);
 	json_decref(one);
 	if (!fr)
 		return NULL;
-	const char *s = json_string_value(json_array_get(fr, 0));
-	char *c = lle_strdup(s ? s : "");
+	const char *s = lle_filter_prediction(fr, lle_filter_chain_name(fc), err);
+	char *c = s ? lle_strdup(s) : NULL;
 	json_decref(fr);
-	if (!c)
+	if (s && !c)
 		lle_err_oom(err);
 	return c;
 }
@@ -151,7 +152,7 @@ struct code_chunk *code_chunk_run(const struct lle_task *t, const struct lle_run
 		snprintf(who, sizeof(who), "task '%s': doc %zu: program", t->name, doc_ids[i]);
 		for (size_t f = 0; f < t->nfilters; f++) {
 			for (size_t r = 0; r < cc->nrep[i]; r++) {
-				char *comp = filtered_one(t->filters[f], json_array_get(resps[i], r), err);
+				char *comp = filtered_one(t->filters[f], json_array_get(resps[i], r), docs[i], err);
 				if (!comp)
 					goto fail;
 				for (size_t c = 0; c < cc->ncfg; c++) {

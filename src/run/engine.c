@@ -441,7 +441,7 @@ static int score_doc(struct task_run *tr, struct lle_task_agg *agg, const json_t
 		resps = json_array();
 		for (size_t r = first; r < first + n; r++)
 			json_array_append_new(resps, json_string(ck->slots[r].text ? ck->slots[r].text : ""));
-		src = lle_task_score_generated(t, &cr->rqs[i], resps, &filtered, items, &serr);
+		src = lle_task_score_generated(t, &cr->rqs[i], doc, resps, &filtered, items, &serr);
 		if (src == 0 && cc)
 			src = code_chunk_score(cc, i, items, &extra, &serr);
 	} else {

@@ -1,16 +1,17 @@
 /* Response filters, as lm-evaluation-harness's filter_list: a task has
  * named chains (`strict-match`, `flexible-extract`, ...), each a list of
  * steps applied in order to the responses of one document (one string per
- * repeat):
- *   regex              regex_pattern (PCRE2, Python `re` semantics for the
- *                      patterns tasks use), group_select (index into all
- *                      matches, negative from the end), fallback
- *                      ("[invalid]"), fallback_regex (list, tried in order
- *                      when the pattern finds nothing)
- *   take_first         keep only the first response
- *   lowercase, uppercase
- *   remove_whitespace  strip leading whitespace (str.lstrip)
- *   strip              strip both ends (llm-eval; not in the harness)
+ * repeat). Every filter the harness registers (lm_eval/filters/, every module):
+ *   regex               regex_pattern, group_select, fallback (+ llm-eval's
+ *                       fallback_regex list)
+ *   multi_choice_regex  regex, then the document's "choices", then ": X"
+ *   take_first, take_first_k (k), majority_vote
+ *   lowercase, uppercase, remove_whitespace (str.strip), map (mapping_dict,
+ *   default_value), format_span, regex_pos
+ *   strip               llm-eval's own (the same as remove_whitespace now)
+ * and refusals naming `custom`, `decontaminate` and `!function` classes.
+ * After take_first the harness holds one value, not a list; later steps
+ * follow it exactly (a string is iterated by its characters).
  * Without a filter_list a task has one chain, `none` = [take_first].
  * Nothing here scores. */
 #ifndef LLE_TASKS_FILTER_H
@@ -32,9 +33,20 @@ struct lle_filter_chain *lle_filter_chain_from_node(const struct lle_node *entry
 struct lle_filter_chain *lle_filter_chain_none(struct lle_err *err);
 void lle_filter_chain_free(struct lle_filter_chain *fc);
 const char *lle_filter_chain_name(const struct lle_filter_chain *fc);
-/* Apply to one document's responses (a JSON array of strings). Returns a new
- * array of strings (one element after take_first), NULL on error. */
-json_t *lle_filter_apply(const struct lle_filter_chain *fc, const json_t *resps, struct lle_err *err);
+/* Apply to one document's responses (a JSON array of strings, one per
+ * repeat); doc is the document (multi_choice_regex reads its "choices";
+ * may be NULL for chains without it). Returns a new array: the chain's
+ * list, or after take_first [the one value] (a string, or what map or
+ * regex_pos made of it). NULL on error: out of memory, or where the
+ * harness itself would stop (take_first_k short of k, a step after
+ * take_first on a non-string, ...), with a message saying so. */
+json_t *lle_filter_apply(const struct lle_filter_chain *fc, const json_t *resps, const json_t *doc,
+			 struct lle_err *err);
+/* The string a chain's result gives the metrics: its one element when that
+ * is a string; otherwise NULL and err says why (a list of several
+ * responses, which the harness would pass to the metric whole, or a
+ * number, list or None from map or regex_pos). chain names the filter. */
+const char *lle_filter_prediction(const json_t *out, const char *chain, struct lle_err *err);
 
 /* The regex step alone, for tests and callers: Python's re.findall, then
  * group_select and fallback as the harness does. Returns malloc()ed text. */

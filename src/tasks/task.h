@@ -186,11 +186,12 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 void lle_requests_free(struct lle_requests *rq);
 
 /* Scoring one document. items has nfilters x nmetrics entries, filter-major
- * (items[f * nmetrics + m]). generate_until: resps is the array of the
+ * (items[f * nmetrics + m]). generate_until: doc is the document (for
+ * filters that read it; may be NULL), resps is the array of the
  * document's responses (one per repeat); *filtered (may be NULL) receives an
  * array with each chain's filtered responses. */
 int lle_task_score_generated(const struct lle_task *t, const struct lle_requests *rq,
-			     const json_t *resps, json_t **filtered, struct lle_item *items,
+			     const json_t *doc, const json_t *resps, json_t **filtered, struct lle_item *items,
 			     struct lle_err *err);
 /* multiple_choice, loglikelihood, loglikelihood_rolling: one log-likelihood
  * and is_greedy per continuation (rolling: one, is_greedy ignored). */

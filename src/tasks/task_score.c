@@ -14,8 +14,8 @@
 
 /* ---------- scoring ---------- */
 
-int lle_task_score_generated(const struct lle_task *t, const struct lle_requests *rq, const json_t *resps,
-			     json_t **filtered, struct lle_item *items, struct lle_err *err)
+int lle_task_score_generated(const struct lle_task *t, const struct lle_requests *rq, const json_t *doc,
+			     const json_t *resps, json_t **filtered, struct lle_item *items, struct lle_err *err)
 {
 	if (filtered)
 		*filtered = NULL;
@@ -27,17 +27,21 @@ int lle_task_score_generated(const struct lle_task *t, const struct lle_requests
 	if (filtered && !all)
 		return lle_err_oom(err);
 	for (size_t f = 0; f < t->nfilters; f++) {
-		json_t *fr = lle_filter_apply(t->filters[f], resps, err);
+		json_t *fr = lle_filter_apply(t->filters[f], resps, doc, err);
 		if (!fr)
 			goto fail;
-		const char *pred = json_string_value(json_array_get(fr, 0));
+		const char *pred = lle_filter_prediction(fr, lle_filter_chain_name(t->filters[f]), err);
+		if (!pred) {
+			json_decref(fr);
+			goto fail;
+		}
 		for (size_t m = 0; m < t->nmetrics; m++) {
 			if (t->metrics[m].kind == LLE_M_PASS_AT_K) {
 				/* scored from the programs' runs (the run's code glue) */
 				items[f * t->nmetrics + m] = (struct lle_item){ .x = NAN };
 				continue;
 			}
-			if (lle_score_generated(&t->metrics[m], pred ? pred : "", rq->gold,
+			if (lle_score_generated(&t->metrics[m], pred, rq->gold,
 						&items[f * t->nmetrics + m], err) < 0) {
 				json_decref(fr);
 				goto fail;

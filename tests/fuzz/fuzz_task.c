@@ -59,7 +59,7 @@ static void run_doc(const struct lle_task *t, json_t *docs, size_t i, struct lle
 				json_array_append_new(resps, json_string(r & 1 ? "The answer is 4." : "#### 4"));
 			if (resps && (long)json_array_size(resps) == t->repeats) {
 				json_t *filtered = NULL;
-				scored = lle_task_score_generated(t, &rq, resps, &filtered, items, &err);
+				scored = lle_task_score_generated(t, &rq, doc, resps, &filtered, items, &err);
 				json_decref(filtered);
 			}
 			json_decref(resps);

@@ -109,7 +109,7 @@ TEST(scoring_leaves_pass_at_k_to_the_run)
 	CHECK_INTEQ(lle_task_build(t, NULL, doc, 0, NULL, &rq, &e), 0);
 	json_t *resps = json_pack("[s]", "x");
 	struct lle_item items[2] = { { .x = 5, .w = 5 }, { .x = 5, .w = 5 } };
-	CHECK_INTEQ(lle_task_score_generated(t, &rq, resps, NULL, items, &e), 0);
+	CHECK_INTEQ(lle_task_score_generated(t, &rq, NULL, resps, NULL, items, &e), 0);
 	CHECK_NEAR(items[0].x, 1.0, 0);
 	CHECK(isnan(items[1].x));
 	json_decref(resps);

@@ -344,7 +344,7 @@ TEST(gsm8k_outputs_through_both_filters)
 	for (int i = 0; i < 4; i++) {
 		json_t *r = json_pack("[s]", resp[i]), *filtered = NULL;
 		struct lle_item it[2];
-		CHECK(lle_task_score_generated(t, &rq, r, &filtered, it, &e) == 0);
+		CHECK(lle_task_score_generated(t, &rq, NULL, r, &filtered, it, &e) == 0);
 		CHECK_STREQ(json_string_value(json_array_get(json_array_get(filtered, 0), 0)), want_strict[i]);
 		CHECK_STREQ(json_string_value(json_array_get(json_array_get(filtered, 1), 0)), want_flex[i]);
 		CHECK_NEAR(it[0].x, em_strict[i], 0);
@@ -414,7 +414,7 @@ TEST(fixture_task_local_data_and_seeded_examples)
 	CHECK(lle_task_build(t, fs, json_array_get(docs, 2), 2, NULL, &rq, &e) == 0);
 	json_t *r = json_pack("[ss]", " 8 apples", "9"), *filtered;
 	struct lle_item it[1];
-	CHECK(lle_task_score_generated(t, &rq, r, &filtered, it, &e) == 0);
+	CHECK(lle_task_score_generated(t, &rq, NULL, r, &filtered, it, &e) == 0);
 	CHECK_NEAR(it[0].x, 1.0, 0); /* take_first keeps " 8 apples" -> "8" */
 	CHECK_INTEQ(json_array_size(json_array_get(filtered, 0)), 1);
 	json_decref(filtered);
@@ -648,7 +648,8 @@ TEST(config_errors_name_task_key_and_position)
 		  "bleu, chrf, ter, code_exec)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: majority}]}]\n",
 		  "t.yaml:4:45: task 'x': filter 'f': unknown filter 'majority' (known: regex, take_first, "
-		  "lowercase, uppercase, remove_whitespace, strip)" },
+		  "take_first_k, majority_vote, lowercase, uppercase, remove_whitespace, strip, map, format_span, "
+		  "regex_pos, multi_choice_regex)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: regex, "
 		  "regex_pattern: '(a'}]}]\n",
 		  "t.yaml:4:67: task 'x': filter 'f': regex '(a' does not compile: missing closing parenthesis "
