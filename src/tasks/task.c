@@ -653,7 +653,7 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 		lle_err_set(err, LLE_EXIT_CONFIG, "%s: no data file (set data_files or dataset_path)", what);
 		return NULL;
 	}
-	char *spec = lle_data_split_spec(t->dataset_path, split);
+	char *spec = lle_data_split_spec(t->dataset_path, t->dataset_name, split);
 	if (!spec) {
 		lle_err_oom(err);
 		return NULL;

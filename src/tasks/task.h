@@ -99,7 +99,8 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 void lle_task_free(struct lle_task *t);
 
 /* The data file (or glob) of a split, resolved as lle_data_resolve does:
- * data_files[split] if given, else <dataset_path>/<split>.jsonl. */
+ * data_files[split] if given, else lle_data_split_spec's
+ * <dataset_path>[/<dataset_name>]/<split>.jsonl. */
 char *lle_task_split_path(const struct lle_task *t, const char *split,
 			  const struct lle_data_dir *dd, int must_exist, struct lle_err *err);
 

@@ -720,7 +720,14 @@ TEST(data_files_resolve_under_the_data_dir)
 	char *p = lle_task_split_path(t, "test", &dd, 0, &e);
 	CHECK_STREQ(p, "/nonexistent/data/gsm8k/test.jsonl");
 	free(p);
-	/* no data_files entry: <dataset_path>/<split>.jsonl */
+	/* no data_files entry: <dataset_path>/<dataset_name>/<split>.jsonl
+	 * (gsm8k.yaml sets dataset_name: main), so sibling configurations never
+	 * share a file */
+	p = lle_task_split_path(t, "validation", &dd, 0, &e);
+	CHECK_STREQ(p, "/nonexistent/data/gsm8k/main/validation.jsonl");
+	free(p);
+	free(t->dataset_name);
+	t->dataset_name = NULL; /* without a configuration: <dataset_path>/<split>.jsonl */
 	p = lle_task_split_path(t, "validation", &dd, 0, &e);
 	CHECK_STREQ(p, "/nonexistent/data/gsm8k/validation.jsonl");
 	free(p);
