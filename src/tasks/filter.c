@@ -23,14 +23,14 @@ typedef void (*map_fn)(struct lle_buf *b, const char *s, size_t n);
 
 static void map_lower(struct lle_buf *b, const char *s, size_t n) { lle_py_lower(b, s, n); }
 static void map_upper(struct lle_buf *b, const char *s, size_t n) { lle_py_upper(b, s, n); }
-static void map_lstrip(struct lle_buf *b, const char *s, size_t n) { lle_py_strip(b, s, n, NULL, LLE_STRIP_LEFT); }
 static void map_strip(struct lle_buf *b, const char *s, size_t n) { lle_py_strip(b, s, n, NULL, LLE_STRIP_BOTH); }
 
 /* The filter functions a filter_list step may name, as metrics.c's
  * k_metrics: the one list of what is known (the "unknown filter" message
  * is written from it). Names and behaviour: lm-evaluation-harness's
  * lm_eval/filters (regex, take_first, lowercase, uppercase,
- * remove_whitespace: lstrip, strip). Only regex takes arguments. */
+ * remove_whitespace and strip: both str.strip(), as extraction.py's
+ * WhitespaceFilter strips both ends). Only regex takes arguments. */
 static const struct fdef {
 	const char *name;
 	enum step_kind k;
@@ -40,7 +40,7 @@ static const struct fdef {
 	{ "take_first", F_TAKE_FIRST, NULL },
 	{ "lowercase", F_MAP, map_lower },
 	{ "uppercase", F_MAP, map_upper },
-	{ "remove_whitespace", F_MAP, map_lstrip },
+	{ "remove_whitespace", F_MAP, map_strip },
 	{ "strip", F_MAP, map_strip },
 };
 #define NFILTERS (sizeof(k_filters) / sizeof(k_filters[0]))
