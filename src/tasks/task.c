@@ -576,6 +576,11 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 	    get_long(t, root, "num_fewshot", &t->num_fewshot, 0, err) < 0 ||
 	    get_long(t, root, "repeats", &t->repeats, 1, err) < 0)
 		goto fail;
+	t->test_split_given = t->test_split != NULL;
+	{
+		const struct lle_node *k = lle_node_get(root, "num_fewshot");
+		t->num_fewshot_zero = k && !lle_node_is_null(k) && t->num_fewshot == 0;
+	}
 	if (!t->test_split) {
 		/* the harness evaluates the test split, else validation */
 		const char *s = t->validation_split ? t->validation_split : "test";
