@@ -12,7 +12,8 @@
 #     only a validation split, as the harness draws them (Python's random
 #     module is the oracle here);
 #   - --num-fewshot leaves an explicit num_fewshot: 0 at 0;
-#   - remove_whitespace strips both ends.
+#   - remove_whitespace strips both ends;
+#   - a generation's resps are [[text]].
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
 INC="--include-path $TOP/tests/compat/requests"
@@ -99,15 +100,26 @@ def check_ws():
     # 5. remove_whitespace: resp.strip() (lm_eval/filters/extraction.py
     #    WhitespaceFilter); the generation stops before "fins", after a space.
     s = samples(out, "cr_ws")[0]
-    resp = s["resps"][0]
-    while isinstance(resp, list):
-        resp = resp[0]
+    resp = s["resps"][0][0]
     assert resp != resp.strip(), repr(resp)  # the test needs surrounding whitespace
     assert s["filtered_resps"] == [resp.strip()], (s["filtered_resps"], resp)
 
+def check_resps():
+    # 14. resps: [req.resps for req in requests] (lm_eval/evaluator.py
+    #     evaluate, the sample log): a generation's request holds a list of
+    #     repeats, so [[text]]; filtered_resps after take_first: [text].
+    s = samples(out, "cr_ws")[0]
+    assert isinstance(s["resps"], list) and len(s["resps"]) == 1, s["resps"]
+    assert isinstance(s["resps"][0], list) and len(s["resps"][0]) == 1, s["resps"]
+    assert isinstance(s["resps"][0][0], str) and isinstance(s["filtered_resps"][0], str), s
+    # a log-likelihood request's resps are [[ll, is_greedy]], its filtered one [ll, is_greedy]
+    m = samples(out, "cr_mi")[0]
+    assert all(len(r) == 1 and len(r[0]) == 2 for r in m["resps"]), m["resps"]
+    assert [r[0] for r in m["resps"]] == m["filtered_resps"], m
+
 globals()['check_' + what]()
 PY
-for what in data loglik mi fewshot zero ws; do
+for what in data loglik mi fewshot zero ws resps; do
 	check "harness requests: $what" python3 "$T/check.py" "$T/o/tiny" "$T/z/tiny" "$TOP/tests/compat/requests/data/cr" $what
 done
 done_testing
