@@ -5,7 +5,7 @@
  *
  * Files are never opened: a split's path is resolved exactly as a run
  * resolves it (data/datapath.c: `data_files`, else lle_data_split_spec's
- * `<dataset_path>/<split>.jsonl`) and checked with access() or glob(). Each
+ * `<dataset_path>[/<dataset_name>]/<split>.jsonl`) and checked with access() or glob(). Each
  * task and group file is read in full through the registry
  * (lle_reg_load_full), so `include:` is merged by the one implementation a
  * run uses. `llm-eval -v list datasets` prints the time the reading took.
@@ -173,7 +173,7 @@ static int add_task(struct ds_list *l, const struct lle_node *cfg, const char *b
 	if (!d || push_str(&d->tasks, &d->ntasks, task) < 0)
 		return -1;
 	/* Every data_files entry, then the splits the task names that have none
-	 * (a run reads those as <dataset_path>/<split>.jsonl). */
+	 * (a run reads those as <dataset_path>[/<dataset_name>]/<split>.jsonl). */
 	for (size_t i = 0; files && i < files->n; i++)
 		if (add_files(l, d, files->keys[i], files->items[i], base_dir) < 0)
 			return -1;
@@ -182,7 +182,7 @@ static int add_task(struct ds_list *l, const struct lle_node *cfg, const char *b
 		const char *split = scalar(cfg, split_keys[k]);
 		if (!split || (files && lle_node_get(files, split)) || !dpath)
 			continue;
-		char *spec = lle_data_split_spec(dpath, split);
+		char *spec = lle_data_split_spec(dpath, dname, split);
 		int rc = spec ? add_split(l, d, split, spec, base_dir) : -1;
 		free(spec);
 		if (rc < 0)

@@ -31,10 +31,16 @@ void lle_data_dir_pick(const char *flag_value, struct lle_data_dir *out)
 	}
 }
 
-char *lle_data_split_spec(const char *dataset_path, const char *split)
+char *lle_data_split_spec(const char *dataset_path, const char *dataset_name, const char *split)
 {
 	struct lle_buf b = LLE_BUF_INIT;
-	lle_buf_printf(&b, "%s/%s.jsonl", dataset_path, split);
+	/* The configuration is part of the path: the harness loads
+	 * load_dataset(dataset_path, dataset_name), and sibling configurations
+	 * (57 MMLU subjects, ARC-Easy/ARC-Challenge) must not share one file. */
+	if (dataset_name && *dataset_name)
+		lle_buf_printf(&b, "%s/%s/%s.jsonl", dataset_path, dataset_name, split);
+	else
+		lle_buf_printf(&b, "%s/%s.jsonl", dataset_path, split);
 	if (b.oom) {
 		lle_buf_free(&b);
 		return NULL;

@@ -27,11 +27,13 @@ void lle_data_dir_pick(const char *flag_value, struct lle_data_dir *out);
 char *lle_data_resolve(const char *spec, const char *base_dir, const struct lle_data_dir *dd,
 		       int must_exist, const char *what, struct lle_err *err);
 /* The data file a split reads when `data_files` does not name one:
- * "<dataset_path>/<split>.jsonl" (the harness's dataset id as a directory
- * under the data directory). The one place this default is written: runs
+ * "<dataset_path>/<dataset_name>/<split>.jsonl", or
+ * "<dataset_path>/<split>.jsonl" when dataset_name is NULL or empty (the
+ * harness's dataset id and configuration as directories under the data
+ * directory). The one place this default is written: runs
  * (tasks/task.c) and `list datasets` both call it. malloc()ed; NULL when out
  * of memory. */
-char *lle_data_split_spec(const char *dataset_path, const char *split);
+char *lle_data_split_spec(const char *dataset_path, const char *dataset_name, const char *split);
 /* Whether a resolved path (or glob) names at least one readable file. */
 int lle_data_present(const char *path_or_glob);
 

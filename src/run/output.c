@@ -251,7 +251,11 @@ int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t do
 		json_object_set_new(line, "doc", json_deep_copy(doc));
 		json_object_set_new(line, "target", target_json(rq->target));
 		json_object_set(line, "arguments", args);
-		json_object_set_new(line, "resps", json_deep_copy(resps));
+		/* the harness logs [req.resps for req in requests] (lm_eval/evaluator.py
+		 * evaluate): a generation is one request whose resps list holds every
+		 * repeat, so [[text, ...]]; a log-likelihood request's is [[ll, greedy]] */
+		json_object_set_new(line, "resps", t->output_type == LLE_OUT_GENERATE_UNTIL
+					    ? json_pack("[O]", resps) : json_deep_copy(resps));
 		if (filtered && json_is_array(filtered)) {
 			json_object_set_new(line, "filtered_resps", json_deep_copy(json_array_get(filtered, f)));
 		} else {

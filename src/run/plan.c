@@ -191,7 +191,10 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template are "
 				   "not supported (the harness templates the examples and each choice separately)",
 				   t->name);
-	pt->k = o->num_fewshot >= 0 ? o->num_fewshot : t->num_fewshot;
+	/* --num-fewshot overrides the config, except an explicit 0, which the
+	 * harness keeps (lm_eval/evaluator.py simple_evaluate: "num_fewshot has
+	 * been set to 0 ... in its config") */
+	pt->k = o->num_fewshot >= 0 && !t->num_fewshot_zero ? o->num_fewshot : t->num_fewshot;
 	if (pt->k > 0) {
 		/* Opening the few-shot split now catches a missing file or too few
 		 * examples before any model loads; it is small (dev/train splits). */

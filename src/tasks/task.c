@@ -578,6 +578,11 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 	    get_long(t, root, "num_fewshot", &t->num_fewshot, 0, err) < 0 ||
 	    get_long(t, root, "repeats", &t->repeats, 1, err) < 0)
 		goto fail;
+	t->test_split_given = t->test_split != NULL;
+	{
+		const struct lle_node *k = lle_node_get(root, "num_fewshot");
+		t->num_fewshot_zero = k && !lle_node_is_null(k) && t->num_fewshot == 0;
+	}
 	if (!t->test_split) {
 		/* the harness evaluates the test split, else validation */
 		const char *s = t->validation_split ? t->validation_split : "test";
@@ -672,7 +677,7 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 		lle_err_set(err, LLE_EXIT_CONFIG, "%s: no data file (set data_files or dataset_path)", what);
 		return NULL;
 	}
-	char *spec = lle_data_split_spec(t->dataset_path, split);
+	char *spec = lle_data_split_spec(t->dataset_path, t->dataset_name, split);
 	if (!spec) {
 		lle_err_oom(err);
 		return NULL;

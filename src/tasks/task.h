@@ -18,8 +18,9 @@
  * fewshot_delimiter, then fewshot_delimiter + the document's text. The
  * random sampler is Python's random.Random(seed).sample over the few-shot
  * split, one call per document in document order (so document i's examples
- * depend on i, as in the harness); when the few-shot split is the test split
- * it draws k+1 and drops the document itself.
+ * depend on i, as in the harness); when fewshot_split == test_split as
+ * written (both unset included, as Python's None == None) it draws k+1 and
+ * drops the document itself.
  *
  * Not here: reading YAML files, merging includes (the registry), talking to
  * backends, writing results (the store). */
@@ -78,6 +79,9 @@ struct lle_task {
 	char *target_delimiter;      /* default " " */
 	char *fewshot_delimiter;     /* default "\n\n" */
 	long num_fewshot;            /* 0 when not set */
+	int num_fewshot_zero;        /* num_fewshot: 0 written in the config: --num-fewshot keeps it */
+	int test_split_given;        /* test_split written in the config (test_split is then
+					the evaluated split: validation when not written) */
 	enum lle_sampler sampler;    /* fewshot_config.sampler: default (random) or first_n */
 	json_t *fewshot_samples;     /* fewshot_config.samples: examples written in the config */
 	struct lle_docfn fs_doc_to_text, fs_doc_to_target, fs_doc_to_choice; /* fewshot_config's
@@ -106,7 +110,8 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 void lle_task_free(struct lle_task *t);
 
 /* The data file (or glob) of a split, resolved as lle_data_resolve does:
- * data_files[split] if given, else <dataset_path>/<split>.jsonl. */
+ * data_files[split] if given, else lle_data_split_spec's
+ * <dataset_path>[/<dataset_name>]/<split>.jsonl. */
 char *lle_task_split_path(const struct lle_task *t, const char *split,
 			  const struct lle_data_dir *dd, int must_exist, struct lle_err *err);
 
@@ -134,12 +139,13 @@ struct lle_fewshot;
  * written), else the few-shot split (fewshot_split, else training,
  * validation, then test split) through process_docs. k: examples per prompt (the task's
  * num_fewshot or an override); seed: LLE_FEWSHOT_SEED unless told. k == 0
- * loads nothing. Fewer documents than k (k + 1 when it is the test split) is
+ * loads nothing. Fewer documents than k (k + 1 when the document is excluded) is
  * an error naming the task and split. */
 struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_data_dir *dd, long k,
 				     long seed, struct lle_err *err);
 /* The same from documents in memory (steals `docs`, an array; processed
- * already). same_split: whether they are the test split's documents. */
+ * already). same_split: whether the harness excludes the evaluated document
+ * (it draws k + 1 and drops the document's equals; see lle_fewshot_open). */
 struct lle_fewshot *lle_fewshot_from_docs(const struct lle_task *t, json_t *docs, int same_split, long k,
 					  long seed, struct lle_err *err);
 void lle_fewshot_free(struct lle_fewshot *fs);

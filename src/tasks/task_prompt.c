@@ -61,7 +61,7 @@ struct lle_fewshot *lle_fewshot_from_docs(const struct lle_task *t, json_t *docs
 	if (k > 0 && fs->n < need) {
 		lle_err_set(err, LLE_EXIT_DATA, "task '%s': num_fewshot is %ld but the few-shot split has only "
 			    "%zu documents%s", t->name, k, fs->n,
-			    same_split ? " (one more is needed: it is the test split)" : "");
+			    same_split ? " (one more is needed: the evaluated document is left out of its examples)" : "");
 		lle_fewshot_free(fs);
 		return NULL;
 	}
@@ -86,18 +86,26 @@ struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_
 		}
 		return lle_fewshot_from_docs(t, none, 0, 0, seed, err);
 	}
+	/* The harness passes the evaluated document to the sampler (which then
+	 * draws k + 1 and drops the document's equals) when
+	 * `self.fewshot_cfg.split == self.config.test_split`
+	 * (lm_eval/api/task.py ConfigurableTask.fewshot_context), both as
+	 * written in the config: None == None holds, so a task with neither
+	 * fewshot_split nor test_split (piqa, boolq, triviaqa...) draws k + 1
+	 * from its training or validation documents. */
+	int same = t->fewshot_split ? t->test_split_given && !strcmp(t->fewshot_split, t->test_split)
+		: !t->test_split_given;
 	if (t->fewshot_samples) { /* fewshot_config.samples: used as written */
 		json_t *docs = json_deep_copy(t->fewshot_samples);
 		if (!docs) {
 			lle_err_oom(err);
 			return NULL;
 		}
-		return lle_fewshot_from_docs(t, docs, 0, k, seed, err);
+		return lle_fewshot_from_docs(t, docs, same, k, seed, err);
 	}
 	const char *split = t->fewshot_split ? t->fewshot_split
 		: t->training_split ? t->training_split
 		: t->validation_split ? t->validation_split : t->test_split;
-	int same = t->fewshot_split && t->test_split && !strcmp(t->fewshot_split, t->test_split);
 	char *path = lle_task_split_path(t, split, dd, 1, err);
 	if (!path)
 		return NULL;
@@ -432,16 +440,22 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 					goto fail;
 		}
 		if (has_metric(t, LLE_M_ACC_MUTUAL_INFO)) {
-			/* the harness scores each choice alone, without the delimiter */
+			/* each choice alone, after an empty context, with the
+			 * delimiter: the harness's ConfigurableTask.construct_requests
+			 * (lm_eval/api/task.py, aux_arguments = ("",
+			 * f"{target_delimiter}{choice}"), since its PR #3035) */
 			rq->unconditional = 1;
 			for (size_t i = 0; i < n; i++)
-				if (add_cont(rq, "", json_array_get(rq->choices, i), err) < 0)
+				if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
 					goto fail;
 		}
 		break;
 	}
 	case LLE_OUT_LOGLIKELIHOOD:
-		if (add_cont(rq, t->target_delimiter, rq->target, err) < 0)
+		/* the target as written, no delimiter: construct_requests has
+		 * arguments = (ctx, self.doc_to_target(doc)); lambada's target
+		 * carries its own leading space */
+		if (add_cont(rq, "", rq->target, err) < 0)
 			goto fail;
 		break;
 	case LLE_OUT_GENERATE_UNTIL: {

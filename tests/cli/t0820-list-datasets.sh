@@ -52,7 +52,7 @@ assert half["status"] == "partial"
 assert [(s["split"], s["present"]) for s in half["splits"]] == [("test", True), ("dev", False)]
 tpl = by[("fx/templated", "a")]
 assert tpl["status"] == "missing" and [s["split"] for s in tpl["splits"]] == ["test", "train"]
-assert tpl["splits"][0]["file"] == "fx/templated/test.jsonl"
+assert tpl["splits"][0]["file"] == "fx/templated/a/test.jsonl"  # the configuration is a directory
 PY
 expect "--json without a data directory" 0 llm-eval $INC list datasets fx_half --format json
 check "JSON: no-data-dir status and null paths" python3 -c '
@@ -105,7 +105,7 @@ for root, _, files in os.walk(sys.argv[2]):
         for k in ("test_split", "validation_split", "training_split", "fewshot_split"):
             s = d.get(k)
             if s and s not in df and dp:
-                e[1].add((s, "%s/%s.jsonl" % (dp, s)))
+                e[1].add((s, "%s/%s/%s.jsonl" % (dp, dn, s) if dn else "%s/%s.jsonl" % (dp, s)))
 got = {(r["dataset"], r["name"]): [set(r["tasks"]), {(s["split"], s["file"]) for s in r["splits"]}]
        for r in json.load(open(sys.argv[1]))}
 assert len(want) > 80, len(want)

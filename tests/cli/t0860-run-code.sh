@@ -97,7 +97,8 @@ lines = sorted((json.loads(l) for l in open(glob.glob(sys.argv[1] + "/samples_co
 assert all(abs(a["pass@1"] - b) < 1e-15 for a, b in zip(lines, p1)), [l["pass@1"] for l in lines]
 assert all(abs(a["pass@2"] - b) < 1e-15 for a, b in zip(lines, p2)), [l["pass@2"] for l in lines]
 assert [l["code_exec"][0]["passed"] for l in lines] == [2, 1, 4, 0]
-assert all(l["code_exec"][0]["n"] == 4 and len(l["resps"]) == 4 for l in lines)
+# the harness's resps: one request holding the 4 repeats, [[t1, t2, t3, t4]]
+assert all(l["code_exec"][0]["n"] == 4 and len(l["resps"]) == 1 and len(l["resps"][0]) == 4 for l in lines)
 PY
 check "each completion's failure kind is in the sample log" python3 - "$T/r4/scripted_rep4" <<'PY'
 import glob, json, sys

@@ -512,8 +512,36 @@ TEST(same_split_few_shot_drops_the_document)
 	docs = json_pack("[{ssss},{ssss}]", "q", "q0", "a", "a0", "q", "q1", "a", "a1");
 	CHECK(lle_fewshot_from_docs(t, docs, 1, 2, 1234, &e) == NULL);
 	CHECK_STREQ(e.msg, "task 'self': num_fewshot is 2 but the few-shot split has only 2 documents "
-		    "(one more is needed: it is the test split)");
+		    "(one more is needed: the evaluated document is left out of its examples)");
 	json_decref(d0);
+	lle_task_free(t);
+}
+
+/* loglikelihood: the continuation is doc_to_target as written, with no
+ * target_delimiter (lm_eval/api/task.py ConfigurableTask.construct_requests:
+ * arguments = (ctx, self.doc_to_target(doc))); lambada_openai's target brings
+ * its own space. */
+TEST(loglikelihood_continuation_has_no_delimiter)
+{
+	struct lle_err e = { 0 };
+	struct lle_task *t = task_from_text("task: lam\noutput_type: loglikelihood\n"
+					    "doc_to_text: \"{{text.split(' ')[:-1]|join(' ')}}\"\n"
+					    "doc_to_target: \"{{' '+text.split(' ')[-1]}}\"\n"
+					    "metric_list: [{metric: perplexity}, {metric: acc}]\n", &e);
+	CHECK(t != NULL);
+	if (!t) {
+		printf("# %s\n", e.msg);
+		return;
+	}
+	json_t *doc = json_pack("{ss}", "text", "she said wow");
+	struct lle_requests rq;
+	CHECK(lle_task_build(t, NULL, doc, 0, NULL, &rq, &e) == 0);
+	CHECK_STREQ(rq.context, "she said");
+	CHECK_INTEQ(rq.ncont, 1);
+	if (rq.ncont == 1)
+		CHECK_STREQ(rq.continuations[0], " wow");
+	lle_requests_free(&rq);
+	json_decref(doc);
 	lle_task_free(t);
 }
 
@@ -540,7 +568,10 @@ TEST(doc_to_rules_follow_the_harness)
 	CHECK_INTEQ(rq.ncont, 6); /* acc_mutual_info adds the unconditional ones */
 	CHECK(rq.unconditional == 1);
 	CHECK_STREQ(rq.continuations[2], " it's");
-	CHECK_STREQ(rq.continuations[5], "it's"); /* unconditional: the bare choice */
+	/* unconditional: the choice after an empty context, with the delimiter
+	 * (lm_eval/api/task.py ConfigurableTask.construct_requests: aux_arguments
+	 * = [("", f"{target_delimiter}{choice}") ...], since the harness's PR #3035) */
+	CHECK_STREQ(rq.continuations[5], " it's");
 	/* acc: argmax ll = 1; acc_norm: ll / len -> -2/1, -4/4, -4.2/4 -> 1;
 	 * mutual info: ll - uncond = -2-(-1), -4-(-1), -4.2-(-5) = -1, -3, 0.8 -> 2 */
 	double ll[6] = { -2.0, -4.0, -4.2, -1.0, -1.0, -5.0 };
@@ -622,7 +653,8 @@ TEST(perplexity_tasks_score_rolling_and_loglikelihood)
 	CHECK(t != NULL && t->nmetrics == 2);
 	doc = json_pack("{ssss}", "c", "The sky is", "x", "blue");
 	CHECK(t && lle_task_build(t, NULL, doc, 0, NULL, &rq, &e) == 0);
-	CHECK(rq.ncont == 1 && !strcmp(rq.continuations[0], " blue"));
+	/* the target as written: no delimiter for loglikelihood (task.py construct_requests) */
+	CHECK(rq.ncont == 1 && !strcmp(rq.continuations[0], "blue"));
 	int gr = 1;
 	ll = -0.5;
 	CHECK(lle_task_score_loglik(t, &rq, &ll, &gr, it, &e) == 0);
@@ -721,7 +753,14 @@ TEST(data_files_resolve_under_the_data_dir)
 	char *p = lle_task_split_path(t, "test", &dd, 0, &e);
 	CHECK_STREQ(p, "/nonexistent/data/gsm8k/test.jsonl");
 	free(p);
-	/* no data_files entry: <dataset_path>/<split>.jsonl */
+	/* no data_files entry: <dataset_path>/<dataset_name>/<split>.jsonl
+	 * (gsm8k.yaml sets dataset_name: main), so sibling configurations never
+	 * share a file */
+	p = lle_task_split_path(t, "validation", &dd, 0, &e);
+	CHECK_STREQ(p, "/nonexistent/data/gsm8k/main/validation.jsonl");
+	free(p);
+	free(t->dataset_name);
+	t->dataset_name = NULL; /* without a configuration: <dataset_path>/<split>.jsonl */
 	p = lle_task_split_path(t, "validation", &dd, 0, &e);
 	CHECK_STREQ(p, "/nonexistent/data/gsm8k/validation.jsonl");
 	free(p);
@@ -867,6 +906,7 @@ int main(void)
 	RUN(chat_messages_as_the_harness_builds_them);
 	RUN(empty_example_target_adds_no_delimiters);
 	RUN(same_split_few_shot_drops_the_document);
+	RUN(loglikelihood_continuation_has_no_delimiter);
 	RUN(doc_to_rules_follow_the_harness);
 	RUN(perplexity_tasks_score_rolling_and_loglikelihood);
 	RUN(config_errors_name_task_key_and_position);
