@@ -34,10 +34,12 @@ LLAMACPP_TEST_LINK  = -L$(BUILD)/lib/llama -l:libllama.v0.5.0.so -l:libggml.v0.5
                       -Wl,-rpath,$(abspath $(BUILD))/lib/llama
 endif
 
+# -fvisibility=hidden: the plugin's files share lc_* functions (llamacpp.h,
+# eval.h); only lle_backend_entry, marked visible in plugin.c, is exported.
 $(LLAMACPP_OBJ): $(BUILD)/plugins/llamacpp/%.o: plugins/llamacpp/%.c include/llm-eval/backend.h | $(LLAMA_STAMP)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(PLUGIN_CFLAGS) $(LLAMA_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -fvisibility=hidden $(LLAMA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/lib/llama/.stamp: $(LLAMA_STAMP)
 	@mkdir -p $(dir $@)

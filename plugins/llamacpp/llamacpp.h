@@ -1,6 +1,8 @@
 /* Internal header of the llama.cpp backend plugin (plugins/llamacpp/): the
- * model state shared by plugin.c (ABI glue, background loading) and eval.c
- * (tokenisation and the batched, prefix-sharing evaluator). Not installed. */
+ * model state shared by plugin.c (ABI glue, background loading) and the
+ * evaluator: eval.c (set-up, the batched, prefix-sharing decode, submit),
+ * tokenise.c, score.c and gen.c. Not installed; the plugin is built with
+ * -fvisibility=hidden, so none of these names leaves it. */
 #ifndef LLE_PLUGIN_LLAMACPP_H
 #define LLE_PLUGIN_LLAMACPP_H
 
@@ -24,7 +26,7 @@ struct lle_model {
 	int kv_size;           /* KV cells, shared by all sequences (unified cache) */
 	int flash_attn;        /* -1 auto, 0 off, 1 on */
 	int unified;           /* one KV cache for all sequences, or a stream each */
-	int exact;             /* score one sequence at a time, bit-reproducibly (eval.c) */
+	int exact;             /* score one sequence at a time, bit-reproducibly (score.c) */
 	int poll;              /* polling level of the thread pool, 0 (sleep) .. 100 */
 	int n_gpu_layers;      /* layers offloaded where llama.cpp has a GPU */
 	int chat;              /* apply the chat template */
@@ -49,14 +51,14 @@ struct lle_model {
 	const char *tmpl;      /* chat template text or name, when chat */
 	int n_vocab;
 	int add_bos;           /* the vocabulary asks for a BOS */
-	int spm_shortcut;      /* option, then: continuations may be tokenised from a split (eval.c) */
+	int spm_shortcut;      /* option, then: continuations may be tokenised from a split (tokenise.c) */
 	int spm_space_prefix;  /* llama.cpp puts a space before text it tokenises */
 	llama_token prefix_tok; /* BOS, or EOS when there is no BOS: empty contexts, rolling windows */
 	struct llama_batch batch;
 	llama_token *pre;      /* tokens held by sequence 0, the shared prefix */
 	int n_pre, cap_pre;
 	int canonical;         /* the cache holds sequence 0 alone, each token in the
-				* cell of its position (eval.c, the exact evaluator) */
+				* cell of its position (score.c, the exact evaluator) */
 	double *scratch;       /* n_vocab doubles */
 	struct llama_token_data *cand; /* n_vocab candidates for sampling */
 
@@ -75,13 +77,14 @@ void lc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 /* (Re)create m->ctx for n_seq sequences, with an empty cache; 0 or -1. */
 int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t err_len);
 
-/* eval.c */
+/* The evaluator (eval.h has what its files share among themselves).
+ * eval.c: */
 int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle_complete_fn cb,
 	      void *cb_user, char *err, size_t err_len);
-/* Tokenise text; *out is lc_alloc()ed. Returns the count or -1. */
+/* tokenise.c: tokenise text; *out is lc_alloc()ed. Returns the count or -1. */
 int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_special,
 		llama_token **out);
-/* Set up what eval.c needs once the model is loaded; 0 or -1 with err. */
+/* eval.c: set up what the evaluator needs once the model is loaded; 0 or -1 with err. */
 int lc_eval_init(struct lle_model *m, char *err, size_t err_len);
 void lc_eval_free(struct lle_model *m);
 

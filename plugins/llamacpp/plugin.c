@@ -2,7 +2,7 @@
  * background. Opening returns at once; a worker thread loads the model
  * (progress through the host's progress service) while the host goes on
  * building requests; wait_ready and submit wait for it. The evaluation itself
- * is in eval.c.
+ * is in eval.c, tokenise.c, score.c and gen.c.
  *
  * The CPU backends of the prebuilt llama.cpp are separate shared objects
  * (libggml-cpu-<variant>.so) beside libggml: they are registered, once per
@@ -393,7 +393,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	 * any batching and is the faster way on a CPU; with a GPU, many sequences
 	 * per decode keep it busy (exact=1 still asks for the former). */
 	m->exact = !llama_supports_gpu_offload();
-	m->spm_shortcut = 1; /* where the vocabulary allows it (eval.c) */
+	m->spm_shortcut = 1; /* where the vocabulary allows it (tokenise.c) */
 	m->n_gpu_layers = 999; /* all of them, where there is a GPU */
 	m->chat = p->apply_chat_template;
 	if (!(m->path = lc_strdup(p->model)) ||
@@ -530,6 +530,8 @@ static struct lle_backend backend = {
 	.options = lc_options,
 };
 
+/* The one exported name (the objects are built with -fvisibility=hidden). */
+__attribute__((visibility("default")))
 const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len);
 const struct lle_backend *lle_backend_entry(const struct lle_host *h, char *err, size_t len)
 {

@@ -1,4 +1,4 @@
-/* What index.c, cache.c and registry.c share about a loaded source; private
+/* What index*.c, cache.c and registry.c share about a loaded source; private
  * to src/registry/. */
 #ifndef LLE_REGISTRY_INDEX_INT_H
 #define LLE_REGISTRY_INDEX_INT_H

@@ -3,7 +3,7 @@
  * (directory, type), and the merge of their sorted entries where a later
  * directory wins over an earlier one (with a warning naming both files).
  *
- * Not here: reading files (index.c), the cache (cache.c), full configs. */
+ * Not here: reading files (index.c, index_scan.c), the cache (cache.c), full configs. */
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>

@@ -42,7 +42,7 @@ enum lle_reg_layout {
 
 /* Files larger than this are not parsed (listing skips them, validate reports them). */
 #define LLE_REG_MAX_FILE (8u << 20)
-/* How deep `include:` chains may nest: one limit for the index (index.c)
+/* How deep `include:` chains may nest: one limit for the index (index_scan.c)
  * and full configs (config.c), so `list` and `show` agree on a file. */
 #define LLE_REG_MAX_INCLUDE_DEPTH 32
 

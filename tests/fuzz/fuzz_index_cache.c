@@ -1,4 +1,4 @@
-/* Fuzz driver: the registry's index cache (src/registry/index.c checking a
+/* Fuzz driver: the registry's index cache (src/registry/index_blob.c checking a
  * cache blob, src/registry/cache.c reading the file), then every accessor
  * `list` uses on an index that passed the checks.
  *

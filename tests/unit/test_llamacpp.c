@@ -437,7 +437,7 @@ TEST(batched_mode_agrees_within_float_rounding)
 	check_batchings("exact=0", 0);
 }
 
-/* The SentencePiece shortcut (plugins/llamacpp/eval.c, spm_split) must give
+/* The SentencePiece shortcut (plugins/llamacpp/tokenise.c, spm_split) must give
  * the tokens of lm-evaluation-harness's whole encoding: texts with runs of
  * spaces, spaces next to newlines and tabs, a no-break space, a literal "▁",
  * continuations that start without a space, with several, or that merge with

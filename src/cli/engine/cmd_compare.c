@@ -1,6 +1,6 @@
 /* `llm-eval compare RUN_A RUN_B`: every task and metric the two runs share,
  * the difference B - A, and whether it is larger than its standard error
- * (src/store/report.c): paired over the documents both runs scored when the
+ * (src/store/report_compare.c): paired over the documents both runs scored when the
  * store has both runs' per-document scores, else the combined standard error
  * sqrt(se_A^2 + se_B^2) of two independent runs. */
 #include <errno.h>

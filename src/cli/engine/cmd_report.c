@@ -1,6 +1,6 @@
 /* `llm-eval report [RUN...]`: models x tasks with standard errors and category
  * averages, from the run store, as a table, Markdown, CSV, JSON or one
- * self-contained HTML page (src/store/report.c does the work). With no RUN,
+ * self-contained HTML page (src/store/report*.c do the work). With no RUN,
  * every stored run is reported; a model and task found in several runs shows
  * the latest. */
 #include <errno.h>
