@@ -93,8 +93,12 @@ assert [s["arguments"] for s in got] == want, [s["arguments"] for s in got]
 for s in got:
     check_scores(s, s["doc"]["answer_idx"], s["doc"]["ctxs"])
 # compat_wino: the harness's winogrande (preprocess_winogrande.py's three
-# functions, reproduced here) with 2 examples drawn by the default sampler,
-# random.Random(1234).sample(train, 2) once per document in order.
+# functions, reproduced here) with 2 examples drawn by the default sampler.
+# The config has neither test_split nor fewshot_split, and the harness's
+# ContextSampler.get_context (lm_eval/api/samplers.py) compares them as
+# None == None: it draws num_fewshot + 1 = 3 with
+# random.Random(1234).sample(train, 3), once per document in order, drops
+# the evaluated document and keeps the first 2.
 def text(doc): return {"1": 0, "2": 1}[doc["answer"]]
 def target(doc):
     idx = doc["sentence"].index("_") + 1
@@ -108,7 +112,7 @@ rnd = random.Random(1234)
 got = samples("compat_wino")
 assert len(got) == len(val)
 for doc, s in zip(val, got):
-    ex = "".join(choice(e)[text(e)] + " " + target(e) + "\n\n" for e in rnd.sample(train, 2))
+    ex = "".join(choice(e)[text(e)] + " " + target(e) + "\n\n" for e in [x for x in rnd.sample(train, 3) if x != doc][:2])
     want = [[ex + c, " " + target(doc)] for c in choice(doc)]
     assert s["arguments"] == want, (s["arguments"], want)
     assert s["target"] == target(doc)
