@@ -31,7 +31,7 @@ struct plan_task {
 
 struct plan_agg {
 	char *metric;
-	char *filter;          /* "none" unless the group says */
+	char *filter;          /* NULL: every filter the tasks report */
 	int weight_by_size;
 };
 
