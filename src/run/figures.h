@@ -29,12 +29,20 @@ const struct lle_figure *lle_figures_find(const struct lle_figures *t, const cha
 					  const char *metric, const char *filter);
 void lle_figures_free(struct lle_figures *t);
 
-/* One aggregate of group `name` over its members' (metric, filter) figures,
- * as lm-evaluation-harness does (the mean, weighted by size or not; the
- * pooled standard error): written into `res` with output_set_metric and added
- * as the group's own figure, for groups of groups. Returns 1 when some member
- * had the figure, 0 when none did, -1 when out of memory. */
+/* The members of group `name`, or NULL when `name` is a task. */
+typedef const char *const *(*lle_group_members_fn)(void *user, const char *name, size_t *n);
+
+/* One aggregate of group `name` as lm-evaluation-harness's Group.aggregate
+ * (lm_eval/api/group.py): over the group's LEAF tasks (members expanded
+ * through `sub`, sub-groups' own figures are not used), the mean weighted by
+ * size or not (aggregate_subtask_metrics) and the standard error pooled over
+ * those tasks (pooled_sample_stderr). `filter` NULL: every filter a leaf
+ * reports `metric` under, in sorted order, as the harness does without a
+ * filter_list. Each is written into `res` with output_set_metric and added as
+ * the group's own figure. Returns 1 when some leaf had the figure, 0 when
+ * none did, -1 when out of memory. */
 int lle_figures_group(struct lle_figures *t, const char *name, const char *const *members, size_t nm,
-		      const char *metric, const char *filter, int weight_by_size, json_t *res);
+		      lle_group_members_fn sub, void *user, const char *metric, const char *filter,
+		      int weight_by_size, json_t *res);
 
 #endif

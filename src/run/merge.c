@@ -317,50 +317,86 @@ out:
 	return rc;
 }
 
-/* Groups from their members, children first, as output.c's group_figures. */
+/* The groups of the shard's plan with their members as C strings, for
+ * lle_figures_group to expand sub-groups into their tasks. */
+struct mgroup {
+	const char *name;
+	const char **mv; /* NULL entries: not a name, skipped */
+	size_t nm;
+};
+
+struct mgroups {
+	struct mgroup *v;
+	size_t n;
+};
+
+static const char *const *mgroup_members(void *user, const char *name, size_t *n)
+{
+	const struct mgroups *gs = user;
+	for (size_t i = 0; i < gs->n; i++)
+		if (gs->v[i].name && !strcmp(gs->v[i].name, name)) {
+			*n = gs->v[i].nm;
+			return gs->v[i].mv;
+		}
+	return NULL;
+}
+
+/* Groups from the tasks under them, children first, as output.c's group_figures. */
 static int merge_groups(struct merge *m, const json_t *groups, json_t *gout, json_t *subtasks)
 {
-	for (size_t gi = json_array_size(groups); gi-- > 0;) {
+	size_t ng = json_array_size(groups);
+	struct mgroups gs = { calloc(ng ? ng : 1, sizeof(*gs.v)), ng };
+	int rc = -1;
+	if (!gs.v)
+		return -1;
+	for (size_t gi = 0; gi < ng; gi++) {
 		const json_t *g = json_array_get(groups, gi);
-		const char *name = json_string_value(json_object_get(g, "name"));
+		const json_t *members = json_object_get(g, "members");
+		gs.v[gi].name = json_string_value(json_object_get(g, "name"));
+		gs.v[gi].nm = json_array_size(members);
+		if (!(gs.v[gi].mv = calloc(gs.v[gi].nm ? gs.v[gi].nm : 1, sizeof(*gs.v[gi].mv))))
+			goto out;
+		for (size_t i = 0; i < gs.v[gi].nm; i++)
+			gs.v[gi].mv[i] = json_string_value(json_array_get(members, i));
+	}
+	for (size_t gi = ng; gi-- > 0;) {
+		const json_t *g = json_array_get(groups, gi);
+		const char *name = gs.v[gi].name;
 		const char *alias = json_string_value(json_object_get(g, "alias"));
-		const json_t *members = json_object_get(g, "members"), *aggs = json_object_get(g, "aggregate");
-		size_t nm = json_array_size(members);
+		const json_t *aggs = json_object_get(g, "aggregate");
 		if (!name)
 			continue;
-		json_object_set_new(subtasks, name, json_deep_copy(members));
+		json_object_set_new(subtasks, name, json_deep_copy(json_object_get(g, "members")));
 		json_t *res = json_object();
 		json_object_set_new(res, "alias", json_string(alias ? alias : name));
-		const char **mv = calloc(nm ? nm : 1, sizeof(*mv));
-		if (!mv) {
-			json_decref(res);
-			return -1;
-		}
-		for (size_t i = 0; i < nm; i++)
-			mv[i] = json_string_value(json_array_get(members, i)); /* NULL: not a name, skipped */
 		int any = 0;
 		for (size_t a = 0; a < json_array_size(aggs); a++) {
 			const json_t *ag = json_array_get(aggs, a);
 			const char *metric = json_string_value(json_object_get(ag, "metric"));
-			const char *filter = json_string_value(json_object_get(ag, "filter"));
-			if (!metric || !filter)
+			const json_t *fj = json_object_get(ag, "filter");
+			const char *filter = json_string_value(fj); /* null: every filter */
+			if (!metric || (!filter && !json_is_null(fj)))
 				continue;
-			int r = lle_figures_group(&m->figs, name, mv, nm, metric, filter,
-						  json_is_true(json_object_get(ag, "weight_by_size")), res);
+			int r = lle_figures_group(&m->figs, name, gs.v[gi].mv, gs.v[gi].nm, mgroup_members, &gs,
+						  metric, filter, json_is_true(json_object_get(ag, "weight_by_size")),
+						  res);
 			if (r < 0) {
-				free(mv);
 				json_decref(res);
-				return -1;
+				goto out;
 			}
 			any |= r;
 		}
-		free(mv);
 		if (any)
 			json_object_set_new(gout, name, res);
 		else
 			json_decref(res);
 	}
-	return 0;
+	rc = 0;
+out:
+	for (size_t gi = 0; gi < ng; gi++)
+		free(gs.v[gi].mv);
+	free(gs.v);
+	return rc;
 }
 
 /* Merge the shards of one model; writes the results file and stores it. */

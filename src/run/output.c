@@ -404,8 +404,20 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	return 0;
 }
 
-/* Aggregate a group from its members (tasks or groups computed already). */
-static int group_figures(struct run_output *ro, const struct plan_group *g, json_t *groups, json_t *subtasks)
+static const char *const *plan_members(void *user, const char *name, size_t *n)
+{
+	const struct lle_plan *p = user;
+	for (size_t i = 0; i < p->ngroups; i++)
+		if (!strcmp(p->groups[i].name, name)) {
+			*n = p->groups[i].nmembers;
+			return (const char *const *)p->groups[i].members;
+		}
+	return NULL;
+}
+
+/* Aggregate a group from the tasks under it (lle_figures_group). */
+static int group_figures(struct run_output *ro, const struct lle_plan *p, const struct plan_group *g,
+			 json_t *groups, json_t *subtasks)
 {
 	json_t *res = json_object();
 	json_t *members = json_array();
@@ -417,7 +429,7 @@ static int group_figures(struct run_output *ro, const struct plan_group *g, json
 	for (size_t a = 0; a < g->naggs; a++) {
 		const struct plan_agg *ag = &g->aggs[a];
 		int r = lle_figures_group(&ro->figs, g->name, (const char *const *)g->members, g->nmembers,
-					  ag->metric, ag->filter, ag->weight_by_size, res);
+					  plan_members, (void *)p, ag->metric, ag->filter, ag->weight_by_size, res);
 		if (r < 0) {
 			json_decref(res);
 			return -1;
@@ -590,7 +602,7 @@ int output_model_end(struct run_output *ro, const struct lle_plan *p, const stru
 	json_t *groups = json_object(), *subtasks = json_object();
 	/* Groups are listed parents first: aggregate children first. */
 	for (size_t i = p->ngroups; i-- > 0;)
-		if (group_figures(ro, &p->groups[i], groups, subtasks) < 0) {
+		if (group_figures(ro, p, &p->groups[i], groups, subtasks) < 0) {
 			json_decref(groups);
 			json_decref(subtasks);
 			return lle_err_oom(err);
@@ -915,8 +927,9 @@ static json_t *shard_plan_json(const struct run_output *ro, const struct lle_pla
 		for (size_t m = 0; m < g->nmembers; m++)
 			json_array_append_new(members, json_string(g->members[m]));
 		for (size_t a = 0; a < g->naggs; a++)
-			json_array_append_new(aggs, json_pack("{s:s,s:s,s:b}", "metric", g->aggs[a].metric, "filter",
-							      g->aggs[a].filter, "weight_by_size", g->aggs[a].weight_by_size));
+			json_array_append_new(aggs, json_pack("{s:s,s:o,s:b}", "metric", g->aggs[a].metric, "filter",
+							      g->aggs[a].filter ? json_string(g->aggs[a].filter) : json_null(),
+							      "weight_by_size", g->aggs[a].weight_by_size));
 		json_array_append_new(groups, json_pack("{s:s,s:s,s:o,s:o,s:o}", "name", g->name, "alias",
 							g->alias ? g->alias : g->name, "members", members, "aggregate",
 							aggs, "version", g->version >= 0 ? json_real(g->version) : json_null()));

@@ -206,8 +206,70 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	return 0;
 }
 
-static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *name, int depth,
-		    const struct lle_run_opts *o, struct lle_err *err);
+static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *name, const struct lle_node *ov,
+		    int depth, const struct lle_run_opts *o, struct lle_err *err);
+static int add_group(struct lle_plan *p, struct lle_registry *reg, const struct lle_node *tree,
+		     const struct lle_node *ov, int depth, const struct lle_run_opts *o, struct lle_err *err);
+
+/* The keys of a group config (GroupConfig's fields, lm_eval/config/group.py):
+ * in a member entry every other key overrides the config of the task, or of
+ * every task under the group, it names (TaskFactory._build_group_members,
+ * lm_eval/tasks/_factory.py). */
+static int group_field(const char *k)
+{
+	static const char *const f[] = { "group", "group_alias", "task", "aggregate_metric_list", "metadata",
+					 "include" };
+	for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		if (!strcmp(f[i], k))
+			return 1;
+	return 0;
+}
+
+/* A copy of map `base` with each key of `ov` (but `skip_group` ones when
+ * set) put over it: a key already there is replaced, a new one appended,
+ * as Python's {**base, **ov}. NULL when out of memory. */
+static struct lle_node *node_over(const struct lle_node *base, const struct lle_node *ov, int skip_group)
+{
+	struct lle_node *c = base ? lle_node_copy(base) : calloc(1, sizeof(*c));
+	if (c && !base) {
+		c->kind = LLE_NODE_MAP;
+		c->file = ov ? ov->file : "";
+	}
+	if (!c || !ov || ov->kind != LLE_NODE_MAP || c->kind != LLE_NODE_MAP)
+		return c;
+	for (size_t i = 0; i < ov->n; i++) {
+		if (skip_group && group_field(ov->keys[i]))
+			continue;
+		struct lle_node *v = lle_node_copy(ov->items[i]);
+		if (!v)
+			goto oom;
+		size_t j = 0;
+		while (j < c->n && strcmp(c->keys[j], ov->keys[i]))
+			j++;
+		if (j < c->n) {
+			lle_node_free(c->items[j]);
+			c->items[j] = v;
+			continue;
+		}
+		char *k = lle_strdup(ov->keys[i]);
+		char **nk = k ? realloc(c->keys, (c->n + 1) * sizeof(*nk)) : NULL;
+		if (nk)
+			c->keys = nk;
+		struct lle_node **ni = nk ? realloc(c->items, (c->n + 1) * sizeof(*ni)) : NULL;
+		if (!ni) {
+			free(k);
+			lle_node_free(v);
+			goto oom;
+		}
+		c->items = ni;
+		c->keys[c->n] = k;
+		c->items[c->n++] = v;
+	}
+	return c;
+oom:
+	lle_node_free(c);
+	return NULL;
+}
 
 static int add_task_tree(struct lle_plan *p, const struct lle_node *tree, const struct lle_run_opts *o,
 			 struct lle_err *err)
@@ -237,8 +299,102 @@ static int add_task_tree(struct lle_plan *p, const struct lle_node *tree, const 
 	return prepare_task(p, pt, o, err);
 }
 
+/* Python's truth of an AggMetricConfig.weight_by_size as written (the
+ * harness tests it with `if not weight_by_size`): absent is the default
+ * True; null, false, 0 and "" are false; any other value is true. */
+static int agg_truthy(const struct lle_node *n)
+{
+	double d;
+	if (!n)
+		return 1;
+	if (n->kind != LLE_NODE_SCALAR)
+		return n->n > 0;
+	if (n->plain && lle_node_is_null(n))
+		return 0;
+	if (n->plain && lle_node_bool(n) >= 0)
+		return lle_node_bool(n);
+	if (n->plain && lle_node_double(n, &d) == 0)
+		return d != 0;
+	return n->str[0] != '\0';
+}
+
+/* The members of group `gname` (p->groups[gi]), each planned with the keys
+ * that apply to it: `ov` (those of the entry that named this group) with a
+ * member entry's own keys over them, as TaskFactory._build_group_members
+ * (lm_eval/tasks/_factory.py) merges {**overrides, **item}. */
+static int add_members(struct lle_plan *p, struct lle_registry *reg, const char *gname, size_t gi,
+		       const struct lle_node *members, const struct lle_node *ov, int depth,
+		       const struct lle_run_opts *o, struct lle_err *err)
+{
+	for (size_t i = 0; i < members->n; i++) {
+		const struct lle_node *m = members->items[i];
+		const char *mname = NULL;
+		struct lle_node *mo = NULL;
+		struct lle_reg_entry ent;
+		char *full = NULL;
+		int rc;
+		if (m->kind == LLE_NODE_SCALAR) {
+			mname = m->str;
+			rc = add_name(p, reg, mname, ov, depth + 1, o, err);
+		} else if (m->kind == LLE_NODE_MAP && lle_node_str(m, "group")) {
+			mname = lle_node_str(m, "group");
+			if (lle_registry_find(reg, LLE_REG_TASKS, mname, &ent)) {
+				/* A registered group, with overrides for its tasks. */
+				mo = node_over(ov, m, 0);
+				rc = mo ? add_name(p, reg, mname, mo, depth + 1, o, err) : lle_err_oom(err);
+			} else {
+				/* A group defined right here; the harness names it
+				 * parent::name and puts its other keys over its tasks. */
+				size_t len = strlen(gname) + strlen(mname) + 3;
+				mo = node_over(m, ov, 0);
+				full = mo ? malloc(len) : NULL;
+				for (size_t k = 0; full && k < mo->n; k++)
+					if (!strcmp(mo->keys[k], "group") && mo->items[k]->kind == LLE_NODE_SCALAR) {
+						snprintf(full, len, "%s::%s", gname, mname);
+						free(mo->items[k]->str);
+						mo->items[k]->str = full;
+						mname = full;
+						full = NULL;
+					}
+				rc = mo && mname != lle_node_str(m, "group") ? add_group(p, reg, mo, mo, depth + 1, o, err)
+									       : lle_err_oom(err);
+			}
+		} else if (m->kind == LLE_NODE_MAP && lle_node_str(m, "task")) {
+			mname = lle_node_str(m, "task");
+			if (lle_registry_find(reg, LLE_REG_TASKS, mname, &ent)) {
+				/* `{task: name, key: value, ...}`: the registered task (or
+				 * group, or tag) with these keys over its config. */
+				mo = node_over(ov, m, 0);
+				rc = mo ? add_name(p, reg, mname, mo, depth + 1, o, err) : lle_err_oom(err);
+			} else {
+				/* An inline task config inside the group. */
+				mo = node_over(ov, m, 0);
+				rc = mo ? add_task_tree(p, mo, o, err) : lle_err_oom(err);
+			}
+		} else {
+			return lle_err_set(err, LLE_EXIT_CONFIG,
+					   "%s:%d:%d: group '%s': each member must be a name, or a map with 'task' or 'group'",
+					   m->file, m->line, m->col, gname);
+		}
+		struct plan_group *pg = &p->groups[gi];
+		if (rc < 0)
+			lle_err_prefix(err, "group '%s': member '%s'", gname, mname);
+		else if (!strv_has(pg->members, pg->nmembers, mname) &&
+			 strv_push(&pg->members, &pg->nmembers, mname) < 0)
+			rc = lle_err_oom(err);
+		free(full);
+		lle_node_free(mo);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A group and its members; `ov`, when not NULL, is a map of keys put over
+ * the config of every task under it (the keys of the member entry that
+ * named it, group fields aside). */
 static int add_group(struct lle_plan *p, struct lle_registry *reg, const struct lle_node *tree,
-		     int depth, const struct lle_run_opts *o, struct lle_err *err)
+		     const struct lle_node *ov, int depth, const struct lle_run_opts *o, struct lle_err *err)
 {
 	const char *gname = lle_node_str(tree, "group");
 	const struct lle_node *members = lle_node_get(tree, "task");
@@ -255,29 +411,41 @@ static int add_group(struct lle_plan *p, struct lle_registry *reg, const struct 
 	const char *alias = lle_node_str(tree, "group_alias");
 	g.alias = alias ? lle_strdup(alias) : NULL;
 	/* aggregate_metric_list: which metrics to aggregate and how. Without
-	 * one, lm-evaluation-harness reports no metrics for the group. */
+	 * one, lm-evaluation-harness reports no metrics for the group. A single
+	 * map counts as a list of one (Group.from_config, lm_eval/api/group.py). */
 	const struct lle_node *agg = lle_node_get(tree, "aggregate_metric_list");
-	if (agg && agg->kind == LLE_NODE_SEQ) {
-		for (size_t i = 0; i < agg->n; i++) {
-			const char *m = lle_node_str(agg->items[i], "metric");
-			if (!m)
+	size_t nagg = agg && agg->kind == LLE_NODE_SEQ ? agg->n : agg && agg->kind == LLE_NODE_MAP ? 1 : 0;
+	for (size_t i = 0; i < nagg; i++) {
+		const struct lle_node *it = agg->kind == LLE_NODE_SEQ ? agg->items[i] : agg;
+		const char *m = lle_node_str(it, "metric");
+		if (!m)
+			continue;
+		const char *how = lle_node_str(it, "aggregation");
+		if (how && strcmp(how, "mean")) {
+			plan_group_fini(&g);
+			return lle_err_set(err, LLE_EXIT_CONFIG,
+					   "%s:%d:%d: group '%s': aggregation '%s': only 'mean' is supported, as in the harness",
+					   it->file, it->line, it->col, gname, how);
+		}
+		/* AggMetricConfig: weight_by_size defaults to True, filter_list to
+		 * None, which aggregates every filter the tasks report the metric
+		 * under (Group.aggregate); a string is a list of one. */
+		int wbs = agg_truthy(lle_node_get(it, "weight_by_size"));
+		const struct lle_node *fl = lle_node_get(it, "filter_list");
+		size_t nfl = !fl || lle_node_is_null(fl) ? 0 : fl->kind == LLE_NODE_SEQ ? fl->n : 1;
+		for (size_t f = 0; f < (nfl ? nfl : 1); f++) {
+			const struct lle_node *fn = !nfl ? NULL : fl->kind == LLE_NODE_SEQ ? fl->items[f] : fl;
+			if (fn && fn->kind != LLE_NODE_SCALAR)
 				continue;
-			int wbs = lle_node_bool(lle_node_get(agg->items[i], "weight_by_size"));
 			struct plan_agg *na = realloc(g.aggs, (g.naggs + 1) * sizeof(*na));
 			if (!na)
 				goto oom;
 			g.aggs = na;
 			g.aggs[g.naggs].metric = lle_strdup(m);
-			const char *filters = NULL;
-			const struct lle_node *fl = lle_node_get(agg->items[i], "filter_list");
-			if (fl && fl->kind == LLE_NODE_SCALAR)
-				filters = fl->str;
-			else if (fl && fl->kind == LLE_NODE_SEQ && fl->n && fl->items[0]->kind == LLE_NODE_SCALAR)
-				filters = fl->items[0]->str;
-			g.aggs[g.naggs].filter = lle_strdup(filters ? filters : "none");
-			g.aggs[g.naggs].weight_by_size = wbs == 1;
+			g.aggs[g.naggs].filter = fn ? lle_strdup(fn->str) : NULL;
+			g.aggs[g.naggs].weight_by_size = wbs;
 			g.naggs++;
-			if (!g.aggs[g.naggs - 1].metric || !g.aggs[g.naggs - 1].filter)
+			if (!g.aggs[g.naggs - 1].metric || (fn && !g.aggs[g.naggs - 1].filter))
 				goto oom;
 		}
 	}
@@ -291,29 +459,12 @@ static int add_group(struct lle_plan *p, struct lle_registry *reg, const struct 
 	p->groups = ng;
 	size_t gi = p->ngroups++;
 	p->groups[gi] = g;
-	for (size_t i = 0; i < members->n; i++) {
-		const struct lle_node *m = members->items[i];
-		const char *mname = NULL;
-		if (m->kind == LLE_NODE_SCALAR) {
-			mname = m->str;
-			if (add_name(p, reg, mname, depth + 1, o, err) < 0)
-				return -1;
-		} else if (m->kind == LLE_NODE_MAP && lle_node_str(m, "task") && !lle_node_get(m, "group")) {
-			/* An inline task config inside the group. */
-			mname = lle_node_str(m, "task");
-			if (add_task_tree(p, m, o, err) < 0)
-				return -1;
-		} else {
-			return lle_err_set(err, LLE_EXIT_CONFIG,
-					   "%s:%d:%d: group '%s': each member must be a task or group name",
-					   m->file, m->line, m->col, gname);
-		}
-		struct plan_group *pg = &p->groups[gi];
-		if (!strv_has(pg->members, pg->nmembers, mname) &&
-		    strv_push(&pg->members, &pg->nmembers, mname) < 0)
-			return lle_err_oom(err);
-	}
-	return 0;
+	struct lle_node *mov = ov ? node_over(NULL, ov, 1) : NULL;
+	if (ov && !mov)
+		return lle_err_oom(err);
+	int rc = add_members(p, reg, gname, gi, members, mov, depth, o, err);
+	lle_node_free(mov);
+	return rc;
 oom:
 	plan_group_fini(&g);
 	return lle_err_oom(err);
@@ -341,8 +492,10 @@ static int unknown_name(struct lle_registry *reg, int type, const char *what, co
 	return lle_err_set(err, LLE_EXIT_CONFIG, "unknown %s '%s' (see 'llm-eval list %ss')", what, name, what);
 }
 
-static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *name, int depth,
-		    const struct lle_run_opts *o, struct lle_err *err)
+/* Plan the task, group or tag `name`; `ov`, when not NULL, is a map of keys
+ * put over the config of the task, or of every task under it. */
+static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *name, const struct lle_node *ov,
+		    int depth, const struct lle_run_opts *o, struct lle_err *err)
 {
 	if (depth > MAX_GROUP_DEPTH)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "group '%s' nests deeper than %d levels (a cycle?)",
@@ -364,7 +517,7 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 						   collect_tag, &c);
 		int rc = c.oom ? lle_err_oom(err) : 0;
 		for (size_t i = 0; rc == 0 && i < c.n; i++)
-			rc = add_name(p, reg, c.names[i], depth + 1, o, err);
+			rc = add_name(p, reg, c.names[i], ov, depth + 1, o, err);
 		strv_free(c.names, c.n);
 		return rc;
 	}
@@ -376,10 +529,13 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 	if (!tree)
 		return -1;
 	int rc;
-	if (e->kind == LLE_KIND_GROUP)
-		rc = add_group(p, reg, tree, depth, o, err);
-	else
-		rc = add_task_tree(p, tree, o, err);
+	if (e->kind == LLE_KIND_GROUP) {
+		rc = add_group(p, reg, tree, ov, depth, o, err);
+	} else {
+		struct lle_node *t = ov ? node_over(tree, ov, 0) : NULL;
+		rc = ov && !t ? lle_err_oom(err) : add_task_tree(p, t ? t : tree, o, err);
+		lle_node_free(t);
+	}
 	lle_node_free(tree);
 	return rc;
 }
@@ -748,7 +904,7 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 		PROBLEM();
 	}
 	for (size_t i = 0; i < nnames; i++) {
-		if (add_name(p, reg, names[i], 0, o, err) < 0)
+		if (add_name(p, reg, names[i], NULL, 0, o, err) < 0)
 			PROBLEM();
 		else if (strv_push(&p->top, &p->ntop, names[i]) < 0)
 			goto oom;
@@ -783,7 +939,7 @@ int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_er
 		return lle_err_oom(err);
 	p->check_only = 1;
 	struct lle_run_opts o = { .num_fewshot = -1, .fewshot_seed = 1234 };
-	int rc = add_name(p, reg, name, 0, &o, err);
+	int rc = add_name(p, reg, name, NULL, 0, &o, err);
 	lle_plan_free(p);
 	return rc;
 }

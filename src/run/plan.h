@@ -34,7 +34,7 @@ struct plan_task {
 
 struct plan_agg {
 	char *metric;
-	char *filter;          /* "none" unless the group says */
+	char *filter;          /* NULL: every filter the tasks report */
 	int weight_by_size;
 };
 

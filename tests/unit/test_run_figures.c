@@ -52,22 +52,22 @@ TEST(groups_aggregate_the_members_that_have_the_figure)
 	CHECK(lle_figures_add(&f, "b", "exact_match", "strict-match", 0.25, sqrt(0.25 / 3) / 2, 4, 1) == 0);
 	const char *members[] = { "a", "b" };
 	json_t *res = json_object();
-	CHECK_INTEQ(lle_figures_group(&f, "g", members, 2, "exact_match", "strict-match", 1, res), 1);
+	CHECK_INTEQ(lle_figures_group(&f, "g", members, 2, NULL, NULL, "exact_match", "strict-match", 1, res), 1);
 	CHECK_NEAR(json_real_value(json_object_get(res, "exact_match,strict-match")), 0.375, 1e-15);
 	CHECK_NEAR(json_real_value(json_object_get(res, "exact_match_stderr,strict-match")), sqrt(1.25 / 48), 1e-15);
 	const struct lle_figure *g = lle_figures_find(&f, "g", "exact_match", "strict-match");
 	CHECK(g != NULL && g->n == 8 && g->hib == 1);
 	/* only "a" has flexible-extract: the harness leaves "b" out */
-	CHECK_INTEQ(lle_figures_group(&f, "g", members, 2, "exact_match", "flexible-extract", 1, res), 1);
+	CHECK_INTEQ(lle_figures_group(&f, "g", members, 2, NULL, NULL, "exact_match", "flexible-extract", 1, res), 1);
 	CHECK_NEAR(json_real_value(json_object_get(res, "exact_match,flexible-extract")), 0.75, 0);
 	/* no member has it: nothing written */
-	CHECK_INTEQ(lle_figures_group(&f, "g", members, 2, "acc", "none", 1, res), 0);
+	CHECK_INTEQ(lle_figures_group(&f, "g", members, 2, NULL, NULL, "acc", "none", 1, res), 0);
 	CHECK(json_object_get(res, "acc,none") == NULL);
 	/* a member without a standard error: the group has none ("N/A") */
 	CHECK(lle_figures_add(&f, "c", "acc", "none", 1.0, NAN, 1, 1) == 0);
 	CHECK(lle_figures_add(&f, "d", "acc", "none", 0.0, 0.1, 9, 1) == 0);
 	const char *cd[] = { "c", "d" };
-	CHECK_INTEQ(lle_figures_group(&f, "h", cd, 2, "acc", "none", 1, res), 1);
+	CHECK_INTEQ(lle_figures_group(&f, "h", cd, 2, NULL, NULL, "acc", "none", 1, res), 1);
 	CHECK_NEAR(json_real_value(json_object_get(res, "acc,none")), 0.1, 1e-15);
 	CHECK_STREQ(json_string_value(json_object_get(res, "acc_stderr,none")), "N/A");
 	json_decref(res);
