@@ -23,6 +23,40 @@
 
 #define MAX_GROUP_DEPTH 16
 
+/* Say which group and member a problem came from, after the message's
+ * "FILE:LINE:COL: " when it has one, so every line still starts with where
+ * the problem is. */
+static void member_prefix(struct lle_err *err, const char *gname, const char *mname)
+{
+	const char *m = err->msg;
+	const char *c1 = strstr(m, ": ");
+	size_t loc = 0;
+	if (c1) {
+		/* FILE:LINE:COL: the two fields before ": " are numbers */
+		const char *p = c1;
+		int fields = 0;
+		while (fields < 2 && p > m) {
+			const char *q = p;
+			while (q > m && q[-1] >= '0' && q[-1] <= '9')
+				q--;
+			if (q == p || q == m || q[-1] != ':')
+				break;
+			fields++;
+			p = q - 1;
+		}
+		if (fields == 2)
+			loc = (size_t)(c1 - m) + 2;
+	}
+	if (!loc) {
+		lle_err_prefix(err, "group '%s': member '%s'", gname, mname);
+		return;
+	}
+	char old[sizeof(err->msg)];
+	memcpy(old, err->msg, sizeof(old));
+	snprintf(err->msg, sizeof(err->msg), "%.*sgroup '%.100s': member '%.100s': %s", (int)loc, old, gname, mname,
+		 old + loc);
+}
+
 static int strv_has(char *const *v, size_t n, const char *s)
 {
 	for (size_t i = 0; i < n; i++)
@@ -378,7 +412,7 @@ static int add_members(struct lle_plan *p, struct lle_registry *reg, const char 
 		}
 		struct plan_group *pg = &p->groups[gi];
 		if (rc < 0)
-			lle_err_prefix(err, "group '%s': member '%s'", gname, mname);
+			member_prefix(err, gname, mname);
 		else if (!strv_has(pg->members, pg->nmembers, mname) &&
 			 strv_push(&pg->members, &pg->nmembers, mname) < 0)
 			rc = lle_err_oom(err);

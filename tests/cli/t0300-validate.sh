@@ -172,7 +172,8 @@ expect "the fixture harness tree" 3 llm-eval validate --include-path "$FX/harnes
 	err_has "error: $FX/harness/mmlu_mini/dup.yaml:1:1: task 'arith_1' is already registered" &&
 	err_has "error: $FX/harness/mmlu_mini/sub/py.yaml:1:1: task 'squad_py' is a Python task (class:), which llm-eval cannot run" &&
 	err_has "task 'arith_1': process_docs: '!function utils.process_docs' is not a built-in transform" &&
-	err_has "5 errors, 1 warning in 18 files"
+	err_has "$FX/harness/arith/arith_1.yaml:3:15: group 'arith_all': member 'arith_1': task 'arith_1': process_docs" &&
+	err_has "6 errors, 1 warning in 18 files"
 
 # Overrides between directories are intended: a warning, not an error.
 expect "override is a warning" 0 llm-eval validate --include-path "$FX/override" &&
@@ -185,7 +186,7 @@ expect "override is a warning" 0 llm-eval validate --include-path "$FX/override"
 if [ -d "$TOP/registry/models" ]; then
 	expect "the built-in registry: only the known refusals" 3 env -u LLM_EVAL_DATADIR "$LLM_EVAL" validate
 	grep '^error: ' "$ERR" | sed "s|^error: $TOP/registry/tasks/||; s|:.*||" | sort -u | tr '\n' ' ' >"$T/refused"
-	[ "$(cat "$T/refused")" = "drop.yaml gpqa_main_zeroshot.yaml hellaswag.yaml ifeval.yaml openllm.yaml truthfulqa_mc2.yaml wikitext.yaml " ] ||
+	[ "$(cat "$T/refused")" = "drop.yaml gpqa_main_zeroshot.yaml hellaswag.yaml ifeval.yaml truthfulqa_mc2.yaml wikitext.yaml " ] ||
 		fail "built-in refusals changed: $(cat "$T/refused")"
 else
 	echo "ok - the built-in registry validates clean # SKIP no registry/ in this tree"

@@ -79,7 +79,7 @@ done >"$DD/test.jsonl"
 cp "$DD/test.jsonl" "$DD/validation.jsonl"
 expect "openllm plans to the member it cannot run" 3 llm-eval run --tasks openllm --model-path "$MODEL" \
 	--data-dir "$T/dd" --limit 1 --no-progress --output "$T/ol"
-grep -q "^error: group 'openllm': member 'hellaswag': .*hellaswag.yaml:[0-9]*:[0-9]*: task 'hellaswag': process_docs" "$ERR" ||
+grep -q "^error: .*hellaswag.yaml:[0-9]*:[0-9]*: group 'openllm': member 'hellaswag': task 'hellaswag': process_docs" "$ERR" ||
 	fail "the refusal names the group, the member and the reason"
 
 done_testing
