@@ -1422,10 +1422,11 @@ static int on_answer(struct run *R, struct job *j, struct replica *r, struct sbu
 	}
 	int n = 0, bad = -1;
 	json_t *ta = json_object_get(js, "tokens");
-	int32_t *t = json_is_array(ta) ? tokens_from(ta, &n, &bad) : NULL;
+	int is_array = json_is_array(ta); /* ta goes with js */
+	int32_t *t = is_array ? tokens_from(ta, &n, &bad) : NULL;
 	json_decref(js);
 	if (!t) {
-		if (!json_is_array(ta))
+		if (!is_array)
 			fail_job(R, j, "server '%s': /tokenize answer has no 'tokens' array", r->root);
 		else if (bad >= 0)
 			fail_job(R, j, "server '%s': /tokenize answer: tokens[%d] is not a token id", r->root, bad);
