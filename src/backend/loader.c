@@ -201,7 +201,13 @@ struct lle_plugin *lle_plugin_open(const char *path, const struct lle_host *host
 		return NULL;
 	}
 	dlerror();
-	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	/* RTLD_NODELETE: a plugin is never unmapped, even after dlclose. Its
+	 * libraries (libllama and ggml, libcurl and OpenSSL) keep thread-local
+	 * storage, threads and atexit handlers that outlive a close; unmapping
+	 * them leaves the thread's TLS vector pointing at freed modules
+	 * (LeakSanitizer crashed on exactly that in t0935). Loading the same
+	 * plugin again reuses the mapping. */
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE);
 	if (!h) {
 		const char *why = dlerror();
 		explain_dlopen_failure(path, why ? why : "unknown error", err);

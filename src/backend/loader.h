@@ -1,5 +1,5 @@
 /* The backend plugin loader: finds NAME.so in the plugin directories, loads
- * it with dlopen(RTLD_NOW | RTLD_LOCAL), checks its ABI version and hands out
+ * it with dlopen(RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE), checks its ABI version and hands out
  * its function table (include/llm-eval/backend.h).
  *
  * Plugin directories, searched in order: each directory of
