@@ -139,6 +139,9 @@ int lle_tpl_lex(struct tpl_parser *P);
 int lle_tpl_tok_is_op(const struct tpl_parser *P, const char *op);
 int lle_tpl_tok_is_name(const struct tpl_parser *P, const char *name);
 char *lle_tpl_tok_text(const struct tpl_parser *P);
+/* The current token's text when it is a name (a new string); otherwise a
+ * syntax error `expected` at the token, or out of memory: NULL. */
+char *lle_tpl_tok_name(struct tpl_parser *P, const char *expected);
 
 /* ---------- parsing (template_parse.c: expressions; template_stmt.c: statements) ---------- */
 

@@ -287,3 +287,15 @@ char *lle_tpl_tok_text(const struct tpl_parser *P)
 {
 	return lle_strndup(P->src + P->tok.pos, P->tok.len);
 }
+
+char *lle_tpl_tok_name(struct tpl_parser *P, const char *expected)
+{
+	if (P->tok.kind != TOK_NAME) {
+		lle_tpl_syntax_error(P, P->tok.pos, "%s", expected);
+		return NULL;
+	}
+	char *n = lle_tpl_tok_text(P);
+	if (!n)
+		lle_tpl_parser_oom(P);
+	return n;
+}

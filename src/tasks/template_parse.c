@@ -379,15 +379,11 @@ static struct expr *parse_attribute(struct tpl_parser *P, struct expr *e)
 {
 	if (lle_tpl_lex(P) < 0)
 		goto fail;
-	if (P->tok.kind != TOK_NAME) {
-		lle_tpl_syntax_error(P, P->tok.pos, "expected a name after '.'");
+	char *n = lle_tpl_tok_name(P, "expected a name after '.'");
+	if (!n)
 		goto fail;
-	}
-	char *n = lle_tpl_tok_text(P);
 	size_t npos = P->tok.pos, nend = P->tok.pos + P->tok.len;
-	if (!n || lle_tpl_lex(P) < 0) {
-		if (!n)
-			lle_tpl_parser_oom(P);
+	if (lle_tpl_lex(P) < 0) {
 		free(n);
 		goto fail;
 	}
@@ -475,15 +471,9 @@ static struct expr *parse_filter(struct tpl_parser *P, struct expr *e)
 {
 	if (lle_tpl_lex(P) < 0)
 		goto fail;
-	if (P->tok.kind != TOK_NAME) {
-		lle_tpl_syntax_error(P, P->tok.pos, "expected a filter name after '|'");
+	char *n = lle_tpl_tok_name(P, "expected a filter name after '|'");
+	if (!n)
 		goto fail;
-	}
-	char *n = lle_tpl_tok_text(P);
-	if (!n) {
-		lle_tpl_parser_oom(P);
-		goto fail;
-	}
 	const struct tpl_builtin *f = lle_tpl_find_filter(n);
 	if (!f) {
 		lle_tpl_syntax_error(P, P->tok.pos, "unsupported filter '%s'", n);
@@ -520,15 +510,9 @@ static struct expr *parse_test(struct tpl_parser *P, struct expr *e)
 		if (lle_tpl_lex(P) < 0)
 			goto fail;
 	}
-	if (P->tok.kind != TOK_NAME) {
-		lle_tpl_syntax_error(P, P->tok.pos, "expected a test name after 'is'");
+	char *n = lle_tpl_tok_name(P, "expected a test name after 'is'");
+	if (!n)
 		goto fail;
-	}
-	char *n = lle_tpl_tok_text(P);
-	if (!n) {
-		lle_tpl_parser_oom(P);
-		goto fail;
-	}
 	const struct tpl_test *test = lle_tpl_find_test(n);
 	if (!test) {
 		lle_tpl_syntax_error(P, P->tok.pos, "unsupported test '%s'", n);

@@ -163,13 +163,9 @@ static int parse_for(struct tpl_parser *P, struct segments *sg, struct nodelist 
 	size_t open_pos = P->tok.pos;
 	if (lle_tpl_lex(P) < 0)
 		return -1;
-	if (P->tok.kind != TOK_NAME)
-		return lle_tpl_syntax_error(P, P->tok.pos, "expected a loop variable");
 	struct node *n = new_node(P, NODE_FOR, out);
-	if (!n)
+	if (!n || !(n->var = lle_tpl_tok_name(P, "expected a loop variable")))
 		return -1;
-	if (!(n->var = lle_tpl_tok_text(P)))
-		return lle_tpl_parser_oom(P);
 	if (lle_tpl_lex(P) < 0)
 		return -1;
 	if (lle_tpl_tok_is_op(P, ","))
@@ -198,13 +194,9 @@ static int parse_set(struct tpl_parser *P, struct nodelist *out)
 {
 	if (lle_tpl_lex(P) < 0)
 		return -1;
-	if (P->tok.kind != TOK_NAME)
-		return lle_tpl_syntax_error(P, P->tok.pos, "expected a variable name");
 	struct node *n = new_node(P, NODE_SET, out);
-	if (!n)
+	if (!n || !(n->var = lle_tpl_tok_name(P, "expected a variable name")))
 		return -1;
-	if (!(n->var = lle_tpl_tok_text(P)))
-		return lle_tpl_parser_oom(P);
 	if (lle_tpl_lex(P) < 0)
 		return -1;
 	if (!lle_tpl_tok_is_op(P, "="))
