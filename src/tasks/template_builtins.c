@@ -40,8 +40,7 @@ static int str_result(struct tpl_render *R, struct lle_buf *b, json_t **out)
 	return *out ? 0 : lle_tpl_oom(R);
 }
 
-/* A string's characters as a list of one-character strings; NULL out of memory. */
-static json_t *characters(const json_t *v)
+json_t *lle_tpl_characters(const json_t *v)
 {
 	json_t *a = json_array();
 	const char *p = json_string_value(v);
@@ -610,7 +609,7 @@ static int filter_list(struct tpl_render *R, const struct expr *e, json_t *v, js
 		return 0;
 	}
 	if (json_is_string(v)) {
-		*out = characters(v);
+		*out = lle_tpl_characters(v);
 		return *out ? 0 : lle_tpl_oom(R);
 	}
 	return lle_tpl_render_error(R, e, "cannot make a list of %s", lle_tpl_type_name(v));

@@ -619,17 +619,7 @@ static json_t *loop_items(struct tpl_render *R, const struct node *n, json_t *it
 			}
 		}
 	} else if (json_is_string(it)) {
-		items = json_array();
-		const char *p = json_string_value(it);
-		size_t len = json_string_length(it), i = 0, l;
-		while (items && i < len) {
-			lle_py_decode(p + i, len - i, &l);
-			if (json_array_append_new(items, json_stringn_nocheck(p + i, l)) < 0) {
-				json_decref(items);
-				items = NULL;
-			}
-			i += l;
-		}
+		items = lle_tpl_characters(it);
 	} else {
 		lle_tpl_render_error(R, n->e, "cannot loop over a value of type %s", lle_tpl_type_name(it));
 		return NULL;

@@ -209,6 +209,9 @@ int lle_tpl_is_intlike(const json_t *v);  /* int or bool */
 long long lle_tpl_int_value(const json_t *v);
 /* str(v) as a new JSON string; NULL out of memory. */
 json_t *lle_tpl_str(const json_t *v);
+/* A string's characters (code points) as a list of one-character strings,
+ * as Python iterates a str; NULL out of memory (template_builtins.c). */
+json_t *lle_tpl_characters(const json_t *v);
 /* b's text as a new JSON string, b freed; NULL out of memory. */
 json_t *lle_tpl_buf_to_str(struct lle_buf *b);
 /* Byte offset of the k-th character of s[0, n). */
