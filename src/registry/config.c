@@ -1,12 +1,10 @@
 /* Full configs: a registry file as a YAML tree with its `include:` chain
  * merged, for `show`, `validate` and runs. Never used by `list`.
  *
- * As in lm-evaluation-harness: `include:` is a path or a list of paths,
- * relative to the including file; included files are merged in order (a
- * later include wins over an earlier one), then the including file's own keys
- * win; the merge is of top-level keys only. A cycle is an error that shows the
- * chain. Every node keeps the file:line:col it came from, so `show` can say
- * where each key was set. */
+ * The include semantics (paths, cycles, depth, which keys win) are
+ * include.c's, shared with the index; this file reads a file into a tree and
+ * merges trees' top-level keys. Every node keeps the file:line:col it came
+ * from, so `show` can say where each key was set. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -16,17 +14,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "registry/index_int.h"
+#include "registry/include.h"
 #include "registry/msg.h"
 #include "registry/registry.h"
 #include "util/buf.h"
 #include "util/path.h"
-
-struct chain {
-	const struct chain *up;
-	const char *abs; /* normalised absolute path */
-	const char *shown;
-};
 
 /* Set key in map to val (taking both), replacing an existing value. */
 static int map_set(struct lle_node *map, char *key, struct lle_node *val)
@@ -69,31 +61,29 @@ static int merge_into(struct lle_node *dst, struct lle_node *src)
 	return rc;
 }
 
-static char *absolute(const char *path)
-{
-	struct lle_buf b = LLE_BUF_INIT;
-	if (path[0] != '/') {
-		char cwd[PATH_MAX];
-		if (!getcwd(cwd, sizeof(cwd)))
-			return NULL;
-		lle_buf_printf(&b, "%s/", cwd);
-	}
-	lle_buf_adds(&b, path);
-	char *s = lle_buf_detach(&b);
-	if (s)
-		lle_reg_normalise(s);
-	return s;
-}
+/* The include ops' context: the list of files read, and the include items
+ * of the file read last. */
+struct cfg {
+	char ***files;
+	size_t *nfiles;
+	struct lle_inc_item *items;
+	size_t cap;
+};
 
-static struct lle_node *load(const char *path, const struct chain *up, int depth, char ***files,
-			     size_t *nfiles, struct lle_err *err)
+/* A file being resolved: its own tree, and its includes merged so far. */
+struct unit {
+	struct lle_node *own, *merged;
+};
+
+/* Read the file here (not in yaml.c) so every failure names path:line:col,
+ * as every registry message does. */
+static struct lle_node *read_tree(const char *path, struct lle_err *err, int *nofile)
 {
-	/* Read the file here (not in yaml.c) so every failure names path:line:col,
-	 * as every registry message does. */
 	struct stat st;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_CANNOT_OPEN, path, strerror(errno));
+		*nofile = 1;
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s", strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return NULL;
@@ -143,128 +133,124 @@ static struct lle_node *load(const char *path, const struct chain *up, int depth
 		lle_node_free(own);
 		return NULL;
 	}
-	if (files) {
-		char **f = realloc(*files, (*nfiles + 1) * sizeof(*f));
+	return own;
+}
+
+static int cfg_read(void *ctx, const char *path, void **unitp, struct lle_inc_val *iv, struct lle_err *err)
+{
+	struct cfg *C = ctx;
+	int nofile = 0;
+	struct lle_node *own = read_tree(path, err, &nofile);
+	if (!own)
+		return nofile ? LLE_INC_NOFILE : err->code == LLE_EXIT_INTERNAL ? LLE_INC_NOMEM : LLE_INC_BROKEN;
+	struct unit *u = calloc(1, sizeof(*u));
+	if (!u) {
+		lle_node_free(own);
+		return LLE_INC_NOMEM;
+	}
+	u->own = own;
+	*unitp = u;
+	if (C->files) {
+		char **f = realloc(*C->files, (*C->nfiles + 1) * sizeof(*f));
 		char *copy = lle_strdup(path);
+		if (f)
+			*C->files = f;
 		if (!f || !copy) {
 			free(copy);
-			if (f)
-				*files = f;
-			lle_node_free(own);
-			lle_err_oom(err);
-			return NULL;
+			return LLE_INC_NOMEM;
 		}
-		*files = f;
-		f[(*nfiles)++] = copy;
+		f[(*C->nfiles)++] = copy;
 	}
 	const struct lle_node *inc = lle_node_get(own, "include");
 	if (!inc)
-		return own;
+		return LLE_INC_OK;
+	iv->present = 1;
+	iv->line = (unsigned)inc->line;
+	iv->col = (unsigned)inc->col;
+	/* the merged tree, even for `include: []`: it drops the include key */
+	if (!(u->merged = calloc(1, sizeof(*u->merged))))
+		return LLE_INC_NOMEM;
+	u->merged->kind = LLE_NODE_MAP;
+	u->merged->file = own->file;
+	u->merged->line = own->line;
+	u->merged->col = own->col;
 	if (inc->kind == LLE_NODE_MAP || (inc->kind == LLE_NODE_SCALAR && lle_node_is_null(inc))) {
-		lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_INCLUDE_TYPE, path, (unsigned)inc->line, (unsigned)inc->col);
-		lle_node_free(own);
-		return NULL;
+		iv->bad = 1;
+		iv->bad_line = (unsigned)inc->line;
+		iv->bad_col = (unsigned)inc->col;
+		return LLE_INC_OK;
 	}
-	for (size_t i = 0; inc->kind == LLE_NODE_SEQ && i < inc->n; i++)
-		if (inc->items[i]->kind != LLE_NODE_SCALAR) {
-			lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_INCLUDE_TYPE, path, (unsigned)inc->items[i]->line,
-				    (unsigned)inc->items[i]->col);
-			lle_node_free(own);
-			return NULL;
-		}
-	if (depth >= LLE_REG_MAX_INCLUDE_DEPTH) {
-		lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_INCLUDE_DEPTH, path, (unsigned)inc->line, (unsigned)inc->col,
-			    LLE_REG_MAX_INCLUDE_DEPTH);
-		lle_node_free(own);
-		return NULL;
-	}
-	struct lle_node *merged = calloc(1, sizeof(*merged));
-	char *dir = lle_path_dirname(path);
-	if (!merged || !dir) {
-		free(merged);
-		free(dir);
-		lle_node_free(own);
-		lle_err_oom(err);
-		return NULL;
-	}
-	merged->kind = LLE_NODE_MAP;
-	merged->file = own->file;
-	merged->line = own->line;
-	merged->col = own->col;
 	size_t n = inc->kind == LLE_NODE_SEQ ? inc->n : 1;
+	if (n > C->cap) {
+		struct lle_inc_item *it = realloc(C->items, n * sizeof(*it));
+		if (!it)
+			return LLE_INC_NOMEM;
+		C->items = it;
+		C->cap = n;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct lle_node *item = inc->kind == LLE_NODE_SEQ ? inc->items[i] : inc;
-		char *ipath = lle_path_join(dir, item->str);
-		char *iabs = ipath ? absolute(ipath) : NULL;
-		if (!iabs) {
-			free(ipath);
-			lle_err_oom(err);
-			goto fail;
+		if (item->kind != LLE_NODE_SCALAR) {
+			iv->bad = 1;
+			iv->bad_line = (unsigned)item->line;
+			iv->bad_col = (unsigned)item->col;
+			return LLE_INC_OK;
 		}
-		lle_reg_normalise(ipath);
-		for (const struct chain *c = up; c; c = c->up) {
-			if (strcmp(c->abs, iabs) != 0)
-				continue;
-			/* Show the chain from the file that starts the cycle. */
-			struct lle_buf b = LLE_BUF_INIT;
-			const char *names[LLE_REG_MAX_INCLUDE_DEPTH + 2];
-			size_t k = 0;
-			for (const struct chain *d = up; d && k < LLE_REG_MAX_INCLUDE_DEPTH; d = d->up) {
-				names[k++] = d->shown;
-				if (d == c)
-					break;
-			}
-			while (k > 0)
-				lle_buf_printf(&b, "%s -> ", names[--k]);
-			lle_buf_adds(&b, ipath);
-			lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_INCLUDE_CYCLE, path, (unsigned)item->line,
-				    (unsigned)item->col, lle_buf_str(&b));
-			lle_buf_free(&b);
-			free(ipath);
-			free(iabs);
-			goto fail;
-		}
-		if (stat(ipath, &st) < 0) {
-			lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_INCLUDE_MISSING, path, (unsigned)item->line,
-				    (unsigned)item->col, item->str, strerror(errno));
-			free(ipath);
-			free(iabs);
-			goto fail;
-		}
-		struct chain me = { up, iabs, ipath };
-		struct lle_node *sub = load(ipath, &me, depth + 1, files, nfiles, err);
-		free(ipath);
-		free(iabs);
-		if (!sub)
-			goto fail;
-		if (merge_into(merged, sub) < 0) {
-			lle_err_oom(err);
-			goto fail;
-		}
+		C->items[i] = (struct lle_inc_item){ item->str, (unsigned)item->line, (unsigned)item->col };
 	}
-	free(dir);
+	iv->items = C->items;
+	iv->n = n;
+	return LLE_INC_OK;
+}
+
+static int cfg_include(void *ctx, void *unit, const char *path, void *sub, int ok)
+{
+	struct unit *u = unit;
+	(void)ctx;
+	(void)path;
+	if (!ok)
+		return 0; /* a broken include was freed by its finish */
+	if (!sub)
+		return -1; /* its merge ran out of memory */
+	return merge_into(u->merged, sub);
+}
+
+static void *cfg_finish(void *ctx, void *unit, const struct lle_err *err)
+{
+	struct unit *u = unit;
+	(void)ctx;
+	if (!u)
+		return NULL;
+	struct lle_node *own = u->own, *merged = u->merged;
+	free(u);
+	if (err) {
+		lle_node_free(merged);
+		lle_node_free(own);
+		return NULL;
+	}
+	if (!merged)
+		return own;
 	if (merge_into(merged, own) < 0) {
 		lle_node_free(merged);
-		lle_err_oom(err);
 		return NULL;
 	}
 	return merged;
-fail:
-	free(dir);
-	lle_node_free(merged);
-	lle_node_free(own);
-	return NULL;
 }
 
 struct lle_node *lle_reg_load_full(const char *path, char ***files, size_t *nfiles, struct lle_err *err)
 {
-	char *abs = absolute(path);
-	if (!abs) {
+	struct cfg C = { files, nfiles, NULL, 0 };
+	const struct lle_inc_ops ops = { .ctx = &C, .wrap_broken = 0, .read = cfg_read, .include = cfg_include,
+					 .finish = cfg_finish };
+	int rc;
+	struct lle_node *n = lle_inc_resolve(&ops, path, path, &rc, err);
+	free(C.items);
+	if (rc == LLE_INC_OK && !n)
+		rc = LLE_INC_NOMEM;
+	if (rc == LLE_INC_NOMEM) {
+		lle_node_free(n);
 		lle_err_oom(err);
 		return NULL;
 	}
-	struct chain top = { NULL, abs, path };
-	struct lle_node *n = load(path, &top, 0, files, nfiles, err);
-	free(abs);
-	return n;
+	return rc == LLE_INC_OK ? n : NULL;
 }

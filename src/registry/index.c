@@ -5,8 +5,9 @@
  * __pycache__ skipped, symlinked directories not followed), sorts the paths by
  * bytes, and reads from each file only the top-level keys the index keeps
  * (for models and categories it stops as soon as it has them all). `include:`
- * is followed for those keys only, with each included file read once per
- * build. The result is one blob (index_fmt.h) that is also the cache file.
+ * is followed for those keys only (include.c, the one implementation full
+ * configs use too), with each included file read once per build. The
+ * result is one blob (index_fmt.h) that is also the cache file.
  *
  * A load first tries the cache (cache.c): if no directory and no file it
  * depends on changed (mtime, size, inode), the cache is the index and nothing
@@ -186,6 +187,7 @@ static void builder_free(struct builder *B)
 	lle_buf_free(&B->extdeps);
 	free(B->filemap.slot);
 	free(B->rbuf);
+	lle_idx_scan_free(B->scan);
 	if (B->rootfd >= 0)
 		close(B->rootfd);
 }
@@ -225,7 +227,7 @@ const char *lle_idx_full_path(const char *root, const char *path, char *out, siz
 static int make_record(struct builder *B, uint32_t fi)
 {
 	B->parsed++;
-	int rc = lle_idx_resolve(B, fi, 0);
+	int rc = lle_idx_resolve(B, fi);
 	if (rc == -2)
 		return -1;
 	struct ext *x = ext_of(B, fi);

@@ -57,6 +57,7 @@ struct ext {
 	uint32_t oname, oline, ocol; /* the file's own name key, for broken files */
 	struct field_val m[NFIELDS]; /* merged */
 	uint32_t dep0, ndeps; /* merged dependencies in B->extdeps */
+	int open_errno;       /* it could not be opened: errno */
 };
 
 struct builder {
@@ -74,6 +75,7 @@ struct builder {
 	size_t rcap;
 	struct lle_err *err;
 	unsigned parsed, reused;
+	struct lle_idx_scan *scan; /* index_scan.c's include: state, kept for the build */
 };
 
 #define ARR(b, T) ((T *)(void *)(b).p)
@@ -106,9 +108,11 @@ struct walk {
 int lle_idx_walk_dir(struct walk *W, int dfd, const char *rel, int depth);
 /* qsort_r order of pool offsets (pool is the pool): by the strings' bytes. */
 int lle_idx_cmp_off(const void *a, const void *b, void *pool);
-/* Resolve file fi: read it if needed, then merge its includes. -1: broken
- * (error in its ext), -2: out of memory. */
-int lle_idx_resolve(struct builder *B, uint32_t fi, int depth);
+/* Resolve file fi: read it if needed, then merge its includes (include.c
+ * walks them). -1: broken (error in its ext), -2: out of memory. */
+int lle_idx_resolve(struct builder *B, uint32_t fi);
+/* Free the include: state a build kept (B->scan). */
+void lle_idx_scan_free(struct lle_idx_scan *scan);
 
 /* index_blob.c */
 /* Lay the builder's arrays out as one blob (malloc()ed, *total bytes); NULL

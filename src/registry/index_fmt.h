@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define LLE_IDX_MAGIC "LLEIDX\r\n" /* 8 bytes; \r\n catches text-mode mangling */
-#define LLE_IDX_VERSION 5u
+#define LLE_IDX_VERSION 6u /* 6: include: errors as full configs give them (include.c) */
 #define LLE_IDX_BOM 0x01020304u
 
 struct lle_idx_hdr {

@@ -2,11 +2,13 @@
  * directory walk (every *.yaml below the root, hidden names and __pycache__
  * skipped, symlinked directories not followed), reading from one file only
  * the top-level keys the index keeps with libyaml's event API (for models and
- * categories it stops as soon as it has them all), and following include:
- * for those keys, each included file read once per build.
+ * categories it stops as soon as it has them all), and the ops with which
+ * include.c follows include: for those keys (the same walk full configs
+ * use), each included file read once per build.
  *
- * Not here: turning the keys into records and entries, the build and the
- * cache check (index.c), the blob (index_blob.c), full configs (config.c). */
+ * Not here: the include semantics (include.c), turning the keys into records
+ * and entries, the build and the cache check (index.c), the blob
+ * (index_blob.c), full configs (config.c). */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 
 #include "registry/index_build.h"
 #include "registry/index_fmt.h"
+#include "registry/include.h"
 #include "registry/index_int.h"
 #include "registry/msg.h"
 #include "registry/registry.h"
@@ -119,9 +122,22 @@ static const unsigned type_fields[LLE_REG_NTYPES] = {
 
 /* ---------- reading the keys of one file ---------- */
 
+/* A file's include: value as the reader found it (include.h's struct
+ * lle_inc_val, with pool offsets: the pool moves as it grows). */
+struct inc_scan {
+	int bad;
+	uint32_t line, col, bad_line, bad_col;
+	struct lle_buf items; /* struct inc_item */
+};
+
+struct inc_item {
+	uint32_t str, line, col;
+};
+
 struct reader {
 	struct builder *B;
 	struct field_val *own; /* the file's own keys */
+	struct inc_scan *inc;  /* its include: value */
 	yaml_parser_t P;
 	const char *path; /* full path, for messages */
 	struct ext *x;    /* valid until the next file is added: re-fetch after file_index */
@@ -206,6 +222,13 @@ static int rd_value(struct reader *R, int f, const yaml_event_t *key, yaml_event
 	v.set = 1;
 	v.line = (uint32_t)key->start_mark.line + 1;
 	v.col = (uint32_t)key->start_mark.column + 1;
+	struct inc_scan *inc = f == F_INCLUDE ? R->inc : NULL;
+	if (inc) {
+		inc->line = (uint32_t)ev->start_mark.line + 1;
+		inc->col = (uint32_t)ev->start_mark.column + 1;
+		inc->items.n = 0;
+		inc->bad = 0;
+	}
 	if (ev->type == YAML_SCALAR_EVENT) {
 		v.is_scalar = 1;
 		const char *s = (const char *)ev->data.scalar.value;
@@ -215,6 +238,15 @@ static int rd_value(struct reader *R, int f, const yaml_event_t *key, yaml_event
 			v.list0 = CNT(B->lists, uint32_t);
 			v.nlist = 1;
 			add_u32(&B->lists, v.str);
+		}
+		if (inc && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+		    (!*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL"))) {
+			inc->bad = 1; /* `include:` with no value */
+			inc->bad_line = inc->line;
+			inc->bad_col = inc->col;
+		} else if (inc) {
+			struct inc_item it = { v.str, inc->line, inc->col };
+			lle_buf_add(&inc->items, &it, sizeof(it));
 		}
 	} else if (ev->type == YAML_SEQUENCE_START_EVENT) {
 		v.is_list = 1;
@@ -234,15 +266,27 @@ static int rd_value(struct reader *R, int f, const yaml_event_t *key, yaml_event
 				uint32_t s = lle_idx_pstrn(B, (const char *)it.data.scalar.value, it.data.scalar.length);
 				add_u32(&B->lists, s);
 				v.nlist++;
+				if (inc) {
+					struct inc_item ii = { s, (uint32_t)it.start_mark.line + 1,
+							       (uint32_t)it.start_mark.column + 1 };
+					lle_buf_add(&inc->items, &ii, sizeof(ii));
+				}
 				if (f == F_CATEGORIES) {
 					if (joined.n)
 						lle_buf_addc(&joined, ',');
 					lle_buf_add(&joined, it.data.scalar.value, it.data.scalar.length);
 				}
-			} else if (rd_skip(R, &it) < 0) {
-				yaml_event_delete(&it);
-				lle_buf_free(&joined);
-				return -1;
+			} else {
+				if (inc && !inc->bad) {
+					inc->bad = 1; /* a list item that is not a path */
+					inc->bad_line = (uint32_t)it.start_mark.line + 1;
+					inc->bad_col = (uint32_t)it.start_mark.column + 1;
+				}
+				if (rd_skip(R, &it) < 0) {
+					yaml_event_delete(&it);
+					lle_buf_free(&joined);
+					return -1;
+				}
 			}
 			yaml_event_delete(&it);
 		}
@@ -279,21 +323,30 @@ static int rd_value(struct reader *R, int f, const yaml_event_t *key, yaml_event
 			yaml_event_delete(&k);
 			yaml_event_delete(&val);
 		}
-	} else if (rd_skip(R, ev) < 0) {
-		return -1;
+	} else {
+		if (inc) {
+			inc->bad = 1; /* a map, or an alias */
+			inc->bad_line = inc->line;
+			inc->bad_col = inc->col;
+		}
+		if (rd_skip(R, ev) < 0)
+			return -1;
 	}
+	if (inc && inc->items.oom)
+		return -2;
 	R->own[f] = v;
 	return 0;
 }
 
-/* Read the top-level keys of file fi. Returns 0, -1 when the file is broken
- * (its ext error set), -2 when out of memory. */
-static int read_keys(struct builder *B, uint32_t fi, struct field_val *own)
+/* Read the top-level keys of file fi (its include: value into inc). Returns
+ * 0, -1 when the file is broken (its ext error set), -3 when it cannot be
+ * opened (its ext error and open_errno set), -2 when out of memory. */
+static int read_keys(struct builder *B, uint32_t fi, struct field_val *own, struct inc_scan *inc)
 {
 	char path[PATH_MAX];
 	struct lle_idx_file *F = &ARR(B->files, struct lle_idx_file)[fi];
 	lle_idx_full_path(B->root, pool_str(B, F->path), path, sizeof(path));
-	struct reader R = { .B = B, .own = own, .path = path, .fi = fi };
+	struct reader R = { .B = B, .own = own, .inc = inc, .path = path, .fi = fi };
 
 	int fd = openat(B->rootfd, pool_str(B, F->path), O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -311,7 +364,9 @@ static int read_keys(struct builder *B, uint32_t fi, struct field_val *own)
 				F->ino = st.st_ino;
 			}
 		}
-		return rd_error(&R, LLE_MSG_CANNOT_OPEN, path, strerror(e));
+		rd_error(&R, LLE_MSG_CANNOT_OPEN, path, strerror(e));
+		ext_of(B, fi)->open_errno = e;
+		return -3;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
@@ -460,185 +515,223 @@ static int read_keys(struct builder *B, uint32_t fi, struct field_val *own)
 
 /* ---------- includes: the keys of a file with its includes merged ---------- */
 
-/* Lexically normalise a path ("a/./b/../c" -> "a/c") in place. */
-void lle_reg_normalise(char *p)
-{
-	char *src = p, *dst = p;
-	int abs = *p == '/';
-	if (abs)
-		src++, dst++;
-	char *base = dst;
-	while (*src) {
-		char *end = strchr(src, '/');
-		size_t n = end ? (size_t)(end - src) : strlen(src);
-		if (n == 0 || (n == 1 && src[0] == '.')) {
-			/* skip */
-		} else if (n == 2 && src[0] == '.' && src[1] == '.' && abs && dst == base) {
-			/* "/.." is "/" */
-		} else if (n == 2 && src[0] == '.' && src[1] == '.' && dst > base &&
-			   !(dst - base >= 2 && dst[-1] == '.' && dst[-2] == '.' &&
-			     (dst - base == 2 || dst[-3] == '/'))) {
-			/* drop the last component */
-			dst--;
-			while (dst > base && dst[-1] != '/')
-				dst--;
-		} else {
-			if (dst != base && dst[-1] != '/')
-				*dst++ = '/';
-			memmove(dst, src, n);
-			dst += n;
-		}
-		src += n;
-		if (*src == '/')
-			src++;
-	}
-	if (dst > base && dst[-1] == '/')
-		dst--;
-	*dst = '\0';
-	if (!*p)
-		strcpy(p, ".");
-}
+/* include.c walks the chain; these ops read a file's keys (read_keys), merge
+ * them as fields, collect the files each one depends on, and keep every
+ * resolved file in its ext, so a file included by many is read once a
+ * build. A resolved file is handed on as its file index + 1. */
 
-/* The index path of `inc` included from the file at index path `from`:
- * relative to the root when inside it, else absolute. */
-static void include_path(const struct builder *B, const char *from, const char *inc, char *out, size_t n)
-{
-	struct lle_buf b = LLE_BUF_INIT;
-	const char *slash = strrchr(from, '/');
-	if (inc[0] == '/')
-		lle_buf_adds(&b, inc);
-	else if (from[0] == '/')
-		lle_buf_printf(&b, "%.*s/%s", (int)(slash - from), from, inc);
-	else if (slash)
-		lle_buf_printf(&b, "%s/%.*s/%s", B->root, (int)(slash - from), from, inc);
-	else
-		lle_buf_printf(&b, "%s/%s", B->root, inc);
-	char *p = b.p ? b.p : (char *)"";
-	if (b.p)
-		lle_reg_normalise(p);
-	if (strncmp(p, B->root, B->rootlen) == 0 && p[B->rootlen] == '/')
-		p += B->rootlen + 1;
-	size_t len = strlen(p);
-	if (len >= n)
-		len = n - 1;
-	memcpy(out, p, len);
-	out[len] = '\0';
-	lle_buf_free(&b);
-}
-
-
-/* Resolve file fi: read it if needed, then merge its includes. -1: broken
- * (error in its ext), -2: out of memory. */
-int lle_idx_resolve(struct builder *B, uint32_t fi, int depth)
-{
-	struct ext *x = ext_of(B, fi);
-	if (x->state == 2)
-		return x->error ? -1 : 0;
-	if (x->state == 1) {
-		/* A cycle: the caller reports it with the chain. */
-		return -3;
-	}
-	char path[PATH_MAX];
-	lle_idx_full_path(B->root, pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path), path, sizeof(path));
-	x->state = 1;
+/* A file being resolved. */
+struct unit {
+	uint32_t fi;
 	struct field_val own[NFIELDS];
-	memset(own, 0, sizeof(own));
-	int rc = read_keys(B, fi, own);
-	x = ext_of(B, fi);
+	struct field_val merged[NFIELDS]; /* what its includes gave so far */
+	struct lle_buf deps;              /* uint32 file indices */
+	struct unit *next;                /* the next spare one */
+};
+
+/* The ops' context, kept by the builder for the whole build. */
+struct lle_idx_scan {
+	struct builder *B;
+	struct inc_scan inc;
+	struct lle_buf items; /* struct lle_inc_item, pointing into the pool */
+	struct unit *spare;   /* units to reuse: a build resolves thousands */
+	const char *top_path;  /* the path lle_idx_resolve hands include.c, */
+	uint32_t top_fi;       /* and its file */
+};
+
+#define HANDLE(fi) ((void *)(uintptr_t)((fi) + 1))
+#define HANDLE_FI(h) ((uint32_t)((uintptr_t)(h) - 1))
+
+/* The index path of a full path: relative to the root when inside it. */
+static const char *index_path(const struct builder *B, const char *path)
+{
+	if (strncmp(path, B->root, B->rootlen) == 0 && path[B->rootlen] == '/')
+		return path + B->rootlen + 1;
+	return path;
+}
+
+/* The file index of a full path (the one lle_idx_resolve was given is
+ * known: no lookup for it). */
+static uint32_t file_of(struct lle_idx_scan *C, const char *path, int *oom)
+{
+	if (path == C->top_path)
+		return C->top_fi;
+	return lle_idx_file_index(C->B, index_path(C->B, path), oom);
+}
+
+/* The message a resolved, broken file gave, as read gives it. */
+static int broken(struct builder *B, const struct ext *x, struct lle_err *err)
+{
+	if (x->open_errno) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s", strerror(x->open_errno));
+		return LLE_INC_NOFILE;
+	}
+	lle_err_set(err, LLE_EXIT_CONFIG, "%s", pool_str(B, x->error));
+	return LLE_INC_BROKEN;
+}
+
+static int scan_lookup(void *ctx, const char *path, void **unit, struct lle_err *err)
+{
+	struct lle_idx_scan *C = ctx;
+	struct builder *B = C->B;
+	int oom = 0;
+	uint32_t fi = file_of(C, path, &oom);
+	if (oom)
+		return LLE_INC_NOMEM;
+	const struct ext *x = ext_of(B, fi);
+	if (x->state == 0)
+		return 1;
+	*unit = HANDLE(fi);
+	if (x->state == 1) /* on the chain: include.c reports the cycle before */
+		return lle_err_set(err, LLE_EXIT_CONFIG, LLE_MSG_INCLUDE_CYCLE, path, 1u, 1u, path);
+	return x->error ? broken(B, x, err) : LLE_INC_OK;
+}
+
+static int scan_read(void *ctx, const char *path, void **unitp, struct lle_inc_val *iv, struct lle_err *err)
+{
+	struct lle_idx_scan *C = ctx;
+	struct builder *B = C->B;
+	int oom = 0;
+	uint32_t fi = file_of(C, path, &oom);
+	struct unit *u = oom ? NULL : C->spare ? C->spare : calloc(1, sizeof(*u));
+	if (!u)
+		return LLE_INC_NOMEM;
+	if (u == C->spare) {
+		C->spare = u->next;
+		struct lle_buf deps = u->deps;
+		memset(u, 0, sizeof(*u));
+		u->deps = deps;
+		u->deps.n = 0;
+	}
+	u->fi = fi;
+	*unitp = u;
+	ext_of(B, fi)->state = 1;
+	C->inc.items.n = 0;
+	int rc = read_keys(B, fi, u->own, &C->inc);
+	struct ext *x = ext_of(B, fi);
 	/* The name the file gives itself, kept for messages about broken files. */
 	static const int namekey[LLE_REG_NTYPES] = { F_NAME, F_TASK, F_CATEGORY };
-	const struct field_val *nv = &own[namekey[B->type]];
+	const struct field_val *nv = &u->own[namekey[B->type]];
 	if (!is_str(nv) && B->type == LLE_REG_TASKS)
-		nv = &own[F_GROUP];
+		nv = &u->own[F_GROUP];
 	if (is_str(nv)) {
 		x->oname = nv->str;
 		x->oline = nv->line;
 		x->ocol = nv->col;
 	}
 	if (rc == -2)
-		return -2;
-	if (rc < 0) {
-		x->state = 2;
+		return LLE_INC_NOMEM;
+	if (rc < 0)
+		return broken(B, x, err);
+	const struct field_val *inc = &u->own[F_INCLUDE];
+	if (!inc->set)
+		return LLE_INC_OK;
+	iv->present = 1;
+	iv->line = C->inc.line;
+	iv->col = C->inc.col;
+	iv->bad = C->inc.bad;
+	iv->bad_line = C->inc.bad_line;
+	iv->bad_col = C->inc.bad_col;
+	const struct inc_item *it = ARR(C->inc.items, struct inc_item);
+	size_t n = C->inc.items.n / sizeof(*it);
+	C->items.n = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct lle_inc_item li = { pool_str(B, it[i].str), it[i].line, it[i].col };
+		lle_buf_add(&C->items, &li, sizeof(li));
+	}
+	if (C->items.oom)
+		return LLE_INC_NOMEM;
+	iv->items = ARR(C->items, struct lle_inc_item);
+	iv->n = n;
+	return LLE_INC_OK;
+}
+
+static int scan_include(void *ctx, void *unit, const char *path, void *sub, int ok)
+{
+	struct lle_idx_scan *C = ctx;
+	struct builder *B = C->B;
+	struct unit *u = unit;
+	int oom = 0;
+	uint32_t sfi = sub ? HANDLE_FI(sub) : file_of(C, path, &oom);
+	if (oom)
 		return -1;
-	}
-	struct lle_buf mydeps = LLE_BUF_INIT;
-	struct field_val merged[NFIELDS];
-	memset(merged, 0, sizeof(merged));
-	struct field_val inc = own[F_INCLUDE];
-	if (inc.set && !inc.is_scalar && !inc.is_list) {
-		x->error = lle_idx_pprintf(B, LLE_MSG_INCLUDE_TYPE, path, inc.line, inc.col);
-		rc = -1;
-	}
-	for (uint32_t i = 0; rc == 0 && inc.set && i < inc.nlist; i++) {
-		char ipath[PATH_MAX];
-		const char *from = pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path);
-		char fromcopy[PATH_MAX];
-		snprintf(fromcopy, sizeof(fromcopy), "%s", from);
-		uint32_t item = ARR(B->lists, uint32_t)[inc.list0 + i];
-		char itemcopy[PATH_MAX];
-		snprintf(itemcopy, sizeof(itemcopy), "%s", pool_str(B, item));
-		include_path(B, fromcopy, itemcopy, ipath, sizeof(ipath));
-		int oom = 0;
-		uint32_t ifi = lle_idx_file_index(B, ipath, &oom);
-		if (oom) {
-			rc = -2;
-			break;
+	add_u32(&u->deps, sfi);
+	const struct ext *ix = ext_of(B, sfi);
+	if (ix->state == 2) /* a broken include's own dependencies too, so fixing them is seen */
+		lle_buf_add(&u->deps, ARR(B->extdeps, uint32_t) + ix->dep0, ix->ndeps * sizeof(uint32_t));
+	for (int f = 0; ok && f < NFIELDS; f++)
+		if (ix->m[f].set && f != F_INCLUDE) {
+			u->merged[f] = ix->m[f];
+			u->merged[f].from = 1;
 		}
-		add_u32(&mydeps, ifi);
-		int r2;
-		if (depth >= LLE_REG_MAX_INCLUDE_DEPTH) {
-			ext_of(B, fi)->error = lle_idx_pprintf(B, LLE_MSG_INCLUDE_DEPTH, path, inc.line, inc.col, LLE_REG_MAX_INCLUDE_DEPTH);
-			rc = -1;
-			break;
-		}
-		r2 = lle_idx_resolve(B, ifi, depth + 1);
-		if (r2 == -2) {
-			rc = -2;
-			break;
-		}
-		struct ext *ix = ext_of(B, ifi);
-		if (r2 == -3) {
-			ext_of(B, fi)->error = lle_idx_pprintf(B, LLE_MSG_INCLUDE_CYCLE, path, inc.line, inc.col, itemcopy);
-			rc = -1;
-			break;
-		}
-		if (r2 == -1) {
-			if (ARR(B->files, struct lle_idx_file)[ifi].flags & LLE_IDX_ABSENT)
-				ext_of(B, fi)->error = lle_idx_pprintf(B, LLE_MSG_INCLUDE_MISSING, path, inc.line, inc.col,
-							       itemcopy, strerror(ENOENT));
-			else
-				ext_of(B, fi)->error = lle_idx_pprintf(B, LLE_MSG_IN_INCLUDE, path, inc.line,
-							       inc.col, itemcopy, pool_str(B, ix->error));
-			/* Keep the broken include's own dependencies too, so fixing them is seen. */
-			for (uint32_t j = 0; j < ix->ndeps; j++)
-				add_u32(&mydeps, ARR(B->extdeps, uint32_t)[ix->dep0 + j]);
-			rc = -1;
-			break;
-		}
-		for (uint32_t j = 0; j < ix->ndeps; j++)
-			add_u32(&mydeps, ARR(B->extdeps, uint32_t)[ix->dep0 + j]);
+	return u->deps.oom ? -1 : 0;
+}
+
+static void *scan_finish(void *ctx, void *unit, const struct lle_err *err)
+{
+	struct lle_idx_scan *C = ctx;
+	struct builder *B = C->B;
+	struct unit *u = unit;
+	if (!u)
+		return NULL;
+	struct ext *x = ext_of(B, u->fi);
+	if (!err) {
 		for (int f = 0; f < NFIELDS; f++)
-			if (ix->m[f].set && f != F_INCLUDE) {
-				merged[f] = ix->m[f];
-				merged[f].from = 1;
-			}
+			if (u->own[f].set && f != F_INCLUDE)
+				u->merged[f] = u->own[f];
+		memcpy(x->m, u->merged, sizeof(u->merged));
+	} else if (!x->error) {
+		uint32_t e = lle_idx_pprintf(B, "%s", err->msg);
+		ext_of(B, u->fi)->error = e;
 	}
-	x = ext_of(B, fi);
-	if (rc == 0) {
-		for (int f = 0; f < NFIELDS; f++)
-			if (own[f].set && f != F_INCLUDE)
-				merged[f] = own[f];
-		memcpy(x->m, merged, sizeof(merged));
-	}
+	x = ext_of(B, u->fi);
 	/* Dependencies are kept even for a broken file: fixing an include must
 	 * invalidate it. */
 	x->dep0 = CNT(B->extdeps, uint32_t);
-	x->ndeps = CNT(mydeps, uint32_t);
-	lle_buf_add(&B->extdeps, mydeps.p, mydeps.n);
-	if (mydeps.oom)
-		rc = -2;
-	lle_buf_free(&mydeps);
+	x->ndeps = CNT(u->deps, uint32_t);
+	lle_buf_add(&B->extdeps, u->deps.p, u->deps.n);
 	x->state = 2;
-	return rc;
+	void *h = HANDLE(u->fi);
+	u->next = C->spare; /* its deps buffer stays for the next use */
+	C->spare = u;
+	return h;
 }
 
+void lle_idx_scan_free(struct lle_idx_scan *C)
+{
+	if (!C)
+		return;
+	while (C->spare) {
+		struct unit *u = C->spare;
+		C->spare = u->next;
+		lle_buf_free(&u->deps);
+		free(u);
+	}
+	lle_buf_free(&C->inc.items);
+	lle_buf_free(&C->items);
+	free(C);
+}
+
+int lle_idx_resolve(struct builder *B, uint32_t fi)
+{
+	struct ext *x = ext_of(B, fi);
+	if (x->state == 2)
+		return x->error ? -1 : 0;
+	if (!B->scan && !(B->scan = calloc(1, sizeof(*B->scan))))
+		return -2;
+	struct lle_idx_scan *C = B->scan;
+	C->B = B;
+	char path[PATH_MAX];
+	lle_idx_full_path(B->root, pool_str(B, ARR(B->files, struct lle_idx_file)[fi].path), path, sizeof(path));
+	C->top_path = path;
+	C->top_fi = fi;
+	const struct lle_inc_ops ops = { .ctx = C, .wrap_broken = 1, .lookup = scan_lookup, .read = scan_read,
+					 .include = scan_include, .finish = scan_finish };
+	struct lle_err err = { 0, "" };
+	int rc;
+	lle_inc_resolve(&ops, path, NULL, &rc, &err);
+	C->top_path = NULL;
+	if (rc == LLE_INC_NOMEM || B->pool.oom || B->extdeps.oom)
+		return -2;
+	return rc == LLE_INC_OK ? 0 : -1;
+}

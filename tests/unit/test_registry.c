@@ -190,6 +190,92 @@ TEST(include_merge_order)
 	lle_node_free(n);
 }
 
+/* The index (list) and full configs (show, validate, runs) resolve include:
+ * with one implementation (include.c): the same merge order, and for a bad
+ * include the index's note on the file holds the message a full load gives. */
+TEST(include_index_agrees_with_full_load)
+{
+	static const struct {
+		const char *rel, *text;
+	} files[] = {
+		{ "ia/order.yaml", "include: [_one_yaml, _two_yaml]\ntask: order\n" },
+		{ "ia/_one_yaml", "description: one\ntag: one\n" },
+		{ "ia/_two_yaml", "include: sub/_three_yaml\ndescription: two\n" },
+		{ "ia/sub/_three_yaml", "tag: three\n" },
+		{ "ia/cyc_a.yaml", "include: _cyc_b_yaml\ntask: cyc\n" },
+		{ "ia/_cyc_b_yaml", "include: cyc_a.yaml\n" },
+		{ "ia/null.yaml", "include:\ntask: nullinc\n" },
+		{ "ia/mapitem.yaml", "include: [_one_yaml, {a: b}]\ntask: mapitem\n" },
+		{ "ia/missing.yaml", "task: missing\ninclude: [_one_yaml, _gone_yaml]\n" },
+		{ "ia/brokeninc.yaml", "include: _broken_yaml\ntask: brokeninc\n" },
+		{ "ia/_broken_yaml", "tag: [x\n" },
+	};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		put(files[i].rel, files[i].text);
+	char root[512], p[600];
+	snprintf(root, sizeof(root), "%s/ia", tmpdir);
+	struct lle_err e = { 0 };
+	struct lle_reg_source *s = lle_reg_source_load(root, LLE_REG_TASKS, LLE_LAYOUT_HARNESS, NULL, NULL, &e);
+	CHECK(s != NULL);
+	if (!s)
+		return;
+	/* Merge order: _two_yaml's description wins over _one_yaml's, the
+	 * tag of _three_yaml (included by _two_yaml) over _one_yaml's. */
+	struct lle_reg_entry x;
+	int found = 0;
+	for (size_t i = 0; i < lle_reg_source_count(s); i++) {
+		lle_reg_source_entry(s, i, &x);
+		if (strcmp(x.name, "order") == 0) {
+			found = 1;
+			CHECK_STREQ(x.description, "two");
+		}
+		if (strcmp(x.name, "three") == 0)
+			CHECK_INTEQ(x.kind, LLE_KIND_TAG);
+		CHECK(strcmp(x.name, "one") != 0);
+	}
+	CHECK(found);
+	snprintf(p, sizeof(p), "%s/order.yaml", root);
+	struct lle_node *n = lle_reg_load_full(p, NULL, NULL, &e);
+	CHECK(n != NULL);
+	CHECK_STREQ(lle_node_str(n, "description"), "two");
+	CHECK_STREQ(lle_node_str(n, "tag"), "three");
+	lle_node_free(n);
+	static const char *const bad[] = { "cyc_a.yaml", "null.yaml", "mapitem.yaml", "missing.yaml",
+					   "brokeninc.yaml" };
+	static const char *const want[] = {
+		"/ia/_cyc_b_yaml:1:10: include cycle: ", /* then the chain */
+		"/ia/null.yaml:1:9: 'include' must be a path or a list of paths",
+		"/ia/mapitem.yaml:1:22: 'include' must be a path or a list of paths",
+		"/ia/missing.yaml:2:22: cannot include '_gone_yaml': No such file or directory",
+		"/ia/_broken_yaml:", /* its own syntax error */
+	};
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		snprintf(p, sizeof(p), "%s/%s", root, bad[k]);
+		memset(&e, 0, sizeof(e));
+		CHECK(lle_reg_load_full(p, NULL, NULL, &e) == NULL);
+		CHECK_INTEQ(e.code, LLE_EXIT_CONFIG);
+		CHECK(strstr(e.msg, want[k]) != NULL);
+		const char *ierr = NULL;
+		for (size_t i = 0; i < lle_reg_source_nfiles(s); i++) {
+			int kind;
+			const char *name, *error = NULL, *f = lle_reg_source_file(s, i, &kind, &name, &error);
+			if (strcmp(f, bad[k]) == 0)
+				ierr = error;
+		}
+		CHECK(ierr && strstr(ierr, p) == ierr && strstr(ierr, e.msg));
+		if (!(ierr && strstr(ierr, e.msg)))
+			printf("#   %s: the index says '%s', a full load '%s'\n", bad[k], ierr ? ierr : "(nothing)", e.msg);
+	}
+	/* The cycle shows the chain from the file that starts it. */
+	snprintf(p, sizeof(p), "%s/cyc_a.yaml", root);
+	lle_reg_load_full(p, NULL, NULL, &e);
+	char chain[2000];
+	snprintf(chain, sizeof(chain), "include cycle: %s/cyc_a.yaml -> %s/_cyc_b_yaml -> %s/cyc_a.yaml", root, root,
+		 root);
+	CHECK(strstr(e.msg, chain) != NULL);
+	lle_reg_source_free(s);
+}
+
 /* Listing of a source as text, for comparisons. */
 static void listing(struct lle_reg_source *s, struct lle_buf *b)
 {
@@ -328,6 +414,7 @@ int main(void)
 	RUN(index_entries);
 	RUN(corrupt_blobs_are_refused);
 	RUN(include_merge_order);
+	RUN(include_index_agrees_with_full_load);
 	RUN(incremental_matches_fresh);
 	RUN(search_path_merge);
 	RUN(key_positions);
