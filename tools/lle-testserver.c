@@ -39,6 +39,8 @@
  *   completion-tokens:N usage.completion_tokens is N
  *   top-logprobs-list   echo answers give top_logprobs per token as a list of
  *                       {token, logprob} objects (the chat API's shape)
+ *   nul-text            a NUL byte after the first byte of every generated
+ *                       text, sent as \u0000 (as a real llama-server did)
  * --retry-after TEXT is sent verbatim, so "inf" or "1e9" can be tried.
  *
  * Prints "port N" on stdout once it listens (--port 0: an ephemeral port).
@@ -80,7 +82,7 @@ static struct {
 	double share[F_N];
 	/* --hostile */
 	long long big_body, gzip_bomb, models_max_len, completion_tokens;
-	int has_models_max_len, has_lp, has_completion_tokens, top_list;
+	int has_models_max_len, has_lp, has_completion_tokens, top_list, nul_text;
 	double lp;
 } opt = { .served = "tiny", .threads = 1, .chat_template = "chatml", .retry_after = "0.05", .trickle_ms = 20 };
 
@@ -654,6 +656,20 @@ static void do_generate(struct reply *r, json_t *req, int chat)
 		free(j.text);
 		return reply_error(r, 500, "%s", j.err);
 	}
+	if (opt.nul_text && j.text) {
+		char *t = malloc(j.text_len + 2);
+		if (!t) {
+			free(j.text);
+			return reply_error(r, 500, "out of memory");
+		}
+		size_t k = j.text_len > 0 ? 1 : 0;
+		memcpy(t, j.text, k);
+		t[k] = '\0';
+		memcpy(t + k + 1, j.text + k, j.text_len - k + 1);
+		free(j.text);
+		j.text = t;
+		j.text_len++;
+	}
 	json_t *ch = chat ? json_pack("{s:i,s:{s:s,s:s%},s:s}", "index", 0, "message", "role", "assistant", "content",
 				      j.text ? j.text : "", j.text_len, "finish_reason", "stop")
 			  : json_pack("{s:i,s:s%,s:n,s:s}", "index", 0, "text", j.text ? j.text : "", j.text_len,
@@ -953,7 +969,7 @@ static void usage(void)
 		"       [--trickle-ms N] [--die-after N] [--no-logprobs] [--bad-answer nonjson|nochoices]\n"
 		"       [--chat-template NAME] [--system TEXT] [--max-model-len N] [--threads N]\n"
 		"       [--hostile big-body:N|gzip-bomb:N|models-max-len:N|logprob:X|completion-tokens:N|\n"
-		"                  top-logprobs-list]...\n"
+		"                  top-logprobs-list|nul-text]...\n"
 		"       [--require-key-env VAR]   answer 401 unless \"Authorization: Bearer $VAR\"\n"
 		"  KIND: 500 503 429 drop malformed truncated trickle\n");
 	exit(2);
@@ -1003,6 +1019,8 @@ int main(int argc, char **argv)
 				opt.completion_tokens = atoll(val), opt.has_completion_tokens = 1;
 			else if (HK("top-logprobs-list"))
 				opt.top_list = 1;
+			else if (HK("nul-text"))
+				opt.nul_text = 1;
 			else {
 				fprintf(stderr, "lle-testserver: bad --hostile '%s'\n", v);
 				return 2;

@@ -26,7 +26,7 @@ static int lp_ok(double x)
 int oa_parse_score(struct lle_model *m, const char *body, size_t blen, const int32_t *toks, int n, int s,
 		       double *lp, int *greedy, char *err, size_t len)
 {
-	json_t *j = json_loadb(body ? body : "", blen, 0, NULL);
+	json_t *j = json_loadb(body ? body : "", blen, JSON_ALLOW_NUL, NULL);
 	if (!j) {
 		snprintf(err, len, "answer is not JSON");
 		return -2;
@@ -230,7 +230,7 @@ int oa_on_answer(struct run *R, struct job *j, struct replica *r, struct sbuf *r
 		oa_finish(R, j, LLE_STATUS_OK, NULL, NULL, 0);
 		return 0;
 	}
-	json_t *js = json_loadb(resp->p ? resp->p : "", resp->n, 0, NULL);
+	json_t *js = json_loadb(resp->p ? resp->p : "", resp->n, JSON_ALLOW_NUL, NULL);
 	if (!js) {
 		snprintf(why, wl, "answer is not JSON");
 		return 1;

@@ -154,7 +154,7 @@ void oa_setup(struct lle_model *m, CURL *h, const char *url, const char *body, s
 /* The server's own message from an error answer, or its first characters. */
 void oa_server_message(const char *body, size_t n, char *out, size_t len)
 {
-	json_t *j = body ? json_loadb(body, n, 0, NULL) : NULL;
+	json_t *j = body ? json_loadb(body, n, JSON_ALLOW_NUL, NULL) : NULL;
 	const char *s = NULL;
 	if (j) {
 		json_t *e = json_object_get(j, "error");
@@ -259,7 +259,7 @@ int oa_call_retry(struct lle_model *m, const char *url, const char *body, int ne
 		oa_call_blocking(m, url, body, m->timeout < 30 ? m->timeout : 30, c);
 		int again = oa_retryable(c);
 		if (!again && need_json && c->status == 200) {
-			json_t *j = json_loadb(c->resp.p ? c->resp.p : "", c->resp.n, 0, NULL);
+			json_t *j = json_loadb(c->resp.p ? c->resp.p : "", c->resp.n, JSON_ALLOW_NUL, NULL);
 			again = j == NULL;
 			json_decref(j);
 		}

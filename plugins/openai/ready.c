@@ -37,7 +37,7 @@ static int probe_replica(struct lle_model *m, struct replica *r, char *err, size
 		return -1;
 	}
 	json_error_t je;
-	json_t *j = json_loadb(c.resp.p ? c.resp.p : "", c.resp.n, 0, &je);
+	json_t *j = json_loadb(c.resp.p ? c.resp.p : "", c.resp.n, JSON_ALLOW_NUL, &je);
 	json_t *data = j ? json_object_get(j, "data") : NULL;
 	if (!j || !json_is_array(data)) {
 		char what[128];
@@ -113,7 +113,7 @@ int oa_tokenize_blocking(struct lle_model *m, struct replica *r, const char *tex
 		oa_sb_free(&c.resp);
 		return -1;
 	}
-	json_t *j = json_loadb(c.resp.p ? c.resp.p : "", c.resp.n, 0, NULL);
+	json_t *j = json_loadb(c.resp.p ? c.resp.p : "", c.resp.n, JSON_ALLOW_NUL, NULL);
 	json_t *t = json_object_get(j, "tokens");
 	oa_sb_free(&c.resp);
 	if (!json_is_array(t)) {

@@ -299,7 +299,7 @@ int run_cache_lookup(struct run_cache *rc, const unsigned char key[RUN_KEY_LEN],
 }
 
 int run_cache_add(struct run_cache *rc, const unsigned char key[RUN_KEY_LEN], const struct lle_request *q,
-		  const struct lle_result *res, const char *text, double seconds, int64_t jidx,
+		  const struct lle_result *res, const char *text, size_t text_len, double seconds, int64_t jidx,
 		  struct lle_err *err)
 {
 	if (!rc->enabled || res->status != LLE_STATUS_OK)
@@ -311,7 +311,7 @@ int run_cache_add(struct run_cache *rc, const unsigned char key[RUN_KEY_LEN], co
 	resp.logprob = res->logprob;
 	resp.is_greedy = res->is_greedy;
 	resp.text = (char *)(text ? text : "");
-	resp.text_len = strlen(resp.text);
+	resp.text_len = text ? text_len : 0; /* bytes: the text may hold NUL */
 	if (q->kind == LLE_REQ_GENERATE_UNTIL)
 		resp.tokens_out = res->n_tokens;
 	else

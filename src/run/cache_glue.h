@@ -54,10 +54,11 @@ struct run_cached {
 };
 int run_cache_lookup(struct run_cache *rc, const unsigned char key[RUN_KEY_LEN], int64_t jidx,
 		     struct run_cached *out, struct lle_err *err);
-/* A completed response to store (only status OK ones are stored). Returns
- * how many responses this call committed, or -1. */
+/* A completed response to store (only status OK ones are stored): text is
+ * text_len bytes and may hold NUL. Returns how many responses this call
+ * committed, or -1. */
 int run_cache_add(struct run_cache *rc, const unsigned char key[RUN_KEY_LEN], const struct lle_request *q,
-		  const struct lle_result *res, const char *text, double seconds, int64_t jidx,
+		  const struct lle_result *res, const char *text, size_t text_len, double seconds, int64_t jidx,
 		  struct lle_err *err);
 /* Commit what is pending (and journal marks); the chunk's responses count only after this. */
 int run_cache_flush(struct run_cache *rc, struct lle_err *err);

@@ -173,7 +173,8 @@ struct slot {
 	int done, status;
 	double logprob;
 	int is_greedy, n_tokens;
-	char *text;
+	char *text;            /* bytes with a length: a model may emit NUL */
+	size_t text_len;
 	char *error;
 };
 
@@ -187,17 +188,17 @@ struct chunk {
 
 static void chunk_cache_complete(struct chunk *c, const struct lle_request *req, const struct lle_result *res);
 
-/* A copy of the model's text that is valid UTF-8: a generation cut at the
- * token limit can end inside a character, and a random model emits byte
- * tokens freely. Invalid bytes become U+FFFD, as Python's errors="replace". */
-static char *valid_utf8(const char *p, size_t n)
+/* A copy of the model's text that is valid UTF-8, its length in *len: a
+ * generation cut at the token limit can end inside a character, and a random
+ * model emits byte tokens freely. Invalid bytes become U+FFFD, as Python's
+ * errors="replace"; a NUL byte is valid UTF-8 and stays (issue 18 item 8). */
+static char *valid_utf8(const char *p, size_t n, size_t *len)
 {
 	struct lle_buf b = LLE_BUF_INIT;
 	size_t i = 0;
 	while (i < n) {
-		size_t k = (unsigned char)p[i] < 0x80 && p[i] ? 1
-			 : lle_utf8_valid_prefix((const unsigned char *)p + i, n - i);
-		if (k == 0 || !p[i]) {
+		size_t k = (unsigned char)p[i] < 0x80 ? 1 : lle_utf8_valid_prefix((const unsigned char *)p + i, n - i);
+		if (k == 0) {
 			lle_buf_adds(&b, "\xef\xbf\xbd");
 			i++;
 		} else {
@@ -205,6 +206,7 @@ static char *valid_utf8(const char *p, size_t n)
 			i += k;
 		}
 	}
+	*len = b.n;
 	return lle_buf_detach(&b);
 }
 
@@ -220,7 +222,7 @@ static void on_complete(void *user, const struct lle_request *req, const struct 
 	s->is_greedy = res->is_greedy;
 	s->n_tokens = res->n_tokens;
 	if (res->status == LLE_STATUS_OK && res->text)
-		s->text = valid_utf8(res->text, res->text_len);
+		s->text = valid_utf8(res->text, res->text_len, &s->text_len);
 	if (res->status != LLE_STATUS_OK)
 		s->error = lle_secrets_scrub(c->secrets, res->error ? res->error : "request failed");
 	chunk_cache_complete(c, req, res);
@@ -291,7 +293,7 @@ static struct code_chunk *run_code(const struct lle_task *t, const struct lle_ru
 			goto out;
 		}
 		for (size_t r = first[i]; r < first[i + 1]; r++)
-			if (json_array_append_new(cr[i], json_string(ck->slots[r].text ? ck->slots[r].text : "")) < 0) {
+			if (json_array_append_new(cr[i], json_stringn(ck->slots[r].text ? ck->slots[r].text : "", ck->slots[r].text_len)) < 0) {
 				lle_err_oom(err);
 				goto out;
 			}
@@ -440,7 +442,7 @@ static int score_doc(struct task_run *tr, struct lle_task_agg *agg, const json_t
 	if (t->output_type == LLE_OUT_GENERATE_UNTIL) {
 		resps = json_array();
 		for (size_t r = first; r < first + n; r++)
-			json_array_append_new(resps, json_string(ck->slots[r].text ? ck->slots[r].text : ""));
+			json_array_append_new(resps, json_stringn(ck->slots[r].text ? ck->slots[r].text : "", ck->slots[r].text_len));
 		src = lle_task_score_generated(t, &cr->rqs[i], doc, resps, &filtered, items, &serr);
 		if (src == 0 && cc)
 			src = code_chunk_score(cc, i, items, &extra, &serr);
@@ -891,7 +893,7 @@ static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_r
 		s->is_greedy = h.is_greedy;
 		s->n_tokens = h.n_tokens;
 		if (reqs[r].kind == LLE_REQ_GENERATE_UNTIL) {
-			s->text = valid_utf8(h.text ? h.text : "", h.text ? h.text_len : 0);
+			s->text = valid_utf8(h.text ? h.text : "", h.text ? h.text_len : 0, &s->text_len);
 			if (!s->text) {
 				free(h.text);
 				return lle_err_oom(err);
@@ -922,7 +924,7 @@ static void chunk_cache_complete(struct chunk *c, const struct lle_request *req,
 	if (cc->failed || res->status != LLE_STATUS_OK)
 		return;
 	const struct slot *s = &c->slots[req->id];
-	if (run_cache_add(cc->tr->cache, cc->keys[req->id], req, res, s->text, secs,
+	if (run_cache_add(cc->tr->cache, cc->keys[req->id], req, res, s->text, s->text_len, secs,
 			  (int64_t)(cc->tr->jbase + req->id), &cc->err) < 0)
 		cc->failed = 1;
 }

@@ -196,7 +196,7 @@ static int read_items(const struct shard *sh, const char *task, size_t ncols, st
 	while (rc == 0 && (len = getline(&line, &lcap, f)) > 0) {
 		lineno++;
 		json_error_t je;
-		json_t *o = json_loadb(line, (size_t)len, 0, &je);
+		json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
 		json_t *id = json_object_get(o, "doc_id"), *it = json_object_get(o, "items");
 		if (!o || !json_is_integer(id) || !json_is_array(it) || json_array_size(it) != ncols) {
 			rc = lle_err_set(err, LLE_EXIT_DATA, "%s:%ld:%d: %s", path, lineno, o ? 1 : je.column,

@@ -128,7 +128,7 @@ static int add_samples(struct lle_runstore *rs, long long id, const char *model,
 		if (len == 0 || line[0] == '\n')
 			continue;
 		json_error_t je;
-		json_t *o = json_loadb(line, (size_t)len, 0, &je);
+		json_t *o = json_loadb(line, (size_t)len, JSON_ALLOW_NUL, &je);
 		if (!json_is_object(o) || !json_is_integer(json_object_get(o, "doc_id"))) {
 			rc = lle_err_set(err, LLE_EXIT_DATA, "%s:%ld:%d: %s", sf->path, lineno, o ? 1 : je.column,
 					 o ? "a sample needs an object with an integer \"doc_id\"" : je.text);

@@ -445,16 +445,16 @@ static void found_free(struct found *f)
 	free(f->v);
 }
 
-/* re.findall, reduced to one string per match as described above.
- * 0 ok, -1 error. */
-static int findall(pcre2_code *code, const char *text, struct found *out, struct lle_err *err)
+/* re.findall over the len bytes of text (a model's text may hold NUL),
+ * reduced to one string per match as described above. 0 ok, -1 error. */
+static int findall(pcre2_code *code, const char *text, size_t tlen, struct found *out, struct lle_err *err)
 {
 	uint32_t ngroups = 0;
 	pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &ngroups);
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(code, NULL);
 	if (!md)
 		return lle_err_oom(err);
-	PCRE2_SIZE len = strlen(text), start = 0;
+	PCRE2_SIZE len = tlen, start = 0;
 	uint32_t opts = 0;
 	int rv = 0;
 	for (;;) {
@@ -527,11 +527,11 @@ done:
 }
 
 /* The harness's RegexFilter on one response: malloc()ed result. */
-static char *regex_one(const struct step *st, const char *text, struct lle_err *err)
+static char *regex_one(const struct step *st, const char *text, size_t tlen, struct lle_err *err)
 {
 	for (size_t r = 0; r < st->nrx; r++) {
 		struct found f = { 0 };
-		if (findall(st->rx[r].code, text, &f, err) < 0) {
+		if (findall(st->rx[r].code, text, tlen, &f, err) < 0) {
 			found_free(&f);
 			return NULL;
 		}
@@ -570,7 +570,7 @@ char *lle_regex_extract(const char *pattern, int group_select, const char *fallb
 	if (!rx.code)
 		return NULL;
 	struct step st = { .k = F_REGEX, .rx = &rx, .nrx = 1, .fallback = (char *)fallback };
-	char *s = regex_one(&st, text, err);
+	char *s = regex_one(&st, text, strlen(text), err);
 	pcre2_code_free(rx.code);
 	return s;
 }
@@ -587,7 +587,7 @@ static int find_match(pcre2_code *code, int group_select, const char *text, cons
 {
 	struct found f = { 0 };
 	*out = NULL;
-	if (findall(code, text, &f, err) < 0) {
+	if (findall(code, text, strlen(text), &f, err) < 0) {
 		found_free(&f);
 		return -1;
 	}
@@ -1047,10 +1047,12 @@ json_t *lle_filter_apply(const struct lle_filter_chain *fc, const json_t *resps,
 			if (bare && st->k == F_TAKE_K) { /* a str slice stays a str */
 				struct lle_buf sb = LLE_BUF_INIT;
 				for (size_t j = 0; j < json_array_size(nl); j++)
-					lle_buf_adds(&sb, json_string_value(json_array_get(nl, j)));
+					lle_buf_add(&sb, json_string_value(json_array_get(nl, j)),
+						    json_string_length(json_array_get(nl, j)));
 				json_decref(nl);
+				size_t slen = sb.n;
 				char *str = lle_buf_detach(&sb);
-				nl = str ? json_pack("[s]", str) : NULL;
+				nl = str ? json_pack("[s%]", str, slen) : NULL;
 				free(str);
 				if (!nl)
 					goto oom;
@@ -1098,14 +1100,16 @@ json_t *lle_filter_apply(const struct lle_filter_chain *fc, const json_t *resps,
 				const char *s = json_is_string(v) ? json_string_value(v) : "";
 				size_t n = json_is_string(v) ? json_string_length(v) : 0;
 				char *res = NULL;
+				size_t rlen = (size_t)-1; /* a length where res may hold NUL */
 				struct lle_buf b = LLE_BUF_INIT;
 				switch (st->k) {
-				case F_REGEX: res = regex_one(st, s, err); break;
+				case F_REGEX: res = regex_one(st, s, n, err); break;
 				case F_MCQ: res = mcq_one(st, &md, punct, s, err); break;
 				case F_SPAN: res = span_one(s, err); break;
 				case F_POS: nv = pos_one(st, s, err); break;
 				case F_MAP:
 					st->map(&b, s, n);
+					rlen = b.n;
 					if (!(res = lle_buf_detach(&b)))
 						lle_err_oom(err);
 					break;
@@ -1116,7 +1120,7 @@ json_t *lle_filter_apply(const struct lle_filter_chain *fc, const json_t *resps,
 					goto fail;
 				}
 				if (res) {
-					nv = json_string_nocheck(res);
+					nv = rlen != (size_t)-1 ? json_stringn_nocheck(res, rlen) : json_string_nocheck(res);
 					free(res);
 				}
 			}

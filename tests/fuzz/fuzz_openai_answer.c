@@ -18,7 +18,7 @@
  * Each answer goes to the job's current step, as the transfer loop hands a
  * 200 answer over, until the job is finished; an unreadable answer keeps the
  * step (the loop would retry). Every job must finish exactly once with a
- * result, and an OK result's text must be within the answer. */
+ * result, and an OK result's text must be no longer than the answer. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +38,7 @@ static const struct lle_host fuzz_host = { .size = sizeof(struct lle_host), .log
 struct outcome {
 	int n;
 	int status;
+	size_t answer_len; /* bytes of the answer being read */
 };
 
 static void on_result(void *user, const struct lle_request *req, const struct lle_result *res)
@@ -46,8 +47,8 @@ static void on_result(void *user, const struct lle_request *req, const struct ll
 	(void)req;
 	o->n++;
 	o->status = (int)res->status;
-	if (res->status == LLE_STATUS_OK && res->text && strlen(res->text) < res->text_len)
-		abort(); /* text_len counts bytes of the answer's string */
+	if (res->status == LLE_STATUS_OK && res->text && res->text_len > o->answer_len)
+		abort(); /* text_len counts bytes of the answer's string (NUL bytes included) */
 	if (res->status != LLE_STATUS_OK && !res->error)
 		abort();
 }
@@ -78,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	else
 		q.kind = LLE_REQ_LOGLIKELIHOOD;
 
-	struct outcome o = { 0, -1 };
+	struct outcome o = { 0, -1, 0 };
 	struct run R;
 	memset(&R, 0, sizeof(R));
 	R.m = &m;
@@ -111,6 +112,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		char why[256], msg[256];
 		why[0] = '\0';
 		oa_server_message(sb.p, sb.n, msg, sizeof(msg)); /* as for a non-200 answer */
+		o.answer_len = n;
 		oa_on_answer(&R, &j, &rep, &sb, why, sizeof(why));
 		oa_sb_free(&sb);
 		if (!z)

@@ -31,7 +31,7 @@ static char *run(const char *yaml, const char *resps, const char *doc)
 	struct lle_filter_chain *fc = chain(yaml, &e);
 	if (!fc)
 		return strdup(e.msg);
-	json_t *r = json_loads(resps, 0, NULL), *d = doc ? json_loads(doc, 0, NULL) : NULL;
+	json_t *r = json_loads(resps, JSON_ALLOW_NUL, NULL), *d = doc ? json_loads(doc, 0, NULL) : NULL;
 	json_t *out = lle_filter_apply(fc, r, d, &e);
 	char *s = out ? json_dumps(out, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 	if (!out) {
@@ -150,11 +150,25 @@ TEST(predictions_and_refusals)
 	       "f.yaml:1:45: task 't': filter 'c': unknown key 'mapping' in filter 'map'");
 }
 
+/* A model's text may hold NUL (issue 18 item 8): the filters work on all of
+ * its bytes, as Python's str does. Expected values by Python 3.11:
+ * re.findall('(-?[0-9]+)', ' \x0042') == ['42'], 'A\x00B'.lower() ==
+ * 'a\x00b', 'a\x00bcd'[:3] == 'a\x00b'. */
+TEST(text_with_nul)
+{
+	EXPECT("{name: r, filter: [{function: regex, regex_pattern: '(-?[0-9]+)'}, {function: take_first}]}",
+	       "[\" \\u000042\"]", NULL, "[\"42\"]");
+	EXPECT("{name: l, filter: [{function: lowercase}]}", "[\"A\\u0000B\"]", NULL, "[\"a\\u0000b\"]");
+	EXPECT("{name: k, filter: [{function: take_first}, {function: take_first_k, k: 3}]}",
+	       "[\"a\\u0000bcd\"]", NULL, "[\"a\\u0000b\"]");
+}
+
 int main(void)
 {
 	RUN(multi_choice_regex);
 	RUN(majority_vote_take_first_k);
 	RUN(map_format_span_regex_pos_whitespace);
 	RUN(predictions_and_refusals);
+	RUN(text_with_nul);
 	return check_done();
 }
