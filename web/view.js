@@ -73,7 +73,7 @@ function setPage(title, ...nodes) {
   document.title = title + " · llm-eval view";
 }
 function fail(e) {
-  main.replaceChildren(el("p", { class: "error", id: "error" }, "Error: " + e.message));
+  main.replaceChildren(el("h1", {}, "Error"), el("p", { class: "error", id: "error" }, e.message));
 }
 
 function parseHash() {

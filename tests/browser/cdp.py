@@ -38,8 +38,11 @@ class Browser:
         self.r, c_out = os.pipe()   # chromium writes on fd 4, we read
 
         def child():
-            os.dup2(c_in, 3)
-            os.dup2(c_out, 4)
+            # copies first: either pipe may already sit on fd 3 or 4, and
+            # dup2 onto itself would keep it close-on-exec
+            a, b = os.dup(c_in), os.dup(c_out)
+            os.dup2(a, 3)
+            os.dup2(b, 4)
 
         args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--remote-debugging-pipe",
                 "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
