@@ -253,6 +253,22 @@ function answerText(v) {
   if (Array.isArray(v) && v.length === 1 && typeof v[0] === "string") return v[0];
   return typeof v === "string" ? v : JSON.stringify(v);
 }
+// For a multiple-choice line: the chosen continuation (highest log-likelihood).
+function chosen(s) {
+  const r = s.filtered_resps;
+  if (!Array.isArray(s.choices) || !Array.isArray(r) || r.length !== s.choices.length) return null;
+  let best = 0;
+  const ll = r.map((x) => (Array.isArray(x) ? x[0] : x));
+  if (ll.some((x) => typeof x !== "number")) return null;
+  ll.forEach((x, i) => { if (x > ll[best]) best = i; });
+  return s.choices[best].trim() + "  (#" + best + ", ll " + fmt(ll[best], 2) + ")";
+}
+function targetText(s) {
+  if (Array.isArray(s.choices) && typeof s.target === "number" && s.choices[s.target] !== undefined)
+    return s.choices[s.target].trim() + "  (#" + s.target + ")";
+  return answerText(s.target);
+}
+function oneLine(t) { return t.replace(/\n/g, " ⏎ "); }
 function scoreClass(v) { return v === null || v === undefined ? "" : v > 0 ? "good" : v === 0 ? "bad" : ""; }
 
 async function pageSamples(id, task, params) {
@@ -281,9 +297,9 @@ async function pageSamples(id, task, params) {
       el("td", { class: "num" }, el("a", { href: open }, s.doc_id === null ? "line " + s.line : String(s.doc_id))),
       el("td", {}, s.filter),
       el("td", { class: "num" }, Object.entries(s.metrics).map(([k, v], j) => [j ? " " : "", el("span", { class: k === metric ? scoreClass(v) : "" }, k + "=" + fmt(v))])),
-      el("td", { class: "cell-text" }, answerText(s.target)),
-      el("td", { class: "cell-text" }, answerText(s.filtered_resps)),
-      el("td", { class: "cell-text muted" }, "…" + s.prompt_tail.slice(-160)));
+      el("td", { class: "cell-text" }, targetText(s)),
+      el("td", { class: "cell-text" }, s.error ? el("span", { class: "bad" }, s.error) : chosen(s) || answerText(s.filtered_resps)),
+      el("td", { class: "cell-text muted tail" }, "…" + oneLine(s.prompt_tail.slice(-120))));
     tr.dataset.href = open;
     tr.addEventListener("click", (e) => { if (e.target.tagName !== "A") location.hash = open; });
     tbody.appendChild(tr);
@@ -322,7 +338,7 @@ async function pageSamples(id, task, params) {
     el("p", { class: "muted" }, "Keys: ", el("span", { class: "kbd" }, "j"), "/", el("span", { class: "kbd" }, "k"), " select, ",
       el("span", { class: "kbd" }, "Enter"), " open, ", el("span", { class: "kbd" }, "n"), "/", el("span", { class: "kbd" }, "p"), " page."),
     el("table", { id: "samples" }, el("thead", {}, el("tr", {}, el("th", { class: "num" }, "doc"), el("th", {}, "filter"),
-      el("th", { class: "num" }, "metrics"), el("th", {}, "target"), el("th", {}, "filtered answer"), el("th", {}, "prompt (end)"))), tbody));
+      el("th", { class: "num" }, "metrics"), el("th", {}, "target"), el("th", {}, "answer"), el("th", {}, "prompt (end)"))), tbody));
 }
 
 // The prompt with its few-shot part folded: everything before the last
@@ -372,10 +388,13 @@ async function pageSample(id, task, lineNo, params) {
     else if (e.key === "p" || e.key === "ArrowLeft" || e.key === "k") { step(-1); e.preventDefault(); }
     else if (e.key === "Escape" || e.key === "u") location.hash = "#/run/" + enc(id) + "/samples/" + enc(task) + "?" + sampleQuery(params, pos !== null ? { offset: Math.floor(pos / PAGE) * PAGE } : {});
   };
-  const reqNodes = reqs.map((q, i) => el("tr", {},
+  const lls = reqs.map((q) => (Array.isArray(q.resp) && Array.isArray(q.resp[0]) ? q.resp[0][0] : null));
+  const best = lls.every((x) => typeof x === "number") && lls.length > 1 ? lls.indexOf(Math.max(...lls)) : -1;
+  const reqNodes = reqs.map((q, i) => el("tr", { class: [typeof s.target === "number" && s.target === i && lls.length > 1 ? "target" : "", i === best ? "chosen" : ""].join(" ").trim() || null },
     el("td", { class: "num" }, String(i)),
     el("td", { class: "cell-text" }, q.rest.map((x) => typeof x === "string" ? x : JSON.stringify(x)).join(" ")),
-    el("td", { class: "cell-text" }, q.resp === undefined ? "-" : answerText(q.resp))));
+    el("td", { class: "cell-text" }, q.resp === undefined ? "-" : answerText(q.resp),
+      i === best ? el("span", { class: "muted" }, "  ← chosen") : "", s.target === i && lls.length > 1 ? el("span", { class: "good" }, "  ← target") : "")));
   setPage(task + " · doc " + (s.doc_id === undefined ? "?" : s.doc_id) + " · run #" + r.id,
     el("p", {}, link("/run/" + r.id + "/samples/" + enc(task) + "?" + sampleQuery(params, pos !== null ? { offset: Math.floor(pos / PAGE) * PAGE } : {}), "← " + task + " samples"),
       pos !== null ? el("span", { class: "muted" }, "  document " + (pos + 1) + " of this list · ", el("span", { class: "kbd" }, "n"), "/", el("span", { class: "kbd" }, "p"), " next/previous, ", el("span", { class: "kbd" }, "u"), " back") : ""),

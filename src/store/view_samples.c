@@ -185,6 +185,114 @@ static void first_line_metrics(struct vfile *f, const char *p, size_t len)
 	json_decref(o);
 }
 
+/* What a line's top-level keys say. */
+struct keys {
+	long long doc_id;
+	const char *fname;
+	size_t flen;
+	char *fdec;       /* a decoded filter name (it had escapes), or NULL */
+	int has_filter;
+};
+
+/* Read top-level "key": value pairs from q (at a key's opening quote) to the
+ * object's closing brace; the position after it, or NULL when the text there
+ * is not such a sequence. */
+static const char *scan_keys(const struct vfile *f, const char *q, const char *e, struct keys *ks, float *vals)
+{
+	for (;;) {
+		q = skip_ws(q, e);
+		if (q < e && *q == '}')
+			return q + 1;
+		if (q >= e || *q != '"')
+			return NULL;
+		const char *k = q + 1, *ke = skip_str(k, e);
+		if (!ke)
+			return NULL;
+		size_t klen = (size_t)(ke - 1 - k);
+		q = skip_ws(ke, e);
+		if (q >= e || *q != ':')
+			return NULL;
+		const char *v = skip_ws(q + 1, e), *ve = skip_value(v, e);
+		if (!ve)
+			return NULL;
+		if (klen == 6 && memcmp(k, "doc_id", 6) == 0) {
+			double d = scalar(v, ve);
+			if (!isnan(d))
+				ks->doc_id = (long long)d;
+		} else if (klen == 6 && memcmp(k, "filter", 6) == 0 && *v == '"') {
+			ks->has_filter = 1;
+			if (memchr(v, '\\', (size_t)(ve - v))) {
+				json_t *s = json_loadb(v, (size_t)(ve - v), JSON_DECODE_ANY, NULL);
+				free(ks->fdec);
+				ks->fdec = NULL;
+				if (json_is_string(s) && (ks->fdec = lle_strdup(json_string_value(s)))) {
+					ks->fname = ks->fdec;
+					ks->flen = strlen(ks->fdec);
+				}
+				json_decref(s);
+			} else {
+				ks->fname = v + 1;
+				ks->flen = (size_t)(ve - v - 2);
+			}
+		} else if (*v != '"' && *v != '{' && *v != '[') {
+			for (size_t m = 0; m < f->nmetrics; m++)
+				if (strlen(f->metrics[m]) == klen && memcmp(f->metrics[m], k, klen) == 0)
+					vals[m] = (float)scalar(v, ve);
+		}
+		q = skip_ws(ve, e);
+		if (q < e && *q == ',')
+			q++;
+		else if (q < e && *q == '}')
+			return q + 1;
+		else
+			return NULL;
+	}
+}
+
+/* The fast path, for lines as both llm-eval and lm-evaluation-harness write
+ * them: doc_id the first key, then the big values (doc, arguments, resps),
+ * then "filter" and after it every metric. Only the line's start and its tail
+ * from the last "filter" key are read; the tail must parse as top-level keys
+ * ending exactly at the line's closing brace (a "filter" inside the document
+ * would not), else 0 and the caller scans the whole line. */
+static int scan_fast(const struct vfile *f, const char *p, size_t len, struct keys *ks, float *vals)
+{
+	static const char head[] = "{\"doc_id\":";
+	const char *e = p + len;
+	while (e > p && (e[-1] == ' ' || e[-1] == '\r' || e[-1] == '\t'))
+		e--;
+	if (len < sizeof(head) || memcmp(p, head, sizeof(head) - 1) != 0 || e[-1] != '}' || f->nmetrics == 0)
+		return 0;
+	const char *q = skip_ws(p + sizeof(head) - 1, e), *ve = skip_value(q, e);
+	double d = ve ? scalar(q, ve) : NAN;
+	if (isnan(d))
+		return 0;
+	ks->doc_id = (long long)d;
+	/* the last ,"filter": (a space may follow the comma or the colon) */
+	const char *lo = len > (64u << 10) ? e - (64u << 10) : p, *k = e;
+	for (;;) {
+		const char *c = k > lo ? memrchr(lo, '"', (size_t)(k - lo)) : NULL;
+		if (!c)
+			return 0;
+		if ((size_t)(e - c) > 9 && memcmp(c, "\"filter\"", 8) == 0) {
+			const char *b = c;
+			while (b > p && (b[-1] == ' ' || b[-1] == '\t'))
+				b--;
+			if (b > p && b[-1] == ',') {
+				k = c;
+				break;
+			}
+		}
+		k = c;
+	}
+	if (scan_keys(f, k, e, ks, vals) != e || !ks->has_filter)
+		return 0;
+	for (size_t m = 0; m < f->nmetrics; m++)
+		if (isnan(vals[m]))
+			return 0; /* a metric before "filter", or not a number: read it all */
+	return 1;
+}
+
 static int scan_line(struct vfile *f, const char *p, size_t len, uint64_t off)
 {
 	if (f->n == f->cap) {
@@ -207,57 +315,19 @@ static int scan_line(struct vfile *f, const char *p, size_t len, uint64_t off)
 		vals[m] = NAN;
 	l->off = off;
 	l->len = (uint32_t)len;
-	l->doc_id = -1;
-	const char *fname = "none";
-	size_t flen = 4;
-	char *fdec = NULL;
-	const char *e = p + len, *q = skip_ws(p, e);
-	if (q < e && *q == '{') {
-		q++;
-		for (;;) {
-			q = skip_ws(q, e);
-			if (q >= e || *q != '"')
-				break;
-			const char *k = q + 1, *ke = skip_str(k, e);
-			if (!ke)
-				break;
-			size_t klen = (size_t)(ke - 1 - k);
-			q = skip_ws(ke, e);
-			if (q >= e || *q != ':')
-				break;
-			const char *v = skip_ws(q + 1, e), *ve = skip_value(v, e);
-			if (!ve)
-				break;
-			if (klen == 6 && memcmp(k, "doc_id", 6) == 0) {
-				double d = scalar(v, ve);
-				if (!isnan(d))
-					l->doc_id = (long long)d;
-			} else if (klen == 6 && memcmp(k, "filter", 6) == 0 && *v == '"') {
-				if (memchr(v, '\\', (size_t)(ve - v))) {
-					json_t *s = json_loadb(v, (size_t)(ve - v), JSON_DECODE_ANY, NULL);
-					if (json_is_string(s) && (fdec = lle_strdup(json_string_value(s)))) {
-						fname = fdec;
-						flen = strlen(fdec);
-					}
-					json_decref(s);
-				} else {
-					fname = v + 1;
-					flen = (size_t)(ve - v - 2);
-				}
-			} else if (*v != '"' && *v != '{' && *v != '[') {
-				for (size_t m = 0; m < f->nmetrics; m++)
-					if (strlen(f->metrics[m]) == klen && memcmp(f->metrics[m], k, klen) == 0)
-						vals[m] = (float)scalar(v, ve);
-			}
-			q = skip_ws(ve, e);
-			if (q < e && *q == ',')
-				q++;
-			else
-				break;
-		}
+	struct keys ks = { -1, "none", 4, NULL, 0 };
+	if (!scan_fast(f, p, len, &ks, vals)) {
+		free(ks.fdec);
+		ks = (struct keys){ -1, "none", 4, NULL, 0 };
+		for (size_t m = 0; m < MAX_METRICS; m++)
+			vals[m] = NAN;
+		const char *e = p + len, *q = skip_ws(p, e);
+		if (q < e && *q == '{')
+			scan_keys(f, q + 1, e, &ks, vals); /* a damaged line keeps what was read */
 	}
-	int rc = add_filter(f, fname, flen, &l->filter);
-	free(fdec);
+	l->doc_id = ks.doc_id;
+	int rc = add_filter(f, ks.fname, ks.flen, &l->filter);
+	free(ks.fdec);
 	if (rc < 0)
 		return -1;
 	f->n++;
@@ -449,7 +519,11 @@ static json_t *summary(const json_t *line, size_t i, const struct vfile *f, cons
 	json_object_set_new(o, "filter", json_string(f->filters[l->filter]));
 	for (size_t k = 0; k < f->nmetrics; k++) {
 		json_t *v = json_object_get(line, f->metrics[k]);
-		json_object_set(m, f->metrics[k], v ? v : json_null());
+		float x = f->vals[(size_t)(l - f->lines) * MAX_METRICS + k];
+		if (!line && !isnan(x))
+			json_object_set_new(m, f->metrics[k], json_real(x));
+		else
+			json_object_set(m, f->metrics[k], v ? v : json_null());
 	}
 	json_object_set_new(o, "metrics", m);
 	json_t *t = json_object_get(line, "target");
@@ -461,6 +535,15 @@ static json_t *summary(const json_t *line, size_t i, const struct vfile *f, cons
 		prompt = json_string_value(json_object_get(
 			json_object_get(json_object_get(line, "arguments"), "gen_args_0"), "arg_0"));
 	json_object_set_new(o, "prompt_tail", json_string(prompt ? tail_utf8(prompt, 240) : ""));
+	/* the continuations of log-likelihood requests: the choices of a multiple-choice task */
+	json_t *args = json_object_get(line, "arguments"), *a, *ch = json_array();
+	size_t ai;
+	json_array_foreach(args, ai, a) if (ch && json_array_size(a) == 2 && json_is_string(json_array_get(a, 1)))
+		json_array_append(ch, json_array_get(a, 1));
+	if (ch && json_array_size(ch) > 1 && json_array_size(ch) == json_array_size(args))
+		json_object_set_new(o, "choices", ch);
+	else
+		json_decref(ch);
 	return o;
 }
 
@@ -524,13 +607,16 @@ int lle_view_samples_page(struct lle_view_files *vf, const char *path, const str
 				goto out;
 			json_error_t je;
 			json_t *line = json_loadb(s, l->len, 0, &je);
-			json_t *sum = json_is_object(line) ? summary(line, i, f, l) : NULL;
-			json_decref(line);
 			free(s);
-			if (!sum) {
-				lle_err_set(err, LLE_EXIT_DATA, "%s:%zu: not a JSON object", path, i + 1);
-				goto out;
-			}
+			/* a damaged line is shown as such, with what the index read of it */
+			json_t *sum = summary(json_is_object(line) ? line : NULL, i, f, l);
+			if (sum && !json_is_object(line))
+				json_object_set_new(sum, "error",
+						    json_sprintf("line %zu is not a JSON object: %s", i + 1,
+								 line ? "another JSON value" : je.text));
+			json_decref(line);
+			if (!sum)
+				goto oom;
 			json_array_append_new(samples, sum);
 		} else {
 			free(s);

@@ -37,7 +37,9 @@ void lle_view_files_free(struct lle_view_files *vf);
 /* One page of the file's lines matching q: {"total": lines, "matched": N,
  * "offset", "limit", "filters": [...], "metrics": [...], "metric": "acc",
  * "samples": [{"line", "doc_id", "filter", "metrics": {...}, "target",
- * "filtered_resps", "prompt_tail"}]}. *out is a new reference. */
+ * "filtered_resps", "prompt_tail", and "choices" (the continuations) for a
+ * multiple-choice document; "error" for a line that is not JSON}]}.
+ * *out is a new reference. */
 int lle_view_samples_page(struct lle_view_files *vf, const char *path, const struct lle_view_query *q,
 			  json_t **out, struct lle_err *err);
 /* Line number `line` (0-based) of the file, parsed whole. */

@@ -6,7 +6,8 @@
  * (loaded with dlopen when the command starts, so no other command maps it or
  * the TLS libraries it links), the page's files compiled in from web/
  * (view_assets.h), and the headers every answer carries: a strict
- * Content-Security-Policy, nosniff, no referrer, no framing. Only GET and HEAD
+ * Content-Security-Policy, nosniff, no referrer, no framing (and an API answer
+ * its Server-Timing: the milliseconds the server spent on it). Only GET and HEAD
  * are answered; a request whose Host is not this server's loopback address is
  * refused (a DNS rebinding page cannot read the API). What /api/ answers is
  * src/store/view_api.c; paging samples is src/store/view_samples.c. */
@@ -23,6 +24,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cmd.h"
@@ -82,8 +84,9 @@ struct server {
 	struct lle_buf body;
 };
 
-static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *type, const void *data,
-			      size_t len, int copy, int api)
+/* timing: the server's time for an API answer, in ms (the Server-Timing header), or < 0 */
+static enum MHD_Result answer_timed(struct MHD_Connection *conn, unsigned status, const char *type,
+				    const void *data, size_t len, int copy, int api, double timing)
 {
 	struct MHD_Response *r =
 		mhd.response(len, (void *)(uintptr_t)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
@@ -96,9 +99,27 @@ static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, cons
 	mhd.add_header(r, "X-Frame-Options", "DENY");
 	mhd.add_header(r, "Cross-Origin-Resource-Policy", "same-origin");
 	mhd.add_header(r, "Cache-Control", api ? "no-store" : "no-cache");
+	if (timing >= 0) {
+		char st[64];
+		snprintf(st, sizeof(st), "app;dur=%.3f", timing);
+		mhd.add_header(r, "Server-Timing", st);
+	}
 	enum MHD_Result ok = mhd.queue(conn, status, r);
 	mhd.destroy(r);
 	return ok;
+}
+
+static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *type, const void *data,
+			      size_t len, int copy, int api)
+{
+	return answer_timed(conn, status, type, data, len, copy, api, -1);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static enum MHD_Result error_answer(struct MHD_Connection *conn, unsigned status, const char *msg)
@@ -139,9 +160,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (strncmp(url, "/api/", 5) == 0) {
 		int status;
+		double t0 = now_ms();
 		if (lle_view_api(s->view, url, get_arg, conn, &s->body, &status) < 0)
 			return error_answer(conn, 500, "out of memory");
-		return answer(conn, (unsigned)status, "application/json", lle_buf_str(&s->body), s->body.n, 1, 1);
+		return answer_timed(conn, (unsigned)status, "application/json", lle_buf_str(&s->body), s->body.n, 1, 1,
+				    now_ms() - t0);
 	}
 	const char *path = strcmp(url, "/") == 0 ? "/index.html" : url;
 	for (unsigned long i = 0; i < lle_web_n_assets; i++)
