@@ -298,7 +298,8 @@ async function pageSamples(id, task, params) {
       el("td", {}, s.filter),
       el("td", { class: "num" }, Object.entries(s.metrics).map(([k, v], j) => [j ? " " : "", el("span", { class: k === metric ? scoreClass(v) : "" }, k + "=" + fmt(v))])),
       el("td", { class: "cell-text" }, targetText(s)),
-      el("td", { class: "cell-text" }, s.error ? el("span", { class: "bad" }, s.error) : chosen(s) || answerText(s.filtered_resps)),
+      el("td", { class: "cell-text" }, s.error ? el("span", { class: "bad" }, s.error) : chosen(s) || answerText(s.filtered_resps),
+        typeof s.response === "string" ? el("div", { class: "muted" }, "from: " + oneLine(s.response)) : ""),
       el("td", { class: "cell-text muted tail" }, "…" + oneLine(s.prompt_tail.slice(-120))));
     tr.dataset.href = open;
     tr.addEventListener("click", (e) => { if (e.target.tagName !== "A") location.hash = open; });

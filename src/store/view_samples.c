@@ -535,6 +535,14 @@ static json_t *summary(const json_t *line, size_t i, const struct vfile *f, cons
 		prompt = json_string_value(json_object_get(
 			json_object_get(json_object_get(line, "arguments"), "gen_args_0"), "arg_0"));
 	json_object_set_new(o, "prompt_tail", json_string(prompt ? tail_utf8(prompt, 240) : ""));
+	/* a generation's text (resps [[text, ...]]), its start */
+	const char *gen = json_string_value(json_array_get(json_array_get(json_object_get(line, "resps"), 0), 0));
+	if (gen) {
+		size_t n = strlen(gen), cut = n > 200 ? 200 : n;
+		while (cut < n && ((unsigned char)gen[cut] & 0xC0) == 0x80)
+			cut++;
+		json_object_set_new(o, "response", json_stringn(gen, cut));
+	}
 	/* the continuations of log-likelihood requests: the choices of a multiple-choice task */
 	json_t *args = json_object_get(line, "arguments"), *a, *ch = json_array();
 	size_t ai;

@@ -37,7 +37,8 @@ void lle_view_files_free(struct lle_view_files *vf);
 /* One page of the file's lines matching q: {"total": lines, "matched": N,
  * "offset", "limit", "filters": [...], "metrics": [...], "metric": "acc",
  * "samples": [{"line", "doc_id", "filter", "metrics": {...}, "target",
- * "filtered_resps", "prompt_tail", and "choices" (the continuations) for a
+ * "filtered_resps", "prompt_tail", "response" (a generation's first 200
+ * bytes) for a generation, and "choices" (the continuations) for a
  * multiple-choice document; "error" for a line that is not JSON}]}.
  * *out is a new reference. */
 int lle_view_samples_page(struct lle_view_files *vf, const char *path, const struct lle_view_query *q,
