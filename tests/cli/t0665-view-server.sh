@@ -7,7 +7,8 @@
 # file read whole by Python (filters correct/incorrect, filter chain, text
 # search, doc_id, paging), compare agrees with `compare --json` and its
 # flipped documents with the two samples files; the live journals come from
-# the cache; a non-loopback --host is warned about. Nothing is written: the
+# the cache; a non-loopback --host is warned about; --open hands the URL to
+# xdg-open. Nothing is written: the
 # store and the cache are byte-identical afterwards.
 . "$(dirname "$0")/lib.sh"
 FIX="$TOP/tests/fixtures/results/paired"
@@ -176,6 +177,16 @@ check "nothing was written to the store or the cache" sh -c "[ '$(sha)' = '$befo
 
 start_view --host 0.0.0.0
 check "a non-loopback address is warned about" grep -q "warning: serving on 0.0.0.0, which is not a loopback address" "$T/view.err"
+stop_view
+
+# --open hands the URL to xdg-open (a stand-in here that writes it down)
+mkdir "$T/bin"
+printf '#!/bin/sh\necho "$@" >"%s/opened"\n' "$T" >"$T/bin/xdg-open"
+chmod +x "$T/bin/xdg-open"
+PATH="$T/bin:$PATH" start_view --open
+i=0
+while [ ! -s "$T/opened" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+check "--open opens the printed URL" sh -c "[ \"\$(cat '$T/opened')\" = '$URL' ]"
 stop_view
 
 # the store need not exist: no runs, no error
