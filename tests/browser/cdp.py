@@ -28,7 +28,7 @@ class Error(Exception):
 
 
 class Browser:
-    def __init__(self, width=1280, height=900, limit=30.0):
+    def __init__(self, width=1280, height=900, limit=60.0):
         self.limit = limit
         exe = shutil.which("chromium") or shutil.which("chromium-browser")
         if not exe:

@@ -29,7 +29,7 @@ start_view() { # ARGS...: start the viewer, wait for its URL line; sets $VPID an
 	"$LLM_EVAL" view --port 0 --cache "$T/cache.sqlite" "$@" >"$T/view.out" 2>"$T/view.err" &
 	VPID=$!
 	i=0
-	while ! grep -q '^llm-eval view: http' "$T/view.out" && [ $i -lt 200 ] && kill -0 $VPID 2>/dev/null; do
+	while ! grep -q "^llm-eval view: http" "$T/view.out" && [ $i -lt 600 ] && kill -0 $VPID 2>/dev/null; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -49,7 +49,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
        "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 def req(path, method="GET", host=None, body=None):
-    c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=120)
     c.putrequest(method, path, skip_host=True)
     c.putheader("Host", host or u.netloc)
     if body is not None:
@@ -185,7 +185,7 @@ printf '#!/bin/sh\necho "$@" >"%s/opened"\n' "$T" >"$T/bin/xdg-open"
 chmod +x "$T/bin/xdg-open"
 PATH="$T/bin:$PATH" start_view --open
 i=0
-while [ ! -s "$T/opened" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+while [ ! -s "$T/opened" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
 check "--open opens the printed URL" sh -c "[ \"\$(cat '$T/opened')\" = '$URL' ]"
 stop_view
 

@@ -57,7 +57,7 @@ expect "a run journal in progress: 10 of 40 done" 0 "$BUILD/bench/store-cache" f
 "$LLM_EVAL" view --port 0 >"$T/view.out" 2>"$T/view.err" &
 VPID=$!
 i=0
-while ! grep -q '^llm-eval view: http' "$T/view.out" && [ $i -lt 200 ] && kill -0 $VPID 2>/dev/null; do
+while ! grep -q '^llm-eval view: http' "$T/view.out" && [ $i -lt 600 ] && kill -0 $VPID 2>/dev/null; do
 	sleep 0.1
 	i=$((i + 1))
 done
