@@ -7,7 +7,8 @@
  * the TLS libraries it links), the page's files compiled in from web/
  * (view_assets.h), and the headers every answer carries: a strict
  * Content-Security-Policy, nosniff, no referrer, no framing (and an API answer
- * its Server-Timing: the milliseconds the server spent on it). Only GET and HEAD
+ * its Server-Timing: the milliseconds of wall and CPU time the server spent
+ * on it). Only GET and HEAD
  * are answered; a request whose Host is not this server's loopback address is
  * refused (a DNS rebinding page cannot read the API). What /api/ answers is
  * src/store/view_api.c; paging samples is src/store/view_samples.c. */
@@ -84,9 +85,10 @@ struct server {
 	struct lle_buf body;
 };
 
-/* timing: the server's time for an API answer, in ms (the Server-Timing header), or < 0 */
+/* timing, cpu: the server's wall and CPU time for an API answer, in ms (the
+ * Server-Timing header), or timing < 0 */
 static enum MHD_Result answer_timed(struct MHD_Connection *conn, unsigned status, const char *type,
-				    const void *data, size_t len, int copy, int api, double timing)
+				    const void *data, size_t len, int copy, int api, double timing, double cpu)
 {
 	struct MHD_Response *r =
 		mhd.response(len, (void *)(uintptr_t)data, copy ? MHD_RESPMEM_MUST_COPY : MHD_RESPMEM_PERSISTENT);
@@ -100,8 +102,8 @@ static enum MHD_Result answer_timed(struct MHD_Connection *conn, unsigned status
 	mhd.add_header(r, "Cross-Origin-Resource-Policy", "same-origin");
 	mhd.add_header(r, "Cache-Control", api ? "no-store" : "no-cache");
 	if (timing >= 0) {
-		char st[64];
-		snprintf(st, sizeof(st), "app;dur=%.3f", timing);
+		char st[96];
+		snprintf(st, sizeof(st), "app;dur=%.3f, cpu;dur=%.3f", timing, cpu);
 		mhd.add_header(r, "Server-Timing", st);
 	}
 	enum MHD_Result ok = mhd.queue(conn, status, r);
@@ -112,13 +114,13 @@ static enum MHD_Result answer_timed(struct MHD_Connection *conn, unsigned status
 static enum MHD_Result answer(struct MHD_Connection *conn, unsigned status, const char *type, const void *data,
 			      size_t len, int copy, int api)
 {
-	return answer_timed(conn, status, type, data, len, copy, api, -1);
+	return answer_timed(conn, status, type, data, len, copy, api, -1, -1);
 }
 
-static double now_ms(void)
+static double now_ms(clockid_t clock)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clock, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
@@ -160,11 +162,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	}
 	if (strncmp(url, "/api/", 5) == 0) {
 		int status;
-		double t0 = now_ms();
+		double t0 = now_ms(CLOCK_MONOTONIC), c0 = now_ms(CLOCK_THREAD_CPUTIME_ID);
 		if (lle_view_api(s->view, url, get_arg, conn, &s->body, &status) < 0)
 			return error_answer(conn, 500, "out of memory");
 		return answer_timed(conn, (unsigned)status, "application/json", lle_buf_str(&s->body), s->body.n, 1, 1,
-				    now_ms() - t0);
+				    now_ms(CLOCK_MONOTONIC) - t0, now_ms(CLOCK_THREAD_CPUTIME_ID) - c0);
 	}
 	const char *path = strcmp(url, "/") == 0 ? "/index.html" : url;
 	for (unsigned long i = 0; i < lle_web_n_assets; i++)
