@@ -9,6 +9,7 @@
 #   index_cache       the registry's index cache blob and file
 #   response_cache    the response cache: a corrupt file, and put/lookup round trips
 #   openai_answer     the OpenAI backend's reading of server answers
+#   view_samples      the viewer's index and pages of samples files
 # Not yet: Parquet (no reader exists) and a chat template renderer (chat
 # templates are applied by llama.cpp or the server, not by llm-eval code).
 #
@@ -25,8 +26,8 @@
 # tests/fuzz/regressions/NAME/ (the inputs of crashes found and fixed), so a
 # regression is caught without clang's fuzzer runtime.
 
-FUZZERS      ?= template task dataset results_import gguf_meta index_cache response_cache openai_answer
-FUZZ_ALL      = template task dataset results_import gguf_meta index_cache response_cache openai_answer
+FUZZERS      ?= template task dataset results_import gguf_meta index_cache response_cache openai_answer view_samples
+FUZZ_ALL      = template task dataset results_import gguf_meta index_cache response_cache openai_answer view_samples
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60

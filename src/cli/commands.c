@@ -292,6 +292,25 @@ const struct lle_cmd lle_commands[] = {
 	  "Options:\n"
 	  "  --json        print a JSON object\n",
 	  0, lle_cmd_version, NULL },
+	{ "view", NULL, "browse runs, results and every sample in a local web page, live",
+	  "llm-eval view [--port N] [--host ADDR] [--open] [--store PATH] [--cache PATH]",
+	  "Serves a read-only web page over the run store, the samples files of its runs\n"
+	  "and the response cache's run journals, and prints its URL: every run with its\n"
+	  "metrics and standard errors, configs and versions; each document's prompt,\n"
+	  "answers, filtered answer, target and scores (filter by correct, incorrect,\n"
+	  "filter chain, text); two runs compared; runs in progress. The page is built\n"
+	  "into llm-eval and loads nothing from elsewhere; its JSON API is under /api/\n"
+	  "(docs/view.md). Ctrl-C stops it.\n"
+	  "\n"
+	  "Options:\n"
+	  "  --port N      the port (default 8470; 0: any free one)\n"
+	  "  --host ADDR   the address to listen on (default 127.0.0.1); any address that\n"
+	  "                is not loopback is warned about: there is no authentication\n"
+	  "  --open        open the page with xdg-open\n"
+	  "  --store PATH  the run store (default: $XDG_DATA_HOME/llm-eval/runs.sqlite)\n"
+	  "  --cache PATH  the response cache, for runs in progress\n"
+	  "                (default: $XDG_CACHE_HOME/llm-eval/cache.sqlite)\n",
+	  LLE_NEED_ENGINE, NULL, "lle_cmd_view" },
 };
 const size_t lle_ncommands = sizeof(lle_commands) / sizeof(lle_commands[0]);
 

@@ -102,6 +102,20 @@ static int build(struct matrix *m, const struct lle_run_record *runs, size_t n_r
 			}
 		}
 	}
+	/* A member stands for itself when its group has no score of its own (a
+	 * group without aggregate_metric_list, as the demo group): hiding it
+	 * behind a group that is never shown would leave nothing of the run, and
+	 * its model would have no task scored and no category average. */
+	for (size_t t = 0; t < m->nt; t++) {
+		struct col *c = &m->cols[t];
+		size_t u;
+		for (u = 0; c->is_sub && u < m->nt && strcmp(m->cols[u].task, c->top) != 0; u++)
+			;
+		if (c->is_sub && u == m->nt) {
+			c->is_sub = 0;
+			c->top = NULL;
+		}
+	}
 	for (size_t t = 0; t < m->nt; t++)
 		if (!m->cols[t].top)
 			m->cols[t].top = m->cols[t].task;

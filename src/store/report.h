@@ -7,7 +7,8 @@
  * ("acc", or "exact_match,flexible-extract"), else the first one its first run
  * lists. When several runs hold the same model and task, the later run wins.
  * Members of a group (MMLU subjects) are left out unless opts.subtasks; the
- * group itself is shown. A category average is the unweighted mean over the
+ * group itself is shown. A member whose group has no score of its own (no
+ * aggregate_metric_list) is shown as a task of its own. A category average is the unweighted mean over the
  * category's shown top-level tasks whose metric is not lower-is-better (a
  * perplexity does not average with accuracies), given only when the model has
  * all of them; its standard error is sqrt(sum se_i^2) / k (tasks taken as

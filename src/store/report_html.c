@@ -4,6 +4,7 @@
  *
  * Not here: which tasks and models are shown (report.c), the text formats
  * (report_text.c, whose cell formatting this page shares). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,11 +35,45 @@ struct bar {
 	double v, se;
 };
 
-/* One horizontal bar chart: a bar per model with its error bar (+-1 standard error). */
+/* A tick label of at most about five characters: 0.25, 40, 500k, 1.5M. */
+static void tick_label(char *buf, size_t n, double v)
+{
+	static const char *const si[] = { "", "k", "M", "G", "T", "P" };
+	double a = fabs(v);
+	int e = 0;
+	while (a >= 1000 && e < 5) {
+		a /= 1000;
+		v /= 1000;
+		e++;
+	}
+	snprintf(buf, n, "%.3g%s", fabs(v) < 1e-12 ? 0.0 : v, si[e]);
+}
+
+/* A round step (1, 2, 2.5 or 5 times a power of ten) near span / 4. */
+static double nice_step(double span)
+{
+	double raw = span / 4, mag = pow(10, floor(log10(raw))), r = raw / mag;
+	return (r <= 1 ? 1 : r <= 2 ? 2 : r <= 2.5 ? 2.5 : r <= 5 ? 5 : 10) * mag;
+}
+
+/* One horizontal bar chart: a bar per model with its error bar (+-1 standard
+ * error). The axis has round ticks with short labels, and the value column is
+ * as wide as its longest value, so a perplexity of 1017746.6946 ± 731404.6001
+ * neither runs its tick labels together nor is cut off. */
 static void svg_chart(struct lle_buf *o, const struct matrix *m, const char *title, const char *sub,
 		      const struct bar *bars)
 {
-	const double LW = 190, BW = 220, VW = 110, RH = 24, TOP = 6, AX = 26;
+	const double LW = 190, BW = 220, RH = 24, TOP = 6, AX = 26, CHAR_W = 7.2;
+	double VW = 110;
+	for (size_t k = 0; k < m->nm; k++) {
+		char v[96];
+		if (!bars[k].has)
+			continue;
+		lle_report_fmt_vse(v, sizeof(v), 1, bars[k].v, bars[k].has_se, bars[k].se);
+		double w = 8 + CHAR_W * (double)lle_utf8_len(v) + 4;
+		if (w > VW)
+			VW = w;
+	}
 	double lo = 0, hi = 0;
 	for (size_t k = 0; k < m->nm; k++) {
 		if (!bars[k].has)
@@ -55,6 +90,9 @@ static void svg_chart(struct lle_buf *o, const struct matrix *m, const char *tit
 		hi = hi > 0 ? hi * 1.08 : 0, lo = lo < 0 ? lo * 1.08 : 0;
 	if (hi - lo <= 0)
 		hi = lo + 1;
+	double step = nice_step(hi - lo);
+	lo = floor(lo / step + 1e-9) * step;
+	hi = ceil(hi / step - 1e-9) * step;
 	double W = LW + BW + VW, H = TOP + RH * (double)m->nm + AX;
 #define X(v) (LW + ((v) - lo) / (hi - lo) * BW)
 	lle_buf_adds(o, "<figure class=\"chart\"><figcaption><b>");
@@ -67,11 +105,14 @@ static void svg_chart(struct lle_buf *o, const struct matrix *m, const char *tit
 	lle_buf_adds(o, ": ");
 	html_text(o, sub);
 	lle_buf_adds(o, ", one bar per model\">\n");
-	for (int i = 0; i <= 4; i++) {
-		double v = lo + (hi - lo) * i / 4, x = X(v);
+	int nticks = (int)floor((hi - lo) / step + 0.5);
+	for (int i = 0; i <= nticks; i++) {
+		double v = lo + step * i, x = X(v);
+		char tl[32];
+		tick_label(tl, sizeof(tl), v);
 		lle_buf_printf(o, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" class=\"grid\"/>"
-				  "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">%.3g</text>\n",
-			       x, TOP, x, TOP + RH * (double)m->nm, x, H - 8, v);
+				  "<text x=\"%.1f\" y=\"%.1f\" class=\"tick\">%s</text>\n",
+			       x, TOP, x, TOP + RH * (double)m->nm, x, H - 8, tl);
 	}
 	for (size_t k = 0; k < m->nm; k++) {
 		double y = TOP + RH * (double)k, cy = y + RH / 2;

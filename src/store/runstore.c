@@ -550,3 +550,39 @@ int lle_runstore_paired(struct lle_runstore *rs, long long run_a, const char *mo
 		return fail(rs, "cannot read samples", err);
 	return 0;
 }
+
+int lle_runstore_flips(struct lle_runstore *rs, long long run_a, long long run_b, long long max,
+		       int (*fn)(void *arg, const char *task, const char *metric, const char *filter,
+				 long long doc_id, double a, double b),
+		       void *arg, long long *n, struct lle_err *err)
+{
+	*n = 0;
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(rs->db,
+			       "SELECT a.task, a.metric, a.filter, a.doc_id, a.value, b.value"
+			       " FROM samples a JOIN samples b ON b.run = ?2 AND b.task = a.task"
+			       " AND b.filter = a.filter AND b.metric = a.metric AND b.doc_id = a.doc_id"
+			       " AND (a.doc_hash IS NULL OR b.doc_hash IS NULL OR a.doc_hash = b.doc_hash)"
+			       " AND (b.model = a.model OR ((SELECT count(DISTINCT model) FROM samples WHERE run = ?1) = 1"
+			       " AND (SELECT count(DISTINCT model) FROM samples WHERE run = ?2) = 1))"
+			       " WHERE a.run = ?1 AND a.value != b.value"
+			       " ORDER BY a.task, a.metric, a.filter, a.doc_id",
+			       -1, &st, NULL) != SQLITE_OK)
+		return fail(rs, "cannot read samples", err);
+	sqlite3_bind_int64(st, 1, run_a);
+	sqlite3_bind_int64(st, 2, run_b);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n < max && fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
+				   (const char *)sqlite3_column_text(st, 2), sqlite3_column_int64(st, 3),
+				   sqlite3_column_double(st, 4), sqlite3_column_double(st, 5)) < 0) {
+			sqlite3_finalize(st);
+			return lle_err_oom(err);
+		}
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return fail(rs, "cannot read samples", err);
+	return 0;
+}

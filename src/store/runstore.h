@@ -44,6 +44,15 @@ int lle_runstore_add_with_samples(struct lle_runstore *rs, const struct lle_run_
 int lle_runstore_paired(struct lle_runstore *rs, long long run_a, const char *model_a, long long run_b,
 			const char *model_b, const char *task, const char *filter, const char *metric,
 			long long *n, double *mean, double *se, struct lle_err *err);
+/* The documents whose score differs between two runs (same task, filter,
+ * metric and doc_id, and doc_hash when both have one; same model too unless
+ * each run scored one model, as compare pairs two models), ordered by
+ * task, metric, filter and doc_id: fn is called for the first max of them
+ * (a negative return is out of memory); *n counts all of them. */
+int lle_runstore_flips(struct lle_runstore *rs, long long run_a, long long run_b, long long max,
+		       int (*fn)(void *arg, const char *task, const char *metric, const char *filter,
+				 long long doc_id, double a, double b),
+		       void *arg, long long *n, struct lle_err *err);
 /* A run by reference: its id ("3"), "last", or a unique prefix of its uid (4+ digits). */
 int lle_runstore_resolve(struct lle_runstore *rs, const char *ref, long long *id, struct lle_err *err);
 /* Load a run with its rows (free with lle_run_record_free). */

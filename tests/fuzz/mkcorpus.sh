@@ -160,6 +160,13 @@ for i, f in enumerate(sorted(glob.glob("tests/fixtures/results/**/results_*.json
     for s in sorted(glob.glob(os.path.join(os.path.dirname(f), "samples_*.jsonl")))[:1]:
         put("results_import", "%02d-samples-%s" % (i, os.path.basename(f)), body + b"\0" + head_lines(s, 5))
 
+# ---- view_samples: an options byte, then the heads of the samples fixtures
+# (llm-eval's compact lines and lm-evaluation-harness's spaced ones).
+for i, s in enumerate(sorted(glob.glob("tests/fixtures/results/**/samples_*.jsonl", recursive=True))):
+    for opt in (0, 0x0d, 0x16):
+        put("view_samples", "%02d-%02x-%s" % (i, opt, os.path.basename(s)), bytes([opt]) + head_lines(s, 6))
+put("view_samples", "nested-filter", b"\x04" + b'{"doc_id":1,"doc":{"filter":"in"},"filter":"none","acc":1}\n{"doc_id":2,"acc":0,"filter":"a\\"b"}\n{"doc_id":')
+
 # ---- gguf_meta: small GGUF files written here (v2 and v3: strings, arrays,
 # nested arrays, every scalar type), and the heads of the vocabulary files.
 def gstr(s):
