@@ -180,6 +180,8 @@ void lle_requests_free(struct lle_requests *rq)
 		json_decref(rq->gold);
 	if (rq->messages)
 		json_decref(rq->messages);
+	if (rq->doc)
+		json_decref(rq->doc);
 	memset(rq, 0, sizeof(*rq));
 }
 
@@ -335,6 +337,9 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 	char *gp = NULL;     /* the document's gen_prefix */
 	json_t *tv = NULL;   /* doc_to_text's value, when there are choices */
 	int mi = 0;          /* multiple inputs */
+	if (t->process_results_hook) /* process_results(doc, results) scores it */
+		rq->doc = json_incref((json_t *)doc);
+	rq->doc_id = doc_id;
 	rq->target = lle_task_doc_target(t, doc, doc_id, err);
 	if (!rq->target)
 		goto fail;
