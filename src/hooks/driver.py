@@ -6,11 +6,15 @@
 # object per line on stdin, one JSON reply per line on stdout (the hooks'
 # own prints go to stderr). Requests:
 #   {"op":"load","module":PATH,"fn":NAME}         import it, find fn; {"ok":true}
+# (each names its function by "module" (the file), "name" (the module as
+# written, imported by name when there is no file), "base" and "fn")
 #   {"op":"call","module":PATH,"fn":NAME,"args":[...]}     {"ok":VALUE}
 #   {"op":"docs","module":PATH,"fn":NAME,"docs":[...]}     fn(Dataset) -> {"ok":[docs]}
 #   {"op":"multi","args":[...],"calls":[{"module","fn"}, ...]}  each fn(*args):
 #                                                 {"ok":[VALUE, ...]}; an error has "index"
 #   {"op":"agg","module":PATH,"fn":NAME,"items":[...]}      fn(items) -> {"ok":VALUE}
+#   {"op":"metric",...,"gold":G,"pred":P,"kwargs":{},"metric":NAME}
+#                                                 fn(references=[G], predictions=[P], **kwargs)
 # Errors: {"error":"Type: message","where":"file:line in func"} and, for a
 # module that is not installed, "missing":"name".
 #
@@ -434,6 +438,25 @@ class HookError(Exception):
     pass
 
 
+def _lm_eval_package(d):
+    """The tree's lm_eval package. Its __init__ reads the installed
+    distribution's version, which a tree that is only checked out lacks:
+    then a package module is made for the folder without running it."""
+    if "lm_eval" in sys.modules:
+        return
+    try:
+        importlib.import_module("lm_eval")
+        return
+    except Exception:  # not installed as a distribution (PackageNotFoundError), ...
+        sys.modules.pop("lm_eval", None)
+    import types
+    m = types.ModuleType("lm_eval")
+    m.__path__ = [d]
+    m.__file__ = os.path.join(d, "__init__.py")
+    m.__version__ = "0+llm-eval"
+    sys.modules["lm_eval"] = m
+
+
 def _add_package_root(path):
     d = os.path.dirname(os.path.abspath(path))
     while True:
@@ -442,31 +465,46 @@ def _add_package_root(path):
             if parent not in _paths_added:
                 _paths_added.add(parent)
                 sys.path.insert(0, parent)
+                _lm_eval_package(d)
             return
         if parent == d:
             return
         d = parent
 
 
-def _module(path):
+def _module(path, name=None, base=None):
+    """The module of a reference, as lm_eval/tasks/_yaml_loader.py loads it:
+    the file beside the YAML (registered in sys.modules under the name the
+    harness gives it), else the importable module `name`."""
     m = _modules.get(path)
     if m is not None:
         return m
-    name = os.path.basename(path)[:-3] if path.endswith(".py") else os.path.basename(path)
     if not os.path.isfile(path):
-        raise HookError("FileNotFoundError: no module file %s" % path)
+        if not name or "." not in name:
+            raise HookError("FileNotFoundError: no module file %s" % path)
+        _add_package_root(os.path.join(base or ".", "x.py"))
+        m = importlib.import_module(name)
+        _modules[path] = m
+        return m
     _add_package_root(path)
-    spec = importlib.util.spec_from_file_location(name, path)
+    i = path.find("/lm_eval/tasks/")
+    if i >= 0:
+        modname = "lm_eval.tasks." + path[i + len("/lm_eval/tasks/"):].replace(".py", "").replace("/", ".")
+    else:
+        modname = path[:-3] if path.endswith(".py") else path
+    spec = importlib.util.spec_from_file_location(modname, path)
     if spec is None or spec.loader is None:
         raise HookError("ImportError: cannot import %s" % path)
     m = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m)
+    sys.modules[modname] = m
     _modules[path] = m
     return m
 
 
-def _fn(path, name):
-    m = _module(path)
+def _fn(req):
+    path, name = req["module"], req["fn"]
+    m = _module(path, req.get("name"), req.get("base"))
     obj = m
     for part in name.split("."):
         try:
@@ -509,24 +547,34 @@ def _handle(req):
     op = req.get("op")
     if op == "load":
         if req.get("fn"):
-            _fn(req["module"], req["fn"])
+            _fn(req)
         else:
-            _module(req["module"])
+            _module(req["module"], req.get("name"), req.get("base"))
         return True
     if op == "call":
-        return _plain(_fn(req["module"], req["fn"])(*req.get("args", [])))
+        return _plain(_fn(req)(*req.get("args", [])))
     if op == "docs":
-        out = _fn(req["module"], req["fn"])(_dataset(req["docs"]))
+        out = _fn(req)(_dataset(req["docs"]))
         if hasattr(out, "to_list"):
             out = out.to_list()
         return _plain(list(out))
+    if op == "metric":
+        # lm_eval/api/task.py process_results (generate_until) for a callable metric
+        fn, gold, pred = _fn(req), req["gold"], req["pred"]
+        try:
+            v = fn(references=[gold], predictions=[pred], **(req.get("kwargs") or {}))
+        except TypeError:
+            v = fn([gold, pred])
+        if isinstance(v, dict) and req.get("metric") in v:
+            v = v[req["metric"]]
+        return _plain(v)
     if op == "agg":
-        return _plain(_fn(req["module"], req["fn"])(req["items"]))
+        return _plain(_fn(req)(req["items"]))
     if op == "multi":
         args, out = req["args"], []
         for i, c in enumerate(req["calls"]):
             try:
-                out.append(_plain(_fn(c["module"], c["fn"])(*args)))
+                out.append(_plain(_fn(c)(*args)))
             except Exception as e:
                 e.llm_eval_index = i
                 raise

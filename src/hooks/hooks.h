@@ -1,10 +1,12 @@
 /* Python hooks of lm-evaluation-harness tasks: `!function module.name`
  * references and the worker process that runs them.
  *
- * A reference is resolved as the harness's import_function does
- * (lm_eval/utils.py): `utils.process_docs` written in DIR/x.yaml names
- * function `process_docs` of DIR/utils.py (the YAML file that writes it,
- * after includes, not the file that includes it).
+ * A reference is resolved as the harness's task loader does
+ * (lm_eval/tasks/_yaml_loader.py, _import_func_in_yml): `utils.process_docs`
+ * written in DIR/x.yaml names function `process_docs` of DIR/utils.py (the
+ * YAML file that writes it, after includes, not the file that includes it);
+ * `a.b.f` names DIR/a/b.py, or when there is no such file, module `a.b` as
+ * Python imports it (the tree's lm_eval package is on the path).
  *
  * The worker is one `python3` process for the whole run, running the driver
  * the engine carries (src/hooks/driver.py, embedded at build time), started
@@ -22,8 +24,11 @@
 
 struct lle_hookref {
 	char *spec;      /* as written: "utils.process_docs" */
-	char *module;    /* the module file: <yaml dir>/utils.py */
+	char *module;    /* the module file: <yaml dir>/utils.py ("a.b.f": <yaml dir>/a/b.py) */
 	char *fn;        /* "process_docs" */
+	char *name;      /* the module as written ("utils", "a.b"): imported by name when
+			    the file does not exist */
+	char *base;      /* the YAML file's directory */
 };
 
 /* The reference `spec` written in `yaml_file`. NULL with err set when spec

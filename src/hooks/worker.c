@@ -32,6 +32,8 @@ void lle_hookref_free(struct lle_hookref *h)
 	free(h->spec);
 	free(h->module);
 	free(h->fn);
+	free(h->name);
+	free(h->base);
 	free(h);
 }
 
@@ -45,10 +47,18 @@ struct lle_hookref *lle_hookref_new(const char *yaml_file, const char *spec, str
 	struct lle_hookref *h = calloc(1, sizeof(*h));
 	char *dir = lle_path_dirname(yaml_file ? yaml_file : ".");
 	struct lle_buf b = LLE_BUF_INIT;
-	/* the harness: yaml_path.parent / f"{module_name}.py", dots kept */
-	lle_buf_printf(&b, "%s/%.*s.py", dir ? dir : ".", (int)(dot - spec), spec);
-	free(dir);
-	if (!h || b.oom || !(h->spec = lle_strdup(spec)) || !(h->fn = lle_strdup(dot + 1))) {
+	/* lm_eval/tasks/_yaml_loader.py, _import_func_in_yml: first
+	 * <yaml dir>/<module with dots as slashes>.py, else the importable module */
+	lle_buf_printf(&b, "%s/", dir ? dir : ".");
+	for (const char *p = spec; p < dot; p++)
+		lle_buf_addc(&b, *p == '.' ? '/' : *p);
+	lle_buf_adds(&b, ".py");
+	if (h)
+		h->base = dir;
+	else
+		free(dir);
+	if (!h || b.oom || !(h->spec = lle_strdup(spec)) || !(h->fn = lle_strdup(dot + 1)) ||
+	    !(h->name = lle_strndup(spec, (size_t)(dot - spec))) || !h->base) {
 		lle_buf_free(&b);
 		lle_hookref_free(h);
 		lle_err_oom(err);
@@ -286,7 +296,8 @@ json_t *lle_hooks_multi(const struct lle_hookref *const *hs, size_t n, json_t *a
 {
 	json_t *calls = json_array();
 	for (size_t i = 0; calls && i < n; i++)
-		if (json_array_append_new(calls, json_pack("{s:s,s:s}", "module", hs[i]->module, "fn", hs[i]->fn)) < 0) {
+		if (json_array_append_new(calls, json_pack("{s:s,s:s,s:s,s:s}", "module", hs[i]->module, "name",
+							   hs[i]->name, "base", hs[i]->base, "fn", hs[i]->fn)) < 0) {
 			json_decref(calls);
 			calls = NULL;
 		}
@@ -302,7 +313,8 @@ json_t *lle_hooks_multi(const struct lle_hookref *const *hs, size_t n, json_t *a
 
 json_t *lle_hooks_call(const struct lle_hookref *h, json_t *args, struct lle_err *err)
 {
-	json_t *req = json_pack("{s:s,s:s,s:s,s:O}", "op", "call", "module", h->module, "fn", h->fn, "args", args);
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O}", "op", "call", "module", h->module, "name", h->name,
+				"base", h->base, "fn", h->fn, "args", args);
 	if (!req) {
 		lle_err_oom(err);
 		return NULL;
@@ -315,7 +327,8 @@ json_t *lle_hooks_call(const struct lle_hookref *h, json_t *args, struct lle_err
 int lle_hooks_load(const struct lle_hookref *h, struct lle_err *err)
 {
 	/* imports the module and looks the function up, calling nothing */
-	json_t *req = json_pack("{s:s,s:s,s:s}", "op", "load", "module", h->module, "fn", h->fn);
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s,s:s}", "op", "load", "module", h->module, "name", h->name,
+				"base", h->base, "fn", h->fn);
 	if (!req)
 		return lle_err_oom(err);
 	json_t *v = lle_hooks_request(h, req, err);

@@ -469,7 +469,12 @@ static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct
 		return lle_err_oom(err);
 	for (size_t i = 0; i < n->n; i++) {
 		size_t at = t->nmetrics, added = 0;
-		if (lle_code_metric_is(n->items[i])) {
+		if (lle_task_hook_entry_is(n->items[i])) { /* a '!function' metric or aggregation */
+			int hr = lle_task_hook_metric_entry(t, &t->metrics[at], n->items[i], at, cap, err);
+			t->nmetrics++; /* freed with the task even when half made */
+			if (hr < 0)
+				return -1;
+		} else if (lle_code_metric_is(n->items[i])) {
 			if (lle_code_metric_from_node(&t->metrics[at], &added, n->items[i], t->output_type,
 						      t->repeats, who, err) < 0)
 				return -1;

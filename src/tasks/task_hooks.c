@@ -63,10 +63,16 @@ void lle_task_hooks_free(struct lle_task *t)
 	}
 	lle_hookref_free(t->process_docs_hook);
 	lle_hookref_free(t->process_results_hook);
-	if (t->agg_hooks)
-		for (size_t i = 0; i < t->nmetrics; i++)
+	for (size_t i = 0; i < t->nmetrics; i++) {
+		if (t->agg_hooks)
 			lle_hookref_free(t->agg_hooks[i]);
+		if (t->metric_hooks)
+			lle_hookref_free(t->metric_hooks[i]);
+	}
 	free(t->agg_hooks);
+	free(t->metric_hooks);
+	if (t->metric_kwargs)
+		json_decref(t->metric_kwargs);
 }
 
 static const struct lle_docfn *task_fns(const struct lle_task *t, int i)
@@ -84,8 +90,8 @@ int lle_task_has_hooks(const struct lle_task *t)
 	if (t->fs_doc_to_text.kind == LLE_DOCFN_HOOK || t->fs_doc_to_target.kind == LLE_DOCFN_HOOK ||
 	    t->fs_doc_to_choice.kind == LLE_DOCFN_HOOK)
 		return 1;
-	for (size_t i = 0; t->agg_hooks && i < t->nmetrics; i++)
-		if (t->agg_hooks[i])
+	for (size_t i = 0; i < t->nmetrics; i++)
+		if ((t->agg_hooks && t->agg_hooks[i]) || (t->metric_hooks && t->metric_hooks[i]))
 			return 1;
 	return 0;
 }
@@ -113,8 +119,9 @@ int lle_task_hooks_check(const struct lle_task *t, struct lle_err *err)
 	    check_one(t, "fewshot_config.doc_to_target", t->fs_doc_to_target.hook, err) < 0 ||
 	    check_one(t, "fewshot_config.doc_to_choice", t->fs_doc_to_choice.hook, err) < 0)
 		return -1;
-	for (size_t i = 0; t->agg_hooks && i < t->nmetrics; i++)
-		if (check_one(t, "metric_list.aggregation", t->agg_hooks[i], err) < 0)
+	for (size_t i = 0; i < t->nmetrics; i++)
+		if ((t->agg_hooks && check_one(t, "metric_list.aggregation", t->agg_hooks[i], err) < 0) ||
+		    (t->metric_hooks && check_one(t, "metric_list.metric", t->metric_hooks[i], err) < 0))
 			return -1;
 	return 0;
 }
@@ -127,7 +134,9 @@ struct lle_hookref *lle_task_hookref(const struct lle_task *t, const struct lle_
 		lle_err_prefix(err, "%s:%d:%d: task '%s': %s", n->file, n->line, n->col, t->name, label);
 		return NULL;
 	}
-	if (access(h->module, R_OK) < 0) {
+	/* no file: an importable module (a dotted name), checked when the
+	 * worker imports it; a plain name must be a file */
+	if (access(h->module, R_OK) < 0 && !strchr(h->name, '.')) {
 		lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: task '%s': %s: '!function %s' needs %s, which cannot "
 			    "be read (%s)", n->file, n->line, n->col, t->name, label, n->str, h->module, strerror(errno));
 		lle_hookref_free(h);
@@ -322,7 +331,9 @@ char *lle_task_hook_split(const struct lle_task *t, const char *split, char *pat
 	json_t *docs = NULL, *res = NULL;
 	lle_sha256_init(&s);
 	lle_sha256_update(&s, "llm-eval process_docs 1", 24);
-	if (hash_file(&s, h->module, err) < 0)
+	if (access(h->module, F_OK) < 0) /* an importable module: its name */
+		lle_sha256_update(&s, h->spec, strlen(h->spec) + 1);
+	else if (hash_file(&s, h->module, err) < 0)
 		goto fail;
 	lle_sha256_update(&s, h->fn, strlen(h->fn) + 1);
 	if (!(docs = read_split(path, &s, err)))
@@ -347,7 +358,8 @@ char *lle_task_hook_split(const struct lle_task *t, const char *split, char *pat
 		if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
 			goto done; /* processed before: no Python */
 	}
-	json_t *req = json_pack("{s:s,s:s,s:s,s:O}", "op", "docs", "module", h->module, "fn", h->fn, "docs", docs);
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O}", "op", "docs", "module", h->module, "name", h->name,
+				"base", h->base, "fn", h->fn, "docs", docs);
 	if (!req) {
 		lle_err_oom(err);
 		goto fail;

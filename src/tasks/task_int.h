@@ -54,6 +54,16 @@ int lle_task_hook_metrics(struct lle_task *t, const struct lle_node *list, struc
 /* items[0 .. nmetrics) of one filter from process_results(doc, results) */
 int lle_task_hook_score(const struct lle_task *t, const struct lle_requests *rq, json_t *results,
 			struct lle_item *items, struct lle_err *err);
+/* a metric_list entry naming a '!function' metric or aggregation (no
+ * process_results), compiled into mt (the task's metric at index `at` of
+ * `cap`) */
+int lle_task_hook_entry_is(const struct lle_node *e);
+struct lle_metric;
+int lle_task_hook_metric_entry(struct lle_task *t, struct lle_metric *mt, const struct lle_node *e, size_t at,
+			       size_t cap, struct lle_err *err);
+/* a '!function' metric of one generated document */
+int lle_task_hook_metric(const struct lle_task *t, size_t m, const char *pred, const json_t *gold,
+			 const struct lle_requests *rq, struct lle_item *item, struct lle_err *err);
 int lle_task_hook_aggregate(const struct lle_task *t, size_t m, const struct lle_item *col, size_t n,
 			    double *value, struct lle_err *err);
 

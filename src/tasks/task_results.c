@@ -29,6 +29,7 @@
 #include "hooks/hooks.h"
 #include "tasks/task.h"
 #include "tasks/task_int.h"
+#include "tasks/pystr.h"
 #include "util/buf.h"
 
 static int kerr(const struct lle_task *t, const struct lle_node *n, const char *key, struct lle_err *err,
@@ -118,6 +119,8 @@ int lle_task_hook_metrics(struct lle_task *t, const struct lle_node *list, struc
 static int to_item(const struct lle_task *t, size_t m, json_t *v, struct lle_item *it, struct lle_err *err)
 {
 	*it = (struct lle_item){ .x = NAN, .w = 1 };
+	if (json_is_object(v) && json_object_get(v, t->metrics[m].name)) /* HF evaluate's {name: value} */
+		v = json_object_get(v, t->metrics[m].name);
 	if (t->agg_hooks && t->agg_hooks[m]) {
 		size_t idx;
 		if (lle_task_hook_keep(t, v, &idx, err) < 0)
@@ -192,7 +195,26 @@ out:
 int lle_task_hook_aggregate(const struct lle_task *t, size_t m, const struct lle_item *col, size_t n,
 			    double *value, struct lle_err *err)
 {
-	json_t *vals = lle_task_hook_values(t, col, n, err);
+	json_t *vals;
+	if (t->process_results_hook || (t->metric_hooks && t->metric_hooks[m])) {
+		vals = lle_task_hook_values(t, col, n, err); /* as the hook returned them */
+	} else {
+		/* a built-in metric's per-document value as the harness's: a
+		 * (gold, pred) or (ll, count) pair for these, else the number */
+		enum lle_metric_kind k = t->metrics[m].kind;
+		int pair = k == LLE_M_F1 || k == LLE_M_MCC || k == LLE_M_WORD_PERPLEXITY ||
+			   k == LLE_M_BYTE_PERPLEXITY || k == LLE_M_BITS_PER_BYTE;
+		vals = json_array();
+		for (size_t i = 0; vals && i < n; i++) {
+			json_t *v = pair ? json_pack("[ff]", col[i].x, col[i].w) : json_real(col[i].x);
+			if (!v || json_array_append_new(vals, v) < 0) {
+				json_decref(vals);
+				vals = NULL;
+			}
+		}
+		if (!vals)
+			lle_err_oom(err);
+	}
 	if (!vals)
 		return -1;
 	json_t *args = json_pack("[o]", vals);
@@ -212,4 +234,130 @@ int lle_task_hook_aggregate(const struct lle_task *t, size_t m, const struct lle
 		return lle_err_set(err, LLE_EXIT_DATA, "task '%s': metric '%s': aggregation '%s' returned no number",
 				   t->name, t->metrics[m].name, t->agg_hooks[m]->spec);
 	return 0;
+}
+
+/* ---------- !function metrics and aggregations without process_results ---------- */
+
+int lle_task_hook_entry_is(const struct lle_node *e)
+{
+	return e && e->kind == LLE_NODE_MAP &&
+	       (is_fn(lle_node_get(e, "metric")) || is_fn(lle_node_get(e, "aggregation")));
+}
+
+static int ensure_arrays(struct lle_task *t, size_t cap, struct lle_err *err)
+{
+	if (!t->agg_hooks && !(t->agg_hooks = calloc(cap, sizeof(*t->agg_hooks))))
+		return lle_err_oom(err);
+	if (!t->metric_hooks && !(t->metric_hooks = calloc(cap, sizeof(*t->metric_hooks))))
+		return lle_err_oom(err);
+	if (!t->metric_kwargs && !(t->metric_kwargs = json_object()))
+		return lle_err_oom(err);
+	return 0;
+}
+
+/* A copy of map e without key k (NULL when out of memory). */
+static struct lle_node *without_key(const struct lle_node *e, const char *k)
+{
+	struct lle_node *c = lle_node_copy(e);
+	for (size_t i = 0; c && i < c->n; i++) {
+		if (strcmp(c->keys[i], k))
+			continue;
+		free(c->keys[i]);
+		lle_node_free(c->items[i]);
+		memmove(c->keys + i, c->keys + i + 1, (c->n - i - 1) * sizeof(*c->keys));
+		memmove(c->items + i, c->items + i + 1, (c->n - i - 1) * sizeof(*c->items));
+		c->n--;
+		break;
+	}
+	return c;
+}
+
+int lle_task_hook_metric_entry(struct lle_task *t, struct lle_metric *mt, const struct lle_node *e, size_t at,
+			       size_t cap, struct lle_err *err)
+{
+	char who[300];
+	snprintf(who, sizeof(who), "task '%s'", t->name);
+	if (ensure_arrays(t, cap, err) < 0)
+		return -1;
+	const struct lle_node *m = lle_node_get(e, "metric");
+	const struct lle_node *a = lle_node_get(e, "aggregation");
+	if (is_fn(m)) {
+		/* lm_eval/api/task.py: a callable metric is named by its __name__ and
+		 * called per document as fn(references=[gold], predictions=[result],
+		 * **kwargs), or fn([gold, result]) when that raises TypeError */
+		if (t->output_type != LLE_OUT_GENERATE_UNTIL)
+			return kerr(t, m, "metric", err, "a '!function' metric is supported for generate_until tasks");
+		if (!(t->metric_hooks[at] = lle_task_hookref(t, m, "metric", err)))
+			return -1;
+		if (!(mt->name = lle_strdup(t->metric_hooks[at]->fn)))
+			return lle_err_oom(err);
+		mt->kind = LLE_M_EXACT_MATCH;
+		mt->agg = LLE_AGG_MEAN;
+		mt->higher_is_better = 1;
+		json_t *kw = json_object();
+		for (size_t i = 0; kw && i < e->n; i++) {
+			const char *k = e->keys[i];
+			if (!strcmp(k, "metric") || !strcmp(k, "aggregation") || !strcmp(k, "higher_is_better") ||
+			    !strcmp(k, "hf_evaluate"))
+				continue;
+			json_t *v = lle_node_to_json(e->items[i]);
+			if (!v || json_object_set_new(kw, k, v) < 0) {
+				json_decref(kw);
+				kw = NULL;
+			}
+		}
+		if (!kw || json_object_set_new(t->metric_kwargs, mt->name, kw) < 0)
+			return lle_err_oom(err);
+		const struct lle_node *h = lle_node_get(e, "higher_is_better");
+		if (h && (mt->higher_is_better = lle_node_bool(h)) < 0)
+			return kerr(t, h, "higher_is_better", err, "must be true or false");
+		if (a && !is_fn(a) && (a->kind != LLE_NODE_SCALAR || agg_by_name(a->str, &mt->agg) < 0))
+			return kerr(t, a, "aggregation", err, "unknown aggregation");
+	} else {
+		/* a built-in metric aggregated by a function: the metric as usual */
+		struct lle_node *c = without_key(e, "aggregation");
+		if (!c)
+			return lle_err_oom(err);
+		int rc = lle_metric_from_node(mt, c, t->output_type, who, err);
+		lle_node_free(c);
+		if (rc < 0)
+			return -1;
+	}
+	if (is_fn(a) && !(t->agg_hooks[at] = lle_task_hookref(t, a, "aggregation", err)))
+		return -1;
+	return 0;
+}
+
+int lle_task_hook_metric(const struct lle_task *t, size_t m, const char *pred, const json_t *gold,
+			 const struct lle_requests *rq, struct lle_item *item, struct lle_err *err)
+{
+	char who[300];
+	const struct lle_hookref *h = t->metric_hooks[m];
+	json_t *g = gold && json_is_array(gold) ? json_incref((json_t *)gold) : NULL;
+	if (!g) { /* the harness casts gold to the result's type: str(gold) */
+		struct lle_buf b = LLE_BUF_INIT;
+		if (gold)
+			lle_py_str(&b, gold);
+		g = b.oom ? NULL : json_string(lle_buf_str(&b));
+		lle_buf_free(&b);
+	}
+	json_t *kw = json_object_get(t->metric_kwargs, t->metrics[m].name);
+	json_t *req = g ? json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:s,s:O,s:s}", "op", "metric", "module", h->module,
+				    "name", h->name, "base", h->base, "fn", h->fn, "gold", g, "pred", pred, "kwargs",
+				    kw ? kw : json_null(), "metric", t->metrics[m].name)
+		     : NULL;
+	if (!req)
+		return lle_err_oom(err);
+	json_t *v = lle_hooks_request(h, req, err);
+	json_decref(req);
+	lle_task_who_doc(who, sizeof(who), t, rq->doc_id, "metric");
+	if (!v) {
+		lle_err_prefix(err, "%s", who);
+		return -1;
+	}
+	int rc = to_item(t, m, v, item, err);
+	json_decref(v);
+	if (rc < 0)
+		lle_err_prefix(err, "%s", who);
+	return rc;
 }

@@ -46,6 +46,14 @@ int lle_task_score_generated(const struct lle_task *t, const struct lle_requests
 			}
 		}
 		for (size_t m = 0; m < t->nmetrics && !t->process_results_hook; m++) {
+			if (t->metric_hooks && t->metric_hooks[m]) { /* a '!function' metric (task_results.c) */
+				if (lle_task_hook_metric(t, m, pred, rq->gold ? rq->gold : rq->target, rq,
+							 &items[f * t->nmetrics + m], err) < 0) {
+					json_decref(fr);
+					goto fail;
+				}
+				continue;
+			}
 			if (t->metrics[m].kind == LLE_M_PASS_AT_K) {
 				/* scored from the programs' runs (the run's code glue) */
 				items[f * t->nmetrics + m] = (struct lle_item){ .x = NAN };

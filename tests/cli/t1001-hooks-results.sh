@@ -6,11 +6,15 @@
 # (lm_eval/evaluator.py: [req.filtered_resps[key] for req in requests]):
 # generate_until [text], multiple_choice [[ll, is_greedy], ...],
 # loglikelihood_rolling [ll]; a custom aggregation gets every document's
-# value as returned (lists too); its stderr is N/A.
+# value as returned (lists too); its stderr is N/A. Without process_results,
+# a '!function' metric is called as the harness calls one
+# (fn(references=[gold], predictions=[pred], **kwargs), else fn([gold, pred]))
+# and a built-in metric's values reach a '!function' aggregation in the
+# harness's shapes (f1: (gold, pred) pairs).
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
 expect "process_results tasks run" 0 llm-eval --include-path "$TOP/tests/hooks/tasks" run \
-	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_res_gen,hk_res_mc,hk_res_roll \
+	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_res_gen,hk_res_mc,hk_res_roll,hk_metric_gen,hk_metric_mc \
 	--output "$T/o" --log-samples --no-progress
 cat >"$T/check.py" <<'PY'
 import glob, json, math, sys
@@ -45,6 +49,19 @@ lls = [x[0] if isinstance(x, list) else x for x in lls]
 close(res["hk_res_roll"]["ll,none"], sum(lls) / len(lls))
 # weighted_perplexity of the (ll, 2) pairs: exp(-sum(ll) / sum(2))
 close(res["hk_res_roll"]["pair,none"], math.exp(-sum(lls) / (2 * len(lls))))
+g = samples("hk_metric_gen")
+preds = [s["filtered_resps"][0] for s in g]
+golds = [s["doc"]["endings"][0] for s in g]
+close(res["hk_metric_gen"]["first_char,none"],
+      sum(p.strip()[:1].lower() == r[:1].lower() for p, r in zip(preds, golds)) / len(g))
+close(res["hk_metric_gen"]["pair_metric,none"], sum(len(p) > len(r) for p, r in zip(preds, golds)) / len(g))
+close(res["hk_metric_gen"]["exact_match,none"], 10 * len(g) + sum(p == r for p, r in zip(preds, golds)))
+m = samples("hk_metric_mc")
+hits = 0
+for s in m:
+    lls = [r[0][0] for r in s["resps"]]
+    hits += s["f1"] == max(range(len(lls)), key=lambda i: lls[i])
+close(res["hk_metric_mc"]["f1,none"], 100 * len(m) + hits)
 print("ok")
 PY
 check "the figures follow from the responses" python3 "$T/check.py" "$T/o"
