@@ -13,6 +13,8 @@
 #   {"op":"multi","args":[...],"calls":[{"module","fn"}, ...]}  each fn(*args):
 #                                                 {"ok":[VALUE, ...]}; an error has "index"
 #   {"op":"agg","module":PATH,"fn":NAME,"items":[...]}      fn(items) -> {"ok":VALUE}
+#   {"op":"filter",...,"kwargs":{},"custom":B,"resps":[[...]],"docs":[doc]}
+#                                                 Filter(**kwargs).apply(resps, docs), as lists
 #   {"op":"metric",...,"gold":G,"pred":P,"kwargs":{},"metric":NAME}
 #                                                 fn(references=[G], predictions=[P], **kwargs)
 # Errors: {"error":"Type: message","where":"file:line in func"} and, for a
@@ -431,6 +433,7 @@ DS = _datasets()
 # ---------- modules and calls ----------
 
 _modules = {}
+_filters = {}
 _paths_added = set()
 
 
@@ -568,6 +571,20 @@ def _handle(req):
         if isinstance(v, dict) and req.get("metric") in v:
             v = v[req["metric"]]
         return _plain(v)
+    if op == "filter":
+        # lm_eval/filters: a Filter class made with the step's keys, or
+        # CustomFilter's filter_fn(resps, docs); one list (or value) per doc
+        fn = _fn(req)
+        if req.get("custom"):
+            out = fn(req["resps"], req["docs"])
+        else:
+            key = (req["module"], req["fn"], json.dumps(req.get("kwargs"), sort_keys=True))
+            inst = _filters.get(key)
+            if inst is None:
+                inst = _filters[key] = fn(**(req.get("kwargs") or {}))
+            out = inst.apply(req["resps"], req["docs"])
+        return [_plain(list(x) if not isinstance(x, (str, bytes, dict)) and hasattr(x, "__iter__") else x)
+                for x in out]
     if op == "agg":
         return _plain(_fn(req)(req["items"]))
     if op == "multi":

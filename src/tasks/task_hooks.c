@@ -406,3 +406,65 @@ fail:
 		json_decref(res);
 	return NULL;
 }
+
+/* ---------- Python filters ---------- */
+
+int lle_filter_py_step(const struct lle_node *f, struct lle_hookref **hook, json_t **kwargs, int *custom,
+		       const char *where, struct lle_err *err)
+{
+	const struct lle_node *fnn = lle_node_get(f, "function");
+	const struct lle_node *ref = fnn;
+	*custom = !(fnn->tag && !strcmp(fnn->tag, "!function"));
+	if (*custom) { /* lm_eval/filters/custom.py: CustomFilter(filter_fn=...).apply = filter_fn(resps, docs) */
+		ref = lle_node_get(f, "filter_fn");
+		if (!ref || !ref->tag || strcmp(ref->tag, "!function") || ref->kind != LLE_NODE_SCALAR)
+			return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: filter 'custom' needs "
+					   "'filter_fn: !function module.name'", f->file, f->line, f->col, where);
+	}
+	if (!(*hook = lle_hookref_new(ref->file, ref->str, err))) {
+		lle_err_prefix(err, "%s:%d:%d: %s", ref->file, ref->line, ref->col, where);
+		return -1;
+	}
+	if (access((*hook)->module, R_OK) < 0 && !strchr((*hook)->name, '.'))
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: '!function %s' needs %s, which cannot be "
+				   "read (%s)", ref->file, ref->line, ref->col, where, ref->str, (*hook)->module,
+				   strerror(errno));
+	/* lm_eval/filters/__init__.py build_filter_ensemble: the class is
+	 * called with the step's other keys */
+	if (!(*kwargs = json_object()))
+		return lle_err_oom(err);
+	for (size_t i = 0; i < f->n; i++) {
+		if (!strcmp(f->keys[i], "function") || (*custom && !strcmp(f->keys[i], "filter_fn")))
+			continue;
+		json_t *v = lle_node_to_json(f->items[i]);
+		if (!v || json_object_set_new(*kwargs, f->keys[i], v) < 0)
+			return lle_err_oom(err);
+	}
+	return 0;
+}
+
+json_t *lle_filter_py_apply(const struct lle_hookref *h, const json_t *kwargs, int custom, const json_t *resps,
+			    const json_t *doc, const char *where, struct lle_err *err)
+{
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:b,s:[O],s:[O]}", "op", "filter", "module", h->module,
+				"name", h->name, "base", h->base, "fn", h->fn, "kwargs", kwargs, "custom", custom,
+				"resps", resps, "docs", doc ? doc : json_null());
+	if (!req) {
+		lle_err_oom(err);
+		return NULL;
+	}
+	json_t *v = lle_hooks_request(h, req, err);
+	json_decref(req);
+	if (!v) {
+		lle_err_prefix(err, "%s", where);
+		return NULL;
+	}
+	if (!json_is_array(v) || json_array_size(v) != 1) {
+		json_decref(v);
+		lle_err_set(err, LLE_EXIT_EVAL, "%s: '%s' did not return one entry per document", where, h->spec);
+		return NULL;
+	}
+	json_t *one = json_incref(json_array_get(v, 0));
+	json_decref(v);
+	return one;
+}

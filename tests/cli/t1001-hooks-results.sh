@@ -10,11 +10,13 @@
 # a '!function' metric is called as the harness calls one
 # (fn(references=[gold], predictions=[pred], **kwargs), else fn([gold, pred]))
 # and a built-in metric's values reach a '!function' aggregation in the
-# harness's shapes (f1: (gold, pred) pairs).
+# harness's shapes (f1: (gold, pred) pairs). Python filters: a `!function`
+# class made with the step's keys and `custom` with filter_fn, each given
+# one entry per document (lm_eval/filters/__init__.py, custom.py).
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
 expect "process_results tasks run" 0 llm-eval --include-path "$TOP/tests/hooks/tasks" run \
-	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_res_gen,hk_res_mc,hk_res_roll,hk_metric_gen,hk_metric_mc \
+	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_res_gen,hk_res_mc,hk_res_roll,hk_metric_gen,hk_metric_mc,hk_filter \
 	--output "$T/o" --log-samples --no-progress
 cat >"$T/check.py" <<'PY'
 import glob, json, math, sys
@@ -62,6 +64,14 @@ for s in m:
     lls = [r[0][0] for r in s["resps"]]
     hits += s["f1"] == max(range(len(lls)), key=lambda i: lls[i])
 close(res["hk_metric_mc"]["f1,none"], 100 * len(m) + hits)
+f = samples("hk_filter")
+cls = [s for s in f if s["filter"] == "cls"]
+cust = [s for s in f if s["filter"] == "cust"]
+assert len(cls) == len(cust) == 3, f
+for s in cls:
+    assert s["filtered_resps"] == [s["resps"][0][0].upper() + "!" + s["doc"]["label"]], s
+for s in cust:
+    assert s["filtered_resps"] == [(s["resps"][0][0].split() or [""])[0]], s
 print("ok")
 PY
 check "the figures follow from the responses" python3 "$T/check.py" "$T/o"

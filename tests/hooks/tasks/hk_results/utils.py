@@ -49,3 +49,18 @@ def agg_pairs(items):
 
 def agg_count(items):
     return float(len(items) * 10 + sum(items))
+
+
+class UpperFilter:
+    # a filter class as the harness calls one: made with the step's other
+    # keys, then apply(resps, docs) with one list of responses per document
+    def __init__(self, suffix=""):
+        self.suffix = suffix
+
+    def apply(self, resps, docs):
+        return map(lambda rs, d: [r.upper() + self.suffix + d["label"] for r in rs], resps, docs)
+
+
+def first_word(resps, docs):
+    # CustomFilter's filter_fn: after take_first, each document's value is a string
+    return [(r.split() or [""])[0] for r in resps]
