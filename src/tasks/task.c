@@ -295,6 +295,12 @@ static int parse_fewshot_config(struct lle_task *t, const struct lle_node *root,
 				return kerr(t, v, "fewshot_config.sampler", err, "unknown sampler '%s' (known: "
 					    "default, first_n)", v->str);
 		} else if (!strcmp(k, "samples")) {
+			/* a '!function': called with no arguments for the list (lm_eval/api/task.py) */
+			if (v->tag && !strcmp(v->tag, "!function")) {
+				if (!(t->fewshot_samples_hook = lle_task_hookref(t, v, "fewshot_config.samples", err)))
+					return -1;
+				continue;
+			}
 			if (v->kind != LLE_NODE_SEQ)
 				return kerr(t, v, "fewshot_config.samples", err, "must be a list of documents%s", "");
 			for (size_t j = 0; j < v->n; j++)

@@ -105,6 +105,7 @@ struct lle_task {
 	/* Python hooks (task_hooks.c); NULL when none */
 	struct lle_hookref *process_docs_hook;    /* on each whole split, before anything reads it */
 	struct lle_hookref *process_results_hook; /* per document: {metric: value} */
+	struct lle_hookref *fewshot_samples_hook; /* fewshot_config.samples: () -> [docs] */
 	struct lle_hookref **agg_hooks;           /* per metric: a custom aggregation, or NULL */
 	struct lle_hookref **metric_hooks;        /* per metric: a '!function' metric, or NULL */
 	json_t *metric_kwargs;                    /* {metric: {its other keys}} for those */

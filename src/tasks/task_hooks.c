@@ -63,6 +63,7 @@ void lle_task_hooks_free(struct lle_task *t)
 	}
 	lle_hookref_free(t->process_docs_hook);
 	lle_hookref_free(t->process_results_hook);
+	lle_hookref_free(t->fewshot_samples_hook);
 	for (size_t i = 0; i < t->nmetrics; i++) {
 		if (t->agg_hooks)
 			lle_hookref_free(t->agg_hooks[i]);
@@ -82,7 +83,7 @@ static const struct lle_docfn *task_fns(const struct lle_task *t, int i)
 
 int lle_task_has_hooks(const struct lle_task *t)
 {
-	if (t->process_docs_hook || t->process_results_hook)
+	if (t->process_docs_hook || t->process_results_hook || t->fewshot_samples_hook)
 		return 1;
 	for (int i = 0; i < 3; i++)
 		if (task_fns(t, i)->kind == LLE_DOCFN_HOOK)
@@ -110,7 +111,8 @@ int lle_task_hooks_check(const struct lle_task *t, struct lle_err *err)
 	static const char *const names[] = { "doc_to_text", "doc_to_target", "doc_to_choice" };
 	/* not process_docs: the planner runs it (or finds its output cached,
 	 * and then starts no Python for it) before any model loads anyway */
-	if (check_one(t, "process_results", t->process_results_hook, err) < 0)
+	if (check_one(t, "process_results", t->process_results_hook, err) < 0 ||
+	    check_one(t, "fewshot_config.samples", t->fewshot_samples_hook, err) < 0)
 		return -1;
 	for (int i = 0; i < 3; i++)
 		if (check_one(t, names[i], task_fns(t, i)->hook, err) < 0)
@@ -467,4 +469,30 @@ json_t *lle_filter_py_apply(const struct lle_hookref *h, const json_t *kwargs, i
 	json_t *one = json_incref(json_array_get(v, 0));
 	json_decref(v);
 	return one;
+}
+
+/* ---------- few-shot samples ---------- */
+
+json_t *lle_task_hook_samples(const struct lle_task *t, struct lle_err *err)
+{
+	json_t *args = json_array();
+	json_t *v = args ? lle_hooks_call(t->fewshot_samples_hook, args, err) : NULL;
+	if (!args)
+		lle_err_oom(err);
+	else
+		json_decref(args);
+	if (!v) {
+		lle_err_prefix(err, "task '%s': fewshot_config.samples", t->name);
+		return NULL;
+	}
+	int ok = json_is_array(v);
+	for (size_t i = 0; ok && i < json_array_size(v); i++)
+		ok = json_is_object(json_array_get(v, i));
+	if (!ok) {
+		json_decref(v);
+		lle_err_set(err, LLE_EXIT_DATA, "task '%s': fewshot_config.samples: '%s' returned no list of "
+			    "documents", t->name, t->fewshot_samples_hook->spec);
+		return NULL;
+	}
+	return v;
 }

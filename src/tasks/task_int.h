@@ -45,6 +45,9 @@ struct lle_item;
 int lle_task_hook_keep(const struct lle_task *t, json_t *v, size_t *idx, struct lle_err *err);
 json_t *lle_task_hook_values(const struct lle_task *t, const struct lle_item *col, size_t n, struct lle_err *err);
 
+/* fewshot_config.samples' function called: the documents (new reference). */
+json_t *lle_task_hook_samples(const struct lle_task *t, struct lle_err *err);
+
 /* process_results and custom aggregations (task_results.c). */
 struct lle_node;
 struct lle_requests;

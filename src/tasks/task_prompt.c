@@ -95,6 +95,10 @@ struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_
 	 * from its training or validation documents. */
 	int same = t->fewshot_split ? t->test_split_given && !strcmp(t->fewshot_split, t->test_split)
 		: !t->test_split_given;
+	if (t->fewshot_samples_hook) { /* fewshot_config.samples: a function's list */
+		json_t *docs = lle_task_hook_samples(t, err);
+		return docs ? lle_fewshot_from_docs(t, docs, same, k, seed, err) : NULL;
+	}
 	if (t->fewshot_samples) { /* fewshot_config.samples: used as written */
 		json_t *docs = json_deep_copy(t->fewshot_samples);
 		if (!docs) {

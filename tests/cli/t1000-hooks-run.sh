@@ -5,6 +5,7 @@
 #     its documents make the prompts, few-shot examples included;
 #   - doc_to_text / doc_to_target / doc_to_choice hooks, named in an
 #     included file, are found beside that file;
+#   - few-shot examples from a fewshot_config.samples function;
 #   - the prompts equal what the harness builds from the same functions
 #     (the oracle below applies lm_eval/api/task.py's rules in Python);
 #   - process_docs' output is cached: a rerun starts no Python;
@@ -28,7 +29,7 @@ expect "a task without hooks runs" 0 llm-eval $INC run $DD --model-path "$MODEL"
 	--output "$T/p" --no-progress
 check "and starts no python" test ! -e "$T/py-started"
 
-expect "hook tasks run" 0 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_mc,hk_docfn \
+expect "hook tasks run" 0 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_mc,hk_docfn,hk_samples \
 	--output "$T/o" --log-samples --no-progress
 check "python was started once" test "$(wc -l <"$T/py-started")" -eq 1
 
@@ -76,6 +77,16 @@ d = load(tasks + "/hk_docfn/sub/utils.py", "utils")
 want = [[[d.doc_to_text(doc), " " + c] for c in d.doc_to_choice(doc)]
         for doc in rows(data + "/hkdata/validation.jsonl")]
 got = samples("hk_docfn")
+assert got == want, (got, want)
+
+# fewshot_config.samples from a function, first_n: its first 2 documents
+# (lm_eval/api/samplers.py FirstNSampler; the evaluated split differs)
+p = load(tasks + "/hk_samples/prompts.py", "prompts")
+ex = p.examples()[:2]
+pre = "".join("Q: %s %s\n\n" % (x["ctx"], x["endings"][int(x["label"])]) for x in ex)
+want = [[[pre + "Q: " + doc["ctx"], " " + c] for c in doc["endings"]]
+        for doc in rows(data + "/hkdata/validation.jsonl")]
+got = samples("hk_samples")
 assert got == want, (got, want)
 print("ok")
 PY
