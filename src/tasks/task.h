@@ -109,6 +109,8 @@ struct lle_task {
 	struct lle_hookref **agg_hooks;           /* per metric: a custom aggregation, or NULL */
 	struct lle_hookref **metric_hooks;        /* per metric: a '!function' metric, or NULL */
 	json_t *metric_kwargs;                    /* {metric: {its other keys}} for those */
+	unsigned char *metric_pass;               /* per metric: a built-in passthrough metric of a
+						     generation with a '!function' aggregation */
 	struct lle_task_hooks *hk;                /* per-document values memo (mutable) */
 };
 

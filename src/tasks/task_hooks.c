@@ -72,6 +72,7 @@ void lle_task_hooks_free(struct lle_task *t)
 	}
 	free(t->agg_hooks);
 	free(t->metric_hooks);
+	free(t->metric_pass);
 	if (t->metric_kwargs)
 		json_decref(t->metric_kwargs);
 }

@@ -196,7 +196,7 @@ int lle_task_hook_aggregate(const struct lle_task *t, size_t m, const struct lle
 			    double *value, struct lle_err *err)
 {
 	json_t *vals;
-	if (t->process_results_hook || (t->metric_hooks && t->metric_hooks[m])) {
+	if (t->process_results_hook || (t->metric_hooks && t->metric_hooks[m]) || (t->metric_pass && t->metric_pass[m])) {
 		vals = lle_task_hook_values(t, col, n, err); /* as the hook returned them */
 	} else {
 		/* a built-in metric's per-document value as the harness's: a
@@ -272,6 +272,17 @@ static struct lle_node *without_key(const struct lle_node *e, const char *k)
 	return c;
 }
 
+static int passthrough(const char *name)
+{
+	static const char *const p[] = { "acc", "acc_norm", "acc_mutual_info", "acc_bytes", "brier_score",
+					 "likelihood", "perplexity", "word_perplexity", "byte_perplexity",
+					 "bits_per_byte", "mcc", "f1", "bleu", "chrf", "ter", "bypass", NULL };
+	for (int i = 0; p[i]; i++)
+		if (!strcmp(p[i], name))
+			return 1;
+	return 0;
+}
+
 int lle_task_hook_metric_entry(struct lle_task *t, struct lle_metric *mt, const struct lle_node *e, size_t at,
 			       size_t cap, struct lle_err *err)
 {
@@ -313,6 +324,19 @@ int lle_task_hook_metric_entry(struct lle_task *t, struct lle_metric *mt, const 
 			return kerr(t, h, "higher_is_better", err, "must be true or false");
 		if (a && !is_fn(a) && (a->kind != LLE_NODE_SCALAR || agg_by_name(a->str, &mt->agg) < 0))
 			return kerr(t, a, "aggregation", err, "unknown aggregation");
+	} else if (t->output_type == LLE_OUT_GENERATE_UNTIL && is_fn(a) && m && m->kind == LLE_NODE_SCALAR &&
+		   passthrough(m->str)) {
+		/* lm_eval/api/metrics.py: these metrics' functions return their
+		 * items, so for a generation process_results' fn(references=,
+		 * predictions=) raises TypeError and fn([gold, result]) gives the
+		 * pair itself: the aggregation function gets (gold, result) pairs */
+		if (!(mt->name = lle_strdup(m->str)) || !(t->metric_pass || (t->metric_pass = calloc(cap, 1))))
+			return lle_err_oom(err);
+		t->metric_pass[at] = 1;
+		mt->kind = LLE_M_EXACT_MATCH;
+		mt->agg = LLE_AGG_MEAN;
+		const struct lle_node *h = lle_node_get(e, "higher_is_better");
+		mt->higher_is_better = !h || lle_node_bool(h) != 0;
 	} else {
 		/* a built-in metric aggregated by a function: the metric as usual */
 		struct lle_node *c = without_key(e, "aggregation");
@@ -332,6 +356,14 @@ int lle_task_hook_metric(const struct lle_task *t, size_t m, const char *pred, c
 			 const struct lle_requests *rq, struct lle_item *item, struct lle_err *err)
 {
 	char who[300];
+	if (t->metric_pass && t->metric_pass[m]) { /* the (gold, result) pair itself */
+		json_t *pair = json_pack("[Os]", gold ? gold : json_null(), pred);
+		if (!pair)
+			return lle_err_oom(err);
+		int rc = to_item(t, m, pair, item, err);
+		json_decref(pair);
+		return rc;
+	}
 	const struct lle_hookref *h = t->metric_hooks[m];
 	json_t *g = gold && json_is_array(gold) ? json_incref((json_t *)gold) : NULL;
 	if (!g) { /* the harness casts gold to the result's type: str(gold) */

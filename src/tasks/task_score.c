@@ -46,7 +46,8 @@ int lle_task_score_generated(const struct lle_task *t, const struct lle_requests
 			}
 		}
 		for (size_t m = 0; m < t->nmetrics && !t->process_results_hook; m++) {
-			if (t->metric_hooks && t->metric_hooks[m]) { /* a '!function' metric (task_results.c) */
+			if ((t->metric_hooks && t->metric_hooks[m]) || (t->metric_pass && t->metric_pass[m])) {
+				/* a '!function' metric, or a passthrough one (task_results.c) */
 				if (lle_task_hook_metric(t, m, pred, rq->gold ? rq->gold : rq->target, rq,
 							 &items[f * t->nmetrics + m], err) < 0) {
 					json_decref(fr);
