@@ -13,6 +13,7 @@
 #   {"op":"multi","args":[...],"calls":[{"module","fn"}, ...]}  each fn(*args):
 #                                                 {"ok":[VALUE, ...]}; an error has "index"
 #   {"op":"agg","module":PATH,"fn":NAME,"items":[...]}      fn(items) -> {"ok":VALUE}
+#   {"op":"each","calls":[...],"docs":[...]}      [[fn(doc) for fn] for doc]
 #   {"op":"filter",...,"kwargs":{},"custom":B,"resps":[[...]],"docs":[doc]}
 #                                                 Filter(**kwargs).apply(resps, docs), as lists
 #   {"op":"metric",...,"gold":G,"pred":P,"kwargs":{},"metric":NAME}
@@ -596,6 +597,10 @@ def _handle(req):
                 e.llm_eval_index = i
                 raise
         return out
+    if op == "each":
+        # every document through every call: [[v, ...] per document]
+        fns = [_fn(c) for c in req["calls"]]
+        return [[_plain(f(d)) for f in fns] for d in req["docs"]]
     if op == "ping":
         return "pong"
     raise HookError("ValueError: unknown request %r" % op)

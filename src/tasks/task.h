@@ -134,6 +134,12 @@ int lle_task_has_hooks(const struct lle_task *t);
  * or function is found before any model loads. */
 int lle_task_hooks_check(const struct lle_task *t, struct lle_err *err);
 
+/* The doc_to_* hooks' values of these documents in one request to the
+ * worker, kept for the lle_task_build calls on them that follow (a
+ * document not among them asks alone). Errors are left for those calls to
+ * report; -1 only when out of memory. */
+int lle_task_hooks_prefetch(const struct lle_task *t, json_t *const *docs, size_t ndocs, struct lle_err *err);
+
 /* Apply process_docs to one document in place. */
 int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
 

@@ -9,6 +9,7 @@
  * (task_results.c). */
 #include <errno.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,10 +23,18 @@
 #include "util/path.h"
 #include "util/sha256.h"
 
+/* one document's doc_to_* values */
+struct memo_ent {
+	json_t *doc;      /* a reference held, so its address is not reused */
+	json_t *v[3];     /* doc_to_text, doc_to_target, doc_to_choice (NULL: not a hook) */
+};
+
 struct lle_task_hooks {
 	pthread_mutex_t mu;
-	json_t *doc;      /* the document the values are for (a reference held) */
-	json_t *v[3];     /* doc_to_text, doc_to_target, doc_to_choice (NULL: not a hook) */
+	struct memo_ent *ents;  /* the last prefetched documents, or the one asked for */
+	size_t n, cap;
+	size_t *tab;            /* open addressing by the document's address: index + 1 */
+	size_t tabn;
 	json_t *raw;      /* values of custom-aggregated metrics (task_results.c), by index */
 };
 
@@ -41,20 +50,78 @@ int lle_task_hooks_init(struct lle_task *t, struct lle_err *err)
 
 static void memo_clear(struct lle_task_hooks *hk)
 {
-	if (hk->doc)
-		json_decref(hk->doc);
-	hk->doc = NULL;
-	for (int i = 0; i < 3; i++) {
-		if (hk->v[i])
-			json_decref(hk->v[i]);
-		hk->v[i] = NULL;
+	for (size_t i = 0; i < hk->n; i++) {
+		json_decref(hk->ents[i].doc);
+		for (int j = 0; j < 3; j++)
+			if (hk->ents[i].v[j])
+				json_decref(hk->ents[i].v[j]);
 	}
+	hk->n = 0;
+	if (hk->tab)
+		memset(hk->tab, 0, hk->tabn * sizeof(*hk->tab));
+}
+
+static size_t slot_of(const struct lle_task_hooks *hk, const json_t *doc)
+{
+	size_t h = ((size_t)(uintptr_t)doc >> 4) * 0x9E3779B97F4A7C15ull;
+	return h & (hk->tabn - 1);
+}
+
+static struct memo_ent *memo_find(const struct lle_task_hooks *hk, const json_t *doc)
+{
+	if (!hk->tabn)
+		return NULL;
+	for (size_t s = slot_of(hk, doc);; s = (s + 1) & (hk->tabn - 1)) {
+		if (!hk->tab[s])
+			return NULL;
+		if (hk->ents[hk->tab[s] - 1].doc == doc)
+			return &hk->ents[hk->tab[s] - 1];
+	}
+}
+
+/* Room for n entries (the memo emptied). */
+static int memo_reset(struct lle_task_hooks *hk, size_t n, struct lle_err *err)
+{
+	memo_clear(hk);
+	if (n > hk->cap) {
+		struct memo_ent *e = realloc(hk->ents, n * sizeof(*e));
+		if (!e)
+			return lle_err_oom(err);
+		hk->ents = e;
+		hk->cap = n;
+	}
+	size_t want = 16;
+	while (want < 2 * n)
+		want *= 2;
+	if (want > hk->tabn) {
+		size_t *t = calloc(want, sizeof(*t));
+		if (!t)
+			return lle_err_oom(err);
+		free(hk->tab);
+		hk->tab = t;
+		hk->tabn = want;
+	}
+	return 0;
+}
+
+static void memo_add(struct lle_task_hooks *hk, const json_t *doc, json_t *const *v)
+{
+	struct memo_ent *e = &hk->ents[hk->n++];
+	e->doc = json_incref((json_t *)doc);
+	for (int j = 0; j < 3; j++)
+		e->v[j] = v[j] ? json_incref(v[j]) : NULL;
+	size_t s = slot_of(hk, doc);
+	while (hk->tab[s])
+		s = (s + 1) & (hk->tabn - 1);
+	hk->tab[s] = hk->n;
 }
 
 void lle_task_hooks_free(struct lle_task *t)
 {
 	if (t->hk) {
 		memo_clear(t->hk);
+		free(t->hk->ents);
+		free(t->hk->tab);
 		if (t->hk->raw)
 			json_decref(t->hk->raw);
 		pthread_mutex_destroy(&t->hk->mu);
@@ -150,18 +217,25 @@ struct lle_hookref *lle_task_hookref(const struct lle_task *t, const struct lle_
 
 /* ---------- doc_to_* ---------- */
 
-/* Fill the memo for doc: every one of the task's own doc_to_* hooks, one request. */
-static int memo_fill(const struct lle_task *t, const json_t *doc, struct lle_err *err)
+/* The task's own doc_to_* hooks: up to 3, which[] their slots. */
+static size_t task_hooks_of(const struct lle_task *t, const struct lle_hookref **hs, int *which)
 {
-	struct lle_task_hooks *hk = t->hk;
-	const struct lle_hookref *hs[3];
-	int which[3];
 	size_t n = 0;
 	for (int i = 0; i < 3; i++)
 		if (task_fns(t, i)->kind == LLE_DOCFN_HOOK) {
 			which[n] = i;
 			hs[n++] = task_fns(t, i)->hook;
 		}
+	return n;
+}
+
+/* The memo for doc alone: every one of the task's doc_to_* hooks, one request. */
+static int memo_fill(const struct lle_task *t, const json_t *doc, struct lle_err *err)
+{
+	struct lle_task_hooks *hk = t->hk;
+	const struct lle_hookref *hs[3];
+	int which[3];
+	size_t n = task_hooks_of(t, hs, which);
 	json_t *args = json_pack("[O]", doc);
 	if (!args)
 		return lle_err_oom(err);
@@ -173,12 +247,67 @@ static int memo_fill(const struct lle_task *t, const json_t *doc, struct lle_err
 		json_decref(vals);
 		return lle_err_set(err, LLE_EXIT_INTERNAL, "the python hook worker answered %s", "a wrong count");
 	}
-	memo_clear(hk);
-	hk->doc = json_incref((json_t *)doc);
+	json_t *v[3] = { NULL, NULL, NULL };
 	for (size_t i = 0; i < n; i++)
-		hk->v[which[i]] = json_incref(json_array_get(vals, i));
+		v[which[i]] = json_array_get(vals, i);
+	int rc = memo_reset(hk, 1, err);
+	if (rc == 0)
+		memo_add(hk, doc, v);
 	json_decref(vals);
-	return 0;
+	return rc;
+}
+
+int lle_task_hooks_prefetch(const struct lle_task *t, json_t *const *docs, size_t ndocs, struct lle_err *err)
+{
+	const struct lle_hookref *hs[3];
+	int which[3];
+	if (!t->hk || ndocs == 0)
+		return 0;
+	size_t n = task_hooks_of(t, hs, which);
+	if (n == 0)
+		return 0;
+	json_t *calls = json_array(), *dl = json_array();
+	for (size_t i = 0; calls && i < n; i++)
+		if (json_array_append_new(calls, json_pack("{s:s,s:s,s:s,s:s}", "module", hs[i]->module, "name",
+							   hs[i]->name, "base", hs[i]->base, "fn", hs[i]->fn)) < 0) {
+			json_decref(calls);
+			calls = NULL;
+		}
+	for (size_t i = 0; dl && i < ndocs; i++)
+		if (json_array_append(dl, docs[i]) < 0) {
+			json_decref(dl);
+			dl = NULL;
+		}
+	json_t *req = calls && dl ? json_pack("{s:s,s:o,s:o}", "op", "each", "calls", calls, "docs", dl) : NULL;
+	if (!req) {
+		if (calls && !dl)
+			json_decref(calls);
+		if (dl && !calls)
+			json_decref(dl);
+		return lle_err_oom(err);
+	}
+	/* A failure leaves the memo empty: each document then asks alone and
+	 * its own error names it. */
+	struct lle_err e2 = { 0 };
+	json_t *vals = lle_hooks_request(hs[0], req, &e2);
+	json_decref(req);
+	if (!vals)
+		return 0;
+	int rc = 0;
+	pthread_mutex_lock(&t->hk->mu);
+	if (json_is_array(vals) && json_array_size(vals) == ndocs && (rc = memo_reset(t->hk, ndocs, err)) == 0) {
+		for (size_t d = 0; d < ndocs; d++) {
+			json_t *row = json_array_get(vals, d);
+			json_t *v[3] = { NULL, NULL, NULL };
+			for (size_t i = 0; i < n && json_is_array(row); i++)
+				v[which[i]] = json_array_get(row, i);
+			if (!memo_find(t->hk, docs[d]))
+				memo_add(t->hk, docs[d], v);
+		}
+	}
+	pthread_mutex_unlock(&t->hk->mu);
+	json_decref(vals);
+	return rc;
 }
 
 json_t *lle_task_hook_docfn(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
@@ -199,10 +328,10 @@ json_t *lle_task_hook_docfn(const struct lle_task *t, const struct lle_docfn *f,
 			json_decref(args);
 	} else {
 		pthread_mutex_lock(&t->hk->mu);
-		if (t->hk->doc != doc && memo_fill(t, doc, err) < 0)
-			v = NULL;
-		else
-			v = t->hk->v[slot] ? json_incref(t->hk->v[slot]) : NULL;
+		struct memo_ent *e = memo_find(t->hk, doc);
+		if (!e && memo_fill(t, doc, err) == 0)
+			e = memo_find(t->hk, doc);
+		v = e && e->v[slot] ? json_incref(e->v[slot]) : NULL;
 		pthread_mutex_unlock(&t->hk->mu);
 	}
 	if (!v)
