@@ -503,7 +503,21 @@ def _module(path, name=None, base=None):
     spec.loader.exec_module(m)
     sys.modules[modname] = m
     _modules[path] = m
+    _seed_numpy()
     return m
+
+
+_numpy_seeded = False
+
+
+def _seed_numpy():
+    # lm_eval/evaluator.py simple_evaluate seeds numpy with 1234 (and
+    # random with 0, done at start): seeded once a hook module has
+    # imported numpy, so that a run without numpy does not pay its import
+    global _numpy_seeded
+    if not _numpy_seeded and "numpy" in sys.modules:
+        _numpy_seeded = True
+        sys.modules["numpy"].random.seed(1234)
 
 
 def _fn(req):
@@ -630,6 +644,10 @@ def main():
     os.dup2(2, 1)
     sys.stdout = sys.stderr
     sys.dont_write_bytecode = True
+    # lm_eval/evaluator.py simple_evaluate: random.seed(0) before any task
+    # is built (gpqa's process_docs shuffles with the global generator)
+    import random
+    random.seed(0)
     read, write, flush = proto_in.readline, proto_out.write, proto_out.flush
     dumps, loads = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode, json.loads
     while True:

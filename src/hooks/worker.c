@@ -88,6 +88,8 @@ const char *lle_hooks_install_hint(const char *mod)
 		{ "yaml", "python3-yaml" }, { "jinja2", "python3-jinja2" }, { "pandas", "python3-pandas" },
 		{ "langdetect", "python3-langdetect" }, { "Levenshtein", "python3-levenshtein" },
 		{ "requests", "python3-requests" }, { "tqdm", "python3-tqdm" },
+		{ "typing_extensions", "python3-typing-extensions" }, { "immutabledict", "python3-immutabledict" },
+		{ "absl", "python3-absl" },
 	};
 	static __thread char hint[200];
 	for (size_t i = 0; i < sizeof(deb) / sizeof(deb[0]); i++)
