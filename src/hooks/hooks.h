@@ -13,6 +13,9 @@
  * on the first request, never before: a run, `list` or `--help` without hooks
  * starts no Python. Requests and replies are JSON lines over a socket pair.
  * Calls are serialised (one request in flight); the functions are thread-safe.
+ * The worker has no network (a network namespace of its own) unless the
+ * environment says LLM_EVAL_HOOK_NETWORK=1; it is not otherwise confined
+ * (docs/hooks.md).
  *
  * Not here: what a hook means to a task (src/tasks/task_hooks.c). */
 #ifndef LLE_HOOKS_HOOKS_H

@@ -1,7 +1,8 @@
 /* The hook worker: one python3 process running the embedded driver
  * (driver.py), started on the first request and fed JSON lines over a
  * socket pair (send with MSG_NOSIGNAL, so a dead worker is an error, not a
- * SIGPIPE). Also `!function` references. See hooks.h.
+ * SIGPIPE). It runs in a network namespace of its own (no network) unless
+ * LLM_EVAL_HOOK_NETWORK=1. Also `!function` references. See hooks.h.
  *
  * Not here: the driver's side of the protocol (driver.py), what hooks mean
  * to a task (src/tasks/task_hooks.c). */
@@ -9,9 +10,10 @@
 #include "hooks/hooks_int.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,8 +22,6 @@
 
 #include "util/buf.h"
 #include "util/path.h"
-
-extern char **environ;
 
 /* ---------- references ---------- */
 
@@ -148,27 +148,72 @@ void lle_hooks_stop(void)
 	pthread_mutex_unlock(&g_mu);
 }
 
+/* In the child, before exec: no network (a new network namespace has only
+ * a loopback that is down), unless allowed. -1 with errno when the kernel
+ * refuses both ways. */
+static int cut_network(void)
+{
+	if (unshare(CLONE_NEWNET) == 0)
+		return 0;
+	/* not root: a user namespace of its own first (files are then read as
+	 * the overflow user, which world-readable task trees allow) */
+	return unshare(CLONE_NEWUSER | CLONE_NEWNET);
+}
+
 static int start_locked(struct lle_err *err)
 {
-	int sv[2];
+	int sv[2], st[2];
 	const char *py = g_python ? g_python : getenv("LLM_EVAL_PYTHON");
+	const char *net = getenv("LLM_EVAL_HOOK_NETWORK");
+	int allow_net = net && !strcmp(net, "1");
 	if (!py || !*py)
 		py = "python3";
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return lle_err_set(err, LLE_EXIT_INTERNAL, "hook worker: socketpair: %s", strerror(errno));
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
-	posix_spawn_file_actions_adddup2(&fa, sv[1], 1);
-	char *argv[] = { (char *)py, (char *)"-B", (char *)"-c", (char *)lle_hooks_driver_src, NULL };
-	pid_t pid;
-	int rc = posix_spawnp(&pid, py, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(sv[1]);
-	if (rc != 0) {
+	if (pipe2(st, O_CLOEXEC) < 0) {
 		close(sv[0]);
+		close(sv[1]);
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "hook worker: pipe: %s", strerror(errno));
+	}
+	char *argv[] = { (char *)py, (char *)"-B", (char *)"-c", (char *)lle_hooks_driver_src, NULL };
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* the child: only async-signal-safe calls until exec */
+		int e[2] = { 0, 0 };
+		if (!allow_net && cut_network() < 0)
+			e[0] = 1, e[1] = errno;
+		if (!e[0] && (dup2(sv[1], 0) < 0 || dup2(sv[1], 1) < 0))
+			e[0] = 2, e[1] = errno;
+		if (!e[0]) {
+			execvp(py, argv);
+			e[0] = 3, e[1] = errno;
+		}
+		ssize_t w = write(st[1], e, sizeof(e));
+		(void)w;
+		_exit(127);
+	}
+	close(sv[1]);
+	close(st[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		close(st[0]);
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "hook worker: fork: %s", strerror(errno));
+	}
+	int e[2] = { 0, 0 };
+	ssize_t r;
+	while ((r = read(st[0], e, sizeof(e))) < 0 && errno == EINTR)
+		;
+	close(st[0]);
+	if (r > 0) { /* the child says why it did not start */
+		int ws;
+		close(sv[0]);
+		while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+			;
+		if (e[0] == 1)
+			return lle_err_set(err, LLE_EXIT_CONFIG, "cannot cut the python hook worker off the network "
+					   "(%s); LLM_EVAL_HOOK_NETWORK=1 runs the tasks' hooks with network", strerror(e[1]));
 		return lle_err_set(err, LLE_EXIT_CONFIG, "cannot start '%s' for the tasks' python hooks: %s "
-				   "(install python3, or set LLM_EVAL_PYTHON)", py, strerror(rc));
+				   "(install python3, or set LLM_EVAL_PYTHON)", py, strerror(e[1]));
 	}
 	g_pid = pid;
 	g_fd = sv[0];
