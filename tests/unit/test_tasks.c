@@ -681,7 +681,7 @@ TEST(config_errors_name_task_key_and_position)
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: majority}]}]\n",
 		  "t.yaml:4:45: task 'x': filter 'f': unknown filter 'majority' (known: regex, take_first, "
 		  "take_first_k, majority_vote, lowercase, uppercase, remove_whitespace, strip, map, format_span, "
-		  "regex_pos, multi_choice_regex)" },
+		  "regex_pos, multi_choice_regex, custom)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: regex, "
 		  "regex_pattern: '(a'}]}]\n",
 		  "t.yaml:4:67: task 'x': filter 'f': regex '(a' does not compile: missing closing parenthesis "
