@@ -57,8 +57,10 @@ for s in ("train", "validation", "test"):
 ie = lambda i: {"key": i, "prompt": "Write a haiku about rain. Use no commas.",
                 "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]}
 put("google/IFEval", None, "train", n(3, ie))
+nodate = {"day": "", "month": "", "year": ""}
 dr = lambda i: {"section_id": "s", "query_id": "q%d" % i, "passage": "The team scored 3 goals in 1990.",
-                "question": "How many goals?", "answers_spans": {"spans": ["3"], "types": ["number"]}}
+                "question": "How many goals?", "answer": {"number": "3", "date": nodate, "spans": []},
+                "validated_answers": {"number": ["", "3"], "date": [nodate, nodate], "spans": [["three"], []]}}
 put("EleutherAI/drop", None, "train", n(4, dr))
 put("EleutherAI/drop", None, "validation", n(3, dr))
 mm = lambda i: {"problem": "Solve $x+%d=5$." % i, "level": "Level %d" % (5 if i % 2 else 3), "type": "Algebra",
