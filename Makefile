@@ -57,7 +57,8 @@ CORE_SRC   = $(wildcard src/util/*.c) $(wildcard src/data/yaml*.c) src/data/data
              $(wildcard src/registry/*.c) $(wildcard src/backend/*.c) $(wildcard src/cli/*.c)
 ENGINE_SRC = $(filter-out src/data/yaml%.c src/data/datapath.c,$(wildcard src/data/*.c)) \
              $(wildcard src/tasks/*.c) $(wildcard src/run/*.c) $(wildcard src/store/*.c) \
-             $(wildcard src/monitor/*.c) $(wildcard src/sandbox/*.c) $(wildcard src/cli/engine/*.c)
+             $(wildcard src/monitor/*.c) $(wildcard src/sandbox/*.c) $(wildcard src/cli/engine/*.c) \
+             $(wildcard src/hooks/*.c)
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/%.o)
 ENGINE_OBJ = $(ENGINE_SRC:%.c=$(BUILD)/%.o)
 # main.c is the only object the unit tests must not link (they have their own main).

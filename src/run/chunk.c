@@ -179,6 +179,9 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 					 o->apply_chat_template, 0 };
 	size_t nreq = 0;
 	long repeats = t->repeats > 0 ? t->repeats : 1;
+	/* Python doc_to_* hooks: the chunk's values in one request */
+	if (lle_task_hooks_prefetch(t, docs, ndocs, err) < 0)
+		return -1;
 	for (size_t i = 0; i < ndocs; i++) {
 		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
 		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0)

@@ -203,6 +203,10 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 		free(path);
 		return path ? 0 : -1;
 	}
+	/* Python hooks: every module imported now, so a missing one is one
+	 * line before any model loads (process_docs runs in split_path) */
+	if (lle_task_has_hooks(t) && lle_task_hooks_check(t, err) < 0)
+		return -1;
 	pt->data_path = lle_task_split_path(t, split, &p->dd, 1, err);
 	if (!pt->data_path)
 		return -1;

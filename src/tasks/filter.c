@@ -13,8 +13,8 @@
  * only in PCRE2, Python's \Z is PCRE2's \z, PCRE2 \w also takes marks) and
  * PCRE2's Unicode tables may be a version apart from Python's.
  *
- * Not here: scoring (task_score.c), and Python filters (`custom`,
- * `!function` classes), which are refused when the task is loaded. */
+ * Not here: scoring (task_score.c); Python filters (`custom`, `!function`
+ * classes) are a step here, called through task_hooks.c. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include "tasks/filter.h"
 
@@ -22,13 +22,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hooks/hooks.h"
 #include "tasks/pystr.h"
 #include "tasks/task.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 
 enum step_kind {
-	F_REGEX, F_TAKE_FIRST, F_MAP, F_TAKE_K, F_MAJORITY, F_DICT, F_SPAN, F_POS, F_MCQ, F_REFUSED
+	F_REGEX, F_TAKE_FIRST, F_MAP, F_TAKE_K, F_MAJORITY, F_DICT, F_SPAN, F_POS, F_MCQ, F_REFUSED,
+	F_PY     /* a Python filter: a `!function` class, or `custom` with filter_fn (task_hooks.c) */
 };
 
 /* A function applied to each response on its own (F_MAP). */
@@ -67,8 +69,7 @@ static const struct fdef {
 	{ "regex_pos", F_POS, NULL, "regex_pattern group_select fallback", NULL },
 	{ "multi_choice_regex", F_MCQ, NULL, "regex_pattern group_select fallback ignore_case "
 	  "ignore_punctuation regexes_to_ignore", NULL },
-	{ "custom", F_REFUSED, NULL, "", "it calls a Python function (filter_fn), and llm-eval "
-	  "runs no Python" },
+	{ "custom", F_PY, NULL, "filter_fn", NULL },
 	{ "decontaminate", F_REFUSED, NULL, "", "it is a stub in the harness (its apply returns "
 	  "nothing), so there is nothing to reproduce" },
 };
@@ -93,6 +94,9 @@ struct step {
 	pcre2_code **ignore;    /* F_MCQ: regexes_to_ignore */
 	size_t nignore;
 	const char *name;       /* the function, for messages */
+	struct lle_hookref *hook; /* F_PY */
+	json_t *kwargs;         /* F_PY: the step's other keys */
+	int custom;             /* F_PY: CustomFilter(filter_fn=...) rather than a class */
 };
 
 struct lle_filter_chain {
@@ -116,6 +120,8 @@ void lle_filter_chain_free(struct lle_filter_chain *fc)
 		for (size_t j = 0; j < st->nignore; j++)
 			pcre2_code_free(st->ignore[j]);
 		free(st->ignore);
+		lle_hookref_free(st->hook);
+		json_decref(st->kwargs);
 	}
 	free(fc->steps);
 	free(fc->name);
@@ -247,10 +253,14 @@ static int parse_step(const struct lle_node *f, struct step *st, const char *whe
 		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: filter step without 'function'",
 				   f->file, f->line, f->col, where);
 	const struct lle_node *fnn = lle_node_get(f, "function");
-	if (fnn->tag && !strcmp(fnn->tag, "!function"))
-		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: filter '!function %s' is not "
-				   "supported: it is a Python class, and llm-eval runs no Python",
-				   fnn->file, fnn->line, fnn->col, where, fn);
+	if ((fnn->tag && !strcmp(fnn->tag, "!function")) || !strcmp(fn, "custom"))
+	{
+		if (lle_filter_py_step(f, &st->hook, &st->kwargs, &st->custom, where, err) < 0)
+			return -1;
+		st->k = F_PY;
+		st->name = st->custom ? "custom" : st->hook->spec;
+		return 0;
+	}
 	const struct fdef *def = NULL;
 	for (size_t i = 0; i < NFILTERS && !def; i++)
 		if (!strcmp(fn, k_filters[i].name))
@@ -1060,6 +1070,17 @@ json_t *lle_filter_apply(const struct lle_filter_chain *fc, const json_t *resps,
 			json_decref(cur);
 			cur = nl;
 			bare = bare || st->k == F_TAKE_FIRST;
+			continue;
+		}
+		if (st->k == F_PY) { /* apply([resps], [doc]) of the harness's Filter */
+			json_t *nv = lle_filter_py_apply(st->hook, st->kwargs, st->custom, bare ? b0 : cur, doc, where, err);
+			if (!nv)
+				goto fail;
+			json_decref(cur);
+			bare = !json_is_array(nv);
+			cur = bare ? json_pack("[o]", nv) : nv;
+			if (!cur)
+				goto oom;
 			continue;
 		}
 		if (bare) {

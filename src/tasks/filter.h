@@ -53,4 +53,14 @@ const char *lle_filter_prediction(const json_t *out, const char *chain, struct l
 char *lle_regex_extract(const char *pattern, int group_select, const char *fallback,
 			const char *text, struct lle_err *err);
 
+/* Python filter steps (task_hooks.c): the step's hook and other keys
+ * (kwargs), custom: `function: custom` with `filter_fn`. Apply: the
+ * harness's Filter.apply([resps], [doc])[0] (resps: a list, or the bare
+ * value take_first left). */
+struct lle_hookref;
+int lle_filter_py_step(const struct lle_node *f, struct lle_hookref **hook, json_t **kwargs, int *custom,
+		       const char *where, struct lle_err *err);
+json_t *lle_filter_py_apply(const struct lle_hookref *hook, const json_t *kwargs, int custom, const json_t *resps,
+			    const json_t *doc, const char *where, struct lle_err *err);
+
 #endif

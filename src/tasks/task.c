@@ -108,6 +108,7 @@ static void docfn_free(struct lle_docfn *f)
 	for (size_t i = 0; i < f->nitems; i++)
 		lle_tpl_free(f->items[i]);
 	free(f->items);
+	lle_hookref_free(f->hook);
 	memset(f, 0, sizeof(*f));
 }
 
@@ -151,6 +152,7 @@ void lle_task_free(struct lle_task *t)
 	free(t->metrics);
 	if (t->config)
 		json_decref(t->config);
+	lle_task_hooks_free(t);
 	free(t);
 }
 
@@ -209,9 +211,10 @@ static int parse_docfn_as(struct lle_task *t, const struct lle_node *root, const
 	const struct lle_node *n = lle_node_get(root, key);
 	if (!n || lle_node_is_null(n))
 		return 0;
-	if (n->tag && !strcmp(n->tag, "!function"))
-		return kerr(t, n, label, err, "'!function %s' is Python code, which llm-eval does not run; "
-			    "write it as a template", n->str);
+	if (n->tag && !strcmp(n->tag, "!function")) {
+		f->kind = LLE_DOCFN_HOOK;
+		return (f->hook = lle_task_hookref(t, n, label, err)) ? 0 : -1;
+	}
 	if (n->kind == LLE_NODE_SCALAR) {
 		long v;
 		if (n->plain && lle_node_long(n, &v) == 0) {
@@ -262,6 +265,9 @@ static int parse_process_docs(struct lle_task *t, const struct lle_node *root, s
 			return 0;
 		}
 	}
+	if (n->tag && !strcmp(n->tag, "!function")) { /* a Python hook (task_hooks.c) */
+		return (t->process_docs_hook = lle_task_hookref(t, n, "process_docs", err)) ? 0 : -1;
+	}
 	char m[300];
 	snprintf(m, sizeof(m), "'%s%s%s' is not a built-in transform (built-in: choices_from_columns, "
 		 "parse_ints)", n->tag ? n->tag : "", n->tag ? " " : "", n->str);
@@ -289,6 +295,12 @@ static int parse_fewshot_config(struct lle_task *t, const struct lle_node *root,
 				return kerr(t, v, "fewshot_config.sampler", err, "unknown sampler '%s' (known: "
 					    "default, first_n)", v->str);
 		} else if (!strcmp(k, "samples")) {
+			/* a '!function': called with no arguments for the list (lm_eval/api/task.py) */
+			if (v->tag && !strcmp(v->tag, "!function")) {
+				if (!(t->fewshot_samples_hook = lle_task_hookref(t, v, "fewshot_config.samples", err)))
+					return -1;
+				continue;
+			}
 			if (v->kind != LLE_NODE_SEQ)
 				return kerr(t, v, "fewshot_config.samples", err, "must be a list of documents%s", "");
 			for (size_t j = 0; j < v->n; j++)
@@ -437,6 +449,10 @@ static int parse_filters(struct lle_task *t, const struct lle_node *root, struct
 static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct lle_err *err)
 {
 	const struct lle_node *n = lle_node_get(root, "metric_list");
+	if (lle_task_hook_process_results(t, root, err) < 0)
+		return -1;
+	if (t->process_results_hook) /* metric_list names what it returns (task_results.c) */
+		return lle_task_hook_metrics(t, n, err);
 	char who[300];
 	snprintf(who, sizeof(who), "task '%s'", t->name);
 	if (!n || lle_node_is_null(n)) {
@@ -459,7 +475,12 @@ static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct
 		return lle_err_oom(err);
 	for (size_t i = 0; i < n->n; i++) {
 		size_t at = t->nmetrics, added = 0;
-		if (lle_code_metric_is(n->items[i])) {
+		if (lle_task_hook_entry_is(n->items[i])) { /* a '!function' metric or aggregation */
+			int hr = lle_task_hook_metric_entry(t, &t->metrics[at], n->items[i], at, cap, err);
+			t->nmetrics++; /* freed with the task even when half made */
+			if (hr < 0)
+				return -1;
+		} else if (lle_code_metric_is(n->items[i])) {
 			if (lle_code_metric_from_node(&t->metrics[at], &added, n->items[i], t->output_type,
 						      t->repeats, who, err) < 0)
 				return -1;
@@ -517,7 +538,7 @@ static const char *const k_keys[] = {
 	"dataset_kwargs", "training_split", "validation_split", "test_split", "fewshot_split",
 	"output_type", "doc_to_text", "doc_to_target", "doc_to_choice", "target_delimiter",
 	"fewshot_delimiter", "num_fewshot", "fewshot_config", "process_docs", "generation_kwargs",
-	"filter_list", "metric_list", "repeats", "metadata", "gen_prefix",
+	"filter_list", "metric_list", "repeats", "metadata", "gen_prefix", "process_results",
 	/* accepted and ignored: they do not change what is evaluated */
 	"tag", "group", "group_alias", "task_alias", "should_decontaminate",
 	"doc_to_decontamination_query", "include", "unsafe_code", NULL
@@ -649,6 +670,8 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 		lle_err_oom(err);
 		goto fail;
 	}
+	if (lle_task_hooks_init(t, err) < 0)
+		goto fail;
 	return t;
 fail:
 	lle_task_free(t);
@@ -671,8 +694,12 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 		}
 		v = json_array_get(v, 0);
 	}
-	if (json_is_string(v))
-		return lle_data_resolve(json_string_value(v), t->base_dir, dd, must_exist, what, err);
+	if (json_is_string(v)) {
+		char *p = lle_data_resolve(json_string_value(v), t->base_dir, dd, must_exist, what, err);
+		if (p && must_exist && t->process_docs_hook)
+			return lle_task_hook_split(t, split, p, err);
+		return p;
+	}
 	if (!t->dataset_path) {
 		lle_err_set(err, LLE_EXIT_CONFIG, "%s: no data file (set data_files or dataset_path)", what);
 		return NULL;
@@ -684,6 +711,8 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 	}
 	char *p = lle_data_resolve(spec, t->base_dir, dd, must_exist, what, err);
 	free(spec);
+	if (p && must_exist && t->process_docs_hook)
+		return lle_task_hook_split(t, split, p, err);
 	return p;
 }
 

@@ -32,6 +32,7 @@
 
 #include "data/dataset.h"
 #include "data/yaml.h"
+#include "hooks/hooks.h"
 #include "tasks/filter.h"
 #include "tasks/metrics.h"
 #include "tasks/pyrand.h"
@@ -43,14 +44,15 @@
 
 /* doc_to_text / doc_to_target / doc_to_choice: a template (which is a field
  * name when a document has a field by exactly that name, as the harness
- * decides), a literal list, or an integer. */
-enum lle_docfn_kind { LLE_DOCFN_NONE, LLE_DOCFN_TEMPLATE, LLE_DOCFN_LIST, LLE_DOCFN_INT };
+ * decides), a literal list, an integer, or a Python hook (`!function`). */
+enum lle_docfn_kind { LLE_DOCFN_NONE, LLE_DOCFN_TEMPLATE, LLE_DOCFN_LIST, LLE_DOCFN_INT, LLE_DOCFN_HOOK };
 struct lle_docfn {
 	enum lle_docfn_kind kind;
 	struct lle_tpl *tpl;     /* TEMPLATE; its source is the field name candidate */
 	struct lle_tpl **items;  /* LIST: one template per element */
 	size_t nitems;
 	long ival;               /* INT */
+	struct lle_hookref *hook; /* HOOK */
 };
 
 enum lle_sampler { LLE_SAMPLER_RANDOM, LLE_SAMPLER_FIRST_N };
@@ -100,6 +102,16 @@ struct lle_task {
 	long repeats;                /* default 1 */
 	double version;              /* metadata.version, NAN when absent */
 	json_t *config;              /* the whole config as JSON (for results files) */
+	/* Python hooks (task_hooks.c); NULL when none */
+	struct lle_hookref *process_docs_hook;    /* on each whole split, before anything reads it */
+	struct lle_hookref *process_results_hook; /* per document: {metric: value} */
+	struct lle_hookref *fewshot_samples_hook; /* fewshot_config.samples: () -> [docs] */
+	struct lle_hookref **agg_hooks;           /* per metric: a custom aggregation, or NULL */
+	struct lle_hookref **metric_hooks;        /* per metric: a '!function' metric, or NULL */
+	json_t *metric_kwargs;                    /* {metric: {its other keys}} for those */
+	unsigned char *metric_pass;               /* per metric: a built-in passthrough metric of a
+						     generation with a '!function' aggregation */
+	struct lle_task_hooks *hk;                /* per-document values memo (mutable) */
 };
 
 /* Parse a merged task tree. Errors name the task, the key and file:line:col:
@@ -114,6 +126,19 @@ void lle_task_free(struct lle_task *t);
  * <dataset_path>[/<dataset_name>]/<split>.jsonl. */
 char *lle_task_split_path(const struct lle_task *t, const char *split,
 			  const struct lle_data_dir *dd, int must_exist, struct lle_err *err);
+
+/* Whether the task names any Python hook (the worker will be needed). */
+int lle_task_has_hooks(const struct lle_task *t);
+/* Import every hook module of the task but process_docs' (which the
+ * planner runs, or finds cached) and find its functions: a missing module
+ * or function is found before any model loads. */
+int lle_task_hooks_check(const struct lle_task *t, struct lle_err *err);
+
+/* The doc_to_* hooks' values of these documents in one request to the
+ * worker, kept for the lle_task_build calls on them that follow (a
+ * document not among them asks alone). Errors are left for those calls to
+ * report; -1 only when out of memory. */
+int lle_task_hooks_prefetch(const struct lle_task *t, json_t *const *docs, size_t ndocs, struct lle_err *err);
 
 /* Apply process_docs to one document in place. */
 int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
@@ -175,6 +200,8 @@ struct lle_requests {
 				   (doc_to_text's); else NULL */
 	json_t *messages;       /* with apply_chat_template: [{role, content}, ...] for the
 				   backend's chat template; else NULL */
+	json_t *doc;            /* with process_results: the document it is called with */
+	size_t doc_id;
 };
 
 struct lle_prompt_opts {

@@ -59,6 +59,8 @@ static json_t *text_value(const struct lle_task *t, const struct lle_docfn *f, c
 {
 	if (f->kind == LLE_DOCFN_INT)
 		return json_integer(f->ival);
+	if (f->kind == LLE_DOCFN_HOOK) /* the harness returns the function's value as it is */
+		return lle_task_hook_docfn(t, f, doc, doc_id, "doc_to_text", err);
 	if (f->kind != LLE_DOCFN_TEMPLATE) {
 		lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': doc_to_text must be a template", t->name);
 		return NULL;
@@ -89,12 +91,15 @@ static json_t *docfn_choices(const struct lle_task *t, const struct lle_docfn *f
 			lle_err_oom(err);
 		return out;
 	}
-	if (f->kind != LLE_DOCFN_TEMPLATE) {
+	if (f->kind != LLE_DOCFN_TEMPLATE && f->kind != LLE_DOCFN_HOOK) {
 		lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': no doc_to_choice", t->name);
 		return NULL;
 	}
-	json_t *fv = json_object_get(doc, lle_tpl_source(f->tpl));
-	if (fv) {
+	json_t *fv = f->kind == LLE_DOCFN_HOOK ? NULL : json_object_get(doc, lle_tpl_source(f->tpl));
+	if (f->kind == LLE_DOCFN_HOOK) {
+		if (!(out = lle_task_hook_docfn(t, f, doc, doc_id, "doc_to_choice", err)))
+			return NULL;
+	} else if (fv) {
 		out = json_incref(fv);
 	} else {
 		json_t *s = eval_tpl(t, f->tpl, doc, doc_id, "doc_to_choice", err);
@@ -144,6 +149,8 @@ static json_t *docfn_target(const struct lle_task *t, const struct lle_docfn *f,
 {
 	if (f->kind == LLE_DOCFN_INT)
 		return json_integer(f->ival);
+	if (f->kind == LLE_DOCFN_HOOK)
+		return lle_task_hook_docfn(t, f, doc, doc_id, "doc_to_target", err);
 	if (f->kind == LLE_DOCFN_LIST) {
 		json_t *a = json_array();
 		for (size_t i = 0; a && i < f->nitems; i++) {

@@ -95,6 +95,10 @@ struct lle_fewshot *lle_fewshot_open(const struct lle_task *t, const struct lle_
 	 * from its training or validation documents. */
 	int same = t->fewshot_split ? t->test_split_given && !strcmp(t->fewshot_split, t->test_split)
 		: !t->test_split_given;
+	if (t->fewshot_samples_hook) { /* fewshot_config.samples: a function's list */
+		json_t *docs = lle_task_hook_samples(t, err);
+		return docs ? lle_fewshot_from_docs(t, docs, same, k, seed, err) : NULL;
+	}
 	if (t->fewshot_samples) { /* fewshot_config.samples: used as written */
 		json_t *docs = json_deep_copy(t->fewshot_samples);
 		if (!docs) {
@@ -180,6 +184,8 @@ void lle_requests_free(struct lle_requests *rq)
 		json_decref(rq->gold);
 	if (rq->messages)
 		json_decref(rq->messages);
+	if (rq->doc)
+		json_decref(rq->doc);
 	memset(rq, 0, sizeof(*rq));
 }
 
@@ -335,6 +341,9 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 	char *gp = NULL;     /* the document's gen_prefix */
 	json_t *tv = NULL;   /* doc_to_text's value, when there are choices */
 	int mi = 0;          /* multiple inputs */
+	if (t->process_results_hook) /* process_results(doc, results) scores it */
+		rq->doc = json_incref((json_t *)doc);
+	rq->doc_id = doc_id;
 	rq->target = lle_task_doc_target(t, doc, doc_id, err);
 	if (!rq->target)
 		goto fail;

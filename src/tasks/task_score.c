@@ -35,7 +35,26 @@ int lle_task_score_generated(const struct lle_task *t, const struct lle_requests
 			json_decref(fr);
 			goto fail;
 		}
-		for (size_t m = 0; m < t->nmetrics; m++) {
+		if (t->process_results_hook) { /* results = [the filtered response] (task_results.c) */
+			json_t *res = json_pack("[s]", pred);
+			int hr = res ? lle_task_hook_score(t, rq, res, &items[f * t->nmetrics], err) : lle_err_oom(err);
+			if (res)
+				json_decref(res);
+			if (hr < 0) {
+				json_decref(fr);
+				goto fail;
+			}
+		}
+		for (size_t m = 0; m < t->nmetrics && !t->process_results_hook; m++) {
+			if ((t->metric_hooks && t->metric_hooks[m]) || (t->metric_pass && t->metric_pass[m])) {
+				/* a '!function' metric, or a passthrough one (task_results.c) */
+				if (lle_task_hook_metric(t, m, pred, rq->gold ? rq->gold : rq->target, rq,
+							 &items[f * t->nmetrics + m], err) < 0) {
+					json_decref(fr);
+					goto fail;
+				}
+				continue;
+			}
 			if (t->metrics[m].kind == LLE_M_PASS_AT_K) {
 				/* scored from the programs' runs (the run's code glue) */
 				items[f * t->nmetrics + m] = (struct lle_item){ .x = NAN };
@@ -60,9 +79,34 @@ fail:
 	return -1;
 }
 
+/* process_results(doc, results) with the harness's shapes (task_results.c) */
+static int hook_loglik(const struct lle_task *t, const struct lle_requests *rq, const double *ll,
+		       const int *is_greedy, struct lle_item *items, struct lle_err *err)
+{
+	json_t *res = json_array();
+	size_t n = t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING ? 1
+		   : t->output_type == LLE_OUT_MULTIPLE_CHOICE ? rq->ncont : 1;
+	for (size_t i = 0; res && i < n; i++) {
+		json_t *v = t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING
+			    ? json_real(ll[i])
+			    : json_pack("[fb]", ll[i], is_greedy ? is_greedy[i] : 0);
+		if (!v || json_array_append_new(res, v) < 0) {
+			json_decref(res);
+			res = NULL;
+		}
+	}
+	if (!res)
+		return lle_err_oom(err);
+	int rc = lle_task_hook_score(t, rq, res, items, err);
+	json_decref(res);
+	return rc;
+}
+
 int lle_task_score_loglik(const struct lle_task *t, const struct lle_requests *rq, const double *ll,
 			  const int *is_greedy, struct lle_item *items, struct lle_err *err)
 {
+	if (t->process_results_hook)
+		return hook_loglik(t, rq, ll, is_greedy, items, err);
 	for (size_t m = 0; m < t->nmetrics; m++) {
 		const struct lle_metric *mt = &t->metrics[m];
 		int r;
@@ -154,6 +198,16 @@ int lle_task_agg_results(const struct lle_task_agg *a, long iters, struct lle_me
 			r->agg = t->metrics[m].agg;
 			r->higher_is_better = t->metrics[m].higher_is_better;
 			r->n = a->n;
+			if (t->agg_hooks && t->agg_hooks[m]) { /* a !function (task_results.c) */
+				r->stderr_ = NAN;
+				if (lle_task_hook_aggregate(t, m, col, a->n, &r->value, err) < 0) {
+					free(col);
+					free(*out);
+					*out = NULL;
+					return -1;
+				}
+				continue;
+			}
 			r->value = lle_aggregate(r->agg, col, a->n);
 			r->stderr_ = lle_agg_stderr(r->agg, col, a->n, iters);
 		}

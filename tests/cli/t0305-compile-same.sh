@@ -21,7 +21,8 @@ printf 'task: nodata\ndataset_path: json\ndata_files: {test: ./missing.jsonl}\no
 
 TITLE="$H/t/titled.yaml:6:14: task 'titled': doc_to_text: at character 12: unsupported filter 'title'"
 METRIC="task 'badmetric': unknown metric 'pass_at_1'"
-PYDOCS="task 'pydocs': process_docs: '!function utils.process_docs' is not a built-in transform"
+# a Python hook runs (issue 15), but its module must be beside the YAML file
+PYDOCS="task 'pydocs': process_docs: '!function utils.process_docs' needs $H/t/utils.py, which cannot be read"
 
 for t in titled badmetric pydocs; do
 	case $t in titled) msg=$TITLE ;; badmetric) msg=$METRIC ;; *) msg=$PYDOCS ;; esac

@@ -137,15 +137,18 @@ TEST(predictions_and_refusals)
 	json_decref(one);
 	json_decref(two);
 	json_decref(num);
+	/* Python filters are steps (issue 15) whose module must exist beside the YAML file */
 	EXPECT("{name: c, filter: [{function: custom, filter_fn: !function utils.f}]}", "[]", NULL,
-	       "f.yaml:1:31: task 't': filter 'c': filter 'custom' is not supported: it calls a Python "
-	       "function (filter_fn), and llm-eval runs no Python");
+	       "f.yaml:1:50: task 't': filter 'c': '!function utils.f' needs ./utils.py, which cannot be "
+	       "read (No such file or directory)");
+	EXPECT("{name: c, filter: [{function: custom, fn: x}]}", "[]", NULL,
+	       "f.yaml:1:20: task 't': filter 'c': filter 'custom' needs 'filter_fn: !function module.name'");
 	EXPECT("{name: c, filter: [{function: decontaminate, path: x}]}", "[]", NULL,
 	       "f.yaml:1:31: task 't': filter 'c': filter 'decontaminate' is not supported: it is a stub in "
 	       "the harness (its apply returns nothing), so there is nothing to reproduce");
 	EXPECT("{name: c, filter: [{function: !function utils.MultiChoiceRegexFilter}]}", "[]", NULL,
-	       "f.yaml:1:31: task 't': filter 'c': filter '!function utils.MultiChoiceRegexFilter' is not "
-	       "supported: it is a Python class, and llm-eval runs no Python");
+	       "f.yaml:1:31: task 't': filter 'c': '!function utils.MultiChoiceRegexFilter' needs ./utils.py, "
+	       "which cannot be read (No such file or directory)");
 	EXPECT("{name: c, filter: [{function: map, mapping: {}}]}", "[]", NULL,
 	       "f.yaml:1:45: task 't': filter 'c': unknown key 'mapping' in filter 'map'");
 }

@@ -681,7 +681,7 @@ TEST(config_errors_name_task_key_and_position)
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: majority}]}]\n",
 		  "t.yaml:4:45: task 'x': filter 'f': unknown filter 'majority' (known: regex, take_first, "
 		  "take_first_k, majority_vote, lowercase, uppercase, remove_whitespace, strip, map, format_span, "
-		  "regex_pos, multi_choice_regex)" },
+		  "regex_pos, multi_choice_regex, custom)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: regex, "
 		  "regex_pattern: '(a'}]}]\n",
 		  "t.yaml:4:67: task 'x': filter 'f': regex '(a' does not compile: missing closing parenthesis "
@@ -690,11 +690,15 @@ TEST(config_errors_name_task_key_and_position)
 		  "t.yaml:4:14: task 'x': num_fewshot: must be at least 0" },
 		{ "task: x\ndoc_to_txt: q\ndoc_to_target: a\n", "t.yaml:2:13: task 'x': doc_to_txt: unknown key" },
 		{ "task: x\ndoc_to_text: !function utils.doc_to_text\ndoc_to_target: a\n",
-		  "t.yaml:2:14: task 'x': doc_to_text: '!function utils.doc_to_text' is Python code, which "
-		  "llm-eval does not run; write it as a template" },
+		  /* a hook runs (issue 15) when its module is beside the YAML file */
+		  "t.yaml:2:14: task 'x': doc_to_text: '!function utils.doc_to_text' needs ./utils.py, which "
+		  "cannot be read (No such file or directory)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nprocess_docs: !function utils.process_docs\n",
-		  "t.yaml:4:15: task 'x': process_docs: '!function utils.process_docs' is not a built-in "
-		  "transform (built-in: choices_from_columns, parse_ints)" },
+		  "t.yaml:4:15: task 'x': process_docs: '!function utils.process_docs' needs ./utils.py, which "
+		  "cannot be read (No such file or directory)" },
+		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nprocess_docs: parse_intz\n",
+		  "t.yaml:4:15: task 'x': process_docs: 'parse_intz' is not a built-in transform (built-in: "
+		  "choices_from_columns, parse_ints)" },
 		{ "task: x\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_target: a\n",
 		  "t.yaml:1:7: task 'x': doc_to_choice: a multiple_choice task needs doc_to_choice" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nmetric_list: [{metric: acc}]\n",
