@@ -169,6 +169,7 @@ int lc_decode_items(struct lle_model *m, const struct item *items, int nitems, r
 					break;
 				}
 		}
+		lc_threads_adapt(m);
 		double t0 = lc_now();
 		int rc = llama_decode(m->ctx, *b);
 		m->t_decode += lc_now() - t0;

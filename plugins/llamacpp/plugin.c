@@ -225,6 +225,8 @@ int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
 	}
 	m->ctx_seqs = n_seq;
 	m->canonical = 1;
+	if (m->n_threads_cur > 0 && m->n_threads_cur != m->n_threads)
+		llama_set_n_threads(m->ctx, m->n_threads_cur, m->n_threads_cur);
 	if (m->tp)
 		llama_attach_threadpool(m->ctx, m->tp, m->tp);
 	else
@@ -382,6 +384,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	m->n_threads = p->n_threads > 0 ? p->n_threads : default_threads();
+	m->auto_threads = p->n_threads <= 0;
 	m->n_parallel = p->n_parallel > 0 ? p->n_parallel : 16;
 	m->max_length = p->max_length;
 	m->n_batch = 512;
@@ -426,8 +429,10 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 4, 1 << 16, &m->n_batch); /* calls of 2+ tokens (eval.c) */
 		else if (KEY("n_parallel"))
 			bad = parse_int(v, 1, 250, &m->n_parallel);
-		else if (KEY("n_threads"))
+		else if (KEY("n_threads")) {
 			bad = parse_int(v, 1, 1024, &m->n_threads);
+			m->auto_threads = 0;
+		}
 		else if (KEY("flash_attn"))
 			bad = strcmp(v, "on") == 0 ? (m->flash_attn = 1, 0)
 			    : strcmp(v, "off") == 0 ? (m->flash_attn = 0, 0)
@@ -443,6 +448,10 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			goto fail;
 		}
 	}
+	m->n_threads_cur = m->n_threads;
+	/* the first measurement of the machine's load spans the model's loading */
+	if (m->auto_threads)
+		lc_load_sample(&m->load_prev);
 	if (pthread_create(&m->thread, NULL, load_thread, m) != 0) {
 		snprintf(err, len, "cannot start the model loading thread: %s", strerror(errno));
 		goto fail;
@@ -504,7 +513,7 @@ static const struct lle_option lc_options[] = {
 	{ "kv_unified", LLE_OPT_INT, 0, "1: one kv cache shared by all sequences (default); 0: a stream per sequence" },
 	{ "n_batch", LLE_OPT_INT, 0, "tokens per llama_decode call, at least 4 (default 512)" },
 	{ "n_parallel", LLE_OPT_INT, 0, "sequences evaluated at once (default 16)" },
-	{ "n_threads", LLE_OPT_INT, LLE_OPT_NO_IDENTITY, "threads of llama.cpp (default: the physical cores)" },
+	{ "n_threads", LLE_OPT_INT, LLE_OPT_NO_IDENTITY, "threads of llama.cpp (default: the physical cores, fewer while other processes hold some)" },
 	{ "n_gpu_layers", LLE_OPT_INT, 0, "layers offloaded to a gpu (default 999, all)" },
 	{ "flash_attn", LLE_OPT_STRING, 0, "on, off (default) or auto" },
 	{ "exact", LLE_OPT_INT, 0, "1: one question at a time, bit-reproducible (default without a gpu); 0: batched" },
