@@ -56,6 +56,11 @@ struct lle_model {
 	struct llama_model *model;
 	struct llama_context *ctx;
 	int ctx_seqs;          /* the sequences ctx was made for (lc_make_context) */
+	int ctx_stream_len;    /* 0: ctx as the options say; else a KV stream of this
+				* many cells per sequence (generation, gen.c) */
+	int spare_seq;         /* the sequence lc_decode_items pads lone tokens with */
+	int gen_streams;       /* option: sequences generating at once, each in a
+				* stream of its own; 0: in the shared cache */
 	struct ggml_threadpool *tp; /* ours, attached to ctx; NULL: llama.cpp's own */
 	void (*tp_free)(struct ggml_threadpool *);
 	const struct llama_vocab *vocab;
@@ -85,8 +90,10 @@ void *lc_realloc(void *p, size_t n);
 void lc_free(void *p);
 void lc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* (Re)create m->ctx for n_seq sequences, with an empty cache; 0 or -1. */
-int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t err_len);
+/* (Re)create m->ctx for n_seq sequences, with an empty cache: as the
+ * options say (stream_len 0), or a KV stream of stream_len cells for each
+ * sequence. 0 or -1. */
+int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, size_t err_len);
 
 /* threads.c: take a sample (0, or -1 without /proc); the CPUs others held
  * between two samples (-1: no measure); threads for a machine of ncpu CPUs

@@ -194,7 +194,7 @@ static void attach_threadpool(struct lle_model *m)
  * (about 15% with two threads in bench/llamacpp.sh), so a model starts with
  * what its evaluator needs and grows when a request asks for more. The cache
  * starts empty. */
-int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
+int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, size_t len)
 {
 	if (m->ctx)
 		llama_free(m->ctx);
@@ -202,13 +202,13 @@ int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
 	m->ctx_seqs = 0;
 	m->n_pre = 0;
 	struct llama_context_params cp = llama_context_default_params();
-	cp.n_ctx = (uint32_t)m->kv_size;
+	cp.n_ctx = (uint32_t)(stream_len > 0 ? n_seq * stream_len : m->kv_size);
 	cp.n_batch = (uint32_t)m->n_batch;
 	cp.n_ubatch = (uint32_t)m->n_batch;
 	cp.n_seq_max = (uint32_t)n_seq;
 	cp.n_threads = m->n_threads;
 	cp.n_threads_batch = m->n_threads;
-	cp.kv_unified = m->unified;
+	cp.kv_unified = stream_len > 0 ? false : m->unified;
 	cp.flash_attn_type = m->flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
 			   : m->flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
 	cp.no_perf = true;
@@ -219,11 +219,13 @@ int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
 	if (!m->ctx) {
 		pthread_mutex_lock(&log_mu);
 		snprintf(err, len, "model '%s': cannot create a llama.cpp context of %d cells: %s",
-			 m->path, m->kv_size, last_error[0] ? last_error : "no reason given");
+			 m->path, (int)cp.n_ctx, last_error[0] ? last_error : "no reason given");
 		pthread_mutex_unlock(&log_mu);
 		return -1;
 	}
 	m->ctx_seqs = n_seq;
+	m->ctx_stream_len = stream_len;
+	m->spare_seq = stream_len > 0 ? n_seq - 1 : m->n_parallel + 1;
 	m->canonical = 1;
 	if (m->n_threads_cur > 0 && m->n_threads_cur != m->n_threads)
 		llama_set_n_threads(m->ctx, m->n_threads_cur, m->n_threads_cur);
@@ -336,7 +338,7 @@ static int load(struct lle_model *m, char *err, size_t len)
 			 m->kv_size, m->max_length);
 		return -1;
 	}
-	if (lc_make_context(m, m->exact ? 2 : m->n_parallel + 2, err, len) < 0)
+	if (lc_make_context(m, m->exact ? 2 : m->n_parallel + 2, 0, err, len) < 0)
 		return -1;
 	m->vocab = llama_model_get_vocab(m->model);
 	if (m->chat) {
@@ -396,6 +398,9 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	 * any batching and is the faster way on a CPU; with a GPU, many sequences
 	 * per decode keep it busy (exact=1 still asks for the former). */
 	m->exact = !llama_supports_gpu_offload();
+	/* generation in a KV stream per sequence, 8 at once as llama-server's
+	 * -np 8 (gen.c); with a GPU, the shared cache and n_parallel sequences */
+	m->gen_streams = llama_supports_gpu_offload() ? 0 : 8;
 	m->spm_shortcut = 1; /* where the vocabulary allows it (tokenise.c) */
 	m->n_gpu_layers = 999; /* all of them, where there is a GPU */
 	m->chat = p->apply_chat_template;
@@ -417,6 +422,8 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 16, 1 << 22, &m->kv_size);
 		else if (KEY("kv_unified"))
 			bad = parse_int(v, 0, 1, &m->unified);
+		else if (KEY("gen_streams"))
+			bad = parse_int(v, 0, 250, &m->gen_streams);
 		else if (KEY("exact"))
 			bad = parse_int(v, 0, 1, &m->exact);
 		else if (KEY("poll"))
@@ -439,7 +446,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			    : strcmp(v, "auto") == 0 ? (m->flash_attn = -1, 0) : -1;
 		else {
 			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, max_length, kv_size, kv_unified, "
-				 "n_batch, n_parallel, n_threads, n_gpu_layers, flash_attn, exact, poll, spm_shortcut)", (int)kl, o);
+				 "n_batch, n_parallel, n_threads, n_gpu_layers, flash_attn, exact, gen_streams, poll, spm_shortcut)", (int)kl, o);
 			goto fail;
 		}
 #undef KEY
@@ -517,6 +524,7 @@ static const struct lle_option lc_options[] = {
 	{ "n_gpu_layers", LLE_OPT_INT, 0, "layers offloaded to a gpu (default 999, all)" },
 	{ "flash_attn", LLE_OPT_STRING, 0, "on, off (default) or auto" },
 	{ "exact", LLE_OPT_INT, 0, "1: one question at a time, bit-reproducible (default without a gpu); 0: batched" },
+	{ "gen_streams", LLE_OPT_INT, 0, "sequences generating at once, each in a kv stream of its own (default 8 without a gpu); 0: n_parallel in the shared cache" },
 	{ "poll", LLE_OPT_INT, 0, "how hard idle threads poll for the next decode, 0 (default) to 100" },
 	{ "spm_shortcut", LLE_OPT_INT, 0, "1: tokenise a continuation from the last space of its context (default)" },
 	{ NULL, 0, 0, NULL },
