@@ -18,7 +18,8 @@
 # CPU seconds are what to compare on a shared machine: wall times there are
 # noise. Needs `make all models peers` and ../shared/datasets. Not part of
 # `make test`.
-#   bench/peers.sh      MODELS="tiny small" THREADS=1 GEN_THREADS="1 2" GSM_DOCS=32
+#   bench/peers.sh      MODELS="tiny small" THREADS=1 GEN_THREADS="1 2" GSM_DOCS=32 PARTS=12
+# PEERS=DIR takes the tools from DIR instead of build-peers/bin.
 # MODELS may name "medium" too: 16 layers x 1024, f16 (generated here into
 # $BUILD/models/medium.gguf on first use; slow on 2 cores); MMLU_LIMIT=N
 # scores only the first N questions of each subject.
@@ -28,8 +29,12 @@ cd "$TOP"
 BUILD=${BUILD:-build}
 case "$BUILD" in /*) ;; *) BUILD="$TOP/$BUILD" ;; esac
 PEERS=${PEERS:-$TOP/build-peers/bin}
+# ../shared from the main checkout, ../../shared from a worktree under wt/
 DATA=${DATA:-$TOP/../shared/datasets}
+[ -d "$DATA" ] || [ ! -d "$TOP/../../shared/datasets" ] || DATA=$TOP/../../shared/datasets
+PARTS=${PARTS:-12}
 for t in llama-perplexity llama-server; do
+	case $t:$PARTS in llama-perplexity:*1* | llama-server:*2*) ;; *) continue ;; esac
 	# skipped, not failed, under `make bench` (the tools take long to build)
 	[ -x "$PEERS/$t" ] || { echo "bench/peers.sh: skipped: $PEERS/$t is missing (make peers)"; exit 0; }
 done
@@ -43,7 +48,7 @@ case " $MODELS " in
 esac
 export BIN="$BUILD/llm-eval" BUILD DATA PEERS MODELS THREADS="${THREADS:-1}" \
 	GEN_THREADS="${GEN_THREADS:-1 2}" GSM_DOCS="${GSM_DOCS:-32}" MMLU_LIMIT="${MMLU_LIMIT:-}" \
-	PARTS="${PARTS:-12}"
+	PARTS
 exec python3 - <<'PY'
 import glob, json, os, shutil, socket, struct, subprocess, tempfile, time, urllib.request
 
