@@ -39,3 +39,34 @@ $(PEERS_DIR)/.stamp: $(PEERS_DIR)/src/.stamp
 	mkdir -p $(PEERS_DIR)/bin
 	for t in $(PEERS_TOOLS); do cp $(PEERS_DIR)/cmake/bin/$$t $(PEERS_DIR)/bin/ || exit 1; done
 	@touch $@
+
+# `make peers-prebuilt`: llama-perplexity and llama-batched-bench compiled
+# from the same source but linked against the prebuilt libraries the plugin
+# uses (deps/llama/lib: libllama, libggml, and libllama-common, which the npm
+# package ships), into $(PEERS_DIR)/prebuilt/ beside links to its CPU
+# backends (ggml loads them from the executable's directory). Two files each
+# instead of the whole tree: minutes instead of an hour on a shared 2-core
+# machine, and the same kernels as llm-eval, so a ratio measures the
+# evaluators and not two builds of ggml. No llama-server (it needs the
+# multimodal library and the web assets): `make peers` for that.
+# bench/peers.sh PEERS=$(PEERS_DIR)/prebuilt PARTS=1 uses them.
+PEERS_PRE      = $(PEERS_DIR)/prebuilt
+PEERS_PRE_FLAGS = -O2 -std=c++17 -pthread -I$(PEERS_DIR)/src/common -I$(PEERS_DIR)/src/include \
+	-I$(PEERS_DIR)/src/ggml/include -I$(PEERS_DIR)/src/vendor
+PEERS_PRE_LIBS = -L$(LLAMA_DEPS)/lib -l:libllama-common.so -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so \
+	-l:libggml-base.so -Wl,-rpath,$(abspath $(LLAMA_DEPS)/lib)
+
+.PHONY: peers-prebuilt
+peers-prebuilt: $(PEERS_PRE)/llama-perplexity $(PEERS_PRE)/llama-batched-bench
+
+$(PEERS_PRE)/llama-perplexity: $(PEERS_DIR)/src/.stamp $(LLAMA_DEPS)/.stamp
+	mkdir -p $(PEERS_PRE)
+	$(CXX) $(PEERS_PRE_FLAGS) -I$(PEERS_DIR)/src/tools/perplexity -o $@ \
+		$(PEERS_DIR)/src/tools/perplexity/main.cpp $(PEERS_DIR)/src/tools/perplexity/perplexity.cpp $(PEERS_PRE_LIBS)
+	for f in $(abspath $(LLAMA_DEPS)/lib)/libggml-cpu-*.so; do ln -sf $$f $(PEERS_PRE)/; done
+
+$(PEERS_PRE)/llama-batched-bench: $(PEERS_DIR)/src/.stamp $(LLAMA_DEPS)/.stamp
+	mkdir -p $(PEERS_PRE)
+	$(CXX) $(PEERS_PRE_FLAGS) -I$(PEERS_DIR)/src/tools/batched-bench -o $@ \
+		$(PEERS_DIR)/src/tools/batched-bench/main.cpp $(PEERS_DIR)/src/tools/batched-bench/batched-bench.cpp $(PEERS_PRE_LIBS)
+	for f in $(abspath $(LLAMA_DEPS)/lib)/libggml-cpu-*.so; do ln -sf $$f $(PEERS_PRE)/; done
