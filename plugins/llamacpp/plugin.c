@@ -2,7 +2,8 @@
  * background. Opening returns at once; a worker thread loads the model
  * (progress through the host's progress service) while the host goes on
  * building requests; wait_ready and submit wait for it. The evaluation itself
- * is in eval.c, tokenise.c, score.c and gen.c.
+ * is in eval.c, tokenise.c, score.c and gen.c; the thread count on a busy
+ * machine in threads.c.
  *
  * The CPU backends of the prebuilt llama.cpp are separate shared objects
  * (libggml-cpu-<variant>.so) beside libggml: they are registered, once per
