@@ -159,7 +159,7 @@ int lc_decode_items(struct lle_model *m, const struct item *items, int nitems, r
 			b->token[k] = m->prefix_tok;
 			b->pos[k] = 0;
 			b->n_seq_id[k] = 1;
-			b->seq_id[k][0] = m->n_parallel + 1;
+			b->seq_id[k][0] = m->spare_seq;
 			b->logits[k] = nout == 1;
 			spare = 1;
 		} else if (nout == 1) {
@@ -169,11 +169,12 @@ int lc_decode_items(struct lle_model *m, const struct item *items, int nitems, r
 					break;
 				}
 		}
+		lc_threads_adapt(m);
 		double t0 = lc_now();
 		int rc = llama_decode(m->ctx, *b);
 		m->t_decode += lc_now() - t0;
 		if (spare)
-			llama_memory_seq_rm(llama_get_memory(m->ctx), m->n_parallel + 1, -1, -1);
+			llama_memory_seq_rm(llama_get_memory(m->ctx), m->spare_seq, -1, -1);
 		b->n_tokens = real;
 		if (rc != 0) {
 			snprintf(err, len, "llama_decode failed with code %d (%s)", rc,
@@ -287,9 +288,11 @@ int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle
 	for (size_t i = 0; i < n; i++)
 		ng += reqs[i].kind == LLE_REQ_GENERATE_UNTIL;
 	/* generation and the batched evaluator need more sequences than the
-	 * context may have been made for (see lc_make_context) */
-	int seqs = ng || (ns && !m->exact && m->n_parallel >= 2) ? m->n_parallel + 2 : 2;
-	if (seqs > m->ctx_seqs && lc_make_context(m, seqs, err, err_len) < 0) {
+	 * context may have been made for (see lc_make_context); generation in
+	 * streams makes a context of its own (gen.c), which scoring replaces */
+	int seqs = (ng && !m->gen_streams) || (ns && !m->exact && m->n_parallel >= 2) ? m->n_parallel + 2 : 2;
+	if ((!m->ctx || seqs > m->ctx_seqs || (ns && m->ctx_stream_len)) &&
+	    lc_make_context(m, seqs, 0, err, err_len) < 0) {
 		lc_free(idx);
 		return -1;
 	}

@@ -16,11 +16,22 @@ extern const struct lle_host *lc_host;
 
 enum lc_state { LC_LOADING = 0, LC_READY = 1, LC_FAILED = -1 };
 
+/* threads.c: a sample of the machine's and this process's CPU time */
+struct lc_load_sample {
+	double busy;           /* seconds all CPUs were busy since boot */
+	double own;            /* this process's CPU seconds */
+	double wall;           /* monotonic clock; 0: no sample */
+	int ncpu;
+};
+
 struct lle_model {
 	/* set by open, read-only afterwards */
 	char *path;
 	int max_length;        /* tokens a request may use (lm-evaluation-harness max_length) */
-	int n_threads;
+	int n_threads;         /* given, or the default (the most auto_threads uses) */
+	int auto_threads;      /* n_threads was not given: follow the machine's load (threads.c) */
+	int n_threads_cur;     /* what llama.cpp uses now */
+	struct lc_load_sample load_prev; /* the last measurement (threads.c) */
 	int n_parallel;        /* sequences besides the prefix sequence 0 */
 	int n_batch;           /* tokens per llama_decode */
 	int kv_size;           /* KV cells, shared by all sequences (unified cache) */
@@ -45,6 +56,11 @@ struct lle_model {
 	struct llama_model *model;
 	struct llama_context *ctx;
 	int ctx_seqs;          /* the sequences ctx was made for (lc_make_context) */
+	int ctx_stream_len;    /* 0: ctx as the options say; else a KV stream of this
+				* many cells per sequence (generation, gen.c) */
+	int spare_seq;         /* the sequence lc_decode_items pads lone tokens with */
+	int gen_streams;       /* option: sequences generating at once, each in a
+				* stream of its own; 0: in the shared cache */
 	struct ggml_threadpool *tp; /* ours, attached to ctx; NULL: llama.cpp's own */
 	void (*tp_free)(struct ggml_threadpool *);
 	const struct llama_vocab *vocab;
@@ -74,8 +90,20 @@ void *lc_realloc(void *p, size_t n);
 void lc_free(void *p);
 void lc_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* (Re)create m->ctx for n_seq sequences, with an empty cache; 0 or -1. */
-int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t err_len);
+/* (Re)create m->ctx for n_seq sequences, with an empty cache: as the
+ * options say (stream_len 0), or a KV stream of stream_len cells for each
+ * sequence. 0 or -1. */
+int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, size_t err_len);
+
+/* threads.c: take a sample (0, or -1 without /proc); the CPUs others held
+ * between two samples (-1: no measure); threads for a machine of ncpu CPUs
+ * of which others hold that many, at most max; and, when auto_threads,
+ * measure now and then and set llama.cpp's thread count (called before each
+ * decode). */
+int lc_load_sample(struct lc_load_sample *s);
+double lc_others_cpus(const struct lc_load_sample *a, const struct lc_load_sample *b);
+int lc_threads_for(int ncpu, int max, double others);
+void lc_threads_adapt(struct lle_model *m);
 
 /* The evaluator (eval.h has what its files share among themselves).
  * eval.c: */

@@ -2,7 +2,8 @@
  * background. Opening returns at once; a worker thread loads the model
  * (progress through the host's progress service) while the host goes on
  * building requests; wait_ready and submit wait for it. The evaluation itself
- * is in eval.c, tokenise.c, score.c and gen.c.
+ * is in eval.c, tokenise.c, score.c and gen.c; the thread count on a busy
+ * machine in threads.c.
  *
  * The CPU backends of the prebuilt llama.cpp are separate shared objects
  * (libggml-cpu-<variant>.so) beside libggml: they are registered, once per
@@ -194,7 +195,7 @@ static void attach_threadpool(struct lle_model *m)
  * (about 15% with two threads in bench/llamacpp.sh), so a model starts with
  * what its evaluator needs and grows when a request asks for more. The cache
  * starts empty. */
-int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
+int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, size_t len)
 {
 	if (m->ctx)
 		llama_free(m->ctx);
@@ -202,13 +203,13 @@ int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
 	m->ctx_seqs = 0;
 	m->n_pre = 0;
 	struct llama_context_params cp = llama_context_default_params();
-	cp.n_ctx = (uint32_t)m->kv_size;
+	cp.n_ctx = (uint32_t)(stream_len > 0 ? n_seq * stream_len : m->kv_size);
 	cp.n_batch = (uint32_t)m->n_batch;
 	cp.n_ubatch = (uint32_t)m->n_batch;
 	cp.n_seq_max = (uint32_t)n_seq;
 	cp.n_threads = m->n_threads;
 	cp.n_threads_batch = m->n_threads;
-	cp.kv_unified = m->unified;
+	cp.kv_unified = stream_len > 0 ? false : m->unified;
 	cp.flash_attn_type = m->flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
 			   : m->flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
 	cp.no_perf = true;
@@ -219,12 +220,16 @@ int lc_make_context(struct lle_model *m, int n_seq, char *err, size_t len)
 	if (!m->ctx) {
 		pthread_mutex_lock(&log_mu);
 		snprintf(err, len, "model '%s': cannot create a llama.cpp context of %d cells: %s",
-			 m->path, m->kv_size, last_error[0] ? last_error : "no reason given");
+			 m->path, (int)cp.n_ctx, last_error[0] ? last_error : "no reason given");
 		pthread_mutex_unlock(&log_mu);
 		return -1;
 	}
 	m->ctx_seqs = n_seq;
+	m->ctx_stream_len = stream_len;
+	m->spare_seq = stream_len > 0 ? n_seq - 1 : m->n_parallel + 1;
 	m->canonical = 1;
+	if (m->n_threads_cur > 0 && m->n_threads_cur != m->n_threads)
+		llama_set_n_threads(m->ctx, m->n_threads_cur, m->n_threads_cur);
 	if (m->tp)
 		llama_attach_threadpool(m->ctx, m->tp, m->tp);
 	else
@@ -334,7 +339,7 @@ static int load(struct lle_model *m, char *err, size_t len)
 			 m->kv_size, m->max_length);
 		return -1;
 	}
-	if (lc_make_context(m, m->exact ? 2 : m->n_parallel + 2, err, len) < 0)
+	if (lc_make_context(m, m->exact ? 2 : m->n_parallel + 2, 0, err, len) < 0)
 		return -1;
 	m->vocab = llama_model_get_vocab(m->model);
 	if (m->chat) {
@@ -382,6 +387,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	pthread_mutex_init(&m->mu, NULL);
 	pthread_cond_init(&m->cv, NULL);
 	m->n_threads = p->n_threads > 0 ? p->n_threads : default_threads();
+	m->auto_threads = p->n_threads <= 0;
 	m->n_parallel = p->n_parallel > 0 ? p->n_parallel : 16;
 	m->max_length = p->max_length;
 	m->n_batch = 512;
@@ -393,6 +399,9 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	 * any batching and is the faster way on a CPU; with a GPU, many sequences
 	 * per decode keep it busy (exact=1 still asks for the former). */
 	m->exact = !llama_supports_gpu_offload();
+	/* generation in a KV stream per sequence, 8 at once as llama-server's
+	 * -np 8 (gen.c); with a GPU, the shared cache and n_parallel sequences */
+	m->gen_streams = llama_supports_gpu_offload() ? 0 : 8;
 	m->spm_shortcut = 1; /* where the vocabulary allows it (tokenise.c) */
 	m->n_gpu_layers = 999; /* all of them, where there is a GPU */
 	m->chat = p->apply_chat_template;
@@ -414,6 +423,8 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 16, 1 << 22, &m->kv_size);
 		else if (KEY("kv_unified"))
 			bad = parse_int(v, 0, 1, &m->unified);
+		else if (KEY("gen_streams"))
+			bad = parse_int(v, 0, 250, &m->gen_streams);
 		else if (KEY("exact"))
 			bad = parse_int(v, 0, 1, &m->exact);
 		else if (KEY("poll"))
@@ -426,15 +437,17 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 4, 1 << 16, &m->n_batch); /* calls of 2+ tokens (eval.c) */
 		else if (KEY("n_parallel"))
 			bad = parse_int(v, 1, 250, &m->n_parallel);
-		else if (KEY("n_threads"))
+		else if (KEY("n_threads")) {
 			bad = parse_int(v, 1, 1024, &m->n_threads);
+			m->auto_threads = 0;
+		}
 		else if (KEY("flash_attn"))
 			bad = strcmp(v, "on") == 0 ? (m->flash_attn = 1, 0)
 			    : strcmp(v, "off") == 0 ? (m->flash_attn = 0, 0)
 			    : strcmp(v, "auto") == 0 ? (m->flash_attn = -1, 0) : -1;
 		else {
 			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, max_length, kv_size, kv_unified, "
-				 "n_batch, n_parallel, n_threads, n_gpu_layers, flash_attn, exact, poll, spm_shortcut)", (int)kl, o);
+				 "n_batch, n_parallel, n_threads, n_gpu_layers, flash_attn, exact, gen_streams, poll, spm_shortcut)", (int)kl, o);
 			goto fail;
 		}
 #undef KEY
@@ -443,6 +456,10 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			goto fail;
 		}
 	}
+	m->n_threads_cur = m->n_threads;
+	/* the first measurement of the machine's load spans the model's loading */
+	if (m->auto_threads)
+		lc_load_sample(&m->load_prev);
 	if (pthread_create(&m->thread, NULL, load_thread, m) != 0) {
 		snprintf(err, len, "cannot start the model loading thread: %s", strerror(errno));
 		goto fail;
@@ -504,10 +521,11 @@ static const struct lle_option lc_options[] = {
 	{ "kv_unified", LLE_OPT_INT, 0, "1: one kv cache shared by all sequences (default); 0: a stream per sequence" },
 	{ "n_batch", LLE_OPT_INT, 0, "tokens per llama_decode call, at least 4 (default 512)" },
 	{ "n_parallel", LLE_OPT_INT, 0, "sequences evaluated at once (default 16)" },
-	{ "n_threads", LLE_OPT_INT, LLE_OPT_NO_IDENTITY, "threads of llama.cpp (default: the physical cores)" },
+	{ "n_threads", LLE_OPT_INT, LLE_OPT_NO_IDENTITY, "threads of llama.cpp (default: the physical cores, fewer while other processes hold some)" },
 	{ "n_gpu_layers", LLE_OPT_INT, 0, "layers offloaded to a gpu (default 999, all)" },
 	{ "flash_attn", LLE_OPT_STRING, 0, "on, off (default) or auto" },
 	{ "exact", LLE_OPT_INT, 0, "1: one question at a time, bit-reproducible (default without a gpu); 0: batched" },
+	{ "gen_streams", LLE_OPT_INT, 0, "sequences generating at once, each in a kv stream of its own (default 8 without a gpu); 0: n_parallel in the shared cache" },
 	{ "poll", LLE_OPT_INT, 0, "how hard idle threads poll for the next decode, 0 (default) to 100" },
 	{ "spm_shortcut", LLE_OPT_INT, 0, "1: tokenise a continuation from the last space of its context (default)" },
 	{ NULL, 0, 0, NULL },

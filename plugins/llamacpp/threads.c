@@ -1,0 +1,132 @@
+/* The llama.cpp backend's thread count on a shared machine: when the user
+ * gave no n_threads, the plugin measures, while it runs, how much CPU other
+ * processes take, and lets llama.cpp use only the cores left to it.
+ *
+ * Why: inside one graph computation llama.cpp's threads wait for each other
+ * at a barrier by spinning (ggml_barrier: no sleep, whatever the pool's poll
+ * level). When another process holds a core, one of our threads is often
+ * descheduled there and the others spin for whole time slices: on the 2-core
+ * test machine at a load of 14, scoring an MMLU subject with the tiny model
+ * took 21 CPU-s and 113 s with two threads against 0.55 CPU-s and 5.6 s with
+ * one (docs/backends.md, "Threads").
+ *
+ * How: two samples of /proc/stat's aggregate busy time and of this process's
+ * own CPU time; what the machine spent beyond our own, per second of wall
+ * time, is the cores others held. Threads = the CPUs not held by others,
+ * rounded down with a little slack, at least 1 and at most the default
+ * (physical cores). Our own spinning counts as ours, so it never makes the
+ * machine look busier to us. Re-measured every LC_ADAPT_SECONDS of decoding,
+ * so the count goes back up when the others finish; llama_set_n_threads
+ * changes it between two decode calls (the pool keeps its threads; the ones
+ * not needed sleep).
+ *
+ * Not here: the default itself (physical cores, cgroup quota: plugin.c), and
+ * anything when n_threads was given: then that count is used as it is. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "llamacpp.h"
+
+/* wall seconds between two measurements */
+#define LC_ADAPT_SECONDS 0.5
+/* a sample shorter than this is too coarse (jiffies are 10 ms) */
+#define LC_ADAPT_MIN_SECONDS 0.2
+/* a core counts as free when others hold less than this much of it */
+#define LC_ADAPT_SLACK 0.2
+
+static double mono_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* Busy and total seconds of all CPUs since boot from /proc/stat's "cpu"
+ * line, and the number of "cpuN" lines. 0, or -1 when unreadable. */
+static int read_proc_stat(double *busy, int *ncpu)
+{
+	FILE *f = fopen("/proc/stat", "r");
+	if (!f)
+		return -1;
+	char line[512];
+	unsigned long long v[8] = { 0 };
+	int rc = -1, n = 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "cpu ", 4) == 0) {
+			/* user nice system idle iowait irq softirq steal (guest is in user) */
+			if (sscanf(line + 4, "%llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2],
+				   &v[3], &v[4], &v[5], &v[6], &v[7]) >= 4)
+				rc = 0;
+		} else if (strncmp(line, "cpu", 3) == 0 && line[3] >= '0' && line[3] <= '9') {
+			n++;
+		} else if (n > 0) {
+			break;
+		}
+	}
+	fclose(f);
+	long hz = sysconf(_SC_CLK_TCK);
+	if (rc < 0 || hz <= 0 || n <= 0)
+		return -1;
+	*busy = (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) / (double)hz;
+	*ncpu = n;
+	return 0;
+}
+
+int lc_load_sample(struct lc_load_sample *s)
+{
+	struct timespec ts;
+	if (read_proc_stat(&s->busy, &s->ncpu) < 0 ||
+	    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts) != 0) {
+		s->wall = 0;
+		return -1;
+	}
+	s->own = (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+	s->wall = mono_now();
+	return 0;
+}
+
+double lc_others_cpus(const struct lc_load_sample *a, const struct lc_load_sample *b)
+{
+	double dt = b->wall - a->wall;
+	if (a->wall <= 0 || b->wall <= 0 || dt <= 0)
+		return -1;
+	double others = ((b->busy - a->busy) - (b->own - a->own)) / dt;
+	return others < 0 ? 0 : others;
+}
+
+int lc_threads_for(int ncpu, int max, double others)
+{
+	if (others < 0)
+		return max;
+	int n = (int)(ncpu - others + LC_ADAPT_SLACK);
+	if (n > max)
+		n = max;
+	return n < 1 ? 1 : n;
+}
+
+void lc_threads_adapt(struct lle_model *m)
+{
+	if (!m->auto_threads || !m->ctx)
+		return;
+	double now = mono_now();
+	if (m->load_prev.wall > 0 && now - m->load_prev.wall < LC_ADAPT_SECONDS)
+		return;
+	struct lc_load_sample s;
+	if (lc_load_sample(&s) < 0) {
+		m->auto_threads = 0; /* no /proc: keep the default */
+		return;
+	}
+	if (m->load_prev.wall > 0 && s.wall - m->load_prev.wall >= LC_ADAPT_MIN_SECONDS) {
+		double others = lc_others_cpus(&m->load_prev, &s);
+		int n = lc_threads_for(s.ncpu, m->n_threads, others);
+		if (n != m->n_threads_cur) {
+			lc_log(LLE_LOG_DEBUG, "llamacpp: %d threads instead of %d: other processes hold "
+			       "%.2f of %d CPUs", n, m->n_threads_cur, others, s.ncpu);
+			m->n_threads_cur = n;
+			llama_set_n_threads(m->ctx, n, n);
+		}
+	}
+	m->load_prev = s;
+}
