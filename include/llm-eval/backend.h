@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define LLE_BACKEND_ABI_MAJOR 1
-#define LLE_BACKEND_ABI_MINOR 1
+#define LLE_BACKEND_ABI_MINOR 2
 
 #define LLE_BACKEND_ENTRY_SYMBOL "lle_backend_entry"
 
@@ -78,6 +78,13 @@ struct lle_host {
 	 * between decode steps, completes what it can with LLE_STATUS_CANCELLED
 	 * and returns from submit. */
 	int (*interrupted)(void *user);
+	/* ABI 1.2 (call only when LLE_HAS_FIELD(host, struct lle_host,
+	 * generated) says the host has it): n_tokens more tokens were generated
+	 * for request id, which is still running. Only for showing progress
+	 * (tokens counted as they come); the result's n_tokens still gives the
+	 * whole count. Any thread, while submit runs; cheap enough to call for
+	 * every token. */
+	void (*generated)(void *user, uint64_t id, uint32_t n_tokens);
 };
 
 /* Whether a plugin built against this header can use host h: the same major

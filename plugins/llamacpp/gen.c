@@ -96,6 +96,8 @@ static int gen_row(struct lle_model *m, void *user, const struct item *it, int j
 		return 0;
 	}
 	g->n_gen++;
+	if (LLE_HAS_FIELD(lc_host, struct lle_host, generated))
+		lc_host->generated(lc_host->user, r->id, 1); /* progress: tokens as they come */
 	char piece[256];
 	int np = llama_token_to_piece(m->vocab, t, piece, sizeof(piece), 0, false);
 	if (np < 0)

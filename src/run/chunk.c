@@ -33,6 +33,7 @@ struct chunk {
 	struct slot *slots;
 	size_t nslots;
 	struct progress *pr;
+	uint32_t *partial;       /* tokens each request reported before completing */
 	struct chunk_cache *cc;  /* the response cache's part (cache_glue.c), or NULL */
 	const struct lle_secrets *secrets; /* removed from the plugin's error texts */
 };
@@ -76,12 +77,7 @@ static void on_complete(void *user, const struct lle_request *req, const struct 
 	if (res->status != LLE_STATUS_OK)
 		s->error = lle_secrets_scrub(c->secrets, res->error ? res->error : "request failed");
 	chunk_cache_complete(c, req, res);
-	c->pr->requests++;
-	c->pr->tokens += (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0);
-	if (c->pr->mon) {
-		lle_monitor_add_requests_done(c->pr->mon, 1);
-		lle_monitor_add_tokens(c->pr->mon, 0, (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0));
-	}
+	progress_request(c->pr, req->id, res->n_tokens);
 }
 
 /* A sampled generation's seed: fixed by the run seed, the document and the
@@ -238,7 +234,8 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
 	ck->nslots = cr->nreq;
 	ck->pr = tr->pr;
 	ck->secrets = &tr->pm->secrets;
-	if (!ck->slots)
+	ck->partial = calloc(cr->nreq ? cr->nreq : 1, sizeof(*ck->partial));
+	if (!ck->slots || !ck->partial)
 		return lle_err_oom(err);
 	/* The response cache: what it has fills its slots, only the rest is sent. */
 	struct lle_request *send = cr->reqs;
@@ -248,7 +245,10 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
 	if (tr->pr->mon)
 		lle_monitor_add_requests_total(tr->pr->mon, cr->nreq);
 	char ebuf[1024] = "";
-	if (nsend && tr->be->submit(tr->model, send, nsend, on_complete, ck, ebuf, sizeof(ebuf)) < 0) {
+	progress_chunk_begin(tr->pr, ck->partial, cr->nreq);
+	int src = nsend ? tr->be->submit(tr->model, send, nsend, on_complete, ck, ebuf, sizeof(ebuf)) : 0;
+	progress_chunk_end(tr->pr);
+	if (src < 0) {
 		lle_secrets_scrub_buf(&tr->pm->secrets, ebuf, sizeof(ebuf));
 		lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': %s", tr->pm->name, ebuf);
 		chunk_cache_end(tr, ck, cr->nreq, NULL);
@@ -373,6 +373,7 @@ int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size
 		free(ck.slots[i].error);
 	}
 	free(ck.slots);
+	free(ck.partial);
 	chunk_cache_free(&ck);
 	return rc;
 }
@@ -415,6 +416,7 @@ struct chunk_cache {
 	unsigned char (*keys)[RUN_KEY_LEN];
 	struct lle_request *send;
 	double t_last;
+	double t_flush;           /* when the cache was last committed */
 	int failed;               /* a put failed: the chunk fails after submit returns */
 	struct lle_err err;
 };
@@ -466,12 +468,11 @@ static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_r
 		free(h.text);
 		hits++;
 	}
-	if (tr->pr->mon && hits)
-		lle_monitor_add_requests_done(tr->pr->mon, hits);
+	progress_cached(tr->pr, hits);
 	run_cache_count(tr->cache, (long long)n, (long long)hits);
 	*send = cc->send;
 	*nsend = n;
-	cc->t_last = run_now_s();
+	cc->t_last = cc->t_flush = run_now_s();
 	return 0;
 }
 
@@ -489,8 +490,18 @@ static void chunk_cache_complete(struct chunk *c, const struct lle_request *req,
 		return;
 	const struct slot *s = &c->slots[req->id];
 	if (run_cache_add(cc->tr->cache, cc->keys[req->id], req, res, s->text, secs,
-			  (int64_t)(cc->tr->jbase + req->id), &cc->err) < 0)
+			  (int64_t)(cc->tr->jbase + req->id), &cc->err) < 0) {
 		cc->failed = 1;
+		return;
+	}
+	/* Commit at least every second, not only every BATCH_MAX responses or
+	 * at the chunk's end: `llm-eval monitor` reads progress from the
+	 * journal, and a chunk smaller than a batch would show none until done. */
+	if (t - cc->t_flush >= 1.0) {
+		cc->t_flush = t;
+		if (run_cache_flush(cc->tr->cache, &cc->err) < 0)
+			cc->failed = 1;
+	}
 }
 
 static int chunk_cache_end(struct task_run *tr, struct chunk *ck, size_t nreq, struct lle_err *err)

@@ -77,14 +77,10 @@ int run_task(struct task_run *tr, struct lle_err *err)
 		goto out;
 	if (!(ds = lle_ds_open(pt->data_path, err)))
 		goto out;
+	progress_task(tr->pr, pt->name, pt->ndocs);
 	if (task_journal(tr, err) < 0)
 		goto out;
-	tr->pr->task = pt->name;
-	tr->pr->done = 0;
-	tr->pr->total = pt->ndocs;
-	tr->pr->start = run_now_s();
-	tr->pr->requests = tr->pr->tokens = 0;
-	tr->pr->shown = -1;
+	progress_run(tr->pr);
 	if (tr->pr->mon) {
 		char phase[256];
 		snprintf(phase, sizeof(phase), "task %s", pt->name);
@@ -102,8 +98,7 @@ int run_task(struct task_run *tr, struct lle_err *err)
 			json_decref(docs[i]);
 		if (crc < 0)
 			goto out;
-		tr->pr->done = seen;
-		progress_show(tr->pr, 0);
+		progress_docs(tr->pr, seen);
 	}
 	progress_show(tr->pr, 1);
 	/* Stopped means documents are missing: Ctrl-C during the last chunk can
@@ -169,6 +164,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 			break;
 		}
 		bad = journal_chunk(tr, docs, ids, (size_t)n, fs, err) < 0;
+		progress_prompts(tr->pr, seen);
 		for (long i = 0; i < n; i++)
 			json_decref(docs[i]);
 	}
