@@ -155,6 +155,12 @@ struct lle_result {
 	int32_t n_tokens;          /* tokens scored (loglikelihood*) or generated */
 	const char *text;          /* generate_until: the text, without the stop string */
 	size_t text_len;
+	/* ABI 1.2 (the host reads it only when LLE_HAS_FIELD says the plugin's
+	 * struct holds it): tokens of the request's input the model read (the
+	 * prompt of a generation; context and continuation of a log-likelihood,
+	 * every window of a rolling one); 0: not known. Results files add them
+	 * up as prompt_tokens. */
+	int64_t n_prompt_tokens;
 };
 
 /* Called once per request, on the thread that called submit, in the order the

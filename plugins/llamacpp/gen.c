@@ -148,6 +148,7 @@ static void gen_finish(struct lle_model *m, const struct lle_request *reqs, stru
 		res.text = g->text ? g->text : "";
 		res.text_len = g->text_len;
 		res.n_tokens = g->n_gen;
+		res.n_prompt_tokens = g->n;
 	}
 	cb(user, &reqs[g->req], &res);
 }

@@ -77,7 +77,9 @@ static void on_complete(void *user, const struct lle_request *req, const struct 
 	if (res->status != LLE_STATUS_OK)
 		s->error = lle_secrets_scrub(c->secrets, res->error ? res->error : "request failed");
 	chunk_cache_complete(c, req, res);
-	progress_request(c->pr, req->id, res->n_tokens);
+	int64_t prompt = res->status == LLE_STATUS_OK && LLE_HAS_FIELD(res, struct lle_result, n_prompt_tokens)
+				 ? res->n_prompt_tokens : 0;
+	progress_request(c->pr, req->id, res->n_tokens, prompt);
 }
 
 /* A sampled generation's seed: fixed by the run seed, the document and the
@@ -357,6 +359,30 @@ out:
 	return rc;
 }
 
+/* --show-prompts / --write-out: each request of the chunk's documents as it
+ * is sent, while the task has shown fewer than o->show_prompts documents. */
+static void show_prompts(struct task_run *tr, const struct chunk_reqs *cr, const size_t *doc_ids)
+{
+	const struct lle_run_opts *o = tr->o;
+	if (!o->on_prompt)
+		return;
+	for (size_t i = 0; i < cr->ndocs && tr->prompts_shown < o->show_prompts; i++, tr->prompts_shown++)
+		for (size_t r = cr->first[i]; r < cr->first[i + 1]; r++)
+			o->on_prompt(o->on_prompt_user, tr->pt->name, doc_ids[i], cr->reqs[r].context,
+				     cr->reqs[r].continuation);
+}
+
+int prompts_chunk(struct task_run *tr, json_t **docs, size_t *doc_ids, size_t ndocs, struct lle_fewshot *fs,
+		  struct lle_err *err)
+{
+	struct chunk_reqs cr;
+	int rc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	if (rc == 0)
+		show_prompts(tr, &cr, doc_ids);
+	chunk_reqs_free(&cr);
+	return rc;
+}
+
 /* One chunk of the run: build, send, score. */
 int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids, size_t ndocs,
 	      struct lle_fewshot *fs, struct lle_err *err)
@@ -364,7 +390,10 @@ int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size
 	struct chunk_reqs cr;
 	struct chunk ck = { 0 };
 	int rc = -1;
-	if (chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err) == 0 && chunk_send(tr, &cr, &ck, err) == 0 &&
+	int brc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	if (brc == 0)
+		show_prompts(tr, &cr, doc_ids);
+	if (brc == 0 && chunk_send(tr, &cr, &ck, err) == 0 &&
 	    chunk_score(tr, agg, docs, doc_ids, &cr, &ck, err) == 0)
 		rc = 0;
 	chunk_reqs_free(&cr);
@@ -544,7 +573,9 @@ static void chunk_cache_free(struct chunk *ck)
 static int shard_catch_up(struct task_run *tr, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err)
 {
 	long k = fs ? lle_fewshot_k(fs) : 0;
-	if (k > 0 && tr->next_doc < doc_id) {
+	/* --samples: the sampler draws for the chosen documents only, in order,
+	 * as the harness's does (it builds requests for those alone) */
+	if (k > 0 && tr->next_doc < doc_id && !tr->samples) {
 		size_t *idx = malloc(((size_t)k + 1) * sizeof(*idx));
 		if (!idx)
 			return lle_err_oom(err);

@@ -205,7 +205,8 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 			rc = -1;
 			break;
 		}
-		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, NULL, 0, 0, 0 };
+		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, NULL, 0, 0, 0,
+				       NULL, 0 };
 		rc = run_task(&tr, err);
 		free(tr.keys);
 		*failed += tr.failed;
@@ -226,8 +227,42 @@ done:
 	return rc;
 }
 
+/* --metadata: a JSON object merged into every task's `metadata` (its keys
+ * win), as lm-evaluation-harness's TaskManager merges its metadata into each
+ * task config it loads; the results' "configs" show it. */
+static int merge_metadata(struct lle_plan *p, const char *text, struct lle_err *err)
+{
+	if (!text)
+		return 0;
+	json_error_t je;
+	json_t *extra = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(extra)) {
+		json_decref(extra);
+		return lle_err_set(err, LLE_EXIT_USAGE, "--metadata: not a JSON object: %s",
+				   extra ? "another JSON value" : je.text);
+	}
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < p->ntasks; i++) {
+		json_t *cfg = p->tasks[i].task->config;
+		if (!json_is_object(cfg))
+			continue;
+		json_t *meta = json_object_get(cfg, "metadata");
+		if (!json_is_object(meta)) {
+			meta = json_object();
+			if (!meta || json_object_set_new(cfg, "metadata", meta) < 0)
+				rc = lle_err_oom(err);
+		}
+		if (rc == 0 && json_object_update(meta, extra) < 0)
+			rc = lle_err_oom(err);
+	}
+	json_decref(extra);
+	return rc;
+}
+
 int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
 {
+	if (run_check_samples(p, o, err) < 0 || merge_metadata(p, o->metadata, err) < 0)
+		return err->code;
 	struct lle_gen_args ga;
 	if (lle_gen_args_parse(&ga, o->gen_kwargs, err) < 0)
 		return err->code;

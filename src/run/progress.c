@@ -307,7 +307,7 @@ void progress_generated(struct progress *pr, uint64_t id, uint32_t n)
 	pthread_mutex_unlock(&pr->mu);
 }
 
-void progress_request(struct progress *pr, uint64_t id, int32_t n_tokens)
+void progress_request(struct progress *pr, uint64_t id, int32_t n_tokens, int64_t prompt)
 {
 	pthread_mutex_lock(&pr->mu);
 	uint64_t n = n_tokens > 0 ? (uint64_t)n_tokens : 0, early = 0;
@@ -320,7 +320,7 @@ void progress_request(struct progress *pr, uint64_t id, int32_t n_tokens)
 	pr->tokens += n;
 	if (pr->mon) {
 		lle_monitor_add_requests_done(pr->mon, 1);
-		lle_monitor_add_tokens(pr->mon, 0, n > early ? n - early : 0);
+		lle_monitor_add_tokens(pr->mon, prompt > 0 ? (uint64_t)prompt : 0, n > early ? n - early : 0);
 	}
 	event(pr);
 	pthread_mutex_unlock(&pr->mu);

@@ -4,6 +4,7 @@
  *   loglikelihood(c, x)        logprob = -(FNV-1a(c "\x1f" x) % 1000) / 100,
  *                              is_greedy = logprob > -1, n_tokens = bytes of x
  *   loglikelihood_rolling(t)   logprob = -0.5 per byte of t, n_tokens = bytes
+ *   every request              n_prompt_tokens = bytes of c (and of x) (ABI 1.2)
  *   generate_until(c, ...)     the reply (option reply=TEXT, default
  *                              "The answer is 42.\n\nQuestion: next"), one token
  *                              per byte, cut at max_tokens and before the
@@ -218,6 +219,8 @@ static int t_submit(struct lle_model *m, const struct lle_request *reqs, size_t 
 			res.status = LLE_STATUS_ERROR;
 			res.error = "unknown request kind";
 		}
+		res.n_prompt_tokens = (int64_t)strlen(r->context) +
+				      (r->kind == LLE_REQ_LOGLIKELIHOOD && r->continuation ? (int64_t)strlen(r->continuation) : 0);
 		cb(user, r, &res);
 	}
 	return 0;
