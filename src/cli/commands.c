@@ -203,6 +203,8 @@ const struct lle_cmd lle_commands[] = {
 	  "  --samples TASK:IDS    only these documents of TASK (ids and ranges: 0,5,10-19;\n"
 	  "                        repeatable), or the harness's JSON {\"TASK\": [ID, ...]}\n"
 	  "  --metadata JSON       an object merged into every task's metadata (results' configs)\n"
+	  "  --config FILE         run options from a YAML file (keys in either spelling,\n"
+	  "                        lists and maps joined); the command line's win\n"
 	  "\n"
 	  "Output:\n"
 	  "  --output DIR          write results (and samples) under DIR/<model>/ (or --output-path)\n"

@@ -93,6 +93,37 @@ PY
 expect "--metadata not an object" 2 llm-eval $D --model tb --tasks demo_arith_gen --metadata '[1]' &&
 	err_has "option '--metadata' takes a JSON object"
 
+# --config FILE: the harness's YAML of run options; the command line wins
+cat >"$T/cfg.yaml" <<EOF2
+model: tb
+tasks: [demo_arith_gen]
+limit: 2
+output_path: $T/o6
+log_samples: true
+gen_kwargs: {max_gen_toks: 4}
+EOF2
+# shellcheck disable=SC2086
+expect "--config" 0 llm-eval $D --config "$T/cfg.yaml"
+check "the file's options ran: 2 documents, samples logged, gen_kwargs applied" python3 - "$T/o6/tb" <<'PY'
+import glob, json, sys
+d = sys.argv[1]
+r = json.load(open(glob.glob(d + "/results_*.json")[0]))
+assert r["n-samples"]["demo_arith_gen"]["effective"] == 2, r["n-samples"]
+s = [json.loads(l) for l in open(glob.glob(d + "/samples_demo_arith_gen_*.jsonl")[0])]
+assert len(s) == 2 and all(len(x["resps"][0][0]) <= 4 for x in s), s[0]["resps"]
+PY
+# shellcheck disable=SC2086
+expect "--config with the command line's --limit" 0 llm-eval $D --config "$T/cfg.yaml" --limit 1 --output "$T/o7"
+check "the command line wins" python3 - "$T/o7/tb" <<'PY'
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/results_*.json")[0]))
+assert r["n-samples"]["demo_arith_gen"]["effective"] == 1, r["n-samples"]
+PY
+printf 'model: tb\nnope: 1\n' >"$T/bad.yaml"
+# shellcheck disable=SC2086
+expect "--config with an unknown key" 3 llm-eval $D --config "$T/bad.yaml" --tasks demo_arith_gen &&
+	err_has "bad.yaml:2:7: 'nope' is not an option of run"
+
 # prompt_tokens in the results (issue 18, item 7): the backend's count of the
 # input it read (backend ABI 1.2, lle_result.n_prompt_tokens), added up. The
 # test backend reads one token per byte of the context (and continuation).

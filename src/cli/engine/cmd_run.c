@@ -11,9 +11,11 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "data/yaml.h"
 #include "monitor/monitor.h"
 #include "registry/registry.h"
 #include "run/run.h"
+#include "util/buf.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -95,7 +97,7 @@ enum {
 	OPT_MAXLEN, OPT_MODEL_ARGS, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
 	OPT_ON_ERROR,
 	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
-	OPT_WEAK_SANDBOX, OPT_SAMPLES, OPT_SHOW_PROMPTS, OPT_WRITE_OUT, OPT_METADATA,
+	OPT_WEAK_SANDBOX, OPT_SAMPLES, OPT_SHOW_PROMPTS, OPT_WRITE_OUT, OPT_METADATA, OPT_CONFIG,
 };
 
 /* --shard i/N: 0 <= i < N. */
@@ -370,6 +372,191 @@ bad:
 }
 
 static int run_planned(struct lle_ctx *ctx, struct lle_run_opts *o0, int prompts_only);
+static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct option *opts, int argc, char **argv);
+
+/* --config FILE: the options of a YAML file as arguments before the command
+ * line's (lm-evaluation-harness's --config: its keys are option names, in
+ * either spelling; an option the command line gives wins). */
+struct config_argv {
+	char **argv;              /* argv[0], the file's options, the rest of the command line */
+	int argc;
+	char **own;               /* the strings made from the file */
+	size_t nown;
+};
+
+static void config_argv_free(struct config_argv *ca)
+{
+	for (size_t i = 0; i < ca->nown; i++)
+		free(ca->own[i]);
+	free(ca->own);
+	free(ca->argv);
+	memset(ca, 0, sizeof(*ca));
+}
+
+/* Whether the command line gives option name (either spelling). */
+static int cli_has(int argc, char **argv, const char *name)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] != '-')
+			continue;
+		a += 2;
+		size_t k = 0;
+		while (name[k] && a[k] && (a[k] == name[k] || (a[k] == '_' && name[k] == '-')))
+			k++;
+		if (!name[k] && (!a[k] || a[k] == '='))
+			return 1;
+	}
+	return 0;
+}
+
+/* A value of the file as option text: a scalar as it is, a list joined
+ * with ',', a map as k=v,k=v (model_args, gen_kwargs). NULL: not one. */
+static char *config_value(const struct lle_node *v)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	if (v->kind == LLE_NODE_SCALAR) {
+		lle_buf_adds(&b, v->str);
+	} else {
+		for (size_t i = 0; i < v->n; i++) {
+			const struct lle_node *x = v->items[i];
+			if (x->kind != LLE_NODE_SCALAR) {
+				lle_buf_free(&b);
+				return NULL;
+			}
+			if (i)
+				lle_buf_adds(&b, ",");
+			if (v->kind == LLE_NODE_MAP)
+				lle_buf_printf(&b, "%s=", v->keys[i]);
+			lle_buf_adds(&b, x->str);
+		}
+	}
+	if (b.oom) {
+		lle_buf_free(&b);
+		return NULL;
+	}
+	if (!b.n)
+		lle_buf_adds(&b, "");
+	return lle_buf_detach(&b);
+}
+
+/* "--NAME", or NULL. */
+static char *dashdash(const char *name)
+{
+	size_t n = strlen(name);
+	char *s = malloc(n + 3);
+	if (s) {
+		memcpy(s, "--", 2);
+		memcpy(s + 2, name, n + 1);
+	}
+	return s;
+}
+
+static int config_own(struct config_argv *ca, char *s)
+{
+	char **n = realloc(ca->own, (ca->nown + 1) * sizeof(*n));
+	if (!s || !n) {
+		free(s);
+		if (n)
+			ca->own = n;
+		return -1;
+	}
+	ca->own = n;
+	ca->own[ca->nown++] = s;
+	return 0;
+}
+
+static int with_config(const struct option *canon, int argc, char **argv, struct config_argv *ca)
+{
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+	}
+	if (!path)
+		return 0;
+	struct lle_err err = { 0 };
+	struct lle_node *root = lle_yaml_load_file(path, 1u << 20, &err);
+	if (!root) {
+		lle_errorf("--config: %s", err.msg);
+		return err.code ? err.code : LLE_EXIT_CONFIG;
+	}
+	int rc = 0;
+	if (root->kind != LLE_NODE_MAP) {
+		lle_errorf("%s:%d:%d: a config file is a map of run options, not %s", root->file, root->line,
+			   root->col, lle_node_kind_name(root));
+		rc = LLE_EXIT_CONFIG;
+	}
+	ca->argv = calloc((size_t)argc + 2 * (root->kind == LLE_NODE_MAP ? root->n : 0) + 1, sizeof(*ca->argv));
+	if (!ca->argv && !rc) {
+		lle_errorf("out of memory");
+		rc = LLE_EXIT_INTERNAL;
+	}
+	int n = 0;
+	if (!rc)
+		ca->argv[n++] = argv[0];
+	for (size_t i = 0; !rc && i < root->n; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "%s", root->keys[i]);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		const struct option *op = NULL;
+		for (const struct option *x = canon; x->name && !op; x++)
+			if (!strcmp(x->name, name) && x->val != OPT_CONFIG)
+				op = x;
+		const struct lle_node *v = root->items[i];
+		if (!op) {
+			lle_errorf("%s:%d:%d: '%s' is not an option of run", v->file, v->line, v->col, root->keys[i]);
+			rc = LLE_EXIT_CONFIG;
+			break;
+		}
+		if (cli_has(argc, argv, name) || lle_node_is_null(v))
+			continue;
+		if (op->has_arg == no_argument) {
+			int b = lle_node_bool(v);
+			if (b < 0) {
+				lle_errorf("%s:%d:%d: '%s' is true or false, not %s", v->file, v->line, v->col,
+					   root->keys[i], lle_node_kind_name(v));
+				rc = LLE_EXIT_CONFIG;
+			} else if (b) {
+				if (config_own(ca, dashdash(name)) < 0)
+					rc = LLE_EXIT_INTERNAL;
+				else
+					ca->argv[n++] = ca->own[ca->nown - 1];
+			}
+			continue;
+		}
+		char *val = config_value(v);
+		if (!val) {
+			lle_errorf("%s:%d:%d: '%s' takes a value, a list or a map of values", v->file, v->line, v->col,
+				   root->keys[i]);
+			rc = LLE_EXIT_CONFIG;
+			break;
+		}
+		if (config_own(ca, dashdash(name)) < 0 || config_own(ca, val) < 0) {
+			rc = LLE_EXIT_INTERNAL;
+			break;
+		}
+		ca->argv[n++] = ca->own[ca->nown - 2];
+		ca->argv[n++] = ca->own[ca->nown - 1];
+	}
+	lle_node_free(root);
+	if (rc) {
+		if (rc == LLE_EXIT_INTERNAL)
+			lle_errorf("out of memory");
+		config_argv_free(ca);
+		return rc;
+	}
+	for (int i = 1; i < argc; i++)
+		ca->argv[n++] = argv[i];
+	ca->argc = n;
+	return 0;
+}
 
 int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 {
@@ -410,6 +597,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "show-prompts", required_argument, NULL, OPT_SHOW_PROMPTS },
 		{ "write-out", no_argument, NULL, OPT_WRITE_OUT },
 		{ "metadata", required_argument, NULL, OPT_METADATA },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
@@ -418,6 +606,21 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		lle_errorf("internal error: run's option table is too large");
 		return LLE_EXIT_INTERNAL;
 	}
+	struct config_argv cfg = { 0 };
+	int crc = with_config(canon, argc, argv, &cfg);
+	if (crc)
+		return crc;
+	if (cfg.argv) {
+		argc = cfg.argc;
+		argv = cfg.argv;
+	}
+	int rc = run_args(ctx, c, opts, argc, argv);
+	config_argv_free(&cfg);
+	return rc;
+}
+
+static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct option *opts, int argc, char **argv)
+{
 	const char *models[64], *tasks[256], *margs[64], *smargs[64];
 	size_t nsmargs = 0;
 	int prompts_only = 0, write_out = 0;
@@ -546,6 +749,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 			write_out = 1;
 			break;
 		case OPT_METADATA: o.metadata = optarg; break;
+		case OPT_CONFIG: break; /* read before (with_config) */
 		case OPT_MONINT: {
 			unsigned ms;
 			if (lle_monitor_parse_interval("--monitor-interval", optarg, &ms, &err) < 0)
