@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define LLE_BACKEND_ABI_MAJOR 1
-#define LLE_BACKEND_ABI_MINOR 1
+#define LLE_BACKEND_ABI_MINOR 2
 
 #define LLE_BACKEND_ENTRY_SYMBOL "lle_backend_entry"
 
@@ -78,6 +78,13 @@ struct lle_host {
 	 * between decode steps, completes what it can with LLE_STATUS_CANCELLED
 	 * and returns from submit. */
 	int (*interrupted)(void *user);
+	/* ABI 1.2 (call only when LLE_HAS_FIELD(host, struct lle_host,
+	 * generated) says the host has it): n_tokens more tokens were generated
+	 * for request id, which is still running. Only for showing progress
+	 * (tokens counted as they come); the result's n_tokens still gives the
+	 * whole count. Any thread, while submit runs; cheap enough to call for
+	 * every token. */
+	void (*generated)(void *user, uint64_t id, uint32_t n_tokens);
 };
 
 /* Whether a plugin built against this header can use host h: the same major
@@ -148,6 +155,12 @@ struct lle_result {
 	int32_t n_tokens;          /* tokens scored (loglikelihood*) or generated */
 	const char *text;          /* generate_until: the text, without the stop string */
 	size_t text_len;
+	/* ABI 1.2 (the host reads it only when LLE_HAS_FIELD says the plugin's
+	 * struct holds it): tokens of the request's input the model read (the
+	 * prompt of a generation; context and continuation of a log-likelihood,
+	 * every window of a rolling one); 0: not known. Results files add them
+	 * up as prompt_tokens. */
+	int64_t n_prompt_tokens;
 };
 
 /* Called once per request, on the thread that called submit, in the order the

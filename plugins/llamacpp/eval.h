@@ -64,6 +64,7 @@ struct score_req {
 	double *win_lp;      /* per window (rolling), summed in window order at the end */
 	int greedy;
 	int n_tokens;
+	int64_t n_read;      /* tokens of every unit, the input the model read */
 	int failed;
 	int reported;        /* the callback has been called */
 	char err[160];

@@ -116,6 +116,8 @@ static int gen_row(struct lle_model *m, void *user, const struct item *it, int j
 		return 0;
 	}
 	g->n_gen++;
+	if (LLE_HAS_FIELD(lc_host, struct lle_host, generated))
+		lc_host->generated(lc_host->user, r->id, 1); /* progress: tokens as they come */
 	char piece[256];
 	int np = llama_token_to_piece(m->vocab, t, piece, sizeof(piece), 0, false);
 	if (np < 0)
@@ -166,6 +168,7 @@ static void gen_finish(struct lle_model *m, const struct lle_request *reqs, stru
 		res.text = g->text ? g->text : "";
 		res.text_len = g->text_len;
 		res.n_tokens = g->n_gen;
+		res.n_prompt_tokens = g->n;
 	}
 	cb(user, &reqs[g->req], &res);
 }

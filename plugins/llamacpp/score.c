@@ -146,6 +146,7 @@ static void finish_score_req(const struct lle_request *reqs, struct score_req *q
 		res.logprob = lp;
 		res.is_greedy = q->greedy;
 		res.n_tokens = q->n_tokens;
+		res.n_prompt_tokens = q->n_read;
 	}
 	cb(user, &reqs[i], &res);
 }

@@ -372,6 +372,7 @@ static void tok_range(struct tok_job *j)
 		}
 		for (int i = before; i < sc->nu; i++) {
 			q->n_tokens += sc->u[i].s;
+			q->n_read += sc->u[i].n;
 			j->naive += sc->u[i].n;
 		}
 	}

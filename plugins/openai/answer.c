@@ -271,6 +271,8 @@ int oa_on_answer(struct run *R, struct job *j, struct replica *r, struct sbuf *r
 			return 0;
 		}
 		j->ntok = json_is_integer(ct) ? (int)json_integer_value(ct) : 0;
+		json_t *pt = json_object_get(json_object_get(js, "usage"), "prompt_tokens");
+		j->nprompt = json_is_integer(pt) && json_integer_value(pt) > 0 ? (int64_t)json_integer_value(pt) : 0;
 		oa_finish(R, j, LLE_STATUS_OK, NULL, t, cut_stop(q, t, tl));
 		json_decref(js);
 		return 0;

@@ -121,6 +121,7 @@ struct job {
 	int ntext, predicted;
 	double lp;
 	int greedy, ntok;
+	int64_t nprompt;       /* a generation's usage.prompt_tokens, 0 when not given */
 };
 
 struct xfer {

@@ -49,6 +49,7 @@ void oa_finish(struct run *R, struct job *j, int status, const char *error, cons
 		res.logprob = j->lp;
 		res.is_greedy = j->greedy;
 		res.n_tokens = j->ntok;
+		res.n_prompt_tokens = j->nprompt;
 		res.text = text;
 		res.text_len = tlen;
 	}

@@ -39,6 +39,7 @@ static void *host_alloc(void *user, size_t n) { (void)user; return malloc(n ? n 
 static void *host_realloc(void *user, void *p, size_t n) { (void)user; return realloc(p, n ? n : 1); }
 static void host_free(void *user, void *p) { (void)user; free(p); }
 static int host_interrupted(void *user) { (void)user; return 0; }
+static void host_generated(void *user, uint64_t id, uint32_t n) { (void)user, (void)id, (void)n; }
 
 static const struct lle_host default_host = {
 	.size = sizeof(struct lle_host),
@@ -51,6 +52,7 @@ static const struct lle_host default_host = {
 	.realloc = host_realloc,
 	.free = host_free,
 	.interrupted = host_interrupted,
+	.generated = host_generated,
 };
 
 const struct lle_host *lle_backend_default_host(void)

@@ -27,8 +27,9 @@
  * with the build). Bump it when any of them changes incompatibly or the list
  * grows; the dispatcher refuses an engine of another version or interface.
  * 2: the backend descriptions and secret scrubbing (src/backend/describe.h).
- * 6: the view command (lle_cmd_view). */
-#define LLE_ENGINE_ABI "6"
+ * 6: the view command (lle_cmd_view).
+ * 7: run --config reads YAML (lle_yaml_load_file). */
+#define LLE_ENGINE_ABI "7"
 
 /* What a command needs set up before it runs. */
 enum lle_cmd_need {

@@ -34,6 +34,7 @@ struct chunk {
 	struct slot *slots;
 	size_t nslots;
 	struct progress *pr;
+	uint32_t *partial;       /* tokens each request reported before completing */
 	struct chunk_cache *cc;  /* the response cache's part (cache_glue.c), or NULL */
 	const struct lle_secrets *secrets; /* removed from the plugin's error texts */
 };
@@ -78,12 +79,9 @@ static void on_complete(void *user, const struct lle_request *req, const struct 
 	if (res->status != LLE_STATUS_OK)
 		s->error = lle_secrets_scrub(c->secrets, res->error ? res->error : "request failed");
 	chunk_cache_complete(c, req, res);
-	c->pr->requests++;
-	c->pr->tokens += (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0);
-	if (c->pr->mon) {
-		lle_monitor_add_requests_done(c->pr->mon, 1);
-		lle_monitor_add_tokens(c->pr->mon, 0, (uint64_t)(res->n_tokens > 0 ? res->n_tokens : 0));
-	}
+	int64_t prompt = res->status == LLE_STATUS_OK && LLE_HAS_FIELD(res, struct lle_result, n_prompt_tokens)
+				 ? res->n_prompt_tokens : 0;
+	progress_request(c->pr, req->id, res->n_tokens, prompt);
 }
 
 /* A sampled generation's seed: fixed by the run seed, the document and the
@@ -243,7 +241,8 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
 	ck->nslots = cr->nreq;
 	ck->pr = tr->pr;
 	ck->secrets = &tr->pm->secrets;
-	if (!ck->slots)
+	ck->partial = calloc(cr->nreq ? cr->nreq : 1, sizeof(*ck->partial));
+	if (!ck->slots || !ck->partial)
 		return lle_err_oom(err);
 	/* The response cache: what it has fills its slots, only the rest is sent. */
 	struct lle_request *send = cr->reqs;
@@ -253,7 +252,10 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
 	if (tr->pr->mon)
 		lle_monitor_add_requests_total(tr->pr->mon, cr->nreq);
 	char ebuf[1024] = "";
-	if (nsend && tr->be->submit(tr->model, send, nsend, on_complete, ck, ebuf, sizeof(ebuf)) < 0) {
+	progress_chunk_begin(tr->pr, ck->partial, cr->nreq);
+	int src = nsend ? tr->be->submit(tr->model, send, nsend, on_complete, ck, ebuf, sizeof(ebuf)) : 0;
+	progress_chunk_end(tr->pr);
+	if (src < 0) {
 		lle_secrets_scrub_buf(&tr->pm->secrets, ebuf, sizeof(ebuf));
 		lle_err_set(err, LLE_EXIT_BACKEND, "model '%s': %s", tr->pm->name, ebuf);
 		chunk_cache_end(tr, ck, cr->nreq, NULL);
@@ -362,6 +364,30 @@ out:
 	return rc;
 }
 
+/* --show-prompts / --write-out: each request of the chunk's documents as it
+ * is sent, while the task has shown fewer than o->show_prompts documents. */
+static void show_prompts(struct task_run *tr, const struct chunk_reqs *cr, const size_t *doc_ids)
+{
+	const struct lle_run_opts *o = tr->o;
+	if (!o->on_prompt)
+		return;
+	for (size_t i = 0; i < cr->ndocs && tr->prompts_shown < o->show_prompts; i++, tr->prompts_shown++)
+		for (size_t r = cr->first[i]; r < cr->first[i + 1]; r++)
+			o->on_prompt(o->on_prompt_user, tr->pt->name, doc_ids[i], cr->reqs[r].context,
+				     cr->reqs[r].continuation);
+}
+
+int prompts_chunk(struct task_run *tr, json_t **docs, size_t *doc_ids, size_t ndocs, struct lle_fewshot *fs,
+		  struct lle_err *err)
+{
+	struct chunk_reqs cr;
+	int rc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	if (rc == 0)
+		show_prompts(tr, &cr, doc_ids);
+	chunk_reqs_free(&cr);
+	return rc;
+}
+
 /* One chunk of the run: build, send, score. */
 int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size_t *doc_ids, size_t ndocs,
 	      struct lle_fewshot *fs, struct lle_err *err)
@@ -369,7 +395,10 @@ int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size
 	struct chunk_reqs cr;
 	struct chunk ck = { 0 };
 	int rc = -1;
-	if (chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err) == 0 && chunk_send(tr, &cr, &ck, err) == 0 &&
+	int brc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	if (brc == 0)
+		show_prompts(tr, &cr, doc_ids);
+	if (brc == 0 && chunk_send(tr, &cr, &ck, err) == 0 &&
 	    chunk_score(tr, agg, docs, doc_ids, &cr, &ck, err) == 0)
 		rc = 0;
 	chunk_reqs_free(&cr);
@@ -378,6 +407,7 @@ int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size
 		free(ck.slots[i].error);
 	}
 	free(ck.slots);
+	free(ck.partial);
 	chunk_cache_free(&ck);
 	return rc;
 }
@@ -420,6 +450,7 @@ struct chunk_cache {
 	unsigned char (*keys)[RUN_KEY_LEN];
 	struct lle_request *send;
 	double t_last;
+	double t_flush;           /* when the cache was last committed */
 	int failed;               /* a put failed: the chunk fails after submit returns */
 	struct lle_err err;
 };
@@ -471,12 +502,11 @@ static int chunk_cache_begin(struct task_run *tr, struct chunk *ck, struct lle_r
 		free(h.text);
 		hits++;
 	}
-	if (tr->pr->mon && hits)
-		lle_monitor_add_requests_done(tr->pr->mon, hits);
+	progress_cached(tr->pr, hits);
 	run_cache_count(tr->cache, (long long)n, (long long)hits);
 	*send = cc->send;
 	*nsend = n;
-	cc->t_last = run_now_s();
+	cc->t_last = cc->t_flush = run_now_s();
 	return 0;
 }
 
@@ -494,8 +524,18 @@ static void chunk_cache_complete(struct chunk *c, const struct lle_request *req,
 		return;
 	const struct slot *s = &c->slots[req->id];
 	if (run_cache_add(cc->tr->cache, cc->keys[req->id], req, res, s->text, s->text_len, secs,
-			  (int64_t)(cc->tr->jbase + req->id), &cc->err) < 0)
+			  (int64_t)(cc->tr->jbase + req->id), &cc->err) < 0) {
 		cc->failed = 1;
+		return;
+	}
+	/* Commit at least every second, not only every BATCH_MAX responses or
+	 * at the chunk's end: `llm-eval monitor` reads progress from the
+	 * journal, and a chunk smaller than a batch would show none until done. */
+	if (t - cc->t_flush >= 1.0) {
+		cc->t_flush = t;
+		if (run_cache_flush(cc->tr->cache, &cc->err) < 0)
+			cc->failed = 1;
+	}
 }
 
 static int chunk_cache_end(struct task_run *tr, struct chunk *ck, size_t nreq, struct lle_err *err)
@@ -538,7 +578,9 @@ static void chunk_cache_free(struct chunk *ck)
 static int shard_catch_up(struct task_run *tr, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err)
 {
 	long k = fs ? lle_fewshot_k(fs) : 0;
-	if (k > 0 && tr->next_doc < doc_id) {
+	/* --samples: the sampler draws for the chosen documents only, in order,
+	 * as the harness's does (it builds requests for those alone) */
+	if (k > 0 && tr->next_doc < doc_id && !tr->samples) {
 		size_t *idx = malloc(((size_t)k + 1) * sizeof(*idx));
 		if (!idx)
 			return lle_err_oom(err);

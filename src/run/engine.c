@@ -36,6 +36,7 @@ struct host_state {
 	const struct lle_secrets *secrets; /* removed from what the plugin logs */
 	int tty;
 	double last_progress;
+	struct progress *pr;      /* while a model runs: where progress goes */
 };
 
 static int host_interrupted(void *user)
@@ -57,6 +58,10 @@ static void host_log(void *user, int level, const char *msg)
 static void host_progress(void *user, const char *what, double done, double total)
 {
 	struct host_state *h = user;
+	if (h->pr) {
+		progress_load(h->pr, what, done, total);
+		return;
+	}
 	if (!h->tty || lle_diag_verbosity() < LLE_NORMAL)
 		return;
 	double t = run_now_s();
@@ -66,6 +71,14 @@ static void host_progress(void *user, const char *what, double done, double tota
 	fprintf(stderr, "\r\033[K%s: %3.0f%%%s", what, total > 0 ? 100.0 * done / total : 0.0,
 		done >= total ? "\n" : "");
 	fflush(stderr);
+}
+
+/* ABI 1.2: tokens of a request still running, counted as they come. */
+static void host_generated(void *user, uint64_t id, uint32_t n_tokens)
+{
+	struct host_state *h = user;
+	if (h->pr)
+		progress_generated(h->pr, id, n_tokens);
 }
 
 static void *host_alloc(void *user, size_t n) { (void)user; return malloc(n); }
@@ -87,6 +100,7 @@ static void host_init(struct host_state *h)
 	h->host.realloc = host_realloc;
 	h->host.free = host_free;
 	h->host.interrupted = host_interrupted;
+	h->host.generated = host_generated;
 }
 
 /* ---------- the whole run ---------- */
@@ -149,6 +163,9 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	}
 	struct lle_model *model = NULL;
 	char ebuf[1024] = "";
+	struct progress pr;
+	progress_init(&pr, pm->name, mon, o->quiet || lle_diag_verbosity() < LLE_NORMAL);
+	hs->pr = &pr;
 	lle_monitor_phase(mon, "load model");
 	double t0 = run_now_s();
 	/* open() returns at once; the model loads on the plugin's thread while
@@ -158,17 +175,21 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	free(lltasks);
 	if (orc < 0) {
 		lle_secrets_scrub_buf(&pm->secrets, ebuf, sizeof(ebuf));
+		hs->pr = NULL;
+		progress_fini(&pr);
 		lle_plugin_close(pl);
 		return lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 	}
 	struct task_output *to = NULL;
 	int rc = 0;
-	struct progress pr = { 0 };
-	pr.tty = isatty(2);
-	pr.quiet = o->quiet || lle_diag_verbosity() < LLE_NORMAL;
-	pr.model = pm->name;
-	pr.mon = mon;
-	if (be->wait_ready && be->wait_ready(model, ebuf, sizeof(ebuf)) < 0) {
+	/* shown (with the seconds spent) only when loading takes a while and
+	 * the plugin reports no figure of its own */
+	char what[160];
+	snprintf(what, sizeof(what), "opening model '%s'", pm->name);
+	progress_load(&pr, what, 0, 0);
+	int wrc = be->wait_ready ? be->wait_ready(model, ebuf, sizeof(ebuf)) : 0;
+	progress_load_end(&pr);
+	if (wrc < 0) {
 		lle_secrets_scrub_buf(&pm->secrets, ebuf, sizeof(ebuf));
 		rc = lle_err_set(err, LLE_EXIT_BACKEND, "model '%s' (%s): %s", pm->name, pm->model, ebuf);
 		goto done;
@@ -184,7 +205,8 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 			rc = -1;
 			break;
 		}
-		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, NULL, 0, 0, 0 };
+		struct task_run tr = { p, &p->tasks[i], pm, o, be, model, ga, to, &pr, 0, cache, 0, NULL, 0, 0, 0,
+				       NULL, 0 };
 		rc = run_task(&tr, err);
 		free(tr.keys);
 		*failed += tr.failed;
@@ -199,12 +221,48 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 		rc = -1;
 done:
 	be->close(model);
+	hs->pr = NULL; /* the plugin's threads are gone */
+	progress_fini(&pr);
 	lle_plugin_close(pl);
+	return rc;
+}
+
+/* --metadata: a JSON object merged into every task's `metadata` (its keys
+ * win), as lm-evaluation-harness's TaskManager merges its metadata into each
+ * task config it loads; the results' "configs" show it. */
+static int merge_metadata(struct lle_plan *p, const char *text, struct lle_err *err)
+{
+	if (!text)
+		return 0;
+	json_error_t je;
+	json_t *extra = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+	if (!json_is_object(extra)) {
+		json_decref(extra);
+		return lle_err_set(err, LLE_EXIT_USAGE, "--metadata: not a JSON object: %s",
+				   extra ? "another JSON value" : je.text);
+	}
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < p->ntasks; i++) {
+		json_t *cfg = p->tasks[i].task->config;
+		if (!json_is_object(cfg))
+			continue;
+		json_t *meta = json_object_get(cfg, "metadata");
+		if (!json_is_object(meta)) {
+			meta = json_object();
+			if (!meta || json_object_set_new(cfg, "metadata", meta) < 0)
+				rc = lle_err_oom(err);
+		}
+		if (rc == 0 && json_object_update(meta, extra) < 0)
+			rc = lle_err_oom(err);
+	}
+	json_decref(extra);
 	return rc;
 }
 
 int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
 {
+	if (run_check_samples(p, o, err) < 0 || merge_metadata(p, o->metadata, err) < 0)
+		return err->code;
 	struct lle_gen_args ga;
 	if (lle_gen_args_parse(&ga, o->gen_kwargs, err) < 0)
 		return err->code;

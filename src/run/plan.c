@@ -917,7 +917,7 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 	strv_free(names, nnames);
 	names = NULL;
 	nnames = 0;
-	if (p->nmodels == 0 && pp->n == 0) {
+	if (p->nmodels == 0 && pp->n == 0 && !o->prompts_only) {
 		if (o->category)
 			lle_err_set(err, LLE_EXIT_CONFIG, "category '%s' has no models; give --model or --model-path",
 				    o->category);

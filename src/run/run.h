@@ -63,6 +63,18 @@ struct lle_run_opts {
 	int no_store;                 /* --no-store */
 	long shard_i, shard_n;        /* --shard i/N: documents with doc_id % N == i; shard_n 0: all */
 	int allow_weak_sandbox;       /* code tasks: run even where the sandbox lacks a protection */
+	/* --samples: only these documents of these tasks (the harness's --samples) */
+	const struct lle_run_samples *samples;
+	size_t nsamples;
+	/* --show-prompts N / --write-out: each request of the first show_prompts
+	 * documents of every task goes to on_prompt as it is sent (prompts_only:
+	 * nothing is sent, lle_run_prompts) */
+	long show_prompts;
+	int prompts_only;             /* --show-prompts: no run follows, so no model is needed */
+	void (*on_prompt)(void *user, const char *task, size_t doc_id, const char *context,
+			  const char *continuation);
+	void *on_prompt_user;
+	const char *metadata;         /* --metadata: a JSON object merged into each task's metadata */
 	struct lle_run_outcome *outcome; /* NULL, or filled by lle_run_execute: what was kept */
 };
 
@@ -81,6 +93,13 @@ struct lle_run_outcome {
 	int incomplete;               /* out of memory while noting: models[] is short */
 };
 void lle_run_outcome_free(struct lle_run_outcome *oc);
+
+/* The documents --samples TASK:IDS chose for a task, ids ascending. */
+struct lle_run_samples {
+	const char *task;
+	size_t *ids;
+	size_t nids;
+};
 
 struct lle_plan;
 
@@ -116,6 +135,11 @@ int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_er
  * failed, LLE_EXIT_INTERRUPTED after Ctrl-C (what was done is written), or the
  * error's code with err set. */
 int lle_run_execute(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err);
+
+/* --show-prompts N without a run: build the first N documents' requests of
+ * every task of the plan and give each to o->on_prompt; no model is opened.
+ * 0, or an exit code with err set. */
+int lle_run_prompts(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err);
 
 /* Set by the SIGINT/SIGTERM handler of the command; checked between chunks
  * and by the backend through the host's interrupted(). */

@@ -7,11 +7,13 @@
  * models and the backend (engine.c), results files (output.c). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "monitor/monitor.h"
 #include "run/cache_glue.h"
 #include "run/output.h"
 #include "run/task_run.h"
+#include "tasks/genargs.h"
 
 static int task_journal(struct task_run *tr, struct lle_err *err);
 static int shard_skips(const struct lle_run_opts *o, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
@@ -35,6 +37,8 @@ static long read_docs(const struct task_run *tr, struct lle_ds *ds, struct lle_f
 		if (r == 0)
 			break;
 		int skip = shard_skips(tr->o, fs, (size_t)*seen, err);
+		if (!skip && tr->samples && run_samples_skip(tr->samples, (size_t)*seen))
+			skip = 1;
 		if (skip) {
 			json_decref(doc);
 			if (skip < 0)
@@ -77,14 +81,11 @@ int run_task(struct task_run *tr, struct lle_err *err)
 		goto out;
 	if (!(ds = lle_ds_open(pt->data_path, err)))
 		goto out;
+	tr->samples = run_task_samples(o, pt->name);
+	progress_task(tr->pr, pt->name, pt->ndocs);
 	if (task_journal(tr, err) < 0)
 		goto out;
-	tr->pr->task = pt->name;
-	tr->pr->done = 0;
-	tr->pr->total = pt->ndocs;
-	tr->pr->start = run_now_s();
-	tr->pr->requests = tr->pr->tokens = 0;
-	tr->pr->shown = -1;
+	progress_run(tr->pr);
 	if (tr->pr->mon) {
 		char phase[256];
 		snprintf(phase, sizeof(phase), "task %s", pt->name);
@@ -102,8 +103,7 @@ int run_task(struct task_run *tr, struct lle_err *err)
 			json_decref(docs[i]);
 		if (crc < 0)
 			goto out;
-		tr->pr->done = seen;
-		progress_show(tr->pr, 0);
+		progress_docs(tr->pr, seen);
 	}
 	progress_show(tr->pr, 1);
 	/* Stopped means documents are missing: Ctrl-C during the last chunk can
@@ -121,6 +121,21 @@ out:
 	free(docs);
 	free(ids);
 	return rc;
+}
+
+int run_samples_skip(const struct lle_run_samples *s, size_t doc_id)
+{
+	size_t lo = 0, hi = s->nids;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->ids[mid] == doc_id)
+			return 0;
+		if (s->ids[mid] < doc_id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 1;
 }
 
 /* --shard i/N: documents whose doc_id % N != i are skipped (not even
@@ -169,6 +184,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 			break;
 		}
 		bad = journal_chunk(tr, docs, ids, (size_t)n, fs, err) < 0;
+		progress_prompts(tr->pr, seen);
 		for (long i = 0; i < n; i++)
 			json_decref(docs[i]);
 	}
@@ -185,4 +201,70 @@ out:
 	free(docs);
 	free(ids);
 	return rc;
+}
+
+const struct lle_run_samples *run_task_samples(const struct lle_run_opts *o, const char *task)
+{
+	for (size_t i = 0; i < o->nsamples; i++)
+		if (!strcmp(o->samples[i].task, task))
+			return &o->samples[i];
+	return NULL;
+}
+
+int run_check_samples(const struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
+{
+	for (size_t i = 0; i < o->nsamples; i++) {
+		const struct lle_run_samples *s = &o->samples[i];
+		const struct plan_task *pt = NULL;
+		for (size_t t = 0; t < p->ntasks && !pt; t++)
+			if (!strcmp(p->tasks[t].name, s->task))
+				pt = &p->tasks[t];
+		if (!pt)
+			return lle_err_set(err, LLE_EXIT_USAGE, "--samples: task '%s' is not one this run evaluates",
+					   s->task);
+		if (s->nids && s->ids[s->nids - 1] >= (size_t)pt->ndocs)
+			return lle_err_set(err, LLE_EXIT_USAGE,
+					   "--samples: task '%s' has %ld documents, there is no document %zu",
+					   s->task, pt->ndocs, s->ids[s->nids - 1]);
+	}
+	return 0;
+}
+
+/* --show-prompts N: the first N documents of each task, built as the run
+ * builds them (its few-shot sampler, shards and --samples), given to
+ * o->on_prompt; no model, no cache. */
+int lle_run_prompts(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
+{
+	struct lle_gen_args ga;
+	if (run_check_samples(p, o, err) < 0 || lle_gen_args_parse(&ga, o->gen_kwargs, err) < 0)
+		return err->code;
+	long bsz = o->show_prompts > 0 ? o->show_prompts : 1;
+	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
+	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
+	int rc = (docs && ids) ? 0 : lle_err_oom(err);
+	for (size_t t = 0; rc == 0 && t < p->ntasks; t++) {
+		struct plan_task *pt = &p->tasks[t];
+		struct task_run tr = { 0 };
+		tr.plan = p;
+		tr.pt = pt;
+		tr.o = o;
+		tr.ga = &ga;
+		tr.samples = run_task_samples(o, pt->name);
+		struct lle_fewshot *fs = NULL;
+		struct lle_ds *ds = NULL;
+		long seen = 0, n = 0;
+		if ((pt->k > 0 && !(fs = lle_fewshot_open(pt->task, &p->dd, pt->k, o->fewshot_seed, err))) ||
+		    !(ds = lle_ds_open(pt->data_path, err)) ||
+		    (n = read_docs(&tr, ds, fs, &seen, docs, ids, (size_t)bsz, err)) < 0 ||
+		    prompts_chunk(&tr, docs, ids, (size_t)n, fs, err) < 0)
+			rc = -1;
+		for (long i = 0; i < n; i++)
+			json_decref(docs[i]);
+		lle_fewshot_free(fs);
+		lle_ds_close(ds);
+	}
+	free(docs);
+	free(ids);
+	lle_gen_args_fini(&ga);
+	return rc < 0 ? (err->code ? err->code : LLE_EXIT_INTERNAL) : 0;
 }

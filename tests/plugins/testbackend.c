@@ -4,6 +4,7 @@
  *   loglikelihood(c, x)        logprob = -(FNV-1a(c "\x1f" x) % 1000) / 100,
  *                              is_greedy = logprob > -1, n_tokens = bytes of x
  *   loglikelihood_rolling(t)   logprob = -0.5 per byte of t, n_tokens = bytes
+ *   every request              n_prompt_tokens = bytes of c (and of x) (ABI 1.2)
  *   generate_until(c, ...)     the reply (option reply=TEXT, default
  *                              "The answer is 42.\n\nQuestion: next"), one token
  *                              per byte, cut at max_tokens and before the
@@ -15,12 +16,18 @@
  * generate_until request of the model (in submission order: the engine sends
  * a chunk's documents in order, each document's repeats together) gets entry
  * k modulo their number (the code-task tests script pass/fail mixes so).
+ * Slow on purpose, for the progress tests: load_delay_ms=N (the first
+ * wait_ready sleeps N ms, reporting nothing), token_delay_ms=N (a generation
+ * sleeps N ms per token and reports each through the host's `generated`,
+ * ABI 1.2).
  * Built into
  * $(BUILD)/tests/plugins/testbackend.so; never installed. */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "llm-eval/backend.h"
 
@@ -33,7 +40,16 @@ struct lle_model {
 	char *script;       /* replies=FILE: the file, entries NUL-separated */
 	const char **entries;
 	size_t nentries, next;
+	long load_delay_ms, token_delay_ms;
+	int loaded;
 };
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
 
 /* Read FILE and split it at lines "%%". */
 static int load_script(struct lle_model *m, const char *path, char *err, size_t len)
@@ -118,6 +134,10 @@ static int t_open(const struct lle_open_params *p, struct lle_model **out, char 
 			snprintf(m->reply, sizeof(m->reply), "%s", o + 6);
 		else if (strncmp(o, "fail_load=", 10) == 0)
 			snprintf(m->fail_load, sizeof(m->fail_load), "%s", o + 10);
+		else if (strncmp(o, "load_delay_ms=", 14) == 0)
+			m->load_delay_ms = atol(o + 14);
+		else if (strncmp(o, "token_delay_ms=", 15) == 0)
+			m->token_delay_ms = atol(o + 15);
 		else if (strncmp(o, "fail_id=", 8) == 0)
 			sscanf(o + 8, "%lld", &m->fail_id);
 		else if (strncmp(o, "replies=", 8) == 0 && !m->script) {
@@ -137,6 +157,9 @@ static int t_open(const struct lle_open_params *p, struct lle_model **out, char 
 
 static int t_wait(struct lle_model *m, char *err, size_t len)
 {
+	if (!m->loaded && m->load_delay_ms > 0)
+		sleep_ms(m->load_delay_ms);
+	m->loaded = 1;
 	host->progress(host->user, "loading test model", 1, 1);
 	if (m->fail_load[0]) {
 		snprintf(err, len, "%s", m->fail_load);
@@ -186,11 +209,18 @@ static int t_submit(struct lle_model *m, const struct lle_request *reqs, size_t 
 			}
 			res.text = text;
 			res.text_len = strlen(text);
+			for (size_t k = 0; m->token_delay_ms > 0 && k < res.text_len; k++) {
+				sleep_ms(m->token_delay_ms);
+				if (LLE_HAS_FIELD(host, struct lle_host, generated))
+					host->generated(host->user, r->id, 1);
+			}
 			res.n_tokens = (int32_t)res.text_len;
 		} else {
 			res.status = LLE_STATUS_ERROR;
 			res.error = "unknown request kind";
 		}
+		res.n_prompt_tokens = (int64_t)strlen(r->context) +
+				      (r->kind == LLE_REQ_LOGLIKELIHOOD && r->continuation ? (int64_t)strlen(r->continuation) : 0);
 		cb(user, r, &res);
 	}
 	return 0;

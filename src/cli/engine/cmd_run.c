@@ -8,10 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cmd.h"
+#include "data/yaml.h"
 #include "monitor/monitor.h"
 #include "registry/registry.h"
 #include "run/run.h"
+#include "util/buf.h"
 #include "util/diag.h"
 #include "util/err.h"
 
@@ -93,7 +97,7 @@ enum {
 	OPT_MAXLEN, OPT_MODEL_ARGS, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
 	OPT_ON_ERROR,
 	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
-	OPT_WEAK_SANDBOX,
+	OPT_WEAK_SANDBOX, OPT_SAMPLES, OPT_SHOW_PROMPTS, OPT_WRITE_OUT, OPT_METADATA, OPT_CONFIG,
 };
 
 /* --shard i/N: 0 <= i < N. */
@@ -140,9 +144,9 @@ static const struct option *with_underscores(const struct option *opts)
 
 /* lm-evaluation-harness's short options (its __main__.py's setup_parser):
  * -m --model, -t --tasks, -a --model_args, -f --num_fewshot, -b --batch_size,
- * -o --output_path, -L --limit, -s --log_samples. The leading ':' makes a
+ * -o --output_path, -L --limit, -s --log_samples, -w --write_out. The leading ':' makes a
  * missing value ':' rather than '?'. */
-#define SHORT_OPTS "+:m:t:a:f:b:o:L:s"
+#define SHORT_OPTS "+:m:t:a:f:b:o:L:sw"
 
 /* An environment variable that must be an integer >= 0: 1 with *v set, 0
  * when unset, -1 (after the usage error) when it is something else. */
@@ -211,6 +215,349 @@ static int auto_shard(const struct lle_cmd *c, const char *v, long *i, long *n)
 	return 0;
 }
 
+/* --show-prompts / --write-out: one request's text as the backend gets it,
+ * in the layout of lm-evaluation-harness's --write_out (print_writeout). */
+static void print_prompt(void *user, const char *task, size_t doc_id, const char *context,
+			 const char *continuation)
+{
+	FILE *f = user;
+	fprintf(f, "task '%s'; document %zu; context prompt (starting on next line):\n%s\n"
+		   "(end of prompt on previous line)\n", task, doc_id, context ? context : "");
+	if (continuation)
+		fprintf(f, "continuation (starting on next line):\n%s\n(end of continuation on previous line)\n",
+			continuation);
+	fflush(f);
+}
+
+/* --samples, all of them. */
+struct samples {
+	struct lle_run_samples v[64];
+	char *names[64];          /* v[i].task, owned */
+	size_t n;
+};
+
+static void samples_free(struct samples *sm)
+{
+	for (size_t i = 0; i < sm->n; i++) {
+		free(sm->v[i].ids);
+		free(sm->names[i]);
+	}
+	sm->n = 0;
+}
+
+static int cmp_size(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Add ids [lo, hi] to the entry of task (the first tlen bytes of task): a
+ * new one, or the task's from an earlier --samples. */
+static int samples_add(const struct lle_cmd *c, struct samples *sm, const char *task, size_t tlen, size_t lo,
+		       size_t hi)
+{
+	struct lle_run_samples *e = NULL;
+	for (size_t i = 0; i < sm->n && !e; i++)
+		if (strlen(sm->v[i].task) == tlen && !strncmp(sm->v[i].task, task, tlen))
+			e = &sm->v[i];
+	if (!e) {
+		if (sm->n == sizeof(sm->v) / sizeof(sm->v[0]))
+			return lle_cmd_usage_error(c, "option '--samples': too many tasks");
+		char *name = strndup(task, tlen);
+		if (!name) {
+			lle_errorf("out of memory");
+			return -1;
+		}
+		sm->names[sm->n] = name;
+		e = &sm->v[sm->n++];
+		memset(e, 0, sizeof(*e));
+		e->task = name;
+	}
+	if (hi - lo > 10000000 || e->nids + (hi - lo + 1) > 10000000)
+		return lle_cmd_usage_error(c, "option '--samples': too many documents for task '%s'", task);
+	size_t *nv = realloc(e->ids, (e->nids + (hi - lo + 1)) * sizeof(*nv));
+	if (!nv) {
+		lle_errorf("out of memory");
+		return -1;
+	}
+	e->ids = nv;
+	for (size_t k = lo; k <= hi; k++)
+		e->ids[e->nids++] = k;
+	return 0;
+}
+
+/* Sort each task's ids and drop repeats. */
+static void samples_tidy(struct samples *sm)
+{
+	for (size_t i = 0; i < sm->n; i++) {
+		struct lle_run_samples *e = &sm->v[i];
+		qsort(e->ids, e->nids, sizeof(*e->ids), cmp_size);
+		size_t n = 0;
+		for (size_t k = 0; k < e->nids; k++)
+			if (n == 0 || e->ids[n - 1] != e->ids[k])
+				e->ids[n++] = e->ids[k];
+		e->nids = n;
+	}
+}
+
+/* One --samples value: TASK:IDS (IDS comma-separated ids and ranges A-B),
+ * or lm-evaluation-harness's JSON object {"TASK": [ID, ...], ...}. Task
+ * names point into argv or into a string kept until exit (JSON). */
+static int parse_samples(const struct lle_cmd *c, const char *v, struct samples *sm)
+{
+	if (v[0] == '{') {
+		json_error_t je;
+		json_t *j = json_loads(v, JSON_REJECT_DUPLICATES, &je);
+		const char *key;
+		json_t *ids;
+		if (!json_is_object(j)) {
+			json_decref(j);
+			return lle_cmd_usage_error(c, "option '--samples': not a JSON object {\"TASK\": [ID, ...]}: %s",
+						   je.text);
+		}
+		json_object_foreach(j, key, ids) {
+			size_t k;
+			json_t *id;
+			if (!json_is_array(ids)) {
+				json_decref(j);
+				return lle_cmd_usage_error(c, "option '--samples': task '%s' needs a list of document ids",
+							   key);
+			}
+			const char *name = key;
+			json_array_foreach(ids, k, id) {
+				if (!json_is_integer(id) || json_integer_value(id) < 0) {
+					json_decref(j);
+					return lle_cmd_usage_error(c, "option '--samples': task '%s': ids are integers >= 0",
+								   name);
+				}
+				size_t x = (size_t)json_integer_value(id);
+				if (samples_add(c, sm, name, strlen(name), x, x) < 0) {
+					json_decref(j);
+					return -1;
+				}
+			}
+		}
+		json_decref(j);
+		samples_tidy(sm);
+		return 0;
+	}
+	const char *colon = strrchr(v, ':');
+	if (!colon || colon == v || !colon[1])
+		return lle_cmd_usage_error(c, "option '--samples' takes TASK:IDS (e.g. gsm8k:0,5,10-19) or a "
+					      "JSON object, not '%s'", v);
+	for (const char *p = colon + 1; *p;) {
+		char *end;
+		if (*p < '0' || *p > '9')
+			goto bad;
+		unsigned long long lo = strtoull(p, &end, 10), hi = lo;
+		if (*end == '-') {
+			const char *q = end + 1;
+			if (*q < '0' || *q > '9')
+				goto bad;
+			hi = strtoull(q, &end, 10);
+			if (hi < lo)
+				goto bad;
+		}
+		if (*end && *end != ',')
+			goto bad;
+		if (samples_add(c, sm, v, (size_t)(colon - v), (size_t)lo, (size_t)hi) < 0)
+			return -1;
+		p = *end ? end + 1 : end;
+	}
+	samples_tidy(sm);
+	return 0;
+bad:
+	return lle_cmd_usage_error(c, "option '--samples': '%s' is not a list of document ids and ranges "
+				      "(e.g. 0,5,10-19)", colon + 1);
+}
+
+static int run_planned(struct lle_ctx *ctx, struct lle_run_opts *o0, int prompts_only);
+static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct option *opts, int argc, char **argv);
+
+/* --config FILE: the options of a YAML file as arguments before the command
+ * line's (lm-evaluation-harness's --config: its keys are option names, in
+ * either spelling; an option the command line gives wins). */
+struct config_argv {
+	char **argv;              /* argv[0], the file's options, the rest of the command line */
+	int argc;
+	char **own;               /* the strings made from the file */
+	size_t nown;
+};
+
+static void config_argv_free(struct config_argv *ca)
+{
+	for (size_t i = 0; i < ca->nown; i++)
+		free(ca->own[i]);
+	free(ca->own);
+	free(ca->argv);
+	memset(ca, 0, sizeof(*ca));
+}
+
+/* Whether the command line gives option name (either spelling). */
+static int cli_has(int argc, char **argv, const char *name)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || a[1] != '-')
+			continue;
+		a += 2;
+		size_t k = 0;
+		while (name[k] && a[k] && (a[k] == name[k] || (a[k] == '_' && name[k] == '-')))
+			k++;
+		if (!name[k] && (!a[k] || a[k] == '='))
+			return 1;
+	}
+	return 0;
+}
+
+/* A value of the file as option text: a scalar as it is, a list joined
+ * with ',', a map as k=v,k=v (model_args, gen_kwargs). NULL: not one. */
+static char *config_value(const struct lle_node *v)
+{
+	struct lle_buf b = LLE_BUF_INIT;
+	if (v->kind == LLE_NODE_SCALAR) {
+		lle_buf_adds(&b, v->str);
+	} else {
+		for (size_t i = 0; i < v->n; i++) {
+			const struct lle_node *x = v->items[i];
+			if (x->kind != LLE_NODE_SCALAR) {
+				lle_buf_free(&b);
+				return NULL;
+			}
+			if (i)
+				lle_buf_adds(&b, ",");
+			if (v->kind == LLE_NODE_MAP)
+				lle_buf_printf(&b, "%s=", v->keys[i]);
+			lle_buf_adds(&b, x->str);
+		}
+	}
+	if (b.oom) {
+		lle_buf_free(&b);
+		return NULL;
+	}
+	if (!b.n)
+		lle_buf_adds(&b, "");
+	return lle_buf_detach(&b);
+}
+
+/* "--NAME", or NULL. */
+static char *dashdash(const char *name)
+{
+	size_t n = strlen(name);
+	char *s = malloc(n + 3);
+	if (s) {
+		memcpy(s, "--", 2);
+		memcpy(s + 2, name, n + 1);
+	}
+	return s;
+}
+
+static int config_own(struct config_argv *ca, char *s)
+{
+	char **n = realloc(ca->own, (ca->nown + 1) * sizeof(*n));
+	if (!s || !n) {
+		free(s);
+		if (n)
+			ca->own = n;
+		return -1;
+	}
+	ca->own = n;
+	ca->own[ca->nown++] = s;
+	return 0;
+}
+
+static int with_config(const struct option *canon, int argc, char **argv, struct config_argv *ca)
+{
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			path = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			path = argv[i] + 9;
+	}
+	if (!path)
+		return 0;
+	struct lle_err err = { 0 };
+	struct lle_node *root = lle_yaml_load_file(path, 1u << 20, &err);
+	if (!root) {
+		lle_errorf("--config: %s", err.msg);
+		return err.code ? err.code : LLE_EXIT_CONFIG;
+	}
+	int rc = 0;
+	if (root->kind != LLE_NODE_MAP) {
+		lle_errorf("%s:%d:%d: a config file is a map of run options, not %s", root->file, root->line,
+			   root->col, lle_node_kind_name(root));
+		rc = LLE_EXIT_CONFIG;
+	}
+	ca->argv = calloc((size_t)argc + 2 * (root->kind == LLE_NODE_MAP ? root->n : 0) + 1, sizeof(*ca->argv));
+	if (!ca->argv && !rc) {
+		lle_errorf("out of memory");
+		rc = LLE_EXIT_INTERNAL;
+	}
+	int n = 0;
+	if (!rc)
+		ca->argv[n++] = argv[0];
+	for (size_t i = 0; !rc && i < root->n; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "%s", root->keys[i]);
+		for (char *p = name; *p; p++)
+			if (*p == '_')
+				*p = '-';
+		const struct option *op = NULL;
+		for (const struct option *x = canon; x->name && !op; x++)
+			if (!strcmp(x->name, name) && x->val != OPT_CONFIG)
+				op = x;
+		const struct lle_node *v = root->items[i];
+		if (!op) {
+			lle_errorf("%s:%d:%d: '%s' is not an option of run", v->file, v->line, v->col, root->keys[i]);
+			rc = LLE_EXIT_CONFIG;
+			break;
+		}
+		if (cli_has(argc, argv, name) || lle_node_is_null(v))
+			continue;
+		if (op->has_arg == no_argument) {
+			int b = lle_node_bool(v);
+			if (b < 0) {
+				lle_errorf("%s:%d:%d: '%s' is true or false, not %s", v->file, v->line, v->col,
+					   root->keys[i], lle_node_kind_name(v));
+				rc = LLE_EXIT_CONFIG;
+			} else if (b) {
+				if (config_own(ca, dashdash(name)) < 0)
+					rc = LLE_EXIT_INTERNAL;
+				else
+					ca->argv[n++] = ca->own[ca->nown - 1];
+			}
+			continue;
+		}
+		char *val = config_value(v);
+		if (!val) {
+			lle_errorf("%s:%d:%d: '%s' takes a value, a list or a map of values", v->file, v->line, v->col,
+				   root->keys[i]);
+			rc = LLE_EXIT_CONFIG;
+			break;
+		}
+		if (config_own(ca, dashdash(name)) < 0 || config_own(ca, val) < 0) {
+			rc = LLE_EXIT_INTERNAL;
+			break;
+		}
+		ca->argv[n++] = ca->own[ca->nown - 2];
+		ca->argv[n++] = ca->own[ca->nown - 1];
+	}
+	lle_node_free(root);
+	if (rc) {
+		if (rc == LLE_EXIT_INTERNAL)
+			lle_errorf("out of memory");
+		config_argv_free(ca);
+		return rc;
+	}
+	for (int i = 1; i < argc; i++)
+		ca->argv[n++] = argv[i];
+	ca->argc = n;
+	return 0;
+}
+
 int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 {
 	static const struct option canon[] = {
@@ -246,6 +593,11 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
 		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "allow-weak-sandbox", no_argument, NULL, OPT_WEAK_SANDBOX },
+		{ "samples", required_argument, NULL, OPT_SAMPLES },
+		{ "show-prompts", required_argument, NULL, OPT_SHOW_PROMPTS },
+		{ "write-out", no_argument, NULL, OPT_WRITE_OUT },
+		{ "metadata", required_argument, NULL, OPT_METADATA },
+		{ "config", required_argument, NULL, OPT_CONFIG },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
@@ -254,7 +606,24 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		lle_errorf("internal error: run's option table is too large");
 		return LLE_EXIT_INTERNAL;
 	}
-	const char *models[64], *tasks[256], *margs[64];
+	struct config_argv cfg = { 0 };
+	int crc = with_config(canon, argc, argv, &cfg);
+	if (crc)
+		return crc;
+	if (cfg.argv) {
+		argc = cfg.argc;
+		argv = cfg.argv;
+	}
+	int rc = run_args(ctx, c, opts, argc, argv);
+	config_argv_free(&cfg);
+	return rc;
+}
+
+static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct option *opts, int argc, char **argv)
+{
+	const char *models[64], *tasks[256], *margs[64], *smargs[64];
+	size_t nsmargs = 0;
+	int prompts_only = 0, write_out = 0;
 	struct lle_run_opts o = lle_run_opts_default();
 	o.models = models;
 	o.tasks = tasks;
@@ -364,6 +733,23 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 				return lle_cmd_usage_error(c, "--shard takes i/N with 0 <= i < N (e.g. 0/4), not '%s'", optarg);
 			break;
 		case OPT_WEAK_SANDBOX: o.allow_weak_sandbox = 1; break;
+		case OPT_SAMPLES:
+			if (nsmargs == sizeof(smargs) / sizeof(smargs[0]))
+				return lle_cmd_usage_error(c, "option '--samples': too many (at most %zu)", nsmargs);
+			smargs[nsmargs++] = optarg;
+			break;
+		case OPT_SHOW_PROMPTS:
+			if (parse_long(c, "--show-prompts", optarg, 1, &v))
+				return LLE_EXIT_USAGE;
+			o.show_prompts = v;
+			o.prompts_only = prompts_only = 1;
+			break;
+		case OPT_WRITE_OUT:
+		case 'w':
+			write_out = 1;
+			break;
+		case OPT_METADATA: o.metadata = optarg; break;
+		case OPT_CONFIG: break; /* read before (with_config) */
 		case OPT_MONINT: {
 			unsigned ms;
 			if (lle_monitor_parse_interval("--monitor-interval", optarg, &ms, &err) < 0)
@@ -387,8 +773,24 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return lle_cmd_usage_error(c, "unexpected argument '%s'", argv[optind]);
-	if (o.nmodels == 0 && !o.model_path && !o.category)
+	if (o.nmodels == 0 && !o.model_path && !o.category && !prompts_only)
 		return lle_cmd_usage_error(c, "give --model NAME, --model-path FILE.gguf or --category NAME");
+	if (nsmargs && o.limit > 0)
+		return lle_cmd_usage_error(c, "--samples and --limit exclude each other (as in lm-evaluation-harness)");
+	if (o.metadata) {
+		json_error_t je;
+		json_t *j = json_loads(o.metadata, JSON_REJECT_DUPLICATES, &je);
+		int ok = json_is_object(j);
+		json_decref(j);
+		if (!ok)
+			return lle_cmd_usage_error(c, "option '--metadata' takes a JSON object, not '%s'", o.metadata);
+	}
+	if (write_out && !prompts_only)
+		o.show_prompts = 1; /* the harness's --write_out: the first document's prompts, then the run */
+	if (o.show_prompts) {
+		o.on_prompt = print_prompt;
+		o.on_prompt_user = prompts_only ? stdout : stderr;
+	}
 	if (o.ntasks == 0 && !o.category)
 		return lle_cmd_usage_error(c, "give --tasks NAME[,NAME...] or --category NAME");
 	if (o.log_samples && !o.output_dir)
@@ -400,6 +802,25 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 	if (o.shard_n > 0 && !o.output_dir)
 		return lle_cmd_usage_error(c, "--shard needs --output DIR (`llm-eval merge` reads the shards from there)");
 
+	struct samples sm = { 0 };
+	for (size_t i = 0; i < nsmargs; i++) {
+		int r = parse_samples(c, smargs[i], &sm);
+		if (r != 0) {
+			samples_free(&sm);
+			return r < 0 ? LLE_EXIT_INTERNAL : r;
+		}
+	}
+	o.samples = sm.v;
+	o.nsamples = sm.n;
+	int rc = run_planned(ctx, &o, prompts_only);
+	samples_free(&sm);
+	return rc;
+}
+
+/* Everything after the options: registry, plan, run (or the prompts). */
+static int run_planned(struct lle_ctx *ctx, struct lle_run_opts *o0, int prompts_only)
+{
+	struct lle_run_opts o = *o0;
 	int rc = 0;
 	struct lle_registry *reg = lle_cli_registry(ctx, (1u << LLE_REG_MODELS) | (1u << LLE_REG_TASKS) |
 						   (o.category ? 1u << LLE_REG_CATEGORIES : 0), &rc);
@@ -430,6 +851,14 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		lle_plan_problems_free(&pp);
 		lle_registry_free(reg);
 		return err.code ? err.code : LLE_EXIT_INTERNAL;
+	}
+	if (prompts_only) {
+		rc = lle_run_prompts(plan, &o, &err);
+		if (rc)
+			lle_errorf("%s", err.msg);
+		lle_plan_free(plan);
+		lle_registry_free(reg);
+		return rc;
 	}
 	struct sigaction sa;
 	memset(&sa, 0, sizeof(sa));
