@@ -341,13 +341,15 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 	/* With a chat template the system instruction is the system turn, which
 	 * the backend adds (lle_open_params.system_message, see run_model): it
 	 * must not also open the user turn's text. */
-	struct lle_prompt_opts popts = { o->apply_chat_template ? NULL : o->system_instruction,
-					 o->apply_chat_template, 0 };
+	const struct lle_chat *chat = o->apply_chat_template ? tr->pm->chat : NULL; /* rendered here */
+	struct lle_prompt_opts popts = { o->apply_chat_template && !chat ? NULL : o->system_instruction,
+					 o->apply_chat_template, o->fewshot_as_multiturn, chat != NULL };
 	size_t nreq = 0;
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	for (size_t i = 0; i < ndocs; i++) {
 		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
-		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0)
+		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0 ||
+		    (chat && lle_chat_apply(chat, &cr->rqs[i], t->name, err) < 0))
 			return -1;
 		cr->first[i] = nreq;
 		switch (t->output_type) {
@@ -706,9 +708,9 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	op.model = pm->model;
 	op.max_length = (int32_t)o->max_length;
 	op.n_threads = (int32_t)o->threads;
-	op.apply_chat_template = o->apply_chat_template;
-	op.chat_template = pm->chat_template;
-	op.system_message = o->apply_chat_template ? o->system_instruction : NULL;
+	op.apply_chat_template = o->apply_chat_template && !pm->chat; /* pm->chat: rendered here */
+	op.chat_template = o->chat_template ? o->chat_template : pm->chat_template;
+	op.system_message = op.apply_chat_template ? o->system_instruction : NULL;
 	op.options = (const char *const *)pm->options;
 	op.n_options = pm->noptions;
 	/* A backend that asks for them (an LLE_OPT_HOST option of its table) is

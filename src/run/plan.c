@@ -216,9 +216,14 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	else if (o->limit >= 1)
 		want = (long)o->limit;
 	pt->ndocs = want < n ? want : n;
-	if (o->apply_chat_template && t->has_gen_prefix && t->gen_prefix)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': gen_prefix with --apply-chat-template is not "
-				   "supported (the assistant's turn would have to start with it)", t->name);
+	int backend_chat = 0; /* a model whose backend renders a built-in template cannot start the reply */
+	for (size_t i = 0; i < p->nmodels; i++)
+		backend_chat |= !p->models[i].chat;
+	if (o->apply_chat_template && t->has_gen_prefix && t->gen_prefix && backend_chat)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': gen_prefix with --apply-chat-template needs a "
+				   "Jinja chat template (the GGUF file's, the registry's chat_template or "
+				   "--apply-chat-template=FILE); a llama.cpp built-in template cannot start the "
+				   "assistant's turn with it", t->name);
 	if (t->doc_to_choice.kind != LLE_DOCFN_NONE && first_doc_inputs(t, pt->data_path, err) < 0)
 		return -1;
 	if (o->apply_chat_template && t->multiple_input == 1)
@@ -802,15 +807,31 @@ static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, 
  * the GGUF file's own (tokenizer.chat_template). Found here rather than once
  * the model has loaded, which for a large model takes minutes. A file that
  * does not parse as GGUF is left to the backend to report. */
-static int check_chat_templates(const struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
+static int check_chat_templates(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
 {
 	if (!o->apply_chat_template)
 		return 0;
 	for (size_t i = 0; i < p->nmodels; i++) {
-		const struct plan_model *m = &p->models[i];
+		struct plan_model *m = &p->models[i];
 		uint64_t need = LLE_CAP_MODEL_FILE | LLE_CAP_CHAT_TEMPLATE;
-		if ((lle_backend_caps(m->be) & need) != need || m->chat_template || !m->model)
+		if ((lle_backend_caps(m->be) & need) != need || !m->model)
 			continue;
+		/* a Jinja template (the command line's, the registry's, the GGUF's)
+		 * is rendered here; the backend then parses special tokens and adds
+		 * no BOS, as transformers tokenises a rendered chat */
+		const char *spec = o->chat_template ? o->chat_template : m->chat_template;
+		if (lle_chat_open(spec, o->chat_template != NULL, m->model, m->name, &m->chat, err) < 0)
+			return -1;
+		if (m->chat) {
+			char **v = realloc(m->options, (m->noptions + 1) * sizeof(*v));
+			if (!v || !(v[m->noptions] = lle_strdup("special_tokens=1")))
+				return v ? (m->options = v, lle_err_oom(err)) : lle_err_oom(err);
+			m->options = v;
+			m->noptions++;
+			continue;
+		}
+		if (spec)
+			continue; /* a llama.cpp built-in name: the backend renders it */
 		if (lle_gguf_has_key(m->model, "tokenizer.chat_template") == 0)
 			return lle_err_set(err, LLE_EXIT_CONFIG,
 					   "model '%s': --apply-chat-template, but '%s' has no chat template "
@@ -984,6 +1005,7 @@ void plan_model_fini(struct plan_model *m)
 	free(m->backend);
 	free(m->model);
 	free(m->chat_template);
+	lle_chat_free(m->chat);
 	strv_free(m->options, m->noptions);
 	lle_secrets_free(&m->secrets);
 	memset(m, 0, sizeof(*m));
