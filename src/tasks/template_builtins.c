@@ -368,7 +368,7 @@ static int filter_join(struct tpl_render *R, const struct expr *e, json_t *v, js
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			if (i)
 				lle_buf_adds(&b, sep);
-			lle_py_str(&b, json_array_get(v, i));
+			lle_tpl_print(&b, json_array_get(v, i), 0);
 		}
 	} else {
 		return lle_tpl_render_error(R, e, "join needs a list, not %s", lle_tpl_type_name(v));
@@ -554,6 +554,11 @@ static int filter_int(struct tpl_render *R, const struct expr *e, json_t *v, jso
 	if (json_is_integer(v)) {
 		*out = json_incref(v);
 		return 0;
+	}
+	if (lle_tpl_unview(v) != v) { /* a non-finite float: int(inf) overflows, int(nan) is caught */
+		if (strcmp(json_string_value(lle_tpl_unview(v)), "nan"))
+			return lle_tpl_render_error(R, e, "int: cannot convert float infinity to integer");
+		return int_or_default(R, dflt, out);
 	}
 	if (json_is_boolean(v)) {
 		*out = json_integer(json_is_true(v));

@@ -94,7 +94,12 @@ static int cmp_keys(const void *a, const void *b)
 static int dumps(struct lle_buf *out, const json_t *v, long long indent, const char *isep, const char *ksep,
 		 int sort_keys, int ensure_ascii, int level)
 {
-	v = lle_tpl_unview(v); /* a tuple is a JSON array */
+	const json_t *items = lle_tpl_unview(v);
+	if (items != v && json_is_string(items)) { /* a non-finite float, as json.dumps writes it */
+		const char *f = json_string_value(items);
+		return lle_buf_adds(out, !strcmp(f, "nan") ? "NaN" : f[0] == '-' ? "-Infinity" : "Infinity");
+	}
+	v = items; /* a tuple is a JSON array */
 	if (json_is_array(v)) {
 		size_t n = json_array_size(v);
 		if (!n)

@@ -98,11 +98,18 @@ const json_t *lle_tpl_unview(const json_t *v)
 	return view ? json_array_get(view, 1) : v;
 }
 
-/* A view becomes its items (a list); anything else stays. */
+json_t *lle_tpl_nonfinite(double z)
+{
+	json_t *s = json_string(z != z ? "nan" : z > 0 ? "inf" : "-inf");
+	return s ? lle_tpl_view_new("float", s, 0, 0, 0) : NULL;
+}
+
+/* A view becomes its items (a list); anything else stays (and a
+ * non-finite float stays a view: no operator takes it for a string). */
 static void unwrap_view(json_t **v)
 {
 	const json_t *view = view_of(*v);
-	if (view) {
+	if (view && strcmp(json_string_value(json_array_get(view, 0)), "float")) {
 		json_t *items = json_incref(json_array_get(view, 1));
 		json_decref(*v);
 		*v = items;
@@ -120,6 +127,8 @@ static int print_view(struct lle_buf *out, const json_t *view)
 			      : lle_buf_printf(out, "range(%lld, %lld, %lld)", a, b, s);
 	}
 	const json_t *items = json_array_get(view, 1);
+	if (!strcmp(kind, "float"))
+		return lle_buf_adds(out, json_string_value(items));
 	if (!strcmp(kind, "tuple")) {
 		lle_buf_addc(out, '(');
 		for (size_t i = 0; i < json_array_size(items); i++) {

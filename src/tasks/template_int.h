@@ -245,6 +245,9 @@ int lle_tpl_json_dumps(struct lle_buf *out, const json_t *v, long long indent, c
  * literals, and/or and if-else keep the view itself. */
 json_t *lle_tpl_view_new(const char *kind, json_t *items, long long start, long long stop,
 			 long long step); /* items stolen; NULL out of memory */
+/* Python's inf, -inf or nan (z not finite), which JSON cannot hold: a
+ * view that prints as Python prints it; operators refuse it. NULL: out of memory. */
+json_t *lle_tpl_nonfinite(double z);
 /* The items of a view (a tuple inside a list, say), or v itself. */
 const json_t *lle_tpl_unview(const json_t *v);
 /* str(v) (repr: repr(v)) as Python prints it, views included. */
