@@ -56,14 +56,10 @@ json_t *lle_tpl_characters(const json_t *v)
 	return a;
 }
 
-/* Python's str.capitalize(): the first character upper case, the rest lower. */
+/* Python's str.capitalize() (pycase.c). */
 static void capitalize(struct lle_buf *b, const char *p, size_t n)
 {
-	size_t l = 0;
-	if (n)
-		lle_py_decode(p, n, &l);
-	lle_py_upper(b, p, l);
-	lle_py_lower(b, p + l, n - l);
+	lle_py_capitalize(b, p, n);
 }
 
 /* ---------- str methods ---------- */

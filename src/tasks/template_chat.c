@@ -567,29 +567,12 @@ static int method_items(struct tpl_render *R, const struct expr *e, json_t *self
 	return *out ? 0 : lle_tpl_oom(R);
 }
 
-/* Python's str.title(): a cased character after an uncased one is upper case. */
+/* Python's str.title() (pycase.c). */
 static int method_title(struct tpl_render *R, const struct expr *e, json_t *self, json_t **av, json_t **out)
 {
 	(void)e, (void)av;
-	const char *s = json_string_value(self);
-	size_t n = json_string_length(self), i = 0, l;
-	int prev_cased = 0;
 	struct lle_buf b = LLE_BUF_INIT;
-	while (i < n) {
-		lle_py_decode(s + i, n - i, &l);
-		struct lle_buf up = LLE_BUF_INIT, lo = LLE_BUF_INIT;
-		lle_py_upper(&up, s + i, l);
-		lle_py_lower(&lo, s + i, l);
-		int cased = up.n != lo.n || (up.n && memcmp(up.p, lo.p, up.n) != 0);
-		if (cased && !prev_cased)
-			lle_py_upper(&b, s + i, l);
-		else
-			lle_py_lower(&b, s + i, l);
-		prev_cased = cased;
-		lle_buf_free(&up);
-		lle_buf_free(&lo);
-		i += l;
-	}
+	lle_py_title(&b, json_string_value(self), json_string_length(self));
 	return str_result(R, &b, out);
 }
 
