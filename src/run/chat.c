@@ -135,6 +135,32 @@ char *lle_chat_render(const struct lle_chat *c, const json_t *messages, int add_
 	return s;
 }
 
+const char *lle_chat_default_think_end(const struct lle_chat *c)
+{
+	return strstr(lle_tpl_source(c->tpl), "</think>") ? "</think>" : NULL;
+}
+
+char *lle_think_cut(const char *text, const char *think_end, const char *const *until, size_t nuntil)
+{
+	const char *s = text;
+	if (think_end && *think_end) {
+		/* generation.split(think_end_token)[-1].lstrip() */
+		size_t m = strlen(think_end);
+		for (const char *p = strstr(s, think_end); p; p = strstr(p + m, think_end))
+			s = p + m;
+		if (s != text)
+			while (*s && strchr(" \t\n\r\f\v", *s))
+				s++;
+	}
+	size_t n = strlen(s);
+	for (size_t i = 0; i < nuntil; i++) { /* generation.split(term)[0], '' ignored */
+		const char *hit = *until[i] ? strstr(s, until[i]) : NULL;
+		if (hit && (size_t)(hit - s) < n)
+			n = (size_t)(hit - s);
+	}
+	return lle_strndup(s, n);
+}
+
 /* Python's str.strip() bounds of s (ASCII whitespace and the rest of
  * str.isspace that chat content is likely to hold). */
 static void strip_bounds(const char *s, size_t *a, size_t *b)

@@ -31,6 +31,14 @@ const char *lle_chat_origin(const struct lle_chat *c);
  * transformers' continue_final_message; otherwise the generation prompt is
  * added. Rolling log-likelihoods are left as they are. */
 int lle_chat_apply(const struct lle_chat *c, struct lle_requests *rq, const char *who, struct lle_err *err);
+/* The end-of-thinking marker a template's family uses ("</think>" when its
+ * text has one), or NULL. */
+const char *lle_chat_default_think_end(const struct lle_chat *c);
+/* lm-evaluation-harness's postprocess_generated_text (lm_eval/models/
+ * utils.py): the text after the last think_end (left-stripped; all of it
+ * when the marker never comes, as the harness scores an unclosed thought),
+ * then cut at the first of the stop strings. A new string; NULL: out of memory. */
+char *lle_think_cut(const char *text, const char *think_end, const char *const *until, size_t nuntil);
 /* One rendering, for tests and benches: messages (a JSON array). */
 char *lle_chat_render(const struct lle_chat *c, const json_t *messages, int add_generation_prompt,
 		      const char *who, struct lle_err *err);

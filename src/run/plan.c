@@ -667,8 +667,34 @@ static int cli_options(struct plan_model *m, const struct lle_run_opts *o, struc
 	return 0;
 }
 
+/* think_end_token=... among the options is the engine's, not the backend's
+ * (the harness's model argument): taken out, the last one winning. */
+static int take_think_end(struct plan_model *m, struct lle_err *err)
+{
+	static const char key[] = "think_end_token=";
+	size_t j = 0;
+	for (size_t i = 0; i < m->noptions; i++) {
+		if (strncmp(m->options[i], key, sizeof(key) - 1)) {
+			m->options[j++] = m->options[i];
+			continue;
+		}
+		free(m->think_end);
+		m->think_end = lle_strdup(m->options[i] + sizeof(key) - 1);
+		m->think_end_given = 1;
+		free(m->options[i]);
+		if (!m->think_end)
+			return lle_err_oom(err);
+	}
+	m->noptions = j;
+	return 0;
+}
+
 static int add_model(struct lle_plan *p, struct plan_model *m, struct lle_err *err)
 {
+	if (take_think_end(m, err) < 0) {
+		plan_model_fini(m);
+		return -1;
+	}
 	for (size_t i = 0; i < p->nmodels; i++)
 		if (strcmp(p->models[i].name, m->name) == 0) {
 			plan_model_fini(m);
@@ -710,6 +736,12 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 	const char *tmpl = lle_node_str(cfg, "chat_template");
 	if (tmpl && strcmp(tmpl, "none") != 0)
 		m.chat_template = lle_strdup(tmpl);
+	const char *think = lle_node_str(cfg, "think_end_token");
+	if (think && !(m.think_end = lle_strdup(think))) {
+		lle_err_oom(err);
+		goto out;
+	}
+	m.think_end_given = think != NULL;
 	if (!m.name || !m.backend || (tmpl && strcmp(tmpl, "none") != 0 && !m.chat_template)) {
 		lle_err_oom(err);
 		goto out;
@@ -822,6 +854,9 @@ static int check_chat_templates(struct lle_plan *p, const struct lle_run_opts *o
 		const char *spec = o->chat_template ? o->chat_template : m->chat_template;
 		if (lle_chat_open(spec, o->chat_template != NULL, m->model, m->name, &m->chat, err) < 0)
 			return -1;
+		if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
+		    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
+			return lle_err_oom(err);
 		if (m->chat) {
 			char **v = realloc(m->options, (m->noptions + 1) * sizeof(*v));
 			if (!v || !(v[m->noptions] = lle_strdup("special_tokens=1")))
@@ -1006,6 +1041,7 @@ void plan_model_fini(struct plan_model *m)
 	free(m->model);
 	free(m->chat_template);
 	lle_chat_free(m->chat);
+	free(m->think_end);
 	strv_free(m->options, m->noptions);
 	lle_secrets_free(&m->secrets);
 	memset(m, 0, sizeof(*m));

@@ -18,6 +18,9 @@ struct plan_model {
 	char *chat_template;   /* the registry's template name, or NULL: the model's own */
 	struct lle_chat *chat; /* the template the engine renders (run/chat.h); NULL: the
 				  backend renders (a llama.cpp built-in) or no chat */
+	char *think_end;       /* think_end_token (registry key or --model-args), or the chat
+				  template family's; NULL or "": responses are not cut */
+	int think_end_given;   /* set explicitly (even to ""): no default from the template */
 	char **options;        /* "key=value" for the plugin */
 	size_t noptions;
 	const struct lle_backend *be;  /* its description (the plan's catalog keeps it loaded) */
