@@ -846,12 +846,25 @@ static int check_chat_templates(struct lle_plan *p, const struct lle_run_opts *o
 	for (size_t i = 0; i < p->nmodels; i++) {
 		struct plan_model *m = &p->models[i];
 		uint64_t need = LLE_CAP_MODEL_FILE | LLE_CAP_CHAT_TEMPLATE;
-		if ((lle_backend_caps(m->be) & need) != need || !m->model)
+		const char *spec = o->chat_template ? o->chat_template : m->chat_template;
+		if ((lle_backend_caps(m->be) & need) != need || !m->model) {
+			/* a served model: a Jinja template given is rendered here and
+			 * the text goes to the completions endpoint; with endpoint=chat
+			 * (or a template's name) the server renders its own */
+			int server_renders = 0;
+			for (size_t k = 0; k < m->noptions; k++)
+				server_renders |= !strcmp(m->options[k], "endpoint=chat");
+			if (spec && !server_renders &&
+			    lle_chat_open(spec, o->chat_template != NULL, NULL, m->name, &m->chat, err) < 0)
+				return -1;
+			if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
+			    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
+				return lle_err_oom(err);
 			continue;
+		}
 		/* a Jinja template (the command line's, the registry's, the GGUF's)
 		 * is rendered here; the backend then parses special tokens and adds
 		 * no BOS, as transformers tokenises a rendered chat */
-		const char *spec = o->chat_template ? o->chat_template : m->chat_template;
 		if (lle_chat_open(spec, o->chat_template != NULL, m->model, m->name, &m->chat, err) < 0)
 			return -1;
 		if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
