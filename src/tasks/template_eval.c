@@ -323,8 +323,51 @@ static void put(json_t *v)
 		json_decref(v);
 }
 
+static const struct tpl_loop *loop_of(const struct tpl_render *R, const json_t *v)
+{
+	for (size_t k = R->nloops; v && k-- > 0;)
+		if (R->loops[k].marker == v)
+			return &R->loops[k];
+	return NULL;
+}
+
+static json_t *loop_object(size_t i, size_t len, json_t *items);
+
+/* loop.FIELD without building the loop object. */
+static int loop_field(struct tpl_render *R, const struct tpl_loop *L, const char *f, json_t **out)
+{
+	size_t i = L->i, len = L->len;
+	*out = NULL;
+	if (!strcmp(f, "index"))
+		*out = json_integer((json_int_t)i + 1);
+	else if (!strcmp(f, "index0"))
+		*out = json_integer((json_int_t)i);
+	else if (!strcmp(f, "revindex"))
+		*out = json_integer((json_int_t)(len - i));
+	else if (!strcmp(f, "revindex0"))
+		*out = json_integer((json_int_t)(len - i - 1));
+	else if (!strcmp(f, "first"))
+		*out = json_boolean(i == 0);
+	else if (!strcmp(f, "last"))
+		*out = json_boolean(i + 1 == len);
+	else if (!strcmp(f, "length"))
+		*out = json_integer((json_int_t)len);
+	else if (!strcmp(f, "previtem") && i > 0)
+		*out = json_incref(json_array_get(L->items, i - 1));
+	else if (!strcmp(f, "nextitem") && i + 1 < len)
+		*out = json_incref(json_array_get(L->items, i + 1));
+	else
+		return 0; /* undefined */
+	return *out ? 0 : lle_tpl_oom(R);
+}
+
 static int eval_attr(struct tpl_render *R, const struct expr *e, json_t **out)
 {
+	if (e->a->kind == EXPR_NAME && R->nloops) {
+		const struct tpl_loop *L = loop_of(R, lookup(R, e->a->name));
+		if (L)
+			return loop_field(R, L, e->name, out);
+	}
 	json_t *a;
 	if (lle_tpl_eval_defined(R, e->a, &a) < 0)
 		return -1;
@@ -688,6 +731,11 @@ static int eval_raw(struct tpl_render *R, const struct expr *e, json_t **out)
 		return 0;
 	case EXPR_NAME: {
 		json_t *v = lookup(R, e->name);
+		const struct tpl_loop *L = R->nloops ? loop_of(R, v) : NULL;
+		if (L) { /* `loop` itself (printed, passed on): the whole object */
+			*out = loop_object(L->i, L->len, L->items);
+			return *out ? 0 : lle_tpl_oom(R);
+		}
 		*out = v ? json_incref(v) : NULL;
 		if (!v && R->lenient && lle_tpl_chat_function(R->t, e->name)) /* `strftime_now is defined` */
 			*out = json_pack("{s:s}", "function", e->name);
@@ -841,13 +889,29 @@ static int render_for(struct tpl_render *R, const struct node *n, struct lle_buf
 	}
 	size_t len = json_array_size(items), base = R->nvars;
 	int rv = 0;
-	for (size_t i = 0; i < len && rv == 0; i++) {
-		json_t *loop = loop_object(i, len, items);
-		if (!loop) {
-			rv = lle_tpl_oom(R);
-			break;
+	json_t *marker = NULL; /* `loop`: read through R->loops */
+	if (n->uses_loop && len) {
+		if (R->nloops == R->caploops) {
+			size_t cap = R->caploops ? R->caploops * 2 : 4;
+			struct tpl_loop *nl = realloc(R->loops, cap * sizeof(*nl));
+			if (!nl) {
+				json_decref(items);
+				return lle_tpl_oom(R);
+			}
+			R->loops = nl;
+			R->caploops = cap;
 		}
-		if (lle_tpl_push_var(R, "loop", loop) < 0 || bind_loop_vars(R, n, json_array_get(items, i)) < 0) {
+		if (!(marker = json_object())) {
+			json_decref(items);
+			return lle_tpl_oom(R);
+		}
+		R->loops[R->nloops++] = (struct tpl_loop){ marker, items, 0, len };
+	}
+	for (size_t i = 0; i < len && rv == 0; i++) {
+		if (marker)
+			R->loops[R->nloops - 1].i = i;
+		if ((marker && lle_tpl_push_var(R, "loop", json_incref(marker)) < 0) ||
+		    bind_loop_vars(R, n, json_array_get(items, i)) < 0) {
 			rv = -1;
 			break;
 		}
@@ -861,6 +925,10 @@ static int render_for(struct tpl_render *R, const struct node *n, struct lle_buf
 		R->loopctl = 0;
 	}
 	lle_tpl_pop_vars(R, base);
+	if (marker) {
+		R->nloops--;
+		json_decref(marker);
+	}
 	json_decref(items);
 	if (rv == 0 && len == 0 && n->else_body.n)
 		rv = lle_tpl_render_nodes(R, &n->else_body, out);
@@ -915,24 +983,99 @@ static int render_set(struct tpl_render *R, const struct node *n, struct lle_buf
 	return lle_tpl_push_var(R, n->var, v);
 }
 
+static int print_expr(struct tpl_render *R, const struct expr *e, struct lle_buf *out);
+
+/* {{ a + b + c }}: the operands of a chain of '+' (left-associated),
+ * evaluated in order; all strings are printed one after the other, anything
+ * else is added up as eval_binary would. Chat templates build each turn so,
+ * and the intermediate strings would copy the turn once per '+'. */
+static int print_sum(struct tpl_render *R, const struct expr *e, struct lle_buf *out)
+{
+	enum { MAXLEAVES = 16 };
+	const struct expr *leaf[MAXLEAVES];
+	size_t n = 0;
+	const struct expr *x = e;
+	while (x->kind == EXPR_BINARY && x->op == OP_ADD && n + 1 < MAXLEAVES) {
+		leaf[n++] = x->b;
+		x = x->a;
+	}
+	leaf[n++] = x; /* leaf[n - 1] is the first operand */
+	json_t *v[MAXLEAVES] = { 0 };
+	int rv = 0, strings = 1;
+	for (size_t i = n; i-- > 0 && rv == 0;) {
+		rv = lle_tpl_eval_defined(R, leaf[i], &v[i]);
+		strings &= rv == 0 && json_is_string(v[i]);
+	}
+	if (rv == 0 && strings) {
+		for (size_t i = n; i-- > 0;)
+			lle_buf_add(out, json_string_value(v[i]), json_string_length(v[i]));
+	} else if (rv == 0) {
+		json_t *acc = json_incref(v[n - 1]), *next = NULL;
+		const struct expr *op = e;
+		for (size_t i = n - 1; i-- > 0 && rv == 0;) {
+			/* the node whose right operand is leaf[i] */
+			op = e;
+			for (size_t k = 0; k < i; k++)
+				op = op->a;
+			rv = lle_tpl_binary(R, op, OP_ADD, acc, v[i], &next);
+			json_decref(acc);
+			acc = rv == 0 ? next : NULL;
+		}
+		if (rv == 0) {
+			lle_tpl_print(out, acc, 0);
+			json_decref(acc);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		put(v[i]);
+	if (rv == 0 && out->oom)
+		return lle_tpl_oom(R);
+	return rv;
+}
+
+/* {{ e }}: ~ chains and + chains of strings print their operands directly. */
+static int print_expr(struct tpl_render *R, const struct expr *e, struct lle_buf *out)
+{
+	if (e->kind == EXPR_BINARY && e->op == OP_CONCAT) {
+		/* str(a) ~ str(b): an undefined operand is "" in a chat template */
+		for (int side = 0; side < 2; side++) {
+			const struct expr *x = side ? e->b : e->a;
+			if (x->kind == EXPR_BINARY && (x->op == OP_CONCAT || x->op == OP_ADD)) {
+				if (print_expr(R, x, out) < 0)
+					return -1;
+				continue;
+			}
+			json_t *v;
+			if (eval_concat_operand(R, x, &v) < 0)
+				return -1;
+			lle_tpl_print(out, v, 0);
+			json_decref(v);
+		}
+		return out->oom ? lle_tpl_oom(R) : 0;
+	}
+	if (e->kind == EXPR_BINARY && e->op == OP_ADD)
+		return print_sum(R, e, out);
+	json_t *v = NULL;
+	if ((R->lenient ? eval_raw(R, e, &v) : eval_raw_defined(R, e, &v)) < 0)
+		return -1;
+	if (v) /* an undefined value prints as "" in a chat template */
+		lle_tpl_print(out, v, 0);
+	put(v);
+	return out->oom ? lle_tpl_oom(R) : 0;
+}
+
 int lle_tpl_render_nodes(struct tpl_render *R, const struct nodelist *l, struct lle_buf *out)
 {
 	for (size_t i = 0; i < l->n && !R->loopctl; i++) {
 		const struct node *n = l->v[i];
-		json_t *v = NULL;
 		switch (n->kind) {
 		case NODE_TEXT:
 			if (lle_buf_add(out, n->text, n->len) < 0)
 				return lle_tpl_oom(R);
 			break;
 		case NODE_OUTPUT:
-			if ((R->lenient ? eval_raw(R, n->e, &v) : eval_raw_defined(R, n->e, &v)) < 0)
+			if (print_expr(R, n->e, out) < 0)
 				return -1;
-			if (v) /* an undefined value prints as "" in a chat template */
-				lle_tpl_print(out, v, 0);
-			put(v);
-			if (out->oom)
-				return lle_tpl_oom(R);
 			break;
 		case NODE_SET:
 		case NODE_SET_BLOCK:
@@ -970,9 +1113,14 @@ char *lle_tpl_render(const struct lle_tpl *t, const json_t *doc, const char *who
 	R.err = err;
 	R.lenient = t->chat;
 	struct lle_buf out = LLE_BUF_INIT;
+	if (t->chat && lle_buf_reserve(&out, 4096) < 0) /* a conversation is a few kB */
+		return lle_err_oom(err), NULL;
+	if (out.p)
+		out.p[0] = '\0'; /* reserved, not written: still "" */
 	int rv = lle_tpl_render_nodes(&R, &t->root, &out);
 	lle_tpl_pop_vars(&R, 0);
 	free(R.vars);
+	free(R.loops);
 	if (rv < 0) {
 		lle_buf_free(&out);
 		return NULL;

@@ -107,6 +107,7 @@ struct node {
 	char **params;         /* NODE_MACRO: parameter names */
 	struct expr **defaults;/* NODE_MACRO: their defaults (NULL: none) */
 	size_t nparams;
+	int uses_loop;         /* NODE_FOR: `loop` appears in the tag or body (else none is made) */
 };
 
 struct lle_tpl {
@@ -185,6 +186,13 @@ struct tpl_var {
 	json_t *v;             /* owned reference */
 };
 
+/* A for loop being rendered: `loop` is its marker (one object per loop,
+ * not per item), read field by field (template_eval.c). */
+struct tpl_loop {
+	json_t *marker, *items;
+	size_t i, len;
+};
+
 struct tpl_render {
 	const struct lle_tpl *t;
 	const json_t *doc;
@@ -195,6 +203,8 @@ struct tpl_render {
 	int lenient;           /* chat: Jinja's default Undefined (prints "", is false) */
 	int loopctl;           /* chat: 1 after {% break %}, 2 after {% continue %} */
 	int depth;             /* macro call depth */
+	struct tpl_loop *loops;  /* the for loops being rendered, innermost last */
+	size_t nloops, caploops;
 };
 
 /* "WHO: MESSAGE (at character N)" (code LLE_EXIT_DATA); e may be NULL.

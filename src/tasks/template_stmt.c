@@ -207,6 +207,8 @@ static int parse_for(struct tpl_parser *P, struct segments *sg, struct nodelist 
 		return -1;
 	if (!stopped[0])
 		return lle_tpl_syntax_error(P, open_pos, "'for' without 'endfor'");
+	/* the loop object costs an allocation per item: made only when named */
+	n->uses_loop = memmem(P->src + open_pos, P->tok.pos - open_pos, "loop", 4) != NULL;
 	if (strcmp(stopped, "endfor")) {
 		static const char *const end[] = { "endfor", NULL };
 		if (!P->chat)
