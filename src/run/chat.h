@@ -1,5 +1,6 @@
 /* Chat templates the engine renders itself (chat.c), for backends that
- * tokenise what they are given (llamacpp): the model's Jinja template in
+ * tokenise what they are given (a model file with LLE_CAP_CHAT_TEMPLATE),
+ * and for served models given a Jinja template: the model's template in
  * transformers' environment (lle_tpl_compile_chat), the harness's messages,
  * rendered as tokenizer.apply_chat_template(messages, tokenize=False,
  * add_generation_prompt=not gen_prefix, continue_final_message=gen_prefix)

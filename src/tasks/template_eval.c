@@ -1113,10 +1113,6 @@ char *lle_tpl_render(const struct lle_tpl *t, const json_t *doc, const char *who
 	R.err = err;
 	R.lenient = t->chat;
 	struct lle_buf out = LLE_BUF_INIT;
-	if (t->chat && lle_buf_reserve(&out, 4096) < 0) /* a conversation is a few kB */
-		return lle_err_oom(err), NULL;
-	if (out.p)
-		out.p[0] = '\0'; /* reserved, not written: still "" */
 	int rv = lle_tpl_render_nodes(&R, &t->root, &out);
 	lle_tpl_pop_vars(&R, 0);
 	free(R.vars);
