@@ -15,8 +15,9 @@
  * libllama directly, because the plugin ABI has neither per-token
  * log-probabilities nor a tokenizer call. One worker thread serves the model;
  * the generation requests waiting for it go to the plugin in one submission.
- * --no-inference answers fixed text and fake log-probabilities without a
- * model, for measuring the client's own overhead.
+ * --no-inference answers fixed text (" 42", or --reply TEXT) and fake
+ * log-probabilities without a model, for measuring the client's own overhead
+ * and for tests that need a given answer (a reasoning model's thinking).
  *
  * Fault injection (for the client's retry and failover tests), on the POST
  * endpoints: --fault KIND:SHARE, repeatable, KIND one of 500, 503, 429 (with
@@ -78,6 +79,7 @@ static struct {
 	const char *model_path, *key_env, *plugin, *served, *chat_template, *bad_answer, *system;
 	int port, threads, no_inference, no_logprobs, latency_ms, trickle_ms, max_model_len;
 	const char *retry_after;
+	const char *reply;     /* --reply: the text --no-inference generates (default " 42") */
 	long die_after;
 	double share[F_N];
 	/* --hostile */
@@ -646,8 +648,8 @@ static void do_generate(struct reply *r, json_t *req, int chat)
 	j.req.top_p = json_is_number(json_object_get(req, "top_p")) ? json_number_value(json_object_get(req, "top_p")) : 1.0;
 	j.req.seed = json_is_integer(json_object_get(req, "seed")) ? (uint64_t)json_integer_value(json_object_get(req, "seed")) : 0;
 	if (opt.no_inference) {
-		j.text = strdup(" 42");
-		j.text_len = j.text ? 3 : 0;
+		j.text = strdup(opt.reply ? opt.reply : " 42");
+		j.text_len = j.text ? strlen(j.text) : 0;
 		j.n_tokens = 2;
 	} else {
 		run_job(&j);
@@ -964,7 +966,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls, enum 
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: lle-testserver [--model FILE.gguf --plugin llamacpp.so | --no-inference] [--port N]\n"
+		"usage: lle-testserver [--model FILE.gguf --plugin llamacpp.so | --no-inference [--reply TEXT]] [--port N]\n"
 		"       [--served-name NAME] [--latency-ms N] [--fault KIND:SHARE]... [--retry-after S]\n"
 		"       [--trickle-ms N] [--die-after N] [--no-logprobs] [--bad-answer nonjson|nochoices]\n"
 		"       [--chat-template NAME] [--system TEXT] [--max-model-len N] [--threads N]\n"
@@ -985,6 +987,8 @@ int main(int argc, char **argv)
 			opt.no_inference = 1;
 		else if (strcmp(a, "--no-logprobs") == 0)
 			opt.no_logprobs = 1;
+		else if (ARG("--reply"))
+			opt.reply = v;
 		else if (ARG("--model"))
 			opt.model_path = v;
 		else if (ARG("--plugin"))

@@ -85,7 +85,8 @@ static void usage(FILE *f)
 		"  --seed S        weights seed, 0..2^64-1 (default 42)\n"
 		"  --type T        f32 or f16 for the matrices; norms stay f32 (default f32)\n"
 		"  --chat-template T  store T as tokenizer.chat_template (a llama.cpp built-in\n"
-		"                  template name such as chatml, or a Jinja template)\n"
+		"                  template name such as chatml, a Jinja template, or a file\n"
+		"                  holding one)\n"
 		"  -o, --output OUT  file to write (written to OUT.tmp, then renamed)\n"
 		"  -q, --quiet     print nothing on success\n"
 		"  -h, --help      this help\n",
@@ -523,8 +524,26 @@ static int generate(const struct opts *o)
 		rc = -nt;
 		goto out;
 	}
-	if (o->chat_template)
-		gguf_set_val_str(g, "tokenizer.chat_template", o->chat_template);
+	if (o->chat_template) {
+		/* T, or the text of the file T names (a Jinja template) */
+		char *text = NULL;
+		FILE *tf = fopen(o->chat_template, "rb");
+		if (tf) {
+			long n = fseek(tf, 0, SEEK_END) == 0 ? ftell(tf) : -1;
+			text = n >= 0 && fseek(tf, 0, SEEK_SET) == 0 ? malloc((size_t)n + 1) : NULL;
+			if (!text || fread(text, 1, (size_t)n, tf) != (size_t)n) {
+				fclose(tf);
+				free(text);
+				errorf("%s: cannot read the chat template", o->chat_template);
+				rc = 1;
+				goto out;
+			}
+			text[n] = '\0';
+			fclose(tf);
+		}
+		gguf_set_val_str(g, "tokenizer.chat_template", text ? text : o->chat_template);
+		free(text);
+	}
 
 	d = calloc((size_t)(9 * o->layers + 3), sizeof *d);
 	if (!d)

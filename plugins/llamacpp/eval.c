@@ -54,7 +54,8 @@ double lc_now(void)
 int lc_eval_init(struct lle_model *m, char *err, size_t len)
 {
 	m->n_vocab = llama_vocab_n_tokens(m->vocab);
-	m->add_bos = llama_vocab_get_add_bos(m->vocab);
+	/* a rendered chat template writes its own BOS, as transformers tokenises it */
+	m->add_bos = m->special_tokens ? 0 : llama_vocab_get_add_bos(m->vocab);
 	llama_token bos = llama_vocab_bos(m->vocab), eos = llama_vocab_eos(m->vocab);
 	m->prefix_tok = bos != LLAMA_TOKEN_NULL ? bos : eos;
 	if (m->prefix_tok == LLAMA_TOKEN_NULL) {

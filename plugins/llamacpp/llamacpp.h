@@ -41,6 +41,7 @@ struct lle_model {
 	int poll;              /* polling level of the thread pool, 0 (sleep) .. 100 */
 	int n_gpu_layers;      /* layers offloaded where llama.cpp has a GPU */
 	int chat;              /* apply the chat template */
+	int special_tokens;    /* option: contexts are rendered chats: special-token text parsed, no BOS added */
 	char *chat_name;       /* template name asked for, or NULL */
 	char *system;          /* system message, or NULL */
 

@@ -431,6 +431,8 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			bad = parse_int(v, 0, 100, &m->poll);
 		else if (KEY("n_gpu_layers"))
 			bad = parse_int(v, 0, 100000, &m->n_gpu_layers);
+		else if (KEY("special_tokens"))
+			bad = parse_int(v, 0, 1, &m->special_tokens);
 		else if (KEY("spm_shortcut"))
 			bad = parse_int(v, 0, 1, &m->spm_shortcut);
 		else if (KEY("n_batch"))
@@ -447,7 +449,7 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 			    : strcmp(v, "auto") == 0 ? (m->flash_attn = -1, 0) : -1;
 		else {
 			snprintf(err, len, "llamacpp: unknown option '%.*s' (known: n_ctx, max_length, kv_size, kv_unified, "
-				 "n_batch, n_parallel, n_threads, n_gpu_layers, flash_attn, exact, gen_streams, poll, spm_shortcut)", (int)kl, o);
+				 "n_batch, n_parallel, n_threads, n_gpu_layers, flash_attn, exact, gen_streams, poll, spm_shortcut, special_tokens)", (int)kl, o);
 			goto fail;
 		}
 #undef KEY
@@ -528,6 +530,7 @@ static const struct lle_option lc_options[] = {
 	{ "gen_streams", LLE_OPT_INT, 0, "sequences generating at once, each in a kv stream of its own (default 8 without a gpu); 0: n_parallel in the shared cache" },
 	{ "poll", LLE_OPT_INT, 0, "how hard idle threads poll for the next decode, 0 (default) to 100" },
 	{ "spm_shortcut", LLE_OPT_INT, 0, "1: tokenise a continuation from the last space of its context (default)" },
+	{ "special_tokens", LLE_OPT_INT, 0, "1: prompts are rendered chats: parse special tokens, add no BOS (set by --apply-chat-template)" },
 	{ NULL, 0, 0, NULL },
 };
 

@@ -23,7 +23,7 @@ int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_speci
 	llama_token *t = lc_alloc(sizeof(llama_token) * (size_t)cap);
 	if (!t)
 		return -1;
-	int parse_special = m->chat; /* chat templates carry special-token text */
+	int parse_special = m->chat || m->special_tokens; /* chat templates carry special-token text */
 	int n = llama_tokenize(m->vocab, text, (int32_t)len, t, cap, add_special, parse_special);
 	if (n < 0 && n != INT32_MIN) {
 		cap = -n;
@@ -50,7 +50,7 @@ int lc_tokenize(struct lle_model *m, const char *text, size_t len, int add_speci
  * whether llama.cpp puts a space before the text. */
 int lc_spm_shortcut_ok(struct lle_model *m)
 {
-	if (!m->spm_shortcut || m->chat || llama_vocab_type(m->vocab) != LLAMA_VOCAB_TYPE_SPM)
+	if (!m->spm_shortcut || m->chat || m->special_tokens || llama_vocab_type(m->vocab) != LLAMA_VOCAB_TYPE_SPM)
 		return 0;
 	for (llama_token t = 0; t < m->n_vocab; t++) {
 		if (llama_vocab_get_attr(m->vocab, t) & LLAMA_TOKEN_ATTR_USER_DEFINED)

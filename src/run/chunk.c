@@ -13,6 +13,7 @@
 
 #include "monitor/monitor.h"
 #include "run/cache_glue.h"
+#include "run/chat.h"
 #include "run/code_glue.h"
 #include "run/output.h"
 #include "run/task_run.h"
@@ -173,8 +174,9 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 	/* With a chat template the system instruction is the system turn, which
 	 * the backend adds (lle_open_params.system_message, see run_model): it
 	 * must not also open the user turn's text. */
-	struct lle_prompt_opts popts = { o->apply_chat_template ? NULL : o->system_instruction,
-					 o->apply_chat_template, 0 };
+	const struct lle_chat *chat = o->apply_chat_template ? tr->pm->chat : NULL; /* rendered here */
+	struct lle_prompt_opts popts = { o->apply_chat_template && !chat ? NULL : o->system_instruction,
+					 o->apply_chat_template, o->fewshot_as_multiturn, chat != NULL };
 	size_t nreq = 0;
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	/* Python doc_to_* hooks: the chunk's values in one request */
@@ -182,7 +184,8 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 		return -1;
 	for (size_t i = 0; i < ndocs; i++) {
 		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
-		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0)
+		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0 ||
+		    (chat && lle_chat_apply(chat, &cr->rqs[i], t->name, err) < 0))
 			return -1;
 		cr->first[i] = nreq;
 		switch (t->output_type) {
@@ -209,8 +212,10 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 			switch (t->output_type) {
 			case LLE_OUT_GENERATE_UNTIL:
 				q->kind = LLE_REQ_GENERATE_UNTIL;
-				q->until = gp.until;
-				q->n_until = gp.nuntil;
+				/* a reasoning model's stops would end its thinking: only EOS
+				 * stops it, the stops cut after (the harness's vllm_causallms) */
+				q->until = tr->pm->think_end && *tr->pm->think_end ? NULL : gp.until;
+				q->n_until = tr->pm->think_end && *tr->pm->think_end ? 0 : gp.nuntil;
 				q->max_tokens = (int32_t)gp.max_gen_toks;
 				q->temperature = gp.temperature;
 				q->top_p = gp.top_p;
@@ -265,6 +270,57 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
 	return chunk_cache_end(tr, ck, cr->nreq, err);
 }
 
+
+/* The responses of requests [first, first + n) as the filters see them:
+ * with a think_end_token, cut as the harness's postprocess_generated_text
+ * (lle_think_cut), the raw texts then in *raw. NULL: out of memory. */
+static json_t *think_cut_resps(struct task_run *tr, const struct chunk *ck, size_t first, size_t n, json_t **raw)
+{
+	const char *te = tr->pm->think_end;
+	json_t *resps = json_array();
+	*raw = NULL;
+	if (resps && te && *te && !(*raw = json_array()))
+		return json_decref(resps), NULL;
+	struct lle_gen_params gp;
+	if (*raw)
+		lle_gen_args_apply(tr->ga, tr->pt->task, &gp);
+	for (size_t r = first; resps && r < first + n; r++) {
+		/* text is bytes with a length (a NUL may sit inside); the cut
+		 * text is a C string, so it stops at a NUL before the marker */
+		const char *text = ck->slots[r].text ? ck->slots[r].text : "";
+		size_t tlen = ck->slots[r].text ? ck->slots[r].text_len : 0;
+		char *cut = *raw ? lle_think_cut(text, te, (const char *const *)gp.until, gp.nuntil) : NULL;
+		if ((*raw && (!cut || json_array_append_new(*raw, json_stringn(text, tlen)) < 0)) ||
+		    json_array_append_new(resps, cut ? json_string(cut) : json_stringn(text, tlen)) < 0) {
+			json_decref(resps);
+			resps = NULL;
+		}
+		free(cut);
+	}
+	if (!resps && *raw) {
+		json_decref(*raw);
+		*raw = NULL;
+	}
+	return resps;
+}
+
+/* The raw responses beside the cut ones in each filter's sample line. */
+static int sample_raw_resps(const struct lle_task *t, json_t **extra, json_t *raw)
+{
+	int rc = 0;
+	if (!*extra && !(*extra = json_array()))
+		rc = -1;
+	for (size_t f = 0; rc == 0 && f < t->nfilters; f++) {
+		json_t *o = json_array_get(*extra, f);
+		if (!o && (json_array_append_new(*extra, json_object()) < 0 || !(o = json_array_get(*extra, f))))
+			rc = -1;
+		if (rc == 0 && json_object_set(o, "raw_resps", raw) < 0)
+			rc = -1;
+	}
+	json_decref(raw);
+	return rc;
+}
+
 /* Score one document whose requests all succeeded, add its items to agg and
  * log it. 1: scored, 0: its scoring failed (reported, counted), -1: error. */
 static int score_doc(struct task_run *tr, struct lle_task_agg *agg, const json_t *doc, size_t doc_id,
@@ -277,12 +333,18 @@ static int score_doc(struct task_run *tr, struct lle_task_agg *agg, const json_t
 	int src, rc = 1;
 	size_t first = cr->first[i], n = cr->first[i + 1] - first;
 	if (t->output_type == LLE_OUT_GENERATE_UNTIL) {
-		resps = json_array();
-		for (size_t r = first; r < first + n; r++)
-			json_array_append_new(resps, json_stringn(ck->slots[r].text ? ck->slots[r].text : "", ck->slots[r].text_len));
+		json_t *raw = NULL;
+		if (!(resps = think_cut_resps(tr, ck, first, n, &raw)))
+			return lle_err_oom(err);
 		src = lle_task_score_generated(t, &cr->rqs[i], doc, resps, &filtered, items, &serr);
 		if (src == 0 && cc)
 			src = code_chunk_score(cc, i, items, &extra, &serr);
+		if (raw && sample_raw_resps(t, &extra, raw) < 0) {
+			json_decref(resps);
+			json_decref(filtered);
+			json_decref(extra);
+			return lle_err_oom(err);
+		}
 	} else {
 		for (size_t r = 0; r < n; r++) {
 			ll[r] = ck->slots[first + r].logprob;

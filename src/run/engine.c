@@ -128,9 +128,9 @@ static int run_model(struct lle_plan *p, const struct plan_model *pm, const stru
 	op.model = pm->model;
 	op.max_length = (int32_t)o->max_length;
 	op.n_threads = (int32_t)o->threads;
-	op.apply_chat_template = o->apply_chat_template;
-	op.chat_template = pm->chat_template;
-	op.system_message = o->apply_chat_template ? o->system_instruction : NULL;
+	op.apply_chat_template = o->apply_chat_template && !pm->chat; /* pm->chat: rendered here */
+	op.chat_template = o->chat_template ? o->chat_template : pm->chat_template;
+	op.system_message = op.apply_chat_template ? o->system_instruction : NULL;
 	op.options = (const char *const *)pm->options;
 	op.n_options = pm->noptions;
 	/* A backend that asks for them (an LLE_OPT_HOST option of its table) is

@@ -6,6 +6,7 @@
 #define _FILE_OFFSET_BITS 64
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 
@@ -111,4 +112,107 @@ int lle_gguf_has_key(const char *path, const char *key)
 out:
 	fclose(f);
 	return rc;
+}
+
+/* A string value at f's position: a new string, or NULL. */
+static char *read_str(FILE *f, uint64_t size)
+{
+	uint64_t n;
+	if (rd_u64(f, &n) < 0 || n > size || n > (64u << 20))
+		return NULL;
+	char *s = malloc((size_t)n + 1);
+	if (!s || rd(f, s, (size_t)n) < 0) {
+		free(s);
+		return NULL;
+	}
+	s[n] = '\0';
+	return s;
+}
+
+/* An integer value of type t at f's position; -1 when it is not one. */
+static long long read_int(FILE *f, uint32_t t)
+{
+	unsigned char b[8] = { 0 };
+	if (t >= T_N || t == T_STR || t == T_ARR || t == T_F32 || t == T_F64 || rd(f, b, type_size[t]) < 0)
+		return -1;
+	uint64_t v = 0;
+	for (int i = type_size[t]; i-- > 0;)
+		v = v << 8 | b[i];
+	return v > (uint64_t)1 << 40 ? -1 : (long long)v;
+}
+
+/* The id-th string of the token array whose elements start at `at`. */
+static char *token_at(FILE *f, off_t at, uint64_t count, long long id, uint64_t size)
+{
+	if (id < 0 || (uint64_t)id >= count || fseeko(f, at, SEEK_SET) < 0)
+		return NULL;
+	for (long long i = 0; i < id; i++)
+		if (skip_value(f, T_STR, size, 1) < 0)
+			return NULL;
+	return read_str(f, size);
+}
+
+int lle_gguf_chat_info(const char *path, struct lle_gguf_chat *out)
+{
+	memset(out, 0, sizeof(*out));
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return -1;
+	int rc = -1;
+	char magic[4];
+	uint32_t version;
+	uint64_t ntensors, nkv, size, ntokens = 0;
+	long long bos = -1, eos = -1;
+	off_t end, tokens_at = -1;
+	if (fseeko(f, 0, SEEK_END) < 0 || (end = ftello(f)) < 0 || fseeko(f, 0, SEEK_SET) < 0)
+		goto out;
+	size = (uint64_t)end;
+	if (rd(f, magic, 4) < 0 || memcmp(magic, "GGUF", 4) != 0 || rd_u32(f, &version) < 0 ||
+	    (version != 2 && version != 3) || rd_u64(f, &ntensors) < 0 || rd_u64(f, &nkv) < 0)
+		goto out;
+	for (uint64_t i = 0; i < nkv; i++) {
+		uint32_t type;
+		char *key = read_str(f, size);
+		if (!key || rd_u32(f, &type) < 0) {
+			free(key);
+			goto out;
+		}
+		int r = 0;
+		if (!strcmp(key, "tokenizer.chat_template") && type == T_STR && !out->chat_template) {
+			r = (out->chat_template = read_str(f, size)) ? 0 : -1;
+		} else if (!strcmp(key, "tokenizer.ggml.bos_token_id") || !strcmp(key, "tokenizer.ggml.eos_token_id")) {
+			long long v = read_int(f, type);
+			*(key[15] == 'b' ? &bos : &eos) = v;
+			r = v < 0 ? -1 : 0;
+		} else if (!strcmp(key, "tokenizer.ggml.tokens") && type == T_ARR) {
+			uint32_t et;
+			if (rd_u32(f, &et) < 0 || et != T_STR || rd_u64(f, &ntokens) < 0 || (tokens_at = ftello(f)) < 0)
+				r = -1;
+			for (uint64_t k = 0; r == 0 && k < ntokens; k++)
+				r = skip_value(f, T_STR, size, 1);
+		} else {
+			r = skip_value(f, type, size, 0);
+		}
+		free(key);
+		if (r < 0)
+			goto out;
+	}
+	if (tokens_at >= 0) {
+		out->bos_token = token_at(f, tokens_at, ntokens, bos, size);
+		out->eos_token = token_at(f, tokens_at, ntokens, eos, size);
+	}
+	rc = 0;
+out:
+	fclose(f);
+	if (rc < 0)
+		lle_gguf_chat_free(out);
+	return rc;
+}
+
+void lle_gguf_chat_free(struct lle_gguf_chat *c)
+{
+	free(c->chat_template);
+	free(c->bos_token);
+	free(c->eos_token);
+	memset(c, 0, sizeof(*c));
 }

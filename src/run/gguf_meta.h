@@ -8,4 +8,13 @@
  * parses up to the end of its metadata. */
 int lle_gguf_has_key(const char *path, const char *key);
 
+/* What rendering a chat template needs of a GGUF file: its
+ * tokenizer.chat_template (NULL: none) and the texts of its BOS and EOS
+ * tokens (NULL: none). 0, or -1 when the file cannot be read as GGUF. */
+struct lle_gguf_chat {
+	char *chat_template, *bos_token, *eos_token;
+};
+int lle_gguf_chat_info(const char *path, struct lle_gguf_chat *out);
+void lle_gguf_chat_free(struct lle_gguf_chat *c);
+
 #endif

@@ -225,9 +225,14 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	else if (o->limit >= 1)
 		want = (long)o->limit;
 	pt->ndocs = want < n ? want : n;
-	if (o->apply_chat_template && t->has_gen_prefix && t->gen_prefix)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': gen_prefix with --apply-chat-template is not "
-				   "supported (the assistant's turn would have to start with it)", t->name);
+	int backend_chat = 0; /* a model whose backend renders a built-in template cannot start the reply */
+	for (size_t i = 0; i < p->nmodels; i++)
+		backend_chat |= !p->models[i].chat;
+	if (o->apply_chat_template && t->has_gen_prefix && t->gen_prefix && backend_chat)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': gen_prefix with --apply-chat-template needs a "
+				   "Jinja chat template (the GGUF file's, the registry's chat_template or "
+				   "--apply-chat-template=FILE); a llama.cpp built-in template cannot start the "
+				   "assistant's turn with it", t->name);
 	if (t->doc_to_choice.kind != LLE_DOCFN_NONE && first_doc_inputs(t, pt->data_path, err) < 0)
 		return -1;
 	if (o->apply_chat_template && t->multiple_input == 1)
@@ -671,8 +676,34 @@ static int cli_options(struct plan_model *m, const struct lle_run_opts *o, struc
 	return 0;
 }
 
+/* think_end_token=... among the options is the engine's, not the backend's
+ * (the harness's model argument): taken out, the last one winning. */
+static int take_think_end(struct plan_model *m, struct lle_err *err)
+{
+	static const char key[] = "think_end_token=";
+	size_t j = 0;
+	for (size_t i = 0; i < m->noptions; i++) {
+		if (strncmp(m->options[i], key, sizeof(key) - 1)) {
+			m->options[j++] = m->options[i];
+			continue;
+		}
+		free(m->think_end);
+		m->think_end = lle_strdup(m->options[i] + sizeof(key) - 1);
+		m->think_end_given = 1;
+		free(m->options[i]);
+		if (!m->think_end)
+			return lle_err_oom(err);
+	}
+	m->noptions = j;
+	return 0;
+}
+
 static int add_model(struct lle_plan *p, struct plan_model *m, struct lle_err *err)
 {
+	if (take_think_end(m, err) < 0) {
+		plan_model_fini(m);
+		return -1;
+	}
 	for (size_t i = 0; i < p->nmodels; i++)
 		if (strcmp(p->models[i].name, m->name) == 0) {
 			plan_model_fini(m);
@@ -714,6 +745,12 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 	const char *tmpl = lle_node_str(cfg, "chat_template");
 	if (tmpl && strcmp(tmpl, "none") != 0)
 		m.chat_template = lle_strdup(tmpl);
+	const char *think = lle_node_str(cfg, "think_end_token");
+	if (think && !(m.think_end = lle_strdup(think))) {
+		lle_err_oom(err);
+		goto out;
+	}
+	m.think_end_given = think != NULL;
 	if (!m.name || !m.backend || (tmpl && strcmp(tmpl, "none") != 0 && !m.chat_template)) {
 		lle_err_oom(err);
 		goto out;
@@ -811,15 +848,47 @@ static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, 
  * the GGUF file's own (tokenizer.chat_template). Found here rather than once
  * the model has loaded, which for a large model takes minutes. A file that
  * does not parse as GGUF is left to the backend to report. */
-static int check_chat_templates(const struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
+static int check_chat_templates(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
 {
 	if (!o->apply_chat_template)
 		return 0;
 	for (size_t i = 0; i < p->nmodels; i++) {
-		const struct plan_model *m = &p->models[i];
+		struct plan_model *m = &p->models[i];
 		uint64_t need = LLE_CAP_MODEL_FILE | LLE_CAP_CHAT_TEMPLATE;
-		if ((lle_backend_caps(m->be) & need) != need || m->chat_template || !m->model)
+		const char *spec = o->chat_template ? o->chat_template : m->chat_template;
+		if ((lle_backend_caps(m->be) & need) != need || !m->model) {
+			/* a served model: a Jinja template given is rendered here and
+			 * the text goes to the completions endpoint; with endpoint=chat
+			 * (or a template's name) the server renders its own */
+			int server_renders = 0;
+			for (size_t k = 0; k < m->noptions; k++)
+				server_renders |= !strcmp(m->options[k], "endpoint=chat");
+			if (spec && !server_renders &&
+			    lle_chat_open(spec, o->chat_template != NULL, NULL, m->name, &m->chat, err) < 0)
+				return -1;
+			if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
+			    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
+				return lle_err_oom(err);
 			continue;
+		}
+		/* a Jinja template (the command line's, the registry's, the GGUF's)
+		 * is rendered here; the backend then parses special tokens and adds
+		 * no BOS, as transformers tokenises a rendered chat */
+		if (lle_chat_open(spec, o->chat_template != NULL, m->model, m->name, &m->chat, err) < 0)
+			return -1;
+		if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
+		    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
+			return lle_err_oom(err);
+		if (m->chat) {
+			char **v = realloc(m->options, (m->noptions + 1) * sizeof(*v));
+			if (!v || !(v[m->noptions] = lle_strdup("special_tokens=1")))
+				return v ? (m->options = v, lle_err_oom(err)) : lle_err_oom(err);
+			m->options = v;
+			m->noptions++;
+			continue;
+		}
+		if (spec)
+			continue; /* a llama.cpp built-in name: the backend renders it */
 		if (lle_gguf_has_key(m->model, "tokenizer.chat_template") == 0)
 			return lle_err_set(err, LLE_EXIT_CONFIG,
 					   "model '%s': --apply-chat-template, but '%s' has no chat template "
@@ -993,6 +1062,8 @@ void plan_model_fini(struct plan_model *m)
 	free(m->backend);
 	free(m->model);
 	free(m->chat_template);
+	lle_chat_free(m->chat);
+	free(m->think_end);
 	strv_free(m->options, m->noptions);
 	lle_secrets_free(&m->secrets);
 	memset(m, 0, sizeof(*m));

@@ -7,6 +7,7 @@
 
 #include "backend/describe.h"
 #include "data/dataset.h"
+#include "run/chat.h"
 #include "run/run.h"
 #include "tasks/task.h"
 
@@ -15,6 +16,11 @@ struct plan_model {
 	char *backend;         /* plugin name */
 	char *model;           /* GGUF path (LLE_CAP_MODEL_FILE) or the model's name */
 	char *chat_template;   /* the registry's template name, or NULL: the model's own */
+	struct lle_chat *chat; /* the template the engine renders (run/chat.h); NULL: the
+				  backend renders (a llama.cpp built-in) or no chat */
+	char *think_end;       /* think_end_token (registry key or --model-args), or the chat
+				  template family's; NULL or "": responses are not cut */
+	int think_end_given;   /* set explicitly (even to ""): no default from the template */
 	char **options;        /* "key=value" for the plugin */
 	size_t noptions;
 	const struct lle_backend *be;  /* its description (the plan's catalog keeps it loaded) */

@@ -43,6 +43,8 @@ struct lle_run_opts {
 	long fewshot_seed;            /* the harness's fewshot_random_seed (LLE_FEWSHOT_SEED) */
 	long seed;                    /* seed of sampled generations */
 	int apply_chat_template;
+	const char *chat_template;    /* --apply-chat-template=NAME|FILE: overrides the model's */
+	int fewshot_as_multiturn;     /* chat: each few-shot example a user + assistant turn */
 	const char *system_instruction;
 	const char *gen_kwargs;       /* "k=v,k=v": temperature, top_p, max_gen_toks, do_sample, until */
 	long batch_size;              /* documents per backend submission (LLE_RUN_BATCH_SIZE) */

@@ -55,13 +55,6 @@ int lle_py_encode(struct lle_buf *b, uint32_t cp)
 
 /* Appends one decoded character: a valid sequence re-encoded, an invalid
  * byte copied as it was. */
-static int put_char(struct lle_buf *b, const char *src, size_t len, uint32_t cp, uint32_t mapped)
-{
-	if (mapped == cp)
-		return lle_buf_add(b, src, len);
-	return lle_py_encode(b, mapped);
-}
-
 int lle_py_isspace(uint32_t c)
 {
 	/* str.isspace(): bidirectional class WS, B or S, or category Zs */
@@ -124,100 +117,7 @@ int lle_py_strip(struct lle_buf *out, const char *s, size_t n, const char *chars
 	return lle_buf_add(out, s + a, b - a);
 }
 
-static uint32_t to_lower(uint32_t c)
-{
-	if (c < 0x80)
-		return c >= 'A' && c <= 'Z' ? c + 32 : c;
-	if ((c >= 0xC0 && c <= 0xDE && c != 0xD7))
-		return c + 32;
-	if (c >= 0x100 && c <= 0x17F) {
-		if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 || c == 0x17F)
-			return c;
-		if (c == 0x178)
-			return 0xFF;
-		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
-			return (c & 1) ? c + 1 : c;
-		return (c & 1) ? c : c + 1;
-	}
-	if (c >= 0x391 && c <= 0x3AB && c != 0x3A2)
-		return c + 32;
-	if (c == 0x386)
-		return 0x3AC;
-	if (c >= 0x388 && c <= 0x38A)
-		return c + 37;
-	if (c == 0x38C)
-		return 0x3CC;
-	if (c == 0x38E || c == 0x38F)
-		return c + 63;
-	if (c >= 0x410 && c <= 0x42F)
-		return c + 32;
-	if (c >= 0x400 && c <= 0x40F)
-		return c + 80;
-	return c;
-}
-
-static uint32_t to_upper(uint32_t c)
-{
-	if (c < 0x80)
-		return c >= 'a' && c <= 'z' ? c - 32 : c;
-	if (c == 0xB5)
-		return 0x39C;
-	if (c >= 0xE0 && c <= 0xFE && c != 0xF7)
-		return c - 32;
-	if (c == 0xFF)
-		return 0x178;
-	if (c >= 0x100 && c <= 0x17F) {
-		if (c == 0x130 || c == 0x131 || c == 0x138 || c == 0x149 || c == 0x178)
-			return c == 0x131 ? 'I' : c;
-		if (c == 0x17F)
-			return 'S';
-		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17E))
-			return (c & 1) ? c : c - 1;
-		return (c & 1) ? c - 1 : c;
-	}
-	if (c >= 0x3B1 && c <= 0x3CB && c != 0x3C2)
-		return c - 32;
-	if (c == 0x3C2)
-		return 0x3A3;
-	if (c == 0x3AC)
-		return 0x386;
-	if (c >= 0x3AD && c <= 0x3AF)
-		return c - 37;
-	if (c == 0x3CC)
-		return 0x38C;
-	if (c == 0x3CD || c == 0x3CE)
-		return c - 63;
-	if (c >= 0x430 && c <= 0x44F)
-		return c - 32;
-	if (c >= 0x450 && c <= 0x45F)
-		return c - 80;
-	return c;
-}
-
-int lle_py_lower(struct lle_buf *out, const char *s, size_t n)
-{
-	size_t i = 0, l;
-	while (i < n) {
-		uint32_t cp = lle_py_decode(s + i, n - i, &l);
-		if (put_char(out, s + i, l, cp, to_lower(cp)) < 0)
-			return -1;
-		i += l;
-	}
-	return 0;
-}
-
-int lle_py_upper(struct lle_buf *out, const char *s, size_t n)
-{
-	size_t i = 0, l;
-	while (i < n) {
-		uint32_t cp = lle_py_decode(s + i, n - i, &l);
-		int r = cp == 0xDF ? lle_buf_adds(out, "SS") : put_char(out, s + i, l, cp, to_upper(cp));
-		if (r < 0)
-			return -1;
-		i += l;
-	}
-	return 0;
-}
+/* lle_py_lower, lle_py_upper, lle_py_title, lle_py_capitalize: pycase.c */
 
 static int push_str(json_t *a, const char *s, size_t n)
 {

@@ -4,10 +4,11 @@
  * floats as the shortest round-trip repr), str.strip/split/lower/upper,
  * truthiness, ==, and ast.literal_eval of a list/number/string literal.
  *
- * Whitespace is Python's str.isspace() set. Case mapping covers ASCII,
- * Latin-1, Latin Extended-A, Greek and Cyrillic (the scripts of the shipped
- * datasets); other characters are left as they are. Invalid UTF-8 bytes are
- * treated as single characters and passed through. */
+ * Whitespace is Python's str.isspace() set. Case mapping is Python's, from
+ * tables generated from python3 itself (pycase.c, unicase_data.h): full
+ * special casing (ß -> SS, İ -> i̇, ǅ title case) and str.lower()'s final
+ * sigma. Invalid UTF-8 bytes are treated as single characters and passed
+ * through. */
 #ifndef LLE_TASKS_PYSTR_H
 #define LLE_TASKS_PYSTR_H
 
@@ -32,6 +33,12 @@ enum { LLE_STRIP_BOTH = 3, LLE_STRIP_LEFT = 1, LLE_STRIP_RIGHT = 2 };
 int lle_py_strip(struct lle_buf *out, const char *s, size_t n, const char *chars, int mode);
 int lle_py_lower(struct lle_buf *out, const char *s, size_t n);
 int lle_py_upper(struct lle_buf *out, const char *s, size_t n);
+/* str.title(): a cased character after an uncased one in title case, the rest lower. */
+int lle_py_title(struct lle_buf *out, const char *s, size_t n);
+/* str.capitalize() (Python 3.8+): the first character in title case, the rest lower. */
+int lle_py_capitalize(struct lle_buf *out, const char *s, size_t n);
+/* The Unicode version of the case tables. */
+const char *lle_py_unicode_version(void);
 /* str.split(sep) (sep non-empty) or str.split() (sep NULL: runs of whitespace,
  * no empty strings). A new JSON array of strings, or NULL out of memory. */
 json_t *lle_py_split(const char *s, size_t n, const char *sep);

@@ -210,6 +210,8 @@ struct lle_prompt_opts {
 					    system turn (instruction / description), the
 					    examples as one user turn, the question appended */
 	int fewshot_as_multiturn;        /* chat: each example a user + assistant turn */
+	int chat_rendered;               /* chat: the engine renders rq->messages (run/chat.h),
+					    so a gen_prefix becomes the assistant turn's start */
 };
 /* The requests of one document. opts NULL: no system instruction, no chat
  * messages. A system instruction is prepended as the harness does (with

@@ -270,9 +270,19 @@ static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const
 				lle_buf_adds(&ex, target);
 				lle_buf_adds(&ex, t->fewshot_delimiter);
 			}
+			/* build_qa_turn: the answer is `maybe_delimit(gen_prefix,
+			 * answer, delimiter=" ")` */
+			struct lle_buf at = LLE_BUF_INIT;
+			if (gp && *gp && *target)
+				lle_buf_printf(&at, "%s ", gp);
+			lle_buf_adds(&at, target);
+			/* an example without an answer is a user turn alone
+			 * (build_qa_turn: `if has_answer:`) */
 			if (msgs && multiturn &&
-			    (chat_push(msgs, "user", text) < 0 || chat_push(msgs, "assistant", target) < 0))
+			    (at.oom || chat_push(msgs, "user", text) < 0 ||
+			     (*target && chat_push(msgs, "assistant", lle_buf_str(&at)) < 0)))
 				rc = lle_err_oom(err);
+			lle_buf_free(&at);
 			used++;
 		}
 		lle_buf_add(b, lle_buf_str(&ex), ex.n);
@@ -310,6 +320,10 @@ static int build_context(const struct lle_task *t, struct lle_fewshot *fs, const
 		} else if (chat_push(msgs, "user", text) < 0) {
 			rc = lle_err_oom(err);
 		}
+		/* build_qa_turn: `elif gen_prefix: msgs.append(Message("assistant",
+		 * gen_prefix))`, which the chat template continues */
+		if (rc == 0 && gp && *gp && chat_push(msgs, "assistant", gp) < 0)
+			rc = lle_err_oom(err);
 	}
 	free(text);
 	if (rc < 0)
@@ -360,7 +374,7 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 	int chat = o && o->apply_chat_template;
 	if (t->has_gen_prefix && !(gp = lle_task_doc_prefix(t, doc, doc_id, err)))
 		goto fail;
-	if (chat && gp && *gp) {
+	if (chat && gp && *gp && !o->chat_rendered) {
 		/* the harness ends the chat with an assistant turn holding the
 		 * prefix and renders it with continue_final_message; the backends
 		 * here wrap the context as one user turn and open the reply */

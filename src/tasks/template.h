@@ -37,6 +37,16 @@ struct lle_tpl;
  * doc_to_text"; the message then says "at character N" (1-based in src) and
  * what is unsupported or malformed (code LLE_EXIT_CONFIG). */
 struct lle_tpl *lle_tpl_compile(const char *src, const char *who, struct lle_err *err);
+/* Compile a chat template, for the environment the transformers library
+ * renders chat templates in (its chat_template_utils.py): trim_blocks and
+ * lstrip_blocks, no keep_trailing_newline, newlines normalised to "\n",
+ * Jinja's default (lenient) Undefined, {% break %}/{% continue %},
+ * {% macro %}, block {% set %}, `set ns.attr`, `for a, b in ... if ...`,
+ * {% generation %}; the globals namespace(), raise_exception(),
+ * strftime_now(); transformers' tojson; the filters and tests chat
+ * templates use. Render it with lle_tpl_render, the document being the
+ * variables (messages, add_generation_prompt, bos_token, ...). */
+struct lle_tpl *lle_tpl_compile_chat(const char *src, const char *who, struct lle_err *err);
 void lle_tpl_free(struct lle_tpl *t);
 /* Render with the fields of `doc` (a JSON object) as variables. Returns a
  * malloc()ed string (*len its length, may be NULL). Errors (code

@@ -56,14 +56,10 @@ json_t *lle_tpl_characters(const json_t *v)
 	return a;
 }
 
-/* Python's str.capitalize(): the first character upper case, the rest lower. */
+/* Python's str.capitalize() (pycase.c). */
 static void capitalize(struct lle_buf *b, const char *p, size_t n)
 {
-	size_t l = 0;
-	if (n)
-		lle_py_decode(p, n, &l);
-	lle_py_upper(b, p, l);
-	lle_py_lower(b, p + l, n - l);
+	lle_py_capitalize(b, p, n);
 }
 
 /* ---------- str methods ---------- */
@@ -107,18 +103,61 @@ static int method_capitalize(struct tpl_render *R, const struct expr *e, json_t 
 	return str_result(R, &b, out);
 }
 
+/* Python's str.split(sep, maxsplit) with maxsplit >= 0 (lle_py_split does the rest). */
+static json_t *split_max(const char *s, size_t n, const char *sep, long long maxsplit)
+{
+	json_t *a = json_array();
+	size_t i = 0, l;
+	if (sep) {
+		size_t m = strlen(sep), start = 0;
+		while (a && maxsplit > 0 && i + m <= n) {
+			if (memcmp(s + i, sep, m) == 0) {
+				if (json_array_append_new(a, json_stringn_nocheck(s + start, i - start)) < 0)
+					a = (json_decref(a), NULL);
+				i += m;
+				start = i;
+				maxsplit--;
+			} else {
+				i++;
+			}
+		}
+		if (a && json_array_append_new(a, json_stringn_nocheck(s + start, n - start)) < 0)
+			a = (json_decref(a), NULL);
+		return a;
+	}
+	while (a && i < n) {
+		while (i < n && lle_py_isspace(lle_py_decode(s + i, n - i, &l)))
+			i += l;
+		if (i >= n)
+			break;
+		size_t st = i;
+		if (maxsplit-- <= 0)
+			i = n; /* the rest, its trailing whitespace kept */
+		while (i < n && !lle_py_isspace(lle_py_decode(s + i, n - i, &l)))
+			i += l;
+		if (json_array_append_new(a, json_stringn_nocheck(s + st, i - st)) < 0)
+			a = (json_decref(a), NULL);
+	}
+	return a;
+}
+
 static int method_split(struct tpl_render *R, const struct expr *e, json_t *self, json_t **av,
 			json_t **out)
 {
 	const char *sep = NULL;
-	if (e->nargs == 1 && !json_is_null(av[0])) {
+	if (e->nargs >= 1 && !json_is_null(av[0])) {
 		if (want_str(R, e, av[0], "split") < 0)
 			return -1;
 		sep = json_string_value(av[0]);
 		if (!*sep)
 			return lle_tpl_render_error(R, e, "empty separator");
 	}
-	*out = lle_py_split(json_string_value(self), json_string_length(self), sep);
+	if (e->nargs == 2 && !lle_tpl_is_intlike(av[1]))
+		return lle_tpl_render_error(R, e, "split: maxsplit must be an integer");
+	if (e->nargs == 2 && lle_tpl_int_value(av[1]) >= 0)
+		*out = split_max(json_string_value(self), json_string_length(self), sep, lle_tpl_int_value(av[1]));
+	else
+		*out = lle_py_split(json_string_value(self), json_string_length(self), sep);
 	return *out ? 0 : lle_tpl_oom(R);
 }
 
@@ -225,23 +264,23 @@ static int method_keys_values(struct tpl_render *R, const struct expr *e, json_t
 }
 
 static const struct tpl_builtin k_methods[] = {
-	{ "get", JSON_OBJECT, 1, 2, 0, method_get, NULL },
-	{ "keys", JSON_OBJECT, 0, 0, 0, method_keys_values, NULL },
-	{ "values", JSON_OBJECT, 0, 0, 0, method_keys_values, NULL },
-	{ "index", JSON_ARRAY, 1, 1, 0, method_list_index, NULL },
-	{ "strip", JSON_STRING, 0, 1, 0, method_strip, NULL },
-	{ "lstrip", JSON_STRING, 0, 1, 0, method_strip, NULL },
-	{ "rstrip", JSON_STRING, 0, 1, 0, method_strip, NULL },
-	{ "lower", JSON_STRING, 0, 0, 0, method_lower, NULL },
-	{ "upper", JSON_STRING, 0, 0, 0, method_upper, NULL },
-	{ "capitalize", JSON_STRING, 0, 0, 0, method_capitalize, NULL },
-	{ "split", JSON_STRING, 0, 1, 0, method_split, NULL },
-	{ "index", JSON_STRING, 1, 1, 0, method_str_find, NULL },
-	{ "find", JSON_STRING, 1, 1, 0, method_str_find, NULL },
-	{ "replace", JSON_STRING, 2, 2, 0, method_replace, NULL },
-	{ "join", JSON_STRING, 1, 1, 0, method_join, NULL },
-	{ "startswith", JSON_STRING, 1, 1, 0, method_startswith, NULL },
-	{ "endswith", JSON_STRING, 1, 1, 0, method_startswith, NULL },
+	{ "get", JSON_OBJECT, 1, 2, 0, method_get, NULL, 0 },
+	{ "keys", JSON_OBJECT, 0, 0, 0, method_keys_values, NULL, 0 },
+	{ "values", JSON_OBJECT, 0, 0, 0, method_keys_values, NULL, 0 },
+	{ "index", JSON_ARRAY, 1, 1, 0, method_list_index, NULL, 0 },
+	{ "strip", JSON_STRING, 0, 1, 0, method_strip, NULL, 0 },
+	{ "lstrip", JSON_STRING, 0, 1, 0, method_strip, NULL, 0 },
+	{ "rstrip", JSON_STRING, 0, 1, 0, method_strip, NULL, 0 },
+	{ "lower", JSON_STRING, 0, 0, 0, method_lower, NULL, 0 },
+	{ "upper", JSON_STRING, 0, 0, 0, method_upper, NULL, 0 },
+	{ "capitalize", JSON_STRING, 0, 0, 0, method_capitalize, NULL, 0 },
+	{ "split", JSON_STRING, 0, 2, 0, method_split, NULL, 0 },
+	{ "index", JSON_STRING, 1, 1, 0, method_str_find, NULL, 0 },
+	{ "find", JSON_STRING, 1, 1, 0, method_str_find, NULL, 0 },
+	{ "replace", JSON_STRING, 2, 2, 0, method_replace, NULL, 0 },
+	{ "join", JSON_STRING, 1, 1, 0, method_join, NULL, 0 },
+	{ "startswith", JSON_STRING, 1, 1, 0, method_startswith, NULL, 0 },
+	{ "endswith", JSON_STRING, 1, 1, 0, method_startswith, NULL, 0 },
 };
 
 const struct tpl_builtin *lle_tpl_find_method(const char *name, json_type t)
@@ -325,7 +364,7 @@ static int filter_join(struct tpl_render *R, const struct expr *e, json_t *v, js
 		for (size_t i = 0; i < json_array_size(v); i++) {
 			if (i)
 				lle_buf_adds(&b, sep);
-			lle_py_str(&b, json_array_get(v, i));
+			lle_tpl_print(&b, json_array_get(v, i), 0);
 		}
 	} else {
 		return lle_tpl_render_error(R, e, "join needs a list, not %s", lle_tpl_type_name(v));
@@ -511,6 +550,11 @@ static int filter_int(struct tpl_render *R, const struct expr *e, json_t *v, jso
 	if (json_is_integer(v)) {
 		*out = json_incref(v);
 		return 0;
+	}
+	if (lle_tpl_unview(v) != v) { /* a non-finite float: int(inf) overflows, int(nan) is caught */
+		if (strcmp(json_string_value(lle_tpl_unview(v)), "nan"))
+			return lle_tpl_render_error(R, e, "int: cannot convert float infinity to integer");
+		return int_or_default(R, dflt, out);
 	}
 	if (json_is_boolean(v)) {
 		*out = json_integer(json_is_true(v));
@@ -714,25 +758,25 @@ static int filter_map(struct tpl_render *R, const struct expr *e, json_t *v, jso
 static const char *const k_map_keywords[] = { "attribute", "default", NULL };
 
 static const struct tpl_builtin k_filters[] = {
-	{ "default", 0, 0, 2, 1, filter_default, NULL },
-	{ "d", 0, 0, 2, 1, filter_default, NULL },
-	{ "trim", 0, 0, 1, 0, filter_string_op, NULL },
-	{ "lower", 0, 0, 0, 0, filter_string_op, NULL },
-	{ "upper", 0, 0, 0, 0, filter_string_op, NULL },
-	{ "capitalize", 0, 0, 0, 0, filter_string_op, NULL },
-	{ "string", 0, 0, 0, 0, filter_string_op, NULL },
-	{ "join", 0, 0, 1, 0, filter_join, NULL },
-	{ "replace", 0, 2, 2, 0, filter_replace, NULL },
-	{ "regex_replace", 0, 2, 3, 0, filter_regex_replace, NULL },
-	{ "int", 0, 0, 1, 0, filter_int, NULL },
-	{ "float", 0, 0, 1, 0, filter_float, NULL },
-	{ "length", 0, 0, 0, 0, filter_length, NULL },
-	{ "count", 0, 0, 0, 0, filter_length, NULL },
-	{ "first", 0, 0, 0, 0, filter_first_last, NULL },
-	{ "last", 0, 0, 0, 0, filter_first_last, NULL },
+	{ "default", 0, 0, 2, 1, filter_default, NULL, 0 },
+	{ "d", 0, 0, 2, 1, filter_default, NULL, 0 },
+	{ "trim", 0, 0, 1, 0, filter_string_op, NULL, 1 },
+	{ "lower", 0, 0, 0, 0, filter_string_op, NULL, 1 },
+	{ "upper", 0, 0, 0, 0, filter_string_op, NULL, 1 },
+	{ "capitalize", 0, 0, 0, 0, filter_string_op, NULL, 1 },
+	{ "string", 0, 0, 0, 0, filter_string_op, NULL, 1 },
+	{ "join", 0, 0, 1, 0, filter_join, NULL, 1 },
+	{ "replace", 0, 2, 2, 0, filter_replace, NULL, 1 },
+	{ "regex_replace", 0, 2, 3, 0, filter_regex_replace, NULL, 0 },
+	{ "int", 0, 0, 1, 0, filter_int, NULL, 0 },
+	{ "float", 0, 0, 1, 0, filter_float, NULL, 0 },
+	{ "length", 0, 0, 0, 0, filter_length, NULL, 1 },
+	{ "count", 0, 0, 0, 0, filter_length, NULL, 1 },
+	{ "first", 0, 0, 0, 0, filter_first_last, NULL, 0 },
+	{ "last", 0, 0, 0, 0, filter_first_last, NULL, 0 },
 	/* arguments to list were never checked; kept so by the restructuring */
-	{ "list", 0, 0, LLE_TPL_MAX_ARGS, 0, filter_list, NULL },
-	{ "map", 0, 0, LLE_TPL_MAX_ARGS, 0, filter_map, k_map_keywords },
+	{ "list", 0, 0, LLE_TPL_MAX_ARGS, 0, filter_list, NULL, 1 },
+	{ "map", 0, 0, LLE_TPL_MAX_ARGS, 0, filter_map, k_map_keywords, 0 },
 };
 
 const struct tpl_builtin *lle_tpl_find_filter(const char *name)
@@ -752,11 +796,11 @@ static int test_string(const json_t *v) { return json_is_string(v); }
 static int test_number(const json_t *v) { return json_is_number(v) || json_is_boolean(v); }
 
 static const struct tpl_test k_tests[] = {
-	{ "defined", 1, test_defined },
-	{ "undefined", 1, test_undefined },
-	{ "none", 0, test_none },
-	{ "string", 0, test_string },
-	{ "number", 0, test_number },
+	{ "defined", 1, test_defined, 0, NULL },
+	{ "undefined", 1, test_undefined, 0, NULL },
+	{ "none", 0, test_none, 0, NULL },
+	{ "string", 0, test_string, 0, NULL },
+	{ "number", 0, test_number, 0, NULL },
 };
 
 const struct tpl_test *lle_tpl_find_test(const char *name)

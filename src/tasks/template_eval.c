@@ -92,11 +92,24 @@ static const json_t *view_of(const json_t *v)
 	return json_object_getn(v, k_view_key, VIEW_KEY_LEN);
 }
 
-/* A view becomes its items (a list); anything else stays. */
+const json_t *lle_tpl_unview(const json_t *v)
+{
+	const json_t *view = view_of(v);
+	return view ? json_array_get(view, 1) : v;
+}
+
+json_t *lle_tpl_nonfinite(double z)
+{
+	json_t *s = json_string(z != z ? "nan" : z > 0 ? "inf" : "-inf");
+	return s ? lle_tpl_view_new("float", s, 0, 0, 0) : NULL;
+}
+
+/* A view becomes its items (a list); anything else stays (and a
+ * non-finite float stays a view: no operator takes it for a string). */
 static void unwrap_view(json_t **v)
 {
 	const json_t *view = view_of(*v);
-	if (view) {
+	if (view && strcmp(json_string_value(json_array_get(view, 0)), "float")) {
 		json_t *items = json_incref(json_array_get(view, 1));
 		json_decref(*v);
 		*v = items;
@@ -113,8 +126,20 @@ static int print_view(struct lle_buf *out, const json_t *view)
 		return s == 1 ? lle_buf_printf(out, "range(%lld, %lld)", a, b)
 			      : lle_buf_printf(out, "range(%lld, %lld, %lld)", a, b, s);
 	}
+	const json_t *items = json_array_get(view, 1);
+	if (!strcmp(kind, "float"))
+		return lle_buf_adds(out, json_string_value(items));
+	if (!strcmp(kind, "tuple")) {
+		lle_buf_addc(out, '(');
+		for (size_t i = 0; i < json_array_size(items); i++) {
+			if (i)
+				lle_buf_adds(out, ", ");
+			lle_tpl_print(out, json_array_get(items, i), 1);
+		}
+		return lle_buf_adds(out, json_array_size(items) == 1 ? ",)" : ")");
+	}
 	lle_buf_printf(out, "%s(", kind);
-	lle_tpl_print(out, json_array_get(view, 1), 1);
+	lle_tpl_print(out, items, 1);
 	return lle_buf_addc(out, ')');
 }
 
@@ -182,6 +207,13 @@ int lle_tpl_subscript(struct tpl_render *R, const struct expr *e, json_t *base, 
 {
 	*out = NULL;
 	if (json_is_object(base)) {
+		if (R->lenient && json_is_integer(key)) { /* a chat dict literal's int keys are stored as text */
+			char k[32];
+			snprintf(k, sizeof(k), "%lld", (long long)json_integer_value(key));
+			json_t *v = json_object_get(base, k);
+			*out = v ? json_incref(v) : NULL;
+			return 0;
+		}
 		if (!json_is_string(key))
 			return 0; /* undefined */
 		json_t *v = json_object_get(base, json_string_value(key));
@@ -221,34 +253,65 @@ static long long clamp_slice(long long i, long long n)
 	return i;
 }
 
-/* base[lo:hi] of a list or a string (by characters). */
-static int slice(struct tpl_render *R, const struct expr *e, json_t *base, json_t *lo, json_t *hi,
-		 json_t **out)
+/* Python's slice.indices: the start, stop and step over n items. */
+static void slice_indices(json_t *lo, json_t *hi, long long step, long long n, long long *a, long long *b)
 {
-	if ((lo && !lle_tpl_is_intlike(lo)) || (hi && !lle_tpl_is_intlike(hi)))
+	if (step > 0) {
+		*a = lo ? clamp_slice(lle_tpl_int_value(lo), n) : 0;
+		*b = hi ? clamp_slice(lle_tpl_int_value(hi), n) : n;
+		return;
+	}
+	long long x;
+	x = lo ? lle_tpl_int_value(lo) : n - 1;
+	if (lo && x < 0)
+		x += n;
+	*a = x < 0 ? -1 : x >= n ? n - 1 : x;
+	x = hi ? lle_tpl_int_value(hi) : -1;
+	if (hi && x < 0)
+		x += n;
+	*b = hi ? (x < 0 ? -1 : x >= n ? n - 1 : x) : -1;
+}
+
+/* base[lo:hi:step] of a list or a string (by characters). */
+static int slice(struct tpl_render *R, const struct expr *e, json_t *base, json_t *lo, json_t *hi,
+		 json_t *stepv, json_t **out)
+{
+	if ((lo && !lle_tpl_is_intlike(lo)) || (hi && !lle_tpl_is_intlike(hi)) ||
+	    (stepv && !lle_tpl_is_intlike(stepv)))
 		return lle_tpl_render_error(R, e, "slice indices must be integers");
+	long long step = stepv ? lle_tpl_int_value(stepv) : 1;
+	if (step == 0)
+		return lle_tpl_render_error(R, e, "slice step cannot be zero");
 	int is_list = json_is_array(base);
 	if (!is_list && !json_is_string(base))
 		return lle_tpl_render_error(R, e, "cannot slice a value of type %s", lle_tpl_type_name(base));
 	const char *s = json_string_value(base);
 	size_t sn = json_string_length(base);
 	long long n = is_list ? (long long)json_array_size(base) : (long long)lle_py_len(s, sn);
-	long long a = lo ? clamp_slice(lle_tpl_int_value(lo), n) : 0;
-	long long b = hi ? clamp_slice(lle_tpl_int_value(hi), n) : n;
-	if (is_list) {
-		json_t *x = json_array();
-		for (long long i = a; x && i < b; i++)
-			if (json_array_append(x, json_array_get(base, (size_t)i)) < 0) {
-				json_decref(x);
-				x = NULL;
-			}
-		*out = x;
-	} else {
+	long long a, b;
+	slice_indices(lo, hi, step, n, &a, &b);
+	if (!is_list && step == 1) {
 		if (b < a)
 			b = a;
 		size_t x = lle_tpl_char_offset(s, sn, (size_t)a), y = lle_tpl_char_offset(s, sn, (size_t)b);
 		*out = json_stringn_nocheck(s + x, y - x);
+		return *out ? 0 : lle_tpl_oom(R);
 	}
+	json_t *items = is_list ? json_incref(base) : lle_tpl_characters(base);
+	json_t *x = items ? json_array() : NULL;
+	for (long long i = a; x && (step > 0 ? i < b : i > b); i += step)
+		if (json_array_append(x, json_array_get(items, (size_t)i)) < 0)
+			x = (json_decref(x), NULL);
+	if (items)
+		json_decref(items);
+	if (x && !is_list) {
+		struct lle_buf sb = LLE_BUF_INIT;
+		for (size_t i = 0; i < json_array_size(x); i++)
+			lle_buf_adds(&sb, json_string_value(json_array_get(x, i)));
+		json_decref(x);
+		x = lle_tpl_buf_to_str(&sb);
+	}
+	*out = x;
 	return *out ? 0 : lle_tpl_oom(R);
 }
 
@@ -260,8 +323,51 @@ static void put(json_t *v)
 		json_decref(v);
 }
 
+static const struct tpl_loop *loop_of(const struct tpl_render *R, const json_t *v)
+{
+	for (size_t k = R->nloops; v && k-- > 0;)
+		if (R->loops[k].marker == v)
+			return &R->loops[k];
+	return NULL;
+}
+
+static json_t *loop_object(size_t i, size_t len, json_t *items);
+
+/* loop.FIELD without building the loop object. */
+static int loop_field(struct tpl_render *R, const struct tpl_loop *L, const char *f, json_t **out)
+{
+	size_t i = L->i, len = L->len;
+	*out = NULL;
+	if (!strcmp(f, "index"))
+		*out = json_integer((json_int_t)i + 1);
+	else if (!strcmp(f, "index0"))
+		*out = json_integer((json_int_t)i);
+	else if (!strcmp(f, "revindex"))
+		*out = json_integer((json_int_t)(len - i));
+	else if (!strcmp(f, "revindex0"))
+		*out = json_integer((json_int_t)(len - i - 1));
+	else if (!strcmp(f, "first"))
+		*out = json_boolean(i == 0);
+	else if (!strcmp(f, "last"))
+		*out = json_boolean(i + 1 == len);
+	else if (!strcmp(f, "length"))
+		*out = json_integer((json_int_t)len);
+	else if (!strcmp(f, "previtem") && i > 0)
+		*out = json_incref(json_array_get(L->items, i - 1));
+	else if (!strcmp(f, "nextitem") && i + 1 < len)
+		*out = json_incref(json_array_get(L->items, i + 1));
+	else
+		return 0; /* undefined */
+	return *out ? 0 : lle_tpl_oom(R);
+}
+
 static int eval_attr(struct tpl_render *R, const struct expr *e, json_t **out)
 {
+	if (e->a->kind == EXPR_NAME && R->nloops) {
+		const struct tpl_loop *L = loop_of(R, lookup(R, e->a->name));
+		if (L)
+			return loop_field(R, L, e->name, out);
+	}
 	json_t *a;
 	if (lle_tpl_eval_defined(R, e->a, &a) < 0)
 		return -1;
@@ -286,14 +392,16 @@ static int eval_index(struct tpl_render *R, const struct expr *e, json_t **out)
 
 static int eval_slice(struct tpl_render *R, const struct expr *e, json_t **out)
 {
-	json_t *a = NULL, *lo = NULL, *hi = NULL;
+	json_t *a = NULL, *lo = NULL, *hi = NULL, *step = NULL;
 	int rv = -1;
 	if (lle_tpl_eval_defined(R, e->a, &a) == 0 && (!e->b || lle_tpl_eval_defined(R, e->b, &lo) == 0) &&
-	    (!e->c || lle_tpl_eval_defined(R, e->c, &hi) == 0))
-		rv = slice(R, e, a, lo, hi, out);
+	    (!e->c || lle_tpl_eval_defined(R, e->c, &hi) == 0) &&
+	    (!e->nargs || lle_tpl_eval_defined(R, e->args[0], &step) == 0))
+		rv = slice(R, e, a, lo, hi, step, out);
 	put(a);
 	put(lo);
 	put(hi);
+	put(step);
 	return rv;
 }
 
@@ -347,6 +455,8 @@ static int eval_method(struct tpl_render *R, const struct expr *e, json_t **out)
 	int rv = eval_args(R, e, av);
 	if (rv == 0) {
 		const struct tpl_builtin *m = lle_tpl_find_method(e->name, json_typeof(self));
+		if (!m && R->lenient)
+			m = lle_tpl_find_chat_method(e->name, json_typeof(self));
 		rv = m ? lle_tpl_call_builtin(R, e, m, self, av, out) : no_such_method(R, e, self);
 		free_args(av, e->nargs);
 	}
@@ -359,8 +469,13 @@ static int eval_filter(struct tpl_render *R, const struct expr *e, json_t **out)
 	json_t *self = NULL, *av[LLE_TPL_MAX_ARGS] = { 0 };
 	if (e->nargs > LLE_TPL_MAX_ARGS)
 		return lle_tpl_render_error(R, e, "too many arguments to '%s'", e->name);
+	if (!e->filter)
+		return lle_tpl_render_error(R, e, "no filter named '%s'", e->name);
 	if (lle_tpl_eval(R, e->a, &self) < 0)
 		return -1;
+	if (!self && R->lenient && !e->filter->accepts_undefined && e->filter->undefined_as_empty &&
+	    !(self = json_string(""))) /* Jinja's Undefined: str() "", len() 0, iterates nothing */
+		return lle_tpl_oom(R);
 	int rv = eval_args(R, e, av);
 	if (rv == 0) {
 		rv = lle_tpl_call_builtin(R, e, e->filter, self, av, out);
@@ -375,11 +490,31 @@ static int eval_test(struct tpl_render *R, const struct expr *e, json_t **out)
 	json_t *a;
 	if (lle_tpl_eval(R, e->a, &a) < 0)
 		return -1;
-	if (!a && !e->test->accepts_undefined)
+	if (!e->test)
+		return put(a), lle_tpl_render_error(R, e, "no test named '%s'", e->name);
+	if (!a && !e->test->accepts_undefined && !R->lenient) /* chat: tests see Jinja's Undefined */
 		return lle_tpl_missing(R, e->a);
-	int yes = e->test->fn(a);
+	json_t *arg = NULL;
+	if (e->nargs && lle_tpl_eval(R, e->args[0], &arg) < 0) {
+		put(a);
+		return -1;
+	}
+	int yes = e->nargs ? e->test->fn2(a, arg) : e->test->fn(a);
 	put(a);
+	put(arg);
 	*out = json_boolean(e->op ? !yes : yes);
+	return 0;
+}
+
+/* An operand of ~, which prints an undefined value as "" in a chat template. */
+static int eval_concat_operand(struct tpl_render *R, const struct expr *e, json_t **out)
+{
+	if (!R->lenient)
+		return lle_tpl_eval_defined(R, e, out);
+	if (lle_tpl_eval(R, e, out) < 0)
+		return -1;
+	if (!*out && !(*out = json_string("")))
+		return lle_tpl_oom(R);
 	return 0;
 }
 
@@ -387,42 +522,84 @@ static int eval_binary(struct tpl_render *R, const struct expr *e, json_t **out)
 {
 	json_t *a = NULL, *b = NULL;
 	int rv = -1;
-	if (lle_tpl_eval_defined(R, e->a, &a) == 0 && lle_tpl_eval_defined(R, e->b, &b) == 0)
+	if (e->op == OP_CONCAT) {
+		if (eval_concat_operand(R, e->a, &a) == 0 && eval_concat_operand(R, e->b, &b) == 0)
+			rv = lle_tpl_binary(R, e, e->op, a, b, out);
+	} else if (lle_tpl_eval_defined(R, e->a, &a) == 0 && lle_tpl_eval_defined(R, e->b, &b) == 0)
 		rv = lle_tpl_binary(R, e, e->op, a, b, out);
 	put(a);
 	put(b);
 	return rv;
 }
 
+/* Jinja's Undefined in a comparison: equal only to another undefined,
+ * containing nothing, contained in no list or string. Others fail. */
+static int compare_undefined(struct tpl_render *R, const struct expr *e, const struct expr *which, int op,
+			     json_t *a, json_t *b, int *result)
+{
+	switch (op) {
+	case OP_EQ: *result = !a && !b; return 0;
+	case OP_NE: *result = !(!a && !b); return 0;
+	case OP_IN:
+	case OP_NOTIN:
+		if (!b || json_is_array(b) || json_is_string(b) || json_is_object(b)) {
+			*result = op == OP_NOTIN;
+			return 0;
+		}
+		break;
+	default: break;
+	}
+	(void)e;
+	return lle_tpl_missing(R, which);
+}
+
 /* a < b < c: each operand evaluated once, stopping at the first false. */
 static int eval_compare(struct tpl_render *R, const struct expr *e, json_t **out)
 {
 	json_t *a, *b = NULL;
-	if (lle_tpl_eval_defined(R, e->a, &a) < 0)
+	const struct expr *ae = e->a;
+	if ((R->lenient ? lle_tpl_eval(R, e->a, &a) : lle_tpl_eval_defined(R, e->a, &a)) < 0)
 		return -1;
 	int result = 1;
 	for (size_t i = 0; i < e->nargs && result; i++) {
-		if (lle_tpl_eval_defined(R, e->args[i], &b) < 0 ||
-		    lle_tpl_compare(R, e, e->ops[i], a, b, &result) < 0) {
-			json_decref(a);
+		int rv = R->lenient ? lle_tpl_eval(R, e->args[i], &b) : lle_tpl_eval_defined(R, e->args[i], &b);
+		if (rv == 0) {
+			if (a && b)
+				rv = lle_tpl_compare(R, e, e->ops[i], a, b, &result);
+			else
+				rv = compare_undefined(R, e, a ? e->args[i] : ae, e->ops[i], a, b, &result);
+		}
+		if (rv < 0) {
+			put(a);
 			put(b);
 			return -1;
 		}
-		json_decref(a);
+		put(a);
 		a = b;
+		ae = e->args[i];
 	}
-	json_decref(a);
+	put(a);
 	*out = json_boolean(result);
+	return 0;
+}
+
+/* A condition's truth: an undefined value is false in a chat template. */
+static int eval_truth(struct tpl_render *R, const struct expr *e, int *truth)
+{
+	json_t *v;
+	if ((R->lenient ? lle_tpl_eval(R, e, &v) : lle_tpl_eval_defined(R, e, &v)) < 0)
+		return -1;
+	*truth = v ? lle_py_truthy(v) : 0;
+	put(v);
 	return 0;
 }
 
 static int eval_not(struct tpl_render *R, const struct expr *e, json_t **out)
 {
-	json_t *a;
-	if (lle_tpl_eval_defined(R, e->a, &a) < 0)
+	int truth;
+	if (eval_truth(R, e->a, &truth) < 0)
 		return -1;
-	*out = json_boolean(!lle_py_truthy(a));
-	json_decref(a);
+	*out = json_boolean(!truth);
 	return 0;
 }
 
@@ -447,24 +624,22 @@ static int truthy(const json_t *v)
 static int eval_logic(struct tpl_render *R, const struct expr *e, json_t **out)
 {
 	json_t *a;
-	if (eval_raw_defined(R, e->a, &a) < 0)
+	if ((R->lenient ? eval_raw(R, e->a, &a) : eval_raw_defined(R, e->a, &a)) < 0)
 		return -1;
-	if (truthy(a) == (e->kind == EXPR_OR)) {
+	if ((a ? truthy(a) : 0) == (e->kind == EXPR_OR)) {
 		*out = a;
 		return 0;
 	}
-	json_decref(a);
-	return eval_raw_defined(R, e->b, out);
+	put(a);
+	return R->lenient ? eval_raw(R, e->b, out) : eval_raw_defined(R, e->b, out);
 }
 
 /* a if cond else b; without else, undefined. */
 static int eval_conditional(struct tpl_render *R, const struct expr *e, json_t **out)
 {
-	json_t *cond;
-	if (lle_tpl_eval_defined(R, e->b, &cond) < 0)
+	int take;
+	if (eval_truth(R, e->b, &take) < 0)
 		return -1;
-	int take = lle_py_truthy(cond);
-	json_decref(cond);
 	if (take)
 		return eval_raw(R, e->a, out);
 	return e->c ? eval_raw(R, e->c, out) : 0;
@@ -486,6 +661,8 @@ static int eval_list(struct tpl_render *R, const struct expr *e, json_t **out)
 			return lle_tpl_oom(R);
 		}
 	}
+	if (e->op == 1 && !(l = lle_tpl_view_new("tuple", l, 0, 0, 0)))
+		return lle_tpl_oom(R);
 	*out = l;
 	return 0;
 }
@@ -503,6 +680,14 @@ static int eval_dict(struct tpl_render *R, const struct expr *e, json_t **out)
 		if (lle_tpl_eval_defined(R, e->args[i], &k) < 0) {
 			json_decref(d);
 			return -1;
+		}
+		if (R->lenient && json_is_integer(k)) {
+			json_t *ks = lle_tpl_str(k);
+			json_decref(k);
+			if (!(k = ks)) {
+				json_decref(d);
+				return lle_tpl_oom(R);
+			}
 		}
 		if (!json_is_string(k)) {
 			lle_tpl_render_error(R, e->args[i], "dict keys must be strings here, not %s",
@@ -546,7 +731,14 @@ static int eval_raw(struct tpl_render *R, const struct expr *e, json_t **out)
 		return 0;
 	case EXPR_NAME: {
 		json_t *v = lookup(R, e->name);
+		const struct tpl_loop *L = R->nloops ? loop_of(R, v) : NULL;
+		if (L) { /* `loop` itself (printed, passed on): the whole object */
+			*out = loop_object(L->i, L->len, L->items);
+			return *out ? 0 : lle_tpl_oom(R);
+		}
 		*out = v ? json_incref(v) : NULL;
+		if (!v && R->lenient && lle_tpl_chat_function(R->t, e->name)) /* `strftime_now is defined` */
+			*out = json_pack("{s:s}", "function", e->name);
 		return 0;
 	}
 	case EXPR_ATTR: rv = eval_attr(R, e, out); break;
@@ -565,6 +757,7 @@ static int eval_raw(struct tpl_render *R, const struct expr *e, json_t **out)
 	case EXPR_LIST: rv = eval_list(R, e, out); break;
 	case EXPR_DICT: rv = eval_dict(R, e, out); break;
 	case EXPR_RANGE: rv = lle_tpl_range(R, e, out); break;
+	case EXPR_CALL: rv = lle_tpl_call(R, e, out); break;
 	}
 	if (rv < 0 && *out) {
 		json_decref(*out);
@@ -575,13 +768,13 @@ static int eval_raw(struct tpl_render *R, const struct expr *e, json_t **out)
 
 /* ---------- statements ---------- */
 
-static int push_var(struct tpl_render *R, const char *name, json_t *v)
+int lle_tpl_push_var(struct tpl_render *R, const char *name, json_t *v)
 {
 	if (R->nvars == R->capvars) {
 		size_t cap = R->capvars ? R->capvars * 2 : 8;
 		struct tpl_var *nv = realloc(R->vars, cap * sizeof(*nv));
 		if (!nv) {
-			json_decref(v);
+			put(v);
 			return lle_tpl_oom(R);
 		}
 		R->vars = nv;
@@ -593,13 +786,11 @@ static int push_var(struct tpl_render *R, const char *name, json_t *v)
 	return 0;
 }
 
-static void pop_vars(struct tpl_render *R, size_t to)
+void lle_tpl_pop_vars(struct tpl_render *R, size_t to)
 {
 	while (R->nvars > to)
-		json_decref(R->vars[--R->nvars].v);
+		put(R->vars[--R->nvars].v);
 }
-
-static int render_nodes(struct tpl_render *R, const struct nodelist *l, struct lle_buf *out);
 
 /* What a for loop iterates: a list's items, a dict's keys, a string's
  * characters. A new array, or NULL (the error set). */
@@ -608,7 +799,7 @@ static json_t *loop_items(struct tpl_render *R, const struct node *n, json_t *it
 	json_t *items;
 	if (json_is_array(it))
 		return json_incref(it);
-	if (json_is_object(it)) {
+	if (json_is_object(it) && !lle_tpl_is_namespace(it)) {
 		items = json_array();
 		const char *k;
 		json_t *v;
@@ -629,37 +820,118 @@ static json_t *loop_items(struct tpl_render *R, const struct node *n, json_t *it
 	return items;
 }
 
+/* The loop variable(s) for item: `for a, b in` unpacks a pair. */
+static int bind_loop_vars(struct tpl_render *R, const struct node *n, json_t *item)
+{
+	if (!n->var2)
+		return lle_tpl_push_var(R, n->var, json_incref(item));
+	item = (json_t *)lle_tpl_unview(item);
+	if (!json_is_array(item) || json_array_size(item) != 2)
+		return lle_tpl_render_error(R, n->e, "cannot unpack %s into two loop variables",
+					    lle_tpl_type_name(item));
+	if (lle_tpl_push_var(R, n->var, json_incref(json_array_get(item, 0))) < 0)
+		return -1;
+	return lle_tpl_push_var(R, n->var2, json_incref(json_array_get(item, 1)));
+}
+
+/* The items `for ... if cond` keeps (a new array, or NULL: the error set). */
+static json_t *filter_items(struct tpl_render *R, const struct node *n, json_t *items)
+{
+	json_t *kept = json_array();
+	size_t base = R->nvars;
+	if (!kept) {
+		lle_tpl_oom(R);
+		return NULL;
+	}
+	for (size_t i = 0; i < json_array_size(items); i++) {
+		json_t *x = json_array_get(items, i);
+		int keep = 0;
+		int rv = bind_loop_vars(R, n, x);
+		if (rv == 0)
+			rv = eval_truth(R, n->cond, &keep);
+		lle_tpl_pop_vars(R, base);
+		if (rv < 0 || (keep && json_array_append(kept, x) < 0)) {
+			if (rv == 0)
+				lle_tpl_oom(R);
+			json_decref(kept);
+			return NULL;
+		}
+	}
+	return kept;
+}
+
+static json_t *loop_object(size_t i, size_t len, json_t *items)
+{
+	json_t *loop = json_pack("{sIsIsIsIsbsbsI}", "index", (json_int_t)i + 1, "index0", (json_int_t)i,
+				 "revindex", (json_int_t)(len - i), "revindex0", (json_int_t)(len - i - 1),
+				 "first", i == 0, "last", i + 1 == len, "length", (json_int_t)len);
+	if (loop && i > 0 && json_object_set(loop, "previtem", json_array_get(items, i - 1)) < 0)
+		loop = (json_decref(loop), NULL);
+	if (loop && i + 1 < len && json_object_set(loop, "nextitem", json_array_get(items, i + 1)) < 0)
+		loop = (json_decref(loop), NULL);
+	return loop;
+}
+
 static int render_for(struct tpl_render *R, const struct node *n, struct lle_buf *out)
 {
 	json_t *it;
-	if (lle_tpl_eval_defined(R, n->e, &it) < 0)
+	if ((R->lenient ? lle_tpl_eval(R, n->e, &it) : lle_tpl_eval_defined(R, n->e, &it)) < 0)
 		return -1;
-	json_t *items = loop_items(R, n, it);
-	json_decref(it);
+	json_t *items = it ? loop_items(R, n, it) : json_array(); /* undefined iterates nothing */
+	put(it);
 	if (!items)
-		return -1;
+		return it ? -1 : lle_tpl_oom(R);
+	if (n->cond) {
+		json_t *kept = filter_items(R, n, items);
+		json_decref(items);
+		if (!(items = kept))
+			return -1;
+	}
 	size_t len = json_array_size(items), base = R->nvars;
 	int rv = 0;
-	for (size_t i = 0; i < len && rv == 0; i++) {
-		json_t *loop = json_pack("{sIsIsIsIsbsbsI}", "index", (json_int_t)i + 1, "index0",
-					 (json_int_t)i, "revindex", (json_int_t)(len - i), "revindex0",
-					 (json_int_t)(len - i - 1), "first", i == 0, "last", i + 1 == len,
-					 "length", (json_int_t)len);
-		if (!loop) {
-			rv = lle_tpl_oom(R);
-			break;
+	json_t *marker = NULL; /* `loop`: read through R->loops */
+	if (n->uses_loop && len) {
+		if (R->nloops == R->caploops) {
+			size_t cap = R->caploops ? R->caploops * 2 : 4;
+			struct tpl_loop *nl = realloc(R->loops, cap * sizeof(*nl));
+			if (!nl) {
+				json_decref(items);
+				return lle_tpl_oom(R);
+			}
+			R->loops = nl;
+			R->caploops = cap;
 		}
-		if (push_var(R, "loop", loop) < 0 ||
-		    push_var(R, n->var, json_incref(json_array_get(items, i))) < 0) {
+		if (!(marker = json_object())) {
+			json_decref(items);
+			return lle_tpl_oom(R);
+		}
+		R->loops[R->nloops++] = (struct tpl_loop){ marker, items, 0, len };
+	}
+	for (size_t i = 0; i < len && rv == 0; i++) {
+		if (marker)
+			R->loops[R->nloops - 1].i = i;
+		if ((marker && lle_tpl_push_var(R, "loop", json_incref(marker)) < 0) ||
+		    bind_loop_vars(R, n, json_array_get(items, i)) < 0) {
 			rv = -1;
 			break;
 		}
 		/* a {% set %} inside the body does not outlive the iteration */
-		rv = render_nodes(R, &n->body, out);
-		pop_vars(R, base);
+		rv = lle_tpl_render_nodes(R, &n->body, out);
+		lle_tpl_pop_vars(R, base);
+		if (R->loopctl == 1) {
+			R->loopctl = 0;
+			break;
+		}
+		R->loopctl = 0;
 	}
-	pop_vars(R, base);
+	lle_tpl_pop_vars(R, base);
+	if (marker) {
+		R->nloops--;
+		json_decref(marker);
+	}
 	json_decref(items);
+	if (rv == 0 && len == 0 && n->else_body.n)
+		rv = lle_tpl_render_nodes(R, &n->else_body, out);
 	return rv;
 }
 
@@ -667,39 +939,147 @@ static int render_if(struct tpl_render *R, const struct node *n, struct lle_buf 
 {
 	for (size_t b = 0; b < n->nbranches; b++) {
 		int take = 1;
-		if (n->conds[b]) {
-			json_t *v;
-			if (lle_tpl_eval_defined(R, n->conds[b], &v) < 0)
-				return -1;
-			take = lle_py_truthy(v);
-			json_decref(v);
-		}
+		if (n->conds[b] && eval_truth(R, n->conds[b], &take) < 0)
+			return -1;
 		if (take)
-			return render_nodes(R, &n->bodies[b], out);
+			return lle_tpl_render_nodes(R, &n->bodies[b], out);
 	}
 	return 0;
 }
 
-static int render_nodes(struct tpl_render *R, const struct nodelist *l, struct lle_buf *out)
+/* {% set ns.attr = value %}: only a namespace() takes attributes. */
+static int render_set_attr(struct tpl_render *R, const struct node *n, json_t *v)
 {
-	for (size_t i = 0; i < l->n; i++) {
+	json_t *ns = lookup(R, n->var);
+	if (!lle_tpl_is_namespace(ns)) {
+		put(v);
+		return lle_tpl_render_error(R, n->e, "cannot assign attribute on non-namespace object");
+	}
+	if (!v) /* Jinja stores the Undefined; reading it back gives undefined too */
+		return json_object_del(ns, n->var2), 0;
+	if (json_object_set_new(ns, n->var2, v) < 0)
+		return lle_tpl_oom(R);
+	return 0;
+}
+
+static int render_set(struct tpl_render *R, const struct node *n, struct lle_buf *out)
+{
+	json_t *v = NULL;
+	if (n->kind == NODE_SET_BLOCK) {
+		struct lle_buf b = LLE_BUF_INIT;
+		if (lle_tpl_render_nodes(R, &n->body, &b) < 0) {
+			lle_buf_free(&b);
+			return -1;
+		}
+		if (!(v = lle_tpl_buf_to_str(&b)))
+			return lle_tpl_oom(R);
+		return lle_tpl_push_var(R, n->var, v);
+	}
+	(void)out;
+	if ((R->lenient ? eval_raw(R, n->e, &v) : eval_raw_defined(R, n->e, &v)) < 0)
+		return -1;
+	if (n->var2)
+		return render_set_attr(R, n, v);
+	return lle_tpl_push_var(R, n->var, v);
+}
+
+static int print_expr(struct tpl_render *R, const struct expr *e, struct lle_buf *out);
+
+/* {{ a + b + c }}: the operands of a chain of '+' (left-associated),
+ * evaluated in order; all strings are printed one after the other, anything
+ * else is added up as eval_binary would. Chat templates build each turn so,
+ * and the intermediate strings would copy the turn once per '+'. */
+static int print_sum(struct tpl_render *R, const struct expr *e, struct lle_buf *out)
+{
+	enum { MAXLEAVES = 16 };
+	const struct expr *leaf[MAXLEAVES];
+	size_t n = 0;
+	const struct expr *x = e;
+	while (x->kind == EXPR_BINARY && x->op == OP_ADD && n + 1 < MAXLEAVES) {
+		leaf[n++] = x->b;
+		x = x->a;
+	}
+	leaf[n++] = x; /* leaf[n - 1] is the first operand */
+	json_t *v[MAXLEAVES] = { 0 };
+	int rv = 0, strings = 1;
+	for (size_t i = n; i-- > 0 && rv == 0;) {
+		rv = lle_tpl_eval_defined(R, leaf[i], &v[i]);
+		strings &= rv == 0 && json_is_string(v[i]);
+	}
+	if (rv == 0 && strings) {
+		for (size_t i = n; i-- > 0;)
+			lle_buf_add(out, json_string_value(v[i]), json_string_length(v[i]));
+	} else if (rv == 0) {
+		json_t *acc = json_incref(v[n - 1]), *next = NULL;
+		const struct expr *op = e;
+		for (size_t i = n - 1; i-- > 0 && rv == 0;) {
+			/* the node whose right operand is leaf[i] */
+			op = e;
+			for (size_t k = 0; k < i; k++)
+				op = op->a;
+			rv = lle_tpl_binary(R, op, OP_ADD, acc, v[i], &next);
+			json_decref(acc);
+			acc = rv == 0 ? next : NULL;
+		}
+		if (rv == 0) {
+			lle_tpl_print(out, acc, 0);
+			json_decref(acc);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		put(v[i]);
+	if (rv == 0 && out->oom)
+		return lle_tpl_oom(R);
+	return rv;
+}
+
+/* {{ e }}: ~ chains and + chains of strings print their operands directly. */
+static int print_expr(struct tpl_render *R, const struct expr *e, struct lle_buf *out)
+{
+	if (e->kind == EXPR_BINARY && e->op == OP_CONCAT) {
+		/* str(a) ~ str(b): an undefined operand is "" in a chat template */
+		for (int side = 0; side < 2; side++) {
+			const struct expr *x = side ? e->b : e->a;
+			if (x->kind == EXPR_BINARY && (x->op == OP_CONCAT || x->op == OP_ADD)) {
+				if (print_expr(R, x, out) < 0)
+					return -1;
+				continue;
+			}
+			json_t *v;
+			if (eval_concat_operand(R, x, &v) < 0)
+				return -1;
+			lle_tpl_print(out, v, 0);
+			json_decref(v);
+		}
+		return out->oom ? lle_tpl_oom(R) : 0;
+	}
+	if (e->kind == EXPR_BINARY && e->op == OP_ADD)
+		return print_sum(R, e, out);
+	json_t *v = NULL;
+	if ((R->lenient ? eval_raw(R, e, &v) : eval_raw_defined(R, e, &v)) < 0)
+		return -1;
+	if (v) /* an undefined value prints as "" in a chat template */
+		lle_tpl_print(out, v, 0);
+	put(v);
+	return out->oom ? lle_tpl_oom(R) : 0;
+}
+
+int lle_tpl_render_nodes(struct tpl_render *R, const struct nodelist *l, struct lle_buf *out)
+{
+	for (size_t i = 0; i < l->n && !R->loopctl; i++) {
 		const struct node *n = l->v[i];
-		json_t *v = NULL;
 		switch (n->kind) {
 		case NODE_TEXT:
 			if (lle_buf_add(out, n->text, n->len) < 0)
 				return lle_tpl_oom(R);
 			break;
 		case NODE_OUTPUT:
-			if (eval_raw_defined(R, n->e, &v) < 0)
+			if (print_expr(R, n->e, out) < 0)
 				return -1;
-			lle_tpl_print(out, v, 0);
-			json_decref(v);
-			if (out->oom)
-				return lle_tpl_oom(R);
 			break;
 		case NODE_SET:
-			if (eval_raw_defined(R, n->e, &v) < 0 || push_var(R, n->var, v) < 0)
+		case NODE_SET_BLOCK:
+			if (render_set(R, n, out) < 0)
 				return -1;
 			break;
 		case NODE_IF:
@@ -708,6 +1088,13 @@ static int render_nodes(struct tpl_render *R, const struct nodelist *l, struct l
 			break;
 		case NODE_FOR:
 			if (render_for(R, n, out) < 0)
+				return -1;
+			break;
+		case NODE_BREAK: R->loopctl = 1; break;
+		case NODE_CONTINUE: R->loopctl = 2; break;
+		case NODE_MACRO: break; /* called by name (template_chat.c) */
+		case NODE_GENERATION:
+			if (lle_tpl_render_nodes(R, &n->body, out) < 0)
 				return -1;
 			break;
 		}
@@ -724,10 +1111,12 @@ char *lle_tpl_render(const struct lle_tpl *t, const json_t *doc, const char *who
 	R.doc = doc;
 	R.who = who;
 	R.err = err;
+	R.lenient = t->chat;
 	struct lle_buf out = LLE_BUF_INIT;
-	int rv = render_nodes(&R, &t->root, &out);
-	pop_vars(&R, 0);
+	int rv = lle_tpl_render_nodes(&R, &t->root, &out);
+	lle_tpl_pop_vars(&R, 0);
 	free(R.vars);
+	free(R.loops);
 	if (rv < 0) {
 		lle_buf_free(&out);
 		return NULL;

@@ -9,6 +9,9 @@
  *   template_ops.c       operators: arithmetic (Python's, checked), comparison,
  *                        membership; value helpers
  *   template_builtins.c  the tables of filters, methods and tests, and range()
+ *   template_chat.c      chat templates only: calls (macros, namespace(),
+ *                        raise_exception(), strftime_now()), tojson, and the
+ *                        filters, tests and methods only they have
  *
  * Callers use template.h only. Values are jansson values taken as the
  * Python values json.loads gives; "undefined" is a NULL value. */
@@ -44,6 +47,7 @@ enum expr_kind {
 	EXPR_LIST,             /* [args] */
 	EXPR_DICT,             /* {args[0]: args[1], args[2]: args[3], ...} */
 	EXPR_RANGE,            /* range(args) */
+	EXPR_CALL,             /* name(args): a macro or a chat global (template_chat.c) */
 };
 
 enum binop {
@@ -71,7 +75,14 @@ struct expr {
 	size_t pos, end;       /* source span, for messages */
 };
 
-enum node_kind { NODE_TEXT, NODE_OUTPUT, NODE_IF, NODE_FOR, NODE_SET };
+enum node_kind {
+	NODE_TEXT, NODE_OUTPUT, NODE_IF, NODE_FOR, NODE_SET,
+	/* chat templates only (lle_tpl_compile_chat) */
+	NODE_BREAK, NODE_CONTINUE,
+	NODE_SET_BLOCK,        /* {% set var %}body{% endset %} */
+	NODE_MACRO,            /* {% macro var(params) %}body{% endmacro %}: defines, renders nothing */
+	NODE_GENERATION,       /* transformers' {% generation %}body{% endgeneration %} */
+};
 
 struct node;
 struct nodelist {
@@ -88,12 +99,23 @@ struct node {
 	struct expr **conds;   /* NODE_IF: one per branch; NULL for else */
 	struct nodelist *bodies;
 	size_t nbranches;
-	struct nodelist body;  /* NODE_FOR */
+	struct nodelist body;  /* NODE_FOR, NODE_SET_BLOCK, NODE_MACRO, NODE_GENERATION */
+	char *var2;            /* NODE_FOR: the second name of `for a, b in`; NODE_SET: the
+				  attribute of `set ns.attr =` (var the namespace) */
+	struct expr *cond;     /* NODE_FOR: `for x in xs if cond` */
+	struct nodelist else_body;  /* NODE_FOR: {% else %}, rendered when nothing was iterated */
+	char **params;         /* NODE_MACRO: parameter names */
+	struct expr **defaults;/* NODE_MACRO: their defaults (NULL: none) */
+	size_t nparams;
+	int uses_loop;         /* NODE_FOR: `loop` appears in the tag or body (else none is made) */
 };
 
 struct lle_tpl {
 	char *src;
 	struct nodelist root;
+	int chat;              /* compiled by lle_tpl_compile_chat */
+	const struct node **macros;  /* NODE_MACROs anywhere in the tree, by name */
+	size_t nmacros;
 };
 
 /* ---------- lexing (template_lex.c) ---------- */
@@ -124,6 +146,8 @@ struct tpl_parser {
 	int failed;            /* an error is set: later ones are dropped */
 	size_t p, lim;         /* the tag being parsed: [p, lim) */
 	struct token tok;      /* the current token */
+	int chat;              /* chat template syntax and environment */
+	struct lle_tpl *tpl;   /* being compiled (macros are registered on it) */
 };
 
 /* "WHO: at character N: MESSAGE" (code LLE_EXIT_CONFIG); only the first
@@ -148,6 +172,8 @@ char *lle_tpl_tok_name(struct tpl_parser *P, const char *expected);
 void lle_tpl_expr_free(struct expr *e);
 /* An expression from the current token on; NULL (the error set) if none. */
 struct expr *lle_tpl_parse_expression(struct tpl_parser *P);
+/* An expression without `a if b else c` (a for loop's list, which `if` filters). */
+struct expr *lle_tpl_parse_or(struct tpl_parser *P);
 /* The rest of the tag, after the current token, as exactly one expression. */
 struct expr *lle_tpl_parse_rest_as_expression(struct tpl_parser *P);
 /* The current token must be op: read past it. */
@@ -160,6 +186,13 @@ struct tpl_var {
 	json_t *v;             /* owned reference */
 };
 
+/* A for loop being rendered: `loop` is its marker (one object per loop,
+ * not per item), read field by field (template_eval.c). */
+struct tpl_loop {
+	json_t *marker, *items;
+	size_t i, len;
+};
+
 struct tpl_render {
 	const struct lle_tpl *t;
 	const json_t *doc;
@@ -167,6 +200,11 @@ struct tpl_render {
 	struct lle_err *err;
 	struct tpl_var *vars;  /* locals, innermost last */
 	size_t nvars, capvars;
+	int lenient;           /* chat: Jinja's default Undefined (prints "", is false) */
+	int loopctl;           /* chat: 1 after {% break %}, 2 after {% continue %} */
+	int depth;             /* macro call depth */
+	struct tpl_loop *loops;  /* the for loops being rendered, innermost last */
+	size_t nloops, caploops;
 };
 
 /* "WHO: MESSAGE (at character N)" (code LLE_EXIT_DATA); e may be NULL.
@@ -189,6 +227,24 @@ int lle_tpl_eval_defined(struct tpl_render *R, const struct expr *e, json_t **ou
 int lle_tpl_subscript(struct tpl_render *R, const struct expr *e, json_t *base, json_t *key,
 		      json_t **out);
 
+/* Render nodes (template_eval.c), for macro calls. */
+int lle_tpl_render_nodes(struct tpl_render *R, const struct nodelist *l, struct lle_buf *out);
+int lle_tpl_push_var(struct tpl_render *R, const char *name, json_t *v); /* v stolen */
+void lle_tpl_pop_vars(struct tpl_render *R, size_t to);
+
+/* ---------- chat templates (template_chat.c) ---------- */
+
+/* name(args) (EXPR_CALL): a macro, namespace(), raise_exception(),
+ * strftime_now(). */
+int lle_tpl_call(struct tpl_render *R, const struct expr *e, json_t **out);
+/* Whether name is a function a chat template may call (checked when compiling). */
+int lle_tpl_chat_function(const struct lle_tpl *t, const char *name);
+/* Namespaces are dicts marked with a key no document has. */
+int lle_tpl_is_namespace(const json_t *v);
+/* json.dumps(v, ensure_ascii=False, indent, separators, sort_keys) as Python writes it. */
+int lle_tpl_json_dumps(struct lle_buf *out, const json_t *v, long long indent, const char *item_sep,
+		       const char *key_sep, int sort_keys, int level);
+
 /* ---------- views (template_eval.c) ---------- */
 
 /* range(), dict.keys() and dict.values() give Python objects that are not
@@ -199,6 +255,11 @@ int lle_tpl_subscript(struct tpl_render *R, const struct expr *e, json_t *base, 
  * literals, and/or and if-else keep the view itself. */
 json_t *lle_tpl_view_new(const char *kind, json_t *items, long long start, long long stop,
 			 long long step); /* items stolen; NULL out of memory */
+/* Python's inf, -inf or nan (z not finite), which JSON cannot hold: a
+ * view that prints as Python prints it; operators refuse it. NULL: out of memory. */
+json_t *lle_tpl_nonfinite(double z);
+/* The items of a view (a tuple inside a list, say), or v itself. */
+const json_t *lle_tpl_unview(const json_t *v);
 /* str(v) (repr: repr(v)) as Python prints it, views included. */
 int lle_tpl_print(struct lle_buf *out, const json_t *v, int repr);
 
@@ -242,11 +303,15 @@ struct tpl_builtin {
 	unsigned char accepts_undefined;
 	lle_tpl_builtin_fn fn;
 	const char *const *keywords;        /* keyword arguments it takes, NULL-ended; or NULL */
+	unsigned char undefined_as_empty;   /* chat: an undefined value filters as "" (Jinja's
+					       Undefined is "" as str, 0 long, iterates nothing) */
 };
 struct tpl_test {
 	const char *name;
 	unsigned char accepts_undefined;
 	int (*fn)(const json_t *v);
+	unsigned char nargs;   /* 1: fn2 with the argument (equalto x) */
+	int (*fn2)(const json_t *v, const json_t *arg);
 };
 
 enum { LLE_TPL_MAX_ARGS = 4 };
@@ -257,6 +322,10 @@ const struct tpl_builtin *lle_tpl_find_method(const char *name, json_type t);
 /* Whether any type has a method `name` (checked when compiling). */
 int lle_tpl_method_exists(const char *name);
 const struct tpl_test *lle_tpl_find_test(const char *name);
+/* The filters, methods and tests only chat templates have (template_chat.c). */
+const struct tpl_builtin *lle_tpl_find_chat_filter(const char *name);
+const struct tpl_builtin *lle_tpl_find_chat_method(const char *name, json_type t);
+const struct tpl_test *lle_tpl_find_chat_test(const char *name);
 /* range(args): a view of its items (see views above). */
 int lle_tpl_range(struct tpl_render *R, const struct expr *e, json_t **out);
 

@@ -88,17 +88,34 @@ static size_t find_tag_end(const char *s, size_t n, size_t inner, char kind)
 	return n;
 }
 
-/* The text [from, to) with whitespace stripped on the sides that ask for it. */
+/* The text [from, to) with whitespace stripped on the sides that ask for it.
+ * lstrip_line: Jinja's lstrip_blocks before a statement or comment tag:
+ * spaces and tabs between the line's start and the tag go, when nothing
+ * else is there and the text starts a line (after a newline in it, or
+ * `line_starting`: at the template's start or after a tag whose end took a
+ * newline). */
 static int push_text(struct tpl_parser *P, struct segments *out, size_t from, size_t to, int lstrip,
-		     int rstrip)
+		     int rstrip, int lstrip_line, int line_starting)
 {
 	const char *s = P->src;
 	if (lstrip)
 		while (from < to && is_space(s[from]))
 			from++;
-	if (rstrip)
+	if (rstrip) {
 		while (to > from && is_space(s[to - 1]))
 			to--;
+	} else if (lstrip_line) {
+		size_t l = to;
+		while (l > from && s[l - 1] != '\n')
+			l--;
+		if (l > from || line_starting) {
+			size_t q = l;
+			while (q < to && is_space(s[q]))
+				q++;
+			if (q == to)
+				to = l;
+		}
+	}
 	if (to > from)
 		return segment_push(P, out, SEG_TEXT, from, to - from);
 	return 0;
@@ -108,7 +125,7 @@ int lle_tpl_split_segments(struct tpl_parser *P, struct segments *out)
 {
 	const char *s = P->src;
 	size_t n = strlen(s), i = 0, text = 0;
-	int lstrip_next = 0;
+	int lstrip_next = 0, line_starting = 1;
 	while (i < n) {
 		if (s[i] != '{' || i + 1 >= n || (s[i + 1] != '{' && s[i + 1] != '%' && s[i + 1] != '#')) {
 			i++;
@@ -116,14 +133,23 @@ int lle_tpl_split_segments(struct tpl_parser *P, struct segments *out)
 		}
 		char kind = s[i + 1];
 		size_t open = i, inner = i + 2;
-		int rstrip_prev = 0;
+		int rstrip_prev = 0, plus = 0;
 		if (inner < n && s[inner] == '-') {
 			rstrip_prev = 1;
 			inner++;
 		} else if (inner < n && s[inner] == '+') {
+			plus = 1;
 			inner++;
 		}
-		if (push_text(P, out, text, open, lstrip_next, rstrip_prev) < 0)
+		if (lstrip_next) { /* the previous tag's '-' takes the whitespace, newlines included */
+			size_t from = text;
+			while (text < open && is_space(s[text]))
+				text++;
+			if (text > from)
+				line_starting = s[text - 1] == '\n';
+		}
+		if (push_text(P, out, text, open, 0, rstrip_prev, P->chat && !plus && kind != '{',
+			      line_starting) < 0)
 			return -1;
 		size_t close = find_tag_end(s, n, inner, kind);
 		if (close >= n)
@@ -131,18 +157,29 @@ int lle_tpl_split_segments(struct tpl_parser *P, struct segments *out)
 						    kind == '{' ? "{{" : kind == '%' ? "{%" : "{#");
 		size_t inner_end = close;
 		lstrip_next = 0;
+		plus = 0;
 		if (inner_end > inner && s[inner_end - 1] == '-') {
 			lstrip_next = 1;
 			inner_end--;
 		} else if (inner_end > inner && s[inner_end - 1] == '+') {
+			plus = 1;
 			inner_end--;
 		}
 		if (kind != '#' && segment_push(P, out, kind == '{' ? SEG_OUTPUT : SEG_STATEMENT, inner,
 						inner_end - inner) < 0)
 			return -1;
 		i = text = close + 2;
+		line_starting = 0;
+		/* trim_blocks: the newline right after a statement or comment tag goes */
+		if (P->chat && kind != '{' && !lstrip_next && !plus && text < n && s[text] == '\n') {
+			i = ++text;
+			line_starting = 1;
+		}
 	}
-	return push_text(P, out, text, n, lstrip_next, 0);
+	if (lstrip_next)
+		while (text < n && is_space(s[text]))
+			text++;
+	return push_text(P, out, text, n, 0, 0, 0, 0);
 }
 
 /* ---------- tokens ---------- */

@@ -59,7 +59,7 @@ json_t *lle_tpl_str(const json_t *v)
 	if (json_is_string(v))
 		return json_incref((json_t *)v);
 	struct lle_buf b = LLE_BUF_INIT;
-	if (lle_py_str(&b, v) < 0) {
+	if (lle_tpl_print(&b, v, 0) < 0) {
 		lle_buf_free(&b);
 		return NULL;
 	}
@@ -95,10 +95,8 @@ long long lle_tpl_str_find(const char *s, size_t n, const char *sub, size_t m)
 
 int lle_tpl_float(struct tpl_render *R, const struct expr *e, double z, json_t **out)
 {
-	if (!isfinite(z))
-		return lle_tpl_render_error(R, e, "float result is %s, which templates cannot represent",
-					    isnan(z) ? "nan" : "infinite");
-	*out = json_real(z);
+	(void)e;
+	*out = isfinite(z) ? json_real(z) : lle_tpl_nonfinite(z);
 	return *out ? 0 : lle_tpl_oom(R);
 }
 
@@ -260,8 +258,8 @@ static int repeat(struct tpl_render *R, const struct expr *e, json_t *seq, long 
 static int concat(struct tpl_render *R, json_t *a, json_t *b, json_t **out)
 {
 	struct lle_buf buf = LLE_BUF_INIT;
-	lle_py_str(&buf, a);
-	lle_py_str(&buf, b);
+	lle_tpl_print(&buf, a, 0);
+	lle_tpl_print(&buf, b, 0);
 	*out = lle_tpl_buf_to_str(&buf);
 	return *out ? 0 : lle_tpl_oom(R);
 }

@@ -114,7 +114,7 @@ static int parse_keyword_arg(struct tpl_parser *P, struct expr *e, const char *c
 	size_t pos = P->tok.pos;
 	int known = 0;
 	for (const char *const *k = keywords; k && *k; k++)
-		known |= !strcmp(*k, name);
+		known |= !strcmp(*k, name) || !strcmp(*k, "*");
 	if (!known) {
 		if (keywords)
 			lle_tpl_syntax_error(P, pos, "unsupported keyword argument '%s'", name);
@@ -199,7 +199,12 @@ static struct expr *parse_name(struct tpl_parser *P)
 	e->end = pos + P->tok.len;
 	if (lle_tpl_lex(P) < 0)
 		goto fail;
-	if (e->kind == EXPR_NAME && lle_tpl_tok_is_op(P, "(")) {
+	if (e->kind == EXPR_NAME && lle_tpl_tok_is_op(P, "(") && P->chat && strcmp(e->name, "range")) {
+		static const char *const any[] = { "*", NULL };
+		e->kind = EXPR_CALL;
+		if (parse_call_args(P, e, any) < 0)
+			goto fail;
+	} else if (e->kind == EXPR_NAME && lle_tpl_tok_is_op(P, "(")) {
 		if (strcmp(e->name, "range")) {
 			lle_tpl_syntax_error(P, pos, "unsupported function call '%s'", e->name);
 			goto fail;
@@ -323,7 +328,8 @@ fail:
 	return NULL;
 }
 
-/* ( expr ) with the '(' current: the span grows to the parentheses. */
+/* ( expr ) with the '(' current: the span grows to the parentheses. In a
+ * chat template, (a, b) and (a,) are tuples, which behave as lists here. */
 static struct expr *parse_parenthesized(struct tpl_parser *P)
 {
 	size_t pos = P->tok.pos;
@@ -333,8 +339,27 @@ static struct expr *parse_parenthesized(struct tpl_parser *P)
 	if (!e)
 		return NULL;
 	if (lle_tpl_tok_is_op(P, ",")) {
-		lle_tpl_syntax_error(P, P->tok.pos, "tuples are not supported");
-		goto fail;
+		if (!P->chat) {
+			lle_tpl_syntax_error(P, P->tok.pos, "tuples are not supported");
+			goto fail;
+		}
+		struct expr *t = new_expr(P, EXPR_LIST, pos);
+		if (t)
+			t->op = 1; /* a tuple: prints as (a, b) */
+		if (!t || expr_add_arg(P, t, e) < 0) {
+			lle_tpl_expr_free(t);
+			goto fail;
+		}
+		e = t;
+		while (lle_tpl_tok_is_op(P, ",")) {
+			if (lle_tpl_lex(P) < 0)
+				goto fail;
+			if (lle_tpl_tok_is_op(P, ")"))
+				break;
+			struct expr *x = lle_tpl_parse_expression(P);
+			if (!x || expr_add_arg(P, e, x) < 0)
+				goto fail;
+		}
 	}
 	size_t end = P->tok.pos + 1;
 	if (lle_tpl_expect_op(P, ")") < 0)
@@ -388,7 +413,7 @@ static struct expr *parse_attribute(struct tpl_parser *P, struct expr *e)
 		goto fail;
 	}
 	int call = lle_tpl_tok_is_op(P, "(");
-	if (call && !lle_tpl_method_exists(n)) {
+	if (call && !P->chat && !lle_tpl_method_exists(n)) { /* chat: an error when called */
 		lle_tpl_syntax_error(P, npos, "unsupported method '%s'", n);
 		free(n);
 		goto fail;
@@ -401,7 +426,8 @@ static struct expr *parse_attribute(struct tpl_parser *P, struct expr *e)
 	m->name = n;
 	m->a = e;
 	m->end = nend;
-	if (call && parse_call_args(P, m, NULL) < 0) {
+	static const char *const any[] = { "*", NULL };
+	if (call && parse_call_args(P, m, P->chat ? any : NULL) < 0) {
 		lle_tpl_expr_free(m);
 		return NULL;
 	}
@@ -414,7 +440,7 @@ fail:
 /* [i], [i:j], [:j], [i:] after e, with the '[' current. */
 static struct expr *parse_subscript(struct tpl_parser *P, struct expr *e)
 {
-	struct expr *lo = NULL, *hi = NULL;
+	struct expr *lo = NULL, *hi = NULL, *step = NULL;
 	int slice = 0;
 	if (lle_tpl_lex(P) < 0)
 		goto fail;
@@ -424,11 +450,17 @@ static struct expr *parse_subscript(struct tpl_parser *P, struct expr *e)
 		slice = 1;
 		if (lle_tpl_lex(P) < 0)
 			goto fail;
-		if (!lle_tpl_tok_is_op(P, "]") && !(hi = lle_tpl_parse_expression(P)))
+		if (!lle_tpl_tok_is_op(P, "]") && !lle_tpl_tok_is_op(P, ":") && !(hi = lle_tpl_parse_expression(P)))
 			goto fail;
 		if (lle_tpl_tok_is_op(P, ":")) {
-			lle_tpl_syntax_error(P, P->tok.pos, "slice steps are not supported");
-			goto fail;
+			if (!P->chat) {
+				lle_tpl_syntax_error(P, P->tok.pos, "slice steps are not supported");
+				goto fail;
+			}
+			if (lle_tpl_lex(P) < 0)
+				goto fail;
+			if (!lle_tpl_tok_is_op(P, "]") && !(step = lle_tpl_parse_expression(P)))
+				goto fail;
 		}
 	}
 	size_t end = P->tok.pos + 1;
@@ -441,8 +473,13 @@ static struct expr *parse_subscript(struct tpl_parser *P, struct expr *e)
 	x->b = lo;
 	x->c = hi;
 	x->end = end;
+	if (step && expr_add_arg(P, x, step) < 0) { /* a[b:c:step]: the step is args[0] */
+		lle_tpl_expr_free(x);
+		return NULL;
+	}
 	return x;
 fail:
+	lle_tpl_expr_free(step);
 	lle_tpl_expr_free(lo);
 	lle_tpl_expr_free(hi);
 	lle_tpl_expr_free(e);
@@ -475,7 +512,9 @@ static struct expr *parse_filter(struct tpl_parser *P, struct expr *e)
 	if (!n)
 		goto fail;
 	const struct tpl_builtin *f = lle_tpl_find_filter(n);
-	if (!f) {
+	if (!f && P->chat)
+		f = lle_tpl_find_chat_filter(n);
+	if (!f && !P->chat) { /* chat: Jinja fails only when such a filter runs */
 		lle_tpl_syntax_error(P, P->tok.pos, "unsupported filter '%s'", n);
 		free(n);
 		goto fail;
@@ -489,7 +528,9 @@ static struct expr *parse_filter(struct tpl_parser *P, struct expr *e)
 	x->filter = f;
 	x->a = e;
 	x->end = P->tok.pos + P->tok.len;
-	if (lle_tpl_lex(P) < 0 || (lle_tpl_tok_is_op(P, "(") && parse_call_args(P, x, f->keywords) < 0)) {
+	static const char *const any[] = { "*", NULL };
+	if (lle_tpl_lex(P) < 0 ||
+	    (lle_tpl_tok_is_op(P, "(") && parse_call_args(P, x, f ? f->keywords : any) < 0)) {
 		lle_tpl_expr_free(x);
 		return NULL;
 	}
@@ -514,7 +555,9 @@ static struct expr *parse_test(struct tpl_parser *P, struct expr *e)
 	if (!n)
 		goto fail;
 	const struct tpl_test *test = lle_tpl_find_test(n);
-	if (!test) {
+	if (!test && P->chat)
+		test = lle_tpl_find_chat_test(n);
+	if (!test && !P->chat) {
 		lle_tpl_syntax_error(P, P->tok.pos, "unsupported test '%s'", n);
 		free(n);
 		goto fail;
@@ -530,6 +573,28 @@ static struct expr *parse_test(struct tpl_parser *P, struct expr *e)
 	x->a = e;
 	x->end = P->tok.pos + P->tok.len;
 	if (lle_tpl_lex(P) < 0) {
+		lle_tpl_expr_free(x);
+		return NULL;
+	}
+	/* an argument: `is equalto(x)` or, as Jinja reads it, `is equalto x` */
+	if (lle_tpl_tok_is_op(P, "(")) {
+		if (parse_call_args(P, x, NULL) < 0) {
+			lle_tpl_expr_free(x);
+			return NULL;
+		}
+	} else if ((P->tok.kind == TOK_NAME && !lle_tpl_tok_is_name(P, "else") && !lle_tpl_tok_is_name(P, "or") &&
+		    !lle_tpl_tok_is_name(P, "and")) || P->tok.kind == TOK_STRING || P->tok.kind == TOK_INT ||
+		   P->tok.kind == TOK_FLOAT || lle_tpl_tok_is_op(P, "[") || lle_tpl_tok_is_op(P, "{")) {
+		struct expr *a = parse_postfix(P, parse_primary(P));
+		if (!a || expr_add_arg(P, x, a) < 0) {
+			lle_tpl_expr_free(x);
+			return NULL;
+		}
+		x->end = a->end;
+	}
+	if (test && x->nargs != test->nargs) {
+		lle_tpl_syntax_error(P, x->pos, "test '%s' takes %u argument%s", n, test->nargs,
+				     test->nargs == 1 ? "" : "s");
 		lle_tpl_expr_free(x);
 		return NULL;
 	}
@@ -762,6 +827,11 @@ static struct expr *parse_and(struct tpl_parser *P)
 static struct expr *parse_or(struct tpl_parser *P)
 {
 	return parse_logic_level(P, parse_and, "or", EXPR_OR);
+}
+
+struct expr *lle_tpl_parse_or(struct tpl_parser *P)
+{
+	return parse_or(P);
 }
 
 /* a if cond [else b], repeatable. */

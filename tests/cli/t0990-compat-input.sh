@@ -55,8 +55,8 @@ for task, args in want.items():
     assert got == args, (task, got)
 PY
 
-expect "gen_prefix with --apply-chat-template is refused" 3 llm-eval $GP $CHAT --tasks compat_gp_gen \
-	--output "$T/gpc" && err_has "task 'compat_gp_gen': gen_prefix with --apply-chat-template is not supported"
+expect "gen_prefix with a llama.cpp built-in chat template is refused" 3 llm-eval $GP $CHAT --tasks compat_gp_gen \
+	--output "$T/gpc" && err_has "task 'compat_gp_gen': gen_prefix with --apply-chat-template needs a Jinja chat template"
 
 expect "multiple-input tasks run" 0 llm-eval $MI $RUN --tasks compat_idx,compat_wino --output "$T/mi"
 check "multiple-input requests and scores are the harness's" python3 - "$T/mi" "$TOP/tests/compat/multiple_input/data" <<'PY'

@@ -401,7 +401,7 @@ TEST(fixture_task_local_data_and_seeded_examples)
 	CHECK_STREQ(rq.context, "Add the numbers.\n\nQ: 7 + 2\nA: 9\n\nQ: 1 + 1\nA: 2\n\nQ: 2 + 2\nA:");
 	CHECK_STREQ(json_string_value(rq.gold), "4");
 	lle_requests_free(&rq);
-	struct lle_prompt_opts brief = { "Be brief.", 0, 0 };
+	struct lle_prompt_opts brief = { .system_instruction = "Be brief." };
 	CHECK(lle_task_build(t, fs, json_array_get(docs, 1), 1, &brief, &rq, &e) == 0);
 	CHECK_STREQ(rq.context, "Be brief.\n\nAdd the numbers.\n\nQ: 1 + 1\nA: 2\n\nQ: 3 + 3\nA: 6\n\nQ: 5 + 1\nA:");
 	lle_requests_free(&rq);
@@ -445,7 +445,7 @@ TEST(chat_messages_as_the_harness_builds_them)
 	json_t *docs = first_docs(t, &none, 1, &e);
 	for (int multiturn = 0; multiturn < 2; multiturn++) {
 		struct lle_fewshot *fs = lle_fewshot_open(t, &none, 2, LLE_FEWSHOT_SEED, &e);
-		struct lle_prompt_opts o = { NULL, 1, multiturn };
+		struct lle_prompt_opts o = { .apply_chat_template = 1, .fewshot_as_multiturn = multiturn };
 		struct lle_requests rq;
 		CHECK(lle_task_build(t, fs, json_array_get(docs, 0), 0, &o, &rq, &e) == 0);
 		char *got = json_dumps(rq.messages, JSON_COMPACT);

@@ -93,7 +93,7 @@ static int parse_harness_seeds(const struct lle_cmd *c, const char *v, long *see
 
 enum {
 	OPT_MODEL = 256, OPT_MODEL_PATH, OPT_BACKEND, OPT_MODEL_DIR, OPT_TASKS, OPT_CATEGORY, OPT_LIMIT,
-	OPT_FEWSHOT, OPT_SEED, OPT_FEWSHOT_SEED, OPT_CHAT, OPT_SYSTEM, OPT_GEN, OPT_BATCH, OPT_THREADS,
+	OPT_FEWSHOT, OPT_SEED, OPT_FEWSHOT_SEED, OPT_CHAT, OPT_MULTITURN, OPT_SYSTEM, OPT_GEN, OPT_BATCH, OPT_THREADS,
 	OPT_MAXLEN, OPT_MODEL_ARGS, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
 	OPT_ON_ERROR,
 	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
@@ -571,7 +571,8 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "num-fewshot", required_argument, NULL, OPT_FEWSHOT },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "fewshot-seed", required_argument, NULL, OPT_FEWSHOT_SEED },
-		{ "apply-chat-template", no_argument, NULL, OPT_CHAT },
+		{ "apply-chat-template", optional_argument, NULL, OPT_CHAT },
+		{ "fewshot-as-multiturn", no_argument, NULL, OPT_MULTITURN },
 		{ "system-instruction", required_argument, NULL, OPT_SYSTEM },
 		{ "gen-kwargs", required_argument, NULL, OPT_GEN },
 		{ "batch-size", required_argument, NULL, OPT_BATCH },
@@ -684,7 +685,11 @@ static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct o
 			if (parse_long(c, "--fewshot-seed", optarg, 0, &o.fewshot_seed))
 				return LLE_EXIT_USAGE;
 			break;
-		case OPT_CHAT: o.apply_chat_template = 1; break;
+		case OPT_CHAT:
+			o.apply_chat_template = 1;
+			o.chat_template = optarg; /* NAME or FILE; NULL: the model's */
+			break;
+		case OPT_MULTITURN: o.fewshot_as_multiturn = 1; break;
 		case OPT_SYSTEM: o.system_instruction = optarg; break;
 		case OPT_GEN: o.gen_kwargs = optarg; break;
 		case OPT_BATCH:

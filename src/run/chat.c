@@ -1,0 +1,208 @@
+/* Chat templates rendered by the engine (see chat.h): where the template
+ * comes from (the command line, the registry, the GGUF file), its
+ * variables as transformers' apply_chat_template passes them (messages,
+ * add_generation_prompt, bos_token, eos_token from the GGUF's vocabulary),
+ * and continue_final_message for gen_prefix. The rendering itself is the
+ * template engine's (src/tasks/template*.c); tokenising the result, with
+ * special tokens parsed and no BOS added, is the backend's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "run/chat.h"
+#include "run/gguf_meta.h"
+#include "tasks/template.h"
+#include "util/buf.h"
+
+struct lle_chat {
+	struct lle_tpl *tpl;
+	char *bos, *eos;
+	char *origin;
+};
+
+void lle_chat_free(struct lle_chat *c)
+{
+	if (!c)
+		return;
+	lle_tpl_free(c->tpl);
+	free(c->bos);
+	free(c->eos);
+	free(c->origin);
+	free(c);
+}
+
+const char *lle_chat_origin(const struct lle_chat *c) { return c->origin; }
+
+static int is_jinja(const char *s)
+{
+	return strstr(s, "{{") || strstr(s, "{%");
+}
+
+static int names_file(const char *s)
+{
+	struct stat st;
+	size_t n = strlen(s);
+	return (n > 6 && !strcmp(s + n - 6, ".jinja")) || (strchr(s, '/') && stat(s, &st) == 0);
+}
+
+static char *read_text(const char *path, struct lle_err *err)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "chat template '%s': cannot read it", path);
+		return NULL;
+	}
+	struct lle_buf b = LLE_BUF_INIT;
+	char chunk[8192];
+	size_t n;
+	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+		lle_buf_add(&b, chunk, n);
+	int bad = ferror(f);
+	fclose(f);
+	if (bad || b.oom) {
+		lle_buf_free(&b);
+		if (bad)
+			lle_err_set(err, LLE_EXIT_CONFIG, "chat template '%s': read error", path);
+		else
+			lle_err_oom(err);
+		return NULL;
+	}
+	char *s = lle_buf_detach(&b);
+	if (!s)
+		lle_err_oom(err);
+	return s;
+}
+
+int lle_chat_open(const char *spec, int spec_from_cli, const char *gguf, const char *who, struct lle_chat **out,
+		  struct lle_err *err)
+{
+	*out = NULL;
+	struct lle_gguf_chat g = { 0 };
+	if (gguf && lle_gguf_chat_info(gguf, &g) < 0)
+		memset(&g, 0, sizeof(g)); /* the backend reports a file it cannot read */
+	char *src = NULL, origin[600];
+	if (spec && is_jinja(spec)) {
+		src = lle_strdup(spec);
+		snprintf(origin, sizeof(origin), "%s's chat_template (inline)", spec_from_cli ? "--apply-chat-template" : "the registry entry");
+	} else if (spec && names_file(spec)) {
+		if (!(src = read_text(spec, err))) {
+			lle_gguf_chat_free(&g);
+			return -1;
+		}
+		snprintf(origin, sizeof(origin), "chat template file '%.500s'", spec);
+	} else if (g.chat_template && is_jinja(g.chat_template) && !(spec && spec_from_cli)) {
+		src = lle_strdup(g.chat_template);
+		snprintf(origin, sizeof(origin), "'%.500s' (tokenizer.chat_template)", gguf);
+	} else {
+		lle_gguf_chat_free(&g);
+		return 0; /* a llama.cpp built-in name, or nothing */
+	}
+	struct lle_chat *c = calloc(1, sizeof(*c));
+	if (!src || !c || !(c->origin = lle_strdup(origin)) ||
+	    (g.bos_token && !(c->bos = lle_strdup(g.bos_token))) || (g.eos_token && !(c->eos = lle_strdup(g.eos_token)))) {
+		free(src);
+		lle_chat_free(c);
+		lle_gguf_chat_free(&g);
+		return lle_err_oom(err);
+	}
+	lle_gguf_chat_free(&g);
+	char cwho[800];
+	snprintf(cwho, sizeof(cwho), "model '%s': %s", who, origin);
+	c->tpl = lle_tpl_compile_chat(src, cwho, err);
+	free(src);
+	if (!c->tpl) {
+		lle_chat_free(c);
+		return -1;
+	}
+	*out = c;
+	return 1;
+}
+
+char *lle_chat_render(const struct lle_chat *c, const json_t *messages, int add_generation_prompt,
+		      const char *who, struct lle_err *err)
+{
+	/* tokenizer.apply_chat_template's variables; bos/eos are the
+	 * tokenizer's special tokens, which a template may print */
+	json_t *vars = json_pack("{sOsbss*ss*}", "messages", (json_t *)messages, "add_generation_prompt",
+				 add_generation_prompt, "bos_token", c->bos, "eos_token", c->eos);
+	if (!vars) {
+		lle_err_oom(err);
+		return NULL;
+	}
+	char *s = lle_tpl_render(c->tpl, vars, who, NULL, err);
+	json_decref(vars);
+	return s;
+}
+
+const char *lle_chat_default_think_end(const struct lle_chat *c)
+{
+	return strstr(lle_tpl_source(c->tpl), "</think>") ? "</think>" : NULL;
+}
+
+char *lle_think_cut(const char *text, const char *think_end, const char *const *until, size_t nuntil)
+{
+	const char *s = text;
+	if (think_end && *think_end) {
+		/* generation.split(think_end_token)[-1].lstrip() */
+		size_t m = strlen(think_end);
+		for (const char *p = strstr(s, think_end); p; p = strstr(p + m, think_end))
+			s = p + m;
+		if (s != text)
+			while (*s && strchr(" \t\n\r\f\v", *s))
+				s++;
+	}
+	size_t n = strlen(s);
+	for (size_t i = 0; i < nuntil; i++) { /* generation.split(term)[0], '' ignored */
+		const char *hit = *until[i] ? strstr(s, until[i]) : NULL;
+		if (hit && (size_t)(hit - s) < n)
+			n = (size_t)(hit - s);
+	}
+	return lle_strndup(s, n);
+}
+
+/* Python's str.strip() bounds of s (ASCII whitespace and the rest of
+ * str.isspace that chat content is likely to hold). */
+static void strip_bounds(const char *s, size_t *a, size_t *b)
+{
+	size_t n = strlen(s), i = 0;
+	while (i < n && strchr(" \t\n\r\f\v", s[i]))
+		i++;
+	while (n > i && strchr(" \t\n\r\f\v", s[n - 1]))
+		n--;
+	*a = i;
+	*b = n;
+}
+
+int lle_chat_apply(const struct lle_chat *c, struct lle_requests *rq, const char *who, struct lle_err *err)
+{
+	if (!rq->messages)
+		return 0;
+	size_t n = json_array_size(rq->messages);
+	json_t *last = n ? json_array_get(rq->messages, n - 1) : NULL;
+	const char *role = json_string_value(json_object_get(last, "role"));
+	int cont = role && !strcmp(role, "assistant");
+	char *s = lle_chat_render(c, rq->messages, !cont, who, err);
+	if (!s)
+		return -1;
+	if (cont) {
+		/* transformers' continue_final_message: the text up to the last
+		 * occurrence of the final message's stripped content */
+		const char *fin = json_string_value(json_object_get(last, "content"));
+		size_t a, b;
+		strip_bounds(fin ? fin : "", &a, &b);
+		char *hit = b > a ? NULL : s + strlen(s); /* "" is found at the end */
+		for (char *p = s; b > a && *p; p++)
+			if (!strncmp(p, fin + a, b - a))
+				hit = p;
+		if (!hit) {
+			free(s);
+			return lle_err_set(err, LLE_EXIT_DATA, "%s: the chat template does not show the final "
+					   "assistant message (gen_prefix) in what it renders", who);
+		}
+		hit[b - a] = '\0';
+	}
+	free(rq->context);
+	rq->context = s;
+	return 0;
+}
