@@ -396,7 +396,7 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	} else {
 		json_object_set(ro->configs, pt->name, t->config);
 	}
-	json_object_set_new(ro->versions, pt->name, isnan(t->version) ? json_null() : json_real(t->version));
+	json_object_set_new(ro->versions, pt->name, t->version_json ? json_incref(t->version_json) : json_null());
 	json_object_set_new(ro->nshot, pt->name, json_integer(pt->k));
 	json_object_set_new(ro->nsamples, pt->name,
 			    json_pack("{s:I,s:I}", "original", (json_int_t)pt->ndocs_total, "effective", (json_int_t)n));
@@ -476,7 +476,9 @@ static int print_rows(struct lle_buf *b, const struct run_output *ro, const char
 			snprintf(label, sizeof(label), "%*s%s%s", depth * 2, "", depth ? "- " : "", name);
 		else
 			label[0] = '\0';
-		if (pt && first)
+		if (pt && first && json_is_string(pt->task->version_json))
+			snprintf(ver, sizeof(ver), "%s", json_string_value(pt->task->version_json));
+		else if (pt && first)
 			snprintf(ver, sizeof(ver), "%g", isnan(pt->task->version) ? 0 : pt->task->version);
 		else if (g && first && g->version >= 0)
 			snprintf(ver, sizeof(ver), "%g", g->version);
@@ -917,7 +919,7 @@ static json_t *shard_plan_json(const struct run_output *ro, const struct lle_pla
 		json_object_set_new(tasks, pt->name,
 				    json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:o}", "alias", pt->alias ? pt->alias : pt->name,
 					      "config", c ? c : json_null(), "version",
-					      isnan(t->version) ? json_null() : json_real(t->version), "n_shot",
+					      t->version_json ? json_incref(t->version_json) : json_null(), "n_shot",
 					      (json_int_t)pt->k, "ndocs_total", (json_int_t)pt->ndocs_total, "ndocs",
 					      (json_int_t)pt->ndocs, "columns", cols));
 	}

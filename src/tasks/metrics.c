@@ -15,6 +15,7 @@
 #include "tasks/metric_mt.h"
 #include "tasks/pyrand.h"
 #include "tasks/pystr.h"
+#include "tasks/yamltruth.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 
@@ -138,18 +139,45 @@ int lle_metric_defaults(struct lle_metric *out, enum lle_output_type ot, struct 
 	return n;
 }
 
-static int flag(const struct lle_node *e, const char *key, int *out, const char *who,
-		struct lle_err *err)
+/* A flag as the harness reads it: Python's truth of the YAML value
+ * (`if ignore_case:` in exact_match_hf_evaluate, lm_eval/api/metrics.py). */
+static void flag(const struct lle_node *e, const char *key, int *out)
 {
 	const struct lle_node *n = lle_node_get(e, key);
-	if (!n)
+	if (n)
+		*out = lle_yaml_truthy(n, *out);
+}
+
+/* Whether metric_list option `key` changes what the harness computes, is
+ * ignored by it, or makes it fail (lm_eval/api/task.py): every key but
+ * metric, aggregation, higher_is_better and hf_evaluate is passed to the
+ * metric function as a keyword argument, and
+ *   - multiple_choice, loglikelihood and loglikelihood_rolling tasks never
+ *     call the metric functions (process_results builds the items itself):
+ *     every option is ignored (belebele's `weight_by_size` on acc,
+ *     evalita's `average: macro` on f1, whose aggregation stays the binary
+ *     sklearn f1_score);
+ *   - generate_until calls exact_match_hf_evaluate(**kwargs), which takes
+ *     the four options below and raises TypeError on any other (so does its
+ *     positional fallback); bleu, chrf, ter and f1 are passthroughs that
+ *     raise TypeError on keywords, and the fallback `fn([gold, result])`
+ *     drops them: ignored.
+ * Returns 1 (used), 0 (ignored) or -1 (the harness fails: refused). */
+static int option_use(const struct lle_metric *m, enum lle_output_type ot, const char *key)
+{
+	static const char *const em[] = { "ignore_case", "ignore_punctuation", "ignore_numbers",
+					   "regexes_to_ignore", NULL };
+	if (!strcmp(key, "metric") || !strcmp(key, "aggregation") || !strcmp(key, "higher_is_better") ||
+	    !strcmp(key, "hf_evaluate"))
+		return 1;
+	if (ot != LLE_OUT_GENERATE_UNTIL)
 		return 0;
-	int b = lle_node_bool(n);
-	if (b < 0)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: '%s' must be true or false", n->file,
-				   n->line, n->col, who, key);
-	*out = b;
-	return 0;
+	if (m->kind != LLE_M_EXACT_MATCH)
+		return 0;
+	for (int i = 0; em[i]; i++)
+		if (!strcmp(key, em[i]))
+			return 1;
+	return -1;
 }
 
 int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum lle_output_type ot,
@@ -186,19 +214,24 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 				   lle_output_type_name(ot));
 	if (set_from_def(m, d, ot, err) < 0)
 		return -1;
-	static const char *const known[] = { "metric", "aggregation", "higher_is_better", "ignore_case",
-					     "ignore_punctuation", "ignore_numbers",
-					     "regexes_to_ignore", NULL };
 	for (size_t i = 0; i < e->n; i++) {
-		size_t j = 0;
-		while (known[j] && strcmp(known[j], e->keys[i]))
-			j++;
-		if (!known[j] || (j >= 3 && m->kind != LLE_M_EXACT_MATCH)) {
-			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown option '%s' for metric '%s'",
+		if (option_use(m, ot, e->keys[i]) < 0) {
+			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown option '%s' for metric '%s' "
+				    "(lm-evaluation-harness's exact_match_hf_evaluate fails on it too)",
 				    e->items[i]->file, e->items[i]->line, e->items[i]->col, who,
 				    e->keys[i], d->name);
 			goto fail;
 		}
+	}
+	/* `hf_evaluate: true` (tested `is True`) loads Hugging Face evaluate's
+	 * metric of that name for generate_until; its exact_match is the one
+	 * ported into the harness, others are different code */
+	const struct lle_node *hf = lle_node_get(e, "hf_evaluate");
+	if (ot == LLE_OUT_GENERATE_UNTIL && m->kind != LLE_M_EXACT_MATCH && lle_yaml_is_true(hf)) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric '%s' with 'hf_evaluate: true' is Hugging "
+			    "Face evaluate's '%s', which llm-eval does not implement", hf->file, hf->line,
+			    hf->col, who, d->name, d->name);
+		goto fail;
 	}
 	const struct lle_node *an = lle_node_get(e, "aggregation");
 	if (an) {
@@ -223,13 +256,15 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 		}
 		m->agg = (enum lle_agg)k;
 	}
-	if (flag(e, "higher_is_better", &m->higher_is_better, who, err) < 0 ||
-	    flag(e, "ignore_case", &m->ignore_case, who, err) < 0 ||
-	    flag(e, "ignore_punctuation", &m->ignore_punctuation, who, err) < 0 ||
-	    flag(e, "ignore_numbers", &m->ignore_numbers, who, err) < 0)
-		goto fail;
-	const struct lle_node *rx = lle_node_get(e, "regexes_to_ignore");
-	if (rx) {
+	flag(e, "higher_is_better", &m->higher_is_better);
+	if (option_use(m, ot, "ignore_case") > 0) {
+		flag(e, "ignore_case", &m->ignore_case);
+		flag(e, "ignore_punctuation", &m->ignore_punctuation);
+		flag(e, "ignore_numbers", &m->ignore_numbers);
+	}
+	const struct lle_node *rx = option_use(m, ot, "regexes_to_ignore") > 0 ?
+		lle_node_get(e, "regexes_to_ignore") : NULL;
+	if (rx && !lle_node_is_null(rx)) { /* None: `if regexes_to_ignore is not None` */
 		if (rx->kind != LLE_NODE_SEQ) {
 			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: 'regexes_to_ignore' must be a list",
 				    rx->file, rx->line, rx->col, who);
