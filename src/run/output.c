@@ -254,22 +254,43 @@ int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t do
 		/* the harness logs [req.resps for req in requests] (lm_eval/evaluator.py
 		 * evaluate): a generation is one request whose resps list holds every
 		 * repeat, so [[text, ...]]; a log-likelihood request's is [[ll, greedy]] */
-		json_object_set_new(line, "resps", t->output_type == LLE_OUT_GENERATE_UNTIL
-					    ? json_pack("[O]", resps) : json_deep_copy(resps));
+		if (t->output_type == LLE_OUT_GENERATE_UNTIL)
+			json_object_set_new(line, "resps", json_pack("[O]", resps));
+		else if (t->output_type != LLE_OUT_LOGLIKELIHOOD_ROLLING)
+			json_object_set_new(line, "resps", json_deep_copy(resps));
 		if (filtered && json_is_array(filtered)) {
 			json_object_set_new(line, "filtered_resps", json_deep_copy(json_array_get(filtered, f)));
 		} else {
-			/* log-likelihoods: one [logprob, is_greedy] per request, unwrapped */
-			json_t *fr = json_array();
+			/* log-likelihoods: one [logprob, is_greedy] per request, unwrapped;
+			 * loglikelihood_rolling answers a bare float (LM.loglikelihood_rolling),
+			 * so its resps are [[logprob]] and its filtered_resps [logprob] */
+			json_t *fr = json_array(), *rr = json_array();
 			size_t i;
 			json_t *r;
-			json_array_foreach(resps, i, r) json_array_append(fr, json_array_get(r, 0));
+			json_array_foreach(resps, i, r) {
+				json_t *one = json_array_get(r, 0);
+				if (t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING) {
+					json_array_append(fr, json_array_get(one, 0));
+					json_array_append_new(rr, json_pack("[O]", json_array_get(one, 0)));
+				} else {
+					json_array_append(fr, one);
+				}
+			}
+			if (t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING)
+				json_object_set_new(line, "resps", rr);
+			else
+				json_decref(rr);
 			json_object_set_new(line, "filtered_resps", fr);
 		}
 		json_object_set_new(line, "filter", json_string(lle_filter_chain_name(t->filters[f])));
 		for (size_t m = 0; m < t->nmetrics; m++) {
 			json_array_append_new(metrics, json_string(t->metrics[m].name));
-			json_object_set_new(line, t->metrics[m].name, json_real(items[f * t->nmetrics + m].x));
+			/* the harness's per-document item: a number or a pair (metrics.h) */
+			json_t *fr = filtered && json_is_array(filtered) ? json_array_get(filtered, f) : NULL;
+			json_object_set_new(line, t->metrics[m].name,
+					    lle_item_sample(&t->metrics[m], t->output_type, &items[f * t->nmetrics + m],
+							    rq->gold ? rq->gold : rq->target,
+							    json_is_array(fr) ? json_array_get(fr, 0) : NULL));
 		}
 		json_object_set_new(line, "metrics", metrics);
 		json_object_set_new(line, "doc_hash", json_string(dh));

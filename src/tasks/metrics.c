@@ -671,6 +671,25 @@ int lle_score_rolling(const struct lle_metric *m, double ll, const char *text, s
 	return 0;
 }
 
+json_t *lle_item_sample(const struct lle_metric *m, enum lle_output_type ot, const struct lle_item *it,
+			const json_t *gold, const json_t *pred)
+{
+	switch (items_of(m, ot)) {
+	case IK_PAIR:
+		return json_pack("[II]", (json_int_t)it->x, (json_int_t)it->w);
+	case IK_WEIGHTED:
+		return json_pack("[fI]", it->x, (json_int_t)it->w);
+	case IK_CORPUS:
+		return json_pack("[OO]", gold ? gold : json_null(), pred ? pred : json_null());
+	case IK_VALUE:
+		break;
+	}
+	if ((m->kind == LLE_M_EXACT_MATCH && ot == LLE_OUT_MULTIPLE_CHOICE) ||
+	    (m->kind == LLE_M_ACC && ot == LLE_OUT_LOGLIKELIHOOD))
+		return json_integer((json_int_t)it->x);
+	return json_real(it->x);
+}
+
 /* ---- aggregation ---- */
 
 /* The aggregations read item i as AT(i): it[idx[i]] for a bootstrap
