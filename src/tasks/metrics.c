@@ -13,6 +13,7 @@
 
 #include "tasks/code_metric.h"
 #include "tasks/metric_mt.h"
+#include "tasks/metric_wer.h"
 #include "tasks/pyrand.h"
 #include "tasks/pystr.h"
 #include "tasks/yamltruth.h"
@@ -70,6 +71,10 @@ static const struct mdef {
 	{ "bleu", LLE_M_BLEU, LLE_AGG_BLEU, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
 	{ "chrf", LLE_M_CHRF, LLE_AGG_CHRF, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
 	{ "ter", LLE_M_TER, LLE_AGG_TER, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
+	/* Hugging Face evaluate's, which the harness loads for a name its
+	 * registry lacks (metric_wer.h); the harness knows no aggregation or
+	 * direction for it (tasks give both): mean and lower is better here */
+	{ "wer", LLE_M_WER, LLE_AGG_MEAN, 0, 1u << LLE_OUT_GENERATE_UNTIL, IK_VALUE },
 };
 
 static enum item_kind items_of(const struct lle_metric *m, enum lle_output_type ot)
@@ -191,6 +196,12 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 	if (!mn || mn->kind != LLE_NODE_SCALAR)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric_list entry without 'metric'",
 				   e->file, e->line, e->col, who);
+	/* registered in the harness, but its items only a Python aggregation
+	 * can take */
+	if (!strcmp(mn->str, "likelihood"))
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric 'likelihood' is not supported: its "
+				   "items are (gold, log-likelihoods) pairs, which only a Python aggregation combines "
+				   "(lm-evaluation-harness's mean fails on them)", mn->file, mn->line, mn->col, who);
 	const struct mdef *d = NULL;
 	for (size_t i = 0; i < sizeof(k_metrics) / sizeof(k_metrics[0]); i++)
 		if (!strcmp(k_metrics[i].name, mn->str))
@@ -206,7 +217,7 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "%s:%d:%d: %s: unknown metric '%s' (known: exact_match, acc, acc_norm, "
 				   "acc_mutual_info, acc_bytes, f1, mcc, perplexity, word_perplexity, "
-				   "byte_perplexity, bits_per_byte, bleu, chrf, ter, code_exec)", mn->file, mn->line, mn->col, who,
+				   "byte_perplexity, bits_per_byte, bleu, chrf, ter, wer, code_exec)", mn->file, mn->line, mn->col, who,
 				   mn->str);
 	if (!(d->outs & (1u << ot)))
 		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric '%s' does not apply to "
@@ -525,6 +536,9 @@ int lle_score_generated(const struct lle_metric *m, const char *pred, const json
 			v = r;
 		} else if (m->kind == LLE_M_F1) {
 			v = lle_token_f1(pred, json_string_value(g));
+		} else if (m->kind == LLE_M_WER) {
+			if (lle_wer(pred, json_string_value(g), &v, err) < 0)
+				return -1;
 		} else {
 			return lle_err_set(err, LLE_EXIT_INTERNAL, "metric '%s' does not score generated text",
 					   m->name);
@@ -532,8 +546,12 @@ int lle_score_generated(const struct lle_metric *m, const char *pred, const json
 		if (v > best)
 			best = v;
 	}
-	/* several targets: exact_match is 1 when any matches (the harness) */
-	out->x = (n > 1 && m->kind == LLE_M_EXACT_MATCH) ? (best > 0 ? 1.0 : 0.0) : best;
+	/* several targets: exact_match is 1 when any matches (the harness);
+	 * other metrics are `1.0 if any(scores) else 0.0` there, which wer
+	 * follows (scores are >= 0, so any is best > 0; f1 keeps llm-eval's
+	 * best match) */
+	int any = n > 1 && (m->kind == LLE_M_EXACT_MATCH || m->kind == LLE_M_WER);
+	out->x = any ? (best > 0 ? 1.0 : 0.0) : best;
 	return 0;
 }
 

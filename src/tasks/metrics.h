@@ -60,7 +60,8 @@ enum lle_metric_kind {
 	LLE_M_PERPLEXITY, LLE_M_WORD_PERPLEXITY, LLE_M_BYTE_PERPLEXITY, LLE_M_BITS_PER_BYTE,
 	LLE_M_PASS_AT_K,         /* one k of a code_exec metric (code_metric.h) */
 	LLE_M_ACC_BYTES,         /* acc with log-likelihoods per UTF-8 byte of the choice */
-	LLE_M_BLEU, LLE_M_CHRF, LLE_M_TER
+	LLE_M_BLEU, LLE_M_CHRF, LLE_M_TER,
+	LLE_M_WER                /* word error rate (metric_wer.h) */
 };
 
 struct lle_code_cfg;

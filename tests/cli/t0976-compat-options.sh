@@ -11,7 +11,9 @@
 #     on into a folded plain scalar is a non-empty string: true; `0` is
 #     false);
 #   - a string metadata.version is kept, as ConfigurableTask.VERSION;
-#   - options the harness fails on are refused, naming them.
+#   - options the harness fails on are refused, naming them;
+#   - wer (item 10) as Hugging Face evaluate and jiwer compute it, and
+#     likelihood refused with the reason.
 . "$(dirname "$0")/lib.sh"
 export LLM_EVAL_PLUGIN_PATH="$BUILD/tests/plugins"
 C="$TOP/tests/compat/options"
@@ -85,6 +87,55 @@ assert res["versions"] == {"co_mc": "1.0.0", "co_gen": 2}, res["versions"]
 assert res["configs"]["co_mc"]["metadata"]["version"] == "1.0.0"
 PY
 out_has "|co_mc |1.0.0  |"
+
+# wer (item 10): Hugging Face evaluate's metric, which the harness loads for
+# a name its registry lacks; the oracle is jiwer's default transform and
+# HF evaluate's sum of its counts written out in Python (jiwer/transforms.py
+# RemoveMultipleSpaces, Strip, ReduceToListOfListOfWords; evaluate's
+# metrics/wer/wer.py: (S + D + I) / (S + D + H), the word-level Levenshtein
+# distance over the reference's length). The replies test runs of Unicode
+# whitespace (NBSP, U+001C), a lone newline inside a word and an empty answer.
+printf 'the cat sat on mat\n%%%%\na b c d e\n%%%%\none two three\n%%%%\nx\034\034y z\n%%%%\n' >"$T/wer.txt"
+sed "s#replies: .*#replies: $T/wer.txt#; s#^name: scripted#name: scripted_wer#" "$T/reg/models/scripted.yaml" \
+	>"$T/reg/models/scripted_wer.yaml"
+expect "wer" 0 llm-eval --include-path "$T/reg" --include-path "$C" run --model scripted_wer --data-dir "$C/data" \
+	--no-progress --tasks co_wer --output "$T/w" --log-samples
+check "wer as jiwer and HF evaluate compute it" python3 - "$T/w/scripted_wer" "$C/data/co/wer.jsonl" <<'PY'
+import glob, json, re, sys
+d, data = sys.argv[1:3]
+res = json.load(open(glob.glob(d + "/results_*.json")[0]))
+lines = [json.loads(l) for l in open(glob.glob(d + "/samples_co_wer_*.jsonl")[0], encoding="utf-8")]
+refs = [json.loads(l)["a"] for l in open(data, encoding="utf-8")]
+
+def words(s):
+    s = re.sub(r"\s\s+", " ", s)   # RemoveMultipleSpaces
+    s = s.strip()                   # Strip
+    return [w for w in s.split(" ") if len(w) >= 1]   # ReduceToListOfListOfWords
+
+def lev(a, b):
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        prev, row[0] = row[0], i
+        for j in range(1, len(b) + 1):
+            cur = min(row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1]))
+            prev, row[j] = row[j], cur
+    return row[-1]
+
+want = []
+for l, ref in zip(lines, refs):
+    hyp = l["filtered_resps"][0]
+    r, h = words(ref), words(hyp)
+    want.append(lev(r, h) / len(r))
+got = [l["wer"] for l in lines]
+assert got == want, (got, want)
+# the cases the data was written for: 1/6, 2/4 ("c\td" is one word), 2/2
+# ("one\ntwo" is one word), 0 (U+001C U+001C is a run), 1 (empty answer)
+assert want == [1 / 6, 0.5, 1.0, 0.0, 1.0], want
+assert res["results"]["co_wer"]["wer,none"] == sum(want) / len(want), res["results"]["co_wer"]
+assert res["higher_is_better"]["co_wer"]["wer"] is False
+PY
+expect "likelihood is refused, naming why" 3 llm-eval $RUN --tasks co_like --output "$T/l" &&
+	err_has "$C/co_like.yaml:11:13: task 'co_like': metric 'likelihood' is not supported: its items are (gold, log-likelihoods) pairs, which only a Python aggregation combines (lm-evaluation-harness's mean fails on them)"
 
 expect "an option exact_match_hf_evaluate does not take" 3 llm-eval $RUN --tasks co_bad --output "$T/b" &&
 	err_has "$C/co_bad.yaml:11:21: task 'co_bad': unknown option 'weight_by_size' for metric 'exact_match' (lm-evaluation-harness's exact_match_hf_evaluate fails on it too)"
