@@ -177,6 +177,10 @@ static int option_use(const struct lle_metric *m, enum lle_output_type ot, const
 		return 1;
 	if (ot != LLE_OUT_GENERATE_UNTIL)
 		return 0;
+	/* Hugging Face evaluate's WER._compute(predictions, references,
+	 * concatenate_texts=False): the same for one pair either way */
+	if (m->kind == LLE_M_WER)
+		return !strcmp(key, "concatenate_texts") ? 1 : -1;
 	if (m->kind != LLE_M_EXACT_MATCH)
 		return 0;
 	for (int i = 0; em[i]; i++)
@@ -228,17 +232,22 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 	for (size_t i = 0; i < e->n; i++) {
 		if (option_use(m, ot, e->keys[i]) < 0) {
 			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown option '%s' for metric '%s' "
-				    "(lm-evaluation-harness's exact_match_hf_evaluate fails on it too)",
+				    "(lm-evaluation-harness fails on it too: %s)",
 				    e->items[i]->file, e->items[i]->line, e->items[i]->col, who,
-				    e->keys[i], d->name);
+				    e->keys[i], d->name, m->kind == LLE_M_WER
+				    ? "Hugging Face evaluate's wer takes only concatenate_texts"
+				    : "exact_match_hf_evaluate takes only ignore_case, ignore_punctuation, "
+				      "ignore_numbers and regexes_to_ignore");
 			goto fail;
 		}
 	}
 	/* `hf_evaluate: true` (tested `is True`) loads Hugging Face evaluate's
 	 * metric of that name for generate_until; its exact_match is the one
-	 * ported into the harness, others are different code */
+	 * ported into the harness, wer is evaluate's anyway, others are
+	 * different code */
 	const struct lle_node *hf = lle_node_get(e, "hf_evaluate");
-	if (ot == LLE_OUT_GENERATE_UNTIL && m->kind != LLE_M_EXACT_MATCH && lle_yaml_is_true(hf)) {
+	if (ot == LLE_OUT_GENERATE_UNTIL && m->kind != LLE_M_EXACT_MATCH && m->kind != LLE_M_WER &&
+	    lle_yaml_is_true(hf)) {
 		lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric '%s' with 'hf_evaluate: true' is Hugging "
 			    "Face evaluate's '%s', which llm-eval does not implement", hf->file, hf->line,
 			    hf->col, who, d->name, d->name);

@@ -138,7 +138,7 @@ expect "likelihood is refused, naming why" 3 llm-eval $RUN --tasks co_like --out
 	err_has "$C/co_like.yaml:11:13: task 'co_like': metric 'likelihood' is not supported: its items are (gold, log-likelihoods) pairs, which only a Python aggregation combines (lm-evaluation-harness's mean fails on them)"
 
 expect "an option exact_match_hf_evaluate does not take" 3 llm-eval $RUN --tasks co_bad --output "$T/b" &&
-	err_has "$C/co_bad.yaml:11:21: task 'co_bad': unknown option 'weight_by_size' for metric 'exact_match' (lm-evaluation-harness's exact_match_hf_evaluate fails on it too)"
+	err_has "$C/co_bad.yaml:11:21: task 'co_bad': unknown option 'weight_by_size' for metric 'exact_match' (lm-evaluation-harness fails on it too: exact_match_hf_evaluate takes only ignore_case, ignore_punctuation, ignore_numbers and regexes_to_ignore)"
 expect "hf_evaluate: true on a generate_until metric" 3 llm-eval $RUN --tasks co_hf --output "$T/h" &&
 	err_has "$C/co_hf.yaml:12:18: task 'co_hf': metric 'f1' with 'hf_evaluate: true' is Hugging Face evaluate's 'f1', which llm-eval does not implement"
 expect "validate: the same, with the warning counted" 3 llm-eval validate --include-path "$T/reg" --include-path "$C" &&

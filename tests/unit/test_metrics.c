@@ -202,7 +202,8 @@ TEST(exact_match_options)
 		    "offset 1");
 	CHECK(metric(&m, "{metric: exact_match, ignore_cse: true}", LLE_OUT_GENERATE_UNTIL, &e) == -1);
 	CHECK_STREQ(e.msg, "m.yaml:1:35: task 't': unknown option 'ignore_cse' for metric 'exact_match' "
-		    "(lm-evaluation-harness's exact_match_hf_evaluate fails on it too)");
+		    "(lm-evaluation-harness fails on it too: exact_match_hf_evaluate takes only ignore_case, "
+		    "ignore_punctuation, ignore_numbers and regexes_to_ignore)");
 	/* flags are Python's truth of the YAML value (exact_match_hf_evaluate
 	 * tests `if ignore_case:`): a quoted "false" is a non-empty string */
 	CHECK(metric(&m, "{metric: exact_match, ignore_case: 'false', ignore_numbers: 0}", LLE_OUT_GENERATE_UNTIL,
@@ -229,6 +230,15 @@ TEST(exact_match_options)
 	lle_metric_fini(&m);
 	CHECK(metric(&m, "{metric: bleu, hf_evaluate: false}", LLE_OUT_GENERATE_UNTIL, &e) == 0);
 	lle_metric_fini(&m);
+	/* wer is Hugging Face evaluate's whatever hf_evaluate says; its
+	 * _compute takes concatenate_texts and nothing else */
+	CHECK(metric(&m, "{metric: wer, hf_evaluate: true, concatenate_texts: true}", LLE_OUT_GENERATE_UNTIL,
+		     &e) == 0);
+	lle_metric_fini(&m);
+	CHECK(metric(&m, "{metric: wer, average: macro}", LLE_OUT_GENERATE_UNTIL, &e) == -1);
+	CHECK_STREQ(e.msg, "m.yaml:1:24: task 't': unknown option 'average' for metric 'wer' "
+		    "(lm-evaluation-harness fails on it too: Hugging Face evaluate's wer takes only "
+		    "concatenate_texts)");
 	CHECK(metric(&m, "{metric: bleu, hf_evaluate: true}", LLE_OUT_GENERATE_UNTIL, &e) == -1);
 	CHECK_STREQ(e.msg, "m.yaml:1:29: task 't': metric 'bleu' with 'hf_evaluate: true' is Hugging Face "
 		    "evaluate's 'bleu', which llm-eval does not implement");
