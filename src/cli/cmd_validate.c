@@ -67,6 +67,9 @@ static int compile_all(struct lle_ctx *ctx, struct lle_registry *r, int report, 
 static int validate(struct lle_ctx *ctx, int strict, int deep, int report)
 {
 	int rc = 0;
+	/* warnings printed on the way (the YAML loader's duplicate keys) count
+	 * as the checks' own do */
+	unsigned w0 = lle_warn_count(), nprinted = 0;
 	struct lle_registry *r =
 		lle_cli_registry(ctx, 1u << LLE_REG_MODELS | 1u << LLE_REG_TASKS | 1u << LLE_REG_CATEGORIES, &rc);
 	if (!r)
@@ -93,10 +96,12 @@ static int validate(struct lle_ctx *ctx, int strict, int deep, int report)
 	while (*s) {
 		const char *nl = strchr(s, '\n');
 		int n = (int)(nl ? nl - s : (long)strlen(s));
-		if (strncmp(s, "error: ", 7) == 0)
+		if (strncmp(s, "error: ", 7) == 0) {
 			lle_errorf("%.*s", n - 7, s + 7);
-		else
+		} else {
 			lle_warnf("%.*s", n - 9, s + 9);
+			nprinted++;
+		}
 		s += n + (nl != NULL);
 	}
 	if (deep && (rc = compile_all(ctx, r, report, &c)) != 0) {
@@ -107,6 +112,7 @@ static int validate(struct lle_ctx *ctx, int strict, int deep, int report)
 	}
 	/* A task that does not compile is one error line more. */
 	p.nerrors += (unsigned)c.nlines;
+	p.nwarnings += lle_warn_count() - w0 - nprinted;
 	if (p.nerrors || p.nwarnings)
 		fprintf(stderr, "%u error%s, %u warning%s in %u file%s\n", p.nerrors, p.nerrors == 1 ? "" : "s",
 			p.nwarnings, p.nwarnings == 1 ? "" : "s", p.nfiles, p.nfiles == 1 ? "" : "s");

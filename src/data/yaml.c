@@ -12,6 +12,7 @@
 #include <yaml.h>
 
 #include "util/buf.h"
+#include "util/diag.h"
 #include "util/utf8.h"
 
 struct anchor {
@@ -26,6 +27,8 @@ struct loader {
 	size_t nanchors, capanchors;
 	struct lle_err *err;
 	int depth;
+	struct lle_node **replaced; /* values of repeated keys (keep_replaced) */
+	size_t nreplaced;
 };
 
 #define MAX_DEPTH 256
@@ -108,6 +111,36 @@ static int remember_anchor(struct loader *L, const unsigned char *name, struct l
 
 static struct lle_node *parse_node(struct loader *L, yaml_event_t *ev);
 
+/* A value a repeated key replaced, freed when the document is done. */
+static int keep_replaced(struct loader *L, struct lle_node *old)
+{
+	struct lle_node **v = realloc(L->replaced, (L->nreplaced + 1) * sizeof(*v));
+	if (!v)
+		return -1;
+	L->replaced = v;
+	L->replaced[L->nreplaced++] = old;
+	return 0;
+}
+
+/* One warning per place in a file, however often the file is loaded (a
+ * harness tree includes one file from dozens of tasks): the places warned
+ * about, as hashes of interned name, line and column. */
+static void warn_duplicate(const char *file, size_t line, size_t col, const char *key)
+{
+	static uint64_t seen[512];
+	uint64_t h = ((uint64_t)(uintptr_t)file * 1099511628211ull) ^ ((uint64_t)line << 20) ^ col;
+	h = h ? h : 1;
+	size_t i = h % 512, probes = 0;
+	while (seen[i] && seen[i] != h && ++probes < 512)
+		i = (i + 1) % 512;
+	if (probes < 512 && seen[i] == h)
+		return;
+	if (probes < 512)
+		seen[i] = h;
+	lle_warnf("%s:%zu:%zu: duplicate key '%s': the last value is used, as PyYAML does", file, line,
+		  col, key);
+}
+
 /* Parse the children of a sequence or mapping until its end event. */
 static int parse_children(struct loader *L, struct lle_node *node)
 {
@@ -120,6 +153,7 @@ static int parse_children(struct loader *L, struct lle_node *node)
 			return 0;
 		}
 		char *key = NULL;
+		size_t dup = SIZE_MAX;
 		if (node->kind == LLE_NODE_MAP) {
 			if (ev.type != YAML_SCALAR_EVENT) {
 				lle_err_set(L->err, LLE_EXIT_CONFIG, "%s:%zu:%zu: a key must be a string",
@@ -128,12 +162,13 @@ static int parse_children(struct loader *L, struct lle_node *node)
 				return -1;
 			}
 			const char *k = (const char *)ev.data.scalar.value;
-			if (lle_node_get(node, k)) {
-				lle_err_set(L->err, LLE_EXIT_CONFIG, "%s:%zu:%zu: duplicate key '%s'",
-					    L->file, ev.start_mark.line + 1, ev.start_mark.column + 1, k);
-				yaml_event_delete(&ev);
-				return -1;
-			}
+			/* PyYAML (and so lm-evaluation-harness) keeps the last
+			 * value of a repeated key, at the first one's place
+			 * (a dict assignment): so does llm-eval, with a warning */
+			for (dup = 0; dup < node->n && strcmp(node->keys[dup], k); dup++)
+				;
+			if (dup < node->n)
+				warn_duplicate(L->file, ev.start_mark.line + 1, ev.start_mark.column + 1, k);
 			key = lle_strdup(k);
 			yaml_event_delete(&ev);
 			if (!key)
@@ -148,6 +183,18 @@ static int parse_children(struct loader *L, struct lle_node *node)
 		if (!child) {
 			free(key);
 			return -1;
+		}
+		if (node->kind == LLE_NODE_MAP && dup < node->n) {
+			/* an anchor may still point into the old value: it is
+			 * freed with the loader, after the last alias */
+			if (keep_replaced(L, node->items[dup]) < 0) {
+				free(key);
+				lle_node_free(child);
+				return lle_err_oom(L->err);
+			}
+			node->items[dup] = child;
+			free(key);
+			continue;
 		}
 		if (add_item(node, key, child) < 0) {
 			free(key);
@@ -291,6 +338,9 @@ static struct lle_node *load(const char *text, size_t n, const char *name, struc
 	for (size_t i = 0; i < L.nanchors; i++)
 		free(L.anchors[i].name);
 	free(L.anchors);
+	for (size_t i = 0; i < L.nreplaced; i++)
+		lle_node_free(L.replaced[i]);
+	free(L.replaced);
 	if (failed) {
 		lle_node_free(root);
 		return NULL;

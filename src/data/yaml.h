@@ -27,9 +27,11 @@ struct lle_node {
 	int line, col;
 };
 
-/* Parse the single document in a file. Empty file -> an empty MAP. Errors
+/* Parse the single document in a file. Empty file -> an empty MAP. A key
+ * repeated in one map keeps its first place and its last value, as PyYAML
+ * builds a dict, with a warning (once per file position). Errors
  * (unreadable, not UTF-8, syntax, several documents, non-scalar keys,
- * duplicate keys, larger than max_bytes when max_bytes > 0) name path:line:col
+ * larger than max_bytes when max_bytes > 0) name path:line:col
  * and have code LLE_EXIT_CONFIG (LLE_EXIT_IO when the file cannot be read).
  * `file` fields point to an interned copy of path that lives until exit. */
 struct lle_node *lle_yaml_load_file(const char *path, size_t max_bytes, struct lle_err *err);

@@ -254,22 +254,43 @@ int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t do
 		/* the harness logs [req.resps for req in requests] (lm_eval/evaluator.py
 		 * evaluate): a generation is one request whose resps list holds every
 		 * repeat, so [[text, ...]]; a log-likelihood request's is [[ll, greedy]] */
-		json_object_set_new(line, "resps", t->output_type == LLE_OUT_GENERATE_UNTIL
-					    ? json_pack("[O]", resps) : json_deep_copy(resps));
+		if (t->output_type == LLE_OUT_GENERATE_UNTIL)
+			json_object_set_new(line, "resps", json_pack("[O]", resps));
+		else if (t->output_type != LLE_OUT_LOGLIKELIHOOD_ROLLING)
+			json_object_set_new(line, "resps", json_deep_copy(resps));
 		if (filtered && json_is_array(filtered)) {
 			json_object_set_new(line, "filtered_resps", json_deep_copy(json_array_get(filtered, f)));
 		} else {
-			/* log-likelihoods: one [logprob, is_greedy] per request, unwrapped */
-			json_t *fr = json_array();
+			/* log-likelihoods: one [logprob, is_greedy] per request, unwrapped;
+			 * loglikelihood_rolling answers a bare float (LM.loglikelihood_rolling),
+			 * so its resps are [[logprob]] and its filtered_resps [logprob] */
+			json_t *fr = json_array(), *rr = json_array();
 			size_t i;
 			json_t *r;
-			json_array_foreach(resps, i, r) json_array_append(fr, json_array_get(r, 0));
+			json_array_foreach(resps, i, r) {
+				json_t *one = json_array_get(r, 0);
+				if (t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING) {
+					json_array_append(fr, json_array_get(one, 0));
+					json_array_append_new(rr, json_pack("[O]", json_array_get(one, 0)));
+				} else {
+					json_array_append(fr, one);
+				}
+			}
+			if (t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING)
+				json_object_set_new(line, "resps", rr);
+			else
+				json_decref(rr);
 			json_object_set_new(line, "filtered_resps", fr);
 		}
 		json_object_set_new(line, "filter", json_string(lle_filter_chain_name(t->filters[f])));
 		for (size_t m = 0; m < t->nmetrics; m++) {
 			json_array_append_new(metrics, json_string(t->metrics[m].name));
-			json_object_set_new(line, t->metrics[m].name, json_real(items[f * t->nmetrics + m].x));
+			/* the harness's per-document item: a number or a pair (metrics.h) */
+			json_t *fr = filtered && json_is_array(filtered) ? json_array_get(filtered, f) : NULL;
+			json_object_set_new(line, t->metrics[m].name,
+					    lle_item_sample(&t->metrics[m], t->output_type, &items[f * t->nmetrics + m],
+							    rq->gold ? rq->gold : rq->target,
+							    json_is_array(fr) ? json_array_get(fr, 0) : NULL));
 		}
 		json_object_set_new(line, "metrics", metrics);
 		json_object_set_new(line, "doc_hash", json_string(dh));
@@ -396,7 +417,7 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	} else {
 		json_object_set(ro->configs, pt->name, t->config);
 	}
-	json_object_set_new(ro->versions, pt->name, isnan(t->version) ? json_null() : json_real(t->version));
+	json_object_set_new(ro->versions, pt->name, t->version_json ? json_incref(t->version_json) : json_null());
 	json_object_set_new(ro->nshot, pt->name, json_integer(pt->k));
 	json_object_set_new(ro->nsamples, pt->name,
 			    json_pack("{s:I,s:I}", "original", (json_int_t)pt->ndocs_total, "effective", (json_int_t)n));
@@ -476,7 +497,9 @@ static int print_rows(struct lle_buf *b, const struct run_output *ro, const char
 			snprintf(label, sizeof(label), "%*s%s%s", depth * 2, "", depth ? "- " : "", name);
 		else
 			label[0] = '\0';
-		if (pt && first)
+		if (pt && first && json_is_string(pt->task->version_json))
+			snprintf(ver, sizeof(ver), "%s", json_string_value(pt->task->version_json));
+		else if (pt && first)
 			snprintf(ver, sizeof(ver), "%g", isnan(pt->task->version) ? 0 : pt->task->version);
 		else if (g && first && g->version >= 0)
 			snprintf(ver, sizeof(ver), "%g", g->version);
@@ -917,7 +940,7 @@ static json_t *shard_plan_json(const struct run_output *ro, const struct lle_pla
 		json_object_set_new(tasks, pt->name,
 				    json_pack("{s:s,s:o,s:o,s:I,s:I,s:I,s:o}", "alias", pt->alias ? pt->alias : pt->name,
 					      "config", c ? c : json_null(), "version",
-					      isnan(t->version) ? json_null() : json_real(t->version), "n_shot",
+					      t->version_json ? json_incref(t->version_json) : json_null(), "n_shot",
 					      (json_int_t)pt->k, "ndocs_total", (json_int_t)pt->ndocs_total, "ndocs",
 					      (json_int_t)pt->ndocs, "columns", cols));
 	}

@@ -25,6 +25,7 @@
 #include "hooks/hooks.h"
 #include "tasks/pystr.h"
 #include "tasks/task.h"
+#include "tasks/yamltruth.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 
@@ -182,21 +183,6 @@ static int key_known(const char *keys, const char *k)
 	return 0;
 }
 
-static int node_bool_arg(const struct lle_node *f, const char *key, int *out, const char *where,
-			 struct lle_err *err)
-{
-	const struct lle_node *n = lle_node_get(f, key);
-	*out = 0;
-	if (!n)
-		return 0;
-	int b = n->kind == LLE_NODE_SCALAR ? lle_node_bool(n) : -1;
-	if (b < 0)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: '%s' must be true or false",
-				   n->file, n->line, n->col, where, key);
-	*out = b;
-	return 0;
-}
-
 /* regex_pattern, group_select and fallback, as RegexFilter's constructor
  * (defaults r"#### (\-?[0-9\.\,]+)", 0, "[invalid]"). */
 static int parse_regex_args(const struct lle_node *f, struct step *st, size_t extra, const char *where,
@@ -324,10 +310,12 @@ static int parse_step(const struct lle_node *f, struct step *st, const char *whe
 	case F_POS:
 		return parse_regex_args(f, st, 0, where, err);
 	case F_MCQ: {
-		if (parse_regex_args(f, st, 0, where, err) < 0 ||
-		    node_bool_arg(f, "ignore_case", &st->icase, where, err) < 0 ||
-		    node_bool_arg(f, "ignore_punctuation", &st->ipunct, where, err) < 0)
+		if (parse_regex_args(f, st, 0, where, err) < 0)
 			return -1;
+		/* `if self.ignore_case:` (lm_eval/filters/extraction.py):
+		 * Python's truth of the YAML value */
+		st->icase = lle_yaml_truthy(lle_node_get(f, "ignore_case"), 0);
+		st->ipunct = lle_yaml_truthy(lle_node_get(f, "ignore_punctuation"), 0);
 		const struct lle_node *ig = lle_node_get(f, "regexes_to_ignore");
 		if (!ig || lle_node_is_null(ig))
 			return 0;

@@ -13,8 +13,10 @@
 
 #include "tasks/code_metric.h"
 #include "tasks/metric_mt.h"
+#include "tasks/metric_wer.h"
 #include "tasks/pyrand.h"
 #include "tasks/pystr.h"
+#include "tasks/yamltruth.h"
 #include "util/buf.h"
 #include "util/suggest.h"
 
@@ -69,6 +71,10 @@ static const struct mdef {
 	{ "bleu", LLE_M_BLEU, LLE_AGG_BLEU, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
 	{ "chrf", LLE_M_CHRF, LLE_AGG_CHRF, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
 	{ "ter", LLE_M_TER, LLE_AGG_TER, 1, 1u << LLE_OUT_GENERATE_UNTIL, IK_CORPUS },
+	/* Hugging Face evaluate's, which the harness loads for a name its
+	 * registry lacks (metric_wer.h); the harness knows no aggregation or
+	 * direction for it (tasks give both): mean and lower is better here */
+	{ "wer", LLE_M_WER, LLE_AGG_MEAN, 0, 1u << LLE_OUT_GENERATE_UNTIL, IK_VALUE },
 };
 
 static enum item_kind items_of(const struct lle_metric *m, enum lle_output_type ot)
@@ -138,18 +144,49 @@ int lle_metric_defaults(struct lle_metric *out, enum lle_output_type ot, struct 
 	return n;
 }
 
-static int flag(const struct lle_node *e, const char *key, int *out, const char *who,
-		struct lle_err *err)
+/* A flag as the harness reads it: Python's truth of the YAML value
+ * (`if ignore_case:` in exact_match_hf_evaluate, lm_eval/api/metrics.py). */
+static void flag(const struct lle_node *e, const char *key, int *out)
 {
 	const struct lle_node *n = lle_node_get(e, key);
-	if (!n)
+	if (n)
+		*out = lle_yaml_truthy(n, *out);
+}
+
+/* Whether metric_list option `key` changes what the harness computes, is
+ * ignored by it, or makes it fail (lm_eval/api/task.py): every key but
+ * metric, aggregation, higher_is_better and hf_evaluate is passed to the
+ * metric function as a keyword argument, and
+ *   - multiple_choice, loglikelihood and loglikelihood_rolling tasks never
+ *     call the metric functions (process_results builds the items itself):
+ *     every option is ignored (belebele's `weight_by_size` on acc,
+ *     evalita's `average: macro` on f1, whose aggregation stays the binary
+ *     sklearn f1_score);
+ *   - generate_until calls exact_match_hf_evaluate(**kwargs), which takes
+ *     the four options below and raises TypeError on any other (so does its
+ *     positional fallback); bleu, chrf, ter and f1 are passthroughs that
+ *     raise TypeError on keywords, and the fallback `fn([gold, result])`
+ *     drops them: ignored.
+ * Returns 1 (used), 0 (ignored) or -1 (the harness fails: refused). */
+static int option_use(const struct lle_metric *m, enum lle_output_type ot, const char *key)
+{
+	static const char *const em[] = { "ignore_case", "ignore_punctuation", "ignore_numbers",
+					   "regexes_to_ignore", NULL };
+	if (!strcmp(key, "metric") || !strcmp(key, "aggregation") || !strcmp(key, "higher_is_better") ||
+	    !strcmp(key, "hf_evaluate"))
+		return 1;
+	if (ot != LLE_OUT_GENERATE_UNTIL)
 		return 0;
-	int b = lle_node_bool(n);
-	if (b < 0)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: '%s' must be true or false", n->file,
-				   n->line, n->col, who, key);
-	*out = b;
-	return 0;
+	/* Hugging Face evaluate's WER._compute(predictions, references,
+	 * concatenate_texts=False): the same for one pair either way */
+	if (m->kind == LLE_M_WER)
+		return !strcmp(key, "concatenate_texts") ? 1 : -1;
+	if (m->kind != LLE_M_EXACT_MATCH)
+		return 0;
+	for (int i = 0; em[i]; i++)
+		if (!strcmp(key, em[i]))
+			return 1;
+	return -1;
 }
 
 int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum lle_output_type ot,
@@ -163,6 +200,12 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 	if (!mn || mn->kind != LLE_NODE_SCALAR)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric_list entry without 'metric'",
 				   e->file, e->line, e->col, who);
+	/* registered in the harness, but its items only a Python aggregation
+	 * can take */
+	if (!strcmp(mn->str, "likelihood"))
+		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric 'likelihood' is not supported: its "
+				   "items are (gold, log-likelihoods) pairs, which only a Python aggregation combines "
+				   "(lm-evaluation-harness's mean fails on them)", mn->file, mn->line, mn->col, who);
 	const struct mdef *d = NULL;
 	for (size_t i = 0; i < sizeof(k_metrics) / sizeof(k_metrics[0]); i++)
 		if (!strcmp(k_metrics[i].name, mn->str))
@@ -178,7 +221,7 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 		return lle_err_set(err, LLE_EXIT_CONFIG,
 				   "%s:%d:%d: %s: unknown metric '%s' (known: exact_match, acc, acc_norm, "
 				   "acc_mutual_info, acc_bytes, f1, mcc, perplexity, word_perplexity, "
-				   "byte_perplexity, bits_per_byte, bleu, chrf, ter, code_exec)", mn->file, mn->line, mn->col, who,
+				   "byte_perplexity, bits_per_byte, bleu, chrf, ter, wer, code_exec)", mn->file, mn->line, mn->col, who,
 				   mn->str);
 	if (!(d->outs & (1u << ot)))
 		return lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric '%s' does not apply to "
@@ -186,19 +229,29 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 				   lle_output_type_name(ot));
 	if (set_from_def(m, d, ot, err) < 0)
 		return -1;
-	static const char *const known[] = { "metric", "aggregation", "higher_is_better", "ignore_case",
-					     "ignore_punctuation", "ignore_numbers",
-					     "regexes_to_ignore", NULL };
 	for (size_t i = 0; i < e->n; i++) {
-		size_t j = 0;
-		while (known[j] && strcmp(known[j], e->keys[i]))
-			j++;
-		if (!known[j] || (j >= 3 && m->kind != LLE_M_EXACT_MATCH)) {
-			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown option '%s' for metric '%s'",
+		if (option_use(m, ot, e->keys[i]) < 0) {
+			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: unknown option '%s' for metric '%s' "
+				    "(lm-evaluation-harness fails on it too: %s)",
 				    e->items[i]->file, e->items[i]->line, e->items[i]->col, who,
-				    e->keys[i], d->name);
+				    e->keys[i], d->name, m->kind == LLE_M_WER
+				    ? "Hugging Face evaluate's wer takes only concatenate_texts"
+				    : "exact_match_hf_evaluate takes only ignore_case, ignore_punctuation, "
+				      "ignore_numbers and regexes_to_ignore");
 			goto fail;
 		}
+	}
+	/* `hf_evaluate: true` (tested `is True`) loads Hugging Face evaluate's
+	 * metric of that name for generate_until; its exact_match is the one
+	 * ported into the harness, wer is evaluate's anyway, others are
+	 * different code */
+	const struct lle_node *hf = lle_node_get(e, "hf_evaluate");
+	if (ot == LLE_OUT_GENERATE_UNTIL && m->kind != LLE_M_EXACT_MATCH && m->kind != LLE_M_WER &&
+	    lle_yaml_is_true(hf)) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: metric '%s' with 'hf_evaluate: true' is Hugging "
+			    "Face evaluate's '%s', which llm-eval does not implement", hf->file, hf->line,
+			    hf->col, who, d->name, d->name);
+		goto fail;
 	}
 	const struct lle_node *an = lle_node_get(e, "aggregation");
 	if (an) {
@@ -223,13 +276,15 @@ int lle_metric_from_node(struct lle_metric *m, const struct lle_node *e, enum ll
 		}
 		m->agg = (enum lle_agg)k;
 	}
-	if (flag(e, "higher_is_better", &m->higher_is_better, who, err) < 0 ||
-	    flag(e, "ignore_case", &m->ignore_case, who, err) < 0 ||
-	    flag(e, "ignore_punctuation", &m->ignore_punctuation, who, err) < 0 ||
-	    flag(e, "ignore_numbers", &m->ignore_numbers, who, err) < 0)
-		goto fail;
-	const struct lle_node *rx = lle_node_get(e, "regexes_to_ignore");
-	if (rx) {
+	flag(e, "higher_is_better", &m->higher_is_better);
+	if (option_use(m, ot, "ignore_case") > 0) {
+		flag(e, "ignore_case", &m->ignore_case);
+		flag(e, "ignore_punctuation", &m->ignore_punctuation);
+		flag(e, "ignore_numbers", &m->ignore_numbers);
+	}
+	const struct lle_node *rx = option_use(m, ot, "regexes_to_ignore") > 0 ?
+		lle_node_get(e, "regexes_to_ignore") : NULL;
+	if (rx && !lle_node_is_null(rx)) { /* None: `if regexes_to_ignore is not None` */
 		if (rx->kind != LLE_NODE_SEQ) {
 			lle_err_set(err, LLE_EXIT_CONFIG, "%s:%d:%d: %s: 'regexes_to_ignore' must be a list",
 				    rx->file, rx->line, rx->col, who);
@@ -490,6 +545,9 @@ int lle_score_generated(const struct lle_metric *m, const char *pred, const json
 			v = r;
 		} else if (m->kind == LLE_M_F1) {
 			v = lle_token_f1(pred, json_string_value(g));
+		} else if (m->kind == LLE_M_WER) {
+			if (lle_wer(pred, json_string_value(g), &v, err) < 0)
+				return -1;
 		} else {
 			return lle_err_set(err, LLE_EXIT_INTERNAL, "metric '%s' does not score generated text",
 					   m->name);
@@ -497,8 +555,12 @@ int lle_score_generated(const struct lle_metric *m, const char *pred, const json
 		if (v > best)
 			best = v;
 	}
-	/* several targets: exact_match is 1 when any matches (the harness) */
-	out->x = (n > 1 && m->kind == LLE_M_EXACT_MATCH) ? (best > 0 ? 1.0 : 0.0) : best;
+	/* several targets: exact_match is 1 when any matches (the harness);
+	 * other metrics are `1.0 if any(scores) else 0.0` there, which wer
+	 * follows (scores are >= 0, so any is best > 0; f1 keeps llm-eval's
+	 * best match) */
+	int any = n > 1 && (m->kind == LLE_M_EXACT_MATCH || m->kind == LLE_M_WER);
+	out->x = any ? (best > 0 ? 1.0 : 0.0) : best;
 	return 0;
 }
 
@@ -634,6 +696,25 @@ int lle_score_rolling(const struct lle_metric *m, double ll, const char *text, s
 		return lle_err_set(err, LLE_EXIT_INTERNAL, "metric '%s' does not score a rolling loglikelihood",
 				   m->name);
 	return 0;
+}
+
+json_t *lle_item_sample(const struct lle_metric *m, enum lle_output_type ot, const struct lle_item *it,
+			const json_t *gold, const json_t *pred)
+{
+	switch (items_of(m, ot)) {
+	case IK_PAIR:
+		return json_pack("[II]", (json_int_t)it->x, (json_int_t)it->w);
+	case IK_WEIGHTED:
+		return json_pack("[fI]", it->x, (json_int_t)it->w);
+	case IK_CORPUS:
+		return json_pack("[OO]", gold ? gold : json_null(), pred ? pred : json_null());
+	case IK_VALUE:
+		break;
+	}
+	if ((m->kind == LLE_M_EXACT_MATCH && ot == LLE_OUT_MULTIPLE_CHOICE) ||
+	    (m->kind == LLE_M_ACC && ot == LLE_OUT_LOGLIKELIHOOD))
+		return json_integer((json_int_t)it->x);
+	return json_real(it->x);
 }
 
 /* ---- aggregation ---- */

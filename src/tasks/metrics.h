@@ -60,7 +60,8 @@ enum lle_metric_kind {
 	LLE_M_PERPLEXITY, LLE_M_WORD_PERPLEXITY, LLE_M_BYTE_PERPLEXITY, LLE_M_BITS_PER_BYTE,
 	LLE_M_PASS_AT_K,         /* one k of a code_exec metric (code_metric.h) */
 	LLE_M_ACC_BYTES,         /* acc with log-likelihoods per UTF-8 byte of the choice */
-	LLE_M_BLEU, LLE_M_CHRF, LLE_M_TER
+	LLE_M_BLEU, LLE_M_CHRF, LLE_M_TER,
+	LLE_M_WER                /* word error rate (metric_wer.h) */
 };
 
 struct lle_code_cfg;
@@ -128,6 +129,19 @@ double lle_token_f1(const char *pred, const char *ref);
 /* len(re.split(r"\s+", text)) and len(text.encode()) as the harness counts. */
 size_t lle_count_words(const char *text);
 size_t lle_count_bytes(const char *text);
+
+/* A document's item as lm-evaluation-harness writes it into a samples file
+ * (process_results' value for the metric, lm_eval/api/task.py, dumped by
+ * json with numpy integers as ints): a number for most metrics (an int for
+ * exact_match on choices and acc on a loglikelihood, as int() makes them);
+ * [gold, prediction] for f1 and mcc over choices; [log-likelihood, words or
+ * bytes] for word_perplexity, byte_perplexity and bits_per_byte; [target,
+ * response] for bleu, chrf and ter (their passthrough functions' fallback
+ * `fn([gold, result])`). gold is the document's gold as scored, pred the
+ * filtered response (generate_until; NULL otherwise). NULL when out of
+ * memory. */
+json_t *lle_item_sample(const struct lle_metric *m, enum lle_output_type ot, const struct lle_item *it,
+			const json_t *gold, const json_t *pred);
 
 /* How many of an item's s[] the aggregation reads (0 but for bleu, chrf,
  * ter). */

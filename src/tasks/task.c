@@ -153,6 +153,8 @@ void lle_task_free(struct lle_task *t)
 	if (t->config)
 		json_decref(t->config);
 	lle_task_hooks_free(t);
+	if (t->version_json)
+		json_decref(t->version_json);
 	free(t);
 }
 
@@ -646,12 +648,23 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 		if (*gp->str && !(t->gen_prefix = compile_at(t, gp, "gen_prefix", gp->str, err)))
 			goto fail;
 	}
+	/* ConfigurableTask: self.VERSION = self.config.metadata["version"],
+	 * whatever PyYAML made of it (ulqa's "1.0.0" is a string) */
 	const struct lle_node *md = lle_node_get(root, "metadata");
 	if (md && md->kind == LLE_NODE_MAP) {
 		const struct lle_node *v = lle_node_get(md, "version");
-		if (v && lle_node_double(v, &t->version) < 0) {
-			kerr(t, v, "metadata.version", err, "must be a number%s", "");
+		if (v && v->kind != LLE_NODE_SCALAR) {
+			kerr(t, v, "metadata.version", err, "must be a number or a string, not %s",
+			     lle_node_kind_name(v));
 			goto fail;
+		}
+		if (v && !lle_node_is_null(v)) {
+			if (!v->plain || lle_node_double(v, &t->version) < 0)
+				t->version = NAN;
+			if (!(t->version_json = lle_node_to_json(v))) {
+				lle_err_oom(err);
+				goto fail;
+			}
 		}
 	}
 	if (t->output_type == LLE_OUT_MULTIPLE_CHOICE && t->doc_to_choice.kind == LLE_DOCFN_NONE) {

@@ -100,7 +100,9 @@ struct lle_task {
 	struct lle_metric *metrics;
 	size_t nmetrics;
 	long repeats;                /* default 1 */
-	double version;              /* metadata.version, NAN when absent */
+	double version;              /* metadata.version, NAN when absent or not a number */
+	json_t *version_json;        /* metadata.version as the harness keeps it (int, float
+				      * or string: "1.0.0"), NULL when absent */
 	json_t *config;              /* the whole config as JSON (for results files) */
 	/* Python hooks (task_hooks.c); NULL when none */
 	struct lle_hookref *process_docs_hook;    /* on each whole split, before anything reads it */

@@ -94,8 +94,16 @@ case_file categories c.yaml '# only a comment\n'
 expect "a file with only comments is empty" 3 llm-eval validate --include-path "$D" && err_has "error: $F:1:1: empty file"
 case_file categories l.yaml '- a\n- b\n'
 expect "top level not a map" 3 llm-eval validate --include-path "$D" && err_has "error: $F:1:1: top level is not a map"
-case_file categories k.yaml 'category: a\ncategory: b\n'
-expect "duplicate key" 3 llm-eval validate --include-path "$D" && err_has "error: $F:2:1: duplicate key 'category'"
+# a repeated key keeps its last value, as PyYAML (and so the harness) reads
+# it: a warning, once, and the file is used
+case_file categories k.yaml 'category: a\ndescription: d\ncategory: b\n'
+expect "duplicate key: a warning" 0 llm-eval validate --include-path "$D" &&
+	err_has "warning: $F:3:1: duplicate key 'category': the last value is used, as PyYAML does" &&
+	err_has "0 errors, 1 warning in 12 files" && lines_ok
+expect "duplicate key: --strict fails" 3 llm-eval validate --strict --include-path "$D" &&
+	err_has "0 errors, 1 warning in 12 files"
+expect "duplicate key: the last value is the category" 0 llm-eval list categories --format tsv --include-path "$D" &&
+	out_has "b" 
 
 n=$((n + 1)); D="$T/case$n"; mkdir -p "$D/models"; F="$D/models/big.yaml"
 yes 'padding_key_that_is_long: and a value that is long too' | head -c 100000000 >"$F"

@@ -201,7 +201,47 @@ TEST(exact_match_options)
 	CHECK_STREQ(e.msg, "m.yaml:1:43: task 't': regex '(' does not compile: missing closing parenthesis at "
 		    "offset 1");
 	CHECK(metric(&m, "{metric: exact_match, ignore_cse: true}", LLE_OUT_GENERATE_UNTIL, &e) == -1);
-	CHECK_STREQ(e.msg, "m.yaml:1:35: task 't': unknown option 'ignore_cse' for metric 'exact_match'");
+	CHECK_STREQ(e.msg, "m.yaml:1:35: task 't': unknown option 'ignore_cse' for metric 'exact_match' "
+		    "(lm-evaluation-harness fails on it too: exact_match_hf_evaluate takes only ignore_case, "
+		    "ignore_punctuation, ignore_numbers and regexes_to_ignore)");
+	/* flags are Python's truth of the YAML value (exact_match_hf_evaluate
+	 * tests `if ignore_case:`): a quoted "false" is a non-empty string */
+	CHECK(metric(&m, "{metric: exact_match, ignore_case: 'false', ignore_numbers: 0}", LLE_OUT_GENERATE_UNTIL,
+		     &e) == 0);
+	CHECK(m.ignore_case == 1 && m.ignore_numbers == 0);
+	CHECK_INTEQ(lle_exact_match(&m, "ABC 1", "abc 1", &e), 1);
+	CHECK_INTEQ(lle_exact_match(&m, "abc 1", "abc 2", &e), 0);
+	lle_metric_fini(&m);
+	/* multiple_choice and loglikelihood never call the metric functions:
+	 * the harness ignores every option there (ConfigurableTask.process_results) */
+	CHECK(metric(&m, "{metric: f1, aggregation: f1, average: macro, hf_evaluate: true}", LLE_OUT_MULTIPLE_CHOICE,
+		     &e) == 0);
+	CHECK(m.agg == LLE_AGG_F1);
+	lle_metric_fini(&m);
+	CHECK(metric(&m, "{metric: acc, weight_by_size: true}", LLE_OUT_LOGLIKELIHOOD, &e) == 0);
+	lle_metric_fini(&m);
+	CHECK(metric(&m, "{metric: exact_match, ignore_cse: true}", LLE_OUT_MULTIPLE_CHOICE, &e) == 0);
+	lle_metric_fini(&m);
+	/* generate_until: the passthroughs drop keywords; HF evaluate is refused
+	 * but for exact_match (the harness's own port of it) */
+	CHECK(metric(&m, "{metric: bleu, tokenize: intl}", LLE_OUT_GENERATE_UNTIL, &e) == 0);
+	lle_metric_fini(&m);
+	CHECK(metric(&m, "{metric: exact_match, hf_evaluate: true}", LLE_OUT_GENERATE_UNTIL, &e) == 0);
+	lle_metric_fini(&m);
+	CHECK(metric(&m, "{metric: bleu, hf_evaluate: false}", LLE_OUT_GENERATE_UNTIL, &e) == 0);
+	lle_metric_fini(&m);
+	/* wer is Hugging Face evaluate's whatever hf_evaluate says; its
+	 * _compute takes concatenate_texts and nothing else */
+	CHECK(metric(&m, "{metric: wer, hf_evaluate: true, concatenate_texts: true}", LLE_OUT_GENERATE_UNTIL,
+		     &e) == 0);
+	lle_metric_fini(&m);
+	CHECK(metric(&m, "{metric: wer, average: macro}", LLE_OUT_GENERATE_UNTIL, &e) == -1);
+	CHECK_STREQ(e.msg, "m.yaml:1:24: task 't': unknown option 'average' for metric 'wer' "
+		    "(lm-evaluation-harness fails on it too: Hugging Face evaluate's wer takes only "
+		    "concatenate_texts)");
+	CHECK(metric(&m, "{metric: bleu, hf_evaluate: true}", LLE_OUT_GENERATE_UNTIL, &e) == -1);
+	CHECK_STREQ(e.msg, "m.yaml:1:29: task 't': metric 'bleu' with 'hf_evaluate: true' is Hugging Face "
+		    "evaluate's 'bleu', which llm-eval does not implement");
 }
 
 TEST(token_f1_squad_style)

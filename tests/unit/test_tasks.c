@@ -677,7 +677,7 @@ TEST(config_errors_name_task_key_and_position)
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nmetric_list: [{metric: meteor}]\n",
 		  "t.yaml:4:24: task 'x': unknown metric 'meteor' (known: exact_match, acc, acc_norm, "
 		  "acc_mutual_info, acc_bytes, f1, mcc, perplexity, word_perplexity, byte_perplexity, bits_per_byte, "
-		  "bleu, chrf, ter, code_exec)" },
+		  "bleu, chrf, ter, wer, code_exec)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nfilter_list: [{name: f, filter: [{function: majority}]}]\n",
 		  "t.yaml:4:45: task 'x': filter 'f': unknown filter 'majority' (known: regex, take_first, "
 		  "take_first_k, majority_vote, lowercase, uppercase, remove_whitespace, strip, map, format_span, "
