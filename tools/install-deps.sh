@@ -1,7 +1,8 @@
 #!/bin/sh
 # Install what llm-eval needs to build and test on Debian 12 (run as root, or
-# with sudo). Debian packages only; the llama.cpp libraries come from npm
-# through `make deps` (see mk/llama.mk), pinned by package-lock.json.
+# with sudo). Debian packages only; the llama.cpp and DuckDB libraries come
+# from npm through `make deps` (see mk/llama.mk, mk/duckdb.mk), pinned by
+# package-lock.json files.
 set -eu
 PKGS="build-essential pkg-config git ca-certificates
       libyaml-dev libjansson-dev libpcre2-dev zlib1g-dev libsqlite3-dev libseccomp-dev

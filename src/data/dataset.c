@@ -329,18 +329,14 @@ static int parse_object(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 	return parse_text(ds, ds->rec.p ? ds->rec.p : "", ds->rec.n, doc, err);
 }
 
-/* Parquet: DuckDB gives each row as JSON text (parquet.c); parsed as a line. */
+/* Parquet: DuckDB gives each row as a document (parquet.c). */
 static int next_parquet(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 {
-	const char *text;
-	size_t n;
-	int r = lle_pq_next(ds->pq, &text, &n, err);
-	if (r <= 0)
-		return r;
-	ds->doc_line = ++ds->line;
-	if (n > max_record)
-		return too_big(ds, err);
-	return parse_text(ds, text, n, doc, err);
+	ds->doc_line = ds->line + 1;
+	int r = lle_pq_next(ds->pq, doc, max_record, err);
+	if (r == 1)
+		ds->line++;
+	return r;
 }
 
 /* JSON lines: one object per non-blank line. 1 doc, 0 eof, -1 error.
