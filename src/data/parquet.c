@@ -203,6 +203,8 @@ static int open_db(void)
 	static const char *const opts[][2] = {
 		{"autoinstall_known_extensions", "false"},
 		{"autoload_known_extensions", "false"},
+		/* one split file is a few MB: more threads cost more in hand-offs
+		 * than they save (bench/data.sh), and leave the cores to the model */
 		{"threads", "1"},
 	};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
