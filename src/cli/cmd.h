@@ -27,7 +27,7 @@
  * with the build). Bump it when any of them changes incompatibly or the list
  * grows; the dispatcher refuses an engine of another version or interface.
  * 2: the backend descriptions and secret scrubbing (src/backend/describe.h). */
-#define LLE_ENGINE_ABI "5"
+#define LLE_ENGINE_ABI "6"
 
 /* What a command needs set up before it runs. */
 enum lle_cmd_need {

@@ -89,6 +89,29 @@ static int expand(const char *pattern, char ***out, size_t *nout, struct lle_err
 {
 	*out = NULL;
 	*nout = 0;
+	if (strchr(pattern, '\n')) {
+		/* a list of files, read in the order given (a Hub split: hub.h) */
+		size_t n = 1;
+		for (const char *p = pattern; (p = strchr(p, '\n')); p++)
+			n++;
+		char **v = calloc(n, sizeof(*v));
+		if (!v)
+			return lle_err_oom(err);
+		const char *p = pattern;
+		for (size_t i = 0; i < n; i++) {
+			size_t len = strcspn(p, "\n");
+			if (!(v[i] = lle_strndup(p, len))) {
+				for (size_t j = 0; j < i; j++)
+					free(v[j]);
+				free(v);
+				return lle_err_oom(err);
+			}
+			p += len + (p[len] != 0);
+		}
+		*out = v;
+		*nout = n;
+		return 0;
+	}
 	if (!has_glob_chars(pattern)) {
 		char **v = malloc(sizeof(*v));
 		if (!v || !(v[0] = lle_strdup(pattern))) {

@@ -27,8 +27,9 @@
 
 struct lle_ds;
 
-/* Open a split: a path or a glob pattern (`*`, `?`, `[...]`). A pattern that
- * matches nothing is an error naming it. Nothing is read until lle_ds_next. */
+/* Open a split: a path, a glob pattern (`*`, `?`, `[...]`), or paths
+ * separated by newlines (read in that order). A pattern that matches nothing
+ * is an error naming it. Nothing is read until lle_ds_next. */
 struct lle_ds *lle_ds_open(const char *path_or_glob, struct lle_err *err);
 /* The next document: 1 and *doc set (the caller owns the reference), 0 at the
  * end of the last file, -1 on error (err set, the reader is then spent). */
