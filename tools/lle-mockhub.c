@@ -19,10 +19,10 @@
  *
  * Options: --root DIR (required), --gated ORG/NAME=TOKEN (401 without a
  * token, 403 with another), --fail N (the first N file requests answer 500),
- * --drop N:BYTES (the first N file bodies stop after BYTES), --corrupt N (the
- * first N file bodies have their first byte changed), --delay-ms MS (before
- * each file body), --log FILE (one line per request: server, method, URL,
- * range, whether an Authorization header came). Prints "port N" (the API
+ * --drop N:BYTES (the first N file bodies longer than BYTES stop there),
+ * --corrupt N (the first N LFS file bodies have their first byte changed),
+ * --delay-ms MS (before each file body), --log FILE (one line per request:
+ * server, method, URL, range, whether an Authorization header came). Prints "port N" (the API
  * port) and runs until SIGTERM/SIGINT. Not installed. */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -266,9 +266,9 @@ static enum MHD_Result serve_file(struct MHD_Connection *c, const struct file *f
 	b->n = f->n - from;
 	memcpy(b->data, f->data + from, b->n);
 	b->drop_at = -1;
-	if (!head && b->n && take(&corrupt_n))
+	if (!head && f->lfs && b->n && take(&corrupt_n))
 		b->data[0] ^= 0x5a;
-	if (!head && take(&drop_n))
+	if (!head && (long)b->n > drop_bytes && take(&drop_n))
 		b->drop_at = drop_bytes;
 	struct MHD_Response *r = head ? MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT)
 				      : MHD_create_response_from_callback(b->n, 65536, body_read, b, body_free);
