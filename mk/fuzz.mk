@@ -38,6 +38,9 @@ TEST_DEPS   += $(FUZZ_REPLAY)
 FUZZ_LIBS    = $(ALL_LDFLAGS) $(CORE_LIBS) $(ENGINE_LIBS) -lm -ldl -lpthread
 OPENAI_FUZZ_CFLAGS = $(shell $(PKG_CONFIG) --cflags libcurl)
 OPENAI_FUZZ_LIBS   = $(ALL_LDFLAGS) $(shell $(PKG_CONFIG) --libs libcurl jansson) -lm
+# mk/openai.mk is read after this file: its OPENAI_SRC is not set yet here.
+OPENAI_FUZZ_SRC    = $(wildcard plugins/openai/*.c)
+OPENAI_FUZZ_DEPS   = $(OPENAI_FUZZ_SRC) plugins/openai/openai.h include/llm-eval/backend.h
 
 # ---- replay binaries (make test) ----------------------------------------------
 
@@ -47,14 +50,15 @@ $(BUILD)/tests/test_fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(FUZZ_HDR) 
 	$(Q)$(CC) $(ALL_CFLAGS) -DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/$*"' -o $@ \
 		$< tests/fuzz/replay.c $(LIB_OBJ) $(FUZZ_LIBS)
 
-# The OpenAI driver includes the plugin's source (its parser is static) and
-# links what the plugin links, not the engine.
+# The OpenAI driver is compiled with the plugin's source files (their shared
+# oa_* functions are hidden in the plugin) and links what the plugin links,
+# not the engine.
 $(BUILD)/tests/test_fuzz_openai_answer: tests/fuzz/fuzz_openai_answer.c tests/fuzz/replay.c $(FUZZ_HDR) \
-		plugins/openai/openai.c include/llm-eval/backend.h
+		$(OPENAI_FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(OPENAI_FUZZ_CFLAGS) -DFUZZ_REGRESSIONS='"$(CURDIR)/tests/fuzz/regressions/openai_answer"' \
-		-o $@ $< tests/fuzz/replay.c $(OPENAI_FUZZ_LIBS)
+		-o $@ $< tests/fuzz/replay.c $(OPENAI_FUZZ_SRC) $(OPENAI_FUZZ_LIBS)
 
 # ---- libFuzzer binaries (make fuzz) ---------------------------------------------
 # Built by a sub-make with BUILD=$(FUZZ_BUILD), so every object of the project
@@ -67,11 +71,10 @@ $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_HDR) $(LIB_OBJ)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJ) $(FUZZ_LIBS)
 
-$(BUILD)/fuzz/fuzz_openai_answer: tests/fuzz/fuzz_openai_answer.c $(FUZZ_HDR) plugins/openai/openai.c \
-		include/llm-eval/backend.h
+$(BUILD)/fuzz/fuzz_openai_answer: tests/fuzz/fuzz_openai_answer.c $(FUZZ_HDR) $(OPENAI_FUZZ_DEPS)
 	@mkdir -p $(dir $@)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_CFLAGS) $(OPENAI_FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(OPENAI_FUZZ_LIBS)
+	$(Q)$(CC) $(ALL_CFLAGS) $(OPENAI_FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(OPENAI_FUZZ_SRC) $(OPENAI_FUZZ_LIBS)
 
 .PHONY: fuzz fuzz-ci fuzz-build fuzz-bins fuzz-corpus
 fuzz-bins: $(FUZZ_BINS)

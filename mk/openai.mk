@@ -12,10 +12,12 @@ OPENAI_OBJ  = $(OPENAI_SRC:%.c=$(BUILD)/%.o)
 OPENAI_PKGS = libcurl jansson
 PLUGINS    += $(OPENAI_SO)
 
+# -fvisibility=hidden: the plugin's files share oa_* functions (openai.h);
+# only lle_backend_entry, marked visible in openai.c, is exported.
 $(OPENAI_OBJ): $(BUILD)/plugins/openai/%.o: plugins/openai/%.c include/llm-eval/backend.h
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(PLUGIN_CFLAGS) $(shell $(PKG_CONFIG) --cflags $(OPENAI_PKGS)) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -fvisibility=hidden $(shell $(PKG_CONFIG) --cflags $(OPENAI_PKGS)) -MMD -MP -c $< -o $@
 
 $(OPENAI_SO): $(OPENAI_OBJ)
 	@mkdir -p $(dir $@)

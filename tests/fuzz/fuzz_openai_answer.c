@@ -1,10 +1,11 @@
 /* Fuzz driver: the OpenAI backend's reading of server answers
- * (plugins/openai/openai.c: on_answer, parse_score, tokens_of, cut_stop,
- * set_window; and server_message for error answers).
+ * (plugins/openai/answer.c: oa_on_answer, oa_parse_score, oa_tokens_from,
+ * cut_stop, oa_set_window; http.c: oa_server_message for error answers).
  *
- * The plugin exports only its entry function, so this driver includes
- * openai.c itself and calls the static answer handler directly; the plugin
- * is not changed. No connection is made: the answers are the input.
+ * The plugin exports only its entry function, so this driver is linked with
+ * the plugin's source files (mk/fuzz.mk) and calls the answer handler
+ * through the plugin's internal header; the plugin is not changed. No
+ * connection is made: the answers are the input.
  *
  * Input: four header bytes, then answers separated by NUL bytes (JSON never
  * holds a raw NUL).
@@ -18,7 +19,10 @@
  * 200 answer over, until the job is finished; an unreadable answer keeps the
  * step (the loop would retry). Every job must finish exactly once with a
  * result, and an OK result's text must be within the answer. */
-#include "../../plugins/openai/openai.c"
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../plugins/openai/openai.h"
 
 #include "fuzz.h"
 
@@ -52,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size < 4)
 		return 0;
-	H = &fuzz_host;
+	oa_host = &fuzz_host;
 	static const int steps[] = { ST_TOK_CTX, ST_TOK_WHOLE, ST_TOK_CONT, ST_TOK_TEXT, ST_SCORE, ST_GEN };
 	int step = steps[data[0] % 6];
 	struct lle_model m;
@@ -90,10 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (step == ST_SCORE) {
 		/* A window over the header's bytes as token ids, as a job gets one. */
 		int32_t toks[4] = { data[0], data[1], data[2], data[3] };
-		if (set_window(&m, &j, toks, 4, NULL, 0, 1 + data[3] % 4) < 0)
+		if (oa_set_window(&m, &j, toks, 4, NULL, 0, 1 + data[3] % 4) < 0)
 			abort();
 	}
-	if (build_body(&R, &j) < 0)
+	if (oa_build_body(&R, &j) < 0)
 		abort();
 
 	const uint8_t *p = data + 4, *end = data + size;
@@ -101,20 +105,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const uint8_t *z = memchr(p, 0, (size_t)(end - p));
 		size_t n = z ? (size_t)(z - p) : (size_t)(end - p);
 		struct sbuf sb = { 0 };
-		sb_add(&sb, p, n);
+		oa_sb_add(&sb, p, n);
 		if (sb.oom)
 			abort();
 		char why[256], msg[256];
 		why[0] = '\0';
-		server_message(sb.p, sb.n, msg, sizeof(msg)); /* as for a non-200 answer */
-		on_answer(&R, &j, &rep, &sb, why, sizeof(why));
-		sb_free(&sb);
+		oa_server_message(sb.p, sb.n, msg, sizeof(msg)); /* as for a non-200 answer */
+		oa_on_answer(&R, &j, &rep, &sb, why, sizeof(why));
+		oa_sb_free(&sb);
 		if (!z)
 			break;
 		p = z + 1;
 	}
 	if (o.n > 1)
 		abort(); /* one result per request */
-	job_clear(&j);
+	oa_job_clear(&j);
 	return 0;
 }
