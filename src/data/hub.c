@@ -892,6 +892,23 @@ out:
 	return rc;
 }
 
+int lle_hub_path_commit(const char *path, char commit[41])
+{
+	const char *d = path ? strstr(path, "/datasets--") : NULL;
+	const char *s = d ? strstr(d, "/snapshots/") : NULL;
+	if (!s)
+		return 0;
+	s += strlen("/snapshots/");
+	for (int i = 0; i < 40; i++)
+		if (!s[i] || !strchr("0123456789abcdef", s[i]))
+			return 0;
+	if (s[40] != '/')
+		return 0;
+	memcpy(commit, s, 40);
+	commit[40] = 0;
+	return 1;
+}
+
 void lle_hub_split_free(struct lle_hub_split *s)
 {
 	if (!s)

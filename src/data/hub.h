@@ -65,6 +65,9 @@ struct lle_hub_split {
 int lle_hub_split(const char *repo, const char *config, const char *split, const char *revision,
 		  struct lle_hub_split *out, struct lle_err *err);
 void lle_hub_split_free(struct lle_hub_split *s);
+/* The commit of a path lle_hub_split returned (".../datasets--ORG--NAME/
+ * snapshots/COMMIT/..."): 1 and commit set, else 0. */
+int lle_hub_path_commit(const char *path, char commit[41]);
 
 /* `datasets`' patterns: '*' and '?' stop at '/', '**' crosses it, "**\/"
  * also matches no directory, [...] classes. For tests. */

@@ -134,6 +134,14 @@ for s in info["siblings"]:
 assert not [f for f in os.listdir(os.path.join(repo, "blobs")) if f.endswith(".incomplete")]
 assert os.path.isdir(os.path.join(cache, ".locks", "datasets--lle--qa"))
 PY
+check "the results' configs record the dataset commit" python3 - "$T/o1" "$HUB_a" <<'PY'
+import glob, json, sys, urllib.request
+r = json.load(open(glob.glob(sys.argv[1] + "/*/results_*.json")[0]))
+info = json.load(urllib.request.urlopen(sys.argv[2] + "/api/datasets/lle/qa/revision/main"))
+c = r["configs"]["h_qa"]
+assert c["dataset_kwargs"]["revision"] == info["sha"], c
+assert c["dataset_path"] == "lle/qa" and c["dataset_name"] == "easy"
+PY
 grep -c "^cdn GET" "$T/a.log" >"$T/n1"
 expect "offline afterwards (HF_HUB_OFFLINE=1)" 0 env HF_HUB_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:1 $RUN --tasks h_qa --output "$T/o2"
 check "offline: identical results" python3 "$T/same.py" "$T/o1" h_qa "$T/o2" h_qa
@@ -227,4 +235,32 @@ check "two runs fetching at once both succeed" sh -c '[ "$1" = 0 ] && [ "$2" = 0
 check "... and each file is downloaded once" sh -c '
 	[ "$(grep -c "^cdn GET /cdn/lle/qa/.*test-00000.parquet" "$1")" = 1 ] &&
 	[ "$(grep -c "^cdn GET /cdn/lle/qa/.*train.jsonl" "$1")" = 1 ]' sh "$T/slow.log"
+
+# ---- llm-eval data pull|list|verify|rm --------------------------------------
+fresh
+expect "data pull: a task's evaluated and few-shot splits" 0 env HF_ENDPOINT="$HUB_a" \
+	"$LLM_EVAL" --include-path "$T/inc" data pull h_qa h_script &&
+	out_has "h_qa: split 'test': 25 documents from the Hub cache, commit" &&
+	out_has "h_qa: split 'train': 3 documents from the Hub cache" &&
+	out_has "h_script: split 'test': 25 documents"
+expect "... then the run needs no network" 0 env HF_HUB_OFFLINE=1 $RUN --tasks h_qa --output "$T/o-pulled"
+check "... with the same results" python3 "$T/same.py" "$T/o1" h_qa "$T/o-pulled" h_qa
+expect "data list" 0 "$LLM_EVAL" data list &&
+	out_has "lle/qa" && out_has "lle/script" && out_has "main=" && out_has "refs/convert/parquet="
+expect "data list --json" 0 "$LLM_EVAL" data list --json
+check "... is JSON naming the cache and each dataset" python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["cache"] == sys.argv[2], d
+assert sorted(x["dataset"] for x in d["datasets"]) == ["lle/qa", "lle/script"], d
+assert all(x["bytes"] > 0 for x in d["datasets"])' "$OUT" "$CACHE"
+expect "data verify: whole" 0 "$LLM_EVAL" data verify && out_has "all whole"
+blob=$(readlink -f "$CACHE"/datasets--lle--qa/snapshots/*/easy/test-00000.parquet)
+printf 'x' >>"$blob"
+expect "data verify: a damaged blob, exit 4" 4 "$LLM_EVAL" data verify lle/qa &&
+	out_has "lle/qa: damaged: $blob"
+expect "data rm" 0 "$LLM_EVAL" data rm lle/qa && out_has "removed lle/qa"
+check "... the dataset is gone, the other stays" sh -c '[ ! -e "$1/datasets--lle--qa" ] && [ -d "$1/datasets--lle--script" ]' sh "$CACHE"
+expect "data rm of what is not there" 4 "$LLM_EVAL" data rm lle/qa && err_has "dataset 'lle/qa' is not in the Hub cache"
+expect "data with no action" 2 "$LLM_EVAL" data
 done_testing
