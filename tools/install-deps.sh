@@ -1,8 +1,9 @@
 #!/bin/sh
 # Install what llm-eval needs to build and test on Debian 12 (run as root, or
-# with sudo). Debian packages only; the llama.cpp libraries come from npm
-# through `make deps` (see mk/llama.mk), pinned by package-lock.json. cmake and
-# ninja-build: `make peers` (mk/peers.mk), the llama.cpp tools bench/peers.sh uses.
+# with sudo). Debian packages only; the llama.cpp and DuckDB libraries come
+# from npm through `make deps` (see mk/llama.mk, mk/duckdb.mk), pinned by
+# package-lock.json files. cmake and ninja-build: `make peers` (mk/peers.mk),
+# the llama.cpp tools bench/peers.sh uses.
 set -eu
 PKGS="build-essential pkg-config git ca-certificates
       libyaml-dev libjansson-dev libpcre2-dev zlib1g-dev libsqlite3-dev libseccomp-dev

@@ -28,8 +28,9 @@
  * grows; the dispatcher refuses an engine of another version or interface.
  * 2: the backend descriptions and secret scrubbing (src/backend/describe.h).
  * 6: the view command (lle_cmd_view).
- * 7: run --config reads YAML (lle_yaml_load_file). */
-#define LLE_ENGINE_ABI "7"
+ * 7: run --config reads YAML (lle_yaml_load_file).
+ * 8: the data command and the Hub client (lle_yaml_load_mem). */
+#define LLE_ENGINE_ABI "8"
 
 /* What a command needs set up before it runs. */
 enum lle_cmd_need {

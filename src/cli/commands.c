@@ -61,6 +61,29 @@ const struct lle_cmd lle_commands[] = {
 	  "  source <(llm-eval completion bash)       # in ~/.bashrc\n"
 	  "  llm-eval completion zsh > ~/.zfunc/_llm-eval\n",
 	  LLE_NEED_REGISTRY, lle_cmd_completion, NULL },
+	{ "data", NULL, "fetch, list, check or remove datasets of the Hugging Face Hub cache",
+	  "llm-eval data pull|list|verify|rm [NAME...] [--data-dir DIR] [--json]",
+	  "A task whose data is not under --data-dir / LLM_EVAL_DATA_DIR reads its\n"
+	  "dataset from the Hugging Face Hub cache ($HF_HUB_CACHE, else $HF_HOME/hub,\n"
+	  "else ~/.cache/huggingface/hub: the cache Python's huggingface_hub uses), and\n"
+	  "`run` fetches what is missing from $HF_ENDPOINT (default https://huggingface.co),\n"
+	  "with $HF_TOKEN or the token file for gated datasets; HF_HUB_OFFLINE=1 reads the\n"
+	  "cache only. See docs/tasks.md.\n"
+	  "\n"
+	  "Actions:\n"
+	  "  pull NAME...  fetch every split the tasks, groups or tags NAME read (the\n"
+	  "                evaluated split and the few-shot split), for a machine that\n"
+	  "                runs offline later; prints each split's documents and commit\n"
+	  "  list          the datasets in the cache: size and refs (revision=commit)\n"
+	  "  verify [DATASET...]\n"
+	  "                check every blob against its sha256 and every snapshot link\n"
+	  "                against its blob (exit 4 when something is damaged)\n"
+	  "  rm DATASET... remove datasets (ORG/NAME) from the cache\n"
+	  "\n"
+	  "Options:\n"
+	  "  --data-dir DIR  pull: tasks whose files are under DIR are read from there\n"
+	  "  --json          list: one JSON object\n",
+	  LLE_NEED_REGISTRY | LLE_NEED_ENGINE, NULL, "lle_cmd_data" },
 	{ "help", NULL, "show help for llm-eval or one command",
 	  "llm-eval help [COMMAND | --man]",
 	  "With no COMMAND, lists the commands. `llm-eval COMMAND --help` is the same as\n"

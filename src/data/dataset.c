@@ -15,15 +15,17 @@
 #include <string.h>
 #include <zlib.h>
 
+#include "data/parquet.h"
 #include "util/buf.h"
 #include "util/utf8.h"
 
-enum fmt { FMT_JSONL, FMT_JSON, FMT_CSV };
+enum fmt { FMT_JSONL, FMT_JSON, FMT_CSV, FMT_PARQUET };
 
 struct lle_ds {
 	char **files;
 	size_t nfiles, fi;     /* fi: index of the next file to open */
 	gzFile gz;             /* the open file, or NULL */
+	struct lle_pq *pq;     /* the open Parquet file, or NULL (parquet.h) */
 	const char *path;      /* files[fi - 1] while open */
 	enum fmt fmt;
 	int started;           /* JSON array: '[' seen; CSV: header read */
@@ -87,6 +89,29 @@ static int expand(const char *pattern, char ***out, size_t *nout, struct lle_err
 {
 	*out = NULL;
 	*nout = 0;
+	if (strchr(pattern, '\n')) {
+		/* a list of files, read in the order given (a Hub split: hub.h) */
+		size_t n = 1;
+		for (const char *p = pattern; (p = strchr(p, '\n')); p++)
+			n++;
+		char **v = calloc(n, sizeof(*v));
+		if (!v)
+			return lle_err_oom(err);
+		const char *p = pattern;
+		for (size_t i = 0; i < n; i++) {
+			size_t len = strcspn(p, "\n");
+			if (!(v[i] = lle_strndup(p, len))) {
+				for (size_t j = 0; j < i; j++)
+					free(v[j]);
+				free(v);
+				return lle_err_oom(err);
+			}
+			p += len + (p[len] != 0);
+		}
+		*out = v;
+		*nout = n;
+		return 0;
+	}
 	if (!has_glob_chars(pattern)) {
 		char **v = malloc(sizeof(*v));
 		if (!v || !(v[0] = lle_strdup(pattern))) {
@@ -156,6 +181,8 @@ static void close_file(struct lle_ds *ds)
 	if (ds->gz)
 		gzclose(ds->gz);
 	ds->gz = NULL;
+	lle_pq_close(ds->pq);
+	ds->pq = NULL;
 	for (size_t i = 0; i < ds->nhdr; i++)
 		free(ds->hdr[i]);
 	free(ds->hdr);
@@ -241,6 +268,13 @@ static int open_next_file(struct lle_ds *ds, struct lle_err *err)
 	ds->pos = ds->len = 0;
 	ds->eof = 0;
 	ds->started = ds->done = 0;
+	if (name_ends(p, ".parquet")) {
+		/* DuckDB reads it; the row number stands for the line in messages */
+		ds->fmt = FMT_PARQUET;
+		ds->line = 0;
+		ds->pq = lle_pq_open(p, err);
+		return ds->pq ? 0 : -1;
+	}
 	size_t n = strlen(p);
 	size_t stem = name_ends(p, ".gz") ? n - 3 : n;
 	char *s = lle_strndup(p, stem);
@@ -257,7 +291,7 @@ static int open_next_file(struct lle_ds *ds, struct lle_err *err)
 		free(s);
 		return lle_err_set(err, LLE_EXIT_DATA,
 				   "'%s': unknown dataset format (expected .jsonl, .json or .csv, "
-				   "optionally .gz)", p);
+				   "optionally .gz, or .parquet)", p);
 	}
 	free(s);
 	ds->gz = gzopen(p, "rb");
@@ -293,10 +327,11 @@ static const char *kind_name(const json_t *j)
 	}
 }
 
-static int parse_object(struct lle_ds *ds, json_t **doc, struct lle_err *err)
+static int parse_text(struct lle_ds *ds, const char *text, size_t n, json_t **doc,
+		      struct lle_err *err)
 {
 	json_error_t je;
-	json_t *j = json_loadb(ds->rec.p ? ds->rec.p : "", ds->rec.n, JSON_DECODE_ANY, &je);
+	json_t *j = json_loadb(text, n, JSON_DECODE_ANY, &je);
 	if (!j) {
 		/* jansson counts lines from 1 within the record */
 		return lle_err_set(err, LLE_EXIT_DATA, "%s:%ld: invalid JSON: %s", ds->path,
@@ -310,6 +345,21 @@ static int parse_object(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 	}
 	*doc = j;
 	return 1;
+}
+
+static int parse_object(struct lle_ds *ds, json_t **doc, struct lle_err *err)
+{
+	return parse_text(ds, ds->rec.p ? ds->rec.p : "", ds->rec.n, doc, err);
+}
+
+/* Parquet: DuckDB gives each row as a document (parquet.c). */
+static int next_parquet(struct lle_ds *ds, json_t **doc, struct lle_err *err)
+{
+	ds->doc_line = ds->line + 1;
+	int r = lle_pq_next(ds->pq, doc, max_record, err);
+	if (r == 1)
+		ds->line++;
+	return r;
 }
 
 /* JSON lines: one object per non-blank line. 1 doc, 0 eof, -1 error.
@@ -617,13 +667,14 @@ int lle_ds_next(struct lle_ds *ds, json_t **doc, struct lle_err *err)
 	if (ds->failed)
 		return lle_err_set(err, LLE_EXIT_INTERNAL, "dataset reader used after an error");
 	for (;;) {
-		if (!ds->gz) {
+		if (!ds->gz && !ds->pq) {
 			if (ds->fi == ds->nfiles)
 				return 0;
 			if (open_next_file(ds, err) < 0)
 				goto fail;
 		}
 		int r = ds->fmt == FMT_JSONL ? next_jsonl(ds, doc, err)
+			: ds->fmt == FMT_PARQUET ? next_parquet(ds, doc, err)
 			: ds->fmt == FMT_JSON ? next_json(ds, doc, err)
 			: next_csv(ds, doc, err);
 		if (r < 0)
@@ -644,6 +695,23 @@ long lle_ds_count(const char *path_or_glob, struct lle_err *err)
 	struct lle_ds *ds = lle_ds_open(path_or_glob, err);
 	if (!ds)
 		return -1;
+	/* Parquet files say how many rows they have: no row is read */
+	size_t npq = 0;
+	for (size_t i = 0; i < ds->nfiles; i++)
+		npq += name_ends(ds->files[i], ".parquet");
+	if (npq && npq == ds->nfiles) {
+		long total = 0;
+		for (size_t i = 0; i < ds->nfiles; i++) {
+			long c = lle_pq_count(ds->files[i], err);
+			if (c < 0) {
+				total = -1;
+				break;
+			}
+			total += c;
+		}
+		lle_ds_close(ds);
+		return total;
+	}
 	long n = 0;
 	json_t *d;
 	int r;

@@ -8,6 +8,9 @@
  *   *.csv, *.csv.gz        RFC 4180 with a header row: quoted fields, "" for
  *                          a quote, embedded newlines, CRLF; every field is a
  *                          JSON string
+ *   *.parquet              read by DuckDB (data/parquet.h, loaded on first
+ *                          use), each row the JSON object of its columns;
+ *                          "line" in messages is the row number
  * Documents are jansson objects. Errors name `path:line: ...` (code
  * LLE_EXIT_DATA; LLE_EXIT_IO when a file cannot be read).
  *
@@ -24,8 +27,9 @@
 
 struct lle_ds;
 
-/* Open a split: a path or a glob pattern (`*`, `?`, `[...]`). A pattern that
- * matches nothing is an error naming it. Nothing is read until lle_ds_next. */
+/* Open a split: a path, a glob pattern (`*`, `?`, `[...]`), or paths
+ * separated by newlines (read in that order). A pattern that matches nothing
+ * is an error naming it. Nothing is read until lle_ds_next. */
 struct lle_ds *lle_ds_open(const char *path_or_glob, struct lle_err *err);
 /* The next document: 1 and *doc set (the caller owns the reference), 0 at the
  * end of the last file, -1 on error (err set, the reader is then spent). */
@@ -46,7 +50,7 @@ size_t lle_ds_set_max_record(size_t bytes);
 size_t lle_ds_index(const struct lle_ds *ds);
 void lle_ds_close(struct lle_ds *ds);
 /* Number of documents in a split, reading (and checking) every one but
- * keeping none. -1 on error. */
+ * keeping none (Parquet files: their row counts, no row read). -1 on error. */
 long lle_ds_count(const char *path_or_glob, struct lle_err *err);
 /* Read a whole split into a JSON array (for few-shot splits, which are
  * small). NULL on error. */

@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "data/hub.h"
 #include "monitor/monitor.h"
 #include "monitor/proc.h"
 #include "run/cache_glue.h"
@@ -409,10 +410,25 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 	free(mr);
 	json_object_set_new(ro->results, pt->name, res);
 	json_object_set_new(ro->hib, pt->name, hib);
-	if (t->category && json_is_object(t->config) && !json_object_get(t->config, "category")) {
-		/* the run store and reports group tasks by it */
+	char commit[41];
+	int hub = lle_hub_path_commit(pt->data_path, commit);
+	if (json_is_object(t->config) && ((t->category && !json_object_get(t->config, "category")) || hub)) {
 		json_t *c = json_deep_copy(t->config);
-		json_object_set_new(c, "category", json_string(t->category));
+		if (!c)
+			return lle_err_oom(err);
+		/* the run store and reports group tasks by it */
+		if (t->category && !json_object_get(c, "category"))
+			json_object_set_new(c, "category", json_string(t->category));
+		if (hub) {
+			/* the Hub commit the documents came from: the harness's
+			 * dataset_kwargs.revision, so a rerun reads the same data */
+			json_t *kw = json_object_get(c, "dataset_kwargs");
+			if (!json_is_object(kw)) {
+				kw = json_object();
+				json_object_set_new(c, "dataset_kwargs", kw);
+			}
+			json_object_set_new(kw, "revision", json_string(commit));
+		}
 		json_object_set_new(ro->configs, pt->name, c);
 	} else {
 		json_object_set(ro->configs, pt->name, t->config);

@@ -1056,6 +1056,39 @@ int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_er
 	return rc;
 }
 
+int lle_run_data_pull(struct lle_registry *reg, const char *name, const char *data_dir,
+		      lle_run_split_cb cb, void *ctx, struct lle_err *err)
+{
+	struct lle_plan *p = calloc(1, sizeof(*p));
+	if (!p)
+		return lle_err_oom(err);
+	lle_data_dir_pick(data_dir, &p->dd);
+	struct lle_run_opts o = { .num_fewshot = -1, .fewshot_seed = 1234 };
+	int rc = add_name(p, reg, name, NULL, 0, &o, err);
+	for (size_t i = 0; rc == 0 && i < p->ntasks; i++) {
+		const struct plan_task *pt = &p->tasks[i];
+		const struct lle_task *t = pt->task;
+		cb(ctx, pt->name, pt->split, pt->data_path, pt->ndocs_total);
+		/* the few-shot source, as task_prompt.c picks it */
+		const char *fs = t->fewshot_split ? t->fewshot_split
+			: t->training_split ? t->training_split : t->validation_split;
+		if (!fs || strcmp(fs, pt->split) == 0)
+			continue;
+		char *path = lle_task_split_path(t, fs, &p->dd, 1, err);
+		long n = path ? lle_ds_count(path, err) : -1;
+		if (n < 0) {
+			if (path)
+				lle_err_prefix(err, "task '%s'", pt->name);
+			rc = -1;
+		} else {
+			cb(ctx, pt->name, fs, path, n);
+		}
+		free(path);
+	}
+	lle_plan_free(p);
+	return rc;
+}
+
 void plan_model_fini(struct plan_model *m)
 {
 	free(m->name);

@@ -133,6 +133,16 @@ void lle_plan_free(struct lle_plan *p);
  * `validate` and `show task` share with `run`. 0, or -1 with err set. */
 int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_err *err);
 
+/* `data pull`: plan NAME (a task, group or tag) as a run would, with no
+ * model, so that every split its tasks evaluate is resolved (fetched from
+ * the Hub when that is where it comes from) and counted; then the split
+ * each draws few-shot examples from. cb is called once per split. 0, or -1
+ * with err set. */
+typedef void (*lle_run_split_cb)(void *ctx, const char *task, const char *split, const char *path,
+				 long ndocs);
+int lle_run_data_pull(struct lle_registry *reg, const char *name, const char *data_dir,
+		      lle_run_split_cb cb, void *ctx, struct lle_err *err);
+
 /* Run the plan. Returns an exit code: 0, LLE_EXIT_EVAL when some documents
  * failed, LLE_EXIT_INTERRUPTED after Ctrl-C (what was done is written), or the
  * error's code with err set. */

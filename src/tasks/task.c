@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "data/hub.h"
 #include "tasks/code_metric.h"
 #include "tasks/pystr.h"
 #include "util/buf.h"
@@ -693,6 +694,36 @@ fail:
 
 /* ---------- data ---------- */
 
+/* Without a data directory, a split of a Hub dataset (dataset_path a
+ * repository, not one of the `datasets` file builders) comes from the
+ * Hugging Face Hub cache, fetched when missing (data/hub.h); a data file the
+ * task names by an absolute or ./ path is still read from there. */
+static int hub_wanted(const struct lle_task *t, const json_t *v, const struct lle_data_dir *dd)
+{
+	static const char *const builders[] = {"json", "csv", "parquet", "text", "arrow", "pandas"};
+	if ((dd && dd->path) || !t->dataset_path || !*t->dataset_path)
+		return 0;
+	for (size_t i = 0; i < sizeof(builders) / sizeof(builders[0]); i++)
+		if (strcmp(t->dataset_path, builders[i]) == 0)
+			return 0;
+	const char *f = json_string_value(v);
+	return !f || (f[0] != '/' && strncmp(f, "./", 2) != 0 && strncmp(f, "../", 3) != 0);
+}
+
+static char *hub_split_path(const struct lle_task *t, const char *split, const char *what,
+			    struct lle_err *err)
+{
+	struct lle_hub_split hs;
+	if (lle_hub_split(t->dataset_path, t->dataset_name, split, NULL, &hs, err) < 0) {
+		lle_err_prefix(err, "%s", what);
+		return NULL;
+	}
+	char *files = hs.files;
+	hs.files = NULL;
+	lle_hub_split_free(&hs);
+	return files;
+}
+
 char *lle_task_split_path(const struct lle_task *t, const char *split, const struct lle_data_dir *dd,
 			  int must_exist, struct lle_err *err)
 {
@@ -706,6 +737,12 @@ char *lle_task_split_path(const struct lle_task *t, const char *split, const str
 			return NULL;
 		}
 		v = json_array_get(v, 0);
+	}
+	if (hub_wanted(t, v, dd)) {
+		char *p = hub_split_path(t, split, what, err);
+		if (p && must_exist && t->process_docs_hook)
+			return lle_task_hook_split(t, split, p, err);
+		return p;
 	}
 	if (json_is_string(v)) {
 		char *p = lle_data_resolve(json_string_value(v), t->base_dir, dd, must_exist, what, err);

@@ -19,6 +19,10 @@ trap 'rm -rf "$T"' EXIT
 export XDG_CONFIG_HOME="$T/config" XDG_CACHE_HOME="$T/cache" XDG_DATA_HOME="$T/data"
 export NO_COLOR=1
 unset LLM_EVAL_INCLUDE_PATH LLM_EVAL_FAST_MODE LLM_EVAL_LAZY_LOADING LLM_EVAL_DEBUG LLM_EVAL_PLUGIN_PATH LLM_EVAL_DATA_DIR
+# The Hugging Face Hub: a scratch cache, offline unless a test starts the mock
+# Hub (tools/lle-mockhub.c) and points HF_ENDPOINT at it.
+export HF_HOME="$T/hf" HF_HUB_OFFLINE=1
+unset HF_HUB_CACHE HUGGINGFACE_HUB_CACHE HF_ENDPOINT HF_TOKEN HUGGING_FACE_HUB_TOKEN HF_TOKEN_PATH
 OUT="$T/stdout"
 ERR="$T/stderr"
 n_failed=0

@@ -301,10 +301,10 @@ TEST(globs_read_in_sorted_order)
 	snprintf(want, sizeof(want), "cannot open '%s': No such file or directory", path("missing.jsonl"));
 	CHECK_STREQ(e.msg, want);
 	CHECK_INTEQ(e.code, LLE_EXIT_DATA);
-	put("x.parquet", "");
-	CHECK(lle_ds_count(path("x.parquet"), &e) == -1);
+	put("x.xlsx", "");
+	CHECK(lle_ds_count(path("x.xlsx"), &e) == -1);
 	snprintf(want, sizeof(want), "'%s': unknown dataset format (expected .jsonl, .json or .csv, "
-		 "optionally .gz)", path("x.parquet"));
+		 "optionally .gz, or .parquet)", path("x.xlsx"));
 	CHECK_STREQ(e.msg, want);
 }
 

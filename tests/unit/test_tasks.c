@@ -747,9 +747,13 @@ TEST(data_files_resolve_under_the_data_dir)
 	if (!t)
 		return;
 	struct lle_data_dir none = { NULL, NULL }, dd = { "/nonexistent/data", "LLM_EVAL_DATA_DIR" };
+	/* no data directory: the Hugging Face Hub cache (data/hub.h), offline here */
+	setenv("HF_HUB_OFFLINE", "1", 1);
+	setenv("HF_HUB_CACHE", "/nonexistent/hub", 1);
 	CHECK(lle_task_split_path(t, "test", &none, 1, &e) == NULL);
-	CHECK_STREQ(e.msg, "task 'gsm8k': split 'test': data file 'gsm8k/test.jsonl' is under the data "
-		    "directory, and none is set (use --data-dir or LLM_EVAL_DATA_DIR)");
+	CHECK_STREQ(e.msg, "task 'gsm8k': split 'test': dataset 'gsm8k' (revision 'main', split 'test') is "
+		    "not in the Hub cache at /nonexistent/hub/datasets--gsm8k, and HF_HUB_OFFLINE is set: "
+		    "run once with network to fetch it");
 	CHECK(lle_task_split_path(t, "test", &dd, 1, &e) == NULL);
 	CHECK_STREQ(e.msg, "task 'gsm8k': split 'test': expected data file '/nonexistent/data/gsm8k/test.jsonl' "
 		    "('gsm8k/test.jsonl' under data directory '/nonexistent/data' from LLM_EVAL_DATA_DIR) is missing");
