@@ -174,7 +174,9 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 	/* With a chat template the system instruction is the system turn, which
 	 * the backend adds (lle_open_params.system_message, see run_model): it
 	 * must not also open the user turn's text. */
-	const struct lle_chat *chat = o->apply_chat_template ? tr->pm->chat : NULL; /* rendered here */
+	/* tr->pm is NULL for --show-prompts without a model */
+	const struct lle_chat *chat = o->apply_chat_template && tr->pm ? tr->pm->chat : NULL; /* rendered here */
+	const char *think_end = tr->pm ? tr->pm->think_end : NULL;
 	struct lle_prompt_opts popts = { o->apply_chat_template && !chat ? NULL : o->system_instruction,
 					 o->apply_chat_template, o->fewshot_as_multiturn, chat != NULL };
 	size_t nreq = 0;
@@ -214,8 +216,8 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 				q->kind = LLE_REQ_GENERATE_UNTIL;
 				/* a reasoning model's stops would end its thinking: only EOS
 				 * stops it, the stops cut after (the harness's vllm_causallms) */
-				q->until = tr->pm->think_end && *tr->pm->think_end ? NULL : gp.until;
-				q->n_until = tr->pm->think_end && *tr->pm->think_end ? 0 : gp.nuntil;
+				q->until = think_end && *think_end ? NULL : gp.until;
+				q->n_until = think_end && *think_end ? 0 : gp.nuntil;
 				q->max_tokens = (int32_t)gp.max_gen_toks;
 				q->temperature = gp.temperature;
 				q->top_p = gp.top_p;
@@ -276,7 +278,7 @@ static int chunk_send(struct task_run *tr, const struct chunk_reqs *cr, struct c
  * (lle_think_cut), the raw texts then in *raw. NULL: out of memory. */
 static json_t *think_cut_resps(struct task_run *tr, const struct chunk *ck, size_t first, size_t n, json_t **raw)
 {
-	const char *te = tr->pm->think_end;
+	const char *te = tr->pm ? tr->pm->think_end : NULL;
 	json_t *resps = json_array();
 	*raw = NULL;
 	if (resps && te && *te && !(*raw = json_array()))

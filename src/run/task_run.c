@@ -247,6 +247,7 @@ int lle_run_prompts(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 		struct task_run tr = { 0 };
 		tr.plan = p;
 		tr.pt = pt;
+		tr.pm = p->nmodels ? &p->models[0] : NULL; /* its chat template, if any */
 		tr.o = o;
 		tr.ga = &ga;
 		tr.samples = run_task_samples(o, pt->name);

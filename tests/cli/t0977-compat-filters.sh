@@ -8,7 +8,8 @@
 # regexes_to_ignore, ignore_case and ignore_punctuation, then ": X"),
 # remove_whitespace, lowercase, uppercase, map, format_span; regex_pos, whose
 # list of tags the harness hands to the metric whole, stops the run saying
-# so; custom (a Python function) is refused when the task is compiled.
+# so; custom calls a Python function (docs/hooks.md, tests t1001): here its
+# module is missing, which is refused when the task is compiled.
 # The expected filtered answers were computed by the harness's own filter
 # classes (tests/compat/filters/oracle_e2e.py over lm_eval/filters/*.py at
 # 4e7e0d47); each is explained below from that source.
@@ -80,6 +81,6 @@ PY
 expect "regex_pos leaves a list of tags for the metric" 1 llm-eval $RUN --tasks cf_pos --output "$T/p" &&
 	err_has "error: task 'cf_pos': doc 0: filter 'pos' gives a list, not a string, to the metrics (llm-eval scores strings only)" &&
 	err_has "error: task 'cf_pos': doc 2: filter 'pos' gives a list"
-expect "custom is refused when compiled" 3 llm-eval $RUN --tasks cf_custom --output "$T/c" &&
-	err_has "error: $C/cf_custom.yaml:12:19: task 'cf_custom': filter 'mine': filter 'custom' is not supported: it calls a Python function (filter_fn), and llm-eval runs no Python"
+expect "custom with a missing module is refused when compiled" 3 llm-eval $RUN --tasks cf_custom --output "$T/c" &&
+	err_has "error: $C/cf_custom.yaml:13:20: task 'cf_custom': filter 'mine': '!function utils.mine' needs $C/utils.py, which cannot be read (No such file or directory)"
 done_testing
