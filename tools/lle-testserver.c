@@ -48,7 +48,10 @@
  *
  * Over 1,000 lines because it is one test program whose parts (options,
  * model worker, answers, faults, HTTP) share one option table; splitting it
- * would only spread that table over files. */
+ * would only spread that table over files. *
+ * Over 1,000 lines: one program, so a test starts one binary whose every
+ * endpoint and injected fault is described in this one file.
+ */
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>

@@ -5,7 +5,11 @@
  * StrictUndefined; anything else reports the missing field by its source
  * text. Operators are template_ops.c's, filters, methods and tests
  * template_builtins.c's; this file does names, subscripts, calls, logic and
- * the statements (if, for with `loop`, set). */
+ * the statements (if, for with `loop`, set).
+ *
+ * Over 1,000 lines because names, calls and statements share the evaluator's
+ * scope and loop state (chat templates' `loop`, `namespace`, macros); the
+ * next split is the statements into a template_exec.c of their own. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
