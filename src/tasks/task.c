@@ -449,6 +449,20 @@ static int parse_filters(struct lle_task *t, const struct lle_node *root, struct
 	return 0;
 }
 
+/* The harness's metrics of an output type when metric_list is absent
+ * (lle_metric_defaults); a process_results hook returns the same names. */
+int lle_task_default_metrics(struct lle_task *t, struct lle_err *err)
+{
+	t->metrics = calloc(4, sizeof(*t->metrics));
+	if (!t->metrics)
+		return lle_err_oom(err);
+	int k = lle_metric_defaults(t->metrics, t->output_type, err);
+	if (k < 0)
+		return -1;
+	t->nmetrics = (size_t)k;
+	return 0;
+}
+
 static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct lle_err *err)
 {
 	const struct lle_node *n = lle_node_get(root, "metric_list");
@@ -458,16 +472,8 @@ static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct
 		return lle_task_hook_metrics(t, n, err);
 	char who[300];
 	snprintf(who, sizeof(who), "task '%s'", t->name);
-	if (!n || lle_node_is_null(n)) {
-		t->metrics = calloc(4, sizeof(*t->metrics));
-		if (!t->metrics)
-			return lle_err_oom(err);
-		int k = lle_metric_defaults(t->metrics, t->output_type, err);
-		if (k < 0)
-			return -1;
-		t->nmetrics = (size_t)k;
-		return 0;
-	}
+	if (!n || lle_node_is_null(n))
+		return lle_task_default_metrics(t, err);
 	if (n->kind != LLE_NODE_SEQ || n->n == 0)
 		return kerr(t, n, "metric_list", err, "must be a non-empty list%s", "");
 	size_t cap = 0; /* a code_exec entry is one metric per k (code_metric.h) */

@@ -35,6 +35,8 @@ void lle_task_hooks_free(struct lle_task *t);
  * naming task, document and col). */
 json_t *lle_task_hook_docfn(const struct lle_task *t, const struct lle_docfn *f, const json_t *doc,
 			    size_t doc_id, const char *col, struct lle_err *err);
+/* The harness's metrics of an output type when metric_list is absent (task.c). */
+int lle_task_default_metrics(struct lle_task *t, struct lle_err *err);
 /* The data file of `split` after process_docs: `path` (freed) read, the
  * hook run (or its earlier output found in the cache), the file of its
  * output returned. */

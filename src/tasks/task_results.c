@@ -67,17 +67,8 @@ static int agg_by_name(const char *s, enum lle_agg *a)
 int lle_task_hook_metrics(struct lle_task *t, const struct lle_node *list, struct lle_err *err)
 {
 	enum lle_metric_kind kind = t->output_type == LLE_OUT_GENERATE_UNTIL ? LLE_M_EXACT_MATCH : LLE_M_ACC;
-	if (!list || lle_node_is_null(list)) {
-		/* the harness's defaults per output type: process_results returns them */
-		t->metrics = calloc(4, sizeof(*t->metrics));
-		if (!t->metrics)
-			return lle_err_oom(err);
-		int k = lle_metric_defaults(t->metrics, t->output_type, err);
-		if (k < 0)
-			return -1;
-		t->nmetrics = (size_t)k;
-		return 0;
-	}
+	if (!list || lle_node_is_null(list)) /* process_results returns the defaults */
+		return lle_task_default_metrics(t, err);
 	if (list->kind != LLE_NODE_SEQ || list->n == 0)
 		return kerr(t, list, "metric_list", err, "must be a non-empty list");
 	t->metrics = calloc(list->n, sizeof(*t->metrics));
