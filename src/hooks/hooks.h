@@ -62,8 +62,8 @@ json_t *lle_hooks_multi(const struct lle_hookref *const *hs, size_t n, json_t *a
 int lle_hooks_load(const struct lle_hookref *h, struct lle_err *err);
 
 /* How to install Python module `mod` ("apt-get install python3-X" where
- * Debian packages it, else "pip install X"); static. */
-const char *lle_hooks_install_hint(const char *mod);
+ * Debian packages it, else "pip install X"), written into hint[len]. */
+const char *lle_hooks_install_hint(const char *mod, char *hint, size_t len);
 
 /* Whether the worker has been started in this process (tests). */
 int lle_hooks_started(void);

@@ -79,7 +79,7 @@ struct lle_hookref *lle_hookref_new(const char *yaml_file, const char *spec, str
 	return h;
 }
 
-const char *lle_hooks_install_hint(const char *mod)
+const char *lle_hooks_install_hint(const char *mod, char *hint, size_t len)
 {
 	/* modules task hooks import that Debian packages as python3-X */
 	static const char *const deb[][2] = {
@@ -91,13 +91,12 @@ const char *lle_hooks_install_hint(const char *mod)
 		{ "typing_extensions", "python3-typing-extensions" }, { "immutabledict", "python3-immutabledict" },
 		{ "absl", "python3-absl" },
 	};
-	static __thread char hint[200];
 	for (size_t i = 0; i < sizeof(deb) / sizeof(deb[0]); i++)
 		if (!strcmp(mod, deb[i][0])) {
-			snprintf(hint, sizeof(hint), "apt-get install %s", deb[i][1]);
+			snprintf(hint, len, "apt-get install %s", deb[i][1]);
 			return hint;
 		}
-	snprintf(hint, sizeof(hint), "pip install %s", mod);
+	snprintf(hint, len, "pip install %s", mod);
 	return hint;
 }
 
@@ -291,8 +290,9 @@ static json_t *reply_value(const struct lle_hookref *h, json_t *rep, struct lle_
 	const char *msg = json_string_value(json_object_get(rep, "error"));
 	const char *where = json_string_value(json_object_get(rep, "where"));
 	if (missing) {
+		char hint[200];
 		lle_err_set(err, LLE_EXIT_CONFIG, "'%s': python module '%s' is not installed (%s)", spec, missing,
-			    lle_hooks_install_hint(missing));
+			    lle_hooks_install_hint(missing, hint, sizeof(hint)));
 		return NULL;
 	}
 	lle_err_set(err, LLE_EXIT_DATA, "'%s': %.600s%s%.300s%s", spec, msg ? msg : "unknown error",
