@@ -15,9 +15,10 @@ export BUILD
 # at 0x3cf-0x10000014d1", then "Tracer caught signal 11") in a process that
 # dlopened the engine and the llama.cpp plugin (libstdc++'s TLS) and forked the
 # Python hook worker: a crash of the checker, not a leak. Without TLS roots a
-# block only TLS points to would be reported, never hidden, so no leak is missed.
+# block only TLS points to would be reported, never hidden, so no leak is missed;
+# tests/lsan.supp names the C library's own blocks of that kind.
 if [ -n "${SAN:-}" ]; then
-	LSAN_OPTIONS="use_tls=0:print_suppressions=0${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+	LSAN_OPTIONS="use_tls=0:print_suppressions=0:suppressions=$TOP/tests/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 	export LSAN_OPTIONS
 fi
 pattern=${1:-}
