@@ -28,25 +28,15 @@ static int die(const struct lle_err *err)
 	return 1;
 }
 
-static int add_lit(struct lle_buf *b, const char *s)
-{
-	if (lle_buf_addc(b, '\'') < 0)
-		return -1;
-	for (; *s; s++)
-		if ((*s == '\'' && lle_buf_addc(b, '\'') < 0) || lle_buf_addc(b, *s) < 0)
-			return -1;
-	return lle_buf_addc(b, '\'');
-}
-
 static int cmd_write(int argc, char **argv, struct lle_err *err)
 {
 	if (argc < 4)
 		return lle_err_set(err, 2, "usage: lle-parquet write IN.jsonl OUT.parquet [ROWS_PER_GROUP]");
 	struct lle_buf sql = {0};
 	int rc = -1;
-	if (lle_buf_adds(&sql, "COPY (SELECT * FROM read_json(") < 0 || add_lit(&sql, argv[2]) < 0 ||
+	if (lle_buf_adds(&sql, "COPY (SELECT * FROM read_json(") < 0 || lle_pq_sql_str(&sql, argv[2]) < 0 ||
 	    lle_buf_adds(&sql, ", format = 'newline_delimited')) TO ") < 0 ||
-	    add_lit(&sql, argv[3]) < 0 || lle_buf_adds(&sql, " (FORMAT parquet") < 0 ||
+	    lle_pq_sql_str(&sql, argv[3]) < 0 || lle_buf_adds(&sql, " (FORMAT parquet") < 0 ||
 	    (argc > 4 && lle_buf_printf(&sql, ", ROW_GROUP_SIZE %ld", atol(argv[4])) < 0) ||
 	    lle_buf_addc(&sql, ')') < 0)
 		lle_err_oom(err);

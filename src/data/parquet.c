@@ -264,8 +264,7 @@ const char *lle_pq_version(struct lle_err *err)
 	return load(err) < 0 ? NULL : version;
 }
 
-/* 'path' as an SQL string literal: quotes doubled. */
-static int add_sql_str(struct lle_buf *b, const char *s)
+int lle_pq_sql_str(struct lle_buf *b, const char *s)
 {
 	if (lle_buf_addc(b, '\'') < 0)
 		return -1;
@@ -464,7 +463,7 @@ struct lle_pq *lle_pq_open(const char *path, struct lle_err *err)
 	 * type without a direct reading here (dates, decimals, blobs, maps,
 	 * 128-bit or unsigned 64-bit integers, ...) is asked again as to_json
 	 * of it, which writes every type as JSON, parsed with jansson. */
-	if (lle_buf_adds(&sql, "SELECT * FROM read_parquet(") < 0 || add_sql_str(&sql, path) < 0 ||
+	if (lle_buf_adds(&sql, "SELECT * FROM read_parquet(") < 0 || lle_pq_sql_str(&sql, path) < 0 ||
 	    lle_buf_addc(&sql, ')') < 0) {
 		lle_err_oom(err);
 		goto fail;
@@ -489,7 +488,7 @@ struct lle_pq *lle_pq_open(const char *path, struct lle_err *err)
 			      (c->type == DK_TEXT && lle_buf_addc(&sql, ')') < 0);
 		}
 		if (bad || lle_buf_adds(&sql, " FROM read_parquet(") < 0 ||
-		    add_sql_str(&sql, path) < 0 || lle_buf_addc(&sql, ')') < 0) {
+		    lle_pq_sql_str(&sql, path) < 0 || lle_buf_addc(&sql, ')') < 0) {
 			lle_err_oom(err);
 			goto fail;
 		}
@@ -662,7 +661,7 @@ long lle_pq_count(const char *path_or_glob, struct lle_err *err)
 		return -1;
 	struct lle_buf sql = {0};
 	if (lle_buf_adds(&sql, "SELECT CAST(count(*) AS BIGINT) FROM read_parquet(") < 0 ||
-	    add_sql_str(&sql, path_or_glob) < 0 || lle_buf_addc(&sql, ')') < 0) {
+	    lle_pq_sql_str(&sql, path_or_glob) < 0 || lle_buf_addc(&sql, ')') < 0) {
 		lle_buf_free(&sql);
 		return lle_err_oom(err);
 	}

@@ -22,6 +22,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "util/buf.h"
 #include "util/err.h"
 
 struct lle_pq;
@@ -40,6 +41,9 @@ long lle_pq_count(const char *path_or_glob, struct lle_err *err);
 /* Run one SQL statement that returns nothing (tests and tools write Parquet
  * files with `COPY ... TO 'x.parquet'`). -1 on error. */
 int lle_pq_exec(const char *sql, struct lle_err *err);
+/* Append `s` to `b` as an SQL string literal (quotes doubled), for the
+ * statements lle_pq_exec runs. -1 when out of memory. */
+int lle_pq_sql_str(struct lle_buf *b, const char *s);
 /* DuckDB's version ("v1.5.6"), loading it if needed; NULL on error. */
 const char *lle_pq_version(struct lle_err *err);
 
