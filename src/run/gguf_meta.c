@@ -72,22 +72,32 @@ static int skip_value(FILE *f, uint32_t type, uint64_t size, int depth)
 	return 0;
 }
 
+/* The file's size and the header of a GGUF v2 or v3 file, leaving f at its
+ * first key-value pair. */
+static int read_header(FILE *f, uint64_t *size, uint64_t *nkv)
+{
+	char magic[4];
+	uint32_t version;
+	uint64_t ntensors;
+	off_t end;
+	if (fseeko(f, 0, SEEK_END) < 0 || (end = ftello(f)) < 0 || fseeko(f, 0, SEEK_SET) < 0)
+		return -1;
+	*size = (uint64_t)end;
+	if (rd(f, magic, 4) < 0 || memcmp(magic, "GGUF", 4) != 0 || rd_u32(f, &version) < 0 ||
+	    (version != 2 && version != 3) || rd_u64(f, &ntensors) < 0 || rd_u64(f, nkv) < 0)
+		return -1;
+	return 0;
+}
+
 int lle_gguf_has_key(const char *path, const char *key)
 {
 	FILE *f = fopen(path, "rb");
 	if (!f)
 		return -1;
 	int rc = -1;
-	char magic[4];
-	uint32_t version;
-	uint64_t ntensors, nkv, size;
+	uint64_t nkv, size;
 	size_t klen = strlen(key);
-	off_t end;
-	if (fseeko(f, 0, SEEK_END) < 0 || (end = ftello(f)) < 0 || fseeko(f, 0, SEEK_SET) < 0)
-		goto out;
-	size = (uint64_t)end;
-	if (rd(f, magic, 4) < 0 || memcmp(magic, "GGUF", 4) != 0 || rd_u32(f, &version) < 0 ||
-	    (version != 2 && version != 3) || rd_u64(f, &ntensors) < 0 || rd_u64(f, &nkv) < 0)
+	if (read_header(f, &size, &nkv) < 0)
 		goto out;
 	for (uint64_t i = 0; i < nkv; i++) {
 		uint64_t n;
@@ -159,16 +169,10 @@ int lle_gguf_chat_info(const char *path, struct lle_gguf_chat *out)
 	if (!f)
 		return -1;
 	int rc = -1;
-	char magic[4];
-	uint32_t version;
-	uint64_t ntensors, nkv, size, ntokens = 0;
+	uint64_t nkv, size, ntokens = 0;
 	long long bos = -1, eos = -1;
-	off_t end, tokens_at = -1;
-	if (fseeko(f, 0, SEEK_END) < 0 || (end = ftello(f)) < 0 || fseeko(f, 0, SEEK_SET) < 0)
-		goto out;
-	size = (uint64_t)end;
-	if (rd(f, magic, 4) < 0 || memcmp(magic, "GGUF", 4) != 0 || rd_u32(f, &version) < 0 ||
-	    (version != 2 && version != 3) || rd_u64(f, &ntensors) < 0 || rd_u64(f, &nkv) < 0)
+	off_t tokens_at = -1;
+	if (read_header(f, &size, &nkv) < 0)
 		goto out;
 	for (uint64_t i = 0; i < nkv; i++) {
 		uint32_t type;
