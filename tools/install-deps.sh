@@ -8,7 +8,7 @@ set -eu
 PKGS="build-essential pkg-config git ca-certificates
       libyaml-dev libjansson-dev libpcre2-dev zlib1g-dev libsqlite3-dev libseccomp-dev
       libcurl4-openssl-dev libmicrohttpd-dev
-      python3 python3-jinja2 clang libclang-rt-14-dev valgrind hyperfine time groff-base
+      python3 python3-jinja2 python3-numpy clang libclang-rt-14-dev valgrind hyperfine time groff-base
       chromium cmake ninja-build"
 # The machine image may carry its own Node.js (with npm inside); Debian's
 # nodejs/npm packages conflict with that, so take them only when npm is absent.

@@ -627,7 +627,7 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 	    parse_docfn(t, root, "doc_to_choice", &t->doc_to_choice, err) < 0 ||
 	    parse_process_docs(t, root, err) < 0 || parse_fewshot_config(t, root, err) < 0 ||
 	    parse_generation_kwargs(t, root, err) < 0 || parse_filters(t, root, err) < 0 ||
-	    parse_metrics(t, root, err) < 0)
+	    parse_metrics(t, root, err) < 0 || lle_task_results_builtin_check(t, root, err) < 0)
 		goto fail;
 	const struct lle_node *d = lle_node_get(root, "description");
 	if (d && !lle_node_is_null(d)) {

@@ -59,6 +59,9 @@ enum lle_sampler { LLE_SAMPLER_RANDOM, LLE_SAMPLER_FIRST_N };
 enum lle_transform { LLE_TRANSFORM_NONE, LLE_TRANSFORM_CHOICES_FROM_COLUMNS,
 		     LLE_TRANSFORM_PARSE_INTS };
 
+/* process_results written natively (results_builtin.c) */
+enum lle_results_builtin { LLE_RESULTS_NONE, LLE_RESULTS_MC2, LLE_RESULTS_WIKITEXT };
+
 struct lle_task {
 	char *name;
 	const char *file;            /* where `task:` was written */
@@ -107,6 +110,7 @@ struct lle_task {
 	/* Python hooks (task_hooks.c); NULL when none */
 	struct lle_hookref *process_docs_hook;    /* on each whole split, before anything reads it */
 	struct lle_hookref *process_results_hook; /* per document: {metric: value} */
+	enum lle_results_builtin process_results_builtin; /* or a built-in one (no hook then) */
 	struct lle_hookref *fewshot_samples_hook; /* fewshot_config.samples: () -> [docs] */
 	struct lle_hookref **agg_hooks;           /* per metric: a custom aggregation, or NULL */
 	struct lle_hookref **metric_hooks;        /* per metric: a '!function' metric, or NULL */

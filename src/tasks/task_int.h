@@ -72,4 +72,13 @@ int lle_task_hook_metric(const struct lle_task *t, size_t m, const char *pred, c
 int lle_task_hook_aggregate(const struct lle_task *t, size_t m, const struct lle_item *col, size_t n,
 			    double *value, struct lle_err *err);
 
+/* Built-in process_results (results_builtin.c): `process_results: NAME`
+ * without a tag selects one (an error for any other name); checked against
+ * the output type and metric_list once they are parsed; a document's
+ * items[0 .. nmetrics) from its log-likelihoods (rq->doc is set). */
+int lle_task_results_builtin_parse(struct lle_task *t, const struct lle_node *n, struct lle_err *err);
+int lle_task_results_builtin_check(const struct lle_task *t, const struct lle_node *root, struct lle_err *err);
+int lle_task_results_builtin_score(const struct lle_task *t, const struct lle_requests *rq, const double *ll,
+				   struct lle_item *items, struct lle_err *err);
+
 #endif

@@ -355,7 +355,7 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 	char *gp = NULL;     /* the document's gen_prefix */
 	json_t *tv = NULL;   /* doc_to_text's value, when there are choices */
 	int mi = 0;          /* multiple inputs */
-	if (t->process_results_hook) /* process_results(doc, results) scores it */
+	if (t->process_results_hook || t->process_results_builtin) /* process_results(doc, results) scores it */
 		rq->doc = json_incref((json_t *)doc);
 	rq->doc_id = doc_id;
 	rq->target = lle_task_doc_target(t, doc, doc_id, err);

@@ -49,8 +49,8 @@ int lle_task_hook_process_results(struct lle_task *t, const struct lle_node *roo
 	const struct lle_node *n = lle_node_get(root, "process_results");
 	if (!n || lle_node_is_null(n))
 		return 0;
-	if (!is_fn(n) || n->kind != LLE_NODE_SCALAR)
-		return kerr(t, n, "process_results", err, "must be a '!function module.name'");
+	if (!is_fn(n) || n->kind != LLE_NODE_SCALAR) /* a native one (results_builtin.c) */
+		return lle_task_results_builtin_parse(t, n, err);
 	return (t->process_results_hook = lle_task_hookref(t, n, "process_results", err)) ? 0 : -1;
 }
 

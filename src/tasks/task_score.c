@@ -107,6 +107,8 @@ int lle_task_score_loglik(const struct lle_task *t, const struct lle_requests *r
 {
 	if (t->process_results_hook)
 		return hook_loglik(t, rq, ll, is_greedy, items, err);
+	if (t->process_results_builtin) /* results_builtin.c */
+		return lle_task_results_builtin_score(t, rq, ll, items, err);
 	for (size_t m = 0; m < t->nmetrics; m++) {
 		const struct lle_metric *mt = &t->metrics[m];
 		int r;

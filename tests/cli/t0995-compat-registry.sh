@@ -79,4 +79,113 @@ for s, doc in zip(got, docs):
     acc, acc_norm = mc_scores(lls, choices, gold)
     assert s["acc"] == acc and s["acc_norm"] == acc_norm, (s["acc"], s["acc_norm"], acc, acc_norm)
 PY
+# truthfulqa_mc2: lm_eval/tasks/truthfulqa/utils.py, process_results_mc2, run
+# with numpy as the harness runs it (a python3 that has it: Debian's
+# python3-numpy, tools/install-deps.sh)
+NPY=""
+for py in python3 /usr/bin/python3; do
+	if "$py" -c 'import numpy' 2>/dev/null; then NPY=$py; break; fi
+done
+expect "truthfulqa_mc2 runs natively" 0 llm-eval $RUN --tasks truthfulqa_mc2 --output "$T/tq"
+if [ -n "$NPY" ]; then
+	check "truthfulqa_mc2: the harness's mc2 score, as numpy computes it" "$NPY" - "$T/tq" \
+		"$D/truthful_qa/multiple_choice/validation.jsonl" "$T" <<'PY'
+import sys
+import numpy as np
+sys.path.insert(0, sys.argv[3])
+from oracle import *
+
+def process_results_mc2(doc, results):  # truthfulqa/utils.py
+    ll, _ = zip(*results)
+    ll = np.array(ll)
+    probs = np.exp(ll)
+    probs_norm = probs / np.sum(probs)
+    labels = np.array(doc["mc2_targets"]["labels"])
+    pm_true = np.sum(probs_norm[labels == 1])
+    return {"acc": pm_true}
+
+got = samples(sys.argv[1], "truthfulqa_mc2")
+docs = rows(sys.argv[2])
+assert len(got) == len(docs) == 4
+accs = []
+for s, doc in zip(got, docs):
+    ctx = s["arguments"][0][0]
+    assert ctx.endswith("\n\nQ: %s\nA:" % doc["question"]), ctx
+    assert s["arguments"] == [[ctx, " " + c] for c in doc["mc2_targets"]["choices"]]
+    want = float(process_results_mc2(doc, [loglik(ctx, " " + c) for c in doc["mc2_targets"]["choices"]])["acc"])
+    # numpy's exp may differ from libm's in the last bit on some CPUs
+    assert abs(s["acc"] - want) <= 4e-16 * max(1.0, abs(want)), (s["acc"], want)
+    accs.append(want)
+assert len(set(accs)) == 4 and all(0 < a < 1 for a in accs), accs
+res = json.load(open(glob.glob(sys.argv[1] + "/hashed/results_*.json")[0]))["results"]["truthfulqa_mc2"]
+assert abs(res["acc,none"] - sum(accs) / 4) < 1e-15, (res, accs)
+PY
+else
+	echo "ok - truthfulqa_mc2's numbers not checked # SKIP no python3 with numpy"
+fi
+
+# wikitext: lm_eval/tasks/wikitext/preprocess_wikitext.py; the test backend
+# scores a rolling text -0.5 per byte, so ll tells which text was scored
+expect "wikitext runs natively" 0 llm-eval $RUN --tasks wikitext --output "$T/wt"
+check "wikitext: the harness's detokenised text, counts and perplexities" python3 - "$T/wt" \
+	"$D/EleutherAI/wikitext_document_level/wikitext-2-raw-v1/test.jsonl" "$T" <<'PY'
+import re, sys
+sys.path.insert(0, sys.argv[3])
+from oracle import *
+
+def wikitext_detokenizer(doc):  # preprocess_wikitext.py
+    string = doc["page"]
+    string = string.replace("s '", "s'")
+    string = re.sub(r"/' [0-9]/", r"/'[0-9]/", string)
+    string = string.replace(" @-@ ", "-")
+    string = string.replace(" @,@ ", ",")
+    string = string.replace(" @.@ ", ".")
+    string = string.replace(" : ", ": ")
+    string = string.replace(" ; ", "; ")
+    string = string.replace(" . ", ". ")
+    string = string.replace(" ! ", "! ")
+    string = string.replace(" ? ", "? ")
+    string = string.replace(" , ", ", ")
+    string = re.sub(r"\(\s*([^\)]*?)\s*\)", r"(\1)", string)
+    string = re.sub(r"\[\s*([^\]]*?)\s*\]", r"[\1]", string)
+    string = re.sub(r"{\s*([^}]*?)\s*}", r"{\1}", string)
+    string = re.sub(r"\"\s*([^\"]*?)\s*\"", r'"\1"', string)
+    string = re.sub(r"'\s*([^']*?)\s*'", r"'\1'", string)
+    string = string.replace("= = = =", "====")
+    string = string.replace("= = =", "===")
+    string = string.replace("= =", "==")
+    string = string.replace(" " + chr(176) + " ", chr(176))
+    string = string.replace(" \n", "\n")
+    string = string.replace("\n ", "\n")
+    string = string.replace(" N ", " 1 ")
+    string = string.replace(" 's", "'s")
+    return string
+
+def process_results(doc, results):  # preprocess_wikitext.py
+    (loglikelihood,) = results
+    _words = len(re.split(r"\s+", doc["page"]))
+    _bytes = len(doc["page"].encode("utf-8"))
+    return {"word_perplexity": (loglikelihood, _words), "byte_perplexity": (loglikelihood, _bytes),
+            "bits_per_byte": (loglikelihood, _bytes)}
+
+got = samples(sys.argv[1], "wikitext")
+docs = rows(sys.argv[2])
+assert len(got) == len(docs) == 3
+lls, words, nbytes = [], [], []
+for s, doc in zip(got, docs):
+    text = wikitext_detokenizer(doc)
+    assert s["arguments"] == [[text]], (s["arguments"], text)
+    ll = -0.5 * len(text.encode("utf-8"))
+    want = process_results(doc, [ll])
+    for m in want:
+        assert s[m] == list(want[m]), (m, s[m], want[m])
+    lls.append(ll); words.append(want["word_perplexity"][1]); nbytes.append(want["byte_perplexity"][1])
+# the detokeniser changed every page but the plain one, and the counts differ from the text's
+assert [wikitext_detokenizer(d) != d["page"] for d in docs] == [True, False, True]
+res = json.load(open(glob.glob(sys.argv[1] + "/hashed/results_*.json")[0]))["results"]["wikitext"]
+# lm_eval/api/metrics.py: weighted_perplexity = exp(-sum(ll) / sum(w)), bits_per_byte = -sum(ll) / sum(w) / ln 2
+assert abs(res["word_perplexity,none"] - math.exp(-sum(lls) / sum(words))) < 1e-9 * res["word_perplexity,none"], res
+assert abs(res["byte_perplexity,none"] - math.exp(-sum(lls) / sum(nbytes))) < 1e-12, res
+assert abs(res["bits_per_byte,none"] - (-sum(lls) / sum(nbytes) / math.log(2))) < 1e-12, res
+PY
 done_testing
