@@ -171,3 +171,13 @@ void lle_pyrand_choices(struct lle_pyrand *r, size_t n, size_t k, size_t *out)
 	for (size_t i = 0; i < k; i++)
 		out[i] = (size_t)floor(lle_pyrand_random(r) * dn);
 }
+
+void lle_pyrand_shuffle(struct lle_pyrand *r, size_t *x, size_t n)
+{
+	for (size_t i = n; i-- > 1;) {
+		size_t j = (size_t)lle_pyrand_randbelow(r, (uint64_t)i + 1);
+		size_t v = x[i];
+		x[i] = x[j];
+		x[j] = v;
+	}
+}

@@ -1,10 +1,11 @@
 /* Python's `random` module, bit for bit, for the parts lm-evaluation-harness
  * uses: Random(int) seeding (MT19937 init_by_array over the seed's 32-bit
  * words), getrandbits, _randbelow, random(), sample() and choices() without
- * weights. Same seed, same draws as CPython 3.x, so few-shot examples and
- * bootstrap resamples match the Python harness exactly.
+ * weights, and shuffle(). Same seed, same draws as CPython 3.x, so few-shot
+ * examples, bootstrap resamples and gpqa's shuffled choices match the
+ * Python harness exactly.
  *
- * Not here: seeding from strings/bytes/None, shuffle, gauss and the rest. */
+ * Not here: seeding from strings/bytes/None, gauss and the rest. */
 #ifndef LLE_TASKS_PYRAND_H
 #define LLE_TASKS_PYRAND_H
 
@@ -29,6 +30,9 @@ double lle_pyrand_random(struct lle_pyrand *r);
 /* random.sample(range(n), k) into out[0..k): the indices Python would pick,
  * in its order. 0 on success, -1 when k > n or out of memory. */
 int lle_pyrand_sample(struct lle_pyrand *r, size_t n, size_t k, size_t *out);
+/* random.shuffle(x) applied to x[0..n): CPython 3.11's loop, for i from n-1
+ * down to 1 swapping x[i] with x[_randbelow(i + 1)]. */
+void lle_pyrand_shuffle(struct lle_pyrand *r, size_t *x, size_t n);
 /* random.choices(range(n), k=k) into out[0..k). n >= 1. */
 void lle_pyrand_choices(struct lle_pyrand *r, size_t n, size_t k, size_t *out);
 

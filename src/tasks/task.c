@@ -247,7 +247,7 @@ static int parse_docfn_as(struct lle_task *t, const struct lle_node *root, const
 	return 0;
 }
 
-static const char *const k_transforms[] = { "choices_from_columns", "parse_ints", NULL };
+static const char *const k_transforms[] = { "choices_from_columns", "parse_ints", "gpqa_shuffle", NULL };
 
 static int parse_process_docs(struct lle_task *t, const struct lle_node *root, struct lle_err *err)
 {
@@ -273,7 +273,7 @@ static int parse_process_docs(struct lle_task *t, const struct lle_node *root, s
 	}
 	char m[300];
 	snprintf(m, sizeof(m), "'%s%s%s' is not a built-in transform (built-in: choices_from_columns, "
-		 "parse_ints)", n->tag ? n->tag : "", n->tag ? " " : "", n->str);
+		 "parse_ints, gpqa_shuffle)", n->tag ? n->tag : "", n->tag ? " " : "", n->str);
 	return kerr(t, n, "process_docs", err, "%s", m);
 }
 
@@ -802,6 +802,8 @@ int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, s
 				   lle_task_who_doc(who, sizeof(who), t, doc_id, "process_docs"));
 	const char *k;
 	json_t *v;
+	if (t->process_docs == LLE_TRANSFORM_GPQA_SHUFFLE)
+		return lle_task_gpqa_doc(t, doc, doc_id, err);
 	if (t->process_docs == LLE_TRANSFORM_PARSE_INTS) {
 		json_object_foreach(doc, k, v) {
 			if (json_is_string(v) && int_literal(json_string_value(v)) &&

@@ -57,7 +57,7 @@ struct lle_docfn {
 
 enum lle_sampler { LLE_SAMPLER_RANDOM, LLE_SAMPLER_FIRST_N };
 enum lle_transform { LLE_TRANSFORM_NONE, LLE_TRANSFORM_CHOICES_FROM_COLUMNS,
-		     LLE_TRANSFORM_PARSE_INTS };
+		     LLE_TRANSFORM_PARSE_INTS, LLE_TRANSFORM_GPQA_SHUFFLE /* docs_builtin.c */ };
 
 /* process_results written natively (results_builtin.c) */
 enum lle_results_builtin { LLE_RESULTS_NONE, LLE_RESULTS_MC2, LLE_RESULTS_WIKITEXT };

@@ -81,4 +81,7 @@ int lle_task_results_builtin_check(const struct lle_task *t, const struct lle_no
 int lle_task_results_builtin_score(const struct lle_task *t, const struct lle_requests *rq, const double *ll,
 				   struct lle_item *items, struct lle_err *err);
 
+/* process_docs gpqa_shuffle on one document, in place (docs_builtin.c) */
+int lle_task_gpqa_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
+
 #endif

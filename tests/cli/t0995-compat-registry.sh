@@ -188,4 +188,50 @@ assert abs(res["word_perplexity,none"] - math.exp(-sum(lls) / sum(words))) < 1e-
 assert abs(res["byte_perplexity,none"] - math.exp(-sum(lls) / sum(nbytes))) < 1e-12, res
 assert abs(res["bits_per_byte,none"] - (-sum(lls) / sum(nbytes) / math.log(2))) < 1e-12, res
 PY
+# gpqa_main_zeroshot: lm_eval/tasks/gpqa/zeroshot/utils.py, process_docs,
+# with the global generator as lm_eval/evaluator.py leaves it
+# (random.seed(0)); python3's own random module is the oracle. One run of
+# every document, one of document 5 alone (its shuffle is still the sixth)
+G="$D/Idavidrein/gpqa/gpqa_main/train.jsonl"
+expect "gpqa_main_zeroshot runs natively" 0 llm-eval $RUN --tasks gpqa_main_zeroshot --output "$T/gp"
+expect "gpqa_main_zeroshot, document 5 alone" 0 llm-eval $RUN --tasks gpqa_main_zeroshot --samples gpqa_main_zeroshot:5 \
+	--output "$T/gp5"
+check "gpqa: the harness's shuffled choices, answers and scores" python3 - "$T/gp" "$G" "$T" "$T/gp5" <<'PY'
+import random, sys
+sys.path.insert(0, sys.argv[3])
+from oracle import *
+
+def preprocess(text):  # gpqa/zeroshot/utils.py
+    if text is None:
+        return " "
+    text = text.strip()
+    text = text.replace(" [title]", ". ")
+    text = text.replace("  ", " ")
+    return text
+
+def _process_doc(doc):  # gpqa/zeroshot/utils.py, process_docs
+    choices = [preprocess(doc["Incorrect Answer 1"]), preprocess(doc["Incorrect Answer 2"]),
+               preprocess(doc["Incorrect Answer 3"]), preprocess(doc["Correct Answer"])]
+    random.shuffle(choices)
+    correct_answer_index = choices.index(preprocess(doc["Correct Answer"]))
+    return {"choice1": choices[0], "choice2": choices[1], "choice3": choices[2], "choice4": choices[3],
+            "answer": f"({chr(65 + correct_answer_index)})"}
+
+random.seed(0)  # lm_eval/evaluator.py simple_evaluate, random_seed=0
+docs = [dict(d, **_process_doc(d)) for d in rows(sys.argv[2])]
+got = samples(sys.argv[1], "gpqa_main_zeroshot")
+assert len(got) == len(docs) == 7
+letters = ["(A)", "(B)", "(C)", "(D)"]
+golds = []
+for s, doc in zip(got + samples(sys.argv[4], "gpqa_main_zeroshot"), docs + [docs[5]]):
+    ctx = ("What is the correct answer to this question:%s\nChoices:\n(A) %s\n(B) %s\n(C) %s\n(D) %s\nAnswer:"
+           % (doc["Question"], doc["choice1"], doc["choice2"], doc["choice3"], doc["choice4"]))
+    assert s["arguments"] == [[ctx, " " + l] for l in letters], (s["arguments"], ctx)
+    gold = letters.index(doc["answer"])
+    acc, acc_norm = mc_scores([loglik(ctx, " " + l)[0] for l in letters], letters, gold)
+    assert s["acc"] == acc and s["acc_norm"] == acc_norm, (s, gold)
+    golds.append(gold)
+# the shuffles moved the correct answer around (it is written last)
+assert len(set(golds)) > 2, golds
+PY
 done_testing

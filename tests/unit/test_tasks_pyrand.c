@@ -79,11 +79,47 @@ TEST(random_and_choices)
 		CHECK_INTEQ(out[i], a[i]);
 }
 
+/* random.seed(0) then random.shuffle of three 4-lists and a 10-list (the
+ * global generator gpqa's process_docs draws from), and Random(1234)
+ * shuffling 52 items (rejections in _randbelow for non-powers of two) */
+TEST(shuffle)
+{
+	struct lle_pyrand r;
+	size_t x[52];
+	static const size_t want4[3][4] = { { 2, 0, 1, 3 }, { 0, 1, 3, 2 }, { 0, 2, 1, 3 } };
+	static const size_t want10[10] = { 9, 4, 8, 6, 0, 1, 7, 2, 3, 5 };
+	static const size_t want52[52] = { 33, 50, 18, 34, 44, 20, 12, 31, 32, 24, 4, 10, 35, 25, 13, 8, 46, 26,
+					   19, 23, 14, 17, 21, 45, 51, 40, 16, 48, 27, 3, 36, 11, 43, 9, 29, 30,
+					   41, 38, 39, 1, 15, 22, 6, 47, 42, 2, 37, 5, 0, 7, 28, 49 };
+	lle_pyrand_seed(&r, 0);
+	for (int k = 0; k < 3; k++) {
+		for (size_t i = 0; i < 4; i++)
+			x[i] = i;
+		lle_pyrand_shuffle(&r, x, 4);
+		for (size_t i = 0; i < 4; i++)
+			CHECK_INTEQ(x[i], want4[k][i]);
+	}
+	for (size_t i = 0; i < 10; i++)
+		x[i] = i;
+	lle_pyrand_shuffle(&r, x, 10);
+	for (size_t i = 0; i < 10; i++)
+		CHECK_INTEQ(x[i], want10[i]);
+	lle_pyrand_seed(&r, 1234);
+	for (size_t i = 0; i < 52; i++)
+		x[i] = i;
+	lle_pyrand_shuffle(&r, x, 52);
+	for (size_t i = 0; i < 52; i++)
+		CHECK_INTEQ(x[i], want52[i]);
+	lle_pyrand_shuffle(&r, x, 0); /* nothing to do, nothing drawn */
+	lle_pyrand_shuffle(&r, x, 1);
+}
+
 int main(void)
 {
 	RUN(getrandbits_after_int_seeds);
 	RUN(sample_large_population_uses_set_branch);
 	RUN(sample_small_population_uses_pool_branch);
 	RUN(random_and_choices);
+	RUN(shuffle);
 	return check_done();
 }
