@@ -234,4 +234,56 @@ for s, doc in zip(got + samples(sys.argv[4], "gpqa_main_zeroshot"), docs + [docs
 # the shuffles moved the correct answer around (it is written last)
 assert len(set(golds)) > 2, golds
 PY
+# The openllm group (registry/tasks/openllm.yaml) plans and runs: every
+# member on generated documents of each dataset's schema (tests/compat's
+# fixtures for the tasks above), with the leaderboard's shot counts
+OD="$T/od"
+mkdir -p "$OD"
+cp -r "$D/Rowan" "$D/truthful_qa" "$OD/"
+check "openllm's data generated" python3 - "$OD" "$TOP/registry/tasks/mmlu" <<'PY'
+import csv, json, os, sys
+od, mm = sys.argv[1:3]
+def put(path, docs):
+    os.makedirs(os.path.dirname(os.path.join(od, path)), exist_ok=True)
+    with open(os.path.join(od, path), "w") as f:
+        for d in docs:
+            f.write(json.dumps(d) + "\n")
+arc = lambda i: {"id": "q%d" % i, "question": "Question %d?" % i, "answerKey": "ABCD"[i % 4],
+                 "choices": {"text": ["w%d" % i, "x%d" % i, "y%d" % i, "z%d" % i], "label": list("ABCD")}}
+put("allenai/ai2_arc/ARC-Challenge/validation.jsonl", [arc(i) for i in range(30)])
+put("allenai/ai2_arc/ARC-Challenge/test.jsonl", [arc(100 + i) for i in range(2)])
+hs = [json.loads(l) for l in open(os.path.join(od, "Rowan/hellaswag/validation.jsonl"))]
+put("Rowan/hellaswag/train.jsonl", [dict(hs[i % 3], ind=i) for i in range(12)])
+wg = lambda i: {"sentence": "Ann gave Bo %d apples because _ had many." % i, "option1": "Ann", "option2": "Bo",
+                "answer": "12"[i % 2]}
+put("winogrande/winogrande_xl/train.jsonl", [wg(i) for i in range(8)])
+put("winogrande/winogrande_xl/validation.jsonl", [wg(50 + i) for i in range(2)])
+gs = lambda i: {"question": "What is %d + 1?" % i, "answer": "It is %d.\n#### %d" % (i + 1, i + 1)}
+put("gsm8k/train.jsonl", [gs(i) for i in range(8)])
+put("gsm8k/test.jsonl", [gs(100 + i) for i in range(2)])
+for f in sorted(os.listdir(mm)):
+    if not (f.startswith("mmlu_") and f.endswith(".yaml")):
+        continue
+    subj = f[5:-5]
+    for split, n in (("dev", 5), ("test", 1)):
+        os.makedirs(os.path.join(od, "mmlu", split), exist_ok=True)
+        with open(os.path.join(od, "mmlu", split, "%s_%s.csv" % (subj, split)), "w", newline="") as fp:
+            w = csv.writer(fp)
+            w.writerow(["question", "choice0", "choice1", "choice2", "choice3", "answer"])
+            for i in range(n):
+                w.writerow(["%s %s %d?" % (subj, split, i), "a", "b", "c", "d", str(i % 4)])
+PY
+expect "openllm runs: all six members" 0 llm-eval --include-path "$T/reg" run --model hashed --data-dir "$OD" \
+	--tasks openllm --limit 1 --no-progress --no-store --no-cache --output "$T/ol"
+check "openllm: each member with the leaderboard's shot count" python3 - "$T/ol" <<'PY'
+import glob, json, sys
+r = json.load(open(glob.glob(sys.argv[1] + "/hashed/results_*.json")[0]))
+shots = r["n-shot"]
+want = {"arc_challenge": 25, "hellaswag": 10, "truthfulqa_mc2": 0, "winogrande": 5, "gsm8k": 5,
+        "mmlu_anatomy": 5}
+for k, v in want.items():
+    assert shots.get(k) == v, (k, shots.get(k), v)
+for k in ("arc_challenge", "hellaswag", "truthfulqa_mc2", "winogrande", "gsm8k", "mmlu"):
+    assert k in r["results"], (k, sorted(r["results"]))
+PY
 done_testing
