@@ -15,6 +15,10 @@
  *       loglikelihood_rolling document, with words = len(re.split(r"\s+",
  *       doc["page"])) and bytes = len(doc["page"].encode()) counted on the
  *       page BEFORE detokenisation (doc_to_target), unlike the default
+ *   process_results: drop
+ *       lm_eval/tasks/drop/utils.py, process_results: em and f1 of a
+ *       generate_until response against doc["answers"] (made by
+ *       process_docs: drop_answers), computed in drop.c
  *
  * metric_list is parsed as usual and must name only what the function
  * returns.
@@ -30,7 +34,7 @@
 #include "tasks/task_int.h"
 
 /* indexed by enum lle_results_builtin - 1 */
-static const char *const k_names[] = { "truthfulqa_mc2", "wikitext", NULL };
+static const char *const k_names[] = { "truthfulqa_mc2", "wikitext", "drop", NULL };
 
 static int nerr(const struct lle_task *t, const struct lle_node *n, struct lle_err *err, const char *msg,
 		const char *arg)
@@ -50,7 +54,7 @@ int lle_task_results_builtin_parse(struct lle_task *t, const struct lle_node *n,
 				return 0;
 			}
 	return nerr(t, n, err, "must be a '!function module.name' or a built-in scorer (truthfulqa_mc2, "
-		    "wikitext), not '%s'", n->kind == LLE_NODE_SCALAR ? n->str : "a collection");
+		    "wikitext, drop), not '%s'", n->kind == LLE_NODE_SCALAR ? n->str : "a collection");
 }
 
 int lle_task_results_builtin_check(const struct lle_task *t, const struct lle_node *root, struct lle_err *err)
@@ -59,11 +63,23 @@ int lle_task_results_builtin_check(const struct lle_task *t, const struct lle_no
 		return 0;
 	const struct lle_node *n = lle_node_get(root, "process_results");
 	const char *name = k_names[t->process_results_builtin - 1];
-	enum lle_output_type want = t->process_results_builtin == LLE_RESULTS_MC2 ? LLE_OUT_MULTIPLE_CHOICE
-										   : LLE_OUT_LOGLIKELIHOOD_ROLLING;
+	enum lle_results_builtin b = t->process_results_builtin;
+	enum lle_output_type want = b == LLE_RESULTS_MC2 ? LLE_OUT_MULTIPLE_CHOICE
+				    : b == LLE_RESULTS_DROP ? LLE_OUT_GENERATE_UNTIL : LLE_OUT_LOGLIKELIHOOD_ROLLING;
 	if (t->output_type != want)
 		return nerr(t, n, err, want == LLE_OUT_MULTIPLE_CHOICE ? "'%s' scores multiple_choice tasks only"
+			    : want == LLE_OUT_GENERATE_UNTIL ? "'%s' scores generate_until tasks only"
 			    : "'%s' scores loglikelihood_rolling tasks only", name);
+	if (b == LLE_RESULTS_DROP) {
+		if (t->process_docs != LLE_TRANSFORM_DROP_ANSWERS)
+			return nerr(t, n, err, "'%s' needs process_docs: drop_answers (its gold answers)", name);
+		for (size_t m = 0; m < t->nmetrics; m++)
+			if ((strcmp(t->metrics[m].name, "em") && strcmp(t->metrics[m].name, "f1")) ||
+			    (t->agg_hooks && t->agg_hooks[m]))
+				return nerr(t, n, err, "'drop' returns only 'em' and 'f1' (built-in aggregations), "
+					    "not '%s'", t->metrics[m].name);
+		return 0;
+	}
 	for (size_t m = 0; m < t->nmetrics; m++) {
 		enum lle_metric_kind k = t->metrics[m].kind;
 		int ok = t->process_results_builtin == LLE_RESULTS_MC2
@@ -153,6 +169,34 @@ static int score_wikitext(const struct lle_task *t, const struct lle_requests *r
 	for (size_t m = 0; m < t->nmetrics; m++)
 		if (lle_score_rolling(&t->metrics[m], ll[0], json_string_value(page), &items[m], err) < 0)
 			return -1;
+	return 0;
+}
+
+int lle_task_results_builtin_generated(const struct lle_task *t, const struct lle_requests *rq, const char *pred,
+				       struct lle_item *items, struct lle_err *err)
+{
+	char who[300];
+	const json_t *answers = json_object_get(rq->doc, "answers");
+	if (t->process_results_builtin != LLE_RESULTS_DROP)
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "task '%s': no built-in process_results for "
+				   "generations", t->name);
+	if (!json_is_array(answers))
+		return lle_err_set(err, LLE_EXIT_DATA, "%s: the document has no 'answers' list",
+				   lle_task_who_doc(who, sizeof(who), t, rq->doc_id, "process_results"));
+	for (size_t i = 0; i < json_array_size(answers); i++) {
+		const json_t *a = json_array_get(answers, i);
+		int ok = json_is_array(a) && json_array_size(a) > 0;
+		for (size_t j = 0; ok && j < json_array_size(a); j++)
+			ok = json_is_string(json_array_get(a, j));
+		if (!ok)
+			return lle_err_set(err, LLE_EXIT_DATA, "%s: answer %zu is not a non-empty list of strings",
+					   lle_task_who_doc(who, sizeof(who), t, rq->doc_id, "process_results"), i);
+	}
+	double em, f1;
+	if (lle_drop_score(pred, answers, &em, &f1) < 0)
+		return lle_err_oom(err);
+	for (size_t m = 0; m < t->nmetrics; m++)
+		items[m] = (struct lle_item){ .x = strcmp(t->metrics[m].name, "em") ? f1 : em, .w = 1 };
 	return 0;
 }
 

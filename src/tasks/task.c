@@ -247,7 +247,8 @@ static int parse_docfn_as(struct lle_task *t, const struct lle_node *root, const
 	return 0;
 }
 
-static const char *const k_transforms[] = { "choices_from_columns", "parse_ints", "gpqa_shuffle", NULL };
+static const char *const k_transforms[] = { "choices_from_columns", "parse_ints", "gpqa_shuffle",
+						   "drop_answers", NULL };
 
 static int parse_process_docs(struct lle_task *t, const struct lle_node *root, struct lle_err *err)
 {
@@ -273,7 +274,7 @@ static int parse_process_docs(struct lle_task *t, const struct lle_node *root, s
 	}
 	char m[300];
 	snprintf(m, sizeof(m), "'%s%s%s' is not a built-in transform (built-in: choices_from_columns, "
-		 "parse_ints, gpqa_shuffle)", n->tag ? n->tag : "", n->tag ? " " : "", n->str);
+		 "parse_ints, gpqa_shuffle, drop_answers)", n->tag ? n->tag : "", n->tag ? " " : "", n->str);
 	return kerr(t, n, "process_docs", err, "%s", m);
 }
 
@@ -468,7 +469,8 @@ static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct
 	const struct lle_node *n = lle_node_get(root, "metric_list");
 	if (lle_task_hook_process_results(t, root, err) < 0)
 		return -1;
-	if (t->process_results_hook) /* metric_list names what it returns (task_results.c) */
+	/* metric_list names what process_results returns (task_results.c) */
+	if (t->process_results_hook || t->process_results_builtin == LLE_RESULTS_DROP)
 		return lle_task_hook_metrics(t, n, err);
 	char who[300];
 	snprintf(who, sizeof(who), "task '%s'", t->name);
@@ -804,6 +806,8 @@ int lle_task_process_doc(const struct lle_task *t, json_t *doc, size_t doc_id, s
 	json_t *v;
 	if (t->process_docs == LLE_TRANSFORM_GPQA_SHUFFLE)
 		return lle_task_gpqa_doc(t, doc, doc_id, err);
+	if (t->process_docs == LLE_TRANSFORM_DROP_ANSWERS)
+		return lle_task_drop_doc(t, doc, doc_id, err);
 	if (t->process_docs == LLE_TRANSFORM_PARSE_INTS) {
 		json_object_foreach(doc, k, v) {
 			if (json_is_string(v) && int_literal(json_string_value(v)) &&

@@ -57,10 +57,11 @@ struct lle_docfn {
 
 enum lle_sampler { LLE_SAMPLER_RANDOM, LLE_SAMPLER_FIRST_N };
 enum lle_transform { LLE_TRANSFORM_NONE, LLE_TRANSFORM_CHOICES_FROM_COLUMNS,
-		     LLE_TRANSFORM_PARSE_INTS, LLE_TRANSFORM_GPQA_SHUFFLE /* docs_builtin.c */ };
+		     LLE_TRANSFORM_PARSE_INTS, LLE_TRANSFORM_GPQA_SHUFFLE /* docs_builtin.c */,
+		     LLE_TRANSFORM_DROP_ANSWERS /* drop.c */ };
 
 /* process_results written natively (results_builtin.c) */
-enum lle_results_builtin { LLE_RESULTS_NONE, LLE_RESULTS_MC2, LLE_RESULTS_WIKITEXT };
+enum lle_results_builtin { LLE_RESULTS_NONE, LLE_RESULTS_MC2, LLE_RESULTS_WIKITEXT, LLE_RESULTS_DROP };
 
 struct lle_task {
 	char *name;

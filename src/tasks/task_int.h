@@ -80,8 +80,15 @@ int lle_task_results_builtin_parse(struct lle_task *t, const struct lle_node *n,
 int lle_task_results_builtin_check(const struct lle_task *t, const struct lle_node *root, struct lle_err *err);
 int lle_task_results_builtin_score(const struct lle_task *t, const struct lle_requests *rq, const double *ll,
 				   struct lle_item *items, struct lle_err *err);
+/* the same for a generate_until response (after its filter) */
+int lle_task_results_builtin_generated(const struct lle_task *t, const struct lle_requests *rq, const char *pred,
+				       struct lle_item *items, struct lle_err *err);
 
 /* process_docs gpqa_shuffle on one document, in place (docs_builtin.c) */
 int lle_task_gpqa_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
+/* DROP (drop.c): process_docs drop_answers on one document, in place; the
+ * em and f1 of a response against the `answers` it made. */
+int lle_task_drop_doc(const struct lle_task *t, json_t *doc, size_t doc_id, struct lle_err *err);
+int lle_drop_score(const char *pred, const json_t *answers, double *em, double *f1);
 
 #endif

@@ -45,7 +45,12 @@ int lle_task_score_generated(const struct lle_task *t, const struct lle_requests
 				goto fail;
 			}
 		}
-		for (size_t m = 0; m < t->nmetrics && !t->process_results_hook; m++) {
+		if (t->process_results_builtin && /* results_builtin.c */
+		    lle_task_results_builtin_generated(t, rq, pred, &items[f * t->nmetrics], err) < 0) {
+			json_decref(fr);
+			goto fail;
+		}
+		for (size_t m = 0; m < t->nmetrics && !t->process_results_hook && !t->process_results_builtin; m++) {
 			if ((t->metric_hooks && t->metric_hooks[m]) || (t->metric_pass && t->metric_pass[m])) {
 				/* a '!function' metric, or a passthrough one (task_results.c) */
 				if (lle_task_hook_metric(t, m, pred, rq->gold ? rq->gold : rq->target, rq,

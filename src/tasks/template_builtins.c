@@ -366,6 +366,17 @@ static int filter_join(struct tpl_render *R, const struct expr *e, json_t *v, js
 				lle_buf_adds(&b, sep);
 			lle_tpl_print(&b, json_array_get(v, i), 0);
 		}
+	} else if (json_is_object(v)) { /* iterating a dict gives its keys (drop's `answer|join(',')`) */
+		const char *k;
+		json_t *x;
+		int first = 1;
+		json_object_foreach(v, k, x) {
+			(void)x;
+			if (!first)
+				lle_buf_adds(&b, sep);
+			lle_buf_adds(&b, k);
+			first = 0;
+		}
 	} else {
 		return lle_tpl_render_error(R, e, "join needs a list, not %s", lle_tpl_type_name(v));
 	}

@@ -698,11 +698,11 @@ TEST(config_errors_name_task_key_and_position)
 		  "cannot be read (No such file or directory)" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nprocess_docs: parse_intz\n",
 		  "t.yaml:4:15: task 'x': process_docs: 'parse_intz' is not a built-in transform (built-in: "
-		  "choices_from_columns, parse_ints, gpqa_shuffle)" },
+		  "choices_from_columns, parse_ints, gpqa_shuffle, drop_answers)" },
 		/* built-in process_results (results_builtin.c) */
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nprocess_results: mc3\n",
 		  "t.yaml:4:18: task 'x': process_results: must be a '!function module.name' or a built-in scorer "
-		  "(truthfulqa_mc2, wikitext), not 'mc3'" },
+		  "(truthfulqa_mc2, wikitext, drop), not 'mc3'" },
 		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nprocess_results: truthfulqa_mc2\n",
 		  "t.yaml:4:18: task 'x': process_results: 'truthfulqa_mc2' scores multiple_choice tasks only" },
 		{ "task: x\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_target: 0\ndoc_to_choice: [a, b]\n"
@@ -711,6 +711,12 @@ TEST(config_errors_name_task_key_and_position)
 		{ "task: x\noutput_type: loglikelihood_rolling\ndoc_to_target: q\nprocess_results: wikitext\n"
 		  "metric_list: [{metric: word_perplexity}, {metric: perplexity}]\n",
 		  "t.yaml:5:51: task 'x': metric 'perplexity' does not apply to output_type 'loglikelihood_rolling'" },
+		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nprocess_results: drop\n",
+		  "t.yaml:4:18: task 'x': process_results: 'drop' needs process_docs: drop_answers (its gold answers)" },
+		{ "task: x\ndoc_to_text: q\ndoc_to_target: a\nprocess_docs: drop_answers\nprocess_results: drop\n"
+		  "metric_list: [{metric: em}, {metric: exact_match}]\n",
+		  "t.yaml:5:18: task 'x': process_results: 'drop' returns only 'em' and 'f1' (built-in aggregations), "
+		  "not 'exact_match'" },
 		{ "task: x\noutput_type: multiple_choice\ndoc_to_text: q\ndoc_to_target: 0\ndoc_to_choice: [a, b]\n"
 		  "process_results: wikitext\n",
 		  "t.yaml:6:18: task 'x': process_results: 'wikitext' scores loglikelihood_rolling tasks only" },
