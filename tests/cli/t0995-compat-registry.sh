@@ -464,4 +464,15 @@ PY
 else
 	echo "ok - drop's numbers not checked # SKIP no python3 with numpy"
 fi
+# ifeval: the harness's own checkers, imported by module name from an
+# installed lm-evaluation-harness; without one, the run stops before any
+# model loads with one line naming the module and how to install it
+if "${LLM_EVAL_PYTHON:-python3}" -c 'import lm_eval' 2>/dev/null; then
+	echo "ok - ifeval's refusal not checked # SKIP lm_eval is installed"
+else
+	expect "ifeval without lm-evaluation-harness installed: refused before any model loads" 3 \
+		llm-eval $RUN --tasks ifeval --output "$T/if"
+	err_has "error: task 'ifeval': process_results: 'lm_eval.tasks.ifeval.utils.process_results': python module 'lm_eval' is not installed (pip install lm_eval)"
+	[ ! -d "$T/if/hashed" ] || fail "results were written"
+fi
 done_testing
