@@ -4,7 +4,7 @@
 # weight_by_size defaults to true, no filter_list means every filter, values
 # and standard errors are taken over the LEAF tasks (not over sub-groups),
 # member entries with overrides apply them; and the built-in openllm group
-# plans up to the first member llm-eval cannot run, which it names.
+# plans up to the first member whose data is missing, which it names.
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
 C="$TOP/tests/compat/groups"
@@ -68,7 +68,8 @@ check "overridden members aggregate as the others" \
 
 # openllm: arc_challenge (named with fewshot_split and num_fewshot
 # overrides) plans once its data is there; the run then stops at hellaswag,
-# whose process_docs is Python, and says which member and why.
+# whose data is missing here, and says which member and why (every member
+# runs once its data is there: t0995).
 DD="$T/dd/allenai/ai2_arc/ARC-Challenge"
 mkdir -p "$DD"
 i=0
@@ -77,9 +78,9 @@ while [ $i -lt 30 ]; do
 	i=$((i + 1))
 done >"$DD/test.jsonl"
 cp "$DD/test.jsonl" "$DD/validation.jsonl"
-expect "openllm plans to the member it cannot run" 3 llm-eval run --tasks openllm --model-path "$MODEL" \
+expect "openllm plans to the member it cannot run" 4 llm-eval run --tasks openllm --model-path "$MODEL" \
 	--data-dir "$T/dd" --limit 1 --no-progress --output "$T/ol"
-grep -q "^error: .*hellaswag.yaml:[0-9]*:[0-9]*: group 'openllm': member 'hellaswag': task 'hellaswag': process_docs" "$ERR" ||
+grep -q "^error: group 'openllm': member 'hellaswag': task 'hellaswag': split 'validation': expected data file '.*/Rowan/hellaswag/validation.jsonl' .* is missing" "$ERR" ||
 	fail "the refusal names the group, the member and the reason"
 
 done_testing
