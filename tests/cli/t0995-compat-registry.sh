@@ -302,14 +302,10 @@ backends:
     model: scripted
     replies: $T/drop_replies.txt
 EOT
-expect "drop runs natively" 0 llm-eval --include-path "$T/reg" run --model scripted --data-dir "$D" --tasks drop \
-	--log-samples --no-progress --no-store --no-cache --output "$T/dr"
-if [ -n "$NPY" ]; then
-	check "drop: the harness's answers, em and f1" "$NPY" - "$T/dr" "$D/EleutherAI/drop/validation.jsonl" "$T" <<'PY'
-import glob, itertools, json, re, string, sys
+# lm_eval/tasks/drop/utils.py as written there (scipy's assignment by brute force)
+cat >"$T/drop_utils.py" <<'PY'
+import itertools, re, string
 import numpy as np
-sys.path.insert(0, sys.argv[3])
-from oracle import rows
 
 def linear_sum_assignment(cost):
     """scipy.optimize.linear_sum_assignment, by brute force (small matrices):
@@ -442,6 +438,17 @@ def _normalize(answer):
     tokens = [token for token in tokens if token.strip()]
     return " ".join(tokens).strip()
 # ---- end of utils.py ----
+PY
+expect "drop runs natively" 0 llm-eval --include-path "$T/reg" run --model scripted --data-dir "$D" --tasks drop \
+	--log-samples --no-progress --no-store --no-cache --output "$T/dr"
+if [ -n "$NPY" ]; then
+	check "drop: the harness's answers, em and f1" "$NPY" - "$T/dr" "$D/EleutherAI/drop/validation.jsonl" "$T" <<'PY'
+import glob, itertools, json, re, string, sys
+import numpy as np
+sys.path.insert(0, sys.argv[3])
+from oracle import rows
+
+from drop_utils import *
 
 replies = ["14 points", "Lions", "the Bears and the Lions", "1998", "37 yards", "an apple, the pear", "12", "1000 fans"]
 got = sorted((json.loads(l) for l in open(glob.glob(sys.argv[1] + "/scripted/samples_drop_*.jsonl")[0])),
@@ -463,6 +470,73 @@ assert abs(r["em,none"] - np.mean(ems)) < 1e-12 and abs(r["f1,none"] - np.mean(f
 PY
 else
 	echo "ok - drop's numbers not checked # SKIP no python3 with numpy"
+fi
+# drop, differential: generated answers and responses full of what its
+# normalisation treats specially (Python float() forms, Unicode digits,
+# underscores, articles inside words, hyphens, punctuation, case), scored by
+# the harness's functions above
+if [ -n "$NPY" ]; then
+	check "drop's differential cases generated" "$NPY" - "$T/dg" <<'PY'
+import json, os, random, sys
+d = sys.argv[1]
+os.makedirs(d + "/data/EleutherAI/drop", exist_ok=True)
+r = random.Random(14)
+atoms = ["14", "14.0", "1_000", "1__0", "_1", "1e5", "1E+05", "-0", "+3", ".5", "5.", "inf", "-Infinity", "NaN",
+         "nan.", "\u0661\u0662", "\uff13", "1,000", "3-4", "the", "The", "an", "a", "A", "then", "ant", "theatre",
+         "Lions", "lions'", "Bears", "bear", "(Bears)", "May", "1998", "37-yard", "yards", "fans", "half", "ΣΑΣ",
+         "İstanbul", "\u00e9t\u00e9", "x_y", "a.m.", "U.S.", "\t", "--", "...", "!", "e5", "1e", "0x10", "1_000.5"]
+def phrase(k):
+    return " ".join(r.choice(atoms) for _ in range(k))
+docs, replies = [], []
+for i in range(60):
+    kind = r.randrange(3)
+    if kind == 0:
+        a = {"number": r.choice(["14", "1998", "37", "0", "1_000", "\u0661\u0662"]), "spans": []}
+    elif kind == 1:
+        a = {"number": "", "spans": [phrase(r.randint(1, 3)) for _ in range(r.randint(1, 3))]}
+    else:
+        a = {"number": "", "spans": []}
+    a["date"] = {"day": r.choice(["", "1", "12"]), "month": r.choice(["", "May"]), "year": r.choice(["", "1998"])}
+    v = [{"number": "", "date": {"day": "", "month": "", "year": ""}, "spans": [phrase(r.randint(1, 3))]}
+         for _ in range(r.randint(0, 2))]
+    docs.append({"query_id": "g%d" % i, "passage": "P.", "question": "Q%d?" % i, "answer": a,
+                 "validated_answers": {"number": [x["number"] for x in v], "date": [x["date"] for x in v],
+                                       "spans": [x["spans"] for x in v]}})
+    # some replies copy a gold span (exact matches), the rest are random
+    golds = a["spans"] or [a["number"] or "1998"]
+    rep = r.choice(golds) if r.random() < 0.3 else phrase(r.randint(1, 4))
+    replies.append(rep.replace(".", ""))  # until "." would cut it
+with open(d + "/data/EleutherAI/drop/validation.jsonl", "w") as f:
+    for doc in docs:
+        f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+with open(d + "/replies.txt", "w") as f:
+    f.write("\n%%\n".join(replies))
+json.dump(replies, open(d + "/replies.json", "w"))
+PY
+	sed "s|$T/drop_replies.txt|$T/dg/replies.txt|; s|^name: scripted|name: scripted2|" "$T/reg/models/scripted.yaml" \
+		>"$T/reg/models/scripted2.yaml"
+	expect "drop on the differential cases" 0 llm-eval --include-path "$T/reg" run --model scripted2 \
+		--data-dir "$T/dg/data" --tasks drop --log-samples --no-progress --no-store --no-cache --output "$T/dg/out"
+	check "drop: em and f1 equal the harness's on every differential case" "$NPY" - "$T/dg" "$T" <<'PY'
+import glob, json, sys
+sys.path.insert(0, sys.argv[2])
+from drop_utils import *
+d = sys.argv[1]
+replies = json.load(open(d + "/replies.json"))
+docs = [json.loads(l) for l in open(d + "/data/EleutherAI/drop/validation.jsonl", encoding="utf-8")]
+got = sorted((json.loads(l) for l in open(glob.glob(d + "/out/scripted2/samples_drop_*.jsonl")[0])),
+             key=lambda s: s["doc_id"])
+assert len(got) == len(docs) == 60
+bad, ems, f1s = [], [], []
+for s, doc, rep in zip(got, docs, replies):
+    assert s["filtered_resps"] == [rep], (s["filtered_resps"], rep)
+    want = process_results(dict(doc, answers=get_answers(doc)), [rep])
+    if s["em"] != want["em"] or s["f1"] != want["f1"]:
+        bad.append((doc["query_id"], rep, get_answers(doc), s["em"], s["f1"], want))
+    ems.append(want["em"]); f1s.append(want["f1"])
+assert not bad, bad[:3]
+assert 0 < sum(ems) < 60 and len(set(f1s)) > 4, (ems, f1s)
+PY
 fi
 # ifeval: the harness's own checkers, imported by module name from an
 # installed lm-evaluation-harness; without one, the run stops before any
