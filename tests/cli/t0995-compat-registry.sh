@@ -54,11 +54,8 @@ def mc_scores(lls, choices, gold):
 PY
 
 # hellaswag: lm_eval/tasks/hellaswag/utils.py, process_docs and preprocess
-expect "hellaswag runs natively" 0 llm-eval $RUN --tasks hellaswag --output "$T/hs"
-check "hellaswag: the harness's queries, choices and scores" python3 - "$T/hs" "$D/Rowan/hellaswag/validation.jsonl" "$T" <<'PY'
-import re, sys
-sys.path.insert(0, sys.argv[3])
-from oracle import *
+cat >"$T/hellaswag_utils.py" <<'PY'
+import re
 
 def preprocess(text):  # hellaswag/utils.py
     text = text.strip()
@@ -66,6 +63,14 @@ def preprocess(text):  # hellaswag/utils.py
     text = re.sub("\\[.*?\\]", "", text)
     text = text.replace("  ", " ")
     return text
+PY
+expect "hellaswag runs natively" 0 llm-eval $RUN --tasks hellaswag --output "$T/hs"
+check "hellaswag: the harness's queries, choices and scores" python3 - "$T/hs" "$D/Rowan/hellaswag/validation.jsonl" "$T" <<'PY'
+import re, sys
+sys.path.insert(0, sys.argv[3])
+from oracle import *
+
+from hellaswag_utils import *
 
 got = samples(sys.argv[1], "hellaswag")
 docs = rows(sys.argv[2])
@@ -78,6 +83,40 @@ for s, doc in zip(got, docs):
     lls = [loglik(query, " " + c)[0] for c in choices]
     acc, acc_norm = mc_scores(lls, choices, gold)
     assert s["acc"] == acc and s["acc_norm"] == acc_norm, (s["acc"], s["acc_norm"], acc, acc_norm)
+PY
+# hellaswag, differential: generated documents full of what preprocess
+# rewrites (brackets, " [title]", double spaces, newlines) and of letters
+# whose capitalisation is special (ctx_b.capitalize())
+check "hellaswag's differential documents generated" python3 - "$T/hg/Rowan/hellaswag" <<'PY'
+import json, os, random, sys
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+r = random.Random(3)
+atoms = [" [title]", "[title]", " [step]", "[", "]", "[x] ", "  ", " ", "\n", "\t", "word", "Then", "hE",
+         "\u01c6", "\u00df", "\u0130", "\ufb01", "\u03a3", "\u1f80", "caf\u00e9", ".", ","]
+def ph(lo, hi):
+    return "".join(r.choice(atoms) for _ in range(r.randint(lo, hi)))
+with open(d + "/validation.jsonl", "w") as f:
+    for i in range(30):
+        f.write(json.dumps({"ind": i, "activity_label": ph(1, 4), "ctx_a": ph(0, 8), "ctx_b": ph(0, 6), "ctx": "",
+                            "endings": [ph(1, 8) + "e%d" % k for k in range(4)], "source_id": "s",
+                            "split": "val", "split_type": "indomain", "label": str(r.randrange(4))},
+                           ensure_ascii=False) + "\n")
+PY
+expect "hellaswag on the differential documents" 0 llm-eval $RUN --data-dir "$T/hg" --tasks hellaswag --output "$T/hg/out"
+check "hellaswag: every differential query and choice is the harness's" python3 - "$T/hg" "$T" <<'PY'
+import glob, json, sys
+sys.path.insert(0, sys.argv[2])
+from hellaswag_utils import *
+d = sys.argv[1]
+docs = [json.loads(l) for l in open(d + "/Rowan/hellaswag/validation.jsonl")]
+got = sorted((json.loads(l) for l in open(glob.glob(d + "/out/hashed/samples_hellaswag_*.jsonl")[0])),
+             key=lambda s: s["doc_id"])
+assert len(got) == len(docs) == 30
+for s, doc in zip(got, docs):
+    query = preprocess(doc["activity_label"] + ": " + doc["ctx_a"] + " " + doc["ctx_b"].capitalize())
+    want = [[query, " " + preprocess(e)] for e in doc["endings"]]
+    assert s["arguments"] == want, (doc, s["arguments"], want)
 PY
 # truthfulqa_mc2: lm_eval/tasks/truthfulqa/utils.py, process_results_mc2, run
 # with numpy as the harness runs it (a python3 that has it: Debian's
@@ -126,12 +165,9 @@ fi
 
 # wikitext: lm_eval/tasks/wikitext/preprocess_wikitext.py; the test backend
 # scores a rolling text -0.5 per byte, so ll tells which text was scored
-expect "wikitext runs natively" 0 llm-eval $RUN --tasks wikitext --output "$T/wt"
-check "wikitext: the harness's detokenised text, counts and perplexities" python3 - "$T/wt" \
-	"$D/EleutherAI/wikitext_document_level/wikitext-2-raw-v1/test.jsonl" "$T" <<'PY'
-import re, sys
-sys.path.insert(0, sys.argv[3])
-from oracle import *
+# lm_eval/tasks/wikitext/preprocess_wikitext.py as written there
+cat >"$T/wikitext_utils.py" <<'PY'
+import re
 
 def wikitext_detokenizer(doc):  # preprocess_wikitext.py
     string = doc["page"]
@@ -167,6 +203,15 @@ def process_results(doc, results):  # preprocess_wikitext.py
     _bytes = len(doc["page"].encode("utf-8"))
     return {"word_perplexity": (loglikelihood, _words), "byte_perplexity": (loglikelihood, _bytes),
             "bits_per_byte": (loglikelihood, _bytes)}
+PY
+expect "wikitext runs natively" 0 llm-eval $RUN --tasks wikitext --output "$T/wt"
+check "wikitext: the harness's detokenised text, counts and perplexities" python3 - "$T/wt" \
+	"$D/EleutherAI/wikitext_document_level/wikitext-2-raw-v1/test.jsonl" "$T" <<'PY'
+import re, sys
+sys.path.insert(0, sys.argv[3])
+from oracle import *
+
+from wikitext_utils import *
 
 got = samples(sys.argv[1], "wikitext")
 docs = rows(sys.argv[2])
@@ -187,6 +232,37 @@ res = json.load(open(glob.glob(sys.argv[1] + "/hashed/results_*.json")[0]))["res
 assert abs(res["word_perplexity,none"] - math.exp(-sum(lls) / sum(words))) < 1e-9 * res["word_perplexity,none"], res
 assert abs(res["byte_perplexity,none"] - math.exp(-sum(lls) / sum(nbytes))) < 1e-12, res
 assert abs(res["bits_per_byte,none"] - (-sum(lls) / sum(nbytes) / math.log(2))) < 1e-12, res
+PY
+# wikitext, differential: generated pages built from what the detokenizer
+# rewrites (its replacements, brackets and quotes across lines, nested and
+# unbalanced), each page's scored text equal to the harness's function's
+check "wikitext's differential pages generated" python3 - "$T/wg/EleutherAI/wikitext_document_level/wikitext-2-raw-v1" <<'PY'
+import json, os, random, sys
+d = sys.argv[1]
+os.makedirs(d, exist_ok=True)
+r = random.Random(2)
+atoms = ["s '", "/' 3/", " @-@ ", " @,@ ", " @.@ ", " : ", " ; ", " . ", " ! ", " ? ", " , ", "( ", " )", "[ ", " ]",
+         "{ ", " }", '" ', ' "', "' ", " '", "= = = =", "= = =", "= =", " \u00b0 ", " \n", "\n ", " N ", " 's",
+         "word", "Valkyria", "3", "\n", "  ", "\t", "(", ")", '"', "'", "caf\u00e9", "\u6226\u5834"]
+with open(d + "/test.jsonl", "w") as f:
+    for i in range(40):
+        page = "".join(r.choice(atoms) for _ in range(r.randint(5, 60)))
+        f.write(json.dumps({"page": page}, ensure_ascii=False) + "\n")
+PY
+expect "wikitext on the differential pages" 0 llm-eval $RUN --data-dir "$T/wg" --tasks wikitext --output "$T/wg/out"
+check "wikitext: every differential page detokenised as the harness does" python3 - "$T/wg" "$T" <<'PY'
+import glob, json, sys
+sys.path.insert(0, sys.argv[2])
+from wikitext_utils import *
+d = sys.argv[1]
+docs = [json.loads(l) for l in open(d + "/EleutherAI/wikitext_document_level/wikitext-2-raw-v1/test.jsonl")]
+got = sorted((json.loads(l) for l in open(glob.glob(d + "/out/hashed/samples_wikitext_*.jsonl")[0])),
+             key=lambda s: s["doc_id"])
+assert len(got) == len(docs) == 40
+bad = [(doc["page"], s["arguments"][0][0], wikitext_detokenizer(doc)) for s, doc in zip(got, docs)
+       if s["arguments"] != [[wikitext_detokenizer(doc)]]]
+assert not bad, bad[:2]
+assert sum(wikitext_detokenizer(doc) != doc["page"] for doc in docs) > 30
 PY
 # gpqa_main_zeroshot: lm_eval/tasks/gpqa/zeroshot/utils.py, process_docs,
 # with the global generator as lm_eval/evaluator.py leaves it
