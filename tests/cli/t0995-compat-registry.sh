@@ -156,7 +156,9 @@ for s, doc in zip(got, docs):
     assert abs(s["acc"] - want) <= 4e-16 * max(1.0, abs(want)), (s["acc"], want)
     accs.append(want)
 assert len(set(accs)) == 4 and all(0 < a < 1 for a in accs), accs
-res = json.load(open(glob.glob(sys.argv[1] + "/hashed/results_*.json")[0]))["results"]["truthfulqa_mc2"]
+full = json.load(open(glob.glob(sys.argv[1] + "/hashed/results_*.json")[0]))
+assert full["versions"]["truthfulqa_mc2"] == 3.0, full["versions"]  # the formula of the harness's version 3.0
+res = full["results"]["truthfulqa_mc2"]
 assert abs(res["acc,none"] - sum(accs) / 4) < 1e-15, (res, accs)
 PY
 else
