@@ -1,12 +1,16 @@
 #!/bin/sh
 # Issue 14, "our own registry": the built-in tasks that the harness writes
-# with Python hooks run natively here, with the harness's requests and
-# scores. Each runs on small fixtures of the real datasets' schema
-# (tests/compat/registry/data) with the test backend, whose log-likelihoods
-# are a hash the oracle recomputes (tests/plugins/testbackend.c); python3
+# with Python hooks (hellaswag, truthfulqa_mc2, wikitext, gpqa_main_zeroshot,
+# drop) run natively here, with the harness's requests and scores. Each runs
+# on small fixtures of the real datasets' schema (tests/compat/registry/data)
+# and on generated documents full of what its Python treats specially, with
+# the test backend, whose log-likelihoods are a hash the oracle recomputes
+# (tests/plugins/testbackend.c) and whose generations are scripted; python3
 # rebuilds each request and score as the harness's Python does (the
-# functions of lm-evaluation-harness's lm_eval/tasks/<task>/utils.py,
-# written out below and cited).
+# functions of lm-evaluation-harness's lm_eval/tasks/<task>/*.py, written
+# out below and cited; numpy where the harness uses it). Also: the openllm
+# group runs all six members, and ifeval, which imports the harness's own
+# checkers, is refused up front without an installed lm_eval.
 . "$(dirname "$0")/lib.sh"
 export LLM_EVAL_PLUGIN_PATH="$BUILD/tests/plugins"
 D="$TOP/tests/compat/registry/data"
