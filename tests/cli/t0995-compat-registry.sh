@@ -149,21 +149,29 @@ def process_results_mc2(doc, results):  # truthfulqa/utils.py
 
 got = samples(sys.argv[1], "truthfulqa_mc2")
 docs = rows(sys.argv[2])
-assert len(got) == len(docs) == 4
+assert len(got) == len(docs) == 5
 accs = []
 for s, doc in zip(got, docs):
     ctx = s["arguments"][0][0]
     assert ctx.endswith("\n\nQ: %s\nA:" % doc["question"]), ctx
     assert s["arguments"] == [[ctx, " " + c] for c in doc["mc2_targets"]["choices"]]
-    want = float(process_results_mc2(doc, [loglik(ctx, " " + c) for c in doc["mc2_targets"]["choices"]])["acc"])
-    # numpy's exp may differ from libm's in the last bit on some CPUs
+    results = [loglik(ctx, " " + c) for c in doc["mc2_targets"]["choices"]]
+    want = float(process_results_mc2(doc, results)["acc"])
+    # numpy's exp may differ from libm's in the last bit on some CPUs (SIMD
+    # paths); with libm's exp the sums must be numpy's to the bit (the last
+    # document's 17 choices are added differently by a plain loop)
     assert abs(s["acc"] - want) <= 4e-16 * max(1.0, abs(want)), (s["acc"], want)
+    np_exp = np.exp
+    np.exp = lambda a: np.array([math.exp(x) for x in a])
+    exact = float(process_results_mc2(doc, results)["acc"])
+    np.exp = np_exp
+    assert s["acc"] == exact, (s["acc"], exact)
     accs.append(want)
-assert len(set(accs)) == 4 and all(0 < a < 1 for a in accs), accs
+assert len(set(accs)) == 5 and all(0 < a < 1 for a in accs), accs
 full = json.load(open(glob.glob(sys.argv[1] + "/hashed/results_*.json")[0]))
 assert full["versions"]["truthfulqa_mc2"] == 3.0, full["versions"]  # the formula of the harness's version 3.0
 res = full["results"]["truthfulqa_mc2"]
-assert abs(res["acc,none"] - sum(accs) / 4) < 1e-15, (res, accs)
+assert abs(res["acc,none"] - sum(accs) / 5) < 1e-15, (res, accs)
 PY
 else
 	echo "ok - truthfulqa_mc2's numbers not checked # SKIP no python3 with numpy"
