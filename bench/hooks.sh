@@ -17,7 +17,7 @@ BUILD=${BUILD:-build}
 RUNS=${RUNS:-7}
 N=${N:-20000}
 CHUNK=${CHUNK:-32}   # a run's chunk: LLE_RUN_BATCH_SIZE (src/run/run.h)
-OBJS=$(find "$BUILD/src" -name '*.o' ! -path '*/cli/main.o' ! -path '*/sandbox/init/*' | sort)
+OBJS=$(find "$BUILD/src" -name '*.o' ! -path '*/cli/*' ! -path '*/sandbox/init/*' | sort)
 [ -n "$OBJS" ] || { echo "bench/hooks.sh: build first (make)" >&2; exit 1; }
 DRV="$BUILD/bench/hooks_driver"
 mkdir -p "$BUILD/bench"

@@ -295,8 +295,15 @@ static void run_probe(void)
 		{ LLE_PROT_MOUNT, CLONE_NEWNS }, { LLE_PROT_IPC, CLONE_NEWIPC },
 		{ LLE_PROT_UTS, CLONE_NEWUTS },
 	};
+	/* One clone with every namespace answers for all of them on the
+	 * usual system (a few milliseconds each: the hook worker's start pays
+	 * them); only when it fails is each tried alone, to say which. */
+	unsigned long all = p->userns ? CLONE_NEWUSER : 0;
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		all |= ns[i].flag;
+	int all_ok = try_clone(all) == 0;
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		int e = try_clone(ns[i].flag | (p->userns ? CLONE_NEWUSER : 0));
+		int e = all_ok ? 0 : try_clone(ns[i].flag | (p->userns ? CLONE_NEWUSER : 0));
 		if (e == 0)
 			p->have |= ns[i].bit;
 		else
