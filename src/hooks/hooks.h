@@ -76,6 +76,11 @@ int lle_hooks_load(const struct lle_hookref *h, struct lle_err *err);
  * Debian packages it, else "pip install X"), written into hint[len]. */
 const char *lle_hooks_install_hint(const char *mod, char *hint, size_t len);
 
+/* How many requests have failed for a hook's sake (an exception, the
+ * worker's death) in this process: a caller compares it before and after
+ * a step to tell a hook's failure from its own (--on-error continue). */
+unsigned long lle_hooks_failures(void);
+
 /* Whether the worker has been started in this process (tests). */
 int lle_hooks_started(void);
 /* Stop the worker (closing its input ends it); the next request starts a new one. */

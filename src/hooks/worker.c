@@ -131,6 +131,15 @@ static char **g_dirs;
 static size_t g_ndirs, g_ndirs_live;
 /* the running worker's limits, for the messages that name them */
 static unsigned g_mem_mb, g_cpu_s;
+static unsigned long g_failures;
+
+unsigned long lle_hooks_failures(void)
+{
+	pthread_mutex_lock(&g_mu);
+	unsigned long n = g_failures;
+	pthread_mutex_unlock(&g_mu);
+	return n;
+}
 
 void lle_hooks_configure(const char *python)
 {
@@ -434,6 +443,7 @@ static int worker_gone(struct lle_err *err)
 		lle_sandbox_proc_end(g_proc, 0, &x);
 	g_proc = NULL;
 	stop_locked();
+	g_failures++;
 	if (x.oom)
 		return lle_err_set(err, LLE_EXIT_DATA, "the python hook worker ran out of memory (its limit is "
 				   "%u MB: LLM_EVAL_HOOK_MEMORY_MB)", g_mem_mb);
@@ -510,6 +520,7 @@ static json_t *reply_value(const struct lle_hookref *h, json_t *rep, struct lle_
 			    lle_hooks_install_hint(missing, hint, sizeof(hint)));
 		return NULL;
 	}
+	g_failures++;
 	/* past the address-space limit: say which limit, and how to raise it */
 	char lim[120] = "";
 	int n = msg ? (int)strlen(msg) : 0;

@@ -10,7 +10,8 @@
 #     (the oracle below applies lm_eval/api/task.py's rules in Python);
 #   - process_docs' output is cached: a rerun starts no Python;
 #   - a run without hooks starts no Python;
-#   - a hook's exception names task, document, hook and the last frame;
+#   - a hook's exception names task, document, hook and the last frame
+#     (with --on-error stop it ends the run);
 #   - a missing module is one line with how to install it, exit 3.
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
@@ -101,8 +102,9 @@ expect "a rerun of a process_docs task" 0 llm-eval $INC run $DD --model-path "$M
 	--output "$T/o2" --no-progress --no-cache
 check "takes process_docs' output from the cache: no python" test "$(started)" -eq 0
 
-expect "a hook's exception fails the task" 4 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_err \
-	--output "$T/e" --no-progress
+# (--on-error continue, the default, goes on with the other documents: t1031)
+expect "with --on-error stop, a hook's exception ends the run" 4 llm-eval $INC run $DD --model-path "$MODEL" \
+	--tasks hk_err --output "$T/e" --no-progress --on-error stop
 err_has "task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field' (at $TOP/tests/hooks/tasks/hk_err/utils.py:4 in doc_to_text)"
 
 expect "a missing module is a config error" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_missing \
