@@ -4,8 +4,9 @@
 # reported (task, document, hook, the traceback's last frame) and counted,
 # the others are scored, and the run ends with exit 1. Both while prompts
 # are built (doc_to_text, hk_err's third document) and while scoring
-# (process_results, hk_res_err's second). --on-error stop ends the run at
-# the first one.
+# (process_results, hk_res_err's second); also for --show-prompts, which
+# runs the hooks of the first documents without a model. --on-error stop
+# ends the run at the first one.
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
 run_err() {
@@ -28,6 +29,12 @@ check "hk_res_err: the other documents are scored" test "$(docs c hk_res_err)" =
 check "the results have both tasks" python3 -c 'import glob, json, sys
 r = json.load(open(glob.glob(sys.argv[1] + "/tiny/results_*.json")[0]))["results"]
 assert "acc" in str(r["hk_err"]) and "picked_first" in str(r["hk_res_err"]), r' "$T/c"
+# the first documents' prompts, without a model: the hooks run, a failing
+# one is reported the same way, the others are shown, exit 1
+expect "--show-prompts 3 with a hook that raises on the third" 1 llm-eval --include-path "$TOP/tests/hooks/tasks" \
+	run --data-dir "$TOP/tests/hooks/data" --tasks hk_err --show-prompts 3
+err_has "error: task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field'"
+out_has "task 'hk_err'; document 1; context prompt"
 run_err 4 s --on-error stop
 err_has "error: task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field'"
 done_testing
