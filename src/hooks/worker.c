@@ -393,7 +393,6 @@ static int start_locked(struct lle_err *err)
 		.fsize_mb = env_uint("LLM_EVAL_HOOK_TMP_MB", 1024),
 		.nproc = env_uint("LLM_EVAL_HOOK_NPROC", 256),
 		.nofile = env_uint("LLM_EVAL_HOOK_NOFILE", 1024),
-		.err_cap = 1,
 		.env = (const char *const *)env,
 		.allow_weak = 1,
 		.ro_paths = (const char *const *)ro,
@@ -550,9 +549,11 @@ static json_t *request(const struct lle_hookref *const *hs, size_t nh, json_t *r
 	pthread_mutex_lock(&g_mu);
 	/* a hook in a tree the running worker does not show: a new worker
 	 * that shows it */
-	for (size_t i = 0; g_fd >= 0 && i < nh; i++)
-		if (hs[i] && !covered(hs[i]->base, g_ndirs_live) && covered(hs[i]->base, g_ndirs))
+	for (size_t i = 0; g_fd >= 0 && i < nh; i++) {
+		const char *where = hs[i] && hs[i]->module[0] == '/' ? hs[i]->module : NULL;
+		if (where && !covered(where, g_ndirs_live) && covered(where, g_ndirs))
 			stop_locked();
+	}
 	if (g_fd < 0 && start_locked(err) < 0)
 		goto done;
 	text[tl] = '\n'; /* json_dumps' NUL becomes the line's end */
