@@ -520,6 +520,13 @@ static json_t *reply_value(const struct lle_hookref *h, json_t *rep, struct lle_
 		return NULL;
 	}
 	g_failures++;
+	/* a module file the engine reads but the sandbox's user cannot */
+	if (h && msg && !strncmp(msg, "FileNotFoundError: no module file", 33) && access(h->module, R_OK) == 0) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "'%s': the python hook worker cannot read %s (%s)", spec, h->module,
+			    geteuid() == 0 ? "as root it runs as nobody, uid 65534, who must be able to read the "
+					     "task tree and reach it" : "it is outside the task trees shown to it");
+		return NULL;
+	}
 	/* past the address-space limit: say which limit, and how to raise it */
 	char lim[120] = "";
 	int n = msg ? (int)strlen(msg) : 0;

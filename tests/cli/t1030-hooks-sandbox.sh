@@ -4,6 +4,8 @@
 #     EROFS: the file system is read-only, and nothing appears on the host;
 #   - a write in /tmp works (the worker's own tmpfs) and is not on the
 #     host's /tmp;
+#   - as root, a tree that nobody (the worker's user) cannot read is
+#     refused in one line that says why;
 #   - a hook allocating past the memory limit (LLM_EVAL_HOOK_MEMORY_MB)
 #     fails with an error naming the task, the document, the hook and the
 #     limit.
@@ -30,6 +32,18 @@ check "no file appeared in the tree" test ! -e "$T/tasks/hk_fs/written-by-a-hook
 check "writing in /tmp works" test "$(sed -n 2p "$T/said")" = "wrote and read back"
 check "and the file is not in the host's /tmp" test ! -e "/tmp/$name"
 rm -f "/tmp/$name" "$T/tasks/hk_fs/written-by-a-hook"
+
+# as root the worker runs as nobody: a tree only root can read is one clear
+# line, not a missing module
+if [ "$(id -u)" = 0 ]; then
+	mkdir -m 700 "$T/private"
+	cp -r "$TOP/tests/hooks/tasks/hk_fs" "$T/private/"
+	expect "as root, a tree nobody may read" 3 llm-eval --include-path "$T/private" run --data-dir "$T/data" \
+		--tasks hk_fs --show-prompts 1
+	err_has "doc_to_text: 'utils.probe': the python hook worker cannot read $T/private/hk_fs/utils.py (as root it runs as nobody, uid 65534"
+else
+	echo "ok - as root, a tree nobody may read # skip not root"
+fi
 
 LLM_EVAL_HOOK_MEMORY_MB=256
 export LLM_EVAL_HOOK_MEMORY_MB
