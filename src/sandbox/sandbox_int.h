@@ -39,4 +39,12 @@ int lle_sb_launch(struct lle_sb_start *s, struct lle_err *err);
 /* Close, remove and free what prepare made (not the process: reap it first). */
 void lle_sb_release(struct lle_sb_start *s);
 
+/* helper.c: the helper's path, or NULL to clone the init from this process
+ * (LLM_EVAL_SANDBOX_INIT: a path, always that helper; "none", never one;
+ * unset, the installed helper when this process is large). */
+const char *lle_sb_helper_path(void);
+/* Start the helper with c's configuration (descriptors 3..6); its pid, or
+ * -1 with err set. */
+pid_t lle_sb_spawn_helper(const char *path, const struct lle_sb_child *c, struct lle_err *err);
+
 #endif
