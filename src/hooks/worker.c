@@ -363,9 +363,10 @@ static int start_locked(struct lle_err *err)
 			}
 		}
 	}
-	/* packages installed with pip --user */
+	/* packages installed with pip --user (not root's: as root the worker
+	 * runs as nobody, who cannot reach them) */
 	const char *home = getenv("HOME");
-	if (home && home[0] == '/') {
+	if (home && home[0] == '/' && geteuid() != 0) {
 		struct lle_buf b = LLE_BUF_INIT;
 		lle_buf_printf(&b, "%s/.local/lib", home);
 		if (!b.oom && access(lle_buf_str(&b), R_OK) == 0) {
