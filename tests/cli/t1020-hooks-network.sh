@@ -3,8 +3,8 @@
 # listener this test opens on 127.0.0.1 reaches nothing by default (the
 # sandbox's seccomp filter refuses the socket, and its network namespace has
 # no interface up), and the listener gets no connection; --allow-hook-network
-# (and the older LLM_EVAL_HOOK_NETWORK=1) gives the host's network back, and
-# the listener gets the hook's hello.
+# (allow_hook_network in a --config file, the older LLM_EVAL_HOOK_NETWORK=1)
+# gives the host's network back, and the listener gets the hook's hello.
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
 cat >"$T/listen.py" <<'PY'
@@ -50,6 +50,9 @@ run_net n --allow-hook-network
 check "--allow-hook-network: the hook connects" test "$(said n)" = connected
 check "and the listener got its hello" grep -qx "hello from a hook" "$T/got"
 rm -f "$T/got"
+echo "allow_hook_network: true" >"$T/run.yaml"
+run_net c --config "$T/run.yaml"
+check "allow_hook_network in a --config file does the same" test "$(said c)" = connected
 export LLM_EVAL_HOOK_NETWORK=1
 run_net e
 unset LLM_EVAL_HOOK_NETWORK
