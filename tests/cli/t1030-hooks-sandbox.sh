@@ -8,7 +8,7 @@
 #     refused in one line that says why;
 #   - a hook allocating past the memory limit (LLM_EVAL_HOOK_MEMORY_MB)
 #     fails with an error naming the task, the document, the hook and the
-#     limit.
+#     limit; so does one in an endless loop (LLM_EVAL_HOOK_CPU_S).
 # The tree is a copy in the scratch directory, so that the code without a
 # sandbox writes nothing into the checkout.
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +16,7 @@ MODEL="$BUILD/models/tiny.gguf"
 # as root the worker runs as nobody, who must reach the tree
 chmod 755 "$T"
 mkdir -p "$T/tasks" "$T/data/hkfs"
-cp -r "$TOP/tests/hooks/tasks/hk_fs" "$TOP/tests/hooks/tasks/hk_hog" "$T/tasks/"
+cp -r "$TOP/tests/hooks/tasks/hk_fs" "$TOP/tests/hooks/tasks/hk_hog" "$TOP/tests/hooks/tasks/hk_spin" "$T/tasks/"
 name="lle-hook-probe-$(basename "$T")-$$"
 printf '{"where": "tree"}\n{"where": "tmp", "name": "%s"}\n' "$name" >"$T/data/hkfs/validation.jsonl"
 said() { # what the hook said for each document, one a line
@@ -51,4 +51,14 @@ expect "a hook past the memory limit fails the task" 4 llm-eval --include-path "
 	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_hog --output "$T/h" --no-progress \
 	--on-error stop
 err_has "task 'hk_hog': doc 0: doc_to_text: 'utils.hog': MemoryError (at $T/tasks/hk_hog/utils.py:11 in hog; the python hook worker's memory limit is 256 MB: LLM_EVAL_HOOK_MEMORY_MB)"
+unset LLM_EVAL_HOOK_MEMORY_MB
+
+LLM_EVAL_HOOK_CPU_S=1
+export LLM_EVAL_HOOK_CPU_S
+# (the planner reads the first document's doc_to_text already: the task fails there)
+expect "a hook in an endless loop is stopped by the CPU-time limit" 4 llm-eval --include-path "$T/tasks" run \
+	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_spin --limit 1 --output "$T/s" \
+	--no-progress
+err_has "task 'hk_spin': doc 0: doc_to_text: the python hook worker used up its CPU time (its limit is 1 s: LLM_EVAL_HOOK_CPU_S)"
+unset LLM_EVAL_HOOK_CPU_S
 done_testing
