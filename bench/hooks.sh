@@ -8,6 +8,8 @@
 #   - start: starting the worker and one answered request, against
 #     `python3 -c pass` (target < 150 ms beyond it).
 #   bench/hooks.sh            BUILD=build RUNS=7 N=20000 CHUNK=32
+# The baselines run $LLM_EVAL_PYTHON when it is set (the worker's
+# interpreter then), else python3.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -15,7 +17,7 @@ BUILD=${BUILD:-build}
 RUNS=${RUNS:-7}
 N=${N:-20000}
 CHUNK=${CHUNK:-32}   # a run's chunk: LLE_RUN_BATCH_SIZE (src/run/run.h)
-OBJS=$(find "$BUILD/src" -name '*.o' ! -path '*/cli/main.o' ! -path '*/sandbox/init/*' | sort)
+OBJS=$(find "$BUILD/src" -name '*.o' ! -path '*/cli/*' ! -path '*/sandbox/init/*' | sort)
 [ -n "$OBJS" ] || { echo "bench/hooks.sh: build first (make)" >&2; exit 1; }
 DRV="$BUILD/bench/hooks_driver"
 mkdir -p "$BUILD/bench"
@@ -28,7 +30,8 @@ runs() { i=0; while [ "$i" -lt "$RUNS" ]; do "$@"; i=$((i + 1)); done; }
 
 W=$(runs "$DRV" docs "$N" | median)
 C=$(runs "$DRV" docs "$N" "$CHUNK" | median)
-P=$(runs python3 bench/hooks_utils.py "$N" | median)
+PY=${LLM_EVAL_PYTHON:-python3}
+P=$(runs "$PY" bench/hooks_utils.py "$N" | median)
 echo "per document, $N documents, 3 hooks each (median of $RUNS):"
 awk -v w="$W" -v c="$C" -v p="$P" -v n="$N" -v b="$CHUNK" 'BEGIN {
 	printf "  python loop:                 %8.1f us/doc (baseline)\n", p / n * 1e6
@@ -36,7 +39,7 @@ awk -v w="$W" -v c="$C" -v p="$P" -v n="$N" -v b="$CHUNK" 'BEGIN {
 	printf "  worker, a request per doc:   %8.1f us/doc, overhead %6.1f us/doc (ratio %.1fx)\n", w / n * 1e6, (w - p) / n * 1e6, w / p }'
 
 S=$(runs "$DRV" start | median)
-pass() { s=$(date +%s%N); python3 -c pass; e=$(date +%s%N); echo "$(( (e - s) / 1000 ))" | awk '{ print $1 / 1e6 }'; }
+pass() { s=$(date +%s%N); "$PY" -c pass; e=$(date +%s%N); echo "$(( (e - s) / 1000 ))" | awk '{ print $1 / 1e6 }'; }
 Q=$(runs pass | median)
 echo "worker start (median of $RUNS):"
 awk -v s="$S" -v q="$Q" 'BEGIN {

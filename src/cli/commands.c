@@ -225,6 +225,8 @@ const struct lle_cmd lle_commands[] = {
 	  "  --max-length N        context length to use\n"
 	  "  --bootstrap-iters N   resamples for bootstrap standard errors (default " STR(LLE_BOOTSTRAP_ITERS) ")\n"
 	  "  --allow-weak-sandbox  run code tasks even where the sandbox lacks a protection\n"
+	  "  --allow-hook-network  let the tasks' Python hooks use the network (their sandbox\n"
+	  "                        has none by default)\n"
 	  "  --samples TASK:IDS    only these documents of TASK (ids and ranges: 0,5,10-19;\n"
 	  "                        repeatable), or the harness's JSON {\"TASK\": [ID, ...]}\n"
 	  "  --metadata JSON       an object merged into every task's metadata (results' configs)\n"

@@ -13,9 +13,14 @@
  * on the first request, never before: a run, `list` or `--help` without hooks
  * starts no Python. Requests and replies are JSON lines over a socket pair.
  * Calls are serialised (one request in flight); the functions are thread-safe.
- * The worker has no network (a network namespace of its own) unless the
- * environment says LLM_EVAL_HOOK_NETWORK=1; it is not otherwise confined
- * (docs/hooks.md).
+ * The worker runs in the project's sandbox (src/sandbox/, lle_sandbox_spawn):
+ * no network unless allowed (lle_hooks_allow_network, or the environment's
+ * LLM_EVAL_HOOK_NETWORK=1), a read-only file system that shows only the
+ * interpreter's files and the task trees of the hooks (each reference's
+ * tree, lle_hooks_allow_dir), a /tmp of its own, resource limits
+ * (LLM_EVAL_HOOK_MEMORY_MB, ..._CPU_S, ..._NPROC, ..._NOFILE, ..._TMP_MB;
+ * docs/hooks.md). A request for a hook whose tree the running worker does
+ * not show starts a new worker that shows it.
  *
  * Not here: what a hook means to a task (src/tasks/task_hooks.c). */
 #ifndef LLE_HOOKS_HOOKS_H
@@ -43,6 +48,12 @@ void lle_hookref_free(struct lle_hookref *h);
  * the next worker started). python: the interpreter (NULL: $LLM_EVAL_PYTHON,
  * else python3). */
 void lle_hooks_configure(const char *python);
+/* Whether the worker may use the network (--allow-hook-network); applies
+ * to the next worker started. */
+void lle_hooks_allow_network(int allow);
+/* Show dir (a task search directory; the folder above the tree's lm_eval
+ * package when it is inside one) to workers started from now on. */
+void lle_hooks_allow_dir(const char *dir);
 
 /* One request ({"op": ...}, see driver.py); returns the reply's "ok" value
  * (a new reference). A hook's exception: NULL, err LLE_EXIT_DATA with
@@ -64,6 +75,11 @@ int lle_hooks_load(const struct lle_hookref *h, struct lle_err *err);
 /* How to install Python module `mod` ("apt-get install python3-X" where
  * Debian packages it, else "pip install X"), written into hint[len]. */
 const char *lle_hooks_install_hint(const char *mod, char *hint, size_t len);
+
+/* How many requests have failed for a hook's sake (an exception, the
+ * worker's death) in this process: a caller compares it before and after
+ * a step to tell a hook's failure from its own (--on-error continue). */
+unsigned long lle_hooks_failures(void);
 
 /* Whether the worker has been started in this process (tests). */
 int lle_hooks_started(void);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "monitor/monitor.h"
+#include "hooks/hooks.h"
 #include "run/cache_glue.h"
 #include "run/chat.h"
 #include "run/code_glue.h"
@@ -142,6 +143,7 @@ out:
 struct chunk_reqs {
 	struct lle_requests *rqs;
 	size_t *first;
+	unsigned char *skip;  /* a document whose hook failed: no requests, not scored */
 	struct lle_request *reqs;
 	size_t ndocs, nreq;
 };
@@ -153,15 +155,20 @@ static void chunk_reqs_free(struct chunk_reqs *cr)
 			lle_requests_free(&cr->rqs[i]);
 	free(cr->rqs);
 	free(cr->first);
+	free(cr->skip);
 	free(cr->reqs);
 	memset(cr, 0, sizeof(*cr));
 }
 
 /* Build every document's prompt and continuations, then the backend's
  * requests (generation arguments with --gen-kwargs applied). Advances the
- * few-shot sampler as the run does; sends nothing. */
+ * few-shot sampler as the run does; sends nothing. A document whose Python
+ * hook fails (an exception in doc_to_text, ...) is, with --on-error
+ * continue, left out (cr->skip), and with report, reported and counted as
+ * a failed document, as a backend's failure is; other errors end the
+ * chunk. */
 static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids, size_t ndocs,
-		       struct lle_fewshot *fs, struct chunk_reqs *cr, struct lle_err *err)
+		       struct lle_fewshot *fs, struct chunk_reqs *cr, int report, struct lle_err *err)
 {
 	const struct lle_task *t = tr->pt->task;
 	const struct lle_run_opts *o = tr->o;
@@ -169,7 +176,8 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 	cr->ndocs = ndocs;
 	cr->rqs = calloc(ndocs ? ndocs : 1, sizeof(*cr->rqs));
 	cr->first = calloc(ndocs + 1, sizeof(*cr->first));
-	if (!cr->rqs || !cr->first)
+	cr->skip = calloc(ndocs ? ndocs : 1, sizeof(*cr->skip));
+	if (!cr->rqs || !cr->first || !cr->skip)
 		return lle_err_oom(err);
 	/* With a chat template the system instruction is the system turn, which
 	 * the backend adds (lle_open_params.system_message, see run_model): it
@@ -185,11 +193,25 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 	if (lle_task_hooks_prefetch(t, docs, ndocs, err) < 0)
 		return -1;
 	for (size_t i = 0; i < ndocs; i++) {
-		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0 ||
-		    lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0 ||
-		    (chat && lle_chat_apply(chat, &cr->rqs[i], t->name, err) < 0))
+		if (shard_catch_up(tr, fs, doc_ids[i], err) < 0)
 			return -1;
 		cr->first[i] = nreq;
+		unsigned long hook_failures = lle_hooks_failures();
+		if (lle_task_build(t, fs, docs[i], doc_ids[i], &popts, &cr->rqs[i], err) < 0) {
+			if (o->on_error_stop || lle_hooks_failures() == hook_failures)
+				return -1;
+			if (report) {
+				lle_errorf("%s", err->msg);
+				tr->failed++;
+			}
+			lle_err_clear(err);
+			lle_requests_free(&cr->rqs[i]);
+			memset(&cr->rqs[i], 0, sizeof(cr->rqs[i]));
+			cr->skip[i] = 1;
+			continue;
+		}
+		if (chat && lle_chat_apply(chat, &cr->rqs[i], t->name, err) < 0)
+			return -1;
 		switch (t->output_type) {
 		case LLE_OUT_GENERATE_UNTIL: nreq += (size_t)repeats; break;
 		case LLE_OUT_LOGLIKELIHOOD_ROLLING: nreq += 1; break;
@@ -360,7 +382,10 @@ static int score_doc(struct task_run *tr, struct lle_task_agg *agg, const json_t
 		}
 	}
 	if (src < 0) {
-		lle_errorf("task '%s': doc %zu: %s", t->name, doc_id, serr.msg);
+		/* a hook's error names the task and document itself */
+		char who[300];
+		snprintf(who, sizeof(who), "task '%s': doc %zu: ", t->name, doc_id);
+		lle_errorf("%s%s", strncmp(serr.msg, who, strlen(who)) ? who : "", serr.msg);
 		tr->failed++;
 		rc = 0;
 	} else if (lle_task_agg_add(agg, items) < 0) {
@@ -397,6 +422,8 @@ static int chunk_score(struct task_run *tr, struct lle_task_agg *agg, json_t **d
 	for (size_t i = 0; i < cr->ndocs; i++) {
 		const char *why = NULL;
 		int cancelled = 0;
+		if (cr->skip[i])
+			continue; /* its hook failed: reported and counted when built */
 		for (size_t r = cr->first[i]; r < cr->first[i + 1]; r++) {
 			const struct slot *s = &ck->slots[r];
 			if (!s->done || s->status == LLE_STATUS_CANCELLED)
@@ -445,7 +472,7 @@ int prompts_chunk(struct task_run *tr, json_t **docs, size_t *doc_ids, size_t nd
 		  struct lle_err *err)
 {
 	struct chunk_reqs cr;
-	int rc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	int rc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, 1, err);
 	if (rc == 0)
 		show_prompts(tr, &cr, doc_ids);
 	chunk_reqs_free(&cr);
@@ -459,7 +486,7 @@ int run_chunk(struct task_run *tr, struct lle_task_agg *agg, json_t **docs, size
 	struct chunk_reqs cr;
 	struct chunk ck = { 0 };
 	int rc = -1;
-	int brc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	int brc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, 1, err);
 	if (brc == 0)
 		show_prompts(tr, &cr, doc_ids);
 	if (brc == 0 && chunk_send(tr, &cr, &ck, err) == 0 &&
@@ -482,7 +509,7 @@ int journal_chunk(struct task_run *tr, json_t **docs, size_t *doc_ids, size_t nd
 		  struct lle_fewshot *fs, struct lle_err *err)
 {
 	struct chunk_reqs cr;
-	int rc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, err);
+	int rc = chunk_build(tr, docs, doc_ids, ndocs, fs, &cr, 0, err);
 	if (rc == 0 && tr->nkeys + cr.nreq > tr->capkeys) {
 		size_t cap = tr->capkeys ? tr->capkeys : 1024;
 		while (cap < tr->nkeys + cr.nreq)

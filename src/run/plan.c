@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "backend/describe.h"
+#include "hooks/hooks.h"
 #include "registry/registry.h"
 #include "run/gguf_meta.h"
 #include "util/buf.h"
@@ -994,6 +995,12 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 			lle_err_set(err, LLE_EXIT_USAGE, "no model: give --model NAME, --model-path FILE.gguf or --category NAME");
 		PROBLEM();
 	}
+
+	/* The Python hook worker's sandbox shows the task trees, and the
+	 * network only when asked (src/hooks/hooks.h). */
+	for (size_t i = 0; i < lle_registry_nsources(reg, LLE_REG_TASKS); i++)
+		lle_hooks_allow_dir(lle_reg_source_root(lle_registry_source(reg, LLE_REG_TASKS, i)));
+	lle_hooks_allow_network(o->allow_hook_network);
 
 	/* Tasks: --tasks names, or the category's tasks (top-level entries only:
 	 * a group's members come with the group). */

@@ -65,6 +65,7 @@ struct lle_run_opts {
 	int no_store;                 /* --no-store */
 	long shard_i, shard_n;        /* --shard i/N: documents with doc_id % N == i; shard_n 0: all */
 	int allow_weak_sandbox;       /* code tasks: run even where the sandbox lacks a protection */
+	int allow_hook_network;       /* --allow-hook-network: the tasks' Python hooks may use the network */
 	/* --samples: only these documents of these tasks (the harness's --samples) */
 	const struct lle_run_samples *samples;
 	size_t nsamples;

@@ -242,6 +242,7 @@ int lle_run_prompts(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 	json_t **docs = calloc((size_t)bsz, sizeof(*docs));
 	size_t *ids = calloc((size_t)bsz, sizeof(*ids));
 	int rc = (docs && ids) ? 0 : lle_err_oom(err);
+	long failed = 0; /* documents whose hooks failed (--on-error continue) */
 	for (size_t t = 0; rc == 0 && t < p->ntasks; t++) {
 		struct plan_task *pt = &p->tasks[t];
 		struct task_run tr = { 0 };
@@ -259,6 +260,7 @@ int lle_run_prompts(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 		    (n = read_docs(&tr, ds, fs, &seen, docs, ids, (size_t)bsz, err)) < 0 ||
 		    prompts_chunk(&tr, docs, ids, (size_t)n, fs, err) < 0)
 			rc = -1;
+		failed += tr.failed;
 		for (long i = 0; i < n; i++)
 			json_decref(docs[i]);
 		lle_fewshot_free(fs);
@@ -267,5 +269,9 @@ int lle_run_prompts(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 	free(docs);
 	free(ids);
 	lle_gen_args_fini(&ga);
+	if (rc == 0 && failed) {
+		lle_err_set(err, LLE_EXIT_EVAL, "some documents failed (see the errors above)");
+		return LLE_EXIT_EVAL;
+	}
 	return rc < 0 ? (err->code ? err->code : LLE_EXIT_INTERNAL) : 0;
 }

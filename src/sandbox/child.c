@@ -24,6 +24,15 @@
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000
 #endif
+#ifndef OPEN_TREE_CLONE
+#define OPEN_TREE_CLONE 1
+#endif
+#ifndef OPEN_TREE_CLOEXEC
+#define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef MOVE_MOUNT_F_EMPTY_PATH
+#define MOVE_MOUNT_F_EMPTY_PATH 0x00000004
+#endif
 
 const char *const lle_sb_step_names[ST_NSTEP] = {
 	[ST_FDS] = "set up descriptors",
@@ -45,6 +54,7 @@ const char *const lle_sb_step_names[ST_NSTEP] = {
 	[ST_MAPS] = "write the user namespace's id maps",
 	[ST_CONFIG] = "read the sandbox's configuration",
 	[ST_CGROUP] = "move the sandbox into its cgroup",
+	[ST_BIND] = "show the worker's files read-only",
 };
 
 
@@ -396,6 +406,39 @@ static int make_dev(void)
 	return mount(NULL, dev, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NOEXEC, NULL);
 }
 
+/* Mount the detached tree fd (open_tree) at path inside the new root,
+ * read-only: the directories leading to it are made as needed (in our own
+ * tmpfs root, or our /tmp), a file gets an empty file to cover. */
+static int place_tree(int fd, const char *path)
+{
+	char dst[PATH_MAX];
+	struct stat st;
+	if (fstat(fd, &st) < 0 || in_newroot(dst, sizeof(dst), path) < 0)
+		return -1;
+	for (char *p = dst + sizeof(NEWROOT); *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int rc = mkdir(dst, 0755);
+		*p = '/';
+		if (rc < 0 && errno != EEXIST)
+			return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		if (mkdir(dst, 0755) < 0 && errno != EEXIST)
+			return -1;
+	} else {
+		int f = open(dst, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+		if (f < 0)
+			return -1;
+		close(f);
+	}
+	if (syscall(SYS_move_mount, fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -1;
+	close(fd);
+	return set_readonly(dst, 1);
+}
+
 /* The file system the program sees, built as an allow-list (as bubblewrap
  * and nsjail do): a fresh read-only tmpfs root holding the allowed host
  * paths (read-only binds), our /etc/passwd and /etc/group, our /dev, a
@@ -408,6 +451,22 @@ static int build_root(const struct lle_sb_child *c)
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return ST_PRIVATE;
+	/* The extra host paths are cloned now, while the host's /tmp (where
+	 * they may be) is not yet covered by the new root, and placed once
+	 * our own /tmp is there. */
+	int trees[LLE_SB_MAX_RO];
+	size_t ntrees = 0;
+	for (size_t i = 0; c->ro_paths && c->ro_paths[i] && ntrees < LLE_SB_MAX_RO; i++) {
+		int fd = (int)syscall(SYS_open_tree, AT_FDCWD, c->ro_paths[i],
+				      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (fd < 0 && errno != ENOENT) {
+			int e = errno;
+			lle_sb_send_msg(FD_STATUS, LLE_SB_BIND, (int)i, e);
+			errno = e;
+			return ST_BIND;
+		}
+		trees[ntrees++] = fd;
+	}
 	if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,nr_inodes=256,mode=0755") < 0 ||
 	    mkdir(NEWROOT "/etc", 0755) < 0)
 		return ST_ROOT_RO;
@@ -420,10 +479,13 @@ static int build_root(const struct lle_sb_child *c)
 		return ST_DEV;
 	if (mkdir(NEWROOT "/tmp", 01777) < 0 || mkdir(NEWROOT "/proc", 0555) < 0)
 		return ST_ROOT_RO;
-	if (set_readonly(NEWROOT, 0) < 0)
-		return ST_ROOT_RO;
 	if (mount("tmpfs", NEWROOT "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, c->tmpfs_opts) < 0)
 		return ST_TMP;
+	for (size_t i = 0; i < ntrees; i++)
+		if (trees[i] >= 0 && place_tree(trees[i], c->ro_paths[i]) < 0)
+			return ST_BIND;
+	if (set_readonly(NEWROOT, 0) < 0)
+		return ST_ROOT_RO;
 	/* Without a PID namespace a /proc would show the host's processes:
 	 * then none (the directory stays empty). */
 	if ((c->nsflags & CLONE_NEWPID) &&
@@ -562,7 +624,9 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 		close(fd);
 	}
 	int in_fd;
-	if (job->input) {
+	if (c->in_from_out) {
+		in_fd = FD_OUT;
+	} else if (job->input) {
 		in_fd = (int)syscall(SYS_memfd_create, "stdin", MFD_CLOEXEC);
 		if (in_fd < 0 || lle_sb_write_all(in_fd, job->input, job->input_len) < 0 ||
 		    lseek(in_fd, 0, SEEK_SET) < 0)
@@ -684,7 +748,7 @@ int lle_sb_write_maps(pid_t pid, const struct lle_sb_child *c)
  * from this file, installed together, so there is no versioning beyond the
  * magic number. */
 
-#define CONFIG_MAGIC 0x6c6c6531u /* "lle1" */
+#define CONFIG_MAGIC 0x6c6c6532u /* "lle2" */
 
 struct config_hdr {
 	uint32_t magic;
@@ -696,6 +760,8 @@ struct config_hdr {
 	uint64_t input_len;         /* UINT64_MAX: no input (stdin is /dev/null) */
 	uint64_t fd3_len;           /* UINT64_MAX: nothing on descriptor 3 */
 	uint32_t prog_len;          /* BPF instructions; 0: no filter */
+	uint32_t nro;               /* ro_paths */
+	int32_t in_from_out;
 };
 
 struct cbuf {
@@ -764,6 +830,9 @@ void *lle_sb_config_encode(const struct lle_sb_child *c, size_t *len)
 	h.input_len = c->job->input ? c->job->input_len : UINT64_MAX;
 	h.fd3_len = c->job->fd3 ? c->job->fd3_len : UINT64_MAX;
 	h.prog_len = c->prog ? c->prog->len : 0;
+	while (c->ro_paths && c->ro_paths[h.nro])
+		h.nro++;
+	h.in_from_out = c->in_from_out;
 	struct cbuf b = { 0 };
 	cb_add(&b, &h, sizeof(h));
 	cb_str(&b, c->workdir);
@@ -775,6 +844,8 @@ void *lle_sb_config_encode(const struct lle_sb_child *c, size_t *len)
 		cb_str(&b, c->argv[i]);
 	for (uint32_t i = 0; i < h.envc; i++)
 		cb_str(&b, c->envp[i]);
+	for (uint32_t i = 0; i < h.nro; i++)
+		cb_str(&b, c->ro_paths[i]);
 	for (uint32_t i = 0; i < h.nfiles; i++) {
 		cb_str(&b, c->job->files[i].name);
 		cb_blob(&b, c->job->files[i].data, c->job->files[i].len);
@@ -821,7 +892,7 @@ int lle_sb_config_decode(void *vbuf, size_t len, struct lle_sb_child *c)
 		return -1;
 	memcpy(&h, buf, sizeof(h));
 	if (h.magic != CONFIG_MAGIC || h.argc == 0 || h.argc > 65536 || h.envc > 65536 ||
-	    h.nfiles > 65536)
+	    h.nfiles > 65536 || h.nro > LLE_SB_MAX_RO)
 		return -1;
 	memset(c, 0, sizeof(*c));
 	size_t off = sizeof(h);
@@ -835,6 +906,7 @@ int lle_sb_config_decode(void *vbuf, size_t len, struct lle_sb_child *c)
 	c->outer_uid = h.outer_uid;
 	c->gid = h.gid;
 	c->outer_gid = h.outer_gid;
+	c->in_from_out = h.in_from_out;
 	struct rlimit *lims[6] = { &c->lim_cpu, &c->lim_as, &c->lim_fsize, &c->lim_nproc,
 				   &c->lim_nofile, &c->lim_core };
 	for (int i = 0; i < 6; i++) {
@@ -857,6 +929,15 @@ int lle_sb_config_decode(void *vbuf, size_t len, struct lle_sb_child *c)
 	for (uint32_t i = 0; i < h.envc; i++)
 		if (!(envp[i] = (char *)take_str(buf, len, &off)))
 			return -1;
+	if (h.nro) {
+		char **ro = calloc(h.nro + 1, sizeof(char *));
+		if (!ro)
+			return -1;
+		for (uint32_t i = 0; i < h.nro; i++)
+			if (!(ro[i] = (char *)take_str(buf, len, &off)))
+				return -1;
+		c->ro_paths = ro;
+	}
 	for (uint32_t i = 0; i < h.nfiles; i++) {
 		uint64_t n;
 		const void *np;

@@ -20,19 +20,22 @@
 /* The uid and gid the program runs as when llm-eval runs as root ("nobody"). */
 #define LLE_SB_NOBODY 65534
 
+/* The most host paths a sandbox shows besides the interpreter's files. */
+#define LLE_SB_MAX_RO 64
+
 /* Messages from the children to the parent: one pipe, fixed size. */
-enum lle_sb_msg_kind { LLE_SB_START = 1, LLE_SB_EXIT, LLE_SB_SETUP, LLE_SB_EXEC, LLE_SB_WEAK };
+enum lle_sb_msg_kind { LLE_SB_START = 1, LLE_SB_EXIT, LLE_SB_SETUP, LLE_SB_EXEC, LLE_SB_WEAK, LLE_SB_BIND };
 
 struct lle_sb_msg {
 	int kind;
-	int a;  /* START: program pid; EXIT: wait status; SETUP/WEAK: step */
+	int a;  /* START: program pid; EXIT: wait status; SETUP/WEAK: step; BIND: which ro_paths */
 	int b;  /* errno */
 };
 
 enum lle_sb_step {
 	ST_FDS, ST_IDS, ST_PRIVATE, ST_ROOT_RO, ST_TMP, ST_DEV, ST_HIDE, ST_PROC,
 	ST_CHDIR, ST_FILES, ST_STDIN, ST_CLONE, ST_LIMITS, ST_CAPS, ST_NNP, ST_SECCOMP,
-	ST_MAPS, ST_CONFIG, ST_CGROUP,
+	ST_MAPS, ST_CONFIG, ST_CGROUP, ST_BIND,
 	ST_NSTEP
 };
 extern const char *const lle_sb_step_names[ST_NSTEP];
@@ -53,6 +56,11 @@ struct lle_sb_child {
 	char *const *envp;
 	const char *path;           /* PATH, for the lookup of argv[0] */
 	const struct lle_sandbox_job *job;
+	char *const *ro_paths;      /* host paths shown read-only at the same path (a long-lived
+	                               worker's files), NULL-terminated, or NULL; at most
+	                               LLE_SB_MAX_RO, none under another or under a system path */
+	int in_from_out;            /* the program's stdin is its stdout (a socket: a long-lived
+	                               worker talking to its caller) */
 	struct rlimit lim_cpu, lim_as, lim_fsize, lim_nproc, lim_nofile, lim_core;
 	const struct sock_fprog *prog;
 	const char *cg_procs[2];    /* cgroup.procs files of the run's cgroup (cgroup.h), or "" */

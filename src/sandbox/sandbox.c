@@ -30,10 +30,10 @@
  * and only loaded, with prctl, in the program child.
  *
  * What this file does not do: interpret the program's output (code_exec.c),
- * the run's cgroup (cgroup.c), the pool (pool.c). */
+ * the run's cgroup (cgroup.c), the pool (pool.c), finding and spawning the
+ * helper (helper.c), a long-lived program (proc.c). */
 #include "sandbox/sandbox.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -46,7 +46,6 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +66,7 @@
 
 #include "sandbox/cgroup.h"
 #include "sandbox/child.h"
+#include "sandbox/sandbox_int.h"
 #include "util/buf.h"
 #include "util/path.h"
 #include "util/diag.h"
@@ -80,9 +80,11 @@
 
 /* ---- the seccomp filter, compiled once ---- */
 
-static pthread_once_t filter_once = PTHREAD_ONCE_INIT;
-static struct sock_fprog filter_prog;
-static char filter_error[256];
+/* [0] the default; [1] for a program allowed the network (sockets of
+ * every family) */
+static pthread_once_t filter_once[2] = { PTHREAD_ONCE_INIT, PTHREAD_ONCE_INIT };
+static struct sock_fprog filter_prog[2];
+static char filter_error[2][256];
 
 /* System calls a test program never needs. Names the running libseccomp does
  * not know on this architecture are skipped. */
@@ -112,12 +114,12 @@ static int rule1(scmp_filter_ctx ctx, uint32_t action, int nr, unsigned arg, enu
 	return seccomp_rule_add_array(ctx, action, nr, 1, &cmp);
 }
 
-static void build_filter(void)
+static void build_filter(int net)
 {
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	int memfd = -1, rc;
 	if (!ctx) {
-		snprintf(filter_error, sizeof(filter_error), "seccomp_init failed");
+		snprintf(filter_error[net], sizeof(filter_error[net]), "seccomp_init failed");
 		return;
 	}
 	/* We set no_new_privs ourselves, just before loading. */
@@ -132,8 +134,8 @@ static void build_filter(void)
 	}
 	/* Sockets: only AF_UNIX (Python's own machinery uses it; it reaches
 	 * nothing outside the namespace's file view). */
-	if ((rc = rule1(ctx, deny, SCMP_SYS(socket), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0 ||
-	    (rc = rule1(ctx, deny, SCMP_SYS(socketpair), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0)
+	if (!net && ((rc = rule1(ctx, deny, SCMP_SYS(socket), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0 ||
+	    (rc = rule1(ctx, deny, SCMP_SYS(socketpair), 0, SCMP_CMP_NE, AF_UNIX, 0)) < 0))
 		goto fail;
 	/* clone with any namespace flag; clone3 hides its flags in memory, so it
 	 * says "not implemented" and the C library falls back to clone. */
@@ -156,7 +158,7 @@ static void build_filter(void)
 
 	memfd = (int)syscall(SYS_memfd_create, "lle-seccomp", MFD_CLOEXEC);
 	if (memfd < 0) {
-		snprintf(filter_error, sizeof(filter_error), "memfd_create: %s", strerror(errno));
+		snprintf(filter_error[net], sizeof(filter_error[net]), "memfd_create: %s", strerror(errno));
 		goto out;
 	}
 	if ((rc = seccomp_export_bpf(ctx, memfd)) < 0)
@@ -164,35 +166,45 @@ static void build_filter(void)
 	off_t size = lseek(memfd, 0, SEEK_END);
 	if (size <= 0 || size % (off_t)sizeof(struct sock_filter) != 0 ||
 	    size / (off_t)sizeof(struct sock_filter) > USHRT_MAX) {
-		snprintf(filter_error, sizeof(filter_error), "seccomp filter of %lld bytes",
+		snprintf(filter_error[net], sizeof(filter_error[net]), "seccomp filter of %lld bytes",
 			 (long long)size);
 		goto out;
 	}
 	struct sock_filter *prog = malloc((size_t)size);
 	if (!prog) {
-		snprintf(filter_error, sizeof(filter_error), "out of memory");
+		snprintf(filter_error[net], sizeof(filter_error[net]), "out of memory");
 		goto out;
 	}
 	if (pread(memfd, prog, (size_t)size, 0) != (ssize_t)size) {
 		free(prog);
-		snprintf(filter_error, sizeof(filter_error), "cannot read the seccomp filter back");
+		snprintf(filter_error[net], sizeof(filter_error[net]), "cannot read the seccomp filter back");
 		goto out;
 	}
-	filter_prog.len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
-	filter_prog.filter = prog; /* kept for the life of the process */
+	filter_prog[net].len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	filter_prog[net].filter = prog; /* kept for the life of the process */
 	goto out;
 fail:
-	snprintf(filter_error, sizeof(filter_error), "libseccomp: %s", strerror(-rc));
+	snprintf(filter_error[net], sizeof(filter_error[net]), "libseccomp: %s", strerror(-rc));
 out:
 	if (memfd >= 0)
 		close(memfd);
 	seccomp_release(ctx);
 }
 
-static const struct sock_fprog *get_filter(void)
+static void build_filter0(void)
 {
-	pthread_once(&filter_once, build_filter);
-	return filter_prog.filter ? &filter_prog : NULL;
+	build_filter(0);
+}
+
+static void build_filter1(void)
+{
+	build_filter(1);
+}
+
+static const struct sock_fprog *get_filter(int net)
+{
+	pthread_once(&filter_once[net != 0], net ? build_filter1 : build_filter0);
+	return filter_prog[net != 0].filter ? &filter_prog[net != 0] : NULL;
 }
 
 /* ---- the probe ---- */
@@ -282,16 +294,23 @@ static void run_probe(void)
 		{ LLE_PROT_MOUNT, CLONE_NEWNS }, { LLE_PROT_IPC, CLONE_NEWIPC },
 		{ LLE_PROT_UTS, CLONE_NEWUTS },
 	};
+	/* One clone with every namespace answers for all of them on the
+	 * usual system (a few milliseconds each: the hook worker's start pays
+	 * them); only when it fails is each tried alone, to say which. */
+	unsigned long all = p->userns ? CLONE_NEWUSER : 0;
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++)
+		all |= ns[i].flag;
+	int all_ok = try_clone(all) == 0;
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
-		int e = try_clone(ns[i].flag | (p->userns ? CLONE_NEWUSER : 0));
+		int e = all_ok ? 0 : try_clone(ns[i].flag | (p->userns ? CLONE_NEWUSER : 0));
 		if (e == 0)
 			p->have |= ns[i].bit;
 		else
 			add_missing(&miss, ns[i].bit, strerror(e));
 	}
-	const struct sock_fprog *prog = get_filter();
+	const struct sock_fprog *prog = get_filter(0);
 	if (!prog) {
-		add_missing(&miss, LLE_PROT_SECCOMP, filter_error);
+		add_missing(&miss, LLE_PROT_SECCOMP, filter_error[0]);
 	} else {
 		int e = try_seccomp(prog);
 		if (e == 0)
@@ -489,140 +508,256 @@ static void close_fd(int *fd)
 	*fd = -1;
 }
 
-/* ---- the helper executable (src/sandbox/init/main.c) ---- */
-
-#define HELPER_NAME "llm-eval-sandbox-init"
-
-static pthread_once_t helper_once = PTHREAD_ONCE_INIT;
-static char helper_found[PATH_MAX];
-
-static int try_dir(const char *dir, const char *rel)
+/* Host paths to show read-only (sandbox_int.h): absolute, without
+ * trailing '/', none that is the root or /tmp, none under a system path the
+ * sandbox shows anyway or under another kept one. NULL with errno set on
+ * failure (E2BIG: too many). */
+static char **ro_normalize(const char *const *in)
 {
-	char path[PATH_MAX];
-	if (snprintf(path, sizeof(path), "%s%s/" HELPER_NAME, dir, rel) >= (int)sizeof(path) ||
-	    access(path, X_OK) != 0)
-		return 0;
-	snprintf(helper_found, sizeof(helper_found), "%s", path);
-	return 1;
-}
-
-static void find_helper(void)
-{
-	/* Beside the engine library (installed, or build/lib), then beside
-	 * the executable (unit tests and benchmarks link the objects). */
-	Dl_info info;
-	if (dladdr((void *)find_helper, &info) && info.dli_fname) {
-		char *dir = lle_path_dirname(info.dli_fname);
-		int ok = dir && try_dir(dir, "");
-		free(dir);
-		if (ok)
-			return;
-	}
-	const char *exe = lle_exe_dir();
-	if (exe && (try_dir(exe, "/lib") || try_dir(exe, "/../lib") || try_dir(exe, "/../lib/llm-eval")))
-		return;
-	try_dir(LLE_LIBDIR, "");
-}
-
-/* Anonymous memory of this process in bytes (resident minus shared), the
- * part a fork copies page tables for; 0 when unknown. */
-static unsigned long long anon_bytes(void)
-{
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	char buf[128];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	unsigned long long size, res, shared;
-	if (sscanf(buf, "%llu %llu %llu", &size, &res, &shared) != 3 || res < shared)
-		return 0;
-	return (res - shared) * (unsigned long long)sysconf(_SC_PAGESIZE);
-}
-
-/* Above this much anonymous memory, spawning the helper (a fixed few
- * milliseconds: one more execve) is cheaper than forking this process
- * (about 35 ms per GB on the project's VM). */
-#define HELPER_ABOVE (128ULL << 20)
-
-/* The helper's path, or NULL to clone the init from this process.
- * LLM_EVAL_SANDBOX_INIT: a path, always that helper; "none", never a helper;
- * unset, the installed helper when this process is large. */
-static const char *helper_path(void)
-{
-	const char *e = getenv("LLM_EVAL_SANDBOX_INIT");
-	if (e && *e)
-		return strcmp(e, "none") == 0 ? NULL : e;
-	if (anon_bytes() < HELPER_ABOVE)
+	static const char *const sys[] = { "/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32" };
+	size_t n = 0;
+	while (in && in[n])
+		n++;
+	char **out = calloc(n + 1, sizeof(char *));
+	if (!out)
 		return NULL;
-	pthread_once(&helper_once, find_helper);
-	return helper_found[0] ? helper_found : NULL;
+	/* shortest first, so that an ancestor is kept before what it holds */
+	size_t k = 0;
+	for (size_t len = 1; len < PATH_MAX; len++) {
+		for (size_t i = 0; i < n; i++) {
+			size_t l = strlen(in[i]);
+			while (l > 1 && in[i][l - 1] == '/')
+				l--;
+			if (l != len || in[i][0] != '/' || (l == 1) || (l == 4 && !strncmp(in[i], "/tmp", 4)))
+				continue;
+			int skip = 0;
+			for (size_t j = 0; j < sizeof(sys) / sizeof(sys[0]) && !skip; j++) {
+				size_t m = strlen(sys[j]);
+				skip = l >= m && !strncmp(in[i], sys[j], m) && (l == m || in[i][m] == '/');
+			}
+			for (size_t j = 0; j < k && !skip; j++) {
+				size_t m = strlen(out[j]);
+				skip = l >= m && !strncmp(in[i], out[j], m) && (l == m || in[i][m] == '/');
+			}
+			if (skip)
+				continue;
+			if (k == LLE_SB_MAX_RO || !(out[k] = lle_strndup(in[i], l))) {
+				int e = k == LLE_SB_MAX_RO ? E2BIG : ENOMEM;
+				free_env(out);
+				errno = e;
+				return NULL;
+			}
+			k++;
+		}
+		if (k == n)
+			break;
+	}
+	return out;
 }
 
-/* Start the helper with the configuration on descriptor 3 and the status,
- * stdout and stderr pipes on 4, 5, 6. posix_spawn copies none of this
- * process's memory. Returns its pid, or -1 with err set. */
-static pid_t spawn_helper(const char *path, const struct lle_sb_child *c, struct lle_err *err)
+static pthread_mutex_t warn_who_lock = PTHREAD_MUTEX_INITIALIZER;
+static int warned_who;
+
+int lle_sb_prepare(const struct lle_sandbox_opts *o, const struct lle_sandbox_job *job, int io_fd, int err_fd,
+		   struct lle_sb_start *s, struct lle_err *err)
 {
-	size_t len = 0;
-	void *cfg = lle_sb_config_encode(c, &len);
-	if (!cfg) {
-		lle_err_oom(err);
-		return -1;
-	}
-	int fds[4] = { (int)syscall(SYS_memfd_create, "lle-sandbox-config", MFD_CLOEXEC), -1, -1, -1 };
-	pid_t pid = -1;
-	if (fds[0] < 0 || lle_sb_write_all(fds[0], cfg, len) < 0) {
-		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot write the configuration: %s",
-			    strerror(errno));
-		goto out;
-	}
-	/* Above 3..6, so that no dup2 below overwrites a source. */
-	int src[4] = { fds[0], c->status_w, c->out_w, c->err_w };
-	for (int i = 0; i < 4; i++) {
-		int fd = fcntl(src[i], F_DUPFD_CLOEXEC, 10);
-		if (fd < 0) {
-			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: dup: %s", strerror(errno));
-			goto out;
+	memset(s, 0, sizeof(*s));
+	s->status[0] = s->status[1] = s->sync[0] = s->sync[1] = -1;
+	s->out[0] = s->out[1] = s->errp[0] = s->errp[1] = -1;
+	s->pid = -1;
+	const struct lle_sandbox_probe *p = lle_sandbox_probe();
+	if (p->missing[0]) {
+		if (!o->allow_weak)
+			return lle_err_set(err, LLE_EXIT_CONFIG,
+					   "sandbox: this system does not allow a %s; model-written "
+					   "code would run without that protection (pass "
+					   "--allow-weak-sandbox to run it anyway)", p->missing);
+		pthread_mutex_t *lk = o->who ? &warn_who_lock : &warn_lock;
+		int *flag = o->who ? &warned_who : &warned_probe;
+		pthread_mutex_lock(lk);
+		if (!*flag) {
+			*flag = 1;
+			if (o->who)
+				lle_warnf("%s runs without a %s", o->who, p->missing);
+			else
+				lle_warnf("sandbox: running without a %s (--allow-weak-sandbox)", p->missing);
 		}
-		if (i == 0)
-			close(fds[0]);
-		fds[i] = fd;
+		pthread_mutex_unlock(lk);
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawnattr_init(&at);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	int rc = 0;
-	for (int i = 0; i < 3 && rc == 0; i++)
-		rc = posix_spawn_file_actions_addopen(&fa, i, "/dev/null", O_RDWR, 0);
-	for (int i = 0; i < 4 && rc == 0; i++)
-		rc = posix_spawn_file_actions_adddup2(&fa, fds[i], 3 + i);
-	char *argv[] = { HELPER_NAME, NULL };
-	char *envp[] = { NULL };
-	if (rc == 0)
-		rc = posix_spawn(&pid, path, &fa, &at, argv, envp);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	if (rc != 0) {
-		pid = -1;
-		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot start '%s': %s", path, strerror(rc));
+
+	s->timeout = o->timeout_s > 0 ? o->timeout_s : 10.0;
+	unsigned mem = o->memory_mb ? o->memory_mb : 1024;
+	unsigned fsize = o->fsize_mb ? o->fsize_mb : 64;
+	s->out_cap = o->out_cap ? o->out_cap : (size_t)1 << 20;
+	s->err_cap = o->err_cap ? o->err_cap : (size_t)64 << 10;
+	s->path = o->path ? o->path : "/usr/local/bin:/usr/bin:/bin";
+
+	struct lle_sb_child *c = &s->c;
+	c->root = p->root;
+	c->allow_weak = o->allow_weak;
+	c->parent_pid = getpid();
+	c->job = job;
+	if (p->have & LLE_PROT_PID)
+		c->nsflags |= CLONE_NEWPID;
+	if ((p->have & LLE_PROT_NET) && !o->allow_network)
+		c->nsflags |= CLONE_NEWNET;
+	if (p->have & LLE_PROT_MOUNT)
+		c->nsflags |= CLONE_NEWNS;
+	if (p->have & LLE_PROT_IPC)
+		c->nsflags |= CLONE_NEWIPC;
+	if (p->have & LLE_PROT_UTS)
+		c->nsflags |= CLONE_NEWUTS;
+	if (p->userns) {
+		c->nsflags |= CLONE_NEWUSER;
+		c->set_ids = 1;
+		c->uid = c->outer_uid = p->root ? LLE_SB_NOBODY : geteuid();
+		c->gid = c->outer_gid = p->root ? LLE_SB_NOBODY : getegid();
+	} else if (p->root) {
+		c->drop_to_nobody = 1;
 	}
-out:
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	free(cfg);
-	return pid;
+	c->prog = (p->have & LLE_PROT_SECCOMP) ? get_filter(o->allow_network) : NULL;
+	unsigned cpu = o->cpu_s ? o->cpu_s : (unsigned)s->timeout + 2;
+	/* The soft CPU limit sends SIGXCPU, the hard one a second later SIGKILL. */
+	c->lim_cpu = limit(RLIMIT_CPU, (rlim_t)cpu + 1);
+	if (c->lim_cpu.rlim_cur > cpu)
+		c->lim_cpu.rlim_cur = cpu;
+	c->lim_as = limit(RLIMIT_AS, (rlim_t)mem << 20);
+	c->lim_fsize = limit(RLIMIT_FSIZE, (rlim_t)fsize << 20);
+	c->lim_nproc = limit(RLIMIT_NPROC, o->nproc ? o->nproc : 64);
+	c->lim_nofile = limit(RLIMIT_NOFILE, o->nofile ? o->nofile : 256);
+	c->lim_core = (struct rlimit){ 0, 0 };
+	snprintf(s->tmpfs_opts, sizeof(s->tmpfs_opts), "size=%um,nr_inodes=%u,mode=1777", fsize,
+		 o->ro_paths ? 65536u : 4096u);
+	c->tmpfs_opts = s->tmpfs_opts;
+
+	/* Without a mount namespace the working directory is a fresh host
+	 * directory, removed afterwards. */
+	snprintf(s->workdir, sizeof(s->workdir), "/tmp");
+	if (!(c->nsflags & CLONE_NEWNS)) {
+		const char *t = getenv("TMPDIR");
+		snprintf(s->workdir, sizeof(s->workdir), "%s/lle-sandbox.XXXXXX", t && *t ? t : "/tmp");
+		if (!mkdtemp(s->workdir))
+			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot create a directory in '%s': %s",
+					   t && *t ? t : "/tmp", strerror(errno));
+		s->own_workdir = 1;
+		if (c->drop_to_nobody && chown(s->workdir, LLE_SB_NOBODY, LLE_SB_NOBODY) < 0) {
+			int e = errno;
+			rmdir(s->workdir);
+			s->own_workdir = 0;
+			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot give '%s' to uid %d: %s",
+					   s->workdir, LLE_SB_NOBODY, strerror(e));
+		}
+	}
+	c->workdir = s->workdir;
+
+	s->env = build_env(o, s->workdir, s->path);
+	s->argv_copy = copy_strv(job->argv);
+	s->path_copy = lle_strdup(s->path);
+	if (!s->env || !s->argv_copy || !s->path_copy)
+		return lle_err_oom(err);
+	if (o->ro_paths && !(s->ro_copy = ro_normalize(o->ro_paths))) {
+		if (errno == E2BIG)
+			return lle_err_set(err, LLE_EXIT_CONFIG, "sandbox: more than %d directories to show",
+					   LLE_SB_MAX_RO);
+		return lle_err_oom(err);
+	}
+	c->ro_paths = s->ro_copy;
+	c->envp = s->env;
+	c->argv = s->argv_copy;
+	c->path = s->path_copy;
+	/* The memory of all the sandbox's processes together, and their
+	 * number: a cgroup where the system allows one (cgroup.h). */
+	if (lle_sb_cgroup_create(&s->cg, (unsigned long long)mem << 20, o->nproc ? o->nproc : 64, err) < 0)
+		return -1;
+	c->cg_procs[0] = s->cg.procs[0];
+	c->cg_procs[1] = s->cg.procs[1];
+	if (pipe2(s->status, O_CLOEXEC) < 0)
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
+	if (io_fd >= 0) {
+		/* a long-lived program: its stdin and stdout are the caller's socket */
+		c->in_from_out = 1;
+		c->out_w = io_fd;
+		c->err_w = err_fd;
+	} else {
+		if (pipe2(s->out, O_CLOEXEC) < 0 || pipe2(s->errp, O_CLOEXEC) < 0)
+			return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
+		/* The program reopens its pipes through /dev/stdout (/proc/self/fd/1):
+		 * they must be its own, not root's. */
+		if (p->root && (fchown(s->out[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0 ||
+				fchown(s->errp[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0))
+			return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot give the output pipes to "
+					   "uid %d: %s", LLE_SB_NOBODY, strerror(errno));
+		c->out_w = s->out[1];
+		c->err_w = s->errp[1];
+	}
+	c->status_w = s->status[1];
+	return 0;
+}
+
+int lle_sb_launch(struct lle_sb_start *s, struct lle_err *err)
+{
+	struct lle_sb_child *c = &s->c;
+	s->t0 = now_s();
+	s->helper = lle_sb_helper_path();
+	if (s->helper) {
+		s->pid = lle_sb_spawn_helper(s->helper, c, err);
+		return s->pid < 0 ? -1 : 0;
+	}
+	/* No helper: clone the init from this process. sync is a socket so
+	 * that telling a dead child to go is EPIPE, not SIGPIPE. */
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, s->sync) < 0)
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: socketpair: %s", strerror(errno));
+	c->sync_r = s->sync[0];
+	pid_t pid = lle_sb_raw_clone(c->nsflags);
+	if (pid == 0)
+		lle_sb_init_main(c);
+	if (pid < 0)
+		return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: clone: %s", strerror(errno));
+	close_fd(&s->sync[0]);
+	int step = -1;
+	if ((c->nsflags & CLONE_NEWUSER) && lle_sb_write_maps(pid, c) < 0)
+		step = ST_MAPS;
+	else if (lle_sb_cgroup_enter(c, pid) < 0)
+		step = ST_CGROUP;
+	if (step >= 0)
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s", lle_sb_step_names[step],
+			    strerror(errno));
+	else if (send(s->sync[1], "g", 1, MSG_NOSIGNAL) != 1)
+		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process is gone: %s",
+			    strerror(errno));
+	else {
+		/* sync[1] stays open until the init is reaped: the init takes
+		 * its end of file for our death (see lle_sb_init_main). */
+		s->pid = pid;
+		return 0;
+	}
+	kill(pid, SIGKILL);
+	int st;
+	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+void lle_sb_release(struct lle_sb_start *s)
+{
+	close_fd(&s->status[0]);
+	close_fd(&s->status[1]);
+	close_fd(&s->sync[0]);
+	close_fd(&s->sync[1]);
+	close_fd(&s->out[0]);
+	close_fd(&s->out[1]);
+	close_fd(&s->errp[0]);
+	close_fd(&s->errp[1]);
+	lle_sb_cgroup_destroy(&s->cg);
+	free_env(s->env);
+	free_env(s->argv_copy);
+	free_env(s->ro_copy);
+	free(s->path_copy);
+	s->env = s->argv_copy = s->ro_copy = NULL;
+	s->path_copy = NULL;
+	if (s->own_workdir)
+		nftw(s->workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	s->own_workdir = 0;
 }
 
 int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_job *job,
@@ -636,183 +771,30 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 		if (!nm[0] || strchr(nm, '/') || strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
 			return lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: bad input file name '%s'", nm);
 	}
-	const struct lle_sandbox_probe *p = lle_sandbox_probe();
-	if (p->missing[0]) {
-		if (!o->allow_weak)
-			return lle_err_set(err, LLE_EXIT_CONFIG,
-					   "sandbox: this system does not allow a %s; model-written "
-					   "code would run without that protection (pass "
-					   "--allow-weak-sandbox to run it anyway)", p->missing);
-		pthread_mutex_lock(&warn_lock);
-		if (!warned_probe) {
-			warned_probe = 1;
-			lle_warnf("sandbox: running without a %s (--allow-weak-sandbox)", p->missing);
-		}
-		pthread_mutex_unlock(&warn_lock);
-	}
-	r->weak = p->missing;
-
-	double timeout = o->timeout_s > 0 ? o->timeout_s : 10.0;
-	unsigned mem = o->memory_mb ? o->memory_mb : 1024;
-	unsigned fsize = o->fsize_mb ? o->fsize_mb : 64;
-	size_t out_cap = o->out_cap ? o->out_cap : (size_t)1 << 20;
-	size_t err_cap = o->err_cap ? o->err_cap : (size_t)64 << 10;
-	const char *path = o->path ? o->path : "/usr/local/bin:/usr/bin:/bin";
-
-	struct lle_sb_child c;
-	memset(&c, 0, sizeof(c));
-	c.root = p->root;
-	c.allow_weak = o->allow_weak;
-	c.parent_pid = getpid();
-	c.job = job;
-	c.path = path;
-	if (p->have & LLE_PROT_PID)
-		c.nsflags |= CLONE_NEWPID;
-	if (p->have & LLE_PROT_NET)
-		c.nsflags |= CLONE_NEWNET;
-	if (p->have & LLE_PROT_MOUNT)
-		c.nsflags |= CLONE_NEWNS;
-	if (p->have & LLE_PROT_IPC)
-		c.nsflags |= CLONE_NEWIPC;
-	if (p->have & LLE_PROT_UTS)
-		c.nsflags |= CLONE_NEWUTS;
-	if (p->userns) {
-		c.nsflags |= CLONE_NEWUSER;
-		c.set_ids = 1;
-		c.uid = c.outer_uid = p->root ? LLE_SB_NOBODY : geteuid();
-		c.gid = c.outer_gid = p->root ? LLE_SB_NOBODY : getegid();
-	} else if (p->root) {
-		c.drop_to_nobody = 1;
-	}
-	c.prog = (p->have & LLE_PROT_SECCOMP) ? get_filter() : NULL;
-	unsigned cpu = o->cpu_s ? o->cpu_s : (unsigned)timeout + 2;
-	/* The soft CPU limit sends SIGXCPU, the hard one a second later SIGKILL. */
-	c.lim_cpu = limit(RLIMIT_CPU, (rlim_t)cpu + 1);
-	if (c.lim_cpu.rlim_cur > cpu)
-		c.lim_cpu.rlim_cur = cpu;
-	c.lim_as = limit(RLIMIT_AS, (rlim_t)mem << 20);
-	c.lim_fsize = limit(RLIMIT_FSIZE, (rlim_t)fsize << 20);
-	c.lim_nproc = limit(RLIMIT_NPROC, o->nproc ? o->nproc : 64);
-	c.lim_nofile = limit(RLIMIT_NOFILE, o->nofile ? o->nofile : 256);
-	c.lim_core = (struct rlimit){ 0, 0 };
-	char tmpfs_opts[96];
-	snprintf(tmpfs_opts, sizeof(tmpfs_opts), "size=%um,nr_inodes=4096,mode=1777", fsize);
-	c.tmpfs_opts = tmpfs_opts;
-
-	/* Without a mount namespace the working directory is a fresh host
-	 * directory, removed afterwards. */
-	char workdir[PATH_MAX] = "/tmp";
-	int own_workdir = 0;
-	if (!(c.nsflags & CLONE_NEWNS)) {
-		const char *t = getenv("TMPDIR");
-		snprintf(workdir, sizeof(workdir), "%s/lle-sandbox.XXXXXX", t && *t ? t : "/tmp");
-		if (!mkdtemp(workdir))
-			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot create a directory in '%s': %s",
-					   t && *t ? t : "/tmp", strerror(errno));
-		own_workdir = 1;
-		if (c.drop_to_nobody && chown(workdir, LLE_SB_NOBODY, LLE_SB_NOBODY) < 0) {
-			int e = errno;
-			rmdir(workdir);
-			return lle_err_set(err, LLE_EXIT_IO, "sandbox: cannot give '%s' to uid %d: %s",
-					   workdir, LLE_SB_NOBODY, strerror(e));
-		}
-	}
-	c.workdir = workdir;
-
-	struct lle_sb_cgroup cg;
-	memset(&cg, 0, sizeof(cg));
-	char **env = build_env(o, workdir, path);
-	char **argv_copy = copy_strv(job->argv);
-	char *path_copy = lle_strdup(path);
-	int status[2] = { -1, -1 }, sync[2] = { -1, -1 }, out[2] = { -1, -1 }, errp[2] = { -1, -1 };
-	int rc = -1, failed = 0;
-	pid_t pid = -1;
-	struct capture cout = { -1, LLE_BUF_INIT, LLE_BUF_INIT, out_cap, 0, 0 };
-	struct capture cerr = { -1, LLE_BUF_INIT, LLE_BUF_INIT, err_cap, 0, 0 };
-	if (!env || !argv_copy || !path_copy) {
-		lle_err_oom(err);
+	struct lle_sb_start s;
+	int rc = -1;
+	struct capture cout = { -1, LLE_BUF_INIT, LLE_BUF_INIT, 0, 0, 0 };
+	struct capture cerr = { -1, LLE_BUF_INIT, LLE_BUF_INIT, 0, 0, 0 };
+	if (lle_sb_prepare(o, job, -1, -1, &s, err) < 0)
 		goto done;
-	}
-	c.envp = env;
-	c.argv = argv_copy;
-	c.path = path_copy;
-	/* The memory of all the sandbox's processes together, and their
-	 * number: a cgroup where the system allows one (cgroup.h). */
-	if (lle_sb_cgroup_create(&cg, (unsigned long long)mem << 20, o->nproc ? o->nproc : 64, err) < 0)
+	r->weak = lle_sandbox_probe()->missing;
+	cout.cap = s.out_cap;
+	cerr.cap = s.err_cap;
+	if (lle_sb_launch(&s, err) < 0)
 		goto done;
-	c.cg_procs[0] = cg.procs[0];
-	c.cg_procs[1] = cg.procs[1];
-	if (pipe2(status, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
-		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: pipe: %s", strerror(errno));
-		goto done;
-	}
-	/* The program reopens its pipes through /dev/stdout (/proc/self/fd/1):
-	 * they must be its own, not root's. */
-	if (p->root && (fchown(out[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0 ||
-			fchown(errp[1], LLE_SB_NOBODY, LLE_SB_NOBODY) < 0)) {
-		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot give the output pipes to uid %d: %s",
-			    LLE_SB_NOBODY, strerror(errno));
-		goto done;
-	}
-	c.status_w = status[1];
-	c.out_w = out[1];
-	c.err_w = errp[1];
+	const char *helper = s.helper;
+	const struct lle_sb_child *cp = &s.c;
+	pid_t pid = s.pid;
+	double t0 = s.t0, timeout = s.timeout;
+	close_fd(&s.status[1]);
+	close_fd(&s.out[1]);
+	close_fd(&s.errp[1]);
 
-	double t0 = now_s();
-	const char *helper = helper_path();
-	if (helper) {
-		pid = spawn_helper(helper, &c, err);
-		if (pid < 0)
-			goto done;
-	} else {
-		/* No helper: clone the init from this process. sync is a socket so
-		 * that telling a dead child to go is EPIPE, not SIGPIPE. */
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sync) < 0) {
-			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: socketpair: %s", strerror(errno));
-			goto done;
-		}
-		c.sync_r = sync[0];
-		pid = lle_sb_raw_clone(c.nsflags);
-		if (pid == 0)
-			lle_sb_init_main(&c);
-		if (pid < 0) {
-			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: clone: %s", strerror(errno));
-			goto done;
-		}
-		close_fd(&sync[0]);
-		if ((c.nsflags & CLONE_NEWUSER) && lle_sb_write_maps(pid, &c) < 0) {
-			failed = 1;
-			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s",
-				    lle_sb_step_names[ST_MAPS], strerror(errno));
-			kill(pid, SIGKILL);
-			goto reap;
-		}
-		if (lle_sb_cgroup_enter(&c, pid) < 0) {
-			failed = 1;
-			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s",
-				    lle_sb_step_names[ST_CGROUP], strerror(errno));
-			kill(pid, SIGKILL);
-			goto reap;
-		}
-		if (send(sync[1], "g", 1, MSG_NOSIGNAL) != 1) {
-			failed = 1;
-			lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: the sandbox's init process is gone: %s",
-				    strerror(errno));
-			kill(pid, SIGKILL);
-			goto reap;
-		}
-		/* sync[1] stays open until the init is reaped: the init takes
-		 * its end of file for our death (see lle_sb_init_main). */
-	}
-	close_fd(&status[1]);
-	close_fd(&out[1]);
-	close_fd(&errp[1]);
-
-	cout.fd = out[0];
-	cerr.fd = errp[0];
-	out[0] = errp[0] = -1;
-	int st_fd = status[0];
-	status[0] = -1;
+	cout.fd = s.out[0];
+	cerr.fd = s.errp[0];
+	s.out[0] = s.errp[0] = -1;
+	int st_fd = s.status[0];
+	s.status[0] = -1;
 	char mbuf[sizeof(struct lle_sb_msg) * 8];
 	size_t mlen = 0;
 	int got_exit = 0, wstatus = 0, setup_step = -1, setup_errno = 0, exec_errno = 0;
@@ -847,7 +829,7 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 			/* The helper kills the init on SIGTERM and waits until every
 			 * process of the sandbox is gone; the init is ours to kill. */
 			kill(pid, helper ? SIGTERM : SIGKILL);
-			if (!(c.nsflags & CLONE_NEWPID) && prog_pid > 0)
+			if (!(cp->nsflags & CLONE_NEWPID) && prog_pid > 0)
 				kill(-prog_pid, SIGKILL);
 			deadline = now_s() + 2.0;
 			continue;
@@ -906,15 +888,12 @@ int lle_sandbox_run(const struct lle_sandbox_opts *o, const struct lle_sandbox_j
 	close_fd(&cerr.fd);
 	if (!killed)
 		kill(pid, helper ? SIGTERM : SIGKILL); /* normally gone already; never leave it running */
-	if (!(c.nsflags & CLONE_NEWPID) && prog_pid > 0)
+	if (!(cp->nsflags & CLONE_NEWPID) && prog_pid > 0)
 		kill(-prog_pid, SIGKILL);
 
-reap:;
 	int st;
 	while (waitpid(pid, &st, __WALL) < 0 && errno == EINTR)
 		;
-	if (failed)
-		goto done;
 	if (setup_step >= 0) {
 		lle_err_set(err, LLE_EXIT_INTERNAL, "sandbox: cannot %s: %s", lle_sb_step_names[setup_step],
 			    strerror(setup_errno));
@@ -922,7 +901,7 @@ reap:;
 	}
 	if (exec_errno) {
 		lle_err_set(err, LLE_EXIT_CONFIG, "sandbox: cannot run '%s': %s (PATH=%s)", job->argv[0],
-			    strerror(exec_errno), path);
+			    strerror(exec_errno), s.path);
 		goto done;
 	}
 	/* The init itself may be the OOM killer's choice when the cgroup runs
@@ -930,7 +909,7 @@ reap:;
 	 * lower its score): the sandbox was killed for its memory, as the
 	 * program would have been. */
 	if (r->end != LLE_SANDBOX_TIMEOUT && !got_exit && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL &&
-	    !helper && lle_sb_cgroup_oom_kills(&cg) > 0) {
+	    !helper && lle_sb_cgroup_oom_kills(&s.cg) > 0) {
 		got_exit = 1;
 		wstatus = st;
 	}
@@ -970,24 +949,11 @@ reap:;
 	}
 	rc = 0;
 done:
-	close_fd(&status[0]);
-	close_fd(&status[1]);
-	close_fd(&sync[0]);
-	close_fd(&sync[1]);
-	close_fd(&out[0]);
-	close_fd(&out[1]);
-	close_fd(&errp[0]);
-	close_fd(&errp[1]);
 	lle_buf_free(&cout.buf);
 	lle_buf_free(&cerr.buf);
 	lle_buf_free(&cout.tail);
 	lle_buf_free(&cerr.tail);
-	lle_sb_cgroup_destroy(&cg);
-	free_env(env);
-	free_env(argv_copy);
-	free(path_copy);
-	if (own_workdir)
-		nftw(workdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	lle_sb_release(&s);
 	return rc;
 }
 

@@ -37,6 +37,13 @@ struct lle_sandbox_opts {
 	const char *path;        /* PATH inside; NULL: /usr/local/bin:/usr/bin:/bin */
 	const char *const *env;  /* extra "NAME=value" strings, NULL-terminated, or NULL */
 	int allow_weak;          /* run even when a protection is missing (says so once) */
+	/* For a long-lived worker (lle_sandbox_spawn): */
+	const char *const *ro_paths; /* host paths shown read-only at the same paths (the
+	                            worker's files), NULL-terminated, or NULL */
+	int allow_network;       /* the host's network: no network namespace, sockets of
+	                            every family */
+	const char *who;         /* with allow_weak: the one warning about a missing
+	                            protection reads "WHO runs without a ..." */
 };
 
 /* A file written into the sandbox's working directory before the program starts. */
@@ -110,6 +117,29 @@ int lle_sandbox_run_all(const struct lle_sandbox_opts *o, const struct lle_sandb
 /* How many programs may run at once: the online CPUs, but never more than the
  * available memory divided by the memory limit. At least 1. */
 unsigned lle_sandbox_pool_size(const struct lle_sandbox_opts *o);
+
+/* A long-lived program in the sandbox (the Python hook worker): the same
+ * isolation as lle_sandbox_run, without the wall-clock timeout (o->timeout_s
+ * only sets the default CPU limit) and without input files. Its stdin and
+ * stdout are io_fd (a socket of the caller), its stderr err_fd; both stay
+ * the caller's. Returns NULL with err set when it could not start (as
+ * lle_sandbox_run). Start it from a thread that outlives it: the sandbox
+ * ends when the thread that started it ends (PR_SET_PDEATHSIG). */
+struct lle_sandbox_proc;
+struct lle_sandbox_proc *lle_sandbox_spawn(const struct lle_sandbox_opts *o, const char *const *argv,
+					   int io_fd, int err_fd, struct lle_err *err);
+
+/* How it ended. */
+struct lle_sandbox_exit {
+	enum lle_sandbox_end end;  /* EXITED or SIGNALED */
+	int exit_code;
+	int signal;
+	int oom;                   /* the kernel's OOM killer ended a process of its cgroup */
+};
+
+/* Wait for its end (the caller closes its io_fd first, or kill_it kills
+ * it), fill *x, and free p. */
+void lle_sandbox_proc_end(struct lle_sandbox_proc *p, int kill_it, struct lle_sandbox_exit *x);
 
 /* What this kernel allows, probed once (in short-lived child processes). */
 enum lle_sandbox_prot {

@@ -97,7 +97,7 @@ enum {
 	OPT_MAXLEN, OPT_MODEL_ARGS, OPT_OUTPUT, OPT_LOG, OPT_DATA, OPT_BOOT, OPT_JSON, OPT_MONINT, OPT_QUIET_PROGRESS,
 	OPT_ON_ERROR,
 	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
-	OPT_WEAK_SANDBOX, OPT_SAMPLES, OPT_SHOW_PROMPTS, OPT_WRITE_OUT, OPT_METADATA, OPT_CONFIG,
+	OPT_WEAK_SANDBOX, OPT_HOOK_NETWORK, OPT_SAMPLES, OPT_SHOW_PROMPTS, OPT_WRITE_OUT, OPT_METADATA, OPT_CONFIG,
 };
 
 /* --shard i/N: 0 <= i < N. */
@@ -594,6 +594,7 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "no-store", no_argument, NULL, OPT_NO_STORE },
 		{ "shard", required_argument, NULL, OPT_SHARD },
 		{ "allow-weak-sandbox", no_argument, NULL, OPT_WEAK_SANDBOX },
+		{ "allow-hook-network", no_argument, NULL, OPT_HOOK_NETWORK },
 		{ "samples", required_argument, NULL, OPT_SAMPLES },
 		{ "show-prompts", required_argument, NULL, OPT_SHOW_PROMPTS },
 		{ "write-out", no_argument, NULL, OPT_WRITE_OUT },
@@ -738,6 +739,7 @@ static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct o
 				return lle_cmd_usage_error(c, "--shard takes i/N with 0 <= i < N (e.g. 0/4), not '%s'", optarg);
 			break;
 		case OPT_WEAK_SANDBOX: o.allow_weak_sandbox = 1; break;
+		case OPT_HOOK_NETWORK: o.allow_hook_network = 1; break;
 		case OPT_SAMPLES:
 			if (nsmargs == sizeof(smargs) / sizeof(smargs[0]))
 				return lle_cmd_usage_error(c, "option '--samples': too many (at most %zu)", nsmargs);
