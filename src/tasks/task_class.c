@@ -118,6 +118,9 @@ struct lle_task *lle_task_from_class(const struct lle_node *root, struct lle_err
 	json_t *text = lle_hooks_request(h, req, err);
 	json_decref(req);
 	if (!text) {
+		/* a class that cannot be made or served is the config's problem */
+		if (err->code == LLE_EXIT_DATA)
+			err->code = LLE_EXIT_CONFIG;
 		lle_err_prefix(err, "%s:%d:%d: task '%s': class", n->file, n->line, n->col, task);
 		goto out;
 	}
