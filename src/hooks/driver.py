@@ -459,6 +459,35 @@ def _lm_eval_package(d):
     m.__file__ = os.path.join(d, "__init__.py")
     m.__version__ = "0+llm-eval"
     sys.modules["lm_eval"] = m
+    _lm_eval_tasks_package(os.path.join(d, "tasks"))
+
+
+def _lm_eval_tasks_package(d):
+    """lm_eval.tasks of a checked-out tree. Its __init__ is the harness's
+    task manager (lm_eval.utils, numpy, typing_extensions), which a hook's
+    `from lm_eval.tasks.x.utils import f` runs first: when it does not
+    import, the package is a plain one of the folder, whose other names
+    raise the error the real one raised."""
+    if not os.path.isfile(os.path.join(d, "__init__.py")):
+        return
+    try:
+        importlib.import_module("lm_eval.tasks")
+        return
+    except ImportError as e:
+        sys.modules.pop("lm_eval.tasks", None)
+        why = e
+    import types
+    m = types.ModuleType("lm_eval.tasks")
+    m.__path__ = [d]
+    m.__file__ = os.path.join(d, "__init__.py")
+
+    def missing(name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ModuleNotFoundError("lm_eval.tasks.%s: %s" % (name, why), name=getattr(why, "name", None))
+    m.__getattr__ = missing
+    sys.modules["lm_eval.tasks"] = m
+    sys.modules["lm_eval"].tasks = m
 
 
 def _add_package_root(path):
@@ -1069,6 +1098,7 @@ def _standin_task_module():
 
     for c in (Task, ConfigurableTask, MultipleChoiceTask, PerplexityTask):
         c.__module__ = m.__name__
+        c.LLM_EVAL_STANDIN_BASE = True
         setattr(m, c.__name__, c)
     m.Instance = Instance
     m.TaskConfig = _task_config
@@ -1149,6 +1179,12 @@ def _describe(req):
         bases = ", ".join("%s.%s" % (b.__module__, b.__name__) for b in cls.__mro__[1:-1]) or "object"
         raise ClassNotServed("class %s is not a subclass of lm_eval.api.task.Task (its bases: %s)"
                              % (cls.__name__, bases))
+    # a class that loads its own data (scrolls' zip files, unitxt's recipes)
+    # does it in download(); llm-eval reads the splits of DATASET_PATH instead
+    own = [b for b in cls.__mro__ if "download" in vars(b) and not vars(b).get("LLM_EVAL_STANDIN_BASE")]
+    if own:
+        raise ClassNotServed("class %s loads its own data (%s.download), which llm-eval does not run: it "
+                             "reads the splits of the task's dataset_path instead" % (cls.__name__, own[0].__name__))
     cfg = dict(req.get("config") or {})
     init = getattr(cls, "__init__", None)
     obj = cls(config=cfg) if init and "config" in inspect.signature(init).parameters else cls()

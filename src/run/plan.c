@@ -202,6 +202,8 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 		static const struct lle_data_dir any = { "DATA_DIR", "the check" };
 		char *path = lle_task_split_path(t, split, &any, 0, err);
 		free(path);
+		if (path && p->check_only == 2 && lle_task_has_hooks(t) && lle_task_hooks_check(t, err) < 0)
+			return -1;
 		return path ? 0 : -1;
 	}
 	/* Python hooks: every module imported now, so a missing one is one
@@ -575,7 +577,7 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 	if (!tree)
 		return -1;
 	int rc;
-	if (e->kind == LLE_KIND_PYTASK && p->check_only) {
+	if (e->kind == LLE_KIND_PYTASK && p->check_only == 1) {
 		/* a `class:` task: without Python, its module file is what can
 		 * be checked (the worker describes the class when a run plans it) */
 		rc = lle_task_class_check(tree, err);
@@ -1051,7 +1053,11 @@ int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_er
 	struct lle_plan *p = calloc(1, sizeof(*p));
 	if (!p)
 		return lle_err_oom(err);
-	p->check_only = 1;
+	/* LLM_EVAL_CHECK_HOOKS=1 (bench/compat.sh DEEP=1): Python too, as a
+	 * run plans before any model loads, but process_docs (no data): every
+	 * hook module imported, every class task described */
+	const char *deep = getenv("LLM_EVAL_CHECK_HOOKS");
+	p->check_only = deep && !strcmp(deep, "1") ? 2 : 1;
 	struct lle_run_opts o = { .num_fewshot = -1, .fewshot_seed = 1234 };
 	int rc = add_name(p, reg, name, NULL, 0, &o, err);
 	lle_plan_free(p);

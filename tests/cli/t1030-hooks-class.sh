@@ -13,8 +13,8 @@
 #     (a standard error), a registered function and a plain one (N/A);
 #   - validate checks class tasks without starting Python;
 #   - refusals, one line each, before any model loads: requests of two
-#     kinds, a base method the stand-in does not serve, a class that is no
-#     Task, a missing module.
+#     kinds, a base method the stand-in does not serve, a class that loads
+#     its own data, a class that is no Task, a missing module.
 # The expected prompts and figures are worked out here from the documents
 # and the sample log's responses, by the harness's documented rules.
 . "$(dirname "$0")/lib.sh"
@@ -117,6 +117,9 @@ expect "requests of two kinds for one document" 3 llm-eval $INC run $DD --model-
 expect "a base method the stand-in does not serve" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_cls_bare \
 	--output "$T/x" --no-progress &&
 	err_has "hk_cls_bare.yaml:2:8: task 'hk_cls_bare': class: 'task.Bare': class Bare uses ConfigurableTask.aggregation of the harness's lm_eval.api.task, which llm-eval's stand-in does not serve; the class must define aggregation"
+expect "a class that loads its own data" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_cls_own \
+	--output "$T/x" --no-progress &&
+	err_has "task 'hk_cls_own': class: 'task.OwnData': class OwnData loads its own data (OwnData.download), which llm-eval does not run: it reads the splits of the task's dataset_path instead"
 expect "a class that is no Task" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_cls_plain \
 	--output "$T/x" --no-progress &&
 	err_has "task 'hk_cls_plain': class: 'task.NotATask': class NotATask is not a subclass of lm_eval.api.task.Task (its bases: object)"
