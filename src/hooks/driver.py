@@ -1232,7 +1232,7 @@ def _describe(req):
         lines.append('target_delimiter: ""')
     for key, meth in (("process_docs", "llm_eval_docs"), ("doc_to_text", "doc_to_text"),
                       ("doc_to_target", "doc_to_target"), ("process_results", "process_results")):
-        lines.append("%s: !function %s" % (key, ref % meth))
+        lines.append("%s: !function %s" % (key, _yaml_str(ref % meth)))
     lines.append("metric_list:")
     for name, fn in agg.items():
         if not re.fullmatch(r"[A-Za-z0-9_\-]+", str(name)):
@@ -1244,7 +1244,7 @@ def _describe(req):
         if builtin:
             lines.append("    aggregation: %s" % builtin)
         else:
-            lines.append("    aggregation: !function %s" % (ref % ("llm_eval_agg_" + name)))
+            lines.append("    aggregation: !function %s" % _yaml_str(ref % ("llm_eval_agg_" + name)))
         lines.append("    higher_is_better: %s" % ("true" if hib.get(name, True) else "false"))
     v = obj.VERSION
     if isinstance(v, (int, float)) and not isinstance(v, bool):

@@ -144,7 +144,7 @@ struct lle_task *lle_task_from_class(const struct lle_node *root, struct lle_err
 	if (b.oom)
 		lle_err_oom(err);
 	lle_buf_free(&b);
-	if (!t->class_hook || fix_refs(t, h, err) < 0 || lle_task_hooks_init(t, err) < 0) {
+	if (!t->class_hook || fix_refs(t, h, err) < 0) {
 		lle_task_free(t);
 		t = NULL;
 		goto out;
