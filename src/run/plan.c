@@ -238,6 +238,9 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 				   "assistant's turn with it", t->name);
 	if ((t->doc_to_choice.kind != LLE_DOCFN_NONE || t->class_hook) && first_doc_inputs(t, pt->data_path, err) < 0)
 		return -1;
+	if (o->apply_chat_template && t->class_hook) /* construct_requests gets the rendered chat there */
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': a class task with --apply-chat-template is not "
+				   "supported", t->name);
 	if (o->apply_chat_template && t->multiple_input == 1)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template are "
 				   "not supported (the harness templates the examples and each choice separately)",

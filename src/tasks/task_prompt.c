@@ -419,6 +419,12 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 		goto fail;
 	}
 	if (t->class_hook) { /* a class task: its construct_requests (task_class.c) */
+		if (chat) {
+			/* the harness hands construct_requests the rendered chat */
+			lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': a class task with --apply-chat-template is not "
+				    "supported", t->name);
+			goto fail;
+		}
 		if (lle_task_class_requests(t, doc, doc_id, rq, err) < 0)
 			goto fail;
 		free(gp);

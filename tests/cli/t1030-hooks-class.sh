@@ -110,6 +110,10 @@ close(r["hk_cls_mc"]["acc_norm_stderr,none"], stderr(norm))
 PY
 check "prompts and figures as the harness's rules give them" python3 "$T/check.py" "$T/o" "$TOP/tests/hooks/data"
 
+printf '%s' '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>' >"$T/chat.jinja"
+expect "a class task with a chat template" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_cls_gen \
+	--apply-chat-template="$T/chat.jinja" --output "$T/x" --no-progress &&
+	err_has "task 'hk_cls_gen': a class task with --apply-chat-template is not supported"
 expect "requests of two kinds for one document" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_cls_mixed \
 	--output "$T/x" --no-progress &&
 	err_has "task 'hk_cls_mixed': doc 0: construct_requests: 'task.Mixed@hk_cls_mixed.construct_requests' makes generate_until and loglikelihood requests for one document; llm-eval runs one request kind per task" &&
