@@ -18,6 +18,11 @@
 #                                                 Filter(**kwargs).apply(resps, docs), as lists
 #   {"op":"metric",...,"gold":G,"pred":P,"kwargs":{},"metric":NAME}
 #                                                 fn(references=[G], predictions=[P], **kwargs)
+#   {"op":"class",...,"fn":CLASS,"task":T,"config":{}}  make a class: task's object;
+#                                                 {"ok":"<its config as YAML text>"}
+#   {"op":"requests",...,"doc":D,"ctx":C,"doc_id":I}  its construct_requests:
+#                                                 {"ok":[[request_type, args...], ...]}
+# ("docs" also carries "split", which a class task's <split>_docs needs.)
 # Errors: {"error":"Type: message","where":"file:line in func"} and, for a
 # module that is not installed, "missing":"name".
 #
@@ -32,6 +37,10 @@
 # sys.modules before any hook module is imported.
 #
 # Not here: anything about prompts or metrics (the C engine does those).
+#
+# Over 1,000 lines on purpose: the worker runs this one text (`python3 -c`,
+# embedded in the engine), so the datasets stand-in, the calls and the
+# class: tasks' stand-in lm_eval.api are sections of one file, not modules.
 import importlib.util
 import json
 import os
