@@ -8,17 +8,22 @@
 #   bench/compat.sh PATH/lm_eval/tasks
 # The tree is not in this repository (CI does not need it); for example:
 #   git --git-dir=MIRROR archive HEAD lm_eval/tasks | tar -x -C /tmp/lmeh
+# DEEP=1 plans as `run` does before any model loads, but without data:
+# every hook module imported and every class: task described in the python3
+# worker (LLM_EVAL_CHECK_HOOKS=1), so a module the python3 in use lacks
+# (LLM_EVAL_PYTHON picks it) is a refusal. TOPN=N: reasons shown per list.
 . "$(dirname "$0")/lib.inc"
 TREE=${1:?usage: bench/compat.sh PATH/lm_eval/tasks}
 [ -d "$TREE" ] || { echo "bench/compat.sh: no directory '$TREE'" >&2; exit 2; }
 mkdir -p "$B/empty"
 s=$(date +%s%N)
 # An empty built-in registry, so only the tree is counted.
+if [ "${DEEP:-0}" = 1 ]; then export LLM_EVAL_CHECK_HOOKS=1; else unset LLM_EVAL_CHECK_HOOKS; fi
 LLM_EVAL_DATADIR="$B/empty" "$LLM_EVAL" validate --report --include-path "$TREE" >"$B/report.tsv" 2>"$B/err"
 rc=$?
 e=$(date +%s%N)
 [ "$rc" -le 3 ] || { echo "bench/compat.sh: validate exited $rc: $(tail -n 3 "$B/err")" >&2; exit 1; }
-echo "llm-eval validate --report over $TREE: $(( (e - s) / 1000000 )) ms (one run)"
+echo "llm-eval validate --report over $TREE: $(( (e - s) / 1000000 )) ms (one run)$([ "${DEEP:-0}" = 1 ] && echo ", DEEP=1 with ${LLM_EVAL_PYTHON:-python3}")"
 awk -F'\t' '
 $2 == "task" || $2 == "python-task" {
 	n++; ok += $4 == "ok"
@@ -41,4 +46,4 @@ reasons() { # the refusals of the rows awk's condition $1 keeps, by reason
 echo "refusals of tasks without Python, by reason:"
 reasons '($2 == "task" || $2 == "python-task") && $3 != "python"'
 echo "refusals of tasks with Python, by reason:"
-TOPN=10 reasons '($2 == "task" || $2 == "python-task") && $3 == "python"'
+TOPN=${TOPN:-10} reasons '($2 == "task" || $2 == "python-task") && $3 == "python"'

@@ -3,7 +3,10 @@
 # the issue's list run with the tiny model on synthetic documents of their
 # real schemas (bench/hooks_e2e.py), each task's own Python hooks from the
 # tree; prints each task's outcome (its first line of error when it fails)
-# and the run's time (generations cut to 16 tokens: the tiny model is slow). Needs the tree (not in this repository) and a build:
+# and the run's time (generations cut to 16 tokens: the tiny model is slow),
+# then compares the prompts of the zero-shot multiple_choice tasks byte for
+# byte with the harness's rules (bench/hooks_prompts.py). Needs the tree
+# (not in this repository) and a build:
 #   bench/hooks_e2e.sh PATH/lm_eval/tasks     LLM_EVAL_PYTHON=python3 by default
 . "$(dirname "$0")/lib.inc"
 TREE=${1:?usage: bench/hooks_e2e.sh PATH/lm_eval/tasks}
@@ -25,3 +28,5 @@ for t in $TASKS; do
 		printf '%-36s exit %d: %s\n' "$t" "$rc" "$(grep -m1 '^error' "$B/e" | cut -c1-220)"
 	fi
 done
+echo "prompts against the harness's rules (bench/hooks_prompts.py):"
+python3 "$TOP/bench/hooks_prompts.py" "$TREE" "$B/data" "$B/out" 3 $TASKS

@@ -18,6 +18,11 @@
 #                                                 Filter(**kwargs).apply(resps, docs), as lists
 #   {"op":"metric",...,"gold":G,"pred":P,"kwargs":{},"metric":NAME}
 #                                                 fn(references=[G], predictions=[P], **kwargs)
+#   {"op":"class",...,"fn":CLASS,"task":T,"config":{}}  make a class: task's object;
+#                                                 {"ok":"<its config as YAML text>"}
+#   {"op":"requests",...,"doc":D,"ctx":C,"doc_id":I}  its construct_requests:
+#                                                 {"ok":[[request_type, args...], ...]}
+# ("docs" also carries "split", which a class task's <split>_docs needs.)
 # Errors: {"error":"Type: message","where":"file:line in func"} and, for a
 # module that is not installed, "missing":"name".
 #
@@ -32,6 +37,10 @@
 # sys.modules before any hook module is imported.
 #
 # Not here: anything about prompts or metrics (the C engine does those).
+#
+# Over 1,000 lines on purpose: the worker runs this one text (`python3 -c`,
+# embedded in the engine), so the datasets stand-in, the calls and the
+# class: tasks' stand-in lm_eval.api are sections of one file, not modules.
 import importlib.util
 import json
 import os
@@ -395,7 +404,9 @@ def _standin_module():
     import types
     m = types.ModuleType("datasets")
     m.__doc__ = "llm-eval's stand-in for the datasets library (src/hooks/driver.py)"
-    m.__version__ = "0.0.0+llm-eval-standin"
+    # the API followed is the library's 3.x one (no load_metric); hooks
+    # compare versions (squadv2 asserts >= 1.11.0), so it says so
+    m.__version__ = "3.0.0+llm.eval.standin"
     m.Dataset = Dataset
     m.DatasetDict = DatasetDict
     m.Value = _Value
@@ -459,6 +470,35 @@ def _lm_eval_package(d):
     m.__file__ = os.path.join(d, "__init__.py")
     m.__version__ = "0+llm-eval"
     sys.modules["lm_eval"] = m
+    _lm_eval_tasks_package(os.path.join(d, "tasks"))
+
+
+def _lm_eval_tasks_package(d):
+    """lm_eval.tasks of a checked-out tree. Its __init__ is the harness's
+    task manager (lm_eval.utils, numpy, typing_extensions), which a hook's
+    `from lm_eval.tasks.x.utils import f` runs first: when it does not
+    import, the package is a plain one of the folder, whose other names
+    raise the error the real one raised."""
+    if not os.path.isfile(os.path.join(d, "__init__.py")):
+        return
+    try:
+        importlib.import_module("lm_eval.tasks")
+        return
+    except ImportError as e:
+        sys.modules.pop("lm_eval.tasks", None)
+        why = e
+    import types
+    m = types.ModuleType("lm_eval.tasks")
+    m.__path__ = [d]
+    m.__file__ = os.path.join(d, "__init__.py")
+
+    def missing(name):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ModuleNotFoundError("lm_eval.tasks.%s: %s" % (name, why), name=getattr(why, "name", None))
+    m.__getattr__ = missing
+    sys.modules["lm_eval.tasks"] = m
+    sys.modules["lm_eval"].tasks = m
 
 
 def _add_package_root(path):
@@ -522,6 +562,8 @@ def _seed_numpy():
 
 def _fn(req):
     path, name = req["module"], req["fn"]
+    if "@" in (req.get("name") or ""):
+        return _class_member(req)
     m = _module(path, req.get("name"), req.get("base"))
     obj = m
     for part in name.split("."):
@@ -572,7 +614,11 @@ def _handle(req):
     if op == "call":
         return _plain(_fn(req)(*req.get("args", [])))
     if op == "docs":
-        out = _fn(req)(_dataset(req["docs"]))
+        f = _fn(req)
+        if getattr(f, "llm_eval_split", False):  # a class task's <split>_docs
+            out = f(_dataset(req["docs"]), req.get("split"))
+        else:
+            out = f(_dataset(req["docs"]))
         if hasattr(out, "to_list"):
             out = out.to_list()
         return _plain(list(out))
@@ -615,9 +661,629 @@ def _handle(req):
         # every document through every call: [[v, ...] per document]
         fns = [_fn(c) for c in req["calls"]]
         return [[_plain(f(d)) for f in fns] for d in req["docs"]]
+    if op in ("class", "requests"):
+        return _class_op(op, req)
     if op == "ping":
         return "pong"
     raise HookError("ValueError: unknown request %r" % op)
+
+
+# ---------- class: tasks ----------
+#
+# `class: !function task.Name` names a Python subclass of the harness's
+# Task. Served where its base API can be: the worker makes the object as
+# lm_eval/tasks/_factory.py does (cls(config=cfg) when __init__ takes
+# `config`, else cls(); then config.task = the task's name) and describes
+# it to the engine as a config (YAML text) whose hooks are the object's
+# methods, named "<module>.<Class>@<task>.<method>" (the engine resolves
+# the module part to the class's file). The base classes come from
+# llm-eval's own `lm_eval.api.task` (below), written against the harness's
+# documented API: the harness's ConfigurableTask loads its data set when it
+# is made, which llm-eval supplies later, split by split, through the
+# <split>_docs methods. The harness's lm_eval.api.instance, .metrics and
+# .registry are used when they import; else llm-eval's stand-ins.
+
+class ClassNotServed(HookError):
+    """A class task whose base API llm-eval does not serve (one line)."""
+
+
+_class_objs = {}        # (module file, class, task) -> the task object
+_lm_eval_why = None     # why the harness's own modules did not import
+
+
+def _not_served(what):
+    # `what`: "Task.aggregation", the base's method the class did not override
+    def f(self, *a, **k):
+        raise ClassNotServed("class %s uses %s of the harness's lm_eval.api.task, which llm-eval's "
+                             "stand-in does not serve; the class must define %s"
+                             % (type(self).__name__, what, what.split(".")[1]))
+    f.llm_eval_not_served = True
+    return f
+
+
+def _lm_eval_standins():
+    """Make lm_eval.api.{instance,metrics,registry,task} importable: the
+    harness's own where they import, else llm-eval's; lm_eval.api.task is
+    always llm-eval's (see above)."""
+    global _lm_eval_why
+    import types
+    if sys.modules.get("lm_eval.api.task") is not None and \
+            getattr(sys.modules["lm_eval.api.task"], "LLM_EVAL_STANDIN", False):
+        return
+    for name in ("lm_eval", "lm_eval.api"):
+        if name not in sys.modules:
+            try:
+                importlib.import_module(name)
+            except Exception:
+                sys.modules.pop(name, None)
+                m = types.ModuleType(name)
+                m.__path__ = []
+                sys.modules[name] = m
+                if name == "lm_eval.api":
+                    sys.modules["lm_eval"].api = m
+    for sub in ("instance", "registry", "metrics"):
+        full = "lm_eval.api." + sub
+        if full in sys.modules:
+            continue
+        try:
+            importlib.import_module(full)
+        except Exception as e:
+            sys.modules.pop(full, None)
+            if _lm_eval_why is None:
+                _lm_eval_why = (getattr(e, "name", None) or "lm_eval").split(".")[0] \
+                    if isinstance(e, ImportError) else None
+            m = _STANDIN_BUILDERS[sub]()
+            sys.modules[full] = m
+            setattr(sys.modules["lm_eval.api"], sub, m)
+    m = _standin_task_module()
+    sys.modules["lm_eval.api.task"] = m
+    sys.modules["lm_eval.api"].task = m
+
+
+def _standin_instance():
+    import dataclasses
+    import types
+    m = types.ModuleType("lm_eval.api.instance")
+
+    @dataclasses.dataclass
+    class Instance:
+        request_type: str
+        doc: dict
+        arguments: tuple
+        idx: int
+        metadata: tuple = dataclasses.field(default_factory=lambda: (None, None, None))
+        resps: list = dataclasses.field(default_factory=list)
+        filtered_resps: dict = dataclasses.field(default_factory=dict)
+        task_name: object = None
+        doc_id: object = None
+        repeats: object = None
+
+        def __post_init__(self):
+            self.task_name, self.doc_id, self.repeats = self.metadata
+
+        @property
+        def args(self):
+            return self.arguments if isinstance(self.arguments, tuple) else (self.arguments,)
+
+    Instance.__module__ = m.__name__
+    m.Instance = Instance
+    m.OutputType = str
+    m.LLM_EVAL_STANDIN = True
+    return m
+
+
+def _standin_registry():
+    import types
+    m = types.ModuleType("lm_eval.api.registry")
+    tables = {"task": {}, "group": {}, "metric": {}, "aggregation": {}, "filter": {}, "model": {}}
+    m.AGGREGATION_REGISTRY = tables["aggregation"]
+    m.METRIC_REGISTRY = tables["metric"]
+    m.FILTER_REGISTRY = tables["filter"]
+
+    def _keep(table, names):
+        def deco(obj):
+            for n in names:
+                tables[table][n] = obj
+            return obj
+        return deco
+
+    m.register_task = lambda name: _keep("task", [name])
+    m.register_group = lambda name: _keep("group", [name])
+    m.register_model = lambda *names: _keep("model", names)
+    m.register_filter = lambda name: _keep("filter", [name])
+    m.register_aggregation = lambda name: _keep("aggregation", [name])
+    m.register_metric = lambda **args: _keep("metric", [args.get("metric")])
+    m.get_aggregation = lambda name: tables["aggregation"].get(name)
+    m.get_metric = lambda name, hf_evaluate_metric=False: tables["metric"].get(name)
+    m.get_filter = lambda name: tables["filter"].get(name, name if callable(name) else None)
+    m.LLM_EVAL_STANDIN = True
+    return m
+
+
+def _standin_metrics():
+    import math
+    import types
+    m = types.ModuleType("lm_eval.api.metrics")
+
+    def mean(arr):
+        return sum(arr) / len(arr)
+
+    def median(arr):
+        return sorted(arr)[len(arr) // 2]
+
+    def weighted_mean(items):
+        a, b = zip(*items)
+        return sum(a) / sum(b)
+
+    def sample_stddev(arr):
+        mu = mean(arr)
+        return math.sqrt(sum((x - mu) ** 2 for x in arr) / (len(arr) - 1))
+
+    m.mean = mean
+    m.median = median
+    m.weighted_mean = weighted_mean
+    m.perplexity = lambda items: math.exp(-mean(items))
+    m.weighted_perplexity = lambda items: math.exp(-weighted_mean(items))
+    m.bits_per_byte = lambda items: -weighted_mean(items) / math.log(2)
+    m.sample_stddev = sample_stddev
+    m.mean_stderr = lambda arr: sample_stddev(arr) / math.sqrt(len(arr))
+    for k in ("perplexity", "weighted_perplexity", "bits_per_byte"):
+        getattr(m, k).__name__ = k
+
+    def missing(name):
+        # anything else needs the harness's own module, which did not import
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise ModuleNotFoundError("lm_eval.api.metrics.%s needs the harness's module, which needs %s"
+                                  % (name, _lm_eval_why or "lm_eval"), name=_lm_eval_why or "lm_eval")
+    m.__getattr__ = missing
+    m.LLM_EVAL_STANDIN = True
+    return m
+
+
+_STANDIN_BUILDERS = {"instance": _standin_instance, "registry": _standin_registry,
+                     "metrics": _standin_metrics}
+
+
+class _Attrs(dict):
+    """TaskConfig: a dict whose keys are attributes too."""
+
+    def __getattr__(self, k):
+        try:
+            return self[k]
+        except KeyError:
+            raise AttributeError(k) from None
+
+    def __setattr__(self, k, v):
+        self[k] = v
+
+    def to_dict(self, keep_callable=False):
+        return {k: v for k, v in self.items() if v is not None}
+
+
+def _task_config(**cfg):
+    # lm_eval/config/task.py TaskConfig: its fields' defaults, and
+    # __post_init__'s generation_kwargs (default_gen_kwargs, lm_eval/defaults.py)
+    c = _Attrs(task=None, task_alias=None, tag=None, custom_dataset=None, dataset_path=None,
+               dataset_name=None, dataset_kwargs=None, training_split=None, validation_split=None,
+               test_split=None, fewshot_split=None, process_docs=None, doc_to_text=None,
+               doc_to_target=None, doc_to_image=None, doc_to_audio=None, unsafe_code=False,
+               doc_to_choice=None, process_results=None, use_prompt=None, description="",
+               target_delimiter=" ", fewshot_delimiter="\n\n", fewshot_config=None, num_fewshot=None,
+               metric_list=None, output_type="generate_until", generation_kwargs=None, repeats=1,
+               filter_list=None, should_decontaminate=False, doc_to_decontamination_query=None,
+               gen_prefix=None, metadata=None)
+    c.update(cfg)
+    if c.generation_kwargs is not None:
+        if "temperature" in c.generation_kwargs:
+            c.generation_kwargs["temperature"] = float(c.generation_kwargs["temperature"])
+        c.generation_kwargs.setdefault("until", [c.fewshot_delimiter])
+    elif c.output_type == "generate_until":
+        c.generation_kwargs = {"temperature": 0.0, "do_sample": False, "max_gen_toks": 256,
+                               "until": [c.fewshot_delimiter]}
+    return c
+
+
+def _standin_task_module():
+    import copy
+    import re
+    import types
+    m = types.ModuleType("lm_eval.api.task")
+    Instance = sys.modules["lm_eval.api.instance"].Instance
+    metrics = sys.modules["lm_eval.api.metrics"]
+
+    class Task:
+        VERSION = None
+        DATASET_PATH = None
+        DATASET_NAME = None
+        OUTPUT_TYPE = None
+
+        def __init__(self, data_dir=None, cache_dir=None, download_mode=None, config=None):
+            self._config = _task_config(**(config or {}))
+            self.dataset = None
+            self._training_docs = None
+            self._fewshot_docs = None
+            self._instances = None
+            self.fewshot_rnd = None
+
+        @property
+        def config(self):
+            return self._config
+
+        def download(self, *a, **k):  # the data come from llm-eval, split by split
+            pass
+
+        def has_training_docs(self):
+            return False
+
+        def has_validation_docs(self):
+            return False
+
+        def has_test_docs(self):
+            return False
+
+        def training_docs(self):
+            return []
+
+        def validation_docs(self):
+            return []
+
+        def test_docs(self):
+            return []
+
+        def fewshot_docs(self):
+            if self.has_training_docs():
+                return self.training_docs()
+            if self.has_validation_docs():
+                return self.validation_docs()
+            return self.test_docs()
+
+        def _process_doc(self, doc):
+            return doc
+
+        def should_decontaminate(self):
+            return False
+
+        def doc_to_decontamination_query(self, doc):
+            return None
+
+        def doc_to_prefix(self, doc):
+            return None
+
+        def get_config(self, key):
+            return getattr(self._config, key, None)
+
+        @classmethod
+        def count_bytes(cls, doc):
+            return len(doc.encode("utf-8"))
+
+        @classmethod
+        def count_words(cls, doc):
+            return len(re.split(r"\s+", doc))
+
+        doc_to_text = _not_served("Task.doc_to_text")
+        doc_to_target = _not_served("Task.doc_to_target")
+        construct_requests = _not_served("Task.construct_requests")
+        process_results = _not_served("Task.process_results")
+        aggregation = _not_served("Task.aggregation")
+        higher_is_better = _not_served("Task.higher_is_better")
+
+    class ConfigurableTask(Task):
+        VERSION = "Yaml"
+        CONFIG = None
+
+        def __init__(self, data_dir=None, cache_dir=None, download_mode=None, config=None):
+            Task.__init__(self)
+            if self.CONFIG is not None:
+                self._config = _task_config(**dict(self.CONFIG, **(config or {})))
+            else:
+                self._config = _task_config(**(config or {}))
+            md = self._config.metadata
+            if isinstance(md, dict) and "version" in md:
+                self.VERSION = md["version"]
+            if self._config.output_type is not None:
+                self.OUTPUT_TYPE = self._config.output_type
+            if self._config.dataset_path is not None:
+                self.DATASET_PATH = self._config.dataset_path
+            if self._config.dataset_name is not None:
+                self.DATASET_NAME = self._config.dataset_name
+
+        # the config's splits, as lm_eval/api/task.py ConfigurableTask reads them
+        def has_training_docs(self):
+            return self._config.training_split is not None
+
+        def has_validation_docs(self):
+            return self._config.validation_split is not None
+
+        def has_test_docs(self):
+            return self._config.test_split is not None
+
+        def _split(self, name):
+            docs = self.dataset[name]
+            pd = self._config.process_docs
+            return pd(docs) if callable(pd) else docs
+
+        def training_docs(self):
+            return self._split(self._config.training_split) if self.has_training_docs() else None
+
+        def validation_docs(self):
+            return self._split(self._config.validation_split) if self.has_validation_docs() else None
+
+        def test_docs(self):
+            return self._split(self._config.test_split) if self.has_test_docs() else None
+
+        def _from_config(self, key, doc):
+            v = self._config.get(key)
+            if callable(v):
+                return v(doc)
+            if isinstance(v, str) and v in doc:
+                return doc[v]
+            raise ClassNotServed("class %s uses ConfigurableTask.%s of the harness's lm_eval.api.task, "
+                                 "which llm-eval's stand-in serves only as a function or a field name; "
+                                 "the class must define %s" % (type(self).__name__, key, key))
+
+        def doc_to_text(self, doc, doc_to_text=None):
+            return self._from_config("doc_to_text", doc)
+
+        def doc_to_target(self, doc, doc_to_target=None):
+            return self._from_config("doc_to_target", doc)
+
+        def doc_to_choice(self, doc, doc_to_choice=None):
+            return self._from_config("doc_to_choice", doc)
+
+        process_results = _not_served("ConfigurableTask.process_results")
+        aggregation = _not_served("ConfigurableTask.aggregation")
+        higher_is_better = _not_served("ConfigurableTask.higher_is_better")
+
+        def construct_requests(self, doc, ctx, **kwargs):
+            # generate_until as lm_eval/api/task.py builds it; the others
+            # need its metric machinery, which the stand-in does not have
+            kwargs.pop("apply_chat_template", None)
+            kwargs.pop("chat_template", None)
+            if self.OUTPUT_TYPE == "generate_until":
+                return Instance(request_type="generate_until", doc=doc,
+                                arguments=(ctx, copy.deepcopy(self._config.generation_kwargs)), idx=0,
+                                **kwargs)
+            raise ClassNotServed("class %s uses ConfigurableTask.construct_requests of the harness's "
+                                 "lm_eval.api.task for output_type %s, which llm-eval's stand-in serves "
+                                 "for generate_until only; the class must define construct_requests"
+                                 % (type(self).__name__, self.OUTPUT_TYPE))
+
+    class MultipleChoiceTask(Task):
+        # lm_eval/api/task.py MultipleChoiceTask: doc["choices"] and doc["gold"]
+        OUTPUT_TYPE = "loglikelihood"
+
+        def doc_to_target(self, doc):
+            return " " + doc["choices"][doc["gold"]]
+
+        def construct_requests(self, doc, ctx, **kwargs):
+            kwargs.pop("apply_chat_template", None)
+            kwargs.pop("chat_template", None)
+            return [Instance(request_type="loglikelihood", doc=doc, arguments=(ctx, " %s" % c), idx=i,
+                             **kwargs) for i, c in enumerate(doc["choices"])]
+
+        def process_results(self, doc, results):
+            lls = [r[0] for r in results]
+            gold = doc["gold"]
+            # numpy's argmax: the first of equal maxima
+            best = max(range(len(lls)), key=lambda i: (lls[i], -i))
+            norm = [ll / float(len(c)) for ll, c in zip(lls, doc["choices"])]
+            best_n = max(range(len(norm)), key=lambda i: (norm[i], -i))
+            return {"acc": 1.0 if best == gold else 0.0, "acc_norm": 1.0 if best_n == gold else 0.0}
+
+        def higher_is_better(self):
+            return {"acc": True, "acc_norm": True}
+
+        def aggregation(self):
+            return {"acc": metrics.mean, "acc_norm": metrics.mean}
+
+    class PerplexityTask(Task):
+        OUTPUT_TYPE = "loglikelihood_rolling"
+
+        def doc_to_text(self, doc):
+            return ""
+
+        def doc_to_target(self, doc):
+            return doc
+
+        def construct_requests(self, doc, ctx, **kwargs):
+            if ctx:
+                raise ValueError("a perplexity task has no context")
+            kwargs.pop("apply_chat_template", None)
+            kwargs.pop("chat_template", None)
+            return Instance(request_type=self.OUTPUT_TYPE, doc=doc, arguments=(self.doc_to_target(doc),),
+                            idx=0, **kwargs)
+
+        def process_results(self, doc, results):
+            (ll,) = results
+            t = self.doc_to_target(doc)
+            return {"word_perplexity": (ll, self.count_words(t)), "byte_perplexity": (ll, self.count_bytes(t)),
+                    "bits_per_byte": (ll, self.count_bytes(t))}
+
+        def higher_is_better(self):
+            return {"word_perplexity": False, "byte_perplexity": False, "bits_per_byte": False}
+
+        def aggregation(self):
+            return {"word_perplexity": metrics.weighted_perplexity,
+                    "byte_perplexity": metrics.weighted_perplexity, "bits_per_byte": metrics.bits_per_byte}
+
+    for c in (Task, ConfigurableTask, MultipleChoiceTask, PerplexityTask):
+        c.__module__ = m.__name__
+        c.LLM_EVAL_STANDIN_BASE = True
+        setattr(m, c.__name__, c)
+    m.Instance = Instance
+    m.TaskConfig = _task_config
+    m.ALL_OUTPUT_TYPES = ["loglikelihood", "multiple_choice", "loglikelihood_rolling", "generate_until"]
+    m.LLM_EVAL_STANDIN = True
+    return m
+
+
+def _class_key(req):
+    """(module file, class name, task name) of a class reference: its
+    "name" is "<module>.<Class>@<task>"."""
+    left, task = req["name"].split("@", 1)
+    return req["module"], left.rsplit(".", 1)[-1], task
+
+
+def _class_obj(req):
+    obj = _class_objs.get(_class_key(req))
+    if obj is None:
+        raise HookError("RuntimeError: class task %s was not described first" % req["name"])
+    return obj
+
+
+class _Splits(dict):
+    """The object's `dataset`: the one split being read (a class reads
+    self.dataset[<its name for it>])."""
+
+    def __missing__(self, key):
+        if len(self) == 1:
+            return next(iter(self.values()))
+        raise KeyError(key)
+
+
+_SPLIT_METHODS = {"test": "test_docs", "validation": "validation_docs", "train": "training_docs"}
+
+
+def _class_member(req):
+    obj = _class_obj(req)
+    fn = req["fn"]
+    if fn == "llm_eval_docs":
+        def docs(ds, split):
+            obj.dataset = _Splits({split: ds})
+            out = getattr(obj, _SPLIT_METHODS.get(split, "test_docs"))()
+            return out if hasattr(out, "to_list") else [_plain(d) for d in (out or [])]
+        docs.llm_eval_split = True
+        return docs
+    if fn.startswith("llm_eval_agg_"):
+        return obj.aggregation()[fn[len("llm_eval_agg_"):]]
+    return getattr(obj, fn)
+
+
+def _is_fn(a, name):
+    for mod in ("lm_eval.api.metrics",):
+        m = sys.modules.get(mod)
+        try:
+            if m is not None and getattr(m, name, None) is a:
+                return True
+        except Exception:
+            pass
+    return False
+
+
+def _yaml_str(s):
+    return json.dumps(s, ensure_ascii=True)
+
+
+def _describe(req):
+    import inspect
+    import re
+    if os.path.isfile(req["module"]):
+        _add_package_root(req["module"])
+    _lm_eval_standins()
+    cls = _fn(req)
+    task = req["task"]
+    if not isinstance(cls, type):
+        raise ClassNotServed("%s is not a class" % req["fn"])
+    Task = sys.modules["lm_eval.api.task"].Task
+    if not issubclass(cls, Task):
+        bases = ", ".join("%s.%s" % (b.__module__, b.__name__) for b in cls.__mro__[1:-1]) or "object"
+        raise ClassNotServed("class %s is not a subclass of lm_eval.api.task.Task (its bases: %s)"
+                             % (cls.__name__, bases))
+    # a class that loads its own data (scrolls' zip files, unitxt's recipes)
+    # does it in download(); llm-eval reads the splits of DATASET_PATH instead
+    own = [b for b in cls.__mro__ if "download" in vars(b) and not vars(b).get("LLM_EVAL_STANDIN_BASE")]
+    if own:
+        raise ClassNotServed("class %s loads its own data (%s.download), which llm-eval does not run: it "
+                             "reads the splits of the task's dataset_path instead" % (cls.__name__, own[0].__name__))
+    cfg = dict(req.get("config") or {})
+    init = getattr(cls, "__init__", None)
+    obj = cls(config=cfg) if init and "config" in inspect.signature(init).parameters else cls()
+    if hasattr(obj, "config") and hasattr(obj.config, "task"):
+        obj.config.task = task
+    _class_objs[(req["module"], req["fn"].rsplit(".", 1)[-1], task)] = obj
+    ref = "%s.%s@%s.%%s" % (req["name"], req["fn"], task)
+    for meth in ("aggregation", "higher_is_better", "construct_requests", "process_results",
+                 "doc_to_text"):
+        if getattr(getattr(cls, meth, None), "llm_eval_not_served", False):
+            getattr(obj, meth)()  # raises the line naming it
+    agg = obj.aggregation() or {}
+    hib = obj.higher_is_better() or {}
+    if not agg:
+        raise ClassNotServed("class %s: aggregation() names no metric" % cls.__name__)
+    c = obj.config
+    lines = ["task: %s" % _yaml_str(task)]
+    if obj.DATASET_PATH is not None:
+        lines.append("dataset_path: %s" % _yaml_str(str(obj.DATASET_PATH)))
+    if obj.DATASET_NAME is not None:
+        lines.append("dataset_name: %s" % _yaml_str(str(obj.DATASET_NAME)))
+    splits = [("test_split", "test", obj.has_test_docs()),
+              ("validation_split", "validation", obj.has_validation_docs()),
+              ("training_split", "train", obj.has_training_docs())]
+    if not any(s[2] for s in splits[:2]):
+        raise ClassNotServed("class %s has neither test nor validation documents (has_test_docs and "
+                             "has_validation_docs are false)" % cls.__name__)
+    for key, name, has in splits:
+        if has:
+            lines.append("%s: %s" % (key, name))
+    lines.append("output_type: generate_until")  # decided from the first document
+    nf = c.get("num_fewshot") if isinstance(c, dict) else getattr(c, "num_fewshot", None)
+    if isinstance(nf, int) and not isinstance(nf, bool):
+        lines.append("num_fewshot: %d" % nf)
+    if isinstance(obj, sys.modules["lm_eval.api.task"].ConfigurableTask):
+        for key in ("target_delimiter", "fewshot_delimiter"):
+            v = c.get(key) if isinstance(c, dict) else getattr(c, key, None)
+            if isinstance(v, str):
+                lines.append("%s: %s" % (key, _yaml_str(v)))
+    else:
+        # Task.fewshot_context: doc_to_text + doc_to_target per example,
+        # joined and followed by "\n\n"
+        lines.append('target_delimiter: ""')
+    for key, meth in (("process_docs", "llm_eval_docs"), ("doc_to_text", "doc_to_text"),
+                      ("doc_to_target", "doc_to_target"), ("process_results", "process_results")):
+        lines.append("%s: !function %s" % (key, _yaml_str(ref % meth)))
+    lines.append("metric_list:")
+    for name, fn in agg.items():
+        if not re.fullmatch(r"[A-Za-z0-9_\-]+", str(name)):
+            raise ClassNotServed("class %s: aggregation() names metric %r; llm-eval serves names of "
+                                 "letters, digits, _ and -" % (cls.__name__, name))
+        lines.append("  - metric: %s" % _yaml_str(name))
+        builtin = next((b for b in ("mean", "median", "perplexity", "weighted_perplexity", "bits_per_byte")
+                        if _is_fn(fn, b)), None)
+        if builtin:
+            lines.append("    aggregation: %s" % builtin)
+        else:
+            lines.append("    aggregation: !function %s" % _yaml_str(ref % ("llm_eval_agg_" + name)))
+        lines.append("    higher_is_better: %s" % ("true" if hib.get(name, True) else "false"))
+    v = obj.VERSION
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        lines.append("metadata:\n  version: %s" % json.dumps(v))
+    elif isinstance(v, str):
+        lines.append("metadata:\n  version: %s" % _yaml_str(v))
+    return "\n".join(lines) + "\n"
+
+
+def _requests(req):
+    """construct_requests(doc, ctx) as lm_eval/api/task.py build_all_requests
+    calls it: [[request_type, arguments...], ...]."""
+    obj = _class_obj(req)
+    out = obj.construct_requests(doc=req["doc"], ctx=req["ctx"],
+                                 metadata=(obj.config.get("task") if isinstance(obj.config, dict) else None,
+                                           req.get("doc_id"), 1),
+                                 apply_chat_template=False, chat_template=None)
+    if not isinstance(out, (list, tuple)):
+        out = [out]
+    res = []
+    for inst in out:
+        args = inst.arguments if isinstance(inst.arguments, tuple) else (inst.arguments,)
+        res.append([inst.request_type] + [_plain(a) for a in args])
+    return res
+
+
+def _class_op(op, req):
+    if op == "class":
+        return _describe(req)
+    return _requests(req)
 
 
 def _error(e):

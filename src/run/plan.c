@@ -162,8 +162,9 @@ static struct plan_group *find_group(struct lle_plan *p, const char *name)
 	return NULL;
 }
 
-/* Multiple inputs (winogrande) are decided from the first test document,
- * as the harness decides them (lle_task_detect_inputs). */
+/* Multiple inputs (winogrande) are decided from the first test document, as
+ * the harness decides them (lle_task_detect_inputs); so is a class task's
+ * request kind (lle_task_class_detect). */
 static int first_doc_inputs(struct lle_task *t, const char *path, struct lle_err *err)
 {
 	struct lle_ds *ds = lle_ds_open(path, err);
@@ -173,7 +174,7 @@ static int first_doc_inputs(struct lle_task *t, const char *path, struct lle_err
 		return -1;
 	int got = lle_ds_next(ds, &doc, err);
 	if (got > 0 && lle_task_process_doc(t, doc, 0, err) == 0)
-		rc = lle_task_detect_inputs(t, doc, err);
+		rc = t->class_hook ? lle_task_class_detect(t, doc, err) : lle_task_detect_inputs(t, doc, err);
 	else if (got == 0)
 		rc = 0;
 	if (doc)
@@ -202,6 +203,8 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 		static const struct lle_data_dir any = { "DATA_DIR", "the check" };
 		char *path = lle_task_split_path(t, split, &any, 0, err);
 		free(path);
+		if (path && p->check_only == 2 && lle_task_has_hooks(t) && lle_task_hooks_check(t, err) < 0)
+			return -1;
 		return path ? 0 : -1;
 	}
 	/* Python hooks: every module imported now, so a missing one is one
@@ -234,8 +237,11 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 				   "Jinja chat template (the GGUF file's, the registry's chat_template or "
 				   "--apply-chat-template=FILE); a llama.cpp built-in template cannot start the "
 				   "assistant's turn with it", t->name);
-	if (t->doc_to_choice.kind != LLE_DOCFN_NONE && first_doc_inputs(t, pt->data_path, err) < 0)
+	if ((t->doc_to_choice.kind != LLE_DOCFN_NONE || t->class_hook) && first_doc_inputs(t, pt->data_path, err) < 0)
 		return -1;
+	if (o->apply_chat_template && t->class_hook) /* construct_requests gets the rendered chat there */
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': a class task with --apply-chat-template is not "
+				   "supported", t->name);
 	if (o->apply_chat_template && t->multiple_input == 1)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template are "
 				   "not supported (the harness templates the examples and each choice separately)",
@@ -323,7 +329,8 @@ oom:
 static int add_task_tree(struct lle_plan *p, const struct lle_node *tree, const struct lle_run_opts *o,
 			 struct lle_err *err)
 {
-	struct lle_task *t = lle_task_from_node(tree, err);
+	struct lle_task *t = lle_node_get(tree, "class") ? lle_task_from_class(tree, err)
+							: lle_task_from_node(tree, err);
 	if (!t)
 		return -1;
 	if (find_task(p, t->name)) {
@@ -555,10 +562,6 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_TASKS, name, &ent) ? &ent : NULL;
 	if (!e)
 		return unknown_name(reg, LLE_REG_TASKS, "task", name, err);
-	if (e->kind == LLE_KIND_PYTASK)
-		return lle_err_set(err, LLE_EXIT_CONFIG,
-				   "%s/%s:%u:%u: task '%s' is a Python task (class:), which llm-eval cannot run",
-				   e->root, e->relpath, e->line, e->col, name);
 	if (e->kind == LLE_KIND_TAG) {
 		struct tag_collect c = { 0 };
 		for (size_t i = 0; i < lle_registry_nsources(reg, LLE_REG_TASKS); i++)
@@ -578,7 +581,11 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 	if (!tree)
 		return -1;
 	int rc;
-	if (e->kind == LLE_KIND_GROUP) {
+	if (e->kind == LLE_KIND_PYTASK && p->check_only == 1) {
+		/* a `class:` task: without Python, its module file is what can
+		 * be checked (the worker describes the class when a run plans it) */
+		rc = lle_task_class_check(tree, err);
+	} else if (e->kind == LLE_KIND_GROUP) {
 		rc = add_group(p, reg, tree, ov, depth, o, err);
 	} else {
 		struct lle_node *t = ov ? node_over(tree, ov, 0) : NULL;
@@ -1056,7 +1063,11 @@ int lle_run_check_task(struct lle_registry *reg, const char *name, struct lle_er
 	struct lle_plan *p = calloc(1, sizeof(*p));
 	if (!p)
 		return lle_err_oom(err);
-	p->check_only = 1;
+	/* LLM_EVAL_CHECK_HOOKS=1 (bench/compat.sh DEEP=1): Python too, as a
+	 * run plans before any model loads, but process_docs (no data): every
+	 * hook module imported, every class task described */
+	const char *deep = getenv("LLM_EVAL_CHECK_HOOKS");
+	p->check_only = deep && !strcmp(deep, "1") ? 2 : 1;
 	struct lle_run_opts o = { .num_fewshot = -1, .fewshot_seed = 1234 };
 	int rc = add_name(p, reg, name, NULL, 0, &o, err);
 	lle_plan_free(p);

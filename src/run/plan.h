@@ -65,7 +65,8 @@ struct lle_plan {
 	size_t ntop;
 	struct lle_data_dir dd;
 	struct lle_backend_catalog *backends; /* every backend of models[], loaded */
-	int check_only;            /* lle_run_check_task: compile, read no data */
+	int check_only;            /* lle_run_check_task: compile, read no data (2: and
+				      import the hooks' modules, describe class tasks) */
 };
 
 void plan_model_fini(struct plan_model *m);

@@ -119,6 +119,8 @@ struct lle_task {
 	unsigned char *metric_pass;               /* per metric: a built-in passthrough metric of a
 						     generation with a '!function' aggregation */
 	struct lle_task_hooks *hk;                /* per-document values memo (mutable) */
+	struct lle_hookref *class_hook;           /* a `class:` task: its object's construct_requests
+						     (task_class.c); NULL for a config task */
 };
 
 /* Parse a merged task tree. Errors name the task, the key and file:line:col:
@@ -127,6 +129,18 @@ struct lle_task {
  * docs/tasks.md), so a typo cannot silently change a prompt. */
 struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err *err);
 void lle_task_free(struct lle_task *t);
+
+/* A `class:` task (a Python subclass of the harness's Task): the worker
+ * makes the object and describes it as a config whose hooks are its
+ * methods (task_class.c, docs/hooks.md). Starts the worker. */
+struct lle_task *lle_task_from_class(const struct lle_node *root, struct lle_err *err);
+/* The check of a `class:` config without Python (validate, show): the
+ * class's module file can be read. */
+int lle_task_class_check(const struct lle_node *root, struct lle_err *err);
+/* The request kind and generation arguments of a class task, from its
+ * construct_requests on the first test document (processed), as the
+ * harness makes one kind of request per task. */
+int lle_task_class_detect(struct lle_task *t, const json_t *doc0, struct lle_err *err);
 
 /* The data file (or glob) of a split, resolved as lle_data_resolve does:
  * data_files[split] if given, else lle_data_split_spec's

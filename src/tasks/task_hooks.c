@@ -131,6 +131,7 @@ void lle_task_hooks_free(struct lle_task *t)
 	lle_hookref_free(t->process_docs_hook);
 	lle_hookref_free(t->process_results_hook);
 	lle_hookref_free(t->fewshot_samples_hook);
+	lle_hookref_free(t->class_hook);
 	for (size_t i = 0; i < t->nmetrics; i++) {
 		if (t->agg_hooks)
 			lle_hookref_free(t->agg_hooks[i]);
@@ -151,7 +152,7 @@ static const struct lle_docfn *task_fns(const struct lle_task *t, int i)
 
 int lle_task_has_hooks(const struct lle_task *t)
 {
-	if (t->process_docs_hook || t->process_results_hook || t->fewshot_samples_hook)
+	if (t->process_docs_hook || t->process_results_hook || t->fewshot_samples_hook || t->class_hook)
 		return 1;
 	for (int i = 0; i < 3; i++)
 		if (task_fns(t, i)->kind == LLE_DOCFN_HOOK)
@@ -468,6 +469,10 @@ char *lle_task_hook_split(const struct lle_task *t, const char *split, char *pat
 	else if (hash_file(&s, h->module, err) < 0)
 		goto fail;
 	lle_sha256_update(&s, h->fn, strlen(h->fn) + 1);
+	if (t->class_hook) { /* a class task's <split>_docs: the object's name and the split */
+		lle_sha256_update(&s, h->spec, strlen(h->spec) + 1);
+		lle_sha256_update(&s, split, strlen(split) + 1);
+	}
 	if (!(docs = read_split(path, &s, err)))
 		goto fail;
 	lle_sha256_final(&s, d);
@@ -490,8 +495,8 @@ char *lle_task_hook_split(const struct lle_task *t, const char *split, char *pat
 		if (stat(out, &st) == 0 && S_ISREG(st.st_mode))
 			goto done; /* processed before: no Python */
 	}
-	json_t *req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O}", "op", "docs", "module", h->module, "name", h->name,
-				"base", h->base, "fn", h->fn, "docs", docs);
+	json_t *req = json_pack("{s:s,s:s,s:s,s:s,s:s,s:O,s:s}", "op", "docs", "module", h->module, "name", h->name,
+				"base", h->base, "fn", h->fn, "docs", docs, "split", split);
 	if (!req) {
 		lle_err_oom(err);
 		goto fail;

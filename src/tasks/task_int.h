@@ -47,6 +47,13 @@ struct lle_item;
 int lle_task_hook_keep(const struct lle_task *t, json_t *v, size_t *idx, struct lle_err *err);
 json_t *lle_task_hook_values(const struct lle_task *t, const struct lle_item *col, size_t n, struct lle_err *err);
 
+struct lle_requests;
+/* A class task's requests of one document from its construct_requests
+ * (task_class.c): rq->context is the prompt built, replaced by the
+ * requests' own. */
+int lle_task_class_requests(const struct lle_task *t, const json_t *doc, size_t doc_id,
+			    struct lle_requests *rq, struct lle_err *err);
+
 /* fewshot_config.samples' function called: the documents (new reference). */
 json_t *lle_task_hook_samples(const struct lle_task *t, struct lle_err *err);
 

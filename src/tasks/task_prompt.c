@@ -361,7 +361,7 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 	rq->target = lle_task_doc_target(t, doc, doc_id, err);
 	if (!rq->target)
 		goto fail;
-	if (t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING) {
+	if (t->output_type == LLE_OUT_LOGLIKELIHOOD_ROLLING && !t->class_hook) {
 		/* the whole text is scored: the harness uses doc_to_target */
 		struct lle_buf b = LLE_BUF_INIT;
 		lle_py_str(&b, rq->target);
@@ -417,6 +417,20 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 	if (!(rq->context = lle_buf_detach(&b))) {
 		lle_err_oom(err);
 		goto fail;
+	}
+	if (t->class_hook) { /* a class task: its construct_requests (task_class.c) */
+		if (chat) {
+			/* the harness hands construct_requests the rendered chat */
+			lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': a class task with --apply-chat-template is not "
+				    "supported", t->name);
+			goto fail;
+		}
+		if (lle_task_class_requests(t, doc, doc_id, rq, err) < 0)
+			goto fail;
+		free(gp);
+		if (tv)
+			json_decref(tv);
+		return 0;
 	}
 	if (t->doc_to_choice.kind != LLE_DOCFN_NONE) {
 		rq->choices = lle_task_doc_choices(t, doc, doc_id, err);

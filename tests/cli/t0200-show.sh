@@ -58,7 +58,7 @@ d=json.load(open(sys.argv[1])); assert d["models"]==["tiny_coder"] and d["tasks"
 expect "plural type and prefix" 0 llm-eval show models llama_small && out_has "llama_small"
 # show prints a config run refuses, then refuses it as run does (exit 3)
 expect "harness python task" 3 llm-eval show task squad_py --include-path "$FX/harness" && out_has "class: !function task.SQuAD" &&
-	err_has "py.yaml:1:1: task 'squad_py' is a Python task (class:), which llm-eval cannot run"
+	err_has "py.yaml:2:8: task 'squad_py': class: '!function task.SQuAD' needs $FX/harness/mmlu_mini/sub/task.py, which cannot be read"
 expect "an overridden model shows the winner" 0 llm-eval show model qwen_math --include-path "$FX/override" &&
 	out_has "The overriding maths model" && err_has "overrides the one in"
 

@@ -178,7 +178,7 @@ expect "the fixture harness tree" 3 llm-eval validate --include-path "$FX/harnes
 	err_has "error: $FX/harness/mmlu_mini/broken.yaml:2:1: did not find expected" &&
 	err_has "warning: $FX/harness/mmlu_mini/nothing.yaml:1:1: not a task" &&
 	err_has "error: $FX/harness/mmlu_mini/dup.yaml:1:1: task 'arith_1' is already registered" &&
-	err_has "error: $FX/harness/mmlu_mini/sub/py.yaml:1:1: task 'squad_py' is a Python task (class:), which llm-eval cannot run" &&
+	err_has "error: $FX/harness/mmlu_mini/sub/py.yaml:2:8: task 'squad_py': class: '!function task.SQuAD' needs $FX/harness/mmlu_mini/sub/task.py, which cannot be read (No such file or directory)" &&
 	err_has "task 'arith_1': process_docs: '!function utils.process_docs' needs $FX/harness/arith/utils.py, which cannot be read" &&
 	err_has "$FX/harness/arith/arith_1.yaml:3:15: group 'arith_all': member 'arith_1': task 'arith_1': process_docs" &&
 	err_has "6 errors, 1 warning in 18 files"

@@ -47,6 +47,13 @@ def t_standin_installed():
     assert again.Dataset is Dataset
 
 
+def t_version():
+    # a version as the library's (PEP 440), of the 3.x API it follows: hooks
+    # compare it (squadv2: version.parse(datasets.__version__) >= "1.11.0")
+    v = datasets.__version__.split("+")[0]
+    assert tuple(int(x) for x in v.split(".")) >= (3, 0, 0), datasets.__version__
+
+
 def t_from_list_pads():
     # from_list: the columns are the union; a missing value is None
     d = Dataset.from_list([{"a": 1}, {"b": 2}])
