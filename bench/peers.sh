@@ -191,7 +191,12 @@ def part2():
         slog = open(TMP + "/server-%d.log" % th, "w")
         srv = subprocess.Popen([PEERS + "/llama-server", "-m", model("tiny"), "--host", "127.0.0.1",
                                 "--port", str(port), "-np", "8", "-c", str(8 * CTX), "-t", str(th),
-                                "-tb", str(th)], stdout=slog, stderr=subprocess.STDOUT, env=ENV)
+                                "-tb", str(th), "--alias", "tiny",
+                                # the server caps a slot at the model's training context (512 for
+                                # the generated models, llama architecture); llm-eval uses
+                                # max_length 2048 on it, so the server is told the same
+                                "--override-kv", "llama.context_length=int:%d" % CTX],
+                               stdout=slog, stderr=subprocess.STDOUT, env=ENV)
         try:
             for _ in range(600):
                 try:
