@@ -23,7 +23,7 @@
 # MODELS may name "medium" too: 16 layers x 1024, f16 (generated here into
 # $BUILD/models/medium.gguf on first use; slow on 2 cores); MMLU_LIMIT=N
 # scores only the first N questions of each subject. REPEAT=N (default 3)
-# runs each side N times and prints the medians (each llama-server run
+# runs each side N times, in turn, and prints the medians (each llama-server run
 # starts a fresh server, so no prompt is cached from the run before; the
 # predictions compared are the last run's). SERVER_FA=auto|on|off:
 # llama-server's -fa (default auto, the server's own default, which turns
@@ -163,18 +163,22 @@ def part1():
     header("llama-perplexity")
     for name in MODELS:
         out = TMP + "/mmlu-" + name
-        us = median([llm_eval(["--model-path", model(name), "--tasks", tasks, "--max-length", str(CTX),
-                               "--threads", str(THREADS)] + lim, out) for _ in range(REPEAT)])
-        docs = [d for s in SUBJECTS for d in samples(out, "mmlu_" + s)]
-        ours = []
-        for d in docs:
-            lp = [r[0][0] for r in d["resps"]]
-            ours.append(int(max(range(4), key=lambda i: lp[i]) == d["target"]))
-        mc_file(TMP + "/mc.bin", docs)
         plog = TMP + "/ppl-%s.log" % name
-        peer = median([timed([PEERS + "/llama-perplexity", "-m", model(name), "--multiple-choice", "-bf",
-                              TMP + "/mc.bin", "-c", str(CTX), "-t", str(THREADS), "-tb", str(THREADS)],
-                             plog) for _ in range(REPEAT)])
+        us, peer = [], []
+        for r in range(REPEAT):
+            # one of each in turn, so both see much the same load
+            us.append(llm_eval(["--model-path", model(name), "--tasks", tasks, "--max-length", str(CTX),
+                                "--threads", str(THREADS)] + lim, out))
+            if r == 0:
+                docs = [d for s in SUBJECTS for d in samples(out, "mmlu_" + s)]
+                ours = []
+                for d in docs:
+                    lp = [x[0][0] for x in d["resps"]]
+                    ours.append(int(max(range(4), key=lambda i: lp[i]) == d["target"]))
+                mc_file(TMP + "/mc.bin", docs)
+            peer.append(timed([PEERS + "/llama-perplexity", "-m", model(name), "--multiple-choice", "-bf",
+                               TMP + "/mc.bin", "-c", str(CTX), "-t", str(THREADS), "-tb", str(THREADS)], plog))
+        us, peer = median(us), median(peer)
         theirs = perplexity_right(plog, len(docs))
         same = sum(a == b for a, b in zip(ours, theirs))
         row("%s: %d questions, acc %.2f%% / %.2f%%" % (name, len(docs), 100 * sum(ours) / len(docs),
@@ -199,12 +203,14 @@ def part2():
     print("   (llama-server: its CPU while the client runs; the client's own CPU in brackets)")
     header("llama-server")
     for th in GEN_THREADS:
-        out = TMP + "/gsm-%d" % th
-        us = median([llm_eval(["--model-path", model("tiny"), "--tasks", "gsm8k", "--limit", str(GSM_DOCS),
-                               "--max-length", str(CTX), "--threads", str(th)], out) for _ in range(REPEAT)])
-        pout = TMP + "/gsm-peer-%d" % th
-        runs = [server_run(th, pout) for _ in range(REPEAT)]
-        server, client = median([r[0] for r in runs]), median([r[1] for r in runs])
+        out, pout = TMP + "/gsm-%d" % th, TMP + "/gsm-peer-%d" % th
+        ours, runs = [], []
+        for _ in range(REPEAT):
+            # one of each in turn, so both see much the same load
+            ours.append(llm_eval(["--model-path", model("tiny"), "--tasks", "gsm8k", "--limit",
+                                  str(GSM_DOCS), "--max-length", str(CTX), "--threads", str(th)], out))
+            runs.append(server_run(th, pout))
+        us, server, client = median(ours), median([r[0] for r in runs]), median([r[1] for r in runs])
         a = [d["resps"][0][0] for d in samples(out, "gsm8k")]
         b = [d["resps"][0][0] for d in samples(pout, "gsm8k")]
         same = sum(x == y for x, y in zip(a, b))
