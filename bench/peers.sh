@@ -22,7 +22,14 @@
 # PEERS=DIR takes the tools from DIR instead of build-peers/bin.
 # MODELS may name "medium" too: 16 layers x 1024, f16 (generated here into
 # $BUILD/models/medium.gguf on first use; slow on 2 cores); MMLU_LIMIT=N
-# scores only the first N questions of each subject.
+# scores only the first N questions of each subject. REPEAT=N (default 3)
+# runs each side N times, in turn, and prints the medians (each llama-server run
+# starts a fresh server, so no prompt is cached from the run before; the
+# predictions compared are the last run's). SERVER_FA=auto|on|off:
+# llama-server's -fa (default auto, the server's own default, which turns
+# flash attention on for the CPU; llm-eval's llamacpp backend keeps it off,
+# so only SERVER_FA=off can give byte-identical texts). KEEP=1 keeps the
+# outputs and logs and says where.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -48,14 +55,15 @@ case " $MODELS " in
 esac
 export BIN="$BUILD/llm-eval" BUILD DATA PEERS MODELS THREADS="${THREADS:-1}" \
 	GEN_THREADS="${GEN_THREADS:-1 2}" GSM_DOCS="${GSM_DOCS:-32}" MMLU_LIMIT="${MMLU_LIMIT:-}" \
-	PARTS
+	PARTS REPEAT="${REPEAT:-3}" SERVER_FA="${SERVER_FA:-auto}" KEEP="${KEEP:-}"
 exec python3 - <<'PY'
-import glob, json, os, shutil, socket, struct, subprocess, tempfile, time, urllib.request
+import glob, json, os, shutil, socket, statistics, struct, subprocess, tempfile, time, urllib.request
 
 BIN, BUILD, DATA, PEERS = (os.environ[k] for k in ("BIN", "BUILD", "DATA", "PEERS"))
 MODELS, THREADS = os.environ["MODELS"].split(), int(os.environ["THREADS"])
 GEN_THREADS = [int(x) for x in os.environ["GEN_THREADS"].split()]
 GSM_DOCS, MMLU_LIMIT, PARTS = int(os.environ["GSM_DOCS"]), os.environ["MMLU_LIMIT"], os.environ["PARTS"]
+REPEAT, SERVER_FA, KEEP = int(os.environ["REPEAT"]), os.environ["SERVER_FA"], os.environ["KEEP"]
 SUBJECTS = ["abstract_algebra", "anatomy", "astronomy", "business_ethics"]
 TMP = tempfile.mkdtemp(prefix="lle-peers.")
 ENV = dict(os.environ, XDG_CACHE_HOME=TMP + "/cache", XDG_CONFIG_HOME=TMP + "/config",
@@ -65,8 +73,14 @@ CTX = 2048
 def model(name):
     return "%s/models/%s.gguf" % (BUILD, name)
 
+def median(runs):
+    """Each of (cpu, wall, MB) over repeated runs: its median."""
+    return tuple(statistics.median(r[i] for r in runs) for i in range(3))
+
 def timed(cmd, log):
     """Run cmd under /usr/bin/time: (cpu seconds, wall seconds, peak MB)."""
+    if "--output" in cmd:
+        shutil.rmtree(cmd[cmd.index("--output") + 1], ignore_errors=True)
     with open(log, "w") as out:
         p = subprocess.run(["/usr/bin/time", "-o", log + ".time", "-f", "%U %S %e %M"] + cmd,
                            env=ENV, stdout=out, stderr=subprocess.STDOUT)
@@ -149,17 +163,22 @@ def part1():
     header("llama-perplexity")
     for name in MODELS:
         out = TMP + "/mmlu-" + name
-        us = llm_eval(["--model-path", model(name), "--tasks", tasks, "--max-length", str(CTX),
-                       "--threads", str(THREADS)] + lim, out)
-        docs = [d for s in SUBJECTS for d in samples(out, "mmlu_" + s)]
-        ours = []
-        for d in docs:
-            lp = [r[0][0] for r in d["resps"]]
-            ours.append(int(max(range(4), key=lambda i: lp[i]) == d["target"]))
-        mc_file(TMP + "/mc.bin", docs)
         plog = TMP + "/ppl-%s.log" % name
-        peer = timed([PEERS + "/llama-perplexity", "-m", model(name), "--multiple-choice", "-bf",
-                      TMP + "/mc.bin", "-c", str(CTX), "-t", str(THREADS), "-tb", str(THREADS)], plog)
+        us, peer = [], []
+        for r in range(REPEAT):
+            # one of each in turn, so both see much the same load
+            us.append(llm_eval(["--model-path", model(name), "--tasks", tasks, "--max-length", str(CTX),
+                                "--threads", str(THREADS)] + lim, out))
+            if r == 0:
+                docs = [d for s in SUBJECTS for d in samples(out, "mmlu_" + s)]
+                ours = []
+                for d in docs:
+                    lp = [x[0][0] for x in d["resps"]]
+                    ours.append(int(max(range(4), key=lambda i: lp[i]) == d["target"]))
+                mc_file(TMP + "/mc.bin", docs)
+            peer.append(timed([PEERS + "/llama-perplexity", "-m", model(name), "--multiple-choice", "-bf",
+                               TMP + "/mc.bin", "-c", str(CTX), "-t", str(THREADS), "-tb", str(THREADS)], plog))
+        us, peer = median(us), median(peer)
         theirs = perplexity_right(plog, len(docs))
         same = sum(a == b for a, b in zip(ours, theirs))
         row("%s: %d questions, acc %.2f%% / %.2f%%" % (name, len(docs), 100 * sum(ours) / len(docs),
@@ -184,46 +203,60 @@ def part2():
     print("   (llama-server: its CPU while the client runs; the client's own CPU in brackets)")
     header("llama-server")
     for th in GEN_THREADS:
-        out = TMP + "/gsm-%d" % th
-        us = llm_eval(["--model-path", model("tiny"), "--tasks", "gsm8k", "--limit", str(GSM_DOCS),
-                       "--max-length", str(CTX), "--threads", str(th)], out)
-        port = free_port()
-        slog = open(TMP + "/server-%d.log" % th, "w")
-        srv = subprocess.Popen([PEERS + "/llama-server", "-m", model("tiny"), "--host", "127.0.0.1",
-                                "--port", str(port), "-np", "8", "-c", str(8 * CTX), "-t", str(th),
-                                "-tb", str(th)], stdout=slog, stderr=subprocess.STDOUT, env=ENV)
-        try:
-            for _ in range(600):
-                try:
-                    if urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1).status == 200:
-                        break
-                except Exception:
-                    time.sleep(0.2)
-            else:
-                raise SystemExit("bench/peers.sh: llama-server did not start (see %s)" % slog.name)
-            reg = TMP + "/reg-%d" % th
-            os.makedirs(reg + "/models", exist_ok=True)
-            with open(reg + "/models/peer_server.yaml", "w") as f:
-                f.write("name: peer_server\ndescription: llama-server on the tiny model (bench/peers.sh)\n"
-                        "hf_repo: none/none\ncategories: [mathematics]\nbackend: openai\n"
-                        "backends:\n  openai:\n    model: tiny\n    base_url: http://127.0.0.1:%d/v1\n"
-                        "    num_concurrent: 8\n" % port)
-            pout = TMP + "/gsm-peer-%d" % th
-            c0, w0 = proc_cpu(srv.pid), time.time()
-            client = timed([BIN, "--include-path", reg, "run", "--data-dir", DATA, "--no-progress",
-                            "--no-cache", "--no-store", "--output", pout, "--log-samples",
-                            "--model", "peer_server", "--tasks", "gsm8k", "--limit", str(GSM_DOCS)],
-                           pout + ".log")
-            server_cpu, wall = proc_cpu(srv.pid) - c0, time.time() - w0
-            rss = int([l.split()[1] for l in open("/proc/%d/status" % srv.pid) if l.startswith("VmHWM")][0]) / 1024
-        finally:
-            srv.terminate()
-            srv.wait()
+        out, pout = TMP + "/gsm-%d" % th, TMP + "/gsm-peer-%d" % th
+        ours, runs = [], []
+        for _ in range(REPEAT):
+            # one of each in turn, so both see much the same load
+            ours.append(llm_eval(["--model-path", model("tiny"), "--tasks", "gsm8k", "--limit",
+                                  str(GSM_DOCS), "--max-length", str(CTX), "--threads", str(th)], out))
+            runs.append(server_run(th, pout))
+        us, server, client = median(ours), median([r[0] for r in runs]), median([r[1] for r in runs])
         a = [d["resps"][0][0] for d in samples(out, "gsm8k")]
         b = [d["resps"][0][0] for d in samples(pout, "gsm8k")]
         same = sum(x == y for x, y in zip(a, b))
-        row("%d thread(s) [client %.2f CPU-s]" % (th, client[0]), us, (server_cpu, wall, rss),
+        row("%d thread(s) [client %.2f CPU-s]" % (th, client[0]), us, server,
             "%d/%d texts identical" % (same, len(a)))
+
+def server_run(th, pout):
+    """A fresh llama-server (no prompt cached from an earlier run) and the
+    client once: (server's (cpu, wall, peak MB), client's)."""
+    port = free_port()
+    slog = open(TMP + "/server-%d.log" % th, "w")
+    srv = subprocess.Popen([PEERS + "/llama-server", "-m", model("tiny"), "--host", "127.0.0.1",
+                            "--port", str(port), "-np", "8", "-c", str(8 * CTX), "-t", str(th),
+                            "-tb", str(th), "--alias", "tiny", "-fa", SERVER_FA,
+                            # the server caps a slot at the model's training context (512 for
+                            # the generated models, llama architecture); llm-eval uses
+                            # max_length 2048 on it, so the server is told the same
+                            "--override-kv", "llama.context_length=int:%d" % CTX],
+                           stdout=slog, stderr=subprocess.STDOUT, env=ENV)
+    try:
+        for _ in range(600):
+            try:
+                if urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1).status == 200:
+                    break
+            except Exception:
+                time.sleep(0.2)
+        else:
+            raise SystemExit("bench/peers.sh: llama-server did not start (see %s)" % slog.name)
+        reg = TMP + "/reg-%d" % th
+        os.makedirs(reg + "/models", exist_ok=True)
+        with open(reg + "/models/peer_server.yaml", "w") as f:
+            f.write("name: peer_server\ndescription: llama-server on the tiny model (bench/peers.sh)\n"
+                    "hf_repo: none/none\ncategories: [mathematics]\nbackend: openai\n"
+                    "backends:\n  openai:\n    model: tiny\n    base_url: http://127.0.0.1:%d/v1\n"
+                    "    num_concurrent: 8\n" % port)
+        c0, w0 = proc_cpu(srv.pid), time.time()
+        client = timed([BIN, "--include-path", reg, "run", "--data-dir", DATA, "--no-progress",
+                        "--no-cache", "--no-store", "--output", pout, "--log-samples",
+                        "--model", "peer_server", "--tasks", "gsm8k", "--limit", str(GSM_DOCS)],
+                       pout + ".log")
+        server_cpu, wall = proc_cpu(srv.pid) - c0, time.time() - w0
+        rss = int([l.split()[1] for l in open("/proc/%d/status" % srv.pid) if l.startswith("VmHWM")][0]) / 1024
+    finally:
+        srv.terminate()
+        srv.wait()
+    return (server_cpu, wall, rss), client
 
 print("bench/peers.sh: %d CPUs, load average %s; llama.cpp tools from %s" % (
     os.cpu_count(), " ".join(open("/proc/loadavg").read().split()[:3]), PEERS))
@@ -233,5 +266,8 @@ for k, f in (("1", part1), ("2", part2)):
         f()
 print()
 print("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
-shutil.rmtree(TMP)
+if KEEP:
+    print("outputs kept in %s" % TMP)
+else:
+    shutil.rmtree(TMP)
 PY

@@ -184,6 +184,9 @@ int lc_decode_items(struct lle_model *m, const struct item *items, int nitems, r
 			return -1;
 		}
 		m->n_decoded += b->n_tokens;
+		m->n_calls++;
+		for (int k = 0; k < b->n_tokens + spare; k++)
+			m->n_rows += b->logits[k] != 0;
 		for (int k = 0; k < b->n_tokens; k++) {
 			if (b->logits[k] != 1)
 				continue;
@@ -273,7 +276,7 @@ int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle
 		return -1;
 	}
 	size_t ns = 0, ng = 0;
-	long long dec0 = m->n_decoded, naive0 = m->n_naive;
+	long long dec0 = m->n_decoded, naive0 = m->n_naive, calls0 = m->n_calls, rows0 = m->n_rows;
 	double td0 = m->t_decode;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t k = reqs[i].kind;
@@ -306,7 +309,7 @@ int lc_submit(struct lle_model *m, const struct lle_request *reqs, size_t n, lle
 		rc = lc_run_generation(m, reqs, idx, ng, cb, cb_user, err, err_len);
 	lc_free(idx);
 	lc_log(LLE_LOG_DEBUG, "llamacpp: %zu requests, decoded %lld tokens (a request at a time: %lld) "
-	       "in %.6f s of llama_decode", n, m->n_decoded - dec0, m->n_naive - naive0,
-	       m->t_decode - td0);
+	       "in %lld calls with %lld rows of logits, %.6f s of llama_decode", n, m->n_decoded - dec0,
+	       m->n_naive - naive0, m->n_calls - calls0, m->n_rows - rows0, m->t_decode - td0);
 	return rc;
 }

@@ -173,6 +173,39 @@ static void gen_finish(struct lle_model *m, const struct lle_request *reqs, stru
 	cb(user, &reqs[g->req], &res);
 }
 
+/* llama.cpp attends over the first n_kv cells of a sequence's KV stream, n_kv
+ * being the cells it uses rounded up to a multiple of this
+ * (llama_kv_cache::get_n_kv, src/llama-kv-cache.cpp: at least 256). */
+#define LC_KV_PAD 256
+
+/* Decode a prompt item alone, in calls that end where a multiple of
+ * LC_KV_PAD cells does. Every token of a call attends over n_kv cells, n_kv
+ * set by the call's last position, so a call of 512 tokens from position 3
+ * attends over 768 cells and one from 515 over 1280; in aligned calls of
+ * up to 256 tokens each attends over at most the 256 cells past its own
+ * window. Alone, because llama.cpp splits a call that holds tokens of
+ * several streams into parts of as many tokens from each, and a part may
+ * then mix windows (or hold a single token, which its kernels round
+ * differently). A token's values do not depend on the calls it was decoded
+ * in as long as no call has a single row: cells past a sequence's own are
+ * masked to exact zeros, so the greedy texts stay what they were. */
+static int decode_aligned(struct lle_model *m, const struct item *it, struct gen_run *run,
+			  char *err, size_t len)
+{
+	int a = it->pos0, end = it->pos0 + it->n;
+	while (a < end) {
+		int b = (a / LC_KV_PAD + 1) * LC_KV_PAD;
+		if (b > end)
+			b = end;
+		int off = a - it->pos0;
+		struct item c = { it->seq, a, it->toks + off, b - a, it->logit_from - off, it->owner };
+		if (lc_decode_items(m, &c, 1, gen_row, run, err, len) < 0)
+			return -1;
+		a = b;
+	}
+	return 0;
+}
+
 /* Generation in streams (the gen_streams option): each generating sequence,
  * the prefix and the spare sequence get a KV stream of their own, as many
  * cells as the longest request needs. In the shared cache every token
@@ -276,9 +309,9 @@ int lc_run_generation(struct lle_model *m, const struct lle_request *reqs, const
 		order[nwork++] = (int)k;
 		m->n_naive += n + g->max_tokens;
 	}
-	qsort_r(order, (size_t)nwork, sizeof(int), cmp_gen, gs);
 	if (m->gen_streams > 0 && nwork > 0 && gen_context(m, gs, nidx, err, len) < 0)
 		goto out;
+	qsort_r(order, (size_t)nwork, sizeof(int), cmp_gen, gs);
 	m->canonical = 0; /* many sequences interleave their cells (see run_scoring) */
 	int nslots = m->ctx_seqs - 2;
 
@@ -313,6 +346,7 @@ int lc_run_generation(struct lle_model *m, const struct lle_request *reqs, const
 			struct gen *g = &gs[k];
 			items[nit++] = (struct item){ s, g->pos, &g->next, 1, 0, k };
 		}
+		int ngen = nit;
 		/* admit new prompts into free sequences while the cells last */
 		for (int s = 1; s <= nslots && next < nwork; s++) {
 			if (slot_of_seq[s] >= 0)
@@ -333,8 +367,19 @@ int lc_run_generation(struct lle_model *m, const struct lle_request *reqs, const
 		}
 		if (nit == 0)
 			break;
-		if (lc_decode_items(m, items, nit, gen_row, &run, err, len) < 0)
-			goto out;
+		if (!m->ctx_stream_len) {
+			/* the shared cache: all in one go */
+			if (lc_decode_items(m, items, nit, gen_row, &run, err, len) < 0)
+				goto out;
+		} else {
+			/* streams: the running sequences' tokens, then each new
+			 * prompt alone, in aligned calls (see decode_aligned) */
+			if (ngen > 0 && lc_decode_items(m, items, ngen, gen_row, &run, err, len) < 0)
+				goto out;
+			for (int i = ngen; i < nit; i++)
+				if (decode_aligned(m, &items[i], &run, err, len) < 0)
+					goto out;
+		}
 		for (int i = 0; i < nit; i++) {
 			struct gen *g = &gs[items[i].owner];
 			g->pos = items[i].pos0 + items[i].n;

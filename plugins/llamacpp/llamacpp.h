@@ -82,6 +82,8 @@ struct lle_model {
 	/* counters for benchmarks (see lc_stats) */
 	long long n_decoded;   /* tokens given to llama_decode */
 	long long n_naive;     /* tokens a one-request-at-a-time evaluation would decode */
+	long long n_calls;     /* llama_decode calls */
+	long long n_rows;      /* rows of logits computed (read or not) */
 	double t_decode;       /* seconds spent in llama_decode */
 };
 

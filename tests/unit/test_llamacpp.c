@@ -135,16 +135,18 @@ static double ref_rolling(const char *text)
 	return total;
 }
 
-/* greedy generation, one sequence, stopping at the earliest stop string */
-static void ref_generate(const char *prompt, const char *const *until, int nu, int max_tokens,
-			 struct lle_buf *out)
+/* greedy generation, one sequence, stopping at the earliest stop string:
+ * the whole prompt in one call, then one token per call, in context c of a
+ * model with max_length maxlen */
+static void ref_generate_in(struct llama_context *c, int maxlen, const char *prompt,
+			    const char *const *until, int nu, int max_tokens, struct lle_buf *out)
 {
 	static llama_token p[8192];
 	int n = tok(prompt, strlen(prompt), llama_vocab_get_add_bos(vocab), p, 8192);
-	int keep = MAXLEN - max_tokens;
+	int keep = maxlen - max_tokens;
 	int start = n > keep ? n - keep : 0;
-	llama_memory_clear(llama_get_memory(ref_ctx), true);
-	struct llama_batch b = llama_batch_init(MAXLEN + 1, 0, 1);
+	llama_memory_clear(llama_get_memory(c), true);
+	struct llama_batch b = llama_batch_init(maxlen + 1, 0, 1);
 	int m = 0;
 	for (int i = start; i < n; i++, m++) {
 		b.token[m] = p[i];
@@ -157,9 +159,9 @@ static void ref_generate(const char *prompt, const char *const *until, int nu, i
 	int pos = m, nv = llama_vocab_n_tokens(vocab);
 	lle_buf_reset(out);
 	for (int g = 0; g < max_tokens; g++) {
-		if (llama_decode(ref_ctx, b) != 0)
+		if (llama_decode(c, b) != 0)
 			break;
-		const float *row = llama_get_logits_ith(ref_ctx, b.n_tokens - 1);
+		const float *row = llama_get_logits_ith(c, b.n_tokens - 1);
 		int arg = 0;
 		for (int v = 1; v < nv; v++)
 			if (row[v] > row[arg])
@@ -180,7 +182,7 @@ static void ref_generate(const char *prompt, const char *const *until, int nu, i
 			out->p[out->n] = '\0';
 			break;
 		}
-		if (pos + 1 >= MAXLEN)
+		if (pos + 1 >= maxlen)
 			break;
 		b.token[0] = arg;
 		b.pos[0] = pos++;
@@ -190,6 +192,12 @@ static void ref_generate(const char *prompt, const char *const *until, int nu, i
 		b.n_tokens = 1;
 	}
 	llama_batch_free(b);
+}
+
+static void ref_generate(const char *prompt, const char *const *until, int nu, int max_tokens,
+			 struct lle_buf *out)
+{
+	ref_generate_in(ref_ctx, MAXLEN, prompt, until, nu, max_tokens, out);
 }
 
 /* ---- the pairs ------------------------------------------------------------ */
@@ -636,6 +644,62 @@ TEST(greedy_generation_matches_reference_and_stops_at_stop_strings)
 	be->close(m);
 }
 
+/* Prompts of hundreds of tokens, which generation in KV streams decodes in
+ * calls aligned to llama.cpp's 256-cell padding (gen.c, decode_aligned):
+ * lengths that end one token past a window (a call of a single token),
+ * cross one or two windows or end on one, each text equal to a reference
+ * that decodes the whole prompt in one call. */
+#define LONGLEN 1024
+TEST(greedy_generation_of_long_prompts_matches_reference)
+{
+	static const int want[] = { 257, 300, 512, 513, 700, 130 };
+	enum { NL = sizeof(want) / sizeof(want[0]) };
+	struct lle_model *m = open_model("n_ctx=1024", 0, NULL);
+	struct llama_context_params cp = llama_context_default_params();
+	cp.n_ctx = cp.n_batch = cp.n_ubatch = LONGLEN;
+	cp.n_seq_max = 1;
+	cp.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
+	cp.n_threads = cp.n_threads_batch = 1;
+	cp.no_perf = true;
+	struct llama_context *c = llama_init_from_model(ref_model, cp);
+	CHECK(m != NULL && c != NULL);
+	if (!m || !c) {
+		if (c)
+			llama_free(c);
+		return;
+	}
+	static struct lle_request reqs[NL];
+	static struct res got[NL];
+	struct lle_buf prompts[NL], ref = LLE_BUF_INIT;
+	static llama_token t[4096];
+	for (int i = 0; i < NL; i++) {
+		/* words until the prompt has exactly want[i] tokens (BOS included) */
+		prompts[i] = (struct lle_buf)LLE_BUF_INIT;
+		lle_buf_add(&prompts[i], stems[i], strlen(stems[i]));
+		int n = 0;
+		for (int w = 0; (n = tok(lle_buf_str(&prompts[i]), prompts[i].n, 1, t, 4096)) < want[i]; w++)
+			lle_buf_add(&prompts[i], w % 3 ? " and" : " so", w % 3 ? 4 : 3);
+		CHECK(n == want[i]);
+		reqs[i] = (struct lle_request){ .size = sizeof(reqs[i]), .id = (uint64_t)i,
+						.kind = LLE_REQ_GENERATE_UNTIL,
+						.context = lle_buf_str(&prompts[i]), .max_tokens = 12 };
+	}
+	CHECK(submit_chunks(m, reqs, NL, NL, got) == 0);
+	for (int i = 0; i < NL; i++) {
+		ref_generate_in(c, LONGLEN, lle_buf_str(&prompts[i]), NULL, 0, 12, &ref);
+		CHECK(got[i].text != NULL);
+		if (got[i].text && strcmp(got[i].text, lle_buf_str(&ref)) != 0)
+			printf("#   %d tokens: got '%s' want '%s'\n", want[i], got[i].text, lle_buf_str(&ref));
+		CHECK(got[i].text && strcmp(got[i].text, lle_buf_str(&ref)) == 0);
+		CHECK(ref.n > 0);
+		free(got[i].text);
+		lle_buf_free(&prompts[i]);
+	}
+	lle_buf_free(&ref);
+	llama_free(c);
+	be->close(m);
+}
+
 TEST(chat_template_wraps_the_context)
 {
 	struct lle_model *m = open_model(NULL, 1, "Be brief.");
@@ -897,6 +961,7 @@ int main(void)
 	RUN(spm_shortcut_equals_whole_encoding);
 	RUN(rolling_matches_reference_windows);
 	RUN(greedy_generation_matches_reference_and_stops_at_stop_strings);
+	RUN(greedy_generation_of_long_prompts_matches_reference);
 	RUN(chat_template_wraps_the_context);
 	RUN(load_failures_are_clear);
 	RUN(interruption_cancels_what_is_left);
