@@ -37,6 +37,19 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
+/* Why the Hub is not asked, for messages: the variable, else --offline. */
+static int env_offline(void)
+{
+	const char *v = env("HF_HUB_OFFLINE");
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
+		     strcasecmp(v, "true") == 0);
+}
+
+static const char *offline_why(void)
+{
+	return env_offline() ? "HF_HUB_OFFLINE is set" : "--offline is given";
+}
+
 /* $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface
  * (huggingface_hub's constants.py). */
 static char *hf_home(void)
@@ -74,11 +87,7 @@ int lle_hub_offline(void)
 	pthread_mutex_lock(&cfg_mu);
 	int off = cfg.offline;
 	pthread_mutex_unlock(&cfg_mu);
-	const char *v = env("HF_HUB_OFFLINE");
-	if (v && (strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
-		  strcasecmp(v, "true") == 0))
-		off = 1;
-	return off;
+	return off || env_offline();
 }
 
 /* A small text file, whitespace trimmed at the end; NULL if absent. */
@@ -882,8 +891,8 @@ static int resolve(const char *repo, const char *config, const char *split, cons
 			*err = cerr;
 	} else if (c.offline) {
 		lle_err_set(err, LLE_EXIT_DATA, "dataset '%s' (revision '%s', split '%s') is not in the Hub "
-			    "cache at %s, and HF_HUB_OFFLINE is set: run once with network to fetch it",
-			    repo, rev, split, c.repo_dir);
+			    "cache at %s, and %s: run once with network to fetch it",
+			    repo, rev, split, c.repo_dir, offline_why());
 	} else {
 		lle_err_set(err, LLE_EXIT_DATA, "cannot reach the Hub at %s (%s), and dataset '%s' "
 			    "(revision '%s') is not in the Hub cache at %s", c.endpoint, why, repo, rev,

@@ -114,6 +114,7 @@ struct lle_task {
 	unsigned char *metric_pass;               /* per metric: a built-in passthrough metric of a
 						     generation with a '!function' aggregation */
 	struct lle_task_hooks *hk;                /* per-document values memo (mutable) */
+	int predict_only;                         /* lle_task_predict_only: no metrics */
 };
 
 /* Parse a merged task tree. Errors name the task, the key and file:line:col:
@@ -221,6 +222,13 @@ struct lle_prompt_opts {
 int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
 		   const struct lle_prompt_opts *opts, struct lle_requests *rq, struct lle_err *err);
 void lle_requests_free(struct lle_requests *rq);
+
+/* --predict-only, the harness's override_metric("bypass") (lm_eval/api/
+ * task.py): the task's metrics, metric and aggregation hooks and
+ * process_results are dropped (nmetrics 0), so scoring only applies the
+ * filters and code tasks run no programs; the config's metric_list becomes
+ * [{metric: bypass}], as the harness's configs show. 0, or -1 (out of memory). */
+int lle_task_predict_only(struct lle_task *t, struct lle_err *err);
 
 /* Scoring one document. items has nfilters x nmetrics entries, filter-major
  * (items[f * nmetrics + m]). generate_until: doc is the document (for
