@@ -62,7 +62,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  llm-eval completion zsh > ~/.zfunc/_llm-eval\n",
 	  LLE_NEED_REGISTRY, lle_cmd_completion, NULL },
 	{ "data", NULL, "fetch, list, check or remove datasets of the Hugging Face Hub cache",
-	  "llm-eval data pull|list|verify|rm [NAME...] [--data-dir DIR] [--json]",
+	  "llm-eval data pull|list|verify|rm [NAME...] [--data-dir DIR] [--offline] [--json]",
 	  "A task whose data is not under --data-dir / LLM_EVAL_DATA_DIR reads its\n"
 	  "dataset from the Hugging Face Hub cache ($HF_HUB_CACHE, else $HF_HOME/hub,\n"
 	  "else ~/.cache/huggingface/hub: the cache Python's huggingface_hub uses), and\n"
@@ -82,6 +82,8 @@ const struct lle_cmd lle_commands[] = {
 	  "\n"
 	  "Options:\n"
 	  "  --data-dir DIR  pull: tasks whose files are under DIR are read from there\n"
+	  "  --offline       pull: fetch nothing, only check that the cache has every\n"
+	  "                  split a run of NAME reads (as HF_HUB_OFFLINE=1)\n"
 	  "  --json          list: one JSON object\n",
 	  LLE_NEED_REGISTRY | LLE_NEED_ENGINE, NULL, "lle_cmd_data" },
 	{ "help", NULL, "show help for llm-eval or one command",
