@@ -30,7 +30,7 @@
  * 6: the view command (lle_cmd_view).
  * 7: run --config reads YAML (lle_yaml_load_file).
  * 8: the data command and the Hub client (lle_yaml_load_mem). */
-#define LLE_ENGINE_ABI "8"
+#define LLE_ENGINE_ABI "9"
 
 /* What a command needs set up before it runs. */
 enum lle_cmd_need {

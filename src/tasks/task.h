@@ -66,6 +66,8 @@ struct lle_task {
 	char *base_dir;              /* the task file's directory (for ./ data files) */
 	char *category;              /* llm-eval: NULL when none */
 	char *dataset_path, *dataset_name;
+	char *dataset_revision;      /* dataset_kwargs.revision (the Hub's branch, tag or
+					commit); NULL: main */
 	json_t *data_files;          /* {split: path or [paths]} or NULL */
 	char *training_split, *validation_split, *test_split, *fewshot_split;
 	enum lle_output_type output_type;

@@ -118,11 +118,11 @@ if [ -d "$SHARED/datasets" ]; then
 	check "gsm8k (read by gsm8k and gsm8k_cot) and 57 MMLU subjects are present; the others are missing" python3 - "$OUT" <<'PY'
 import json, sys
 rows = json.load(open(sys.argv[1]))
-g = [r for r in rows if r["dataset"] == "gsm8k"]
+g = [r for r in rows if r["dataset"] == "openai/gsm8k"]
 assert len(g) == 1 and g[0]["status"] == "present" and {"gsm8k", "gsm8k_cot"} <= set(g[0]["tasks"]), g
 m = [r for r in rows if r["dataset"] == "cais/mmlu"]
 assert len(m) == 57 and all(r["status"] == "present" for r in m), len(m)
-assert all(r["status"] == "missing" for r in rows if r["dataset"] not in ("gsm8k", "cais/mmlu", "openai/openai_humaneval"))
+assert all(r["status"] == "missing" for r in rows if r["dataset"] not in ("openai/gsm8k", "cais/mmlu", "openai/openai_humaneval"))
 PY
 else
 	echo "ok - # skip built-in datasets on ../shared: it is absent"

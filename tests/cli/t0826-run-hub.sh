@@ -154,6 +154,19 @@ expect "online again" 0 $RUN --tasks h_qa --output "$T/o3"
 check "a rerun at the same revision downloads nothing" sh -c '[ "$(grep -c "^cdn GET" "$1")" = "$(cat "$2")" ] &&
 	[ "$(grep -c "resolve/" "$1")" = 3 ]' sh "$T/a.log" "$T/n1"
 
+# dataset_kwargs.revision (what the harness hands load_dataset): the split is
+# read at that revision; one the Hub does not have is an error, not main
+sha=$(python3 -c 'import json, sys, urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "/api/datasets/lle/qa/revision/main"))["sha"])' "$HUB_a")
+task h_pin lle/qa easy 2
+echo "dataset_kwargs: {revision: $sha}" >>"$T/inc/tasks/h_pin.yaml"
+task h_badrev lle/qa easy
+echo "dataset_kwargs: {revision: 0123456789abcdef0123456789abcdef01234567}" >>"$T/inc/tasks/h_badrev.yaml"
+expect "dataset_kwargs.revision: a commit" 0 $RUN --tasks h_pin --output "$T/o-pin"
+check "... the documents of that commit, which the configs keep" python3 "$T/same.py" "$T/o1" h_qa "$T/o-pin" h_pin
+expect "dataset_kwargs.revision: one the Hub does not have" 4 $RUN --tasks h_badrev --output "$T/o-x" &&
+	err_has "0123456789abcdef0123456789abcdef01234567"
+
 expect "the usual file patterns (data/SPLIT-NNNNN-of-NNNNN)" 0 $RUN --tasks h_plain --output "$T/o-plain"
 check "... same results as local files" python3 "$T/same.py" "$T/o-plain" h_plain "$T/o-local" h_local
 expect "a script dataset: the Hub's Parquet conversion" 0 $RUN --tasks h_script --output "$T/o-script"
