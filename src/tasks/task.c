@@ -721,14 +721,7 @@ fail:
  * task names by an absolute or ./ path is still read from there. */
 static int hub_wanted(const struct lle_task *t, const json_t *v, const struct lle_data_dir *dd)
 {
-	static const char *const builders[] = {"json", "csv", "parquet", "text", "arrow", "pandas"};
-	if ((dd && dd->path) || !t->dataset_path || !*t->dataset_path)
-		return 0;
-	for (size_t i = 0; i < sizeof(builders) / sizeof(builders[0]); i++)
-		if (strcmp(t->dataset_path, builders[i]) == 0)
-			return 0;
-	const char *f = json_string_value(v);
-	return !f || (f[0] != '/' && strncmp(f, "./", 2) != 0 && strncmp(f, "../", 3) != 0);
+	return lle_data_from_hub(t->dataset_path, json_string_value(v), dd);
 }
 
 static char *hub_split_path(const struct lle_task *t, const char *split, const char *what,
