@@ -269,6 +269,11 @@ expect "data pull --offline: the cache has it" 0 "$LLM_EVAL" --include-path "$T/
 check "... and the Hub was not asked" sh -c '[ "$(wc -l <"$1")" = "$(cat "$2")" ]' sh "$T/a.log" "$T/n-before"
 expect "data pull --offline: not in the cache" 4 "$LLM_EVAL" --include-path "$T/inc" data pull --offline h_gated &&
 	err_has "is not in the Hub cache at $CACHE/datasets--lle--gated, and --offline is given"
+expect "list datasets: what was pulled is cached, the Parquet conversion too; the rest remote" 0 \
+	"$LLM_EVAL" --include-path "$T/inc" list datasets --format tsv 'h_*' &&
+	out_has "$(printf 'lle/qa\teasy\thub\tcached\th_qa\t')" &&
+	out_has "$(printf 'lle/script\t\thub\tcached\th_script\t')" &&
+	out_has "$(printf 'lle/gated\t\thub\tremote\th_gated\t')"
 expect "... then the run needs no network" 0 env HF_HUB_OFFLINE=1 $RUN --tasks h_qa --output "$T/o-pulled"
 check "... with the same results" python3 "$T/same.py" "$T/o1" h_qa "$T/o-pulled" h_qa
 expect "data list" 0 "$LLM_EVAL" data list &&
