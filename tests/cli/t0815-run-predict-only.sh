@@ -76,7 +76,8 @@ expect "report of the predict-only run alone: no scores" 2 llm-eval report 1 --s
 	err_has "has predictions, no scores"
 expect "report of both runs: the scored run's numbers only" 0 llm-eval report 1 2 --store "$T/runs.sqlite" &&
 	out_lacks "999" && out_lacks "bypass"
-expect "compare: nothing to compare against a predict-only run" 2 llm-eval compare 1 2 --store "$T/runs.sqlite"
+expect "compare: nothing to compare against a predict-only run" 2 llm-eval compare 1 2 --store "$T/runs.sqlite" &&
+	err_has "run 1 was --predict-only: it has predictions, no scores"
 
 # The harness's spellings: --predict_only and -x, each implying --log-samples.
 # shellcheck disable=SC2086
