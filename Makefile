@@ -54,8 +54,9 @@ ENGINE_LIBS   := $(shell $(PKG_CONFIG) --libs $(ENGINE_PKGS))
 ALL_CFLAGS += $(CORE_CFLAGS) $(ENGINE_CFLAGS)
 
 CORE_SRC   = $(wildcard src/util/*.c) $(wildcard src/data/yaml*.c) src/data/datapath.c \
+             src/data/hub_cache.c src/data/hub_pick.c \
              $(wildcard src/registry/*.c) $(wildcard src/backend/*.c) $(wildcard src/cli/*.c)
-ENGINE_SRC = $(filter-out src/data/yaml%.c src/data/datapath.c,$(wildcard src/data/*.c)) \
+ENGINE_SRC = $(filter-out src/data/yaml%.c src/data/datapath.c src/data/hub_cache.c src/data/hub_pick.c,$(wildcard src/data/*.c)) \
              $(wildcard src/tasks/*.c) $(wildcard src/run/*.c) $(wildcard src/store/*.c) \
              $(wildcard src/monitor/*.c) $(wildcard src/sandbox/*.c) $(wildcard src/cli/engine/*.c) \
              $(wildcard src/hooks/*.c)

@@ -1,7 +1,15 @@
 /* `llm-eval list datasets [PATTERN]`: each dataset the registry's tasks read
- * (their `dataset_path` and `dataset_name`), the tasks that read it, and
- * whether its files are present under the data directory (`--data-dir`, else
- * LLM_EVAL_DATA_DIR), as a table, TSV or JSON.
+ * (their `dataset_path` and `dataset_name`), the tasks that read it, where a
+ * run reads it from (SOURCE: local files under the data directory,
+ * `--data-dir` else LLM_EVAL_DATA_DIR, or the Hugging Face Hub) and whether
+ * it is there (STATUS: present, partial, missing or no data dir for local
+ * files; cached, partial or remote for the Hub), as a table, TSV or JSON.
+ *
+ * A split comes from the Hub by the rule a run uses (lle_data_from_hub);
+ * whether the Hub cache has it at the task's revision (dataset_kwargs.
+ * revision, else main) is decided by the cache's refs, snapshot listing and
+ * README, as a run offline decides (data/hub_cache.c): no network, no
+ * libcurl, no data file opened, no blob checked (a run checks those).
  *
  * Files are never opened: a split's path is resolved exactly as a run
  * resolves it (data/datapath.c: `data_files`, else lle_data_split_spec's
@@ -19,6 +27,7 @@
 
 #include "cli/cmd.h"
 #include "data/datapath.h"
+#include "data/hub.h"
 #include "registry/registry.h"
 #include "util/buf.h"
 #include "util/diag.h"
@@ -26,20 +35,25 @@
 #include "util/path.h"
 #include "util/utf8.h"
 
-enum { ST_PRESENT, ST_MISSING, ST_NODIR, ST_PARTIAL };
-static const char *const status_name[] = { "present", "missing", "no data dir", "partial" };
-static const char *const status_json[] = { "present", "missing", "no-data-dir", "partial" };
+enum { ST_PRESENT, ST_MISSING, ST_NODIR, ST_PARTIAL, ST_CACHED, ST_REMOTE };
+static const char *const status_name[] = { "present", "missing", "no data dir", "partial", "cached", "remote" };
+static const char *const status_json[] = { "present", "missing", "no-data-dir", "partial", "cached", "remote" };
 
 struct ds_split {
 	char *split;
 	char *spec;   /* as written in data_files, or <dataset_path>/<split>.jsonl */
-	char *path;   /* resolved, or NULL when it needs a data directory and none is set */
-	int status;   /* ST_PRESENT, ST_MISSING or ST_NODIR */
+	char *path;   /* resolved (Hub: the cached file), or NULL (a data directory is needed
+			 and none is set; not in the Hub cache) */
+	int status;   /* ST_PRESENT, ST_MISSING or ST_NODIR; Hub: ST_CACHED or ST_REMOTE */
+	int hub;      /* read from the Hugging Face Hub (lle_data_from_hub) */
+	char commit[41]; /* Hub, cached: the snapshot's commit */
 };
 
 struct dataset {
 	char *path;   /* dataset_path, or the first data file when there is none */
 	char *name;   /* dataset_name, or NULL */
+	char *rev;    /* dataset_kwargs.revision, or NULL (main) */
+	char *label;  /* the table's DATASET: path, or path@rev */
 	char **tasks;
 	size_t ntasks;
 	struct ds_split *splits;
@@ -51,6 +65,7 @@ struct ds_list {
 	struct dataset *v;
 	size_t n;
 	struct lle_data_dir dd;
+	char *hub_cache;   /* lle_hub_cache_dir(), or NULL */
 	const char *pattern;
 	const char *category;
 	int oom;
@@ -76,10 +91,10 @@ static int push_str(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-static struct dataset *find_or_add(struct ds_list *l, const char *path, const char *name)
+static struct dataset *find_or_add(struct ds_list *l, const char *path, const char *name, const char *rev)
 {
 	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i].path, path) == 0 && str_eq(l->v[i].name, name))
+		if (strcmp(l->v[i].path, path) == 0 && str_eq(l->v[i].name, name) && str_eq(l->v[i].rev, rev))
 			return &l->v[i];
 	struct dataset *nv = realloc(l->v, (l->n + 1) * sizeof(*nv));
 	if (!nv)
@@ -89,15 +104,59 @@ static struct dataset *find_or_add(struct ds_list *l, const char *path, const ch
 	memset(d, 0, sizeof(*d));
 	d->path = lle_strdup(path);
 	d->name = name ? lle_strdup(name) : NULL;
+	d->rev = rev ? lle_strdup(rev) : NULL;
+	struct lle_buf b = LLE_BUF_INIT;
+	lle_buf_printf(&b, rev ? "%s@%s" : "%s", path, rev);
+	d->label = b.oom ? (lle_buf_free(&b), NULL) : lle_buf_detach(&b);
 	l->n++;
-	if (!d->path || (name && !d->name))
+	if (!d->path || (name && !d->name) || (rev && !d->rev) || !d->label)
 		return NULL;
 	return d;
 }
 
-/* One split of one task: resolved as the run resolves it, then stat()ed. */
+/* Where the task's split comes from on the Hub: repository, configuration,
+ * revision. */
+struct hub_ref {
+	const char *repo, *config, *rev;
+};
+
+/* A Hub split: cached or remote, by the cache alone. A configuration or
+ * split the cached README lacks is remote here; the run says more. */
+static int hub_status(struct ds_list *l, struct ds_split *s, const struct hub_ref *h)
+{
+	s->hub = 1;
+	s->status = ST_REMOTE;
+	char *dir = l->hub_cache ? lle_hub_repo_dir(l->hub_cache, h->repo) : NULL;
+	if (l->hub_cache && !dir)
+		return -1;
+	struct lle_hub_cached hc;
+	struct lle_err err = { 0 };
+	int r = dir ? lle_hub_cached(dir, h->repo, h->rev, h->config, s->split, &hc, &err) : 0;
+	if (r < 0 && err.code == LLE_EXIT_INTERNAL) {
+		free(dir);
+		return -1;
+	}
+	if (r > 0) {
+		s->status = ST_CACHED;
+		memcpy(s->commit, hc.commit, sizeof(s->commit));
+		struct lle_buf b = LLE_BUF_INIT;
+		lle_buf_printf(&b, "%s/snapshots/%s/%s", dir, hc.commit, hc.files[0]);
+		lle_hub_cached_free(&hc);
+		if (b.oom) {
+			free(dir);
+			return -1;
+		}
+		s->path = lle_buf_detach(&b);
+	}
+	free(dir);
+	return 0;
+}
+
+/* One split of one task: resolved as the run resolves it, then stat()ed;
+ * or, when the run reads it from the Hub (h not NULL), looked up in the
+ * Hub cache. */
 static int add_split(struct ds_list *l, struct dataset *d, const char *split, const char *spec,
-		     const char *base_dir)
+		     const char *base_dir, const struct hub_ref *h)
 {
 	for (size_t i = 0; i < d->nsplits; i++)
 		if (strcmp(d->splits[i].split, split) == 0 && strcmp(d->splits[i].spec, spec) == 0)
@@ -113,6 +172,8 @@ static int add_split(struct ds_list *l, struct dataset *d, const char *split, co
 	d->nsplits++;
 	if (!s->split || !s->spec)
 		return -1;
+	if (h)
+		return hub_status(l, s, h);
 	struct lle_err err = { 0 };
 	s->path = lle_data_resolve(spec, base_dir, &l->dd, 0, "", &err);
 	if (!s->path) {
@@ -133,13 +194,18 @@ static const char *scalar(const struct lle_node *map, const char *key)
 
 /* A data_files value: a string, or a list of them (one row each). */
 static int add_files(struct ds_list *l, struct dataset *d, const char *split, const struct lle_node *v,
-		     const char *base_dir)
+		     const char *base_dir, const struct hub_ref *h)
 {
+	/* a run takes the Hub over the files when the (first) file allows it */
+	const struct lle_node *first = v->kind == LLE_NODE_SEQ && v->n ? v->items[0] : v;
+	if (h && first->kind == LLE_NODE_SCALAR && lle_data_from_hub(h->repo, first->str, &l->dd))
+		return add_split(l, d, split, first->str, base_dir, h);
 	if (v->kind == LLE_NODE_SCALAR)
-		return add_split(l, d, split, v->str, base_dir);
+		return add_split(l, d, split, v->str, base_dir, NULL);
 	if (v->kind == LLE_NODE_SEQ)
 		for (size_t i = 0; i < v->n; i++)
-			if (v->items[i]->kind == LLE_NODE_SCALAR && add_split(l, d, split, v->items[i]->str, base_dir) < 0)
+			if (v->items[i]->kind == LLE_NODE_SCALAR &&
+			    add_split(l, d, split, v->items[i]->str, base_dir, NULL) < 0)
 				return -1;
 	return 0;
 }
@@ -169,13 +235,17 @@ static int add_task(struct ds_list *l, const struct lle_node *cfg, const char *b
 	if (l->pattern && !lle_cli_name_matches(id, l->pattern) &&
 	    !(dname && lle_cli_name_matches(dname, l->pattern)) && !lle_cli_name_matches(task, l->pattern))
 		return 0;
-	struct dataset *d = find_or_add(l, id, dname);
+	const struct lle_node *kw = lle_node_get(cfg, "dataset_kwargs");
+	const char *rev = kw && kw->kind == LLE_NODE_MAP ? scalar(kw, "revision") : NULL;
+	struct dataset *d = find_or_add(l, id, dname, rev);
 	if (!d || push_str(&d->tasks, &d->ntasks, task) < 0)
 		return -1;
+	struct hub_ref href = { dpath, dname, rev };
+	const struct hub_ref *h = dpath ? &href : NULL;
 	/* Every data_files entry, then the splits the task names that have none
 	 * (a run reads those as <dataset_path>[/<dataset_name>]/<split>.jsonl). */
 	for (size_t i = 0; files && i < files->n; i++)
-		if (add_files(l, d, files->keys[i], files->items[i], base_dir) < 0)
+		if (add_files(l, d, files->keys[i], files->items[i], base_dir, h) < 0)
 			return -1;
 	static const char *const split_keys[] = { "test_split", "validation_split", "training_split", "fewshot_split" };
 	for (size_t k = 0; k < sizeof(split_keys) / sizeof(split_keys[0]); k++) {
@@ -183,7 +253,8 @@ static int add_task(struct ds_list *l, const struct lle_node *cfg, const char *b
 		if (!split || (files && lle_node_get(files, split)) || !dpath)
 			continue;
 		char *spec = lle_data_split_spec(dpath, dname, split);
-		int rc = spec ? add_split(l, d, split, spec, base_dir) : -1;
+		int rc = spec ? add_split(l, d, split, spec, base_dir,
+					  lle_data_from_hub(dpath, NULL, &l->dd) ? h : NULL) : -1;
 		free(spec);
 		if (rc < 0)
 			return -1;
@@ -241,19 +312,34 @@ static int cmp_dataset(const void *a, const void *b)
 {
 	const struct dataset *x = a, *y = b;
 	int c = strcmp(x->path, y->path);
-	return c ? c : strcmp(x->name ? x->name : "", y->name ? y->name : "");
+	if (!c)
+		c = strcmp(x->name ? x->name : "", y->name ? y->name : "");
+	return c ? c : strcmp(x->rev ? x->rev : "", y->rev ? y->rev : "");
 }
 
+/* A dataset: every split there (present, or cached when any comes from
+ * the Hub), some (partial), or none (remote when any comes from the Hub,
+ * else no data dir or missing). */
 static void settle(struct dataset *d)
 {
-	int present = 0, nodir = 0;
+	int there = 0, nodir = 0, hub = 0;
 	for (size_t i = 0; i < d->nsplits; i++) {
-		present += d->splits[i].status == ST_PRESENT;
+		there += d->splits[i].status == ST_PRESENT || d->splits[i].status == ST_CACHED;
 		nodir += d->splits[i].status == ST_NODIR;
+		hub += d->splits[i].hub;
 	}
-	d->status = present == (int)d->nsplits ? ST_PRESENT
-		  : present ? ST_PARTIAL
+	d->status = there == (int)d->nsplits ? (hub ? ST_CACHED : ST_PRESENT)
+		  : there ? ST_PARTIAL
+		  : hub ? ST_REMOTE
 		  : nodir ? ST_NODIR : ST_MISSING;
+}
+
+static int dataset_hub(const struct dataset *d)
+{
+	for (size_t i = 0; i < d->nsplits; i++)
+		if (d->splits[i].hub)
+			return 1;
+	return 0;
 }
 
 static void ds_list_free(struct ds_list *l)
@@ -262,6 +348,8 @@ static void ds_list_free(struct ds_list *l)
 		struct dataset *d = &l->v[i];
 		free(d->path);
 		free(d->name);
+		free(d->rev);
+		free(d->label);
 		for (size_t k = 0; k < d->ntasks; k++)
 			free(d->tasks[k]);
 		free(d->tasks);
@@ -273,6 +361,7 @@ static void ds_list_free(struct ds_list *l)
 		free(d->splits);
 	}
 	free(l->v);
+	free(l->hub_cache);
 }
 
 /* ---------- output ---------- */
@@ -308,16 +397,21 @@ static int ds_row(void *ctx, size_t i, const char **cells, const char **colour)
 	lle_buf_reset(&R->files);
 	for (size_t k = 0; k < d->nsplits; k++) {
 		const struct ds_split *s = &d->splits[k];
-		lle_buf_printf(&R->files, "%s%s=%s", k ? " " : "", s->split, s->path ? s->path : s->spec);
-		if (s->status != ST_PRESENT)
+		if (s->hub && !s->path)
+			lle_buf_printf(&R->files, "%s%s=hub:%s", k ? " " : "", s->split, d->path);
+		else
+			lle_buf_printf(&R->files, "%s%s=%s", k ? " " : "", s->split, s->path ? s->path : s->spec);
+		if (s->status != ST_PRESENT && s->status != ST_CACHED)
 			lle_buf_printf(&R->files, " (%s)", status_name[s->status]);
 	}
-	cells[0] = d->path;
+	cells[0] = table ? d->label : d->path;
 	cells[1] = d->name ? d->name : table ? "-" : "";
-	cells[2] = (table ? status_name : status_json)[d->status];
-	cells[3] = lle_buf_str(&R->tasks);
-	cells[4] = lle_buf_str(&R->files);
-	*colour = d->status == ST_PRESENT ? "32" : d->status == ST_PARTIAL ? "33" : "31";
+	cells[2] = dataset_hub(d) ? "hub" : "local";
+	cells[3] = (table ? status_name : status_json)[d->status];
+	cells[4] = lle_buf_str(&R->tasks);
+	cells[5] = lle_buf_str(&R->files);
+	*colour = d->status == ST_PRESENT || d->status == ST_CACHED ? "32"
+		: d->status == ST_PARTIAL || d->status == ST_REMOTE ? "33" : "31";
 	return 1;
 }
 
@@ -331,6 +425,12 @@ static void ds_json(void *ctx, size_t i, struct lle_buf *o)
 		lle_buf_add_json_str(o, d->name);
 	else
 		lle_buf_adds(o, "null");
+	if (d->rev) {
+		lle_buf_adds(o, ",\"revision\":");
+		lle_buf_add_json_str(o, d->rev);
+	}
+	lle_buf_adds(o, ",\"source\":");
+	lle_buf_add_json_str(o, dataset_hub(d) ? "hub" : "local");
 	lle_buf_adds(o, ",\"status\":");
 	lle_buf_add_json_str(o, status_json[d->status]);
 	lle_buf_adds(o, ",\"tasks\":[");
@@ -351,16 +451,24 @@ static void ds_json(void *ctx, size_t i, struct lle_buf *o)
 			lle_buf_add_json_str(o, s->path);
 		else
 			lle_buf_adds(o, "null");
-		lle_buf_printf(o, ",\"present\":%s}", s->status == ST_PRESENT ? "true" : "false");
+		lle_buf_printf(o, ",\"present\":%s", s->status == ST_PRESENT || s->status == ST_CACHED ? "true" : "false");
+		if (s->hub) {
+			lle_buf_adds(o, ",\"hub\":true,\"commit\":");
+			if (s->status == ST_CACHED)
+				lle_buf_add_json_str(o, s->commit);
+			else
+				lle_buf_adds(o, "null");
+		}
+		lle_buf_addc(o, '}');
 	}
 	lle_buf_adds(o, "]}");
 }
 
 static void print_datasets(const struct ds_list *l, int format, int color, struct lle_buf *out)
 {
-	static const char *const hdr[] = { "DATASET", "NAME", "STATUS", "TASKS", "FILES" };
+	static const char *const hdr[] = { "DATASET", "NAME", "SOURCE", "STATUS", "TASKS", "FILES" };
 	struct ds_rows ctx = { l, format, LLE_BUF_INIT, LLE_BUF_INIT };
-	struct lle_rows R = { hdr, 5, l->n, ds_row, ds_json, &ctx, 2 };
+	struct lle_rows R = { hdr, 6, l->n, ds_row, ds_json, &ctx, 3 };
 	lle_cli_print_rows(&R, format, color, out);
 	if (ctx.tasks.oom || ctx.files.oom)
 		out->oom = 1;
@@ -410,6 +518,7 @@ int lle_list_datasets(struct lle_ctx *ctx, int argc, char **argv)
 		}
 	}
 	lle_data_dir_pick(data_dir, &l.dd);
+	l.hub_cache = l.dd.path ? NULL : lle_hub_cache_dir();
 	int rc = 0;
 	struct lle_registry *r = lle_cli_registry(ctx, 1u << LLE_REG_TASKS, &rc);
 	if (!r)

@@ -62,7 +62,7 @@ const struct lle_cmd lle_commands[] = {
 	  "  llm-eval completion zsh > ~/.zfunc/_llm-eval\n",
 	  LLE_NEED_REGISTRY, lle_cmd_completion, NULL },
 	{ "data", NULL, "fetch, list, check or remove datasets of the Hugging Face Hub cache",
-	  "llm-eval data pull|list|verify|rm [NAME...] [--data-dir DIR] [--json]",
+	  "llm-eval data pull|list|verify|rm [NAME...] [--data-dir DIR] [--offline] [--json]",
 	  "A task whose data is not under --data-dir / LLM_EVAL_DATA_DIR reads its\n"
 	  "dataset from the Hugging Face Hub cache ($HF_HUB_CACHE, else $HF_HOME/hub,\n"
 	  "else ~/.cache/huggingface/hub: the cache Python's huggingface_hub uses), and\n"
@@ -82,6 +82,8 @@ const struct lle_cmd lle_commands[] = {
 	  "\n"
 	  "Options:\n"
 	  "  --data-dir DIR  pull: tasks whose files are under DIR are read from there\n"
+	  "  --offline       pull: fetch nothing, only check that the cache has every\n"
+	  "                  split a run of NAME reads (as HF_HUB_OFFLINE=1)\n"
 	  "  --json          list: one JSON object\n",
 	  LLE_NEED_REGISTRY | LLE_NEED_ENGINE, NULL, "lle_cmd_data" },
 	{ "help", NULL, "show help for llm-eval or one command",
@@ -112,9 +114,11 @@ const struct lle_cmd lle_commands[] = {
 	  "  PATTERN            a glob (with * ? [) or a substring of the name, any case\n"
 	  "                     (datasets: of the dataset, its name or one of its tasks)\n"
 	  "\n"
-	  "`list datasets` shows each dataset the tasks read, the tasks that read it and\n"
-	  "whether its files are present (present, partial, missing or no data dir),\n"
-	  "without opening them.\n"
+	  "`list datasets` shows each dataset the tasks read, the tasks that read it,\n"
+	  "where a run reads it from (SOURCE: local files, or the Hugging Face Hub when\n"
+	  "no data directory is set) and whether it is there (STATUS: present, partial,\n"
+	  "missing or no data dir; for the Hub, cached, partial or remote in the Hub\n"
+	  "cache at the task's revision), without opening a file or asking the Hub.\n"
 	  "\n"
 	  "Examples:\n"
 	  "  llm-eval list models --category mathematics\n"
@@ -209,6 +213,8 @@ const struct lle_cmd lle_commands[] = {
 	  "  --category NAME       the category's models (unless --model) x its tasks\n"
 	  "                        (unless --tasks)\n"
 	  "  --data-dir DIR        where dataset files are (LLM_EVAL_DATA_DIR)\n"
+	  "  --offline             Hub datasets from the Hugging Face cache only, never the\n"
+	  "                        network (as HF_HUB_OFFLINE=1)\n"
 	  "\n"
 	  "How:\n"
 	  "  --limit N|F           the first N documents of each task, or a fraction 0<F<1\n"
@@ -236,6 +242,8 @@ const struct lle_cmd lle_commands[] = {
 	  "Output:\n"
 	  "  --output DIR          write results (and samples) under DIR/<model>/ (or --output-path)\n"
 	  "  --log-samples         write every document's prompt, responses and scores\n"
+	  "  --predict-only, -x    generate and log samples, compute no metric (the\n"
+	  "                        harness's bypass; implies --log-samples, needs --output)\n"
 	  "  --json                print the results JSON instead of the table\n"
 	  "  --no-progress         no progress lines (-q also silences warnings)\n"
 	  "  --show-prompts N      print the requests of each task's first N documents as\n"
@@ -259,7 +267,7 @@ const struct lle_cmd lle_commands[] = {
 	  "\n"
 	  "lm-evaluation-harness's spellings work too: each option with '_' for '-'\n"
 	  "(--num_fewshot, --model_args, --output_path, --log_samples, --batch_size) and\n"
-	  "its short options -m, -t, -a, -f, -b, -o, -L, -s, -w (see docs/run.md).\n"
+	  "its short options -m, -t, -a, -f, -b, -o, -L, -s, -w, -x (see docs/run.md).\n"
 	  "\n"
 	  "Exit codes: 0 all scored, 1 some documents failed, 2 usage, 3 config, 4 data,\n"
 	  "5 backend, 6 I/O, 130 interrupted (what finished is written).\n"

@@ -97,3 +97,14 @@ char *lle_data_resolve(const char *spec, const char *base_dir, const struct lle_
 	}
 	return path;
 }
+
+int lle_data_from_hub(const char *dataset_path, const char *file, const struct lle_data_dir *dd)
+{
+	static const char *const builders[] = { "json", "csv", "parquet", "text", "arrow", "pandas" };
+	if ((dd && dd->path) || !dataset_path || !*dataset_path)
+		return 0;
+	for (size_t i = 0; i < sizeof(builders) / sizeof(builders[0]); i++)
+		if (strcmp(dataset_path, builders[i]) == 0)
+			return 0;
+	return !file || (file[0] != '/' && strncmp(file, "./", 2) != 0 && strncmp(file, "../", 3) != 0);
+}

@@ -34,6 +34,13 @@ char *lle_data_resolve(const char *spec, const char *base_dir, const struct lle_
  * (tasks/task.c) and `list datasets` both call it. malloc()ed; NULL when out
  * of memory. */
 char *lle_data_split_spec(const char *dataset_path, const char *dataset_name, const char *split);
+/* Whether a split comes from the Hugging Face Hub cache (data/hub.h) rather
+ * than from files: no data directory is set, dataset_path names a Hub
+ * repository (not one of the `datasets` file builders json, csv, parquet,
+ * text, arrow, pandas), and the split's data file (NULL: none named) is not
+ * an absolute or ./ ../ path. The one rule runs (tasks/task.c) and `list
+ * datasets` share. */
+int lle_data_from_hub(const char *dataset_path, const char *file, const struct lle_data_dir *dd);
 /* Whether a resolved path (or glob) names at least one readable file. */
 int lle_data_present(const char *path_or_glob);
 

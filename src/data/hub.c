@@ -1,6 +1,8 @@
-/* The Hub client: settings, the Hub cache layout, fetching a split's files
- * (see hub.h). Which files a split reads is hub_pick.c; HTTP is hub_http.c.
- * This file does not parse dataset files. */
+/* The Hub client: settings, fetching a split's files into the Hub cache
+ * (see hub.h). Which files a split reads is hub_pick.c; reading the cache
+ * without the network (paths, refs, snapshots) is hub_cache.c, in the
+ * executable so that `list datasets` can; HTTP is hub_http.c. This file
+ * does not parse dataset files. */
 #include "data/hub.h"
 
 #include <dirent.h>
@@ -37,36 +39,17 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
-/* $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface
- * (huggingface_hub's constants.py). */
-static char *hf_home(void)
+/* Why the Hub is not asked, for messages: the variable, else --offline. */
+static int env_offline(void)
 {
-	struct lle_buf b = LLE_BUF_INIT;
-	if (env("HF_HOME"))
-		lle_buf_adds(&b, env("HF_HOME"));
-	else if (env("XDG_CACHE_HOME"))
-		lle_buf_printf(&b, "%s/huggingface", env("XDG_CACHE_HOME"));
-	else if (env("HOME"))
-		lle_buf_printf(&b, "%s/.cache/huggingface", env("HOME"));
-	else
-		return NULL;
-	if (b.oom) {
-		lle_buf_free(&b);
-		return NULL;
-	}
-	return lle_buf_detach(&b);
+	const char *v = env("HF_HUB_OFFLINE");
+	return v && (strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
+		     strcasecmp(v, "true") == 0);
 }
 
-char *lle_hub_cache_dir(void)
+static const char *offline_why(void)
 {
-	if (env("HF_HUB_CACHE"))
-		return lle_strdup(env("HF_HUB_CACHE"));
-	if (env("HUGGINGFACE_HUB_CACHE"))
-		return lle_strdup(env("HUGGINGFACE_HUB_CACHE"));
-	char *home = hf_home();
-	char *p = home ? lle_path_join(home, "hub") : NULL;
-	free(home);
-	return p;
+	return env_offline() ? "HF_HUB_OFFLINE is set" : "--offline is given";
 }
 
 int lle_hub_offline(void)
@@ -74,36 +57,7 @@ int lle_hub_offline(void)
 	pthread_mutex_lock(&cfg_mu);
 	int off = cfg.offline;
 	pthread_mutex_unlock(&cfg_mu);
-	const char *v = env("HF_HUB_OFFLINE");
-	if (v && (strcmp(v, "1") == 0 || strcasecmp(v, "on") == 0 || strcasecmp(v, "yes") == 0 ||
-		  strcasecmp(v, "true") == 0))
-		off = 1;
-	return off;
-}
-
-/* A small text file, whitespace trimmed at the end; NULL if absent. */
-static char *read_small(const char *path, size_t max)
-{
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	struct lle_buf b = LLE_BUF_INIT;
-	char tmp[4096];
-	size_t n;
-	while ((n = fread(tmp, 1, sizeof(tmp), f)) > 0 && b.n <= max)
-		lle_buf_add(&b, tmp, n);
-	fclose(f);
-	if (b.oom || b.n > max) {
-		lle_buf_free(&b);
-		return NULL;
-	}
-	while (b.n && strchr(" \t\r\n", b.p[b.n - 1]))
-		b.n--;
-	if (lle_buf_addc(&b, 0) < 0) {
-		lle_buf_free(&b);
-		return NULL;
-	}
-	return lle_buf_detach(&b);
+	return off || env_offline();
 }
 
 /* $HF_TOKEN, else the token file. */
@@ -115,11 +69,11 @@ static char *token(void)
 		return lle_strdup(env("HUGGING_FACE_HUB_TOKEN"));
 	char *path = env("HF_TOKEN_PATH") ? lle_strdup(env("HF_TOKEN_PATH")) : NULL;
 	if (!path) {
-		char *home = hf_home();
+		char *home = lle_hub_home();
 		path = home ? lle_path_join(home, "token") : NULL;
 		free(home);
 	}
-	char *t = path ? read_small(path, 4096) : NULL;
+	char *t = path ? lle_hub_read_small(path, 4096) : NULL;
 	free(path);
 	if (t && !*t) {
 		free(t);
@@ -218,28 +172,6 @@ static char *join3(const char *a, const char *b, const char *c)
 	return x.oom ? (lle_buf_free(&x), NULL) : lle_buf_detach(&x);
 }
 
-static int read_ref(const struct ctx *c, const char *rev, char commit[41])
-{
-	if (is_hex(rev, 40)) {
-		char *snap = join3(c->repo_dir, "snapshots", rev);
-		struct stat st;
-		int ok = snap && stat(snap, &st) == 0 && S_ISDIR(st.st_mode);
-		free(snap);
-		if (ok) {
-			memcpy(commit, rev, 41);
-			return 0;
-		}
-	}
-	char *path = join3(c->repo_dir, "refs", rev);
-	char *t = path ? read_small(path, 200) : NULL;
-	free(path);
-	int ok = t && is_hex(t, 40);
-	if (ok)
-		memcpy(commit, t, 41);
-	free(t);
-	return ok ? 0 : -1;
-}
-
 static int write_ref(const struct ctx *c, const char *rev, const char *commit, struct lle_err *err)
 {
 	if (strcmp(rev, commit) == 0)
@@ -258,69 +190,9 @@ static int write_ref(const struct ctx *c, const char *rev, const char *commit, s
 	return rc;
 }
 
-struct strv {
-	char **v;
-	size_t n, cap;
-};
-
-static int strv_add(struct strv *s, const char *x)
-{
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 32;
-		char **v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -1;
-		s->v = v;
-		s->cap = cap;
-	}
-	if (!(s->v[s->n] = lle_strdup(x)))
-		return -1;
-	s->n++;
-	return 0;
-}
-
-static void strv_free(struct strv *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		free(s->v[i]);
-	free(s->v);
-	memset(s, 0, sizeof(*s));
-}
-
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every file below a snapshot, as repository paths. */
-static int walk(const char *root, const char *rel, struct strv *out)
-{
-	char *dir = rel[0] ? lle_path_join(root, rel) : lle_strdup(root);
-	DIR *d = dir ? opendir(dir) : NULL;
-	if (!d) {
-		free(dir);
-		return rel[0] ? 0 : -1;
-	}
-	struct dirent *e;
-	int rc = 0;
-	while (rc == 0 && (e = readdir(d))) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		char *r = rel[0] ? lle_path_join(rel, e->d_name) : lle_strdup(e->d_name);
-		char *full = r ? lle_path_join(root, r) : NULL;
-		struct stat st;
-		if (!r || !full)
-			rc = -1;
-		else if (lstat(full, &st) == 0 && S_ISDIR(st.st_mode))
-			rc = walk(root, r, out);
-		else
-			rc = strv_add(out, r);
-		free(r);
-		free(full);
-	}
-	closedir(d);
-	free(dir);
-	return rc;
 }
 
 /* ---- blobs ------------------------------------------------------------------------ */
@@ -537,55 +409,6 @@ static const char *sib_etag(const json_t *s, long long *size)
 }
 
 /* The files of a Parquet conversion for a configuration and split. */
-static long pick_converted(const char *repo, char *const *files, size_t n, const char *config,
-			   const char *split, size_t *idx, struct lle_err *err)
-{
-	const char *cf = config && *config ? config : "default";
-	char pats[3][600];
-	snprintf(pats[0], 600, "%s/%s/*.parquet", cf, split);
-	snprintf(pats[1], 600, "%s/*-%s.parquet", cf, split);
-	snprintf(pats[2], 600, "%s/*-%s-[0-9]*-of-*.parquet", cf, split);
-	long k = 0;
-	for (int p = 0; p < 3 && k == 0; p++)
-		for (size_t i = 0; i < n; i++)
-			if (lle_hub_match(pats[p], files[i]))
-				idx[k++] = i;
-	if (k)
-		return k;
-	/* say what there is: the configurations, or the configuration's splits */
-	size_t cl = strlen(cf);
-	int has_config = 0;
-	for (size_t i = 0; i < n; i++)
-		has_config |= strncmp(files[i], cf, cl) == 0 && files[i][cl] == '/';
-	struct lle_buf have = LLE_BUF_INIT, pretty = LLE_BUF_INIT;
-	for (size_t i = 0; i < n; i++) {
-		const char *f = files[i];
-		if (has_config) {
-			if (strncmp(f, cf, cl) != 0 || f[cl] != '/')
-				continue;
-			f += cl + 1;
-		}
-		const char *sl = strchr(f, '/');
-		if (!sl)
-			continue;
-		char one[300];
-		snprintf(one, sizeof(one), "|%.*s|", (int)(sl - f), f);
-		if (!strstr(lle_buf_str(&have), one)) {
-			lle_buf_adds(&have, one);
-			lle_buf_printf(&pretty, "%s%.*s", pretty.n ? ", " : "", (int)(sl - f), f);
-		}
-	}
-	if (has_config)
-		lle_err_set(err, LLE_EXIT_DATA, "dataset '%s' configuration '%s' has no split '%s' (it has: %s)",
-			    repo, cf, split, lle_buf_str(&pretty));
-	else
-		lle_err_set(err, LLE_EXIT_DATA, "dataset '%s' has no configuration '%s' (it has: %s)", repo, cf,
-			    lle_buf_str(&pretty));
-	lle_buf_free(&have);
-	lle_buf_free(&pretty);
-	return -1;
-}
-
 static int add_out(struct lle_hub_split *out, const struct ctx *c, const char *commit, const char *path)
 {
 	struct lle_buf b = LLE_BUF_INIT;
@@ -643,7 +466,7 @@ static int resolve_online(struct ctx *c, json_t *info, const char *config, const
 			goto out;
 		char *p = join3(c->repo_dir, "snapshots", commit);
 		char *rp = p ? lle_path_join(p, "README.md") : NULL;
-		readme = rp ? read_small(rp, 4 << 20) : NULL;
+		readme = rp ? lle_hub_read_small(rp, 4 << 20) : NULL;
 		free(p);
 		free(rp);
 	}
@@ -679,7 +502,7 @@ static int resolve_online(struct ctx *c, json_t *info, const char *config, const
 	}
 	if (out->converted) {
 		/* in the conversion's own layout */
-		k = pick_converted(c->repo, files, nf, config, split, idx, err);
+		k = lle_hub_pick_converted(c->repo, files, nf, config, split, idx, err);
 		if (k < 0)
 			goto out;
 	}
@@ -707,77 +530,40 @@ out:
 	return rc;
 }
 
-/* From the cache alone (offline, or the Hub unreachable). 1 resolved, 0 not
- * in the cache, -1 error (err set). */
+/* From the cache alone (offline, or the Hub unreachable): the files
+ * lle_hub_cached picks, each blob named by a sha256 checked against it. 1
+ * resolved, 0 not in the cache, -1 error (err set). */
 static int resolve_cached(struct ctx *c, const char *rev, const char *config, const char *split,
-			  int converted, struct lle_hub_split *out, struct lle_err *err)
+			  struct lle_hub_split *out, struct lle_err *err)
 {
-	char commit[41];
-	if (read_ref(c, rev, commit) < 0)
-		return 0;
-	char *snap = join3(c->repo_dir, "snapshots", commit);
-	struct strv files = {0};
-	size_t *idx = NULL;
-	char *readme = NULL;
-	int rc = -1;
-	if (!snap || walk(snap, "", &files) < 0) {
-		free(snap);
-		return 0;
-	}
-	qsort(files.v, files.n, sizeof(*files.v), cmp_str);
-	idx = calloc(files.n ? files.n : 1, sizeof(*idx));
-	char *rp = lle_path_join(snap, "README.md");
-	readme = rp ? read_small(rp, 4 << 20) : NULL;
-	free(rp);
-	if (!idx) {
-		lle_err_oom(err);
-		goto out;
-	}
-	long k;
-	if (converted) {
-		k = pick_converted(c->repo, files.v, files.n, config, split, idx, err);
-	} else {
-		int convert = 0;
-		k = lle_hub_pick(c->repo, files.v, files.n, readme, config, split, idx, &convert, err);
-		if (k >= 0 && convert) {
-			rc = resolve_cached(c, "refs/convert/parquet", config, split, 1, out, err);
-			out->converted = rc > 0;
-			goto out;
-		}
-	}
-	if (k < 0)
-		goto out;
-	if (k == 0) {
-		rc = 0;
-		goto out;
-	}
-	for (long i = 0; i < k; i++) {
-		char *p = lle_path_join(snap, files.v[idx[i]]);
+	struct lle_hub_cached hc;
+	int rc = lle_hub_cached(c->repo_dir, c->repo, rev, config, split, &hc, err);
+	if (rc <= 0)
+		return rc;
+	for (size_t i = 0; i < hc.nfiles && rc > 0; i++) {
+		char *p = join3(c->repo_dir, "snapshots", hc.commit);
+		char *f = p ? lle_path_join(p, hc.files[i]) : NULL;
+		free(p);
 		char target[4096];
-		ssize_t tl = p ? readlink(p, target, sizeof(target) - 1) : -1;
-		if (tl > 0) {
+		ssize_t tl = f ? readlink(f, target, sizeof(target) - 1) : -1;
+		if (!f) {
+			rc = lle_err_oom(err);
+		} else if (tl > 0) {
 			target[tl] = 0;
 			const char *etag = strrchr(target, '/') ? strrchr(target, '/') + 1 : target;
-			if (is_hex(etag, 64) && !blob_ok(p, etag, -1)) {
-				lle_err_set(err, LLE_EXIT_DATA, "'%s' in the Hub cache is damaged (its sha256 "
-					    "differs); run once with network to fetch it again", p);
-				free(p);
-				goto out;
-			}
+			if (is_hex(etag, 64) && !blob_ok(f, etag, -1))
+				rc = lle_err_set(err, LLE_EXIT_DATA, "'%s' in the Hub cache is damaged (its sha256 "
+						 "differs); run once with network to fetch it again", f);
 		}
-		free(p);
-		if (add_out(out, c, commit, files.v[idx[i]]) < 0) {
-			lle_err_oom(err);
-			goto out;
-		}
+		free(f);
+		if (rc > 0 && add_out(out, c, hc.commit, hc.files[i]) < 0)
+			rc = lle_err_oom(err);
 	}
-	memcpy(out->commit, commit, 41);
-	rc = 1;
-out:
-	free(snap);
-	free(idx);
-	free(readme);
-	strv_free(&files);
+	if (rc > 0) {
+		memcpy(out->commit, hc.commit, 41);
+		out->converted = hc.converted;
+	}
+	lle_hub_cached_free(&hc);
 	return rc;
 }
 
@@ -871,7 +657,7 @@ static int resolve(const char *repo, const char *config, const char *split, cons
 		snprintf(why, sizeof(why), "%s", err ? err->msg : "");
 	}
 	struct lle_err cerr = {0};
-	int r = resolve_cached(&c, rev, config, split, 0, out, &cerr);
+	int r = resolve_cached(&c, rev, config, split, out, &cerr);
 	if (r > 0) {
 		if (!c.offline)
 			lle_warnf("hub: %s unreachable (%s); using the Hub cache's copy of '%s'", c.endpoint,
@@ -882,8 +668,8 @@ static int resolve(const char *repo, const char *config, const char *split, cons
 			*err = cerr;
 	} else if (c.offline) {
 		lle_err_set(err, LLE_EXIT_DATA, "dataset '%s' (revision '%s', split '%s') is not in the Hub "
-			    "cache at %s, and HF_HUB_OFFLINE is set: run once with network to fetch it",
-			    repo, rev, split, c.repo_dir);
+			    "cache at %s, and %s: run once with network to fetch it",
+			    repo, rev, split, c.repo_dir, offline_why());
 	} else {
 		lle_err_set(err, LLE_EXIT_DATA, "cannot reach the Hub at %s (%s), and dataset '%s' "
 			    "(revision '%s') is not in the Hub cache at %s", c.endpoint, why, repo, rev,

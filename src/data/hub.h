@@ -44,9 +44,41 @@ struct lle_hub_cfg {
 /* Process-wide settings (commands call it before anything is resolved). */
 void lle_hub_configure(const struct lle_hub_cfg *cfg);
 
+/* ---- the cache without the network (hub_cache.c, in the executable) ---- */
+
 /* The cache directory as described above; malloc()ed, NULL when neither a
  * variable nor HOME says where. */
 char *lle_hub_cache_dir(void);
+/* $HF_HOME, else $XDG_CACHE_HOME/huggingface, else ~/.cache/huggingface;
+ * malloc()ed, NULL when none says where. */
+char *lle_hub_home(void);
+/* CACHE/datasets--ORG--NAME; malloc()ed, NULL when out of memory. */
+char *lle_hub_repo_dir(const char *cache, const char *repo);
+/* A small text file, whitespace trimmed at the end; NULL if absent or over max. */
+char *lle_hub_read_small(const char *path, size_t max);
+/* The commit revision rev stands for in the cache: refs/REV, or rev itself
+ * when it is a commit with a snapshot. 0, or -1 when the cache lacks it. */
+int lle_hub_read_ref(const char *repo_dir, const char *rev, char commit[41]);
+/* Which of files[] (sorted paths of refs/convert/parquet) a split reads:
+ * CONFIG/SPLIT/NNNN.parquet and the older layouts. As lle_hub_pick. */
+long lle_hub_pick_converted(const char *repo, char *const *files, size_t nfiles, const char *config,
+			    const char *split, size_t *idx, struct lle_err *err);
+/* The files of a split the cache has at revision rev (NULL: main), by the
+ * rules above over the snapshot's files (and the Parquet conversion's):
+ * 1 and *out filled, 0 not cached, -1 (err set: a configuration or split
+ * the snapshot's README does not have, or out of memory). Opens no data
+ * file, checks no blob (hub.c does, before reading). */
+struct lle_hub_cached {
+	char commit[41];
+	char **files;       /* repository paths under snapshots/COMMIT/, in reading order */
+	size_t nfiles;
+	int converted;      /* from refs/convert/parquet */
+};
+int lle_hub_cached(const char *repo_dir, const char *repo, const char *rev, const char *config, const char *split,
+		   struct lle_hub_cached *out, struct lle_err *err);
+void lle_hub_cached_free(struct lle_hub_cached *c);
+
+/* ---- the client (hub.c, in the engine) ---- */
 /* Whether HF_HUB_OFFLINE (or lle_hub_configure) says offline. */
 int lle_hub_offline(void);
 

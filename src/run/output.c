@@ -293,6 +293,11 @@ int output_sample_ex(struct task_output *to, const struct lle_task *t, size_t do
 							    rq->gold ? rq->gold : rq->target,
 							    json_is_array(fr) ? json_array_get(fr, 0) : NULL));
 		}
+		if (t->predict_only && t->output_type == LLE_OUT_GENERATE_UNTIL) {
+			/* the harness's bypass metric: None per document */
+			json_array_append_new(metrics, json_string("bypass"));
+			json_object_set_new(line, "bypass", json_null());
+		}
 		json_object_set_new(line, "metrics", metrics);
 		json_object_set_new(line, "doc_hash", json_string(dh));
 		json_object_set_new(line, "prompt_hash", json_string(ph));
@@ -371,6 +376,42 @@ void output_task_abort(struct task_output *to)
 	free(to);
 }
 
+/* --predict-only: what lm-evaluation-harness's results show for a task
+ * whose metrics were overridden with "bypass" (lm_eval/api/metrics.py: the
+ * metric gives None per document, its aggregation bypass_agg returns 999, no
+ * standard error, so "N/A"): a generation task has "bypass,FILTER": 999 and
+ * "bypass_stderr,FILTER": "N/A" per filter; a log-likelihood task none (its
+ * process_results returns no key for "bypass"); higher_is_better is
+ * {"bypass": true} for both. 999 is the harness's placeholder, not a score:
+ * the table shows the task as predicted only, and the run store
+ * (store/results.c) keeps no value for it. The table's figure is NaN. */
+static int predict_only_figures(struct run_output *ro, const struct plan_task *pt, size_t n, json_t *res,
+				json_t *hib)
+{
+	const struct lle_task *t = pt->task;
+	int gen = t->output_type == LLE_OUT_GENERATE_UNTIL;
+	if (json_object_set_new(hib, "bypass", json_true()) < 0)
+		return -1;
+	for (size_t f = 0; f < (gen ? t->nfilters : 1); f++) {
+		const char *filter = gen ? lle_filter_chain_name(t->filters[f]) : "none";
+		if (gen) {
+			struct lle_buf k = LLE_BUF_INIT, ks = LLE_BUF_INIT;
+			lle_buf_printf(&k, "bypass,%s", filter);
+			lle_buf_printf(&ks, "bypass_stderr,%s", filter);
+			int bad = k.oom || ks.oom ||
+				  json_object_set_new(res, lle_buf_str(&k), json_integer(999)) < 0 ||
+				  json_object_set_new(res, lle_buf_str(&ks), json_string("N/A")) < 0;
+			lle_buf_free(&k);
+			lle_buf_free(&ks);
+			if (bad)
+				return -1;
+		}
+		if (lle_figures_add(&ro->figs, pt->name, "bypass", filter, NAN, NAN, n, 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int output_task(struct task_output *to, const struct plan_task *pt, struct lle_task_agg *agg,
 		long bootstrap_iters, double seconds, int interrupted, struct lle_err *err)
 {
@@ -408,6 +449,11 @@ int output_task(struct task_output *to, const struct plan_task *pt, struct lle_t
 		}
 	}
 	free(mr);
+	if (t->predict_only && predict_only_figures(ro, pt, n, res, hib) < 0) {
+		json_decref(res);
+		json_decref(hib);
+		return lle_err_oom(err);
+	}
 	json_object_set_new(ro->results, pt->name, res);
 	json_object_set_new(ro->hib, pt->name, hib);
 	char commit[41];
@@ -527,8 +573,13 @@ static int print_rows(struct lle_buf *b, const struct run_output *ro, const char
 			nshot[0] = '\0';
 		fmt_num(val, sizeof(val), f->value);
 		fmt_num(se, sizeof(se), f->se);
+		if (pt && pt->task->predict_only && !strcmp(f->metric, "bypass")) {
+			/* --predict-only: no score to show (predict_only_figures) */
+			snprintf(val, sizeof(val), "predicted only");
+			se[0] = '\0';
+		}
 		const char *cols[] = { label, ver, f->filter, nshot, f->metric, f->hib ? "↑" : "↓",
-				       val, "±", se };
+				       val, se[0] ? "±" : " ", se };
 		for (int c = 0; c < 9; c++) {
 			int w = (int)strlen(cols[c]);
 			if (c == 5 || c == 7)

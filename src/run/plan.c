@@ -333,6 +333,10 @@ static int add_task_tree(struct lle_plan *p, const struct lle_node *tree, const 
 							: lle_task_from_node(tree, err);
 	if (!t)
 		return -1;
+	if (o->predict_only && lle_task_predict_only(t, err) < 0) {
+		lle_task_free(t);
+		return -1;
+	}
 	if (find_task(p, t->name)) {
 		lle_task_free(t);
 		return 0;

@@ -78,6 +78,8 @@ struct lle_run_opts {
 			  const char *continuation);
 	void *on_prompt_user;
 	const char *metadata;         /* --metadata: a JSON object merged into each task's metadata */
+	int predict_only;             /* --predict-only: generate and log, no metrics (the
+					 harness's bypass; lle_task_predict_only) */
 	struct lle_run_outcome *outcome; /* NULL, or filled by lle_run_execute: what was kept */
 };
 

@@ -81,6 +81,8 @@ static int build(struct matrix *m, const struct lle_run_record *runs, size_t n_r
 		for (size_t j = 0; j < runs[i].n_rows; j++) {
 			const struct lle_result_row *r = &runs[i].rows[j];
 			size_t t;
+			if (!r->has_value)
+				continue; /* no score: a predict-only run's bypass (store/results.c) */
 			for (t = 0; t < m->nt && strcmp(m->cols[t].task, r->task) != 0; t++)
 				;
 			if (t == m->nt) {
@@ -140,7 +142,8 @@ static int build(struct matrix *m, const struct lle_run_record *runs, size_t n_r
 		if (o->category)
 			lle_err_set(err, LLE_EXIT_USAGE, "no task of category '%s' in the selected runs", o->category);
 		else
-			lle_err_set(err, LLE_EXIT_USAGE, "the selected runs have no results");
+			lle_err_set(err, LLE_EXIT_USAGE, "the selected runs have no results (a --predict-only run "
+				    "has predictions, no scores)");
 		goto fail;
 	}
 	qsort(m->cols, m->nt, sizeof(*m->cols), cmp_col);

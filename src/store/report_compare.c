@@ -250,9 +250,24 @@ int lle_compare_write(struct lle_buf *o, const struct lle_run_record *a, const s
 					"runs scored, stderr its standard error.\n");
 	}
 	free(p);
-	if (np == 0)
+	if (np == 0) {
+		/* a run whose rows all lack a value is a predict-only one (store/results.c) */
+		const struct lle_run_record *po = NULL;
+		for (int k = 0; k < 2 && !po; k++) {
+			const struct lle_run_record *r = k ? b : a;
+			size_t nv = 0;
+			for (size_t i = 0; i < r->n_rows; i++)
+				nv += r->rows[i].has_value != 0;
+			if (r->n_rows && !nv)
+				po = r;
+		}
+		if (po)
+			return lle_err_set(err, LLE_EXIT_USAGE, "runs %lld and %lld share no task and metric to compare "
+					   "(run %lld was --predict-only: it has predictions, no scores)", a->id, b->id,
+					   po->id);
 		return lle_err_set(err, LLE_EXIT_USAGE, "runs %lld and %lld share no task and metric to compare",
 				   a->id, b->id);
+	}
 	if (o->oom)
 		return lle_err_oom(err);
 	return 0;

@@ -199,7 +199,10 @@ static int add_task(struct lle_run_record *rec, json_t *root, const char *task, 
 			snprintf(skey, sizeof(skey), "%s_stderr", metric);
 		r.metric = metric;
 		r.filter = filter;
-		r.has_value = 1;
+		/* "bypass" is the metric of a predict-only run (lm-evaluation-harness's
+		 * --predict_only, llm-eval's --predict-only), and 999 its placeholder
+		 * (lm_eval/api/metrics.py, bypass_agg): no score, so no value */
+		r.has_value = strcmp(metric, "bypass") != 0;
 		r.has_stderr = jnum(json_object_get(obj, skey), &r.stderr_);
 		if (!r.has_stderr)
 			r.stderr_ = 0;

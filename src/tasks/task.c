@@ -122,6 +122,7 @@ void lle_task_free(struct lle_task *t)
 	free(t->category);
 	free(t->dataset_path);
 	free(t->dataset_name);
+	free(t->dataset_revision);
 	if (t->data_files)
 		json_decref(t->data_files);
 	free(t->training_split);
@@ -510,6 +511,19 @@ static int parse_metrics(struct lle_task *t, const struct lle_node *root, struct
 	return 0;
 }
 
+/* dataset_kwargs.revision: what the harness hands datasets.load_dataset
+ * (revision=...), the Hub revision a split is read at. */
+static int parse_revision(struct lle_task *t, const struct lle_node *root, struct lle_err *err)
+{
+	const struct lle_node *kw = lle_node_get(root, "dataset_kwargs");
+	const struct lle_node *r = kw && kw->kind == LLE_NODE_MAP ? lle_node_get(kw, "revision") : NULL;
+	if (!r || lle_node_is_null(r))
+		return 0;
+	if (r->kind != LLE_NODE_SCALAR || !*r->str)
+		return kerr(t, r, "dataset_kwargs.revision", err, "must be a branch, tag or commit%s", "");
+	return (t->dataset_revision = lle_strdup(r->str)) ? 0 : lle_err_oom(err);
+}
+
 static int parse_data_files(struct lle_task *t, const struct lle_node *root, struct lle_err *err)
 {
 	const struct lle_node *n = lle_node_get(root, "data_files");
@@ -624,6 +638,7 @@ struct lle_task *lle_task_from_node(const struct lle_node *root, struct lle_err 
 		}
 	}
 	if (parse_output_type(t, root, err) < 0 || parse_data_files(t, root, err) < 0 ||
+	    parse_revision(t, root, err) < 0 ||
 	    parse_docfn(t, root, "doc_to_text", &t->doc_to_text, err) < 0 ||
 	    parse_docfn(t, root, "doc_to_target", &t->doc_to_target, err) < 0 ||
 	    parse_docfn(t, root, "doc_to_choice", &t->doc_to_choice, err) < 0 ||
@@ -708,21 +723,14 @@ fail:
  * task names by an absolute or ./ path is still read from there. */
 static int hub_wanted(const struct lle_task *t, const json_t *v, const struct lle_data_dir *dd)
 {
-	static const char *const builders[] = {"json", "csv", "parquet", "text", "arrow", "pandas"};
-	if ((dd && dd->path) || !t->dataset_path || !*t->dataset_path)
-		return 0;
-	for (size_t i = 0; i < sizeof(builders) / sizeof(builders[0]); i++)
-		if (strcmp(t->dataset_path, builders[i]) == 0)
-			return 0;
-	const char *f = json_string_value(v);
-	return !f || (f[0] != '/' && strncmp(f, "./", 2) != 0 && strncmp(f, "../", 3) != 0);
+	return lle_data_from_hub(t->dataset_path, json_string_value(v), dd);
 }
 
 static char *hub_split_path(const struct lle_task *t, const char *split, const char *what,
 			    struct lle_err *err)
 {
 	struct lle_hub_split hs;
-	if (lle_hub_split(t->dataset_path, t->dataset_name, split, NULL, &hs, err) < 0) {
+	if (lle_hub_split(t->dataset_path, t->dataset_name, split, t->dataset_revision, &hs, err) < 0) {
 		lle_err_prefix(err, "%s", what);
 		return NULL;
 	}

@@ -70,6 +70,8 @@ struct lle_task {
 	char *base_dir;              /* the task file's directory (for ./ data files) */
 	char *category;              /* llm-eval: NULL when none */
 	char *dataset_path, *dataset_name;
+	char *dataset_revision;      /* dataset_kwargs.revision (the Hub's branch, tag or
+					commit); NULL: main */
 	json_t *data_files;          /* {split: path or [paths]} or NULL */
 	char *training_split, *validation_split, *test_split, *fewshot_split;
 	enum lle_output_type output_type;
@@ -121,6 +123,7 @@ struct lle_task {
 	struct lle_task_hooks *hk;                /* per-document values memo (mutable) */
 	struct lle_hookref *class_hook;           /* a `class:` task: its object's construct_requests
 						     (task_class.c); NULL for a config task */
+	int predict_only;                         /* lle_task_predict_only: no metrics */
 };
 
 /* Parse a merged task tree. Errors name the task, the key and file:line:col:
@@ -240,6 +243,13 @@ struct lle_prompt_opts {
 int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_t *doc, size_t doc_id,
 		   const struct lle_prompt_opts *opts, struct lle_requests *rq, struct lle_err *err);
 void lle_requests_free(struct lle_requests *rq);
+
+/* --predict-only, the harness's override_metric("bypass") (lm_eval/api/
+ * task.py): the task's metrics, metric and aggregation hooks and
+ * process_results are dropped (nmetrics 0), so scoring only applies the
+ * filters and code tasks run no programs; the config's metric_list becomes
+ * [{metric: bypass}], as the harness's configs show. 0, or -1 (out of memory). */
+int lle_task_predict_only(struct lle_task *t, struct lle_err *err);
 
 /* Scoring one document. items has nfilters x nmetrics entries, filter-major
  * (items[f * nmetrics + m]). generate_until: doc is the document (for

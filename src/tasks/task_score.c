@@ -9,10 +9,37 @@
 
 #include "tasks/task.h"
 #include "tasks/task_int.h"
+#include "hooks/hooks.h"
 #include "tasks/pystr.h"
 #include "util/buf.h"
 
 /* ---------- scoring ---------- */
+
+int lle_task_predict_only(struct lle_task *t, struct lle_err *err)
+{
+	if (t->config && json_is_object(t->config) &&
+	    json_object_set_new(t->config, "metric_list", json_pack("[{s:s}]", "metric", "bypass")) < 0)
+		return lle_err_oom(err);
+	lle_hookref_free(t->process_results_hook);
+	t->process_results_hook = NULL;
+	for (size_t i = 0; i < t->nmetrics; i++) {
+		if (t->agg_hooks)
+			lle_hookref_free(t->agg_hooks[i]);
+		if (t->metric_hooks)
+			lle_hookref_free(t->metric_hooks[i]);
+		lle_metric_fini(&t->metrics[i]);
+	}
+	free(t->agg_hooks);
+	free(t->metric_hooks);
+	free(t->metric_pass);
+	free(t->metrics);
+	t->agg_hooks = t->metric_hooks = NULL;
+	t->metric_pass = NULL;
+	t->metrics = NULL;
+	t->nmetrics = 0;
+	t->predict_only = 1;
+	return 0;
+}
 
 int lle_task_score_generated(const struct lle_task *t, const struct lle_requests *rq, const json_t *doc,
 			     const json_t *resps, json_t **filtered, struct lle_item *items, struct lle_err *err)
@@ -169,6 +196,10 @@ size_t lle_task_agg_count(const struct lle_task_agg *a) { return a->n; }
 
 int lle_task_agg_add(struct lle_task_agg *a, const struct lle_item *items)
 {
+	if (a->per == 0) { /* no metrics (--predict-only): only the count */
+		a->n++;
+		return 0;
+	}
 	if (a->n == a->cap) {
 		size_t cap = a->cap ? a->cap * 2 : 256;
 		struct lle_item *v = realloc(a->v, cap * a->per * sizeof(*v));

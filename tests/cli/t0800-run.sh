@@ -83,7 +83,7 @@ fi
 expect "missing data file" 4 llm-eval run $FIX --tasks missing_data &&
 	err_has "expected data file" && err_has "nowhere/test.jsonl"
 expect "no data directory: the Hub cache, offline here" 4 llm-eval run --model-path "$MODEL" --tasks gsm8k --no-progress &&
-	err_has "task 'gsm8k': split 'test': dataset 'gsm8k' (revision 'main', split 'test') is not in the Hub cache at $T/hf/hub/datasets--gsm8k, and HF_HUB_OFFLINE is set"
+	err_has "task 'gsm8k': split 'test': dataset 'openai/gsm8k' (revision 'main', split 'test') is not in the Hub cache at $T/hf/hub/datasets--openai--gsm8k, and HF_HUB_OFFLINE is set"
 expect "document without a template field" 4 llm-eval run $FIX --tasks bad_field &&
 	err_has "task 'bad_field': doc 0" && err_has "missing field 'a'"
 expect "template syntax error" 3 llm-eval run $FIX --tasks bad_syntax &&

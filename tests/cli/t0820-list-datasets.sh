@@ -1,8 +1,11 @@
 #!/bin/sh
 # llm-eval list datasets: each dataset the tasks read, the tasks that read it,
-# and whether its files are present (present, partial, missing, no data dir),
-# from --data-dir or LLM_EVAL_DATA_DIR, without opening any data file; table,
-# TSV and JSON; the pattern filter; the built-in registry on ../shared.
+# where a run reads it from (local files, or the Hugging Face Hub when no data
+# directory is set) and whether it is there (present, partial, missing, no
+# data dir from --data-dir or LLM_EVAL_DATA_DIR; cached, partial, remote in
+# the Hub cache at the task's revision), without opening any data file or
+# loading libcurl; table, TSV and JSON; the pattern filter; the built-in
+# registry on ../shared.
 . "$(dirname "$0")/lib.sh"
 FX="$TOP/tests/fixtures/datasets"
 INC="--include-path $FX"
@@ -15,25 +18,27 @@ mkfifo "$T/data/fx/full/test.jsonl" "$T/data/fx/shards/part-1.jsonl"
 expect "table with --data-dir, files never opened" 0 timeout 60 "$LLM_EVAL" $INC list datasets fx --data-dir "$T/data" &&
 	out_has "DATASET" && out_has "STATUS" && out_has "FILES" && out_lacks "gsm8k"
 check "statuses: present, partial, missing; tasks merged on one dataset" sh -c '
-	grep -E "^fx/full +- +present +fx_full,fx_full_again " "$1" &&
-	grep -E "^fx/half +cfg +partial +fx_half " "$1" && grep -F "dev.jsonl (missing)" "$1" &&
-	grep -E "^fx/templated +a +missing +fx_inc_a " "$1" &&
-	grep -E "^fx/shards +- +present " "$1" &&
-	grep -E "^\./fx_local\.jsonl +- +present +fx_local " "$1" && grep -F "/tasks/local/./fx_local.jsonl" "$1"' sh "$OUT"
+	grep -E "^fx/full +- +local +present +fx_full,fx_full_again " "$1" &&
+	grep -E "^fx/half +cfg +local +partial +fx_half " "$1" && grep -F "dev.jsonl (missing)" "$1" &&
+	grep -E "^fx/templated +a +local +missing +fx_inc_a " "$1" &&
+	grep -E "^fx/shards +- +local +present " "$1" &&
+	grep -E "^\./fx_local\.jsonl +- +local +present +fx_local " "$1" && grep -F "/tasks/local/./fx_local.jsonl" "$1"' sh "$OUT"
 
 expect "LLM_EVAL_DATA_DIR when there is no flag" 0 env LLM_EVAL_DATA_DIR="$T/data" "$LLM_EVAL" $INC list datasets fx_full --format tsv
 check "tsv: a header and one line per dataset, paths under the env var's directory" sh -c '
-	[ "$(head -n 1 "$1")" = "$(printf "dataset\tname\tstatus\ttasks\tfiles")" ] &&
+	[ "$(head -n 1 "$1")" = "$(printf "dataset\tname\tsource\tstatus\ttasks\tfiles")" ] &&
 	[ "$(wc -l < "$1")" -eq 2 ] &&
-	grep -F "$(printf "fx/full\t\tpresent\tfx_full,fx_full_again\ttest=%s/fx/full/test.jsonl" "$2")" "$1"' sh "$OUT" "$T/data"
+	grep -F "$(printf "fx/full\t\tlocal\tpresent\tfx_full,fx_full_again\ttest=%s/fx/full/test.jsonl" "$2")" "$1"' sh "$OUT" "$T/data"
 
 mkdir -p "$T/empty"
 expect "--data-dir wins over LLM_EVAL_DATA_DIR" 0 env LLM_EVAL_DATA_DIR="$T/data" "$LLM_EVAL" $INC list datasets fx_full --data-dir "$T/empty" &&
 	out_has "$T/empty/fx/full/test.jsonl (missing)" && out_lacks "present"
 
-expect "no data directory: said per file, local files still resolved" 0 llm-eval $INC list datasets fx &&
-	out_has "no data dir" && out_has "test=fx/full/test.jsonl (no data dir)"
-check "a task's own relative file needs no data directory" sh -c 'grep -E "^\./fx_local\.jsonl +- +present" "$1"' sh "$OUT"
+expect "no data directory: the Hub, not in its cache; local files still resolved" 0 llm-eval $INC list datasets fx &&
+	out_has "test=hub:fx/full (remote)" && out_lacks "no data dir"
+check "... remote per dataset; a task's own relative file needs no data directory" sh -c '
+	grep -E "^fx/full +- +hub +remote +fx_full,fx_full_again " "$1" &&
+	grep -E "^\./fx_local\.jsonl +- +local +present" "$1"' sh "$OUT"
 
 expect "--json" 0 llm-eval $INC list --json datasets 'fx/*' --data-dir "$T/data"
 check "JSON is valid and says each split's file, path and presence" python3 - "$OUT" "$T/data" <<'PY'
@@ -55,11 +60,80 @@ assert tpl["status"] == "missing" and [s["split"] for s in tpl["splits"]] == ["t
 assert tpl["splits"][0]["file"] == "fx/templated/a/test.jsonl"  # the configuration is a directory
 PY
 expect "--json without a data directory" 0 llm-eval $INC list datasets fx_half --format json
-check "JSON: no-data-dir status and null paths" python3 -c '
+check "JSON: the Hub, remote, null paths and commits" python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-assert len(r) == 1 and r[0]["status"] == "no-data-dir", r
-assert all(s["path"] is None and s["present"] is False for s in r[0]["splits"])' "$OUT"
+assert len(r) == 1 and r[0]["source"] == "hub" and r[0]["status"] == "remote", r
+assert all(s["path"] is None and s["present"] is False and s["hub"] and s["commit"] is None
+           for s in r[0]["splits"])' "$OUT"
+
+# The Hub cache ($HF_HOME/hub), written by the layout rules (as huggingface_hub
+# writes it): fx/full at main has both its splits (the usual file patterns);
+# fx/half's README names configuration cfg with a test split only, so its dev
+# split is not cached. Nothing is fetched (HF_HUB_OFFLINE is not even needed:
+# list never asks the Hub) and no data file is read: the blobs are FIFOs.
+check "a Hub cache made by hand" python3 - "$T/hf/hub" <<'PY'
+import os, sys
+cache = sys.argv[1]
+def repo(name, commit, files, ref="main"):
+    d = os.path.join(cache, "datasets--" + name.replace("/", "--"))
+    os.makedirs(os.path.join(d, "blobs"), exist_ok=True)
+    os.makedirs(os.path.join(d, "refs"), exist_ok=True)
+    open(os.path.join(d, "refs", ref), "w").write(commit)
+    for i, (path, text) in enumerate(files):
+        blob = os.path.join(d, "blobs", "%s%02d" % (commit[:8], i))
+        if text is None:
+            os.mkfifo(blob)
+        else:
+            open(blob, "w").write(text)
+        link = os.path.join(d, "snapshots", commit, path)
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(os.path.relpath(blob, os.path.dirname(link)), link)
+repo("fx/full", "a" * 40, [("data/test.jsonl", None), ("data/train.jsonl", None)])
+repo("fx/half", "b" * 40, [("README.md", "---\nconfigs:\n- config_name: cfg\n  data_files:\n  - split: test\n    path: t.jsonl\n---\n"),
+                           ("t.jsonl", None)])
+PY
+mkdir -p "$T/inc/tasks"
+cat >"$T/inc/tasks/fx_rev.yaml" <<'EOF2'
+task: fx_rev
+dataset_path: fx/full
+dataset_kwargs: {revision: v1}
+data_files: {test: fx/full/test.jsonl}
+output_type: generate_until
+test_split: test
+doc_to_text: "{{q}}"
+doc_to_target: "{{a}}"
+EOF2
+expect "cached, partial, remote" 0 timeout 60 "$LLM_EVAL" $INC --include-path "$T/inc" list datasets --json fx
+check "... each split at its task's revision, with its commit and cached file" python3 - "$OUT" "$T/hf/hub" <<'PY'
+import json, sys
+rows, cache = json.load(open(sys.argv[1])), sys.argv[2]
+by = {(r["dataset"], r["name"], tuple(r["tasks"])): r for r in rows}
+full = by[("fx/full", None, ("fx_full", "fx_full_again"))]
+assert full["source"] == "hub" and full["status"] == "cached", full
+assert [(s["split"], s["commit"], s["present"]) for s in full["splits"]] == [("test", "a" * 40, True), ("train", "a" * 40, True)]
+assert full["splits"][0]["path"] == cache + "/datasets--fx--full/snapshots/" + "a" * 40 + "/data/test.jsonl", full
+half = by[("fx/half", "cfg", ("fx_half",))]
+assert half["status"] == "partial" and [s["commit"] for s in half["splits"]] == ["b" * 40, None], half
+rev = by[("fx/full", None, ("fx_rev",))]
+assert rev["revision"] == "v1" and rev["status"] == "remote", rev  # no refs/v1 in the cache
+PY
+expect "... the table" 0 timeout 60 "$LLM_EVAL" $INC --include-path "$T/inc" list datasets fx_half &&
+	out_has "partial" && out_has "dev=hub:fx/half (remote)"
+# dataset_kwargs.revision: fx_rev reads fx/full at v1, which the cache has no ref for
+expect "a revision the cache has no ref for: remote" 0 "$LLM_EVAL" --include-path "$T/inc" list datasets fx_rev --format tsv &&
+	out_has "$(printf 'fx/full\t\thub\tremote\tfx_rev')"
+printf '%s' "$(printf 'a%.0s' $(seq 40))" >"$T/hf/hub/datasets--fx--full/refs/v1"
+expect "... cached once refs/v1 names a cached commit" 0 "$LLM_EVAL" --include-path "$T/inc" list datasets fx_rev --format tsv &&
+	out_has "$(printf 'fx/full\t\thub\tcached\tfx_rev')"
+expect "a data directory wins over the Hub cache" 0 llm-eval $INC list datasets fx_full --data-dir "$T/data" &&
+	out_has "local" && out_lacks "cached"
+loaded() {
+	LD_DEBUG=libs "$@" 2>&1 >/dev/null | sed -n 's/.*calling init: //p' | sed 's|.*/||' |
+		grep -v -E '^(ld-linux|libc\.so|libyaml-0\.so|libasan|libubsan|libstdc\+\+|libm\.so|libgcc_s|liblsan)' | tr '\n' ' '
+}
+check "list datasets with a Hub cache maps only libc and libyaml (no libcurl, no DuckDB)" \
+	test -z "$(loaded "$LLM_EVAL" $INC list datasets fx)"
 expect "--json with nothing matching is an empty array" 0 llm-eval $INC list datasets --json no_such_dataset_anywhere &&
 	out_has "[]"
 
@@ -118,11 +192,11 @@ if [ -d "$SHARED/datasets" ]; then
 	check "gsm8k (read by gsm8k and gsm8k_cot) and 57 MMLU subjects are present; the others are missing" python3 - "$OUT" <<'PY'
 import json, sys
 rows = json.load(open(sys.argv[1]))
-g = [r for r in rows if r["dataset"] == "gsm8k"]
+g = [r for r in rows if r["dataset"] == "openai/gsm8k"]
 assert len(g) == 1 and g[0]["status"] == "present" and {"gsm8k", "gsm8k_cot"} <= set(g[0]["tasks"]), g
 m = [r for r in rows if r["dataset"] == "cais/mmlu"]
 assert len(m) == 57 and all(r["status"] == "present" for r in m), len(m)
-assert all(r["status"] == "missing" for r in rows if r["dataset"] not in ("gsm8k", "cais/mmlu", "openai/openai_humaneval"))
+assert all(r["status"] == "missing" for r in rows if r["dataset"] not in ("openai/gsm8k", "cais/mmlu", "openai/openai_humaneval"))
 PY
 else
 	echo "ok - # skip built-in datasets on ../shared: it is absent"

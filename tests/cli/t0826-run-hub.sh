@@ -145,9 +145,27 @@ PY
 grep -c "^cdn GET" "$T/a.log" >"$T/n1"
 expect "offline afterwards (HF_HUB_OFFLINE=1)" 0 env HF_HUB_OFFLINE=1 HF_ENDPOINT=http://127.0.0.1:1 $RUN --tasks h_qa --output "$T/o2"
 check "offline: identical results" python3 "$T/same.py" "$T/o1" h_qa "$T/o2" h_qa
+# run --offline: the same, with the live Hub named in HF_ENDPOINT and never asked
+wc -l <"$T/a.log" >"$T/n-before"
+expect "offline afterwards (run --offline)" 0 $RUN --offline --tasks h_qa --output "$T/o2b"
+check "--offline: identical results" python3 "$T/same.py" "$T/o1" h_qa "$T/o2b" h_qa
+check "--offline: not one request to the Hub" sh -c '[ "$(wc -l <"$1")" = "$(cat "$2")" ]' sh "$T/a.log" "$T/n-before"
 expect "online again" 0 $RUN --tasks h_qa --output "$T/o3"
 check "a rerun at the same revision downloads nothing" sh -c '[ "$(grep -c "^cdn GET" "$1")" = "$(cat "$2")" ] &&
 	[ "$(grep -c "resolve/" "$1")" = 3 ]' sh "$T/a.log" "$T/n1"
+
+# dataset_kwargs.revision (what the harness hands load_dataset): the split is
+# read at that revision; one the Hub does not have is an error, not main
+sha=$(python3 -c 'import json, sys, urllib.request
+print(json.load(urllib.request.urlopen(sys.argv[1] + "/api/datasets/lle/qa/revision/main"))["sha"])' "$HUB_a")
+task h_pin lle/qa easy 2
+echo "dataset_kwargs: {revision: $sha}" >>"$T/inc/tasks/h_pin.yaml"
+task h_badrev lle/qa easy
+echo "dataset_kwargs: {revision: 0123456789abcdef0123456789abcdef01234567}" >>"$T/inc/tasks/h_badrev.yaml"
+expect "dataset_kwargs.revision: a commit" 0 $RUN --tasks h_pin --output "$T/o-pin"
+check "... the documents of that commit, which the configs keep" python3 "$T/same.py" "$T/o1" h_qa "$T/o-pin" h_pin
+expect "dataset_kwargs.revision: one the Hub does not have" 4 $RUN --tasks h_badrev --output "$T/o-x" &&
+	err_has "0123456789abcdef0123456789abcdef01234567"
 
 expect "the usual file patterns (data/SPLIT-NNNNN-of-NNNNN)" 0 $RUN --tasks h_plain --output "$T/o-plain"
 check "... same results as local files" python3 "$T/same.py" "$T/o-plain" h_plain "$T/o-local" h_local
@@ -184,6 +202,8 @@ PY
 # ---- errors ---------------------------------------------------------------
 expect "offline, not in the cache" 4 env HF_HUB_OFFLINE=1 $RUN --tasks h_gated --output "$T/o-x" &&
 	err_has "dataset 'lle/gated' (revision 'main', split 'test') is not in the Hub cache at $CACHE/datasets--lle--gated, and HF_HUB_OFFLINE is set"
+expect "run --offline, not in the cache: the cache path and the reason" 4 $RUN --offline --tasks h_gated --output "$T/o-x" &&
+	err_has "dataset 'lle/gated' (revision 'main', split 'test') is not in the Hub cache at $CACHE/datasets--lle--gated, and --offline is given"
 expect "no network, not in the cache" 4 env HF_ENDPOINT=http://127.0.0.1:1 $RUN --tasks h_gated --output "$T/o-x" &&
 	err_has "cannot reach the Hub at http://127.0.0.1:1 (" &&
 	err_has "and dataset 'lle/gated' (revision 'main') is not in the Hub cache at $CACHE/datasets--lle--gated"
@@ -243,6 +263,17 @@ expect "data pull: a task's evaluated and few-shot splits" 0 env HF_ENDPOINT="$H
 	out_has "h_qa: split 'test': 25 documents from the Hub cache, commit" &&
 	out_has "h_qa: split 'train': 3 documents from the Hub cache" &&
 	out_has "h_script: split 'test': 25 documents"
+wc -l <"$T/a.log" >"$T/n-before"
+expect "data pull --offline: the cache has it" 0 "$LLM_EVAL" --include-path "$T/inc" data pull --offline h_qa &&
+	out_has "h_qa: split 'test': 25 documents from the Hub cache, commit"
+check "... and the Hub was not asked" sh -c '[ "$(wc -l <"$1")" = "$(cat "$2")" ]' sh "$T/a.log" "$T/n-before"
+expect "data pull --offline: not in the cache" 4 "$LLM_EVAL" --include-path "$T/inc" data pull --offline h_gated &&
+	err_has "is not in the Hub cache at $CACHE/datasets--lle--gated, and --offline is given"
+expect "list datasets: what was pulled is cached, the Parquet conversion too; the rest remote" 0 \
+	"$LLM_EVAL" --include-path "$T/inc" list datasets --format tsv 'h_*' &&
+	out_has "$(printf 'lle/qa\teasy\thub\tcached\th_qa\t')" &&
+	out_has "$(printf 'lle/script\t\thub\tcached\th_script\t')" &&
+	out_has "$(printf 'lle/gated\t\thub\tremote\th_gated\t')"
 expect "... then the run needs no network" 0 env HF_HUB_OFFLINE=1 $RUN --tasks h_qa --output "$T/o-pulled"
 check "... with the same results" python3 "$T/same.py" "$T/o1" h_qa "$T/o-pulled" h_qa
 expect "data list" 0 "$LLM_EVAL" data list &&

@@ -75,14 +75,15 @@ static void print_split(void *ctx, const char *task, const char *split, const ch
 		printf("  %.*s\n", (int)(nl - path), path);
 }
 
-static int pull(struct lle_ctx *ctx, char **names, int n, const char *data_dir)
+static int pull(struct lle_ctx *ctx, char **names, int n, const char *data_dir, int offline)
 {
 	int rc = 0;
 	struct lle_registry *reg = lle_cli_registry(ctx, 1u << LLE_REG_TASKS, &rc);
 	if (!reg)
 		return rc;
 	lle_cli_registry_warnings(reg);
-	struct lle_hub_cfg cfg = { 0, show_progress, NULL };
+	/* --offline: fetch nothing, only check that the cache has every split */
+	struct lle_hub_cfg cfg = { offline, show_progress, NULL };
 	lle_hub_configure(&cfg);
 	int worst = 0;
 	for (int i = 0; i < n; i++) {
@@ -405,7 +406,7 @@ int lle_cmd_data(struct lle_ctx *ctx, int argc, char **argv)
 {
 	const struct lle_cmd *cmd = ctx->cmd;
 	const char *verb = NULL, *data_dir = NULL;
-	int json = 0;
+	int json = 0, offline = 0;
 	char **args = calloc((size_t)argc + 1, sizeof(*args));
 	int nargs = 0;
 	if (!args)
@@ -414,6 +415,8 @@ int lle_cmd_data(struct lle_ctx *ctx, int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--json") == 0) {
 			json = 1;
+		} else if (strcmp(argv[i], "--offline") == 0) {
+			offline = 1;
 		} else if (strcmp(argv[i], "--data-dir") == 0) {
 			if (i + 1 >= argc) {
 				rc = lle_cmd_usage_error(cmd, "--data-dir needs a directory");
@@ -436,7 +439,7 @@ int lle_cmd_data(struct lle_ctx *ctx, int argc, char **argv)
 		if (nargs == 0)
 			rc = lle_cmd_usage_error(cmd, "pull: name a task, group or tag");
 		else
-			rc = pull(ctx, args, nargs, data_dir);
+			rc = pull(ctx, args, nargs, data_dir, offline);
 	} else if (strcmp(verb, "list") == 0) {
 		rc = nargs ? lle_cmd_usage_error(cmd, "list: unexpected argument '%s'", args[0]) : list(json);
 	} else if (strcmp(verb, "verify") == 0) {

@@ -217,6 +217,8 @@ static void show_text(const struct lle_run_record *r, long long n_samples)
 		snprintf(metric, sizeof(metric), "%s,%s", x->metric, x->filter);
 		if (x->has_value)
 			snprintf(val, sizeof(val), "%.4f", x->value);
+		else if (!strcmp(x->metric, "bypass"))
+			snprintf(val, sizeof(val), "predicted"); /* --predict-only: no score */
 		if (x->has_stderr)
 			snprintf(se, sizeof(se), "%.4f", x->stderr_);
 		if (x->n >= 0)

@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "data/hub.h"
 #include "data/yaml.h"
 #include "monitor/monitor.h"
 #include "registry/registry.h"
@@ -98,6 +99,7 @@ enum {
 	OPT_ON_ERROR,
 	OPT_CACHE, OPT_NO_CACHE, OPT_STORE, OPT_NO_STORE, OPT_SHARD,
 	OPT_WEAK_SANDBOX, OPT_HOOK_NETWORK, OPT_SAMPLES, OPT_SHOW_PROMPTS, OPT_WRITE_OUT, OPT_METADATA, OPT_CONFIG,
+	OPT_PREDICT_ONLY, OPT_OFFLINE,
 };
 
 /* --shard i/N: 0 <= i < N. */
@@ -144,9 +146,9 @@ static const struct option *with_underscores(const struct option *opts)
 
 /* lm-evaluation-harness's short options (its __main__.py's setup_parser):
  * -m --model, -t --tasks, -a --model_args, -f --num_fewshot, -b --batch_size,
- * -o --output_path, -L --limit, -s --log_samples, -w --write_out. The leading ':' makes a
- * missing value ':' rather than '?'. */
-#define SHORT_OPTS "+:m:t:a:f:b:o:L:sw"
+ * -o --output_path, -L --limit, -s --log_samples, -w --write_out, -x --predict_only
+ * (its run.py). The leading ':' makes a missing value ':' rather than '?'. */
+#define SHORT_OPTS "+:m:t:a:f:b:o:L:swx"
 
 /* An environment variable that must be an integer >= 0: 1 with *v set, 0
  * when unset, -1 (after the usage error) when it is something else. */
@@ -600,6 +602,8 @@ int lle_cmd_run(struct lle_ctx *ctx, int argc, char **argv)
 		{ "write-out", no_argument, NULL, OPT_WRITE_OUT },
 		{ "metadata", required_argument, NULL, OPT_METADATA },
 		{ "config", required_argument, NULL, OPT_CONFIG },
+		{ "predict-only", no_argument, NULL, OPT_PREDICT_ONLY },
+		{ "offline", no_argument, NULL, OPT_OFFLINE },
 		{ NULL, 0, NULL, 0 },
 	};
 	const struct lle_cmd *c = ctx->cmd;
@@ -625,7 +629,7 @@ static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct o
 {
 	const char *models[64], *tasks[256], *margs[64], *smargs[64];
 	size_t nsmargs = 0;
-	int prompts_only = 0, write_out = 0;
+	int prompts_only = 0, write_out = 0, offline = 0;
 	struct lle_run_opts o = lle_run_opts_default();
 	o.models = models;
 	o.tasks = tasks;
@@ -757,6 +761,12 @@ static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct o
 			break;
 		case OPT_METADATA: o.metadata = optarg; break;
 		case OPT_CONFIG: break; /* read before (with_config) */
+		case OPT_PREDICT_ONLY:
+		case 'x':
+			/* the harness's --predict_only implies --log_samples */
+			o.predict_only = o.log_samples = 1;
+			break;
+		case OPT_OFFLINE: offline = 1; break;
 		case OPT_MONINT: {
 			unsigned ms;
 			if (lle_monitor_parse_interval("--monitor-interval", optarg, &ms, &err) < 0)
@@ -800,6 +810,11 @@ static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct o
 	}
 	if (o.ntasks == 0 && !o.category)
 		return lle_cmd_usage_error(c, "give --tasks NAME[,NAME...] or --category NAME");
+	if (o.predict_only && !o.output_dir)
+		return lle_cmd_usage_error(c, "--predict-only needs --output DIR (the predictions are the sample logs)");
+	if (o.predict_only && o.shard_n > 0)
+		return lle_cmd_usage_error(c, "--predict-only and --shard exclude each other (`llm-eval merge` "
+					      "aggregates metrics, which a predict-only run has none of)");
 	if (o.log_samples && !o.output_dir)
 		return lle_cmd_usage_error(c, "--log-samples needs --output DIR");
 	if (o.cache_path && o.no_cache)
@@ -816,6 +831,11 @@ static int run_args(struct lle_ctx *ctx, const struct lle_cmd *c, const struct o
 			samples_free(&sm);
 			return r < 0 ? LLE_EXIT_INTERNAL : r;
 		}
+	}
+	if (offline) {
+		/* HF_HUB_OFFLINE=1 for this run: the Hub cache only (data/hub.h) */
+		struct lle_hub_cfg hc = { 1, NULL, NULL };
+		lle_hub_configure(&hc);
 	}
 	o.samples = sm.v;
 	o.nsamples = sm.n;
