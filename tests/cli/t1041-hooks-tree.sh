@@ -107,21 +107,25 @@ INC="--include-path $L/tasks"
 mkdir -p "$T/empty"
 export LLM_EVAL_DATADIR="$T/empty"  # only this tree (not the built-in registry)
 DD="--data-dir $TOP/tests/hooks/data"
-cat >"$T/py" <<SH
+# a python3 that says so on stderr when started (the worker's stderr is
+# llm-eval's; from its sandbox it cannot leave a file on the host). As
+# root the worker runs as nobody, who must reach the script and the tree.
+mkdir -p "$T/bin"
+cat >"$T/bin/py" <<'SH'
 #!/bin/sh
-echo started >>"$T/py-started"
-exec python3 "\$@"
+echo py-started >&2
+exec python3 "$@"
 SH
-chmod +x "$T/py"
-export LLM_EVAL_PYTHON="$T/py"
+chmod 755 "$T" "$T/bin" "$T/bin/py"
+export LLM_EVAL_PYTHON="$T/bin/py"
 
 expect "validate without python" 0 llm-eval $INC validate
-check "started no python" test ! -e "$T/py-started"
+check "started no python" [ "$(grep -c '^py-started$' "$ERR")" -eq 0 ]
 expect "validate with the hooks imported" 3 env LLM_EVAL_CHECK_HOOKS=1 "$LLM_EVAL" $INC validate --report &&
 	out_has "tk_fn	task	python	ok" && out_has "tk_cls	python-task	python	ok" &&
 	out_has "tk_bad	task	python	" && out_has "python module 'llm_eval_test_manager_dep' is not installed" &&
 	out_has "tk_metrics	task	python	" && out_has "python module 'llm_eval_test_metrics_dep' is not installed"
-check "python was started" test -e "$T/py-started"
+check "python was started" [ "$(grep -c '^py-started$' "$ERR")" -ge 1 ]
 
 expect "a hook importing from lm_eval.tasks.tk, and a class task, run" 0 llm-eval $INC run $DD \
 	--model-path "$MODEL" --tasks tk_fn,tk_cls --output "$T/o" --log-samples --no-progress
