@@ -13,6 +13,7 @@
 #include "run/chat.h"
 #include "run/gguf_meta.h"
 #include "tasks/template.h"
+#include "tasks/template_int.h" /* lle_tpl_json_dumps: Python's json.dumps */
 #include "util/buf.h"
 
 struct lle_chat {
@@ -205,4 +206,62 @@ int lle_chat_apply(const struct lle_chat *c, struct lle_requests *rq, const char
 	free(rq->context);
 	rq->context = s;
 	return 0;
+}
+
+int lle_chat_to_backend(struct lle_requests *rq, const char *sys, const char *delim, struct lle_err *err)
+{
+	if (!rq->messages)
+		return 0;
+	if (sys) {
+		/* fewshot_context (lm_eval/api/task.py v0.4.9.2): the system
+		 * prompt is `system_instruction + fewshot_delimiter +
+		 * description`, or the instruction alone */
+		json_t *first = json_array_get(rq->messages, 0);
+		const char *role = json_string_value(json_object_get(first, "role"));
+		int rc;
+		if (role && !strcmp(role, "system")) {
+			struct lle_buf b = LLE_BUF_INIT;
+			lle_buf_adds(&b, sys);
+			lle_buf_adds(&b, delim);
+			json_t *c = json_object_get(first, "content");
+			lle_buf_add(&b, json_string_value(c), json_string_length(c));
+			json_t *js = b.oom ? NULL : json_stringn_nocheck(lle_buf_str(&b), b.n);
+			lle_buf_free(&b);
+			rc = js ? json_object_set_new(first, "content", js) : -1;
+		} else if (*sys) { /* an empty one adds no turn */
+			json_t *m = json_pack("{ssss}", "role", "system", "content", sys);
+			rc = m ? json_array_insert_new(rq->messages, 0, m) : -1;
+		} else {
+			rc = 0;
+		}
+		if (rc < 0)
+			return lle_err_oom(err);
+	}
+	/* the harness's API models hand the server json.loads of this text
+	 * and log the text itself (JsonChatStr, lm_eval/models/api_models.py) */
+	struct lle_buf b = LLE_BUF_INIT;
+	if (lle_tpl_json_dumps(&b, rq->messages, -1, ", ", ": ", 0, 0) < 0 || b.oom) {
+		lle_buf_free(&b);
+		return lle_err_oom(err);
+	}
+	char *s = lle_buf_detach(&b);
+	if (!s)
+		return lle_err_oom(err);
+	free(rq->context);
+	rq->context = s;
+	return 0;
+}
+
+struct lle_message *lle_chat_message_array(const json_t *messages, size_t *n)
+{
+	*n = json_array_size(messages);
+	struct lle_message *v = calloc(*n ? *n : 1, sizeof(*v));
+	for (size_t i = 0; v && i < *n; i++) {
+		const json_t *m = json_array_get(messages, i);
+		const json_t *c = json_object_get(m, "content");
+		v[i].role = json_string_value(json_object_get(m, "role"));
+		v[i].content = json_string_value(c);
+		v[i].content_len = json_string_length(c);
+	}
+	return v;
 }

@@ -8,6 +8,7 @@
 #ifndef LLE_RUN_CHAT_H
 #define LLE_RUN_CHAT_H
 
+#include "llm-eval/backend.h"
 #include "tasks/task.h"
 #include "util/err.h"
 
@@ -40,6 +41,16 @@ const char *lle_chat_default_think_end(const struct lle_chat *c);
  * when the marker never comes, as the harness scores an unclosed thought),
  * then cut at the first of the stop strings. A new string; NULL: out of memory. */
 char *lle_think_cut(const char *text, const char *think_end, const char *const *until, size_t nuntil);
+/* For a backend that renders the chat itself from the conversation
+ * (LLE_CAP_CHAT_MESSAGES, generation requests): the system instruction sys
+ * (NULL: none) joins the system turn as the harness joins it with the
+ * description (delim: the task's fewshot_delimiter), and rq->context
+ * becomes Python's json.dumps(messages, ensure_ascii=False), which the
+ * harness's API models send and log. Nothing without rq->messages. */
+int lle_chat_to_backend(struct lle_requests *rq, const char *sys, const char *delim, struct lle_err *err);
+/* The turns of messages as the backend ABI's array (pointers into
+ * messages, which must outlive it); *n their count. NULL: out of memory. */
+struct lle_message *lle_chat_message_array(const json_t *messages, size_t *n);
 /* One rendering, for tests and benches: messages (a JSON array). */
 char *lle_chat_render(const struct lle_chat *c, const json_t *messages, int add_generation_prompt,
 		      const char *who, struct lle_err *err);

@@ -225,9 +225,13 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	else if (o->limit >= 1)
 		want = (long)o->limit;
 	pt->ndocs = want < n ? want : n;
-	int backend_chat = 0; /* a model whose backend renders a built-in template cannot start the reply */
+	/* a model whose backend renders a built-in template cannot start the
+	 * reply; one that takes the conversation (LLE_CAP_CHAT_MESSAGES) gets
+	 * the gen_prefix turn with a generation request */
+	int backend_chat = 0;
 	for (size_t i = 0; i < p->nmodels; i++)
-		backend_chat |= !p->models[i].chat;
+		backend_chat |= !p->models[i].chat && !(t->output_type == LLE_OUT_GENERATE_UNTIL &&
+						       (lle_backend_caps(p->models[i].be) & LLE_CAP_CHAT_MESSAGES));
 	if (o->apply_chat_template && t->has_gen_prefix && t->gen_prefix && backend_chat)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': gen_prefix with --apply-chat-template needs a "
 				   "Jinja chat template (the GGUF file's, the registry's chat_template or "

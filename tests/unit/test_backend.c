@@ -377,7 +377,7 @@ TEST(list_backends_shows_each_plugin_and_why_it_fails)
 	s = lle_buf_str(&out);
 	CHECK(s[0] == '[');
 	CHECK(strstr(s, "{\"name\": \"testbackend\", \"path\": \"") != NULL);
-	CHECK(strstr(s, "\"status\": \"ok\", \"abi\": \"1.2\", \"version\": \"1.0\"") != NULL);
+	CHECK(strstr(s, "\"status\": \"ok\", \"abi\": \"1.3\", \"version\": \"1.0\"") != NULL);
 	CHECK(strstr(s, "\"status\": \"error\", \"error\": \"backend plugin '") != NULL);
 	lle_buf_reset(&out);
 	char *bad[] = { "backends", "--frob", NULL };
