@@ -16,16 +16,74 @@
 #include "tasks/template_int.h" /* lle_tpl_json_dumps: Python's json.dumps */
 #include "util/buf.h"
 
+/* Values marked static for a while (jansson's refcount (size_t)-1, which
+ * incref and decref leave alone, as for its true/false/null), with the
+ * counts they get back (see lle_chat_render). */
+struct pinned {
+	json_t **v;
+	size_t *rc;
+	size_t n, cap;
+};
+
+static int pin(struct pinned *p, json_t *v)
+{
+	if (!v || v->refcount == (size_t)-1)
+		return 0;
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? 2 * p->cap : 64;
+		json_t **nv = realloc(p->v, cap * sizeof(*nv));
+		if (!nv)
+			return -1;
+		p->v = nv;
+		size_t *nr = realloc(p->rc, cap * sizeof(*nr));
+		if (!nr)
+			return -1;
+		p->rc = nr;
+		p->cap = cap;
+	}
+	p->v[p->n] = v;
+	p->rc[p->n++] = v->refcount;
+	v->refcount = (size_t)-1;
+	if (json_is_array(v)) {
+		for (size_t i = 0; i < json_array_size(v); i++)
+			if (pin(p, json_array_get(v, i)) < 0)
+				return -1;
+	} else if (json_is_object(v)) {
+		const char *k;
+		json_t *x;
+		json_object_foreach(v, k, x)
+			if (pin(p, x) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static void unpin(struct pinned *p)
+{
+	for (size_t i = p->n; i-- > 0;)
+		p->v[i]->refcount = p->rc[i];
+	free(p->v);
+	free(p->rc);
+	memset(p, 0, sizeof(*p));
+}
+
+static int pin_literal(void *user, json_t *v)
+{
+	return pin(user, v);
+}
+
 struct lle_chat {
 	struct lle_tpl *tpl;
 	char *bos, *eos;
 	char *origin;
+	struct pinned lit; /* the template's literals, static while it lives */
 };
 
 void lle_chat_free(struct lle_chat *c)
 {
 	if (!c)
 		return;
+	unpin(&c->lit);
 	lle_tpl_free(c->tpl);
 	free(c->bos);
 	free(c->eos);
@@ -116,6 +174,13 @@ int lle_chat_open(const char *spec, int spec_from_cli, const char *gguf, const c
 		lle_chat_free(c);
 		return -1;
 	}
+	/* a rendering takes and drops a reference to a literal each time it
+	 * reads one: static, they cost no atomic instruction (the template
+	 * only reads them; lle_chat_free gives the counts back first) */
+	if (lle_tpl_each_literal(c->tpl, pin_literal, &c->lit) < 0) {
+		lle_chat_free(c);
+		return lle_err_oom(err);
+	}
 	*out = c;
 	return 1;
 }
@@ -131,7 +196,19 @@ char *lle_chat_render(const struct lle_chat *c, const json_t *messages, int add_
 		lle_err_oom(err);
 		return NULL;
 	}
-	char *s = lle_tpl_render(c->tpl, vars, who, NULL, err);
+	/* jansson counts references with atomic instructions, and a template
+	 * takes and drops references to the messages at every step (most of
+	 * a multi-turn rendering's time). The variables are marked static
+	 * (jansson's refcount (size_t)-1, as its true/false/null are) while
+	 * the template runs, which makes those free, and get their counts
+	 * back after; the rendering's own values are counted as before. */
+	struct pinned p = { 0 };
+	char *s = NULL;
+	if (pin(&p, vars) < 0)
+		lle_err_oom(err);
+	else
+		s = lle_tpl_render(c->tpl, vars, who, NULL, err);
+	unpin(&p);
 	json_decref(vars);
 	return s;
 }
