@@ -80,7 +80,8 @@ int main(int argc, char **argv)
 	json_t *msgs = conversation(argc > 3 && !strcmp(argv[3], "multiturn"));
 	struct lle_err err = { 0 };
 	struct lle_chat *c = NULL;
-	if (lle_chat_open(lle_buf_str(&src), 1, NULL, "bench", &c, &err) != 1) {
+	struct lle_chat_src cs = { .spec = lle_buf_str(&src), .spec_from_cli = 1 };
+	if (lle_chat_open(&cs, "bench", &c, &err) != 1) {
 		fprintf(stderr, "%s\n", err.msg[0] ? err.msg : "not a Jinja template");
 		return 1;
 	}

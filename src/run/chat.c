@@ -133,39 +133,147 @@ static char *read_text(const char *path, struct lle_err *err)
 	return s;
 }
 
-int lle_chat_open(const char *spec, int spec_from_cli, const char *gguf, const char *who, struct lle_chat **out,
-		  struct lle_err *err)
+/* A special token of tokenizer_config.json: a string, or transformers'
+ * AddedToken as {"content": ..., "__type": "AddedToken", ...}; null or
+ * absent: none (the template then sees it undefined). */
+static const char *special_token(const json_t *cfg, const char *key)
+{
+	const json_t *v = json_object_get(cfg, key);
+	if (json_is_object(v))
+		v = json_object_get(v, "content");
+	return json_string_value(v);
+}
+
+/* What rendering takes from a tokenizer_config.json (the file transformers'
+ * AutoTokenizer, hence lm-evaluation-harness and vLLM, read): its
+ * bos_token and eos_token, and its chat_template (a string, or a list of
+ * {name, template} of which "default" is taken, as apply_chat_template
+ * does without a name), else the chat_template.jinja beside it (where
+ * transformers saves the template since 4.47). tmpl NULL: no template. */
+struct tokcfg {
+	char *tmpl, *bos, *eos;
+	int has_bos, has_eos;
+};
+
+static void tokcfg_free(struct tokcfg *t)
+{
+	free(t->tmpl);
+	free(t->bos);
+	free(t->eos);
+	memset(t, 0, sizeof(*t));
+}
+
+static int read_tokcfg(const char *path, struct tokcfg *t, struct lle_err *err)
+{
+	memset(t, 0, sizeof(*t));
+	json_error_t je;
+	json_t *cfg = json_load_file(path, JSON_DECODE_ANY, &je);
+	if (!cfg)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "tokenizer_config '%s': %s (line %d)", path, je.text, je.line);
+	if (!json_is_object(cfg)) {
+		json_decref(cfg);
+		return lle_err_set(err, LLE_EXIT_CONFIG, "tokenizer_config '%s': not a JSON object", path);
+	}
+	const char *bos = special_token(cfg, "bos_token"), *eos = special_token(cfg, "eos_token");
+	const json_t *ct = json_object_get(cfg, "chat_template");
+	const char *tmpl = json_string_value(ct);
+	if (json_is_array(ct)) {
+		size_t i;
+		const json_t *x;
+		json_array_foreach(ct, i, x)
+			if (!tmpl && !strcmp(json_string_value(json_object_get(x, "name")) ?
+					     json_string_value(json_object_get(x, "name")) : "", "default"))
+				tmpl = json_string_value(json_object_get(x, "template"));
+		if (!tmpl) {
+			json_decref(cfg);
+			return lle_err_set(err, LLE_EXIT_CONFIG, "tokenizer_config '%s': its chat_template is a list "
+					   "of named templates without one named 'default'; give the one wanted with "
+					   "--apply-chat-template=FILE", path);
+		}
+	}
+	int rc = 0;
+	t->has_bos = bos != NULL;
+	t->has_eos = eos != NULL;
+	if ((bos && !(t->bos = lle_strdup(bos))) || (eos && !(t->eos = lle_strdup(eos))) ||
+	    (tmpl && !(t->tmpl = lle_strdup(tmpl))))
+		rc = lle_err_oom(err);
+	json_decref(cfg);
+	if (rc == 0 && !tmpl) {
+		const char *slash = strrchr(path, '/');
+		struct lle_buf b = LLE_BUF_INIT;
+		if (slash)
+			lle_buf_add(&b, path, (size_t)(slash - path + 1));
+		lle_buf_adds(&b, "chat_template.jinja");
+		struct stat st;
+		if (b.oom)
+			rc = lle_err_oom(err);
+		else if (stat(lle_buf_str(&b), &st) == 0 && !(t->tmpl = read_text(lle_buf_str(&b), err)))
+			rc = -1;
+		lle_buf_free(&b);
+	}
+	if (rc < 0)
+		tokcfg_free(t);
+	return rc;
+}
+
+static int set_token(char **dst, const char *given, const char *cfg, int cfg_has, const char *gguf,
+		     struct lle_err *err)
+{
+	const char *v = given ? given : cfg_has ? cfg : gguf;
+	if (v && !(*dst = lle_strdup(v)))
+		return lle_err_oom(err);
+	return 0;
+}
+
+int lle_chat_open(const struct lle_chat_src *cs, const char *who, struct lle_chat **out, struct lle_err *err)
 {
 	*out = NULL;
+	const char *spec = cs->spec;
 	struct lle_gguf_chat g = { 0 };
-	if (gguf && lle_gguf_chat_info(gguf, &g) < 0)
+	struct tokcfg tc = { 0 };
+	if (cs->gguf && lle_gguf_chat_info(cs->gguf, &g) < 0)
 		memset(&g, 0, sizeof(g)); /* the backend reports a file it cannot read */
+	if (cs->tokenizer_config && read_tokcfg(cs->tokenizer_config, &tc, err) < 0) {
+		lle_gguf_chat_free(&g);
+		return -1;
+	}
 	char *src = NULL, origin[600];
+	int rc = 0;
 	if (spec && is_jinja(spec)) {
 		src = lle_strdup(spec);
-		snprintf(origin, sizeof(origin), "%s's chat_template (inline)", spec_from_cli ? "--apply-chat-template" : "the registry entry");
+		snprintf(origin, sizeof(origin), "%s's chat_template (inline)",
+			 cs->spec_from_cli ? "--apply-chat-template" : "the registry entry");
 	} else if (spec && names_file(spec)) {
-		if (!(src = read_text(spec, err))) {
-			lle_gguf_chat_free(&g);
-			return -1;
-		}
+		if (!(src = read_text(spec, err)))
+			rc = -1;
 		snprintf(origin, sizeof(origin), "chat template file '%.500s'", spec);
-	} else if (g.chat_template && is_jinja(g.chat_template) && !(spec && spec_from_cli)) {
+	} else if (tc.tmpl && !(spec && cs->spec_from_cli)) {
+		src = tc.tmpl;
+		tc.tmpl = NULL;
+		snprintf(origin, sizeof(origin), "tokenizer_config '%.500s'", cs->tokenizer_config);
+	} else if (g.chat_template && is_jinja(g.chat_template) && !(spec && cs->spec_from_cli)) {
 		src = lle_strdup(g.chat_template);
-		snprintf(origin, sizeof(origin), "'%.500s' (tokenizer.chat_template)", gguf);
+		snprintf(origin, sizeof(origin), "'%.500s' (tokenizer.chat_template)", cs->gguf);
 	} else {
-		lle_gguf_chat_free(&g);
-		return 0; /* a llama.cpp built-in name, or nothing */
+		rc = 1; /* a llama.cpp built-in name, or nothing */
 	}
-	struct lle_chat *c = calloc(1, sizeof(*c));
-	if (!src || !c || !(c->origin = lle_strdup(origin)) ||
-	    (g.bos_token && !(c->bos = lle_strdup(g.bos_token))) || (g.eos_token && !(c->eos = lle_strdup(g.eos_token)))) {
-		free(src);
-		lle_chat_free(c);
-		lle_gguf_chat_free(&g);
-		return lle_err_oom(err);
+	struct lle_chat *c = NULL;
+	if (rc == 0) {
+		/* bos_token/eos_token: the ones given, else the tokenizer
+		 * config's, else the GGUF vocabulary's */
+		c = calloc(1, sizeof(*c));
+		if (!src || !c || !(c->origin = lle_strdup(origin)) ||
+		    set_token(&c->bos, cs->bos_token, tc.bos, tc.has_bos, g.bos_token, err) < 0 ||
+		    set_token(&c->eos, cs->eos_token, tc.eos, tc.has_eos, g.eos_token, err) < 0)
+			rc = lle_err_oom(err);
 	}
 	lle_gguf_chat_free(&g);
+	tokcfg_free(&tc);
+	if (rc != 0) {
+		free(src);
+		lle_chat_free(c);
+		return rc > 0 ? 0 : -1;
+	}
 	char cwho[800];
 	snprintf(cwho, sizeof(cwho), "model '%s': %s", who, origin);
 	c->tpl = lle_tpl_compile_chat(src, cwho, err);

@@ -14,17 +14,27 @@
 
 struct lle_chat;
 
-/* Which template a model's prompts are rendered with. spec: the
- * --apply-chat-template argument, else the registry's chat_template (NULL:
- * none): Jinja text (it has "{{" or "{%"), a file ("*.jinja", or any path
- * that names a file), or a llama.cpp built-in name. gguf: the model file
- * (NULL: none). Jinja given, else the GGUF's tokenizer.chat_template when
- * no built-in name comes from the command line: *out is set (1). A
- * built-in name and no Jinja: *out NULL, the backend renders (0). Neither:
- * 0 with *out NULL too (the caller reports). -1: an error (a file that
- * cannot be read, a template that does not compile). who names the model. */
-int lle_chat_open(const char *spec, int spec_from_cli, const char *gguf, const char *who, struct lle_chat **out,
-		  struct lle_err *err);
+/* Where a model's chat template and its special tokens come from. */
+struct lle_chat_src {
+	const char *spec;           /* the --apply-chat-template argument, else the registry's
+				       chat_template (NULL: none): Jinja text (it has "{{" or
+				       "{%"), a file ("*.jinja", or any path that names a file),
+				       or a llama.cpp built-in name */
+	int spec_from_cli;          /* spec is the command line's */
+	const char *gguf;           /* the model file (NULL: none) */
+	const char *tokenizer_config; /* a tokenizer_config.json (NULL: none) */
+	const char *bos_token, *eos_token; /* given (registry, --model-args); NULL: not given */
+};
+/* Which template a model's prompts are rendered with: the spec's Jinja,
+ * else the tokenizer config's chat_template (or the chat_template.jinja
+ * beside it), else the GGUF's tokenizer.chat_template, the last two unless
+ * the command line names a built-in: *out is set (1). bos_token and
+ * eos_token: the ones given, else the tokenizer config's, else the GGUF
+ * vocabulary's, else undefined. A built-in name and no Jinja: *out NULL,
+ * the backend renders (0). Neither: 0 with *out NULL too (the caller
+ * reports). -1: an error (a file that cannot be read, a template that does
+ * not compile). who names the model. */
+int lle_chat_open(const struct lle_chat_src *src, const char *who, struct lle_chat **out, struct lle_err *err);
 void lle_chat_free(struct lle_chat *c);
 /* Where the template came from, for messages ("the GGUF file's tokenizer.chat_template"). */
 const char *lle_chat_origin(const struct lle_chat *c);
