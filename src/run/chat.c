@@ -360,10 +360,62 @@ static void strip_bounds(const char *s, size_t *a, size_t *b)
 	*b = n;
 }
 
+/* Multiple inputs (winogrande) as lm-evaluation-harness v0.4.9.2 renders
+ * them: fewshot_context gives `chat_template(labeled_examples)` (the system
+ * turn and the examples, with the generation prompt; "" when there are
+ * none), and construct_requests makes choice i's context `ctx +
+ * chat_template([{"role": "user", "content": choice}])`, each with the
+ * generation prompt (lm.apply_chat_template's default). */
+static int apply_multiple_inputs(const struct lle_chat *c, struct lle_requests *rq, const char *who,
+				 struct lle_err *err)
+{
+	char *ctx = json_array_size(rq->messages) ? lle_chat_render(c, rq->messages, 1, who, err) : lle_strdup("");
+	if (!ctx)
+		return json_array_size(rq->messages) ? -1 : lle_err_oom(err);
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < rq->nchoices; i++) {
+		struct lle_buf b = LLE_BUF_INIT;
+		lle_py_str(&b, json_array_get(rq->choices, i));
+		json_t *m = b.oom ? NULL : json_pack("[{s:s,s:s%}]", "role", "user", "content", lle_buf_str(&b), b.n);
+		lle_buf_free(&b);
+		if (!m) {
+			rc = lle_err_oom(err);
+			break;
+		}
+		char *turn = lle_chat_render(c, m, 1, who, err);
+		json_decref(m);
+		if (!turn) {
+			rc = -1;
+			break;
+		}
+		lle_buf_adds(&b, ctx);
+		lle_buf_adds(&b, turn);
+		free(turn);
+		char *s = lle_buf_detach(&b);
+		if (!s) {
+			rc = lle_err_oom(err);
+			break;
+		}
+		free(rq->contexts[i]);
+		rq->contexts[i] = s;
+	}
+	free(ctx);
+	if (rc == 0) {
+		char *first = lle_strdup(rq->contexts[0]);
+		if (!first)
+			return lle_err_oom(err);
+		free(rq->context);
+		rq->context = first;
+	}
+	return rc;
+}
+
 int lle_chat_apply(const struct lle_chat *c, struct lle_requests *rq, const char *who, struct lle_err *err)
 {
 	if (!rq->messages)
 		return 0;
+	if (rq->contexts)
+		return apply_multiple_inputs(c, rq, who, err);
 	size_t n = json_array_size(rq->messages);
 	json_t *last = n ? json_array_get(rq->messages, n - 1) : NULL;
 	const char *role = json_string_value(json_object_get(last, "role"));

@@ -239,10 +239,16 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 				   "assistant's turn with it", t->name);
 	if (t->doc_to_choice.kind != LLE_DOCFN_NONE && first_doc_inputs(t, pt->data_path, err) < 0)
 		return -1;
-	if (o->apply_chat_template && t->multiple_input == 1)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template are "
-				   "not supported (the harness templates the examples and each choice separately)",
-				   t->name);
+	/* the harness renders the examples and each choice as chats of their
+	 * own (run/chat.c): only where llm-eval renders the template */
+	int backend_renders = 0;
+	for (size_t i = 0; i < p->nmodels; i++)
+		backend_renders |= !p->models[i].chat;
+	if (o->apply_chat_template && t->multiple_input == 1 && backend_renders)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template need "
+				   "a Jinja chat template llm-eval renders (the GGUF file's, the registry's "
+				   "chat_template or --apply-chat-template=FILE): the harness templates the "
+				   "examples and each choice separately", t->name);
 	/* --num-fewshot overrides the config, except an explicit 0, which the
 	 * harness keeps (lm_eval/evaluator.py simple_evaluate: "num_fewshot has
 	 * been set to 0 ... in its config") */
