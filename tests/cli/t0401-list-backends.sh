@@ -25,6 +25,7 @@ expect "list backends --json" 0 "$LLM_EVAL" list backends --json &&
 	out_has '"name": "llamacpp"' && out_has '"status": "ok"'
 expect "list backends -v: capabilities and options from each plugin's table" 0 "$LLM_EVAL" list backends -v &&
 	out_has "capabilities: model-file, prompt-logprobs, chat-template, exact" &&
+	out_has "capabilities: chat-messages" &&
 	out_has "n_gpu_layers=int  layers offloaded" && out_has "headers=list (secret)" &&
 	{ ! grep -q loglikelihood_tasks "$OUT" || fail "an option the host sets is offered"; }
 expect "list backends --json: caps and options" 0 "$LLM_EVAL" list backends --json &&
