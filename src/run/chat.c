@@ -20,8 +20,10 @@
  * incref and decref leave alone, as for its true/false/null), with the
  * counts they get back (see lle_chat_render). */
 struct pinned {
-	json_t **v;
-	size_t *rc;
+	struct pin_item {
+		json_t *v;
+		size_t rc;
+	} *it, local[48];  /* it: local until more are needed (a chat of ~20 turns) */
 	size_t n, cap;
 };
 
@@ -29,20 +31,22 @@ static int pin(struct pinned *p, json_t *v)
 {
 	if (!v || v->refcount == (size_t)-1)
 		return 0;
-	if (p->n == p->cap) {
-		size_t cap = p->cap ? 2 * p->cap : 64;
-		json_t **nv = realloc(p->v, cap * sizeof(*nv));
-		if (!nv)
-			return -1;
-		p->v = nv;
-		size_t *nr = realloc(p->rc, cap * sizeof(*nr));
-		if (!nr)
-			return -1;
-		p->rc = nr;
-		p->cap = cap;
+	if (!p->it) {
+		p->it = p->local;
+		p->cap = sizeof(p->local) / sizeof(p->local[0]);
 	}
-	p->v[p->n] = v;
-	p->rc[p->n++] = v->refcount;
+	if (p->n == p->cap) {
+		struct pin_item *ni = malloc(2 * p->cap * sizeof(*ni));
+		if (!ni)
+			return -1;
+		memcpy(ni, p->it, p->n * sizeof(*ni));
+		if (p->it != p->local)
+			free(p->it);
+		p->it = ni;
+		p->cap *= 2;
+	}
+	p->it[p->n].v = v;
+	p->it[p->n++].rc = v->refcount;
 	v->refcount = (size_t)-1;
 	if (json_is_array(v)) {
 		for (size_t i = 0; i < json_array_size(v); i++)
@@ -61,10 +65,11 @@ static int pin(struct pinned *p, json_t *v)
 static void unpin(struct pinned *p)
 {
 	for (size_t i = p->n; i-- > 0;)
-		p->v[i]->refcount = p->rc[i];
-	free(p->v);
-	free(p->rc);
-	memset(p, 0, sizeof(*p));
+		p->it[i].v->refcount = p->it[i].rc;
+	if (p->it != p->local)
+		free(p->it);
+	p->it = NULL;
+	p->n = p->cap = 0;
 }
 
 static int pin_literal(void *user, json_t *v)
@@ -310,7 +315,9 @@ char *lle_chat_render(const struct lle_chat *c, const json_t *messages, int add_
 	 * (jansson's refcount (size_t)-1, as its true/false/null are) while
 	 * the template runs, which makes those free, and get their counts
 	 * back after; the rendering's own values are counted as before. */
-	struct pinned p = { 0 };
+	struct pinned p;
+	p.it = NULL;
+	p.n = p.cap = 0;
 	char *s = NULL;
 	if (pin(&p, vars) < 0)
 		lle_err_oom(err);
