@@ -1,8 +1,11 @@
 /* Chat templates rendered by the engine (see chat.h): where the template
- * comes from (the command line, the registry, the GGUF file), its
- * variables as transformers' apply_chat_template passes them (messages,
- * add_generation_prompt, bos_token, eos_token from the GGUF's vocabulary),
- * and continue_final_message for gen_prefix. The rendering itself is the
+ * comes from (the command line, the registry, a tokenizer_config.json, the
+ * GGUF file), its variables as transformers' apply_chat_template passes
+ * them (messages, add_generation_prompt, bos_token and eos_token given or
+ * from the tokenizer config or the GGUF's vocabulary), continue_final_message
+ * for gen_prefix, multiple inputs as the harness renders them, and the
+ * conversation handed to a backend that renders it itself (its JSON text
+ * and the ABI's lle_message array). The rendering itself is the
  * template engine's (src/tasks/template*.c); tokenising the result, with
  * special tokens parsed and no BOS added, is the backend's. */
 #include <stdio.h>

@@ -8,8 +8,10 @@
  * dictsort, selectattr, rejectattr, select, reject, unique, sort, reverse,
  * indent, safe, title, min, max; mapping, sequence, iterable, boolean,
  * equalto...; dict.items(), str.title(), str.format()). These are found
- * only when compiling with lle_tpl_compile_chat. The statements (macro,
- * break, set blocks) are template_stmt.c's and template_eval.c's. */
+ * only when compiling with lle_tpl_compile_chat. Also the walk over a
+ * compiled template's literals (lle_tpl_each_literal), which run/chat.c
+ * pins. The statements (macro, break, set blocks) are template_stmt.c's
+ * and template_eval.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
