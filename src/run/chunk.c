@@ -184,7 +184,7 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 	/* tr->pm is NULL for --show-prompts without a model */
 	const struct lle_chat *chat = o->apply_chat_template && tr->pm ? tr->pm->chat : NULL; /* rendered here */
 	const char *think_end = tr->pm ? tr->pm->think_end : NULL;
-	/* A backend that takes the conversation itself (openai's chat endpoint,
+	/* A backend that takes the conversation itself (a server's chat endpoint,
 	 * LLE_CAP_CHAT_MESSAGES) gets the messages of its generation requests,
 	 * gen_prefix turn and system instruction included (lle_chat_to_backend) */
 	int to_backend = o->apply_chat_template && !chat && tr->be && t->output_type == LLE_OUT_GENERATE_UNTIL &&
