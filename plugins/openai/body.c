@@ -78,8 +78,11 @@ static char *gen_body(struct lle_model *m, const struct lle_request *q)
 	if (q->temperature > 0)
 		json_object_set_new(b, "seed", json_integer((json_int_t)(q->seed & 0x7fffffffffffffffull)));
 	if (q->n_until) {
+		/* the chat API takes at most 4 (OpenAI's limit), and the
+		 * harness's chat models send `stop[:4]`; the text is cut at
+		 * every stop string here anyway (answer.c) */
 		json_t *st = json_array();
-		for (size_t i = 0; i < q->n_until; i++)
+		for (size_t i = 0; i < q->n_until && (!m->chat || json_array_size(st) < 4); i++)
 			if (q->until[i][0])
 				json_array_append_new(st, json_string(q->until[i]));
 		json_object_set_new(b, "stop", st);

@@ -11,7 +11,8 @@
 # body; the expected messages are built here from the data files. The sample
 # log's arguments hold json.dumps(messages, ensure_ascii=False), the string
 # the harness's JsonChatStr carries. continue_final_message=1 adds vLLM's
-# two keys when the last turn is the assistant's. endpoint=completions with
+# two keys when the last turn is the assistant's. At most 4 stop strings
+# go out, as the harness's chat models send stop[:4] (OpenAI's limit). endpoint=completions with
 # no Jinja template to render is refused.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-openai.sh"
@@ -30,7 +31,7 @@ doc_to_target: "{{a}}"
 gen_prefix: "The answer is"
 num_fewshot: 1
 fewshot_config: {sampler: first_n}
-generation_kwargs: {until: ["\n"], max_gen_toks: 4}
+generation_kwargs: {until: ["\n", "Q:", "", "###", "END", "STOP"], max_gen_toks: 4}
 metric_list: [{metric: exact_match}]
 EOT
 start_server a --no-inference --log-requests "$T/single.log"
@@ -84,6 +85,8 @@ for run, sys_instr, multi in (("single", SYS, False), ("multi", None, True), ("c
     want_s = sorted(want, key=json.dumps)
     assert got_msgs == want_s, (run, got_msgs, want_s)
     for b in got:
+        # stop[:4] (LocalChatCompletion._create_payload), "" left out
+        assert b["stop"] == ["\n", "Q:", "###", "END"], b["stop"]
         if run == "cont":
             assert b["continue_final_message"] is True and b["add_generation_prompt"] is False, b
         else:
