@@ -8,6 +8,7 @@
  *                                  log-probabilities (vLLM's way), or with
  *                                  prompt_logprobs vLLM's other form
  *   POST /v1/chat/completions      the last user message, in the chat template
+ *                                  (--no-inference: any conversation)
  *
  * Real inference on a GGUF model: generation goes through the llama.cpp
  * backend plugin, loaded with src/backend/loader.c (so it is exactly what an
@@ -28,6 +29,9 @@
  * answer, --die-after N exits after N POST requests (a replica that dies),
  * --no-logprobs refuses prompt log-probabilities as llama-server does,
  * --bad-answer nonjson|nochoices answers every request badly.
+ *
+ * --log-requests FILE appends every POST request (its path and JSON body, one
+ * line each) so a test can assert exactly what the client sent.
  *
  * Hostile answers (for the client's input checks), --hostile KIND[:VALUE],
  * repeatable:
@@ -83,6 +87,7 @@ static struct {
 	int port, threads, no_inference, no_logprobs, latency_ms, trickle_ms, max_model_len;
 	const char *retry_after;
 	const char *reply;     /* --reply: the text --no-inference generates (default " 42") */
+	const char *log_requests; /* --log-requests FILE: every POST, one JSON line each */
 	long die_after;
 	double share[F_N];
 	/* --hostile */
@@ -92,6 +97,25 @@ static struct {
 } opt = { .served = "tiny", .threads = 1, .chat_template = "chatml", .retry_after = "0.05", .trickle_ms = 20 };
 
 static atomic_long n_post;
+static FILE *req_log;
+static pthread_mutex_t req_log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* --log-requests: {"url": URL, "body": BODY} per POST, in the order they
+ * came, so a test can check exactly what a client sent. */
+static void log_request(const char *url, const json_t *body)
+{
+	if (!req_log)
+		return;
+	json_t *line = json_pack("{s:s,s:O}", "url", url, "body", (json_t *)body);
+	char *s = line ? json_dumps(line, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+	pthread_mutex_lock(&req_log_mu);
+	if (s)
+		fprintf(req_log, "%s\n", s);
+	fflush(req_log);
+	pthread_mutex_unlock(&req_log_mu);
+	free(s);
+	json_decref(line);
+}
 
 /* The fault of the k-th POST request: a low-discrepancy sequence, so the
  * shares hold over any stretch of requests and retries draw again. */
@@ -604,7 +628,7 @@ static void do_generate(struct reply *r, json_t *req, int chat)
 				return reply_error(r, 400, "message %zu needs 'role' and 'content' strings", i);
 			if (strcmp(role, "user") == 0)
 				prompt = c;
-			else if (strcmp(role, "system") == 0 && (!opt.system || strcmp(opt.system, c) != 0))
+			else if (strcmp(role, "system") == 0 && !opt.no_inference && (!opt.system || strcmp(opt.system, c) != 0))
 				return reply_error(r, 400, "this test server takes the system message from --system");
 		}
 		if (!prompt)
@@ -929,6 +953,8 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
 		struct conn *cn = *con_cls;
 		json_error_t je;
 		json_t *req = json_loadb(cn->body ? cn->body : "", cn->len, 0, &je);
+		if (json_is_object(req))
+			log_request(url, req);
 		if (!json_is_object(req))
 			reply_error(&r, 400, "the body is not a JSON object: %s", je.text);
 		else if (strcmp(url, "/tokenize") == 0)
@@ -976,6 +1002,7 @@ static void usage(void)
 		"       [--hostile big-body:N|gzip-bomb:N|models-max-len:N|logprob:X|completion-tokens:N|\n"
 		"                  top-logprobs-list|nul-text]...\n"
 		"       [--require-key-env VAR]   answer 401 unless \"Authorization: Bearer $VAR\"\n"
+		"       [--log-requests FILE]     append every POST as {\"url\", \"body\"}, one JSON line each\n"
 		"  KIND: 500 503 429 drop malformed truncated trickle\n");
 	exit(2);
 }
@@ -992,6 +1019,8 @@ int main(int argc, char **argv)
 			opt.no_logprobs = 1;
 		else if (ARG("--reply"))
 			opt.reply = v;
+		else if (ARG("--log-requests"))
+			opt.log_requests = v;
 		else if (ARG("--model"))
 			opt.model_path = v;
 		else if (ARG("--plugin"))
@@ -1058,6 +1087,10 @@ int main(int argc, char **argv)
 		} else
 			usage();
 #undef ARG
+	}
+	if (opt.log_requests && !(req_log = fopen(opt.log_requests, "a"))) {
+		fprintf(stderr, "lle-testserver: --log-requests '%s': %s\n", opt.log_requests, strerror(errno));
+		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* every thread blocks SIGTERM and SIGINT; main waits for them and stops cleanly */

@@ -40,7 +40,7 @@ extern "C" {
 #endif
 
 #define LLE_BACKEND_ABI_MAJOR 1
-#define LLE_BACKEND_ABI_MINOR 2
+#define LLE_BACKEND_ABI_MINOR 3
 
 #define LLE_BACKEND_ENTRY_SYMBOL "lle_backend_entry"
 
@@ -119,6 +119,15 @@ enum lle_request_kind {
 	LLE_REQ_GENERATE_UNTIL = 3,         /* context, until[], max_tokens, sampling -> text */
 };
 
+/* ABI 1.3: one turn of a conversation (lle_request.messages). Its layout is
+ * fixed for every 1.x ABI (an array's stride must not change): a later
+ * need is a new array field of lle_request, never a field appended here. */
+struct lle_message {
+	const char *role;          /* "system", "user" or "assistant" */
+	const char *content;       /* UTF-8, NUL-terminated; may hold NUL bytes */
+	size_t content_len;        /* bytes of content */
+};
+
 /* One request. Strings are NUL-terminated UTF-8 and belong to the host; they
  * stay valid until submit returns. */
 struct lle_request {
@@ -135,6 +144,20 @@ struct lle_request {
 	double temperature;        /* 0: greedy */
 	double top_p;              /* 0 or 1: off */
 	uint64_t seed;             /* sampling seed of this request */
+	/* ABI 1.3 (read only when LLE_HAS_FIELD(req, struct lle_request,
+	 * n_messages) says the host's struct holds it): for a backend with
+	 * LLE_CAP_CHAT_MESSAGES opened with apply_chat_template, the
+	 * conversation as lm-evaluation-harness builds it: a system turn
+	 * (the system instruction and the task's description), the few-shot
+	 * examples (one user turn, or user/assistant pairs), the question in a
+	 * user turn, and a final assistant turn holding a gen_prefix, which the
+	 * answer continues. context then holds the same conversation as
+	 * Python's json.dumps(messages, ensure_ascii=False) (what the harness
+	 * logs and the response cache keys on); a backend that renders the
+	 * chat itself sends or renders these turns, and ignores
+	 * lle_open_params.system_message. NULL / 0 otherwise. */
+	const struct lle_message *messages;
+	size_t n_messages;
 };
 
 enum lle_status {
@@ -234,6 +257,11 @@ enum lle_backend_cap {
 	/* Has an exact mode (option exact=1): results that do not depend on
 	 * batching or threads to the last bit. */
 	LLE_CAP_EXACT = 1u << 3,
+	/* ABI 1.3: when opened with apply_chat_template it takes the
+	 * conversation from lle_request.messages (an assistant turn that
+	 * starts the answer included), so the host sends gen_prefix tasks and
+	 * puts the system instruction in the messages. */
+	LLE_CAP_CHAT_MESSAGES = 1u << 4,
 };
 
 /* A model opened by a backend; opaque to the host. */

@@ -39,7 +39,30 @@ static char *gen_body(struct lle_model *m, const struct lle_request *q)
 	if (!b)
 		return NULL;
 	json_object_set_new(b, "model", json_string(m->model));
-	if (m->chat) {
+	if (m->chat && LLE_HAS_FIELD(q, struct lle_request, n_messages) && q->n_messages) {
+		/* the host's conversation, as the harness's chat models send it
+		 * (lm_eval/models/openai_completions.py, LocalChatCompletion:
+		 * the messages as they are, a gen_prefix turn last) */
+		json_t *msgs = json_array();
+		for (size_t i = 0; msgs && i < q->n_messages; i++) {
+			const struct lle_message *u = &q->messages[i];
+			if (json_array_append_new(msgs, json_pack("{s:s,s:s%}", "role", u->role, "content", u->content,
+								  u->content_len)) < 0) {
+				json_decref(msgs);
+				msgs = NULL;
+			}
+		}
+		if (!msgs || json_object_set_new(b, "messages", msgs) < 0) {
+			json_decref(b);
+			return NULL;
+		}
+		const char *last = q->messages[q->n_messages - 1].role;
+		if (m->continue_final && last && !strcmp(last, "assistant")) {
+			/* vLLM's and SGLang's way to continue that turn */
+			json_object_set_new(b, "continue_final_message", json_true());
+			json_object_set_new(b, "add_generation_prompt", json_false());
+		}
+	} else if (m->chat) {
 		json_t *msgs = json_array();
 		if (m->system)
 			json_array_append_new(msgs, json_pack("{s:s,s:s}", "role", "system", "content", m->system));
@@ -55,8 +78,11 @@ static char *gen_body(struct lle_model *m, const struct lle_request *q)
 	if (q->temperature > 0)
 		json_object_set_new(b, "seed", json_integer((json_int_t)(q->seed & 0x7fffffffffffffffull)));
 	if (q->n_until) {
+		/* the chat API takes at most 4 (OpenAI's limit), and the
+		 * harness's chat models send `stop[:4]`; the text is cut at
+		 * every stop string here anyway (answer.c) */
 		json_t *st = json_array();
-		for (size_t i = 0; i < q->n_until; i++)
+		for (size_t i = 0; i < q->n_until && (!m->chat || json_array_size(st) < 4); i++)
 			if (q->until[i][0])
 				json_array_append_new(st, json_string(q->until[i]));
 		json_object_set_new(b, "stop", st);

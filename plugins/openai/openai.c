@@ -170,6 +170,7 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 	m->max_length = p->max_length;
 	m->rng = (unsigned)time(NULL) ^ (unsigned)(uintptr_t)m;
 	const char *key_env = NULL;
+	int endpoint_completions = 0;
 	if (!p->model || !*p->model) {
 		snprintf(err, len, "openai: no served model name given");
 		goto fail;
@@ -242,9 +243,12 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 			if (strcmp(v, "chat") == 0)
 				m->chat = 1;
 			else if (strcmp(v, "completions") == 0)
-				m->chat = 0;
+				m->chat = 0, endpoint_completions = 1;
 			else
 				bad = 1;
+		} else if (KEY("continue_final_message")) {
+			bad = strcmp(v, "0") != 0 && strcmp(v, "1") != 0;
+			m->continue_final = strcmp(v, "1") == 0;
 		} else if (KEY("logprobs")) {
 			m->lp_mode = strcmp(v, "auto") == 0 ? LP_AUTO : strcmp(v, "echo") == 0 ? LP_ECHO
 				   : strcmp(v, "prompt_logprobs") == 0 ? LP_PROMPT : strcmp(v, "none") == 0 ? LP_NONE : -1;
@@ -263,7 +267,7 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 		} else {
 			snprintf(err, len, "openai: unknown option '%.*s' (known: base_url, api_key_env, headers, "
 				 "num_concurrent, max_retries, timeout, backoff, backoff_max, max_length, endpoint, "
-				 "logprobs, tokenizer, max_response_mb, retry_after_max)", (int)(kl > 100 ? 100 : kl), o);
+				 "logprobs, tokenizer, max_response_mb, retry_after_max, continue_final_message)", (int)(kl > 100 ? 100 : kl), o);
 			goto fail;
 		}
 #undef KEY
@@ -272,6 +276,15 @@ static int oa_open(const struct lle_open_params *p, struct lle_model **out, char
 			snprintf(err, len, "openai: option '%.*s' has a bad value", (int)(kl > 100 ? 100 : kl), o);
 			goto fail;
 		}
+	}
+	if (p->apply_chat_template && endpoint_completions) {
+		/* the host renders a Jinja template it has and then asks for no
+		 * chat; here it has none, and the completions endpoint would get
+		 * the bare prompt */
+		snprintf(err, len, "openai: endpoint=completions with a chat template needs the template's jinja text "
+			 "(--apply-chat-template=FILE or the registry's chat_template), which llm-eval renders; "
+			 "or use endpoint=chat, where the server renders its own");
+		goto fail;
 	}
 	if (m->nrep == 0) {
 		snprintf(err, len, "openai: model '%.200s' has no base_url (set backends.openai.base_url)", m->model);
@@ -353,6 +366,8 @@ static const struct lle_option oa_options[] = {
 	{ "backoff_max", LLE_OPT_NUMBER, 0, "ceiling of the retry delay, seconds (default 30)" },
 	{ "max_length", LLE_OPT_INT, 0, "tokens of context a log-likelihood request may use (default: the server's)" },
 	{ "endpoint", LLE_OPT_STRING, 0, "completions or chat, for generation (default completions; chat with a chat template)" },
+	{ "continue_final_message", LLE_OPT_INT, 0,
+	  "1: a chat ending in an assistant turn (gen_prefix) also sends continue_final_message (vllm, sglang); default 0, as the harness" },
 	{ "logprobs", LLE_OPT_STRING, 0, "how prompt log-probabilities are asked for: auto, echo, prompt_logprobs, none" },
 	{ "tokenizer", LLE_OPT_STRING, 0, "where token counts come from: server (the only one)" },
 	{ LLE_OPTION_LOGLIKELIHOOD_TASKS, LLE_OPT_LIST, LLE_OPT_HOST | LLE_OPT_NO_IDENTITY,
@@ -373,8 +388,9 @@ static struct lle_backend backend = {
 	.submit = oa_submit,
 	.count_tokens = oa_count_tokens,
 	.close = oa_close,
-	/* the server renders chat templates and may lack prompt log-probabilities */
-	.caps = 0,
+	/* the server renders chat templates, from the host's messages (endpoint
+	 * chat), and may lack prompt log-probabilities */
+	.caps = LLE_CAP_CHAT_MESSAGES,
 	.options = oa_options,
 };
 

@@ -77,6 +77,7 @@ struct lle_model {
 	double max_response;  /* bytes */
 	double retry_after_max;
 	int chat;
+	int continue_final;   /* continue_final_message=1: say so with a final assistant turn */
 	char *system;
 	int max_length;
 	int lp_mode;          /* enum lp_mode; after wait_ready: LP_ECHO, LP_PROMPT or LP_NONE */

@@ -32,6 +32,7 @@ static const struct {
 	{ LLE_CAP_PROMPT_LOGPROBS, "prompt-logprobs" },
 	{ LLE_CAP_CHAT_TEMPLATE, "chat-template" },
 	{ LLE_CAP_EXACT, "exact" },
+	{ LLE_CAP_CHAT_MESSAGES, "chat-messages" },
 };
 
 /* The capabilities as names, joined with sep; each a JSON string when json. */

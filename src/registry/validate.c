@@ -119,7 +119,8 @@ static const struct keyspec model_keys[] = {
 	{ "family", V_STR, 0 },         { "params_b", V_NUM, 0 },     { "size_gb", V_NUM, 0 },
 	{ "dtype", V_STR, 0 },          { "context_length", V_INT, 0 }, { "license", V_STR, 0 },
 	{ "chat_template", V_STR, 0 },  { "categories", V_LISTSTR, 1 }, { "backend", V_STR, 0 },
-	{ "think_end_token", V_STR, 0 },
+	{ "think_end_token", V_STR, 0 }, { "bos_token", V_STR, 0 }, { "eos_token", V_STR, 0 },
+	{ "tokenizer_config", V_STR, 0 },
 	{ "backends", V_BACKENDS, 0 },  { "include", V_STRS, 0 },     { NULL, 0, 0 },
 };
 

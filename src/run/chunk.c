@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/describe.h"
 #include "monitor/monitor.h"
 #include "hooks/hooks.h"
 #include "run/cache_glue.h"
@@ -146,6 +147,8 @@ struct chunk_reqs {
 	unsigned char *skip;  /* a document whose hook failed: no requests, not scored */
 	struct lle_request *reqs;
 	size_t ndocs, nreq;
+	struct lle_message **msgv; /* per document: rqs[i].messages for the backend, or NULL */
+	size_t *nmsg;
 };
 
 static void chunk_reqs_free(struct chunk_reqs *cr)
@@ -154,6 +157,10 @@ static void chunk_reqs_free(struct chunk_reqs *cr)
 		for (size_t i = 0; i < cr->ndocs; i++)
 			lle_requests_free(&cr->rqs[i]);
 	free(cr->rqs);
+	for (size_t i = 0; cr->msgv && i < cr->ndocs; i++)
+		free(cr->msgv[i]);
+	free(cr->msgv);
+	free(cr->nmsg);
 	free(cr->first);
 	free(cr->skip);
 	free(cr->reqs);
@@ -185,8 +192,16 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 	/* tr->pm is NULL for --show-prompts without a model */
 	const struct lle_chat *chat = o->apply_chat_template && tr->pm ? tr->pm->chat : NULL; /* rendered here */
 	const char *think_end = tr->pm ? tr->pm->think_end : NULL;
+	/* A backend that takes the conversation itself (a server's chat endpoint,
+	 * LLE_CAP_CHAT_MESSAGES) gets the messages of its generation requests,
+	 * gen_prefix turn and system instruction included (lle_chat_to_backend) */
+	int to_backend = o->apply_chat_template && !chat && tr->be && t->output_type == LLE_OUT_GENERATE_UNTIL &&
+			 (lle_backend_caps(tr->be) & LLE_CAP_CHAT_MESSAGES);
 	struct lle_prompt_opts popts = { o->apply_chat_template && !chat ? NULL : o->system_instruction,
-					 o->apply_chat_template, o->fewshot_as_multiturn, chat != NULL };
+					 o->apply_chat_template, o->fewshot_as_multiturn, chat != NULL || to_backend };
+	if (to_backend && (!(cr->msgv = calloc(ndocs ? ndocs : 1, sizeof(*cr->msgv))) ||
+			   !(cr->nmsg = calloc(ndocs ? ndocs : 1, sizeof(*cr->nmsg)))))
+		return lle_err_oom(err);
 	size_t nreq = 0;
 	long repeats = t->repeats > 0 ? t->repeats : 1;
 	/* Python doc_to_* hooks: the chunk's values in one request */
@@ -210,8 +225,12 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 			cr->skip[i] = 1;
 			continue;
 		}
-		if (chat && lle_chat_apply(chat, &cr->rqs[i], t->name, err) < 0)
+		if ((chat && lle_chat_apply(chat, &cr->rqs[i], t->name, err) < 0) ||
+		    (to_backend && lle_chat_to_backend(&cr->rqs[i], o->system_instruction, t->fewshot_delimiter, err) < 0))
 			return -1;
+		if (to_backend && cr->rqs[i].messages &&
+		    !(cr->msgv[i] = lle_chat_message_array(cr->rqs[i].messages, &cr->nmsg[i])))
+			return lle_err_oom(err);
 		switch (t->output_type) {
 		case LLE_OUT_GENERATE_UNTIL: nreq += (size_t)repeats; break;
 		case LLE_OUT_LOGLIKELIHOOD_ROLLING: nreq += 1; break;
@@ -244,6 +263,10 @@ static int chunk_build(struct task_run *tr, json_t **docs, const size_t *doc_ids
 				q->temperature = gp.temperature;
 				q->top_p = gp.top_p;
 				q->seed = request_seed(o->seed, doc_ids[i], (long)j);
+				if (cr->msgv) {
+					q->messages = cr->msgv[i];
+					q->n_messages = cr->nmsg[i];
+				}
 				break;
 			case LLE_OUT_LOGLIKELIHOOD_ROLLING:
 				q->kind = LLE_REQ_LOGLIKELIHOOD_ROLLING;

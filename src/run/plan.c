@@ -229,9 +229,13 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	else if (o->limit >= 1)
 		want = (long)o->limit;
 	pt->ndocs = want < n ? want : n;
-	int backend_chat = 0; /* a model whose backend renders a built-in template cannot start the reply */
+	/* a model whose backend renders a built-in template cannot start the
+	 * reply; one that takes the conversation (LLE_CAP_CHAT_MESSAGES) gets
+	 * the gen_prefix turn with a generation request */
+	int backend_chat = 0;
 	for (size_t i = 0; i < p->nmodels; i++)
-		backend_chat |= !p->models[i].chat;
+		backend_chat |= !p->models[i].chat && !(t->output_type == LLE_OUT_GENERATE_UNTIL &&
+						       (lle_backend_caps(p->models[i].be) & LLE_CAP_CHAT_MESSAGES));
 	if (o->apply_chat_template && t->has_gen_prefix && t->gen_prefix && backend_chat)
 		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': gen_prefix with --apply-chat-template needs a "
 				   "Jinja chat template (the GGUF file's, the registry's chat_template or "
@@ -242,10 +246,16 @@ static int prepare_task(struct lle_plan *p, struct plan_task *pt, const struct l
 	if (o->apply_chat_template && t->class_hook) /* construct_requests gets the rendered chat there */
 		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': a class task with --apply-chat-template is not "
 				   "supported", t->name);
-	if (o->apply_chat_template && t->multiple_input == 1)
-		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template are "
-				   "not supported (the harness templates the examples and each choice separately)",
-				   t->name);
+	/* the harness renders the examples and each choice as chats of their
+	 * own (run/chat.c): only where llm-eval renders the template */
+	int backend_renders = 0;
+	for (size_t i = 0; i < p->nmodels; i++)
+		backend_renders |= !p->models[i].chat;
+	if (o->apply_chat_template && t->multiple_input == 1 && backend_renders)
+		return lle_err_set(err, LLE_EXIT_CONFIG, "task '%s': multiple inputs with --apply-chat-template need "
+				   "a Jinja chat template llm-eval renders (the GGUF file's, the registry's "
+				   "chat_template or --apply-chat-template=FILE): the harness templates the "
+				   "examples and each choice separately", t->name);
 	/* --num-fewshot overrides the config, except an explicit 0, which the
 	 * harness keeps (lm_eval/evaluator.py simple_evaluate: "num_fewshot has
 	 * been set to 0 ... in its config") */
@@ -688,23 +698,36 @@ static int cli_options(struct plan_model *m, const struct lle_run_opts *o, struc
 	return 0;
 }
 
-/* think_end_token=... among the options is the engine's, not the backend's
- * (the harness's model argument): taken out, the last one winning. */
-static int take_think_end(struct plan_model *m, struct lle_err *err)
+/* think_end_token=..., and the chat template's bos_token=, eos_token= and
+ * tokenizer_config=, among the options are the engine's, not the backend's
+ * (think_end_token is the harness's model argument): taken out, the last
+ * one winning. */
+static int take_host_keys(struct plan_model *m, struct lle_err *err)
 {
-	static const char key[] = "think_end_token=";
+	struct {
+		const char *key;
+		char **dst;
+	} keys[] = { { "think_end_token=", &m->think_end }, { "bos_token=", &m->bos_token },
+		     { "eos_token=", &m->eos_token }, { "tokenizer_config=", &m->tokenizer_config } };
 	size_t j = 0;
 	for (size_t i = 0; i < m->noptions; i++) {
-		if (strncmp(m->options[i], key, sizeof(key) - 1)) {
+		size_t k = 0, nk = sizeof(keys) / sizeof(keys[0]);
+		while (k < nk && strncmp(m->options[i], keys[k].key, strlen(keys[k].key)))
+			k++;
+		if (k == nk) {
 			m->options[j++] = m->options[i];
 			continue;
 		}
-		free(m->think_end);
-		m->think_end = lle_strdup(m->options[i] + sizeof(key) - 1);
-		m->think_end_given = 1;
+		free(*keys[k].dst);
+		*keys[k].dst = lle_strdup(m->options[i] + strlen(keys[k].key));
+		m->think_end_given |= k == 0;
 		free(m->options[i]);
-		if (!m->think_end)
+		if (!*keys[k].dst) {
+			for (i++; i < m->noptions; i++) /* the rest, kept for plan_model_fini */
+				m->options[j++] = m->options[i];
+			m->noptions = j;
 			return lle_err_oom(err);
+		}
 	}
 	m->noptions = j;
 	return 0;
@@ -712,7 +735,7 @@ static int take_think_end(struct plan_model *m, struct lle_err *err)
 
 static int add_model(struct lle_plan *p, struct plan_model *m, struct lle_err *err)
 {
-	if (take_think_end(m, err) < 0) {
+	if (take_host_keys(m, err) < 0) {
 		plan_model_fini(m);
 		return -1;
 	}
@@ -763,6 +786,13 @@ static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, 
 		goto out;
 	}
 	m.think_end_given = think != NULL;
+	const char *bos = lle_node_str(cfg, "bos_token"), *eos = lle_node_str(cfg, "eos_token");
+	const char *tokcfg = lle_node_str(cfg, "tokenizer_config");
+	if ((bos && !(m.bos_token = lle_strdup(bos))) || (eos && !(m.eos_token = lle_strdup(eos))) ||
+	    (tokcfg && !(m.tokenizer_config = lle_strdup(tokcfg)))) {
+		lle_err_oom(err);
+		goto out;
+	}
 	if (!m.name || !m.backend || (tmpl && strcmp(tmpl, "none") != 0 && !m.chat_template)) {
 		lle_err_oom(err);
 		goto out;
@@ -875,8 +905,10 @@ static int check_chat_templates(struct lle_plan *p, const struct lle_run_opts *o
 			int server_renders = 0;
 			for (size_t k = 0; k < m->noptions; k++)
 				server_renders |= !strcmp(m->options[k], "endpoint=chat");
-			if (spec && !server_renders &&
-			    lle_chat_open(spec, o->chat_template != NULL, NULL, m->name, &m->chat, err) < 0)
+			struct lle_chat_src src = { spec, o->chat_template != NULL, NULL, m->tokenizer_config,
+						    m->bos_token, m->eos_token };
+			if ((spec || m->tokenizer_config) && !server_renders &&
+			    lle_chat_open(&src, m->name, &m->chat, err) < 0)
 				return -1;
 			if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
 			    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
@@ -886,7 +918,9 @@ static int check_chat_templates(struct lle_plan *p, const struct lle_run_opts *o
 		/* a Jinja template (the command line's, the registry's, the GGUF's)
 		 * is rendered here; the backend then parses special tokens and adds
 		 * no BOS, as transformers tokenises a rendered chat */
-		if (lle_chat_open(spec, o->chat_template != NULL, m->model, m->name, &m->chat, err) < 0)
+		struct lle_chat_src src = { spec, o->chat_template != NULL, m->model, m->tokenizer_config,
+					    m->bos_token, m->eos_token };
+		if (lle_chat_open(&src, m->name, &m->chat, err) < 0)
 			return -1;
 		if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
 		    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
@@ -1119,6 +1153,9 @@ void plan_model_fini(struct plan_model *m)
 	free(m->chat_template);
 	lle_chat_free(m->chat);
 	free(m->think_end);
+	free(m->bos_token);
+	free(m->eos_token);
+	free(m->tokenizer_config);
 	strv_free(m->options, m->noptions);
 	lle_secrets_free(&m->secrets);
 	memset(m, 0, sizeof(*m));

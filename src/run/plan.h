@@ -21,6 +21,12 @@ struct plan_model {
 	char *think_end;       /* think_end_token (registry key or --model-args), or the chat
 				  template family's; NULL or "": responses are not cut */
 	int think_end_given;   /* set explicitly (even to ""): no default from the template */
+	char *bos_token;       /* bos_token= / eos_token= (registry key or --model-args): what a
+				  Jinja chat template prints for them; NULL: not given */
+	char *eos_token;
+	char *tokenizer_config;/* tokenizer_config= (registry key or --model-args): a
+				  tokenizer_config.json whose chat template and special tokens a
+				  rendering uses (run/chat.h); NULL: none */
 	char **options;        /* "key=value" for the plugin */
 	size_t noptions;
 	const struct lle_backend *be;  /* its description (the plan's catalog keeps it loaded) */

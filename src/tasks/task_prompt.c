@@ -399,12 +399,16 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 			    "for multiple_choice tasks only", lle_task_who_doc(who, sizeof(who), t, doc_id, "doc_to_text"));
 		goto fail;
 	}
-	if (mi && chat) {
-		lle_err_set(err, LLE_EXIT_CONFIG, "%s: multiple inputs with --apply-chat-template are not supported "
-			    "(the harness templates the examples and each choice separately)",
+	if (mi && chat && !o->chat_rendered) {
+		lle_err_set(err, LLE_EXIT_CONFIG, "%s: multiple inputs with --apply-chat-template need a Jinja chat "
+			    "template llm-eval renders (the harness templates the examples and each choice separately)",
 			    lle_task_who_doc(who, sizeof(who), t, doc_id, "doc_to_text"));
 		goto fail;
 	}
+	/* construct_requests (lm_eval/api/task.py v0.4.9.2): `if
+	 * apply_chat_template: target_delimiter = ""` for the choices (and a
+	 * multiple-input task's shared continuation) */
+	const char *cdelim = chat ? "" : t->target_delimiter;
 	struct lle_buf b = LLE_BUF_INIT;
 	if (chat && !(rq->messages = json_array())) {
 		lle_err_oom(err);
@@ -460,7 +464,7 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 				lle_buf_adds(&b, rq->context);
 				lle_py_str(&b, json_array_get(rq->choices, i));
 				if (!(rq->contexts[i] = lle_buf_detach(&b)) ||
-				    add_cont(rq, t->target_delimiter, rq->target, err) < 0) {
+				    add_cont(rq, cdelim, rq->target, err) < 0) {
 					lle_err_oom(err);
 					goto fail;
 				}
@@ -473,7 +477,7 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 			rq->gold = json_incref(tv);
 		} else {
 			for (size_t i = 0; i < n; i++)
-				if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
+				if (add_cont(rq, cdelim, json_array_get(rq->choices, i), err) < 0)
 					goto fail;
 		}
 		if (has_metric(t, LLE_M_ACC_MUTUAL_INFO)) {
@@ -483,7 +487,7 @@ int lle_task_build(const struct lle_task *t, struct lle_fewshot *fs, const json_
 			 * f"{target_delimiter}{choice}"), since its PR #3035) */
 			rq->unconditional = 1;
 			for (size_t i = 0; i < n; i++)
-				if (add_cont(rq, t->target_delimiter, json_array_get(rq->choices, i), err) < 0)
+				if (add_cont(rq, cdelim, json_array_get(rq->choices, i), err) < 0)
 					goto fail;
 		}
 		break;

@@ -8,8 +8,10 @@
  * dictsort, selectattr, rejectattr, select, reject, unique, sort, reverse,
  * indent, safe, title, min, max; mapping, sequence, iterable, boolean,
  * equalto...; dict.items(), str.title(), str.format()). These are found
- * only when compiling with lle_tpl_compile_chat. The statements (macro,
- * break, set blocks) are template_stmt.c's and template_eval.c's. */
+ * only when compiling with lle_tpl_compile_chat. Also the walk over a
+ * compiled template's literals (lle_tpl_each_literal), which run/chat.c
+ * pins. The statements (macro, break, set blocks) are template_stmt.c's
+ * and template_eval.c's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -809,4 +811,46 @@ int lle_tpl_call(struct tpl_render *R, const struct expr *e, json_t **out)
 		put(av[i]);
 	free(av);
 	return rv;
+}
+
+/* ---------- the literals of a compiled template ---------- */
+
+static int literals_expr(const struct expr *e, lle_tpl_literal_fn fn, void *user);
+
+static int literals_list(const struct nodelist *l, lle_tpl_literal_fn fn, void *user)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		const struct node *n = l->v[i];
+		if (literals_expr(n->e, fn, user) < 0 || literals_expr(n->cond, fn, user) < 0 ||
+		    literals_list(&n->body, fn, user) < 0 || literals_list(&n->else_body, fn, user) < 0)
+			return -1;
+		for (size_t k = 0; k < n->nbranches; k++)
+			if ((n->conds && literals_expr(n->conds[k], fn, user) < 0) ||
+			    (n->bodies && literals_list(&n->bodies[k], fn, user) < 0))
+				return -1;
+		for (size_t k = 0; n->defaults && k < n->nparams; k++)
+			if (literals_expr(n->defaults[k], fn, user) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int literals_expr(const struct expr *e, lle_tpl_literal_fn fn, void *user)
+{
+	if (!e)
+		return 0;
+	if (e->literal && fn(user, e->literal) < 0)
+		return -1;
+	if (literals_expr(e->a, fn, user) < 0 || literals_expr(e->b, fn, user) < 0 ||
+	    literals_expr(e->c, fn, user) < 0)
+		return -1;
+	for (size_t i = 0; e->args && i < e->nargs; i++)
+		if (literals_expr(e->args[i], fn, user) < 0)
+			return -1;
+	return 0;
+}
+
+int lle_tpl_each_literal(const struct lle_tpl *t, lle_tpl_literal_fn fn, void *user)
+{
+	return literals_list(&t->root, fn, user);
 }

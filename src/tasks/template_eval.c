@@ -189,8 +189,8 @@ int lle_tpl_print(struct lle_buf *out, const json_t *v, int repr)
 
 static json_t *lookup(struct tpl_render *R, const char *name)
 {
-	for (size_t i = R->nvars; i-- > 0;)
-		if (!strcmp(R->vars[i].name, name))
+	for (size_t i = R->nvars; i-- > 0;) /* the first byte first: most names differ there */
+		if (R->vars[i].name[0] == name[0] && !strcmp(R->vars[i].name, name))
 			return R->vars[i].v;
 	return json_object_get(R->doc, name);
 }
@@ -367,13 +367,18 @@ static int loop_field(struct tpl_render *R, const struct tpl_loop *L, const char
 
 static int eval_attr(struct tpl_render *R, const struct expr *e, json_t **out)
 {
+	json_t *a = NULL;
 	if (e->a->kind == EXPR_NAME && R->nloops) {
-		const struct tpl_loop *L = loop_of(R, lookup(R, e->a->name));
+		json_t *v = lookup(R, e->a->name);
+		const struct tpl_loop *L = loop_of(R, v);
 		if (L)
 			return loop_field(R, L, e->name, out);
+		if (v) { /* what evaluating the name gives, without looking it up again */
+			a = json_incref(v);
+			unwrap_view(&a);
+		}
 	}
-	json_t *a;
-	if (lle_tpl_eval_defined(R, e->a, &a) < 0)
+	if (!a && lle_tpl_eval_defined(R, e->a, &a) < 0)
 		return -1;
 	if (json_is_object(a)) { /* an attribute of anything else is undefined */
 		json_t *v = json_object_get(a, e->name);

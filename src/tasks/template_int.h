@@ -241,6 +241,11 @@ int lle_tpl_call(struct tpl_render *R, const struct expr *e, json_t **out);
 int lle_tpl_chat_function(const struct lle_tpl *t, const char *name);
 /* Namespaces are dicts marked with a key no document has. */
 int lle_tpl_is_namespace(const json_t *v);
+/* fn(user, v) for each literal value of t's tree (its expressions'
+ * constants), stopping at the first -1, which it returns. For a caller
+ * that pins them (run/chat.c): they live as long as t and are only read. */
+typedef int (*lle_tpl_literal_fn)(void *user, json_t *v);
+int lle_tpl_each_literal(const struct lle_tpl *t, lle_tpl_literal_fn fn, void *user);
 /* json.dumps(v, ensure_ascii=False, indent, separators, sort_keys) as Python writes it. */
 int lle_tpl_json_dumps(struct lle_buf *out, const json_t *v, long long indent, const char *item_sep,
 		       const char *key_sep, int sort_keys, int level);

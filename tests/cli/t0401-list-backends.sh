@@ -16,7 +16,7 @@ expect "list backends with the test plugins" 0 env LLM_EVAL_PLUGIN_PATH="$BUILD/
 	"$LLM_EVAL" list backends &&
 	out_has "testbackend    ok" && out_has "nosym          error" &&
 	out_has "has no entry symbol 'lle_backend_entry'" &&
-	out_has "was built for backend ABI 2.3, but this llm-eval supports ABI 1.2" &&
+	out_has "was built for backend ABI 2.3, but this llm-eval supports ABI 1.3" &&
 	out_has "a library it needs, 'libllemissing.so', is missing" &&
 	out_has "refused to start: no device found"
 expect "list backends finds llamacpp in the build" 0 "$LLM_EVAL" list backends &&
@@ -25,6 +25,7 @@ expect "list backends --json" 0 "$LLM_EVAL" list backends --json &&
 	out_has '"name": "llamacpp"' && out_has '"status": "ok"'
 expect "list backends -v: capabilities and options from each plugin's table" 0 "$LLM_EVAL" list backends -v &&
 	out_has "capabilities: model-file, prompt-logprobs, chat-template, exact" &&
+	out_has "capabilities: chat-messages" &&
 	out_has "n_gpu_layers=int  layers offloaded" && out_has "headers=list (secret)" &&
 	{ ! grep -q loglikelihood_tasks "$OUT" || fail "an option the host sets is offered"; }
 expect "list backends --json: caps and options" 0 "$LLM_EVAL" list backends --json &&

@@ -2,8 +2,8 @@
 # same prompts in process (llamacpp) and through lle-testserver (the openai
 # backend, completions endpoint, which then gets the rendered text): the
 # sample logs' arguments are equal, and hold the rendered conversation. (A served
-# model's bos_token and eos_token are not known: a template printing them
-# prints "" there.)
+# model's bos_token and eos_token come from tokenizer_config= or bos_token=,
+# t0957; this template prints neither.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-openai.sh"
 cat >"$T/chat.jinja" <<'J'

@@ -134,7 +134,7 @@ assert [s["arguments"] for s in ra] == [s["arguments"] for s in rb]
 assert [s["acc"] for s in ra] == [s["acc"] for s in rb]
 PY
 
-expect "multiple inputs with --apply-chat-template are refused" 3 llm-eval $MI $CHAT --tasks compat_idx \
-	--output "$T/mic" && err_has "multiple inputs with --apply-chat-template are not supported"
+expect "multiple inputs with a built-in chat template are refused" 3 llm-eval $MI $CHAT --tasks compat_idx \
+	--output "$T/mic" && err_has "multiple inputs with --apply-chat-template need a Jinja chat template"
 
 done_testing

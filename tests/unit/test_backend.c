@@ -61,6 +61,21 @@ TEST(description_fields_of_an_older_plugin_read_as_absent)
 	CHECK(lle_backend_identity_fn(&be) == NULL);
 }
 
+/* ABI 1.3 appends the conversation to lle_request: a request of a 1.2
+ * writer (ending at seed) has none, and the 1.2 fields keep their offsets. */
+TEST(request_messages_are_appended_after_the_abi_1_2_fields)
+{
+	struct lle_request q = { 0 };
+	q.size = sizeof(q);
+	CHECK(LLE_HAS_FIELD(&q, struct lle_request, n_messages));
+	q.size = (uint32_t)(offsetof(struct lle_request, seed) + sizeof(q.seed));
+	CHECK(!LLE_HAS_FIELD(&q, struct lle_request, messages));
+	CHECK(!LLE_HAS_FIELD(&q, struct lle_request, n_messages));
+	CHECK(LLE_HAS_FIELD(&q, struct lle_request, seed));
+	CHECK(offsetof(struct lle_request, messages) >= offsetof(struct lle_request, seed) + sizeof(q.seed));
+	CHECK(LLE_CAP_CHAT_MESSAGES == 16u);
+}
+
 TEST(secret_options_are_shown_redacted_and_scrubbed_from_text)
 {
 	struct lle_backend be = { 0 };
@@ -377,7 +392,7 @@ TEST(list_backends_shows_each_plugin_and_why_it_fails)
 	s = lle_buf_str(&out);
 	CHECK(s[0] == '[');
 	CHECK(strstr(s, "{\"name\": \"testbackend\", \"path\": \"") != NULL);
-	CHECK(strstr(s, "\"status\": \"ok\", \"abi\": \"1.2\", \"version\": \"1.0\"") != NULL);
+	CHECK(strstr(s, "\"status\": \"ok\", \"abi\": \"1.3\", \"version\": \"1.0\"") != NULL);
 	CHECK(strstr(s, "\"status\": \"error\", \"error\": \"backend plugin '") != NULL);
 	lle_buf_reset(&out);
 	char *bad[] = { "backends", "--frob", NULL };
@@ -416,6 +431,7 @@ int main(void)
 	RUN(scan_lists_plugins_in_path_order_with_shadowing);
 	RUN(list_backends_shows_each_plugin_and_why_it_fails);
 	RUN(description_fields_of_an_older_plugin_read_as_absent);
+	RUN(request_messages_are_appended_after_the_abi_1_2_fields);
 	RUN(secret_options_are_shown_redacted_and_scrubbed_from_text);
 	RUN(catalog_loads_each_backend_once_and_names_the_installed_ones);
 	return check_done();

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "run/chat.h"
 #include "tasks/template.h"
 #include "util/buf.h"
 
@@ -134,6 +135,64 @@ static int render_file(const char *path)
 	return rc;
 }
 
+/* lle_chat_to_backend: the system instruction joins the system turn as
+ * fewshot_context v0.4.9.2 joins it with a description (instruction +
+ * fewshot_delimiter + description), or is a turn of its own, or (empty)
+ * none; the context is json.dumps(messages, ensure_ascii=False). */
+TEST(conversation_for_a_backend_that_renders_it)
+{
+	struct lle_err err = { 0 };
+	struct lle_requests rq = { 0 };
+	rq.messages = json_pack("[{ssss}{ssss}]", "role", "system", "content", "Desc.", "role", "user", "content",
+				"Q: \"é\"\n\t");
+	rq.context = strdup("plain");
+	CHECK(lle_chat_to_backend(&rq, "Sys.", "\n\n", &err) == 0);
+	CHECK_STREQ(rq.context, "[{\"role\": \"system\", \"content\": \"Sys.\\n\\nDesc.\"}, "
+				"{\"role\": \"user\", \"content\": \"Q: \\\"é\\\"\\n\\t\"}]");
+	size_t n = 0;
+	struct lle_message *v = lle_chat_message_array(rq.messages, &n);
+	CHECK(v && n == 2 && !strcmp(v[0].role, "system") && v[0].content_len == strlen("Sys.\n\nDesc.") &&
+	      !strcmp(v[1].content, "Q: \"é\"\n\t"));
+	free(v);
+	lle_requests_free(&rq);
+	rq = (struct lle_requests){ 0 };
+	rq.messages = json_pack("[{ssss}]", "role", "user", "content", "Q");
+	rq.context = strdup("plain");
+	CHECK(lle_chat_to_backend(&rq, "Sys.", "\n\n", &err) == 0);
+	CHECK_STREQ(rq.context, "[{\"role\": \"system\", \"content\": \"Sys.\"}, {\"role\": \"user\", \"content\": \"Q\"}]");
+	lle_requests_free(&rq);
+	rq = (struct lle_requests){ 0 };
+	rq.messages = json_pack("[{ssss}]", "role", "user", "content", "Q");
+	rq.context = strdup("plain");
+	CHECK(lle_chat_to_backend(&rq, "", "\n\n", &err) == 0);
+	CHECK_STREQ(rq.context, "[{\"role\": \"user\", \"content\": \"Q\"}]");
+	lle_requests_free(&rq);
+}
+
+/* A rendering marks the messages and the template's literals static while
+ * it runs (run/chat.c): every count is as before once it returns, and the
+ * values stay usable after the template is freed. */
+TEST(rendering_gives_back_reference_counts)
+{
+	struct lle_err err = { 0 };
+	struct lle_chat_src cs = { .spec = "{% for m in messages %}{{ m.role + ':' + m.content }}{% set x = [m] %}"
+					   "{% endfor %}{{ 'lit' }}" };
+	struct lle_chat *c = NULL;
+	CHECK(lle_chat_open(&cs, "t", &c, &err) == 1);
+	json_t *msgs = json_pack("[{ssss}{ssss}]", "role", "user", "content", "a", "role", "assistant", "content", "b");
+	json_t *m0 = json_array_get(msgs, 0), *s0 = json_object_get(m0, "content");
+	json_incref(s0);
+	size_t rc_msgs = msgs->refcount, rc_m0 = m0->refcount, rc_s0 = s0->refcount;
+	char *out = c ? lle_chat_render(c, msgs, 0, "t", &err) : NULL;
+	CHECK_STREQ(out ? out : "", "user:aassistant:blit");
+	free(out);
+	CHECK(msgs->refcount == rc_msgs && m0->refcount == rc_m0 && s0->refcount == rc_s0 && rc_s0 == 2);
+	lle_chat_free(c);
+	json_decref(msgs);
+	CHECK_STREQ(json_string_value(s0), "a");
+	json_decref(s0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "--render"))
@@ -142,5 +201,7 @@ int main(int argc, char **argv)
 	RUN(undefined_is_lenient);
 	RUN(loop_controls_namespace_macros);
 	RUN(tojson_is_transformers);
+	RUN(conversation_for_a_backend_that_renders_it);
+	RUN(rendering_gives_back_reference_counts);
 	return check_done();
 }
