@@ -22,6 +22,7 @@ import glob
 import importlib.util
 import json
 import os
+import random
 import sys
 
 import types
@@ -115,6 +116,10 @@ for task in tasks:
         os.path.join(data, c["dataset_path"])
     docs = Rows(json.loads(l) for l in open(os.path.join(d, split + ".jsonl"), encoding="utf-8"))
     if c.get("process_docs"):
+        # lm_eval/evaluator.py simple_evaluate: random.seed(0) before the
+        # tasks are built (gpqa's process_docs shuffles with it); one task
+        # per llm-eval run here, so the generator starts from the seed
+        random.seed(0)
         docs = Rows(c["process_docs"].get()(docs))
     delim = c.get("target_delimiter", " ")
     want = []
