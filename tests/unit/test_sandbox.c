@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "refuse_ns.h"
 #include "sandbox/sandbox.h"
 #include "tasks/code_exec.h"
 #include "util/buf.h"
@@ -832,25 +833,6 @@ TEST(sandboxes_die_with_a_killed_caller)
  * and network namespaces, as container runtimes do: as root, the sandbox
  * must fall back to running the program as uid 65534, refuse to run without
  * a network namespace, and run (saying so) with allow_weak. */
-
-static int refuse_namespaces(unsigned long flags)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return -1;
-	int rc = 0;
-	for (unsigned long bit = 1; bit; bit <<= 1) {
-		if (!(flags & bit))
-			continue;
-		struct scmp_arg_cmp cmp = { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = bit, .datum_b = bit };
-		rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &cmp);
-		rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &cmp);
-	}
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	rc |= seccomp_load(ctx);
-	seccomp_release(ctx);
-	return rc ? -1 : 0;
-}
 
 TEST(restricted_probe)
 {

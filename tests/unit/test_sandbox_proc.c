@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "refuse_ns.h"
 #include "sandbox/sandbox.h"
 #include "util/path.h"
 
@@ -216,27 +217,7 @@ TEST(missing_program_is_an_error)
 	close(sv[1]);
 }
 
-/* A kernel without user and network namespaces, as container runtimes
- * make one: a seccomp filter refusing them to this process. */
-static int refuse_namespaces(unsigned long flags)
-{
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
-	if (!ctx)
-		return -1;
-	int rc = 0;
-	for (unsigned long bit = 1; bit; bit <<= 1) {
-		if (!(flags & bit))
-			continue;
-		struct scmp_arg_cmp cmp = { .arg = 0, .op = SCMP_CMP_MASKED_EQ, .datum_a = bit, .datum_b = bit };
-		rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, &cmp);
-		rc |= seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(unshare), 1, &cmp);
-	}
-	rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
-	rc |= seccomp_load(ctx);
-	seccomp_release(ctx);
-	return rc ? -1 : 0;
-}
-
+/* A kernel without user and network namespaces (refuse_ns.h) */
 TEST(weak_worker_starts_and_stays_off_the_network)
 {
 	CHECK(strstr(lle_sandbox_probe()->missing, "network namespace") != NULL);
