@@ -23,18 +23,6 @@ unset LLM_EVAL_INCLUDE_PATH LLM_EVAL_FAST_MODE LLM_EVAL_LAZY_LOADING LLM_EVAL_DE
 # Hub (tools/lle-mockhub.c) and points HF_ENDPOINT at it.
 export HF_HOME="$T/hf" HF_HUB_OFFLINE=1
 unset HF_HUB_CACHE HUGGINGFACE_HUB_CACHE HF_ENDPOINT HF_TOKEN HUGGING_FACE_HUB_TOKEN HF_TOKEN_PATH
-# The Python hook fixtures (tests/hooks), where the hook worker can read
-# them: as root the sandboxed worker runs as nobody (docs/hooks.md), who
-# cannot enter a clone under a folder like /root (mode 700); then a copy in a
-# world-readable scratch folder. A user in that place gets the worker's one
-# line saying so; these tests are about hooks, not about where a clone lives.
-HOOKS="$TOP/tests/hooks"
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1 &&
-	! setpriv --reuid=65534 --regid=65534 --clear-groups \
-		sh -c 'test -r "$1" && test -x "$1"' sh "$HOOKS/tasks" 2>/dev/null; then
-	mkdir -p "$T/hooks-copy" && cp -R "$HOOKS/." "$T/hooks-copy/" && chmod -R a+rX "$T/hooks-copy" &&
-		chmod 755 "$T" && HOOKS="$T/hooks-copy"
-fi
 OUT="$T/stdout"
 ERR="$T/stderr"
 n_failed=0

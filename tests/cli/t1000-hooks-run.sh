@@ -15,8 +15,8 @@
 #   - a missing module is one line with how to install it, exit 3.
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
-INC="--include-path $HOOKS/tasks"
-DD="--data-dir $HOOKS/data"
+INC="--include-path $TOP/tests/hooks/tasks"
+DD="--data-dir $TOP/tests/hooks/data"
 # a python3 that says so on stderr when started (the worker's stderr is
 # llm-eval's; from its sandbox it cannot leave a file on the host). As
 # root the worker runs as nobody, who must reach the script.
@@ -96,7 +96,7 @@ assert got == want, (got, want)
 print("ok")
 PY
 check "prompts equal the harness's from the same hooks" \
-	python3 "$T/oracle.py" "$TOP/src/hooks/driver.py" "$HOOKS/tasks" "$HOOKS/data" "$T/o"
+	python3 "$T/oracle.py" "$TOP/src/hooks/driver.py" "$TOP/tests/hooks/tasks" "$TOP/tests/hooks/data" "$T/o"
 
 expect "a rerun of a process_docs task" 0 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_mc \
 	--output "$T/o2" --no-progress --no-cache
@@ -105,7 +105,7 @@ check "takes process_docs' output from the cache: no python" test "$(started)" -
 # (--on-error continue, the default, goes on with the other documents: t1031)
 expect "with --on-error stop, a hook's exception ends the run" 4 llm-eval $INC run $DD --model-path "$MODEL" \
 	--tasks hk_err --output "$T/e" --no-progress --on-error stop
-err_has "task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field' (at $HOOKS/tasks/hk_err/utils.py:4 in doc_to_text)"
+err_has "task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field' (at $TOP/tests/hooks/tasks/hk_err/utils.py:4 in doc_to_text)"
 
 expect "a missing module is a config error" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_missing \
 	--output "$T/m" --no-progress

@@ -15,8 +15,8 @@
 # one entry per document (lm_eval/filters/__init__.py, custom.py).
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
-expect "process_results tasks run" 0 llm-eval --include-path "$HOOKS/tasks" run \
-	--data-dir "$HOOKS/data" --model-path "$MODEL" --tasks hk_res_gen,hk_res_mc,hk_res_roll,hk_metric_gen,hk_metric_mc,hk_filter \
+expect "process_results tasks run" 0 llm-eval --include-path "$TOP/tests/hooks/tasks" run \
+	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_res_gen,hk_res_mc,hk_res_roll,hk_metric_gen,hk_metric_mc,hk_filter \
 	--output "$T/o" --log-samples --no-progress
 cat >"$T/check.py" <<'PY'
 import glob, json, math, sys

@@ -35,7 +35,7 @@ echo "{\"port\": $(cat "$T/port")}" >"$T/data/hknet/validation.jsonl"
 run_net() {
 	out=$1
 	shift
-	expect "$*" 0 llm-eval --include-path "$HOOKS/tasks" run --data-dir "$T/data" \
+	expect "$*" 0 llm-eval --include-path "$TOP/tests/hooks/tasks" run --data-dir "$T/data" \
 		--model-path "$MODEL" --tasks hk_net --output "$T/$out" --log-samples --no-progress --no-cache "$@"
 }
 said() { # what the hook said: the prompt of the one document

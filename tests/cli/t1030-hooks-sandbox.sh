@@ -16,7 +16,7 @@ MODEL="$BUILD/models/tiny.gguf"
 # as root the worker runs as nobody, who must reach the tree
 chmod 755 "$T"
 mkdir -p "$T/tasks" "$T/data/hkfs"
-cp -r "$HOOKS/tasks/hk_fs" "$HOOKS/tasks/hk_hog" "$HOOKS/tasks/hk_spin" "$T/tasks/"
+cp -r "$TOP/tests/hooks/tasks/hk_fs" "$TOP/tests/hooks/tasks/hk_hog" "$TOP/tests/hooks/tasks/hk_spin" "$T/tasks/"
 name="lle-hook-probe-$(basename "$T")-$$"
 printf '{"where": "tree"}\n{"where": "tmp", "name": "%s"}\n' "$name" >"$T/data/hkfs/validation.jsonl"
 said() { # what the hook said for each document, one a line
@@ -37,7 +37,7 @@ rm -f "/tmp/$name" "$T/tasks/hk_fs/written-by-a-hook"
 # line, not a missing module
 if [ "$(id -u)" = 0 ]; then
 	mkdir -m 700 "$T/private"
-	cp -r "$HOOKS/tasks/hk_fs" "$T/private/"
+	cp -r "$TOP/tests/hooks/tasks/hk_fs" "$T/private/"
 	expect "as root, a tree nobody may read" 3 llm-eval --include-path "$T/private" run --data-dir "$T/data" \
 		--tasks hk_fs --show-prompts 1
 	err_has "doc_to_text: 'utils.probe': the python hook worker cannot read $T/private/hk_fs/utils.py (as root it runs as nobody, uid 65534"
@@ -48,7 +48,7 @@ fi
 LLM_EVAL_HOOK_MEMORY_MB=256
 export LLM_EVAL_HOOK_MEMORY_MB
 expect "a hook past the memory limit fails the task" 4 llm-eval --include-path "$T/tasks" run \
-	--data-dir "$HOOKS/data" --model-path "$MODEL" --tasks hk_hog --output "$T/h" --no-progress \
+	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_hog --output "$T/h" --no-progress \
 	--on-error stop
 err_has "task 'hk_hog': doc 0: doc_to_text: 'utils.hog': MemoryError (at $T/tasks/hk_hog/utils.py:11 in hog; the python hook worker's memory limit is 256 MB: LLM_EVAL_HOOK_MEMORY_MB)"
 unset LLM_EVAL_HOOK_MEMORY_MB
@@ -57,7 +57,7 @@ LLM_EVAL_HOOK_CPU_S=1
 export LLM_EVAL_HOOK_CPU_S
 # (the planner reads the first document's doc_to_text already: the task fails there)
 expect "a hook in an endless loop is stopped by the CPU-time limit" 4 llm-eval --include-path "$T/tasks" run \
-	--data-dir "$HOOKS/data" --model-path "$MODEL" --tasks hk_spin --limit 1 --output "$T/s" \
+	--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_spin --limit 1 --output "$T/s" \
 	--no-progress
 err_has "task 'hk_spin': doc 0: doc_to_text: the python hook worker used up its CPU time (its limit is 1 s: LLM_EVAL_HOOK_CPU_S)"
 unset LLM_EVAL_HOOK_CPU_S

@@ -12,13 +12,13 @@ MODEL="$BUILD/models/tiny.gguf"
 run_err() {
 	want=$1 out=$2
 	shift 2
-	expect "hooks that raise, $*" "$want" llm-eval --include-path "$HOOKS/tasks" run \
-		--data-dir "$HOOKS/data" --model-path "$MODEL" --tasks hk_err,hk_res_err \
+	expect "hooks that raise, $*" "$want" llm-eval --include-path "$TOP/tests/hooks/tasks" run \
+		--data-dir "$TOP/tests/hooks/data" --model-path "$MODEL" --tasks hk_err,hk_res_err \
 		--output "$T/$out" --log-samples --no-progress --no-cache "$@"
 }
 run_err 1 c
-err_has "error: task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field' (at $HOOKS/tasks/hk_err/utils.py:4 in doc_to_text)"
-err_has "error: task 'hk_res_err': doc 1: process_results: 'utils.process_results': KeyError: 'no_such_field' (at $HOOKS/tasks/hk_res_err/utils.py:5 in process_results)"
+err_has "error: task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field' (at $TOP/tests/hooks/tasks/hk_err/utils.py:4 in doc_to_text)"
+err_has "error: task 'hk_res_err': doc 1: process_results: 'utils.process_results': KeyError: 'no_such_field' (at $TOP/tests/hooks/tasks/hk_res_err/utils.py:5 in process_results)"
 err_has "some documents failed"
 docs() { # the doc_ids of a task's sample log
 	python3 -c 'import glob, json, sys
@@ -31,8 +31,8 @@ r = json.load(open(glob.glob(sys.argv[1] + "/tiny/results_*.json")[0]))["results
 assert "acc" in str(r["hk_err"]) and "picked_first" in str(r["hk_res_err"]), r' "$T/c"
 # the first documents' prompts, without a model: the hooks run, a failing
 # one is reported the same way, the others are shown, exit 1
-expect "--show-prompts 3 with a hook that raises on the third" 1 llm-eval --include-path "$HOOKS/tasks" \
-	run --data-dir "$HOOKS/data" --tasks hk_err --show-prompts 3
+expect "--show-prompts 3 with a hook that raises on the third" 1 llm-eval --include-path "$TOP/tests/hooks/tasks" \
+	run --data-dir "$TOP/tests/hooks/data" --tasks hk_err --show-prompts 3
 err_has "error: task 'hk_err': doc 2: doc_to_text: 'utils.doc_to_text': KeyError: 'no_such_field'"
 out_has "task 'hk_err'; document 1; context prompt"
 run_err 4 s --on-error stop

@@ -19,8 +19,8 @@
 # and the sample log's responses, by the harness's documented rules.
 . "$(dirname "$0")/lib.sh"
 MODEL="$BUILD/models/tiny.gguf"
-INC="--include-path $HOOKS/tasks/hk_class"
-DD="--data-dir $HOOKS/data"
+INC="--include-path $TOP/tests/hooks/tasks/hk_class"
+DD="--data-dir $TOP/tests/hooks/data"
 # a python3 that says so on stderr when started (the worker's stderr is
 # llm-eval's; from its sandbox it cannot leave a file on the host). As
 # root the worker runs as nobody, who must reach the script and the tree.
@@ -112,7 +112,7 @@ close(r["hk_cls_mc"]["acc,none"], sum(acc) / len(acc))
 close(r["hk_cls_mc"]["acc_norm,none"], sum(norm) / len(norm))
 close(r["hk_cls_mc"]["acc_norm_stderr,none"], stderr(norm))
 PY
-check "prompts and figures as the harness's rules give them" python3 "$T/check.py" "$T/o" "$HOOKS/data"
+check "prompts and figures as the harness's rules give them" python3 "$T/check.py" "$T/o" "$TOP/tests/hooks/data"
 
 printf '%s' '{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}<assistant>' >"$T/chat.jinja"
 expect "a class task with a chat template" 3 llm-eval $INC run $DD --model-path "$MODEL" --tasks hk_cls_gen \

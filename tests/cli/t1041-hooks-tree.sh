@@ -106,7 +106,7 @@ printf 'task: tk_cls\nclass: !function task.Tk\n' >"$L/tasks/tk/tk_cls.yaml"
 INC="--include-path $L/tasks"
 mkdir -p "$T/empty"
 export LLM_EVAL_DATADIR="$T/empty"  # only this tree (not the built-in registry)
-DD="--data-dir $HOOKS/data"
+DD="--data-dir $TOP/tests/hooks/data"
 # a python3 that says so on stderr when started (the worker's stderr is
 # llm-eval's; from its sandbox it cannot leave a file on the host). As
 # root the worker runs as nobody, who must reach the script and the tree.
@@ -136,5 +136,5 @@ d = [json.loads(l) for l in open(sys.argv[2] + "/hkcls/validation.jsonl")]
 assert [x["arguments"][0][0] for x in s] == ["T: " + x["question"] for x in d], s
 r = json.load(open(glob.glob(sys.argv[1] + "/tiny/results_*.json")[0]))["results"]["tk_cls"]
 assert r["one,none"] == 1.0 and r["first,none"] == float(len(d[0]["question"])), r
-' "$T/o" "$HOOKS/data"
+' "$T/o" "$TOP/tests/hooks/data"
 done_testing
