@@ -439,23 +439,23 @@ static int place_tree(int fd, const char *path)
 	return set_readonly(dst, 1);
 }
 
-/* The file system the program sees, built as an allow-list (as bubblewrap
- * and nsjail do): a fresh read-only tmpfs root holding the allowed host
- * paths (read-only binds), our /etc/passwd and /etc/group, our /dev, a
- * writable tmpfs /tmp and a fresh /proc (only with a PID namespace: it must
- * show ours), made the root with pivot_root; the host's root is then
- * detached, so no path leads back to it. Returns 0, or the failed step with
- * errno set. */
-static int build_root(const struct lle_sb_child *c)
+/* The extra host paths (c->ro_paths), cloned as detached trees by
+ * open_trees while the host's /tmp (where they may be) is not yet covered
+ * by the new root, and placed by build_root once our own /tmp is there. */
+static int trees[LLE_SB_MAX_RO];
+static size_t ntrees;
+
+/* Make our mounts private (nothing we mount may propagate back to the host)
+ * and clone the extra host paths. Called before the user namespace's
+ * setresuid: as root, the program's ids are nobody's, and the paths are
+ * looked up with root's (host uid 0, without capabilities there), so a task
+ * tree under a folder only root may enter (a clone under /root) can still
+ * be shown; each path itself stays as readable as its own modes make it.
+ * Returns 0, or the failed step with errno set. */
+static int open_trees(const struct lle_sb_child *c)
 {
-	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return ST_PRIVATE;
-	/* The extra host paths are cloned now, while the host's /tmp (where
-	 * they may be) is not yet covered by the new root, and placed once
-	 * our own /tmp is there. */
-	int trees[LLE_SB_MAX_RO];
-	size_t ntrees = 0;
 	for (size_t i = 0; c->ro_paths && c->ro_paths[i] && ntrees < LLE_SB_MAX_RO; i++) {
 		int fd = (int)syscall(SYS_open_tree, AT_FDCWD, c->ro_paths[i],
 				      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -467,6 +467,18 @@ static int build_root(const struct lle_sb_child *c)
 		}
 		trees[ntrees++] = fd;
 	}
+	return 0;
+}
+
+/* The file system the program sees, built as an allow-list (as bubblewrap
+ * and nsjail do): a fresh read-only tmpfs root holding the allowed host
+ * paths (read-only binds), our /etc/passwd and /etc/group, our /dev, a
+ * writable tmpfs /tmp and a fresh /proc (only with a PID namespace: it must
+ * show ours), made the root with pivot_root; the host's root is then
+ * detached, so no path leads back to it. Returns 0, or the failed step with
+ * errno set. */
+static int build_root(const struct lle_sb_child *c)
+{
 	if (mount("tmpfs", NEWROOT, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,nr_inodes=256,mode=0755") < 0 ||
 	    mkdir(NEWROOT "/etc", 0755) < 0)
 		return ST_ROOT_RO;
@@ -581,6 +593,11 @@ __attribute__((noreturn)) void lle_sb_init_main(const struct lle_sb_child *c)
 	 * as it also makes our /proc files root's, which the maps needed. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
+	if (c->nsflags & CLONE_NEWNS) {
+		int step = open_trees(c);
+		if (step)
+			child_fail(FD_STATUS, step, errno);
+	}
 	if (c->set_ids) {
 		gid_t g = c->gid;
 		/* Supplementary groups can only be dropped when setgroups is

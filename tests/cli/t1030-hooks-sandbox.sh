@@ -41,6 +41,14 @@ if [ "$(id -u)" = 0 ]; then
 	expect "as root, a tree nobody may read" 3 llm-eval --include-path "$T/private" run --data-dir "$T/data" \
 		--tasks hk_fs --show-prompts 1
 	err_has "doc_to_text: 'utils.probe': the python hook worker cannot read $T/private/hk_fs/utils.py (as root it runs as nobody, uid 65534"
+	# but a readable tree inside a folder only root may enter (a clone
+	# under /root) is shown: the sandbox opens it with root's ids
+	mkdir -m 700 "$T/rootonly"
+	mkdir -m 755 "$T/rootonly/tasks"
+	cp -r "$TOP/tests/hooks/tasks/hk_docfn" "$T/rootonly/tasks/"
+	chmod -R a+rX "$T/rootonly/tasks"
+	expect "as root, a tree inside a folder only root may enter" 0 llm-eval --include-path "$T/rootonly/tasks" \
+		run --data-dir "$TOP/tests/hooks/data" --tasks hk_docfn --show-prompts 1
 else
 	echo "ok - as root, a tree nobody may read # skip not root"
 fi
