@@ -110,6 +110,27 @@ static int pragma_int(sqlite3 *db, const char *sql, int *v)
 	return rc == SQLITE_ROW ? 0 : -1;
 }
 
+/* The file's application id, format version and number of schema objects,
+ * read in one statement and so from one snapshot: read one at a time, they
+ * could straddle another process's creation of the schema (id and version
+ * still 0, tables already there) and a new cache would look like another
+ * program's database. */
+static int header_read(sqlite3 *db, int *app, int *ver, int *n)
+{
+	sqlite3_stmt *st;
+	if (sqlite3_prepare_v2(db, "SELECT (SELECT * FROM pragma_application_id), (SELECT * FROM "
+				   "pragma_user_version), (SELECT count(*) FROM sqlite_master)", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	int rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*app = sqlite3_column_int(st, 0);
+		*ver = sqlite3_column_int(st, 1);
+		*n = sqlite3_column_int(st, 2);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
 sqlite3 *lle_sql_open(const char *path, const char *what, int readonly, int busy_ms, int sync_full,
 		      int app_id, int version, const char *schema, struct lle_err *err)
 {
@@ -190,9 +211,7 @@ sqlite3 *lle_sql_open_schema(const char *path, const char *what, int readonly, i
 			goto fail;
 		}
 	}
-	if (pragma_int(db, "PRAGMA application_id", &have_app) < 0 ||
-	    pragma_int(db, "PRAGMA user_version", &have_ver) < 0 ||
-	    pragma_int(db, "SELECT count(*) FROM sqlite_master", &n_tables) < 0) {
+	if (header_read(db, &have_app, &have_ver, &n_tables) < 0) {
 		lle_sql_fail(db, path, what, "cannot read", err);
 		goto fail;
 	}
