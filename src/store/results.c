@@ -257,7 +257,9 @@ int lle_results_parse(const char *text, size_t len, const char *name, struct lle
 	double t;
 	if (json_is_string(date) && !jnum(date, &t)) {
 		rec->date = lle_strdup(json_string_value(date));
-	} else if (jnum(date, &t)) {
+	} else if (jnum(date, &t) && t > -62135596800.0 && t < 253402300800.0) {
+		/* seconds since the epoch, years 1 to 9999 (a time_t holds them;
+		 * a number out of that range is no date, and no conversion) */
 		char buf[32];
 		time_t tt = (time_t)t;
 		struct tm tm;
