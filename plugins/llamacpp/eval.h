@@ -109,6 +109,10 @@ int lc_cmp_toks(const llama_token *a, int na, const llama_token *b, int nb);
 int lc_run_scoring(struct lle_model *m, const struct lle_request *reqs, const size_t *idx,
 		   size_t nidx, lle_complete_fn cb, void *user, char *err, size_t len);
 
+/* argmax.c: the first index of the largest of v[0..n) as a loop with `>`
+ * finds it (NaNs passed over; 0 when there is none). */
+int lc_argmax(const float *v, int n);
+
 /* gen.c */
 
 /* Generate for requests idx[0..nidx) of reqs (generate_until), handing each

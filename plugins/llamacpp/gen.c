@@ -66,30 +66,6 @@ static int text_add(struct gen *g, const char *p, size_t n)
 	return 0;
 }
 
-/* The first index of the largest logit, as a plain loop with `>` finds it.
- * Eight running maxima instead of one: the loop-carried compare of the
- * plain loop took an eighth of a greedy GSM8K run on the tiny model (perf);
- * then the first index holding the maximum. */
-static llama_token argmax(const float *v, int n)
-{
-	float mx[8];
-	int i = 0;
-	for (int k = 0; k < 8; k++)
-		mx[k] = v[0];
-	for (; i + 8 <= n; i += 8)
-		for (int k = 0; k < 8; k++)
-			mx[k] = v[i + k] > mx[k] ? v[i + k] : mx[k];
-	float best = mx[0];
-	for (int k = 1; k < 8; k++)
-		best = mx[k] > best ? mx[k] : best;
-	for (; i < n; i++)
-		best = v[i] > best ? v[i] : best;
-	for (i = 0; i < n; i++)
-		if (v[i] == best)
-			return i;
-	return 0; /* only NaN logits */
-}
-
 /* Pick the next token from a logits row, append it, and decide whether the
  * request is done (end of generation token, stop string, token limit, context
  * full). */
@@ -102,7 +78,7 @@ static int gen_row(struct lle_model *m, void *user, const struct item *it, int j
 	const struct lle_request *r = &run->reqs[g->req];
 	llama_token t;
 	if (!g->smpl) {
-		t = argmax(logits, m->n_vocab);
+		t = lc_argmax(logits, m->n_vocab);
 	} else {
 		for (int i = 0; i < m->n_vocab; i++)
 			m->cand[i] = (struct llama_token_data){ i, logits[i], 0.0f };
