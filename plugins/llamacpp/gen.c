@@ -44,6 +44,11 @@ static int cmp_gen(const void *pa, const void *pb, void *arg)
 {
 	const struct gen *gens = arg;
 	const struct gen *a = &gens[*(const int *)pa], *b = &gens[*(const int *)pb];
+	/* shorter prompts first: the sequences that generate side by side then
+	 * have much the same length, and a step's attention runs over the
+	 * cells of its longest (see lc_run_generation) */
+	if (a->n != b->n)
+		return a->n < b->n ? -1 : 1;
 	int c = lc_cmp_toks(a->toks, a->n, b->toks, b->n);
 	return c ? c : a->req < b->req ? -1 : a->req > b->req;
 }

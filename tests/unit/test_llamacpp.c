@@ -700,6 +700,54 @@ TEST(greedy_generation_of_long_prompts_matches_reference)
 	be->close(m);
 }
 
+/* Generation admits prompts shortest first (gen.c, cmp_gen), so the
+ * sequences that generate side by side have much the same length and a
+ * step's attention, which runs over the cells of its longest, wastes
+ * little. With one stream the results come back in admission order: by
+ * prompt length, whatever the order of the prompts' tokens. */
+static int order_n, order_len[NGEN];
+static void collect_order(void *user, const struct lle_request *req, const struct lle_result *r)
+{
+	collect(user, req, r);
+	if (order_n < NGEN)
+		order_len[order_n++] = r->n_prompt_tokens;
+}
+
+TEST(generation_admits_shorter_prompts_first)
+{
+	struct lle_model *m = open_model("gen_streams=1", 0, NULL);
+	CHECK(m != NULL);
+	if (!m)
+		return;
+	static struct lle_request reqs[8];
+	static struct res got[8];
+	static char *prompts[8];
+	for (int i = 0; i < 8; i++) {
+		prompts[i] = strjoin(i % 2 ? fewshot : "", stems[(5 * i) % 8], i % 3 ? " Answer:" : "");
+		reqs[i] = (struct lle_request){ .size = sizeof(reqs[i]), .id = (uint64_t)i,
+						.kind = LLE_REQ_GENERATE_UNTIL, .context = prompts[i],
+						.max_tokens = 3 };
+	}
+	char err[512];
+	order_n = 0;
+	CHECK(be->submit(m, reqs, 8, collect_order, got, err, sizeof(err)) == 0);
+	CHECK(order_n == 8);
+	int sorted = 1;
+	for (int i = 1; i < order_n; i++)
+		sorted &= order_len[i - 1] <= order_len[i];
+	printf("#   prompt tokens in the order results came:");
+	for (int i = 0; i < order_n; i++)
+		printf(" %d", order_len[i]);
+	printf("\n");
+	CHECK(sorted);
+	for (int i = 0; i < 8; i++) {
+		CHECK(got[i].text != NULL);
+		free(got[i].text);
+		free(prompts[i]);
+	}
+	be->close(m);
+}
+
 TEST(chat_template_wraps_the_context)
 {
 	struct lle_model *m = open_model(NULL, 1, "Be brief.");
@@ -962,6 +1010,7 @@ int main(void)
 	RUN(rolling_matches_reference_windows);
 	RUN(greedy_generation_matches_reference_and_stops_at_stop_strings);
 	RUN(greedy_generation_of_long_prompts_matches_reference);
+	RUN(generation_admits_shorter_prompts_first);
 	RUN(chat_template_wraps_the_context);
 	RUN(load_failures_are_clear);
 	RUN(interruption_cancels_what_is_left);
