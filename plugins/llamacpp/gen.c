@@ -2,8 +2,9 @@
  * prompt is decoded in a sequence of its own after the shared prefix, then one
  * token per sequence and step, many sequences per decode, refilling freed
  * sequences as requests end (end-of-generation token, stop string, token
- * limit, context full). Greedy, or llama.cpp's sampler chain (top-p,
- * temperature, seeded) when a request asks for a temperature.
+ * limit, context full), shortest prompts first. Greedy (argmax.c), or
+ * llama.cpp's sampler chain (top-p, temperature, seeded) when a request asks
+ * for a temperature.
  *
  * Not here: tokenisation (tokenise.c), scoring (score.c), the decode packer
  * and the prefix sequence (eval.c). */
