@@ -42,6 +42,9 @@ struct plan_task {
 	long ndocs_total;      /* documents in the split */
 	long ndocs;            /* documents evaluated (after --limit) */
 	long k;                /* few-shot examples per prompt */
+	struct lle_fewshot *fs; /* the few-shot source the plan opened (first task
+				 * only), for its first run to take; or NULL */
+	long fs_seed;          /* the seed fs was opened with */
 };
 
 struct plan_agg {

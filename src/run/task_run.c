@@ -16,6 +16,20 @@
 #include "tasks/genargs.h"
 
 static int task_journal(struct task_run *tr, struct lle_err *err);
+
+/* A task's few-shot source: the one the plan opened while checking it
+ * (nothing drawn from it yet), taken by the task's first run; else opened
+ * again, as each later run (another model) needs its own from the seed. */
+static struct lle_fewshot *run_fewshot(struct plan_task *pt, const struct lle_data_dir *dd,
+				       const struct lle_run_opts *o, struct lle_err *err)
+{
+	if (pt->fs && pt->fs_seed == o->fewshot_seed) {
+		struct lle_fewshot *fs = pt->fs;
+		pt->fs = NULL;
+		return fs;
+	}
+	return lle_fewshot_open(pt->task, dd, pt->k, o->fewshot_seed, err);
+}
 static int shard_skips(const struct lle_run_opts *o, struct lle_fewshot *fs, size_t doc_id, struct lle_err *err);
 
 /* The next chunk of documents to evaluate: up to max of the task's first
@@ -77,7 +91,7 @@ int run_task(struct task_run *tr, struct lle_err *err)
 		lle_err_oom(err);
 		goto out;
 	}
-	if (pt->k > 0 && !(fs = lle_fewshot_open(t, &tr->plan->dd, pt->k, o->fewshot_seed, err)))
+	if (pt->k > 0 && !(fs = run_fewshot(pt, &tr->plan->dd, o, err)))
 		goto out;
 	if (!(ds = lle_ds_open(pt->data_path, err)))
 		goto out;
@@ -156,7 +170,6 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 	if (!run_cache_enabled(tr->cache))
 		return 0;
 	struct plan_task *pt = tr->pt;
-	const struct lle_task *t = pt->task;
 	const struct lle_run_opts *o = tr->o;
 	struct lle_fewshot *fs = NULL;
 	struct lle_ds *ds = NULL;
@@ -170,7 +183,7 @@ static int task_journal(struct task_run *tr, struct lle_err *err)
 		lle_err_oom(err);
 		goto out;
 	}
-	if (pt->k > 0 && !(fs = lle_fewshot_open(t, &tr->plan->dd, pt->k, o->fewshot_seed, err)))
+	if (pt->k > 0 && !(fs = run_fewshot(pt, &tr->plan->dd, o, err)))
 		goto out;
 	if (!(ds = lle_ds_open(pt->data_path, err)))
 		goto out;
@@ -255,7 +268,7 @@ int lle_run_prompts(struct lle_plan *p, const struct lle_run_opts *o, struct lle
 		struct lle_fewshot *fs = NULL;
 		struct lle_ds *ds = NULL;
 		long seen = 0, n = 0;
-		if ((pt->k > 0 && !(fs = lle_fewshot_open(pt->task, &p->dd, pt->k, o->fewshot_seed, err))) ||
+		if ((pt->k > 0 && !(fs = run_fewshot(pt, &p->dd, o, err))) ||
 		    !(ds = lle_ds_open(pt->data_path, err)) ||
 		    (n = read_docs(&tr, ds, fs, &seen, docs, ids, (size_t)bsz, err)) < 0 ||
 		    prompts_chunk(&tr, docs, ids, (size_t)n, fs, err) < 0)
