@@ -2,7 +2,8 @@
 # Generation on a busy machine, under a load this script makes and controls
 # (issue 20, "Busy machines"): $LOAD busy-loop processes (`sh` loops, at
 # nice $LOAD_NICE) run for the whole timed part, and, in turn in each of
-# $REPEAT rounds, GSM8K 5-shot greedy on the tiny model, $GSM_DOCS documents:
+# $REPEAT rounds (each starting one case later than the round before), GSM8K
+# 5-shot greedy on the tiny model, $GSM_DOCS documents:
 #   llm-eval's llamacpp backend with --threads 2, --threads 1 and no --threads
 #   (the default, which follows the load: plugins/llamacpp/threads.c), and
 #   llama-server -t 2 and -t 1 (8 slots, fresh per run, driven by llm-eval's
@@ -20,6 +21,8 @@
 # test`; needs `make all build/models/tiny.gguf`, llama-server ($PEERS, after
 # `make peers`) and ../shared/datasets.
 #   bench/busy.sh     LOAD=2 LOAD_NICE=0 GSM_DOCS=16 REPEAT=3 CASES="us2 us1 usauto peer2 peer1"
+# A case us2+K=V,... runs llm-eval with --model-args K=V,... too (e.g.
+# us2+poll=50: the plugin's pool polling as the server's does).
 #                     BENCH_LOCK=/path/to/lock PEERS=build-peers/bin US_OPTS="--model-args poll=50"
 # US_OPTS: extra llm-eval arguments for the us* cases (e.g. a backend option).
 # KEEP=1 keeps the outputs and logs and says where.
@@ -115,8 +118,10 @@ def gsm_args(out):
     return ["run", "--data-dir", DATA, "--no-progress", "--no-cache", "--no-store", "--output", out,
             "--log-samples", "--tasks", "gsm8k", "--limit", str(DOCS)]
 
-def us(th, out):
+def us(th, out, margs):
     args = [BIN, "-v", "-v"] + gsm_args(out) + ["--model-path", MODEL, "--max-length", str(CTX)] + US_OPTS
+    if margs:
+        args += ["--model-args", margs]
     if th:
         args += ["--threads", str(th)]
     return run(args, out + ".log")
@@ -164,13 +169,17 @@ def adapt_counts(log):
     seen = [l.split("llamacpp: ")[1].split()[0] for l in open(log) if " threads instead of " in l]
     return "->".join(seen) if seen else "no change"
 
-LABEL = {"us2": "llm-eval --threads 2", "us1": "llm-eval --threads 1", "usauto": "llm-eval (default)",
-         "peer2": "llama-server -t 2", "peer1": "llama-server -t 1"}
+def label(case):
+    base, _, margs = case.partition("+")
+    l = {"us2": "llm-eval --threads 2", "us1": "llm-eval --threads 1", "usauto": "llm-eval (default)",
+         "peer2": "llama-server -t 2", "peer1": "llama-server -t 1"}[base]
+    return l + (" " + margs if margs else "")
 def one(case):
     out = "%s/%s" % (TMP, case)
-    if case.startswith("peer"):
-        return peer(int(case[4:]), out)
-    return us(0 if case == "usauto" else int(case[2:]), out)
+    base, _, margs = case.partition("+")
+    if base.startswith("peer"):
+        return peer(int(base[4:]), out)
+    return us(0 if base == "usauto" else int(base[2:]), out, margs)
 
 print("bench/busy.sh: %d CPUs, %d busy loops at nice %d, GSM8K %d documents, tiny model, %d rounds; "
       "load average before: %s" % (os.cpu_count(), LOAD, LOAD_NICE, DOCS, REPEAT,
@@ -188,11 +197,12 @@ load = Load(LOAD)
 try:
     time.sleep(1)  # the loops' first second
     for r in range(REPEAT):
-        for c in CASES:
+        # each round starts one case later, so no case always runs first
+        for c in CASES[r % len(CASES):] + CASES[:r % len(CASES)]:
             load.mark()
             res[c].append(one(c))
             held[c].append(load.held())
-            if c == "usauto":
+            if c.startswith("usauto"):
                 adapt.setdefault(c, []).append(adapt_counts("%s/%s.log" % (TMP, c)))
 finally:
     load.stop()
@@ -201,19 +211,21 @@ finally:
 
 med = {c: tuple(statistics.median(x[i] for x in res[c]) for i in range(4)) for c in CASES}
 ref = texts(TMP + "/peer2") if "peer2" in CASES else None
-print("   %-22s %8s %8s %9s %9s %6s | %s" % ("", "CPU-s", "wall-s", "vol-sw", "invol-sw", "load", "texts vs server -t 2"))
+print("   %-30s %8s %8s %9s %9s %6s | %s" % ("", "CPU-s", "wall-s", "vol-sw", "invol-sw", "load", "texts vs server -t 2"))
 for c in CASES:
     m = med[c]
     t = texts("%s/%s" % (TMP, c))
     same = "%d/%d identical" % (sum(a == b for a, b in zip(t, ref)), len(ref)) if ref else "-"
-    print("   %-22s %8.2f %8.2f %9d %9d %6.2f | %s" % (LABEL[c], m[0], m[1], m[2], m[3],
+    print("   %-30s %8.2f %8.2f %9d %9d %6.2f | %s" % (label(c), m[0], m[1], m[2], m[3],
                                                    statistics.median(held[c]), same))
-    print("   %-22s CPU-s per run: %s%s" % ("", " ".join("%.2f" % x[0] for x in res[c]),
+    print("   %-30s CPU-s per run: %s%s" % ("", " ".join("%.2f" % x[0] for x in res[c]),
                                             ("; threads: " + ", ".join(adapt[c])) if c in adapt else ""))
 print("ratios llm-eval/server, CPU-s (wall-s):")
-for u, p in (("us2", "peer2"), ("us1", "peer1"), ("usauto", "peer2"), ("usauto", "peer1")):
-    if u in med and p in med:
-        print("   %-22s / %-18s %5.2fx (%5.2fx)" % (LABEL[u], LABEL[p], med[u][0] / med[p][0], med[u][1] / med[p][1]))
+for u in CASES:
+    for p in ("peer2", "peer1"):
+        if not u.startswith("us") or p not in med or (u[2] != p[4] and not u.startswith("usauto")):
+            continue
+        print("   %-30s / %-18s %5.2fx (%5.2fx)" % (label(u), label(p), med[u][0] / med[p][0], med[u][1] / med[p][1]))
 print("load average at the end: %s" % " ".join(open("/proc/loadavg").read().split()[:3]))
 if KEEP:
     print("outputs kept in %s" % TMP)
