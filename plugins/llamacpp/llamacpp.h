@@ -32,6 +32,7 @@ struct lle_model {
 	int auto_threads;      /* n_threads was not given: follow the machine's load (threads.c) */
 	int n_threads_cur;     /* what llama.cpp uses now */
 	struct lc_load_sample load_prev; /* the last measurement (threads.c) */
+	int adapted;           /* a count was decided from a measurement */
 	int n_parallel;        /* sequences besides the prefix sequence 0 */
 	int n_batch;           /* tokens per llama_decode */
 	int kv_size;           /* KV cells, shared by all sequences (unified cache) */
@@ -111,6 +112,9 @@ int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, s
 int lc_load_sample(struct lc_load_sample *s);
 double lc_others_cpus(const struct lc_load_sample *a, const struct lc_load_sample *b);
 int lc_threads_for(int ncpu, int max, double others);
+/* whether a measurement is due `since` seconds after the last sample: the
+ * first decision as soon as the sample is long enough, later ones less often */
+int lc_adapt_due(double since, int first);
 void lc_threads_adapt(struct lle_model *m);
 /* threads.c: give a new m->ctx a pool of m->n_threads_cur threads (llama.cpp's
  * own pools when the CPU backend makes none) and tell llama.cpp the count;

@@ -53,6 +53,19 @@ TEST(threads_for_load)
 	CHECK(lc_threads_for(16, 8, -1) == 8);
 }
 
+TEST(first_count_at_the_first_decode)
+{
+	/* the first sample (taken at open) decides as soon as it spans 0.2 s,
+	 * so a run on a busy machine does not start with half a second of all
+	 * threads; later decisions come every 0.5 s */
+	CHECK(!lc_adapt_due(0.1, 1));
+	CHECK(lc_adapt_due(0.25, 1));
+	CHECK(!lc_adapt_due(0.25, 0));
+	CHECK(!lc_adapt_due(0.45, 0));
+	CHECK(lc_adapt_due(0.5, 0));
+	CHECK(lc_adapt_due(3.0, 1) && lc_adapt_due(3.0, 0));
+}
+
 static volatile unsigned long sink;
 
 /* Spin until this process has used cpu seconds of CPU (however long that
@@ -249,6 +262,7 @@ out:
 int main(void)
 {
 	RUN(threads_for_load);
+	RUN(first_count_at_the_first_decode);
 	RUN(others_measured);
 	RUN(pool_has_the_threads_in_use);
 	return check_done();
