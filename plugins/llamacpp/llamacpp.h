@@ -64,9 +64,9 @@ struct lle_model {
 	int gen_streams;       /* option: sequences generating at once, each in a
 				* stream of its own; 0: in the shared cache */
 	struct ggml_threadpool *tp; /* ours, attached to ctx; NULL: llama.cpp's own (threads.c) */
-	int tp_threads;        /* its threads */
+	int tp_threads, tp_poll; /* its threads and polling level */
 	struct ggml_threadpool *tp_spare; /* the pool before, kept or freed at the next change */
-	int tp_spare_threads;
+	int tp_spare_threads, tp_spare_poll;
 	struct ggml_threadpool *tp_used; /* the pool of the last decode (llama.cpp's backend holds it) */
 	struct ggml_threadpool *(*tp_new)(struct ggml_threadpool_params *);
 	void (*tp_free)(struct ggml_threadpool *);
@@ -115,6 +115,9 @@ int lc_threads_for(int ncpu, int max, double others);
 /* whether a measurement is due `since` seconds after the last sample: the
  * first decision as soon as the sample is long enough, later ones less often */
 int lc_adapt_due(double since, int first);
+/* the polling level of a pool: the option's, but none while the default
+ * count waits for its first decision */
+int lc_pool_poll(int poll, int auto_threads, int adapted);
 void lc_threads_adapt(struct lle_model *m);
 /* threads.c: give a new m->ctx a pool of m->n_threads_cur threads (llama.cpp's
  * own pools when the CPU backend makes none) and tell llama.cpp the count;

@@ -34,6 +34,9 @@
  * times the CPU of polling (bench/busy.sh, docs/backends.md "Threads").
  * A pool with more threads than in use would keep its spare threads
  * polling for work they never get, hence the pool of the count in use.
+ * Until the first count is decided (the default count), the pool sleeps:
+ * after the warm-up decode its threads would otherwise poll while the host
+ * builds its requests, on a machine that may turn out to be busy.
  *
  * Not here: the default itself (physical cores, cgroup quota: plugin.c), and
  * anything when n_threads was given: then that count is used as it is. */
@@ -123,6 +126,11 @@ int lc_threads_for(int ncpu, int max, double others)
 	return n < 1 ? 1 : n;
 }
 
+int lc_pool_poll(int poll, int auto_threads, int adapted)
+{
+	return auto_threads && !adapted ? 0 : poll;
+}
+
 /* A new pool of n threads (NULL: none could be made). */
 static struct ggml_threadpool *pool_new(struct lle_model *m, int n)
 {
@@ -138,7 +146,7 @@ static struct ggml_threadpool *pool_new(struct lle_model *m, int n)
 		*(void **)&m->tp_free = pfree;
 	}
 	struct ggml_threadpool_params tpp = ggml_threadpool_params_default(n);
-	tpp.poll = (uint32_t)m->poll;
+	tpp.poll = (uint32_t)lc_pool_poll(m->poll, m->auto_threads, m->adapted);
 	return m->tp_new(&tpp);
 }
 
@@ -146,15 +154,17 @@ static struct ggml_threadpool *pool_new(struct lle_model *m, int n)
  * or free a pool no decode can still use. The CPU backend keeps the pool of
  * the last decode (tp_used) until the next decode, and then pauses it, so
  * that one is never freed here. */
-static void pool_retire(struct lle_model *m, struct ggml_threadpool *x, int xn)
+static void pool_retire(struct lle_model *m, struct ggml_threadpool *x, int xn, int xpoll)
 {
 	if (!m->tp_spare) {
 		m->tp_spare = x;
 		m->tp_spare_threads = xn;
+		m->tp_spare_poll = xpoll;
 	} else if (m->tp_spare != m->tp_used) {
 		m->tp_free(m->tp_spare);
 		m->tp_spare = x;
 		m->tp_spare_threads = xn;
+		m->tp_spare_poll = xpoll;
 	} else {
 		/* no decode since the spare was retired: x was attached after the
 		 * last decode, so no decode used it */
@@ -162,15 +172,16 @@ static void pool_retire(struct lle_model *m, struct ggml_threadpool *x, int xn)
 	}
 }
 
-/* m->tp: a pool of n threads (the spare when it has n, else a new one);
- * the count given to llama.cpp, which stays the old one when no pool can
- * be made. */
+/* m->tp: a pool of n threads polling as lc_pool_poll says (the spare when
+ * it is one, else a new one); the count given to llama.cpp, which stays
+ * the old one when no pool can be made. */
 static int pool_switch(struct lle_model *m, int n)
 {
-	if (m->tp && m->tp_threads == n)
+	int poll = lc_pool_poll(m->poll, m->auto_threads, m->adapted);
+	if (m->tp && m->tp_threads == n && m->tp_poll == poll)
 		return n;
 	struct ggml_threadpool *tp;
-	if (m->tp_spare && m->tp_spare_threads == n) {
+	if (m->tp_spare && m->tp_spare_threads == n && m->tp_spare_poll == poll) {
 		tp = m->tp_spare;
 		m->tp_spare = NULL;
 	} else if (!(tp = pool_new(m, n))) {
@@ -183,9 +194,10 @@ static int pool_switch(struct lle_model *m, int n)
 		return m->tp_threads;
 	}
 	if (m->tp)
-		pool_retire(m, m->tp, m->tp_threads);
+		pool_retire(m, m->tp, m->tp_threads, m->tp_poll);
 	m->tp = tp;
 	m->tp_threads = n;
+	m->tp_poll = poll;
 	return n;
 }
 
@@ -243,12 +255,13 @@ static void adapt(struct lle_model *m)
 	if (m->load_prev.wall > 0 && s.wall - m->load_prev.wall >= LC_ADAPT_MIN_SECONDS) {
 		double others = lc_others_cpus(&m->load_prev, &s);
 		int n = lc_threads_for(s.ncpu, m->n_threads, others);
-		if (n != m->n_threads_cur) {
+		if (n != m->n_threads_cur)
 			lc_log(LLE_LOG_DEBUG, "llamacpp: %d threads instead of %d: other processes hold "
 			       "%.2f of %d CPUs", n, m->n_threads_cur, others, s.ncpu);
-			lc_set_threads(m, n);
-		}
+		int first = !m->adapted;
 		m->adapted = 1;
+		if (n != m->n_threads_cur || first)
+			lc_set_threads(m, n); /* the first: a polling pool (lc_pool_poll) */
 	}
 	m->load_prev = s;
 }

@@ -66,6 +66,17 @@ TEST(first_count_at_the_first_decode)
 	CHECK(lc_adapt_due(3.0, 1) && lc_adapt_due(3.0, 0));
 }
 
+TEST(pool_polls_once_the_count_is_decided)
+{
+	/* a given n_threads polls from the start; the default only after its
+	 * first decision (until then its threads would poll while the host
+	 * builds requests, on a machine that may be busy); poll=0 never */
+	CHECK(lc_pool_poll(50, 0, 0) == 50);
+	CHECK(lc_pool_poll(50, 1, 0) == 0);
+	CHECK(lc_pool_poll(50, 1, 1) == 50);
+	CHECK(lc_pool_poll(0, 1, 1) == 0 && lc_pool_poll(0, 0, 0) == 0);
+}
+
 static volatile unsigned long sink;
 
 /* Spin until this process has used cpu seconds of CPU (however long that
@@ -249,6 +260,19 @@ TEST(pool_has_the_threads_in_use)
 	CHECK(llama_n_threads(m.ctx) == 3);
 	CHECK(decode_logits(&m, nv, b) == 0);
 	CHECK(memcmp(a, b, (size_t)nv * sizeof(float)) == 0);
+	CHECK(m.tp_poll == LC_POLL_DEFAULT);
+	/* the default count: a pool that sleeps until the first decision, then
+	 * one that polls, of the count decided (set by hand here: the decision
+	 * itself depends on the machine's load) */
+	m.auto_threads = 1;
+	lc_set_threads(&m, 2);
+	CHECK(m.tp_threads == 2 && m.tp_poll == 0);
+	m.adapted = 1;
+	lc_set_threads(&m, 2);
+	CHECK(m.tp_threads == 2 && m.tp_poll == LC_POLL_DEFAULT);
+	m.auto_threads = 0;
+	CHECK(decode_logits(&m, nv, b) == 0);
+	CHECK(memcmp(a, b, (size_t)nv * sizeof(float)) == 0);
 out:
 	free(a);
 	free(b);
@@ -263,6 +287,7 @@ int main(void)
 {
 	RUN(threads_for_load);
 	RUN(first_count_at_the_first_decode);
+	RUN(pool_polls_once_the_count_is_decided);
 	RUN(others_measured);
 	RUN(pool_has_the_threads_in_use);
 	return check_done();
