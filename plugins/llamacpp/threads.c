@@ -30,7 +30,7 @@
  * llama.cpp's tools) before they sleep. A pool that sleeps at once (poll=0)
  * costs a wake-up at every decode, and on a busy machine the woken thread
  * waits for a CPU while the calling thread spins at the first barrier for
- * it: GSM8K generation with 2 threads under two busy loops took 2.4 to 3.9
+ * it: GSM8K generation with 2 threads under two busy loops took 2.4 to 5.0
  * times the CPU of polling (bench/busy.sh, docs/backends.md "Threads").
  * A pool with more threads than in use would keep its spare threads
  * polling for work they never get, hence the pool of the count in use.
