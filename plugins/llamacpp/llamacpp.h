@@ -32,13 +32,14 @@ struct lle_model {
 	int auto_threads;      /* n_threads was not given: follow the machine's load (threads.c) */
 	int n_threads_cur;     /* what llama.cpp uses now */
 	struct lc_load_sample load_prev; /* the last measurement (threads.c) */
+	int adapted;           /* a count was decided from a measurement */
 	int n_parallel;        /* sequences besides the prefix sequence 0 */
 	int n_batch;           /* tokens per llama_decode */
 	int kv_size;           /* KV cells, shared by all sequences (unified cache) */
 	int flash_attn;        /* -1 auto, 0 off, 1 on */
 	int unified;           /* one KV cache for all sequences, or a stream each */
 	int exact;             /* score one sequence at a time, bit-reproducibly (score.c) */
-	int poll;              /* polling level of the thread pool, 0 (sleep) .. 100 */
+	int poll;              /* polling level of the thread pool, 0 (sleep) .. 100 (threads.c) */
 	int n_gpu_layers;      /* layers offloaded where llama.cpp has a GPU */
 	int chat;              /* apply the chat template */
 	int special_tokens;    /* option: contexts are rendered chats: special-token text parsed, no BOS added */
@@ -62,7 +63,12 @@ struct lle_model {
 	int spare_seq;         /* the sequence lc_decode_items pads lone tokens with */
 	int gen_streams;       /* option: sequences generating at once, each in a
 				* stream of its own; 0: in the shared cache */
-	struct ggml_threadpool *tp; /* ours, attached to ctx; NULL: llama.cpp's own */
+	struct ggml_threadpool *tp; /* ours, attached to ctx; NULL: llama.cpp's own (threads.c) */
+	int tp_threads, tp_poll; /* its threads and polling level */
+	struct ggml_threadpool *tp_spare; /* the pool before, kept or freed at the next change */
+	int tp_spare_threads, tp_spare_poll;
+	struct ggml_threadpool *tp_used; /* the pool of the last decode (llama.cpp's backend holds it) */
+	struct ggml_threadpool *(*tp_new)(struct ggml_threadpool_params *);
 	void (*tp_free)(struct ggml_threadpool *);
 	const struct llama_vocab *vocab;
 	const char *tmpl;      /* chat template text or name, when chat */
@@ -102,11 +108,25 @@ int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, s
  * between two samples (-1: no measure); threads for a machine of ncpu CPUs
  * of which others hold that many, at most max; and, when auto_threads,
  * measure now and then and set llama.cpp's thread count (called before each
- * decode). */
+ * decode, which the pools rely on). */
 int lc_load_sample(struct lc_load_sample *s);
 double lc_others_cpus(const struct lc_load_sample *a, const struct lc_load_sample *b);
 int lc_threads_for(int ncpu, int max, double others);
+/* whether a measurement is due `since` seconds after the last sample: the
+ * first decision as soon as the sample is long enough, later ones less often */
+int lc_adapt_due(double since, int first);
+/* the polling level of a pool: the option's, but none while the default
+ * count waits for its first decision */
+int lc_pool_poll(int poll, int auto_threads, int adapted);
 void lc_threads_adapt(struct lle_model *m);
+/* threads.c: give a new m->ctx a pool of m->n_threads_cur threads (llama.cpp's
+ * own pools when the CPU backend makes none) and tell llama.cpp the count;
+ * change the count (and the pool) of m->ctx, between two decode calls, each
+ * of which follows an lc_threads_adapt; free the pools, after the context. */
+#define LC_POLL_DEFAULT 50
+void lc_pool_attach(struct lle_model *m);
+void lc_set_threads(struct lle_model *m, int n);
+void lc_pool_free(struct lle_model *m);
 
 /* The evaluator (eval.h has what its files share among themselves).
  * eval.c: */

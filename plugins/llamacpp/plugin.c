@@ -138,8 +138,7 @@ static void model_free(struct lle_model *m)
 	lc_eval_free(m);
 	if (m->ctx)
 		llama_free(m->ctx);
-	if (m->tp)
-		m->tp_free(m->tp); /* after the context that used it */
+	lc_pool_free(m); /* after the context that used them */
 	if (m->model)
 		llama_model_free(m->model);
 	pthread_mutex_destroy(&m->mu);
@@ -160,35 +159,6 @@ static bool load_progress(float p, void *user)
 	return !lc_host->interrupted(lc_host->user);
 }
 
-/* One thread pool for the model's whole life, instead of the pool llama.cpp
- * otherwise starts and stops for every llama_decode, with the polling level
- * of the `poll` option. Spinning threads make each decode call a little
- * quicker on an idle machine and waste whole cores on a busy one; polling is
- * off by default (see docs/backends.md). Without the CPU backend's functions
- * (another build of llama.cpp), llama.cpp's own pools are used. */
-static void attach_threadpool(struct lle_model *m)
-{
-	ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-	ggml_backend_reg_t reg = dev ? ggml_backend_dev_backend_reg(dev) : NULL;
-	void *pnew = reg ? ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new") : NULL;
-	void *pfree = reg ? ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free") : NULL;
-	if (!pnew || !pfree) {
-		lc_log(LLE_LOG_DEBUG, "llamacpp: no ggml_threadpool_new in the CPU backend: llama.cpp's own thread pools");
-		return;
-	}
-	struct ggml_threadpool *(*tp_new)(struct ggml_threadpool_params *);
-	*(void **)&tp_new = pnew; /* as from dlsym: a data pointer converts to a function pointer */
-	*(void **)&m->tp_free = pfree;
-	struct ggml_threadpool_params tpp = ggml_threadpool_params_default(m->n_threads);
-	tpp.poll = (uint32_t)m->poll;
-	m->tp = tp_new(&tpp);
-	if (m->tp)
-		llama_attach_threadpool(m->ctx, m->tp, m->tp);
-	else
-		lc_log(LLE_LOG_WARN, "llamacpp: cannot start a pool of %d threads: llama.cpp's own pools",
-		       m->n_threads);
-}
-
 /* (Re)create the llama.cpp context for n_seq sequences. The exact evaluator
  * needs two; generation and the batched evaluator n_parallel + 2, and
  * llama.cpp runs a context made for more than two sequences measurably slower
@@ -207,8 +177,8 @@ int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, s
 	cp.n_batch = (uint32_t)m->n_batch;
 	cp.n_ubatch = (uint32_t)m->n_batch;
 	cp.n_seq_max = (uint32_t)n_seq;
-	cp.n_threads = m->n_threads;
-	cp.n_threads_batch = m->n_threads;
+	cp.n_threads = m->n_threads_cur;
+	cp.n_threads_batch = m->n_threads_cur;
 	cp.kv_unified = stream_len > 0 ? false : m->unified;
 	cp.flash_attn_type = m->flash_attn < 0 ? LLAMA_FLASH_ATTN_TYPE_AUTO
 			   : m->flash_attn ? LLAMA_FLASH_ATTN_TYPE_ENABLED : LLAMA_FLASH_ATTN_TYPE_DISABLED;
@@ -228,12 +198,7 @@ int lc_make_context(struct lle_model *m, int n_seq, int stream_len, char *err, s
 	m->ctx_stream_len = stream_len;
 	m->spare_seq = stream_len > 0 ? n_seq - 1 : m->n_parallel + 1;
 	m->canonical = 1;
-	if (m->n_threads_cur > 0 && m->n_threads_cur != m->n_threads)
-		llama_set_n_threads(m->ctx, m->n_threads_cur, m->n_threads_cur);
-	if (m->tp)
-		llama_attach_threadpool(m->ctx, m->tp, m->tp);
-	else
-		attach_threadpool(m);
+	lc_pool_attach(m); /* threads.c */
 	return 0;
 }
 
@@ -403,6 +368,10 @@ static int lc_open(const struct lle_open_params *p, struct lle_model **out, char
 	 * -np 8 (gen.c); with a GPU, the shared cache and n_parallel sequences */
 	m->gen_streams = llama_supports_gpu_offload() ? 0 : 8;
 	m->spm_shortcut = 1; /* where the vocabulary allows it (tokenise.c) */
+	/* idle pool threads poll for the next decode before they sleep, as in
+	 * llama.cpp's tools: a pool that sleeps between decodes pays a wake-up at
+	 * each one, which a busy machine makes a whole time slice (threads.c) */
+	m->poll = LC_POLL_DEFAULT;
 	m->n_gpu_layers = 999; /* all of them, where there is a GPU */
 	m->chat = p->apply_chat_template;
 	if (!(m->path = lc_strdup(p->model)) ||
@@ -528,7 +497,7 @@ static const struct lle_option lc_options[] = {
 	{ "flash_attn", LLE_OPT_STRING, 0, "on, off (default) or auto" },
 	{ "exact", LLE_OPT_INT, 0, "1: one question at a time, bit-reproducible (default without a gpu); 0: batched" },
 	{ "gen_streams", LLE_OPT_INT, 0, "sequences generating at once, each in a kv stream of its own (default 8 without a gpu); 0: n_parallel in the shared cache" },
-	{ "poll", LLE_OPT_INT, 0, "how hard idle threads poll for the next decode, 0 (default) to 100" },
+	{ "poll", LLE_OPT_INT, 0, "how hard idle threads poll for the next decode, 0 (sleep) to 100 (default 50)" },
 	{ "spm_shortcut", LLE_OPT_INT, 0, "1: tokenise a continuation from the last space of its context (default)" },
 	{ "special_tokens", LLE_OPT_INT, 0, "1: prompts are rendered chats: parse special tokens, add no BOS (set by --apply-chat-template)" },
 	{ NULL, 0, 0, NULL },
