@@ -70,4 +70,11 @@ $(NATIVE_SO): $(NATIVE_DIR)/.stamp $(BUILD)/lib/llama/.stamp
 
 native-kernels-clean:
 	rm -rf $(BUILD)/lib/llama/native
+
+# `make install` takes it along when it was built (nothing otherwise).
+.PHONY: install-native-kernels
+install: install-native-kernels
+install-native-kernels: install-llamacpp
+	if [ -f $(NATIVE_SO) ]; then install -d $(DESTDIR)$(LIBDIR)/llama/native && \
+	  install -m 755 $(NATIVE_SO) $(DESTDIR)$(LIBDIR)/llama/native/; fi
 endif
