@@ -179,7 +179,7 @@ static const struct keyspec task_keys[] = {
 static const char *const output_types[] = { "generate_until", "loglikelihood", "loglikelihood_rolling",
 					    "multiple_choice", NULL };
 /* The keys of a model's backends.<name> section the planner itself reads
- * (src/run/plan.c), by whether the backend's model is a file. */
+ * (src/run/plan_models.c), by whether the backend's model is a file. */
 static const struct keyspec file_model_keys[] = { { "gguf", V_STR, 0 }, { "gguf_repo", V_STR, 0 }, { NULL, 0, 0 } };
 static const struct keyspec named_model_keys[] = { { "model", V_STR, 0 }, { NULL, 0, 0 } };
 

@@ -6,7 +6,7 @@
  *
  * Not here: which documents make a chunk, shards and the journal of a task
  * (task_run.c), the cache itself (cache_glue.c), aggregation and files
- * (output.c). */
+ * (output.c, output_log.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

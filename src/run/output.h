@@ -53,11 +53,12 @@ json_t *output_number(double x);
 int output_set_metric(json_t *obj, const char *metric, const char *filter, double v, double se);
 
 /* The response cache, the run store and sharding (the parts of output.c below
- * "run store, shards"): the backend's name and version for backend_versions,
- * the requests sent and found in the cache, the store each model's results
- * go to (NULL: none). With --shard each task also writes
- * items_<task>_<date>.jsonl: per scored document its items (value and weight
- * per filter x metric), which `llm-eval merge` re-aggregates. */
+ * "run store, shards", and the items log in output_log.c): the backend's
+ * name and version for backend_versions, the requests sent and found in the
+ * cache, the store each model's results go to (NULL: none). With --shard
+ * each task also writes items_<task>_<date>.jsonl: per scored document its
+ * items (value and weight per filter x metric), which `llm-eval merge`
+ * re-aggregates. */
 struct lle_runstore;
 void output_backend(struct run_output *ro, const char *name, const char *version);
 void output_requests(struct run_output *ro, long long sent, long long cached);

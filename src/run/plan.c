@@ -3,28 +3,22 @@
  * checks everything a run needs before any work starts: each task config
  * parses and compiles, each data file and few-shot split is present and has
  * enough documents, each model file exists, each backend plugin loads.
+ * This file has the tasks and groups, the problem list, and lle_run_plan,
+ * which takes the models' steps from plan_models.c (through plan_int.h).
  *
- * What it does not do: open a model or read documents beyond counting them.
- *
- * About 1,200 lines, kept whole for now: tasks and groups (first half) and
- * models and backends (second half) fill one plan and share its tables and
- * problem list. The hooks, class-task and chat work of stop 13 landed here at
- * once; the models' half (section_options .. collect_secrets) is the piece to
- * move out next, into its own file behind plan_int.h. */
+ * What it does not do: open a model or read documents beyond counting them,
+ * or resolve a model's backend, options and files (plan_models.c). */
 #include "run/plan.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "backend/describe.h"
 #include "hooks/hooks.h"
 #include "registry/registry.h"
-#include "run/gguf_meta.h"
+#include "run/plan_int.h"
 #include "util/buf.h"
 #include "util/path.h"
 
@@ -72,7 +66,7 @@ static int strv_has(char *const *v, size_t n, const char *s)
 	return 0;
 }
 
-static int strv_push(char ***v, size_t *n, const char *s)
+int plan_strv_push(char ***v, size_t *n, const char *s)
 {
 	char **nv = realloc(*v, (*n + 1) * sizeof(**v));
 	if (!nv)
@@ -84,7 +78,7 @@ static int strv_push(char ***v, size_t *n, const char *s)
 	return 0;
 }
 
-static void strv_free(char **v, size_t n)
+void plan_strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		free(v[i]);
@@ -100,7 +94,7 @@ static int push_csv(char ***v, size_t *n, const char *csv)
 		size_t len = c ? (size_t)(c - p) : strlen(p);
 		if (len) {
 			char *one = lle_strndup(p, len);
-			if (!one || (!strv_has(*v, *n, one) && strv_push(v, n, one) < 0)) {
+			if (!one || (!strv_has(*v, *n, one) && plan_strv_push(v, n, one) < 0)) {
 				free(one);
 				return -1;
 			}
@@ -111,7 +105,7 @@ static int push_csv(char ***v, size_t *n, const char *csv)
 	return 0;
 }
 
-static char *entry_path(const struct lle_reg_entry *e)
+char *plan_entry_path(const struct lle_reg_entry *e)
 {
 	return lle_path_join(e->root, e->relpath);
 }
@@ -451,7 +445,7 @@ static int add_members(struct lle_plan *p, struct lle_registry *reg, const char 
 		if (rc < 0)
 			member_prefix(err, gname, mname);
 		else if (!strv_has(pg->members, pg->nmembers, mname) &&
-			 strv_push(&pg->members, &pg->nmembers, mname) < 0)
+			 plan_strv_push(&pg->members, &pg->nmembers, mname) < 0)
 			rc = lle_err_oom(err);
 		free(full);
 		lle_node_free(mo);
@@ -550,12 +544,12 @@ struct tag_collect {
 static void collect_tag(void *arg, const char *task)
 {
 	struct tag_collect *c = arg;
-	if (!strv_has(c->names, c->n, task) && strv_push(&c->names, &c->n, task) < 0)
+	if (!strv_has(c->names, c->n, task) && plan_strv_push(&c->names, &c->n, task) < 0)
 		c->oom = 1;
 }
 
 /* "unknown task 'gsm8kk' (did you mean 'gsm8k'?)": tasks, groups, tags, models. */
-static int unknown_name(struct lle_registry *reg, int type, const char *what, const char *name, struct lle_err *err)
+int plan_unknown_name(struct lle_registry *reg, int type, const char *what, const char *name, struct lle_err *err)
 {
 	const char *near = lle_registry_suggest(reg, type, name);
 	if (near)
@@ -576,7 +570,7 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 	struct lle_reg_entry ent;
 	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_TASKS, name, &ent) ? &ent : NULL;
 	if (!e)
-		return unknown_name(reg, LLE_REG_TASKS, "task", name, err);
+		return plan_unknown_name(reg, LLE_REG_TASKS, "task", name, err);
 	if (e->kind == LLE_KIND_TAG) {
 		struct tag_collect c = { 0 };
 		for (size_t i = 0; i < lle_registry_nsources(reg, LLE_REG_TASKS); i++)
@@ -585,10 +579,10 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 		int rc = c.oom ? lle_err_oom(err) : 0;
 		for (size_t i = 0; rc == 0 && i < c.n; i++)
 			rc = add_name(p, reg, c.names[i], ov, depth + 1, o, err);
-		strv_free(c.names, c.n);
+		plan_strv_free(c.names, c.n);
 		return rc;
 	}
-	char *path = entry_path(e);
+	char *path = plan_entry_path(e);
 	if (!path)
 		return lle_err_oom(err);
 	struct lle_node *tree = lle_reg_load_full(path, NULL, NULL, err);
@@ -609,368 +603,6 @@ static int add_name(struct lle_plan *p, struct lle_registry *reg, const char *na
 	}
 	lle_node_free(tree);
 	return rc;
-}
-
-/* ---------- models ---------- */
-
-static char *default_model_dir(void)
-{
-	const char *env = getenv("LLM_EVAL_MODEL_DIR");
-	if (env && *env)
-		return lle_strdup(env);
-	char *data = lle_xdg_dir("data");
-	if (!data)
-		return NULL;
-	char *dir = lle_path_join(data, "models");
-	free(data);
-	return dir;
-}
-
-static int file_exists(const char *path)
-{
-	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
-/* A backend section's keys become key=value options for its plugin (lists
- * joined with ','), but for the keys the planner itself reads (skip, NULL
- * ended). */
-static int section_options(struct plan_model *m, const struct lle_node *sec, const char *const *skip)
-{
-	for (size_t i = 0; sec && sec->kind == LLE_NODE_MAP && i < sec->n; i++) {
-		const struct lle_node *v = sec->items[i];
-		int skipped = 0;
-		for (const char *const *k = skip; *k && !skipped; k++)
-			skipped = strcmp(sec->keys[i], *k) == 0;
-		if (skipped)
-			continue;
-		struct lle_buf b = LLE_BUF_INIT;
-		lle_buf_printf(&b, "%s=", sec->keys[i]);
-		if (v->kind == LLE_NODE_SCALAR)
-			lle_buf_adds(&b, v->str);
-		else if (v->kind == LLE_NODE_SEQ)
-			for (size_t j = 0; j < v->n; j++)
-				if (v->items[j]->kind == LLE_NODE_SCALAR)
-					lle_buf_printf(&b, "%s%s", j ? "," : "", v->items[j]->str);
-		char *s = lle_buf_detach(&b);
-		int rc = s ? strv_push(&m->options, &m->noptions, s) : -1;
-		free(s);
-		if (rc < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* --model-args, after the registry's options (a later one wins): K=V pairs
- * split at commas, where a part without '=' continues the value before it
- * (base_url=http://a/v1,http://b/v1). */
-static int cli_options(struct plan_model *m, const struct lle_run_opts *o, struct lle_err *err)
-{
-	for (size_t i = 0; i < o->nmodel_args; i++) {
-		char *all = lle_strdup(o->model_args[i]);
-		struct lle_buf cur = LLE_BUF_INIT;
-		int rc = all ? 0 : -1;
-		for (char *sp = NULL, *t = all ? strtok_r(all, ",", &sp) : NULL; t && rc == 0;
-		     t = strtok_r(NULL, ",", &sp)) {
-			if (strchr(t, '=')) {
-				if (cur.n)
-					rc = strv_push(&m->options, &m->noptions, lle_buf_str(&cur));
-				lle_buf_reset(&cur);
-				if (rc == 0 && t[0] == '=')
-					rc = -2;
-				if (rc == 0)
-					rc = lle_buf_adds(&cur, t);
-			} else if (cur.n) {
-				rc = lle_buf_printf(&cur, ",%s", t);
-			} else {
-				rc = -2;
-			}
-		}
-		if (rc == 0 && cur.n)
-			rc = strv_push(&m->options, &m->noptions, lle_buf_str(&cur));
-		lle_buf_free(&cur);
-		free(all);
-		if (rc == -2)
-			return lle_err_set(err, LLE_EXIT_USAGE, "--model-args '%s': want KEY=VALUE[,KEY=VALUE...]",
-					   o->model_args[i]);
-		if (rc < 0)
-			return lle_err_oom(err);
-	}
-	return 0;
-}
-
-/* think_end_token=..., and the chat template's bos_token=, eos_token= and
- * tokenizer_config=, among the options are the engine's, not the backend's
- * (think_end_token is the harness's model argument): taken out, the last
- * one winning. */
-static int take_host_keys(struct plan_model *m, struct lle_err *err)
-{
-	struct {
-		const char *key;
-		char **dst;
-	} keys[] = { { "think_end_token=", &m->think_end }, { "bos_token=", &m->bos_token },
-		     { "eos_token=", &m->eos_token }, { "tokenizer_config=", &m->tokenizer_config } };
-	size_t j = 0;
-	for (size_t i = 0; i < m->noptions; i++) {
-		size_t k = 0, nk = sizeof(keys) / sizeof(keys[0]);
-		while (k < nk && strncmp(m->options[i], keys[k].key, strlen(keys[k].key)))
-			k++;
-		if (k == nk) {
-			m->options[j++] = m->options[i];
-			continue;
-		}
-		free(*keys[k].dst);
-		*keys[k].dst = lle_strdup(m->options[i] + strlen(keys[k].key));
-		m->think_end_given |= k == 0;
-		free(m->options[i]);
-		if (!*keys[k].dst) {
-			for (i++; i < m->noptions; i++) /* the rest, kept for plan_model_fini */
-				m->options[j++] = m->options[i];
-			m->noptions = j;
-			return lle_err_oom(err);
-		}
-	}
-	m->noptions = j;
-	return 0;
-}
-
-static int add_model(struct lle_plan *p, struct plan_model *m, struct lle_err *err)
-{
-	if (take_host_keys(m, err) < 0) {
-		plan_model_fini(m);
-		return -1;
-	}
-	for (size_t i = 0; i < p->nmodels; i++)
-		if (strcmp(p->models[i].name, m->name) == 0) {
-			plan_model_fini(m);
-			return 0;
-		}
-	struct plan_model *nm = realloc(p->models, (p->nmodels + 1) * sizeof(*nm));
-	if (!nm) {
-		plan_model_fini(m);
-		return lle_err_oom(err);
-	}
-	p->models = nm;
-	p->models[p->nmodels++] = *m;
-	return 0;
-}
-
-static int resolve_registry_model(struct lle_plan *p, struct lle_registry *reg, const char *name,
-				  const struct lle_run_opts *o, struct lle_err *err)
-{
-	struct lle_reg_entry ent;
-	const struct lle_reg_entry *e = lle_registry_find(reg, LLE_REG_MODELS, name, &ent) ? &ent : NULL;
-	if (!e)
-		return unknown_name(reg, LLE_REG_MODELS, "model", name, err);
-	char *path = entry_path(e);
-	if (!path)
-		return lle_err_oom(err);
-	struct lle_node *cfg = lle_reg_load_full(path, NULL, NULL, err);
-	if (!cfg) {
-		free(path);
-		return -1;
-	}
-	struct plan_model m = { 0 };
-	int rc = -1;
-	const char *backend = o->backend ? o->backend : lle_node_str(cfg, "backend");
-	if (!backend)
-		backend = LLE_DEFAULT_BACKEND;
-	const struct lle_node *bcfg = lle_node_get(lle_node_get(cfg, "backends"), backend);
-	m.name = lle_strdup(name);
-	m.backend = lle_strdup(backend);
-	const char *tmpl = lle_node_str(cfg, "chat_template");
-	if (tmpl && strcmp(tmpl, "none") != 0)
-		m.chat_template = lle_strdup(tmpl);
-	const char *think = lle_node_str(cfg, "think_end_token");
-	if (think && !(m.think_end = lle_strdup(think))) {
-		lle_err_oom(err);
-		goto out;
-	}
-	m.think_end_given = think != NULL;
-	const char *bos = lle_node_str(cfg, "bos_token"), *eos = lle_node_str(cfg, "eos_token");
-	const char *tokcfg = lle_node_str(cfg, "tokenizer_config");
-	if ((bos && !(m.bos_token = lle_strdup(bos))) || (eos && !(m.eos_token = lle_strdup(eos))) ||
-	    (tokcfg && !(m.tokenizer_config = lle_strdup(tokcfg)))) {
-		lle_err_oom(err);
-		goto out;
-	}
-	if (!m.name || !m.backend || (tmpl && strcmp(tmpl, "none") != 0 && !m.chat_template)) {
-		lle_err_oom(err);
-		goto out;
-	}
-	if (!bcfg) {
-		lle_err_set(err, LLE_EXIT_CONFIG, "%s: model '%s' has no 'backends.%s' section", path, name,
-			    backend);
-		goto out;
-	}
-	/* A backend that does not load is reported by check_backends, after
-	 * the tasks, as before any model's files are looked at. */
-	struct lle_err berr = { 0 };
-	m.be = lle_backend_catalog_get(p->backends, backend, &berr);
-	if (lle_backend_caps(m.be) & LLE_CAP_MODEL_FILE) {
-		const char *gguf = lle_node_str(bcfg, "gguf");
-		if (!gguf) {
-			lle_err_set(err, LLE_EXIT_CONFIG, "%s: model '%s': backends.%s has no 'gguf' file name",
-				    path, name, backend);
-			goto out;
-		}
-		char *dir = o->model_dir ? lle_strdup(o->model_dir) : default_model_dir();
-		m.model = dir ? lle_path_join(dir, gguf) : lle_strdup(gguf);
-		free(dir);
-		if (!m.model) {
-			lle_err_oom(err);
-			goto out;
-		}
-		if (!file_exists(m.model)) {
-			const char *repo = lle_node_str(bcfg, "gguf_repo");
-			lle_err_set(err, LLE_EXIT_CONFIG,
-				    "model '%s': expected the GGUF file '%s' (set --model-dir or LLM_EVAL_MODEL_DIR%s%s)",
-				    name, m.model, repo ? "; it is published in " : "", repo ? repo : "");
-			goto out;
-		}
-		/* n_ctx, n_gpu_layers, ...: options of the plugin */
-		static const char *const skip[] = { "gguf", "gguf_repo", NULL };
-		if (section_options(&m, bcfg, skip) < 0) {
-			lle_err_oom(err);
-			goto out;
-		}
-	} else {
-		/* Server backends: the served model name and every other scalar or
-		 * list of the section become key=value options for the plugin. */
-		const char *served = lle_node_str(bcfg, "model");
-		m.model = lle_strdup(served ? served : name);
-		if (!m.model) {
-			lle_err_oom(err);
-			goto out;
-		}
-		static const char *const skip[] = { "model", NULL };
-		if (section_options(&m, bcfg, skip) < 0) {
-			lle_err_oom(err);
-			goto out;
-		}
-	}
-	if (cli_options(&m, o, err) < 0)
-		goto out;
-	rc = add_model(p, &m, err);
-	memset(&m, 0, sizeof(m));
-out:
-	plan_model_fini(&m);
-	lle_node_free(cfg);
-	free(path);
-	return rc;
-}
-
-static int resolve_model_path(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
-{
-	if (!file_exists(o->model_path))
-		return lle_err_set(err, LLE_EXIT_CONFIG, "--model-path '%s': %s", o->model_path,
-				   access(o->model_path, F_OK) == 0 ? "not a regular file" : strerror(errno));
-	struct plan_model m = { 0 };
-	const char *base = strrchr(o->model_path, '/');
-	base = base ? base + 1 : o->model_path;
-	m.name = lle_strdup(base);
-	m.backend = lle_strdup(o->backend ? o->backend : LLE_DEFAULT_BACKEND);
-	m.model = lle_strdup(o->model_path);
-	if (!m.name || !m.backend || !m.model) {
-		plan_model_fini(&m);
-		return lle_err_oom(err);
-	}
-	char *dot = strrchr(m.name, '.');
-	if (dot && strcmp(dot, ".gguf") == 0)
-		*dot = '\0';
-	struct lle_err berr = { 0 };
-	m.be = lle_backend_catalog_get(p->backends, m.backend, &berr); /* NULL: check_backends says why */
-	if (cli_options(&m, o, err) < 0) {
-		plan_model_fini(&m);
-		return -1;
-	}
-	return add_model(p, &m, err);
-}
-
-/* --apply-chat-template needs a template: the registry's name for one, or
- * the GGUF file's own (tokenizer.chat_template). Found here rather than once
- * the model has loaded, which for a large model takes minutes. A file that
- * does not parse as GGUF is left to the backend to report. */
-static int check_chat_templates(struct lle_plan *p, const struct lle_run_opts *o, struct lle_err *err)
-{
-	if (!o->apply_chat_template)
-		return 0;
-	for (size_t i = 0; i < p->nmodels; i++) {
-		struct plan_model *m = &p->models[i];
-		uint64_t need = LLE_CAP_MODEL_FILE | LLE_CAP_CHAT_TEMPLATE;
-		const char *spec = o->chat_template ? o->chat_template : m->chat_template;
-		if ((lle_backend_caps(m->be) & need) != need || !m->model) {
-			/* a served model: a Jinja template given is rendered here and
-			 * the text goes to the completions endpoint; with endpoint=chat
-			 * (or a template's name) the server renders its own */
-			int server_renders = 0;
-			for (size_t k = 0; k < m->noptions; k++)
-				server_renders |= !strcmp(m->options[k], "endpoint=chat");
-			struct lle_chat_src src = { spec, o->chat_template != NULL, NULL, m->tokenizer_config,
-						    m->bos_token, m->eos_token };
-			if ((spec || m->tokenizer_config) && !server_renders &&
-			    lle_chat_open(&src, m->name, &m->chat, err) < 0)
-				return -1;
-			if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
-			    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
-				return lle_err_oom(err);
-			continue;
-		}
-		/* a Jinja template (the command line's, the registry's, the GGUF's)
-		 * is rendered here; the backend then parses special tokens and adds
-		 * no BOS, as transformers tokenises a rendered chat */
-		struct lle_chat_src src = { spec, o->chat_template != NULL, m->model, m->tokenizer_config,
-					    m->bos_token, m->eos_token };
-		if (lle_chat_open(&src, m->name, &m->chat, err) < 0)
-			return -1;
-		if (m->chat && !m->think_end_given && lle_chat_default_think_end(m->chat) &&
-		    !(m->think_end = lle_strdup(lle_chat_default_think_end(m->chat))))
-			return lle_err_oom(err);
-		if (m->chat) {
-			char **v = realloc(m->options, (m->noptions + 1) * sizeof(*v));
-			if (!v || !(v[m->noptions] = lle_strdup("special_tokens=1")))
-				return v ? (m->options = v, lle_err_oom(err)) : lle_err_oom(err);
-			m->options = v;
-			m->noptions++;
-			continue;
-		}
-		if (spec)
-			continue; /* a llama.cpp built-in name: the backend renders it */
-		if (lle_gguf_has_key(m->model, "tokenizer.chat_template") == 0)
-			return lle_err_set(err, LLE_EXIT_CONFIG,
-					   "model '%s': --apply-chat-template, but '%s' has no chat template "
-					   "(tokenizer.chat_template): name one of llama.cpp's built-in "
-					   "templates (chatml, llama3, ...) as chat_template in the model's "
-					   "registry entry, or run without --apply-chat-template",
-					   m->name, m->model);
-	}
-	return 0;
-}
-
-/* Every backend the plan uses must load (without opening a model): the
- * plan's catalog loaded each one while resolving its models and keeps it
- * open, so these calls only say again why one did not load. */
-static int check_backends(struct lle_plan *p, struct lle_err *err)
-{
-	for (size_t i = 0; i < p->nmodels; i++) {
-		if (!lle_backend_catalog_get(p->backends, p->models[i].backend, err)) {
-			lle_err_prefix(err, "model '%s'", p->models[i].name);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* The secret values of each model's options, removed from whatever its
- * plugin says (lle_secrets_scrub). */
-static int collect_secrets(struct lle_plan *p, struct lle_err *err)
-{
-	for (size_t i = 0; i < p->nmodels; i++) {
-		struct plan_model *m = &p->models[i];
-		if (lle_secrets_collect(&m->secrets, m->be, (const char *const *)m->options, m->noptions) < 0)
-			return lle_err_oom(err);
-	}
-	return 0;
 }
 
 /* Each step that fails adds its problem to pp and planning goes on with
@@ -1019,18 +651,18 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 			for (char *s = NULL, *t = strtok_r(cats, ",", &s); t; t = strtok_r(NULL, ",", &s))
 				hit |= strcmp(t, o->category) == 0;
 			free(cats);
-			if (hit && strv_push(&names, &nnames, e.name) < 0)
+			if (hit && plan_strv_push(&names, &nnames, e.name) < 0)
 				goto oom;
 		}
 	}
 	for (size_t i = 0; i < nnames; i++)
-		if (resolve_registry_model(p, reg, names[i], o, err) < 0)
+		if (plan_resolve_registry_model(p, reg, names[i], o, err) < 0)
 			PROBLEM();
-	if (o->model_path && resolve_model_path(p, o, err) < 0)
+	if (o->model_path && plan_resolve_model_path(p, o, err) < 0)
 		PROBLEM();
-	if (check_chat_templates(p, o, err) < 0)
+	if (plan_check_chat_templates(p, o, err) < 0)
 		PROBLEM();
-	strv_free(names, nnames);
+	plan_strv_free(names, nnames);
 	names = NULL;
 	nnames = 0;
 	if (p->nmodels == 0 && pp->n == 0 && !o->prompts_only) {
@@ -1059,7 +691,7 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 			struct lle_reg_entry e;
 			if (lle_registry_get(reg, LLE_REG_TASKS, i, &e) == 0 && strcmp(e.category, o->category) == 0 &&
 			    (e.kind == LLE_KIND_TASK || e.kind == LLE_KIND_GROUP) &&
-			    strv_push(&names, &nnames, e.name) < 0)
+			    plan_strv_push(&names, &nnames, e.name) < 0)
 				goto oom;
 		}
 	}
@@ -1071,17 +703,17 @@ struct lle_plan *lle_run_plan(struct lle_registry *reg, const struct lle_run_opt
 	for (size_t i = 0; i < nnames; i++) {
 		if (add_name(p, reg, names[i], NULL, 0, o, err) < 0)
 			PROBLEM();
-		else if (strv_push(&p->top, &p->ntop, names[i]) < 0)
+		else if (plan_strv_push(&p->top, &p->ntop, names[i]) < 0)
 			goto oom;
 	}
-	strv_free(names, nnames);
+	plan_strv_free(names, nnames);
 	names = NULL;
 	nnames = 0;
-	if (check_backends(p, err) < 0)
+	if (plan_check_backends(p, err) < 0)
 		PROBLEM();
 #undef PROBLEM
 	if (pp->n == 0) {
-		if (collect_secrets(p, err) < 0)
+		if (plan_collect_secrets(p, err) < 0)
 			goto fail;
 		return p;
 	}
@@ -1092,7 +724,7 @@ oom:
 	lle_err_oom(err);
 fail:
 	lle_plan_problems_free(&mine);
-	strv_free(names, nnames);
+	plan_strv_free(names, nnames);
 	lle_plan_free(p);
 	return NULL;
 }
@@ -1146,27 +778,11 @@ int lle_run_data_pull(struct lle_registry *reg, const char *name, const char *da
 	return rc;
 }
 
-void plan_model_fini(struct plan_model *m)
-{
-	free(m->name);
-	free(m->backend);
-	free(m->model);
-	free(m->chat_template);
-	lle_chat_free(m->chat);
-	free(m->think_end);
-	free(m->bos_token);
-	free(m->eos_token);
-	free(m->tokenizer_config);
-	strv_free(m->options, m->noptions);
-	lle_secrets_free(&m->secrets);
-	memset(m, 0, sizeof(*m));
-}
-
 void plan_group_fini(struct plan_group *g)
 {
 	free(g->name);
 	free(g->alias);
-	strv_free(g->members, g->nmembers);
+	plan_strv_free(g->members, g->nmembers);
 	for (size_t i = 0; i < g->naggs; i++) {
 		free(g->aggs[i].metric);
 		free(g->aggs[i].filter);
@@ -1193,7 +809,7 @@ void lle_plan_free(struct lle_plan *p)
 	for (size_t i = 0; i < p->ngroups; i++)
 		plan_group_fini(&p->groups[i]);
 	free(p->groups);
-	strv_free(p->top, p->ntop);
+	plan_strv_free(p->top, p->ntop);
 	lle_backend_catalog_free(p->backends);
 	free(p);
 }

@@ -8,7 +8,7 @@
  *                       background while the first task's prompts are built,
  *                       then every task in chunks of documents; results and
  *                       per-sample logs written as lm-evaluation-harness
- *                       writes them (output.c)
+ *                       writes them (output.c, output_log.c)
  *
  * Not here: parsing the command line (src/cli/engine/cmd_run.c), task
  * semantics (src/tasks/), the backends (plugins). */

@@ -27,9 +27,8 @@
  * Numbers are what Python's float() accepts: optional whitespace and sign,
  * digits with single underscores between them, an optional fraction and
  * exponent, or inf/infinity/nan in any case; any Unicode decimal digit
- * counts as its ASCII digit (the table below, from python3 3.11's
- * unicodedata, Unicode 14.0: every run of ten digits starts at a code point
- * whose decimal value is 0 and goes up by one).
+ * counts as its ASCII digit (lle_py_decimal: unicodedata.decimal, from the
+ * table tools/gen-unicase.py generates into unicase_data.h).
  *
  * Not here: dispatching process_docs / process_results (task.c,
  * results_builtin.c). */
@@ -45,25 +44,6 @@
 #include "tasks/task.h"
 #include "tasks/task_int.h"
 #include "util/buf.h"
-
-/* python3 -c 'import sys, unicodedata; print([hex(c) for c in range(sys.maxunicode + 1)
- *   if unicodedata.decimal(chr(c), None) == 0])' */
-static const uint32_t k_digit_zero[] = {
-	0x30, 0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
-	0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
-	0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0,
-	0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0,
-	0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50, 0x1d7ce,
-	0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
-};
-
-static int decimal_value(uint32_t cp)
-{
-	for (size_t i = 0; i < sizeof(k_digit_zero) / sizeof(k_digit_zero[0]); i++)
-		if (cp >= k_digit_zero[i] && cp < k_digit_zero[i] + 10)
-			return (int)(cp - k_digit_zero[i]);
-	return -1;
-}
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -89,7 +69,7 @@ static int py_float(const char *s, double *out)
 	size_t k = 0;
 	for (size_t i = 0; i < n; i += l) {
 		uint32_t cp = lle_py_decode(s + i, n - i, &l);
-		int d = decimal_value(cp);
+		int d = lle_py_decimal(cp);
 		if (d >= 0)
 			a[k++] = (char)('0' + d);
 		else if (lle_py_isspace(cp))

@@ -3,7 +3,9 @@
  * (unicase_data.h): simple and special (multi-character) mappings, the
  * cased and case-ignorable properties, and lower()'s final sigma rule (Σ at
  * the end of a word becomes ς: CPython's handle_capital_sigma). Invalid
- * UTF-8 bytes pass through unchanged. Nothing else of str is here (pystr.c). */
+ * UTF-8 bytes pass through unchanged. Also the one other lookup in those
+ * tables, a character's decimal digit value (unicodedata.decimal, which
+ * float() and int() read). Nothing else of str is here (pystr.c). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,21 @@ struct case_range {
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 const char *lle_py_unicode_version(void) { return LLE_UNICASE_UNICODE_VERSION; }
+
+int lle_py_decimal(uint32_t cp)
+{
+	/* the zeros are sorted and each starts a run of ten digits (the
+	 * generator checks it): the last zero not above cp decides */
+	size_t lo = 0, hi = NELEM(k_digit_zero);
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (k_digit_zero[mid] <= cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo > 0 && cp - k_digit_zero[lo - 1] < 10 ? (int)(cp - k_digit_zero[lo - 1]) : -1;
+}
 
 static const struct case_simple *find_simple(uint32_t c)
 {

@@ -37,8 +37,11 @@ int lle_py_upper(struct lle_buf *out, const char *s, size_t n);
 int lle_py_title(struct lle_buf *out, const char *s, size_t n);
 /* str.capitalize() (Python 3.8+): the first character in title case, the rest lower. */
 int lle_py_capitalize(struct lle_buf *out, const char *s, size_t n);
-/* The Unicode version of the case tables. */
+/* The Unicode version of the case and digit tables. */
 const char *lle_py_unicode_version(void);
+/* unicodedata.decimal(chr(cp), -1): the value 0..9 of a decimal digit of any
+ * script (what float() and int() accept as a digit), else -1. */
+int lle_py_decimal(uint32_t cp);
 /* str.split(sep) (sep non-empty) or str.split() (sep NULL: runs of whitespace,
  * no empty strings). A new JSON array of strings, or NULL out of memory. */
 json_t *lle_py_split(const char *s, size_t n, const char *sep);

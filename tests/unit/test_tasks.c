@@ -20,6 +20,7 @@
 #include "data/yaml.h"
 #include "tasks/genargs.h"
 #include "tasks/task.h"
+#include "tasks/task_int.h"
 #include "util/buf.h"
 
 #define FIX "tests/fixtures/tasks/"
@@ -608,6 +609,25 @@ TEST(doc_to_rules_follow_the_harness)
 	lle_task_free(t);
 }
 
+/* DROP reads numbers as Python's float() does, any script's decimal digits
+ * included (lm_eval/tasks/drop/utils.py _normalize_number: str(float(x)),
+ * so "\u0661\u0662" and "12" both become "12.0"; numbers that differ make F1 0
+ * through _match_numbers_if_present). */
+TEST(drop_reads_digits_of_every_script)
+{
+	json_t *gold = json_pack("[[s]]", "12");
+	double em = -1, f1 = -1;
+	CHECK(gold && lle_drop_score("\xd9\xa1\xd9\xa2", gold, &em, &f1) == 0); /* ARABIC-INDIC 1 2 */
+	CHECK(em == 1.0 && f1 == 1.0);
+	CHECK(lle_drop_score("\xf0\x9d\x9f\x8f\xef\xbc\x92", gold, &em, &f1) == 0); /* bold 1, fullwidth 2 */
+	CHECK(em == 1.0 && f1 == 1.0);
+	CHECK(lle_drop_score("\xd9\xa1\xd9\xa3", gold, &em, &f1) == 0); /* 13 */
+	CHECK(em == 0.0 && f1 == 0.0);
+	CHECK(lle_drop_score("\xc2\xb9\xc2\xb2", gold, &em, &f1) == 0); /* superscripts: no number */
+	CHECK(em == 0.0 && f1 == 0.0);
+	json_decref(gold);
+}
+
 TEST(perplexity_tasks_score_rolling_and_loglikelihood)
 {
 	struct lle_err e = { 0 };
@@ -937,6 +957,7 @@ int main(void)
 	RUN(same_split_few_shot_drops_the_document);
 	RUN(loglikelihood_continuation_has_no_delimiter);
 	RUN(doc_to_rules_follow_the_harness);
+	RUN(drop_reads_digits_of_every_script);
 	RUN(perplexity_tasks_score_rolling_and_loglikelihood);
 	RUN(config_errors_name_task_key_and_position);
 	RUN(document_errors_name_task_document_and_field);

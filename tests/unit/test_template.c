@@ -1,5 +1,10 @@
 /* Unit tests for src/tasks/template*.c and src/tasks/pystr.c.
  *
+ *   test_template --decimals   prints "CODEPOINT VALUE" (hex, decimal) for
+ *       every code point lle_py_decimal gives a digit value, for
+ *       tests/cli/t0959-unicode-digits.sh to compare with python3's
+ *       unicodedata.decimal over every code point
+ *
  * The template cases are data: tests/template/template.test (its head says
  * the format), each a template, a context and the output or error expected.
  * Every expected output there is what Jinja2 configured as
@@ -316,6 +321,34 @@ TEST(strip_split_case)
 	json_decref(a);
 }
 
+/* Digits of other scripts, as unicodedata.decimal gives them (python3
+ * 3.11, Unicode 14.0.0); every code point is checked against python3 by
+ * tests/cli/t0959-unicode-digits.sh. */
+TEST(decimal_digits_of_every_script)
+{
+	CHECK(lle_py_decimal('0') == 0 && lle_py_decimal('9') == 9);
+	CHECK(lle_py_decimal('/') == -1 && lle_py_decimal(':') == -1);
+	CHECK(lle_py_decimal(0x663) == 3);   /* ARABIC-INDIC DIGIT THREE */
+	CHECK(lle_py_decimal(0xFF19) == 9);  /* FULLWIDTH DIGIT NINE */
+	CHECK(lle_py_decimal(0x1D7CE) == 0); /* MATHEMATICAL BOLD DIGIT ZERO */
+	CHECK(lle_py_decimal(0x1D7FF) == 9); /* MATHEMATICAL MONOSPACE DIGIT NINE */
+	CHECK(lle_py_decimal(0x1FBF9) == 9); /* SEGMENTED DIGIT NINE, the last */
+	CHECK(lle_py_decimal(0x1FBFA) == -1);
+	CHECK(lle_py_decimal(0xB2) == -1);   /* SUPERSCRIPT TWO: a digit, not decimal */
+	CHECK(lle_py_decimal(0x2167) == -1); /* ROMAN NUMERAL EIGHT: numeric only */
+	CHECK(lle_py_decimal(0x10FFFF) == -1);
+}
+
+static int print_decimals(void)
+{
+	for (uint32_t c = 0; c < 0x110000; c++) {
+		int d = lle_py_decimal(c);
+		if (d >= 0 && printf("%X %d\n", (unsigned)c, d) < 0)
+			return 1;
+	}
+	return fflush(stdout) != 0;
+}
+
 /* Every prefix of every template of the data file either compiles or fails
  * cleanly, and renders or fails cleanly (run under ASan by `make test SAN=1`). */
 TEST(truncated_templates_fail_cleanly)
@@ -351,13 +384,16 @@ TEST(truncated_templates_fail_cleanly)
 	cases_free(&cs);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "--decimals"))
+		return print_decimals();
 	RUN(cases_render_as_the_data_file_says);
 	RUN(compiled_once_rendered_per_document);
 	RUN(python_values_print_like_python);
 	RUN(literal_eval_of_rendered_lists);
 	RUN(strip_split_case);
+	RUN(decimal_digits_of_every_script);
 	RUN(truncated_templates_fail_cleanly);
 	return check_done();
 }
