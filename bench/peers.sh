@@ -29,7 +29,11 @@
 # llama-server's -fa (default auto, the server's own default, which turns
 # flash attention on for the CPU; llm-eval's llamacpp backend keeps it off,
 # so only SERVER_FA=off can give byte-identical texts). KEEP=1 keeps the
-# outputs and logs and says where.
+# outputs and logs and says where. LLE_CPU="native prebuilt" runs llm-eval
+# once per word with LLM_EVAL_LLAMA_CPU set to it (the llamacpp plugin's CPU
+# kernels: `make native-kernels` against the npm package's variants; default
+# unset: the plugin's own choice), each against the same peer runs, a row
+# each; the row names the kernels the results file says computed it.
 set -eu
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
@@ -55,7 +59,7 @@ case " $MODELS " in
 esac
 export BIN="$BUILD/llm-eval" BUILD DATA PEERS MODELS THREADS="${THREADS:-1}" \
 	GEN_THREADS="${GEN_THREADS:-1 2}" GSM_DOCS="${GSM_DOCS:-32}" MMLU_LIMIT="${MMLU_LIMIT:-}" \
-	PARTS REPEAT="${REPEAT:-3}" SERVER_FA="${SERVER_FA:-auto}" KEEP="${KEEP:-}"
+	PARTS REPEAT="${REPEAT:-3}" SERVER_FA="${SERVER_FA:-auto}" KEEP="${KEEP:-}" LLE_CPU="${LLE_CPU:-}"
 exec python3 - <<'PY'
 import glob, json, os, shutil, socket, statistics, struct, subprocess, tempfile, time, urllib.request
 
@@ -64,6 +68,7 @@ MODELS, THREADS = os.environ["MODELS"].split(), int(os.environ["THREADS"])
 GEN_THREADS = [int(x) for x in os.environ["GEN_THREADS"].split()]
 GSM_DOCS, MMLU_LIMIT, PARTS = int(os.environ["GSM_DOCS"]), os.environ["MMLU_LIMIT"], os.environ["PARTS"]
 REPEAT, SERVER_FA, KEEP = int(os.environ["REPEAT"]), os.environ["SERVER_FA"], os.environ["KEEP"]
+CPUS = os.environ["LLE_CPU"].split() or [None]
 SUBJECTS = ["abstract_algebra", "anatomy", "astronomy", "business_ethics"]
 TMP = tempfile.mkdtemp(prefix="lle-peers.")
 ENV = dict(os.environ, XDG_CACHE_HOME=TMP + "/cache", XDG_CONFIG_HOME=TMP + "/config",
@@ -77,35 +82,48 @@ def median(runs):
     """Each of (cpu, wall, MB) over repeated runs: its median."""
     return tuple(statistics.median(r[i] for r in runs) for i in range(3))
 
-def timed(cmd, log):
+def timed(cmd, log, cpu=None):
     """Run cmd under /usr/bin/time: (cpu seconds, wall seconds, peak MB)."""
     if "--output" in cmd:
         shutil.rmtree(cmd[cmd.index("--output") + 1], ignore_errors=True)
+    env = dict(ENV, LLM_EVAL_LLAMA_CPU=cpu) if cpu else ENV
     with open(log, "w") as out:
         p = subprocess.run(["/usr/bin/time", "-o", log + ".time", "-f", "%U %S %e %M"] + cmd,
-                           env=ENV, stdout=out, stderr=subprocess.STDOUT)
+                           env=env, stdout=out, stderr=subprocess.STDOUT)
     if p.returncode != 0:
         raise SystemExit("bench/peers.sh: failed (%d): %s\n  see %s" % (p.returncode, " ".join(cmd), log))
     u, s, e, m = open(log + ".time").read().split()[-4:]
     return float(u) + float(s), float(e), int(m) / 1024
 
-def llm_eval(args, out):
+def llm_eval(args, out, cpu=None):
     cmd = [BIN, "run", "--data-dir", DATA, "--no-progress", "--no-cache", "--no-store",
            "--output", out, "--log-samples"] + args
-    return timed(cmd, out + ".log")
+    return timed(cmd, out + ".log", cpu)
+
+def kernels(out):
+    """The llamacpp backend's version line from a results file: which CPU
+    kernels computed it (plugins/llamacpp/plugin.c)."""
+    for f in glob.glob(out + "/*/results_*.json"):
+        v = json.load(open(f)).get("backend_versions", {}).get("llamacpp") or ""
+        if "cpu kernels: " in v:
+            return v.split("cpu kernels: ", 1)[1].rstrip(")").split()[0]
+    return "?"
+
+def tag(cpu):
+    return cpu + "-" if cpu and "/" not in cpu else ""
 
 def samples(out, task):
     f = glob.glob(out + "/*/samples_%s_*.jsonl" % task)[0]
     return sorted((json.loads(l) for l in open(f)), key=lambda d: d["doc_id"])
 
 def row(what, us, peer, agree):
-    print("   %-40s %8.2f %8.2f %7.1f | %8.2f %8.2f %7.1f | %5.2fx | %s" % (
+    print("   %-52s %8.2f %8.2f %7.1f | %8.2f %8.2f %7.1f | %5.2fx | %s" % (
         what, us[0], us[1], us[2], peer[0], peer[1], peer[2], peer[0] / us[0], agree))
 
 def header(peer):
-    print("   %-40s %8s %8s %7s | %8s %8s %7s | %6s | %s" % (
+    print("   %-52s %8s %8s %7s | %8s %8s %7s | %6s | %s" % (
         "", "CPU-s", "wall-s", "RSS MB", "CPU-s", "wall-s", "RSS MB", "ratio", "predictions"))
-    print("   %-40s %-26s | %-26s | %-6s |" % ("", "llm-eval", peer, "peer/us"))
+    print("   %-52s %-26s | %-26s | %-6s |" % ("", "llm-eval", peer, "peer/us"))
 
 # ---- 1. MMLU --------------------------------------------------------------
 
@@ -162,28 +180,31 @@ def part1():
         "+".join(SUBJECTS), THREADS, CTX))
     header("llama-perplexity")
     for name in MODELS:
-        out = TMP + "/mmlu-" + name
         plog = TMP + "/ppl-%s.log" % name
-        us, peer = [], []
+        us, peer, ours = {c: [] for c in CPUS}, [], {}
         for r in range(REPEAT):
             # one of each in turn, so both see much the same load
-            us.append(llm_eval(["--model-path", model(name), "--tasks", tasks, "--max-length", str(CTX),
-                                "--threads", str(THREADS)] + lim, out))
-            if r == 0:
-                docs = [d for s in SUBJECTS for d in samples(out, "mmlu_" + s)]
-                ours = []
-                for d in docs:
-                    lp = [x[0][0] for x in d["resps"]]
-                    ours.append(int(max(range(4), key=lambda i: lp[i]) == d["target"]))
-                mc_file(TMP + "/mc.bin", docs)
+            for c in CPUS:
+                out = TMP + "/mmlu-%s%s" % (tag(c), name)
+                us[c].append(llm_eval(["--model-path", model(name), "--tasks", tasks, "--max-length", str(CTX),
+                                       "--threads", str(THREADS)] + lim, out, c))
+                if r == 0:
+                    docs = [d for s in SUBJECTS for d in samples(out, "mmlu_" + s)]
+                    ours[c] = []
+                    for d in docs:
+                        lp = [x[0][0] for x in d["resps"]]
+                        ours[c].append(int(max(range(4), key=lambda i: lp[i]) == d["target"]))
+                    mc_file(TMP + "/mc.bin", docs)
             peer.append(timed([PEERS + "/llama-perplexity", "-m", model(name), "--multiple-choice", "-bf",
                                TMP + "/mc.bin", "-c", str(CTX), "-t", str(THREADS), "-tb", str(THREADS)], plog))
-        us, peer = median(us), median(peer)
+        peer = median(peer)
         theirs = perplexity_right(plog, len(docs))
-        same = sum(a == b for a, b in zip(ours, theirs))
-        row("%s: %d questions, acc %.2f%% / %.2f%%" % (name, len(docs), 100 * sum(ours) / len(docs),
-                                                      100 * sum(theirs) / len(docs)),
-            us, peer, "%d/%d agree" % (same, len(docs)))
+        for c in CPUS:
+            same = sum(a == b for a, b in zip(ours[c], theirs))
+            row("%s [%s]: %d q, acc %.2f%% / %.2f%%" % (
+                name, kernels(TMP + "/mmlu-%s%s" % (tag(c), name)), len(docs),
+                100 * sum(ours[c]) / len(docs), 100 * sum(theirs) / len(docs)),
+                median(us[c]), peer, "%d/%d agree" % (same, len(docs)))
 
 # ---- 2. GSM8K -------------------------------------------------------------
 
@@ -203,19 +224,23 @@ def part2():
     print("   (llama-server: its CPU while the client runs; the client's own CPU in brackets)")
     header("llama-server")
     for th in GEN_THREADS:
-        out, pout = TMP + "/gsm-%d" % th, TMP + "/gsm-peer-%d" % th
-        ours, runs = [], []
+        pout = TMP + "/gsm-peer-%d" % th
+        ours, runs = {c: [] for c in CPUS}, []
         for _ in range(REPEAT):
             # one of each in turn, so both see much the same load
-            ours.append(llm_eval(["--model-path", model("tiny"), "--tasks", "gsm8k", "--limit",
-                                  str(GSM_DOCS), "--max-length", str(CTX), "--threads", str(th)], out))
+            for c in CPUS:
+                ours[c].append(llm_eval(["--model-path", model("tiny"), "--tasks", "gsm8k", "--limit",
+                                         str(GSM_DOCS), "--max-length", str(CTX), "--threads", str(th)],
+                                        TMP + "/gsm-%s%d" % (tag(c), th), c))
             runs.append(server_run(th, pout))
-        us, server, client = median(ours), median([r[0] for r in runs]), median([r[1] for r in runs])
-        a = [d["resps"][0][0] for d in samples(out, "gsm8k")]
+        server, client = median([r[0] for r in runs]), median([r[1] for r in runs])
         b = [d["resps"][0][0] for d in samples(pout, "gsm8k")]
-        same = sum(x == y for x, y in zip(a, b))
-        row("%d thread(s) [client %.2f CPU-s]" % (th, client[0]), us, server,
-            "%d/%d texts identical" % (same, len(a)))
+        for c in CPUS:
+            out = TMP + "/gsm-%s%d" % (tag(c), th)
+            a = [d["resps"][0][0] for d in samples(out, "gsm8k")]
+            same = sum(x == y for x, y in zip(a, b))
+            row("%d thread(s) [%s] [client %.2f CPU-s]" % (th, kernels(out), client[0]), median(ours[c]), server,
+                "%d/%d texts identical" % (same, len(a)))
 
 def server_run(th, pout):
     """A fresh llama-server (no prompt cached from an earlier run) and the

@@ -7,7 +7,9 @@
  *
  * The CPU backends of the prebuilt llama.cpp are separate shared objects
  * (libggml-cpu-<variant>.so) beside libggml: they are registered, once per
- * process, from the directory libggml itself was loaded from. */
+ * process, from the directory libggml itself was loaded from; in place of
+ * the prebuilt CPU variant, the native one of `make native-kernels`
+ * (native/libggml-cpu.so there) when present or LLM_EVAL_LLAMA_CPU asks. */
 #include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>
@@ -77,8 +79,89 @@ static void llama_log_cb(enum ggml_log_level level, const char *text, void *user
 	pthread_mutex_unlock(&log_mu);
 }
 
+static struct lle_backend backend; /* the table, below */
+
 static pthread_once_t backends_once = PTHREAD_ONCE_INIT;
 static char backends_dir[4096];
+static char backends_err[1024]; /* why the CPU kernels asked for cannot be used */
+static char cpu_kernels[600];   /* which CPU backend computes: -v, results */
+static char version_text[700];
+static ggml_backend_reg_t native_reg; /* the native CPU backend, once loaded */
+
+/* Where `make native-kernels` puts ggml's CPU backend built for this machine
+ * (mk/native.mk), below the directory of libggml. */
+#define NATIVE_CPU_REL "native/libggml-cpu.so"
+
+/* ggml's own backends, and in place of the prebuilt CPU variant the native
+ * one when asked for or present. LLM_EVAL_LLAMA_CPU (docs/backends.md, "CPU
+ * kernels"): unset or "auto", the native backend when the file is there,
+ * falling back with a warning when it cannot be loaded; "native" or a path
+ * to a libggml-cpu*.so, that one or an error; "prebuilt", never the native
+ * one. ggml_backend_load_all would pick the best-scoring prebuilt variant
+ * and ignore (or rank below them) a build without the variants' score
+ * function, so the native file is loaded by path and every other CPU
+ * backend unloaded (nothing holds them yet). */
+static int load_cpu_native(const char *mode)
+{
+	char path[4200];
+	int must = 1;
+	if (strchr(mode, '/')) {
+		snprintf(path, sizeof(path), "%s", mode);
+	} else if (strcmp(mode, "native") == 0 || strcmp(mode, "auto") == 0 || !*mode) {
+		snprintf(path, sizeof(path), "%s/%s", backends_dir, NATIVE_CPU_REL);
+		must = strcmp(mode, "native") == 0;
+		if (!must && access(path, F_OK) != 0)
+			return 0;
+	} else {
+		if (strcmp(mode, "prebuilt") != 0)
+			snprintf(backends_err, sizeof(backends_err),
+				 "LLM_EVAL_LLAMA_CPU='%.200s': not auto, native, prebuilt or a path", mode);
+		return 0;
+	}
+	/* dlopen first, for the loader's own reason when it fails (ggml's
+	 * message is only in its log); the same handle ggml then takes */
+	void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	char why[700] = "";
+	ggml_backend_reg_t native = NULL;
+	if (!h) {
+		const char *e = dlerror();
+		snprintf(why, sizeof(why), "%s", e ? e : "dlopen failed");
+	} else {
+		pthread_mutex_lock(&log_mu);
+		last_error[0] = '\0';
+		pthread_mutex_unlock(&log_mu);
+		native = ggml_backend_load(path);
+		if (!native) {
+			pthread_mutex_lock(&log_mu);
+			snprintf(why, sizeof(why), "%s", last_error[0] ? last_error
+				 : "not a ggml backend for this llama.cpp, or built for another CPU");
+			pthread_mutex_unlock(&log_mu);
+		}
+		dlclose(h);
+	}
+	if (!native) {
+		if (must)
+			snprintf(backends_err, sizeof(backends_err),
+				 "native CPU kernels '%.500s' cannot be loaded: %.400s", path, why);
+		else
+			lc_log(LLE_LOG_WARN, "llamacpp: native CPU kernels '%.500s' cannot be loaded, using the "
+			       "prebuilt ones (rebuild with make native-kernels, or set LLM_EVAL_LLAMA_CPU=prebuilt): %.300s",
+			       path, why);
+		return 0;
+	}
+	ggml_backend_load_all_from_path(backends_dir);
+	ggml_backend_reg_t drop[16];
+	size_t nd = 0;
+	for (size_t i = 0; i < ggml_backend_reg_count(); i++) {
+		ggml_backend_reg_t r = ggml_backend_reg_get(i);
+		if (r != native && nd < 16 && strcmp(ggml_backend_reg_name(r), ggml_backend_reg_name(native)) == 0)
+			drop[nd++] = r;
+	}
+	for (size_t i = 0; i < nd; i++)
+		ggml_backend_unload(drop[i]);
+	native_reg = native;
+	return 1;
+}
 
 static void load_backends(void)
 {
@@ -86,6 +169,7 @@ static void load_backends(void)
 	/* The directory of libggml, wherever it is (lib/llama/ beside this plugin
 	 * or a LLAMA_PREFIX install): dladdr on one of its functions. */
 	Dl_info info;
+	const char *mode = getenv("LLM_EVAL_LLAMA_CPU");
 	if (dladdr((void *)ggml_backend_load_all_from_path, &info) && info.dli_fname) {
 		snprintf(backends_dir, sizeof(backends_dir), "%s", info.dli_fname);
 		char *slash = strrchr(backends_dir, '/');
@@ -93,9 +177,25 @@ static void load_backends(void)
 			*slash = '\0';
 		else
 			snprintf(backends_dir, sizeof(backends_dir), ".");
-		ggml_backend_load_all_from_path(backends_dir);
+		if (!load_cpu_native(mode ? mode : "auto"))
+			ggml_backend_load_all_from_path(backends_dir);
 	} else {
 		ggml_backend_load_all();
+	}
+	/* Which file computes on the CPU: dladdr on its registration (static
+	 * data of the backend's library). */
+	ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+	ggml_backend_reg_t reg = cpu ? ggml_backend_dev_backend_reg(cpu) : NULL;
+	if (!backends_err[0] && reg && dladdr((void *)reg, &info) && info.dli_fname) {
+		const char *base = strrchr(info.dli_fname, '/');
+		base = base ? base + 1 : info.dli_fname;
+		int native = native_reg && reg == native_reg;
+		snprintf(cpu_kernels, sizeof(cpu_kernels), "%s %.500s", native ? "native" : "prebuilt", base);
+		lc_log(LLE_LOG_INFO, "llamacpp: CPU kernels: %s (%.500s)", native ? "native" : "prebuilt",
+		       info.dli_fname);
+		/* results' backend_versions say which kernels computed them */
+		snprintf(version_text, sizeof(version_text), LC_VERSION " (cpu kernels: %s)", cpu_kernels);
+		backend.version = version_text;
 	}
 	llama_backend_init();
 }
@@ -105,6 +205,10 @@ static void load_backends(void)
 static int lc_probe(char *msg, size_t len)
 {
 	pthread_once(&backends_once, load_backends);
+	if (backends_err[0]) {
+		snprintf(msg, len, "%s", backends_err);
+		return -1;
+	}
 	size_t n = ggml_backend_dev_count();
 	if (n == 0) {
 		snprintf(msg, len, "no llama.cpp compute device: no libggml-cpu-*.so usable in '%.400s'",
@@ -271,6 +375,10 @@ static int load(struct lle_model *m, char *err, size_t len)
 	struct stat st;
 	if (stat(m->path, &st) != 0) {
 		snprintf(err, len, "model file '%s' cannot be read: %s", m->path, strerror(errno));
+		return -1;
+	}
+	if (backends_err[0]) {
+		snprintf(err, len, "%.500s", backends_err);
 		return -1;
 	}
 	if (ggml_backend_dev_count() == 0) {

@@ -5,12 +5,15 @@
  * loads it (src/backend/loader.c). Needs $(BUILD)/models/tiny.gguf. */
 #include "check.h"
 
+#include <dlfcn.h>
+#include <limits.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "backend/loader.h"
+#include "ggml-backend.h"
 #include "llama.h"
 #include "util/buf.h"
 
@@ -25,6 +28,8 @@ static struct llama_context *ref_ctx;
 static const struct llama_vocab *vocab;
 /* what the plugin's debug log said about its SentencePiece shortcuts (on_log) */
 static int spm_yes, spm_no, spm_short, spm_ctx;
+static char lib_dir[4096];       /* $(BUILD)/lib */
+static char kernels_note[1024];  /* the plugin's "CPU kernels: ..." line (on_log) */
 
 /* ---- reference: tokenisation and decoding, one sequence at a time -------- */
 
@@ -467,6 +472,46 @@ static void on_log(void *user, int level, const char *msg)
 		spm_yes++;
 	if (strstr(msg, "SentencePiece shortcut for continuations: no"))
 		spm_no++;
+	if (strstr(msg, "llamacpp: CPU kernels: "))
+		snprintf(kernels_note, sizeof(kernels_note), "%s", msg);
+}
+
+/* With `make native-kernels` built (and LLM_EVAL_LLAMA_CPU unset, auto or
+ * native), the one CPU device llama.cpp computes on is that of
+ * lib/llama/native/libggml-cpu.so, whatever ggml's own choice among the
+ * prebuilt variants would be, and the plugin says so; without it, a prebuilt
+ * variant. Every other test here then runs on those kernels (the exactness
+ * claims included). */
+TEST(cpu_kernels_are_the_native_ones_when_built)
+{
+	char native[4200], want[PATH_MAX], got[PATH_MAX];
+	snprintf(native, sizeof(native), "%s/llama/native/libggml-cpu.so", lib_dir);
+	const char *mode = getenv("LLM_EVAL_LLAMA_CPU");
+	int use_native = access(native, R_OK) == 0 &&
+			 (!mode || !*mode || strcmp(mode, "auto") == 0 || strcmp(mode, "native") == 0);
+	int n_cpu = 0;
+	for (size_t i = 0; i < ggml_backend_dev_count(); i++)
+		n_cpu += ggml_backend_dev_type(ggml_backend_dev_get(i)) == GGML_BACKEND_DEVICE_TYPE_CPU;
+	CHECK_INTEQ(n_cpu, 1);
+	ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+	Dl_info info;
+	CHECK(cpu && dladdr((void *)ggml_backend_dev_backend_reg(cpu), &info) && info.dli_fname);
+	if (!cpu || !info.dli_fname)
+		return;
+	printf("#   CPU kernels: %s\n", info.dli_fname);
+	CHECK(realpath(info.dli_fname, got) != NULL);
+	if (use_native) {
+		CHECK(realpath(native, want) != NULL);
+		CHECK_STREQ(got, want);
+		CHECK(strstr(kernels_note, "llamacpp: CPU kernels: native (") != NULL);
+		CHECK(strstr(be->version, "(cpu kernels: native libggml-cpu.so)") != NULL);
+	} else {
+		printf("#   no native kernels in use (make native-kernels builds them)\n");
+		const char *file = strrchr(got, '/');
+		CHECK(file && strncmp(file, "/libggml-cpu", 12) == 0);
+		CHECK(strstr(kernels_note, "llamacpp: CPU kernels: prebuilt (") != NULL);
+		CHECK(strstr(be->version, "(cpu kernels: prebuilt libggml-cpu") != NULL);
+	}
 }
 
 #define LONG "The following are questions about a long shared beginning, as few-shot examples make. Q: "
@@ -968,6 +1013,7 @@ int main(void)
 	snprintf(model_path, sizeof(model_path), "%.4000s/models/tiny.gguf", libdir);
 	strcat(libdir, "/lib");
 	setenv("LLM_EVAL_PLUGIN_PATH", libdir, 1);
+	snprintf(lib_dir, sizeof(lib_dir), "%s", libdir);
 
 	static struct lle_host host;
 	host = *lle_backend_default_host();
@@ -987,6 +1033,7 @@ int main(void)
 	/* The reference uses its own context on the same model file, loaded after
 	 * the plugin registered the CPU backends. */
 	RUN(background_load_reports_progress_and_first_request_waits);
+	RUN(cpu_kernels_are_the_native_ones_when_built);
 	struct llama_model_params mp = llama_model_default_params();
 	ref_model = llama_model_load_from_file(model_path, mp);
 	struct llama_context_params cp = llama_context_default_params();
