@@ -26,6 +26,8 @@ ifdef LLAMA_PREFIX
 LLAMA_RUNTIME       =
 LLAMACPP_LINK       = $(LLAMA_LIBS)
 LLAMACPP_TEST_LINK  = $(LLAMA_LIBS)
+# the CPU kernels are the install's own: results say so, not "prebuilt"
+LLAMACPP_DEFS       = -DLC_LLAMA_PREFIX=1
 else
 LLAMA_RUNTIME       = $(BUILD)/lib/llama/.stamp
 LLAMACPP_LINK       = -L$(BUILD)/lib/llama -l:libllama.v0.5.0.so -l:libggml.v0.5.0.so -l:libggml-base.so \
@@ -39,7 +41,7 @@ endif
 $(LLAMACPP_OBJ): $(BUILD)/plugins/llamacpp/%.o: plugins/llamacpp/%.c include/llm-eval/backend.h | $(LLAMA_STAMP)
 	@mkdir -p $(dir $@)
 	@[ "$(V)" = 1 ] || echo "  CC      $<"
-	$(Q)$(CC) $(PLUGIN_CFLAGS) -fvisibility=hidden $(LLAMA_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(CC) $(PLUGIN_CFLAGS) -fvisibility=hidden $(LLAMACPP_DEFS) $(LLAMA_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/lib/llama/.stamp: $(LLAMA_STAMP)
 	@mkdir -p $(dir $@)

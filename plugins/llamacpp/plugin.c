@@ -189,10 +189,16 @@ static void load_backends(void)
 	if (!backends_err[0] && reg && dladdr((void *)reg, &info) && info.dli_fname) {
 		const char *base = strrchr(info.dli_fname, '/');
 		base = base ? base + 1 : info.dli_fname;
-		int native = native_reg && reg == native_reg;
-		snprintf(cpu_kernels, sizeof(cpu_kernels), "%s %.500s", native ? "native" : "prebuilt", base);
-		lc_log(LLE_LOG_INFO, "llamacpp: CPU kernels: %s (%.500s)", native ? "native" : "prebuilt",
-		       info.dli_fname);
+		/* native: make native-kernels; LLAMA_PREFIX: the user's own
+		 * llama.cpp, however built; prebuilt: the npm package's variant */
+		const char *kind = native_reg && reg == native_reg ? "native"
+#ifdef LC_LLAMA_PREFIX
+				   : "LLAMA_PREFIX";
+#else
+				   : "prebuilt";
+#endif
+		snprintf(cpu_kernels, sizeof(cpu_kernels), "%s %.500s", kind, base);
+		lc_log(LLE_LOG_INFO, "llamacpp: CPU kernels: %s (%.500s)", kind, info.dli_fname);
 		/* results' backend_versions say which kernels computed them */
 		snprintf(version_text, sizeof(version_text), LC_VERSION " (cpu kernels: %s)", cpu_kernels);
 		backend.version = version_text;
