@@ -40,12 +40,13 @@ case " $CASES " in
 esac
 [ -d "$DATA/gsm8k" ] || { echo "bench/busy.sh: skipped: no datasets in $DATA"; exit 0; }
 [ -f "$BUILD/models/tiny.gguf" ] || { echo "bench/busy.sh: $BUILD/models/tiny.gguf is missing (make build/models/tiny.gguf)" >&2; exit 1; }
-export BIN="$BUILD/llm-eval" BUILD DATA PEERS CASES LOAD="${LOAD:-2}" LOAD_NICE="${LOAD_NICE:-0}" \
+export BENCH_DIR="$TOP/bench" BIN="$BUILD/llm-eval" BUILD DATA PEERS CASES LOAD="${LOAD:-2}" LOAD_NICE="${LOAD_NICE:-0}" \
 	GSM_DOCS="${GSM_DOCS:-16}" REPEAT="${REPEAT:-3}" BENCH_LOCK="${BENCH_LOCK:-}" \
 	US_OPTS="${US_OPTS:-}" KEEP="${KEEP:-}"
 exec python3 - <<'PY'
-import fcntl, glob, json, os, shlex, shutil, signal, socket, statistics, subprocess, tempfile, time
-import urllib.request
+import fcntl, glob, json, os, shlex, shutil, signal, statistics, subprocess, sys, tempfile, time
+sys.path.insert(0, os.environ["BENCH_DIR"])
+import peer_server
 
 BIN, BUILD, DATA, PEERS = (os.environ[k] for k in ("BIN", "BUILD", "DATA", "PEERS"))
 CASES = os.environ["CASES"].split()
@@ -107,13 +108,6 @@ def run(cmd, log):
         raise SystemExit("bench/busy.sh: failed (%d): %s\n  see %s" % (p.returncode, " ".join(cmd), log))
     return ru.ru_utime + ru.ru_stime, time.time() - w0, ru.ru_nvcsw, ru.ru_nivcsw
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
 def gsm_args(out):
     return ["run", "--data-dir", DATA, "--no-progress", "--no-cache", "--no-store", "--output", out,
             "--log-samples", "--tasks", "gsm8k", "--limit", str(DOCS)]
@@ -129,35 +123,12 @@ def us(th, out, margs):
 def peer(th, out):
     """A fresh llama-server (nothing cached from the run before) and the client
     once: the server's (cpu, wall, voluntary, involuntary) while the client runs."""
-    port = free_port()
-    slog = open(out + ".server.log", "w")
-    srv = subprocess.Popen([PEERS + "/llama-server", "-m", MODEL, "--host", "127.0.0.1", "--port", str(port),
-                            "-np", "8", "-c", str(8 * CTX), "-t", str(th), "-tb", str(th), "--alias", "tiny",
-                            "-fa", "off", "--override-kv", "llama.context_length=int:%d" % CTX],
-                           stdout=slog, stderr=subprocess.STDOUT, env=ENV)
-    try:
-        for _ in range(600):
-            try:
-                if urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1).status == 200:
-                    break
-            except Exception:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("bench/busy.sh: llama-server did not start (see %s)" % slog.name)
-        reg = out + ".reg"
-        os.makedirs(reg + "/models", exist_ok=True)
-        with open(reg + "/models/peer_server.yaml", "w") as f:
-            f.write("name: peer_server\ndescription: llama-server on the tiny model (bench/busy.sh)\n"
-                    "hf_repo: none/none\ncategories: [mathematics]\nbackend: openai\n"
-                    "backends:\n  openai:\n    model: tiny\n    base_url: http://127.0.0.1:%d/v1\n"
-                    "    num_concurrent: 8\n" % port)
+    reg = out + ".reg"
+    with peer_server.server("bench/busy.sh", PEERS, MODEL, th, "off", CTX, out + ".server.log", reg, ENV) as srv:
         s0 = tasks_stat(srv.pid)
         _, wall, _, _ = run([BIN, "--include-path", reg] + gsm_args(out) + ["--model", "peer_server"],
                             out + ".log")
         s1 = tasks_stat(srv.pid)
-    finally:
-        srv.terminate()
-        srv.wait()
     return s1[0] - s0[0], wall, s1[1] - s0[1], s1[2] - s0[2]
 
 def texts(out):

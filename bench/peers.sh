@@ -57,11 +57,13 @@ case " $MODELS " in
 	[ -f "$BUILD/models/medium.gguf" ] || "$BUILD/tools/mkgguf" -q --layers 16 --embd 1024 --heads 16 \
 		--kv-heads 8 --ff 3072 --ctx 2048 --seed 42 --type f16 -o "$BUILD/models/medium.gguf" ;;
 esac
-export BIN="$BUILD/llm-eval" BUILD DATA PEERS MODELS THREADS="${THREADS:-1}" \
+export BENCH_DIR="$TOP/bench" BIN="$BUILD/llm-eval" BUILD DATA PEERS MODELS THREADS="${THREADS:-1}" \
 	GEN_THREADS="${GEN_THREADS:-1 2}" GSM_DOCS="${GSM_DOCS:-32}" MMLU_LIMIT="${MMLU_LIMIT:-}" \
 	PARTS REPEAT="${REPEAT:-3}" SERVER_FA="${SERVER_FA:-auto}" KEEP="${KEEP:-}" LLE_CPU="${LLE_CPU:-}"
 exec python3 - <<'PY'
-import glob, json, os, shutil, socket, statistics, struct, subprocess, tempfile, time, urllib.request
+import glob, json, os, shutil, statistics, struct, subprocess, sys, tempfile, time
+sys.path.insert(0, os.environ["BENCH_DIR"])
+import peer_server
 
 BIN, BUILD, DATA, PEERS = (os.environ[k] for k in ("BIN", "BUILD", "DATA", "PEERS"))
 MODELS, THREADS = os.environ["MODELS"].split(), int(os.environ["THREADS"])
@@ -208,13 +210,6 @@ def part1():
 
 # ---- 2. GSM8K -------------------------------------------------------------
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
 def proc_cpu(pid):
     f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
     return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
@@ -245,32 +240,9 @@ def part2():
 def server_run(th, pout):
     """A fresh llama-server (no prompt cached from an earlier run) and the
     client once: (server's (cpu, wall, peak MB), client's)."""
-    port = free_port()
-    slog = open(TMP + "/server-%d.log" % th, "w")
-    srv = subprocess.Popen([PEERS + "/llama-server", "-m", model("tiny"), "--host", "127.0.0.1",
-                            "--port", str(port), "-np", "8", "-c", str(8 * CTX), "-t", str(th),
-                            "-tb", str(th), "--alias", "tiny", "-fa", SERVER_FA,
-                            # the server caps a slot at the model's training context (512 for
-                            # the generated models, llama architecture); llm-eval uses
-                            # max_length 2048 on it, so the server is told the same
-                            "--override-kv", "llama.context_length=int:%d" % CTX],
-                           stdout=slog, stderr=subprocess.STDOUT, env=ENV)
-    try:
-        for _ in range(600):
-            try:
-                if urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1).status == 200:
-                    break
-            except Exception:
-                time.sleep(0.2)
-        else:
-            raise SystemExit("bench/peers.sh: llama-server did not start (see %s)" % slog.name)
-        reg = TMP + "/reg-%d" % th
-        os.makedirs(reg + "/models", exist_ok=True)
-        with open(reg + "/models/peer_server.yaml", "w") as f:
-            f.write("name: peer_server\ndescription: llama-server on the tiny model (bench/peers.sh)\n"
-                    "hf_repo: none/none\ncategories: [mathematics]\nbackend: openai\n"
-                    "backends:\n  openai:\n    model: tiny\n    base_url: http://127.0.0.1:%d/v1\n"
-                    "    num_concurrent: 8\n" % port)
+    reg = TMP + "/reg-%d" % th
+    with peer_server.server("bench/peers.sh", PEERS, model("tiny"), th, SERVER_FA, CTX,
+                            TMP + "/server-%d.log" % th, reg, ENV) as srv:
         c0, w0 = proc_cpu(srv.pid), time.time()
         client = timed([BIN, "--include-path", reg, "run", "--data-dir", DATA, "--no-progress",
                         "--no-cache", "--no-store", "--output", pout, "--log-samples",
@@ -278,9 +250,6 @@ def server_run(th, pout):
                        pout + ".log")
         server_cpu, wall = proc_cpu(srv.pid) - c0, time.time() - w0
         rss = int([l.split()[1] for l in open("/proc/%d/status" % srv.pid) if l.startswith("VmHWM")][0]) / 1024
-    finally:
-        srv.terminate()
-        srv.wait()
     return (server_cpu, wall, rss), client
 
 print("bench/peers.sh: %d CPUs, load average %s; llama.cpp tools from %s" % (
